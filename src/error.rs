@@ -1,0 +1,96 @@
+//! The crate's one error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in `bevy_talking_head`. Systems never panic on these: they log them, send
+/// them as [`TalkingHeadError`](crate::TalkingHeadError) messages and keep the head on its still portrait.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The ONNX Runtime shared library could not be found or loaded.
+    #[error(
+        "ONNX Runtime is not available: {reason}. Run `make setup` (or `python3 models/setup.py`) in the \
+         bevy_talking_head repository to fetch it, or set ORT_DYLIB_PATH to a libonnxruntime {version} file. \
+         Looked in: {searched}"
+    )]
+    OnnxRuntimeMissing {
+        /// What went wrong.
+        reason: String,
+        /// The ONNX Runtime version this crate is built for.
+        version: &'static str,
+        /// The places searched, joined for display.
+        searched: String,
+    },
+    /// A model file could not be read.
+    #[error("cannot read model `{}`: {source}", path.display())]
+    ModelIo {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// ONNX Runtime rejected a model (not an ONNX file, unsupported operator, ...).
+    #[error("cannot load model `{path}`: {message}")]
+    ModelLoad {
+        /// The file or asset path.
+        path: String,
+        /// ONNX Runtime's message.
+        message: String,
+    },
+    /// A model loaded but does not match the contract it is used for.
+    #[error("model `{path}` does not fit the `{contract}` contract: {problem}")]
+    ModelContract {
+        /// The file or asset path.
+        path: String,
+        /// The contract's name, e.g. `expression_filter`.
+        contract: &'static str,
+        /// What does not match.
+        problem: String,
+    },
+    /// Running a model failed.
+    #[error("running model `{path}` failed: {message}")]
+    Inference {
+        /// The file or asset path.
+        path: String,
+        /// ONNX Runtime's message.
+        message: String,
+    },
+    /// A portrait image could not be used.
+    #[error("portrait `{path}` cannot be used: {problem}")]
+    Portrait {
+        /// The asset path, or `<unnamed>` for images made in code.
+        path: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// An asset (portrait or model) failed to load.
+    #[error("loading `{path}` failed: {message}")]
+    Asset {
+        /// The asset path.
+        path: String,
+        /// The asset server's message.
+        message: String,
+    },
+    /// A renderer failed on one frame.
+    #[error("renderer `{renderer}` failed: {message}")]
+    Render {
+        /// The renderer's name.
+        renderer: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Sent whenever something goes wrong for a head: a portrait or model that fails to load or does not fit,
+/// a renderer error. The head keeps running on its still portrait. Read it with
+/// `MessageReader<TalkingHeadError>`; the same text is logged once per head.
+#[derive(bevy::ecs::message::Message, Clone, Debug)]
+pub struct TalkingHeadError {
+    /// The head it concerns.
+    pub entity: bevy::ecs::entity::Entity,
+    /// What went wrong.
+    pub error: std::sync::Arc<Error>,
+}

@@ -1,0 +1,138 @@
+//! The [`TalkingHead`] component: portraits in, a texture out.
+
+use std::sync::Arc;
+
+use bevy::asset::{Assets, Handle, RenderAssetUsages};
+use bevy::ecs::component::Component;
+use bevy::ecs::lifecycle::HookContext;
+use bevy::ecs::world::DeferredWorld;
+use bevy::image::Image;
+use bevy::math::UVec2;
+use wgpu_types::{Extent3d, TextureDimension, TextureFormat};
+
+use crate::face::FaceFrame;
+use crate::onnx::OnnxModelAsset;
+use crate::render::HeadRenderer;
+use crate::rig::RiggedFace;
+
+/// Which renderer draws a head.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub enum HeadRendererKind {
+    /// The first portrait, unchanged.
+    #[default]
+    Still,
+    /// An ONNX model of the `expression_filter` contract (portrait + expression weights -> image), such as
+    /// `assets/models/expression_tint.onnx`. The head shows its still portrait until the model has loaded,
+    /// and if it fails to load.
+    ExpressionFilter(Handle<OnnxModelAsset>),
+    /// Your own renderer.
+    Custom(Arc<dyn HeadRenderer>),
+}
+
+impl std::fmt::Debug for HeadRendererKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Still => f.write_str("Still"),
+            Self::ExpressionFilter(h) => f.debug_tuple("ExpressionFilter").field(&h.path()).finish(),
+            Self::Custom(r) => f.debug_tuple("Custom").field(&r.name()).finish(),
+        }
+    }
+}
+
+/// A talking head: one or a few portraits of the same face, the renderer that animates them, and the
+/// texture it draws into.
+///
+/// The output texture is created when the component is added (unless you gave one with
+/// [`with_output`](Self::with_output)); put [`output`](Self::output) on a `Sprite`, a UI `ImageNode`, a
+/// material or an egui image. It shows the first portrait as soon as that has loaded, and every frame the
+/// renderer finishes after that. Drive the head by writing its [`FaceFrame`] component.
+///
+/// ```no_run
+/// # use bevy::prelude::*;
+/// # use bevy_talking_head::prelude::*;
+/// fn spawn(mut commands: Commands, assets: Res<AssetServer>, mut images: ResMut<Assets<Image>>) {
+///     let output = images.add(Image::default());
+///     commands.spawn((
+///         TalkingHead::new(assets.load("portraits/astronaut.png"))
+///             .with_renderer(HeadRendererKind::ExpressionFilter(assets.load("models/expression_tint.onnx")))
+///             .with_output(output.clone()),
+///         Sprite::from_image(output),
+///     ));
+/// }
+/// ```
+#[derive(Component, Clone, Debug)]
+#[component(on_add = create_output)]
+#[require(FaceFrame, RiggedFace, crate::render::systems::HeadState)]
+pub struct TalkingHead {
+    /// The portraits of this face; the first is the main one. Changing them re-renders the head.
+    pub portraits: Vec<Handle<Image>>,
+    /// The renderer.
+    pub renderer: HeadRendererKind,
+    /// Output size in pixels; `None` uses the first portrait's size.
+    pub output_size: Option<UVec2>,
+    output: Handle<Image>,
+}
+
+impl TalkingHead {
+    /// A head showing `portrait` with the still renderer.
+    pub fn new(portrait: Handle<Image>) -> Self {
+        Self::from_portraits(vec![portrait])
+    }
+
+    /// A head with several portraits of the same face (few-shot renderers use them all).
+    pub fn from_portraits(portraits: Vec<Handle<Image>>) -> Self {
+        Self { portraits, renderer: HeadRendererKind::Still, output_size: None, output: Handle::default() }
+    }
+
+    /// Builder: the renderer.
+    pub fn with_renderer(mut self, renderer: HeadRendererKind) -> Self {
+        self.renderer = renderer;
+        self
+    }
+
+    /// Builder: a fixed output size (the portrait is scaled to it).
+    pub fn with_output_size(mut self, size: UVec2) -> Self {
+        self.output_size = Some(size);
+        self
+    }
+
+    /// Builder: render into this image instead of a new one (handy to put it on a `Sprite` at spawn).
+    /// The image is resized and overwritten.
+    pub fn with_output(mut self, output: Handle<Image>) -> Self {
+        self.output = output;
+        self
+    }
+
+    /// The texture this head renders into.
+    pub fn output(&self) -> &Handle<Image> {
+        &self.output
+    }
+}
+
+/// An RGBA8 sRGB image of `size`, kept in both worlds so the CPU can keep writing it.
+pub(crate) fn output_image(size: UVec2, rgba: Vec<u8>) -> Image {
+    Image::new(
+        Extent3d { width: size.x, height: size.y, depth_or_array_layers: 1 },
+        TextureDimension::D2,
+        rgba,
+        TextureFormat::Rgba8UnormSrgb,
+        RenderAssetUsages::default(),
+    )
+}
+
+fn create_output(mut world: DeferredWorld, context: HookContext) {
+    let needs_output = world.get::<TalkingHead>(context.entity).is_some_and(|h| h.output == Handle::default());
+    if !needs_output {
+        return;
+    }
+    let Some(mut images) = world.get_resource_mut::<Assets<Image>>() else {
+        bevy::log::error!("TalkingHead added but there is no Assets<Image>: add ImagePlugin (DefaultPlugins has it)");
+        return;
+    };
+    // Transparent until the portrait has loaded.
+    let handle = images.add(output_image(UVec2::ONE, vec![0; 4]));
+    if let Some(mut head) = world.get_mut::<TalkingHead>(context.entity) {
+        head.output = handle;
+    }
+}

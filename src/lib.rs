@@ -1,0 +1,72 @@
+//! # bevy_talking_head
+//!
+//! Animate a talking head from one portrait (a photo, a painting, concept art) inside a Bevy game.
+//!
+//! A [`TalkingHead`] component owns a texture. Every frame, the head's [`FaceFrame`] (head pose, the 52
+//! ARKit expression weights, gaze) goes through the pipeline in [`TalkingHeadSystems`]: it is retargeted
+//! onto the portrait, rendered by a [`HeadRenderer`] on a pool of worker threads (ONNX Runtime through
+//! `ort` for model-based renderers), and the finished frame is written into the texture in place. The main
+//! thread never waits for a renderer; a head whose portrait, model or renderer fails keeps showing its
+//! still portrait and reports a [`TalkingHeadError`].
+//!
+//! ```no_run
+//! use bevy::prelude::*;
+//! use bevy_talking_head::prelude::*;
+//!
+//! fn main() {
+//!     App::new()
+//!         .add_plugins((DefaultPlugins, TalkingHeadPlugin::default()))
+//!         .add_systems(Startup, spawn)
+//!         .add_systems(Update, talk)
+//!         .run();
+//! }
+//!
+//! fn spawn(mut commands: Commands, assets: Res<AssetServer>, mut images: ResMut<Assets<Image>>) {
+//!     commands.spawn(Camera2d);
+//!     let output = images.add(Image::default());
+//!     commands.spawn((
+//!         TalkingHead::new(assets.load("portraits/astronaut.png"))
+//!             .with_renderer(HeadRendererKind::ExpressionFilter(assets.load("models/expression_tint.onnx")))
+//!             .with_output(output.clone()),
+//!         Sprite::from_image(output),
+//!     ));
+//! }
+//!
+//! fn talk(time: Res<Time>, mut faces: Query<&mut FaceFrame>) {
+//!     for mut face in &mut faces {
+//!         face.expressions.set(Expression::JawOpen, time.elapsed_secs().sin() * 0.5 + 0.5);
+//!     }
+//! }
+//! ```
+//!
+//! ONNX Runtime is loaded at run time (`ort`'s `load-dynamic`): from `ORT_DYLIB_PATH`, or from
+//! `models/onnxruntime/` where `make setup` puts it.
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod capture;
+mod error;
+pub mod face;
+mod head;
+pub mod onnx;
+mod plugin;
+pub mod render;
+pub mod rig;
+#[cfg(feature = "egui")]
+pub mod ui;
+
+pub use error::{Error, Result, TalkingHeadError};
+pub use face::{Expression, ExpressionWeights, FaceFrame, Gaze, HeadPose};
+pub use head::{HeadRendererKind, TalkingHead};
+pub use plugin::{TalkingHeadPlugin, TalkingHeadSystems};
+pub use render::{HeadRenderer, HeadStats, TalkingHeadStats};
+
+/// Everything a game usually needs: `use bevy_talking_head::prelude::*;`.
+pub mod prelude {
+    pub use crate::face::{Expression, ExpressionWeights, FaceFrame, Gaze, HeadPose};
+    pub use crate::head::{HeadRendererKind, TalkingHead};
+    pub use crate::onnx::OnnxModelAsset;
+    pub use crate::plugin::{TalkingHeadPlugin, TalkingHeadSystems};
+    pub use crate::render::{HeadRenderer, HeadStats, TalkingHeadStats};
+    pub use crate::{TalkingHeadError};
+}

@@ -1,0 +1,200 @@
+//! Finding and loading ONNX Runtime once per process.
+//!
+//! ONNX Runtime allows one environment per process for its whole life, so the first successful
+//! initialisation wins and every later one (a second App, every test) shares it.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use ort::environment::Environment;
+
+use crate::error::{Error, Result};
+
+/// The ONNX Runtime version this crate is built and tested with (`ort` 2.0.0-rc.15 wraps 1.31).
+pub const ONNXRUNTIME_VERSION: &str = "1.31.1";
+
+/// Where `make setup` puts the library, relative to the repository (or game) root.
+pub const SETUP_LIBRARY_DIR: &str = "models/onnxruntime";
+
+/// An execution provider for ONNX Runtime. The GPU ones need the crate feature of the same name and an
+/// ONNX Runtime build that has them (e.g. the PyPI wheel `onnxruntime-gpu`); when one fails to register,
+/// ONNX Runtime falls back to the CPU.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExecutionProvider {
+    /// The default CPU provider.
+    Cpu,
+    /// NVIDIA CUDA (feature `cuda`).
+    #[cfg(feature = "cuda")]
+    Cuda {
+        /// GPU index.
+        device_id: i32,
+    },
+    /// NVIDIA TensorRT (feature `tensorrt`).
+    #[cfg(feature = "tensorrt")]
+    TensorRt {
+        /// GPU index.
+        device_id: i32,
+    },
+    /// DirectML on Windows (feature `directml`).
+    #[cfg(feature = "directml")]
+    DirectMl {
+        /// Adapter index.
+        device_id: i32,
+    },
+    /// Apple CoreML (feature `coreml`).
+    #[cfg(feature = "coreml")]
+    CoreMl,
+}
+
+impl ExecutionProvider {
+    pub(crate) fn dispatch(&self) -> ort::ep::ExecutionProviderDispatch {
+        match self {
+            ExecutionProvider::Cpu => ort::ep::CPU::default().build(),
+            #[cfg(feature = "cuda")]
+            ExecutionProvider::Cuda { device_id } => ort::ep::CUDA::default().with_device_id(*device_id).build(),
+            #[cfg(feature = "tensorrt")]
+            ExecutionProvider::TensorRt { device_id } => {
+                ort::ep::TensorRT::default().with_device_id(*device_id).build()
+            }
+            #[cfg(feature = "directml")]
+            ExecutionProvider::DirectMl { device_id } => {
+                ort::ep::DirectML::default().with_device_id(*device_id).build()
+            }
+            #[cfg(feature = "coreml")]
+            ExecutionProvider::CoreMl => ort::ep::CoreML::default().build(),
+        }
+    }
+}
+
+/// How sessions are created: execution providers (tried in order, CPU last) and threads per session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionOptions {
+    /// Execution providers in order of preference. Empty means CPU.
+    pub execution_providers: Vec<ExecutionProvider>,
+    /// Threads ONNX Runtime may use inside one model run. 1 suits the worker pool, which already runs one
+    /// job per worker thread.
+    pub intra_threads: usize,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        Self { execution_providers: Vec::new(), intra_threads: 1 }
+    }
+}
+
+/// The loaded ONNX Runtime: its environment and where the library came from.
+pub struct OnnxRuntime {
+    environment: Environment,
+    library: PathBuf,
+}
+
+impl std::fmt::Debug for OnnxRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnnxRuntime").field("library", &self.library).finish_non_exhaustive()
+    }
+}
+
+impl OnnxRuntime {
+    /// The ONNX Runtime environment, for building sessions.
+    pub fn environment(&self) -> &Environment {
+        &self.environment
+    }
+
+    /// The shared library that was loaded.
+    pub fn library(&self) -> &Path {
+        &self.library
+    }
+}
+
+static RUNTIME: OnceLock<OnnxRuntime> = OnceLock::new();
+static INIT_LOCK: Mutex<()> = Mutex::new(());
+
+/// The process-wide ONNX Runtime, loading it on first use from `explicit`, `ORT_DYLIB_PATH` or the
+/// set-up location (see [`library_candidates`]).
+///
+/// Once loaded, later calls return the same runtime whatever path they pass. A failure is not cached: a
+/// later call (after `make setup`, say) tries again.
+pub fn onnx_runtime(explicit: Option<&Path>) -> Result<&'static OnnxRuntime> {
+    if let Some(rt) = RUNTIME.get() {
+        return Ok(rt);
+    }
+    let _guard = INIT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(rt) = RUNTIME.get() {
+        return Ok(rt);
+    }
+    let candidates = library_candidates(explicit);
+    let searched = candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    let missing = |reason: String| Error::OnnxRuntimeMissing { reason, version: ONNXRUNTIME_VERSION, searched: searched.clone() };
+    let library = candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or_else(|| missing("no ONNX Runtime library file found".into()))?;
+    let environment = ort::init_from(&library)
+        .map_err(|e| missing(format!("loading `{}` failed: {e}", library.display())))?
+        .with_name("bevy_talking_head")
+        .build()
+        .map_err(|e| missing(format!("creating the environment from `{}` failed: {e}", library.display())))?;
+    Ok(RUNTIME.get_or_init(|| OnnxRuntime { environment, library }))
+}
+
+/// The files tried, in order: `explicit`, `$ORT_DYLIB_PATH`, then `models/onnxruntime/<lib>` under the
+/// current directory, beside the executable and its parents (so `target/debug/examples/x` finds the
+/// repository's), and under this crate's source directory.
+pub fn library_candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
+    let file = library_file_name();
+    let mut out = Vec::new();
+    if let Some(p) = explicit {
+        out.push(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
+        out.push(PathBuf::from(p));
+    }
+    let mut roots = Vec::new();
+    if let Ok(cwd) = std::env::current_dir() {
+        roots.push(cwd);
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        roots.extend(exe.ancestors().skip(1).take(4).map(Path::to_path_buf));
+    }
+    roots.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    for root in roots {
+        let p = root.join(SETUP_LIBRARY_DIR).join(file);
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn library_file_name() -> &'static str {
+    if cfg!(target_os = "windows") {
+        "onnxruntime.dll"
+    } else if cfg!(target_os = "macos") {
+        "libonnxruntime.1.31.1.dylib"
+    } else {
+        "libonnxruntime.so.1.31.1"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidates_start_with_the_explicit_path_and_include_the_setup_location() {
+        let c = library_candidates(Some(Path::new("/nowhere/libonnxruntime.so")));
+        assert_eq!(c[0], Path::new("/nowhere/libonnxruntime.so"));
+        let setup = Path::new(env!("CARGO_MANIFEST_DIR")).join(SETUP_LIBRARY_DIR).join(library_file_name());
+        assert!(c.contains(&setup), "{c:?}");
+    }
+
+    #[test]
+    fn missing_library_error_names_the_setup_command() {
+        // Only meaningful before the runtime is loaded in this process; the error text is what matters.
+        let e = Error::OnnxRuntimeMissing { reason: "x".into(), version: ONNXRUNTIME_VERSION, searched: "/a".into() };
+        let msg = e.to_string();
+        assert!(msg.contains("make setup") && msg.contains("ORT_DYLIB_PATH") && msg.contains("1.31.1"), "{msg}");
+    }
+}
