@@ -40,6 +40,9 @@ pub(crate) struct HeadState {
     spare: Vec<u8>,
     /// Problems already logged for this head, so each is logged once.
     logged: Vec<String>,
+    /// The portraits or the renderer failed for the head's current settings: don't retry every frame.
+    portraits_failed: bool,
+    renderer_failed: bool,
 }
 
 impl HeadState {
@@ -107,7 +110,8 @@ fn report(entity: Entity, state: &mut HeadState, error: Error, errors: &mut Mess
 
 fn load_failure(server: Option<&AssetServer>, id: impl Into<bevy::asset::UntypedAssetId>) -> Option<String> {
     match server?.get_load_state(id)? {
-        LoadState::Failed(e) => Some(e.to_string()),
+        // Bevy's error text can carry a backtrace after the first line.
+        LoadState::Failed(e) => Some(e.to_string().lines().next().unwrap_or_default().to_owned()),
         _ => None,
     }
 }
@@ -158,15 +162,18 @@ pub(crate) fn prepare_heads(
         if portraits_stale {
             state.portraits.clear();
             state.renderer = None;
+            state.portraits_failed = false;
+            state.renderer_failed = false;
         }
         if let HeadRendererKind::ExpressionFilter(h) = &head.renderer
             && modified_models.contains(&h.id())
         {
             state.renderer = None;
+            state.renderer_failed = false;
         }
 
         // Portraits: all that have loaded (failed ones are reported and skipped), once none is loading.
-        if state.portraits.is_empty() {
+        if state.portraits.is_empty() && !state.portraits_failed {
             let mut loaded = Vec::new();
             let mut waiting = false;
             for handle in &head.portraits {
@@ -174,10 +181,14 @@ pub(crate) fn prepare_heads(
                 if let Some(image) = images.get(handle) {
                     match PortraitImage::from_image(image, &label) {
                         Ok(p) => loaded.push(p),
-                        Err(e) => report(entity, state, e, &mut errors),
+                        Err(e) => {
+                            report(entity, state, e, &mut errors);
+                            state.portraits_failed = true;
+                        }
                     }
                 } else if let Some(message) = load_failure(server, handle) {
                     report(entity, state, Error::Asset { path: label, message }, &mut errors);
+                    state.portraits_failed = true;
                 } else {
                     waiting = true;
                 }
@@ -185,6 +196,8 @@ pub(crate) fn prepare_heads(
             if waiting || loaded.is_empty() {
                 continue;
             }
+            // Some portraits failed but others loaded: go on with those.
+            state.portraits_failed = false;
             let size = head.output_size.unwrap_or(UVec2::new(loaded[0].width, loaded[0].height)).max(UVec2::ONE);
             state.size = size;
             state.portraits = loaded.into_iter().map(|p| Arc::new(p.resized(size.x, size.y))).collect();
@@ -197,7 +210,7 @@ pub(crate) fn prepare_heads(
             state.pending = true;
         }
 
-        if state.renderer.is_none() {
+        if state.renderer.is_none() && !state.renderer_failed {
             state.renderer = match &head.renderer {
                 HeadRendererKind::Still => None,
                 HeadRendererKind::Custom(r) => Some(r.clone()),
@@ -206,6 +219,7 @@ pub(crate) fn prepare_heads(
                         Ok(r) => Some(Arc::new(r)),
                         Err(e) => {
                             report(entity, state, e, &mut errors);
+                            state.renderer_failed = true;
                             None
                         }
                     },
@@ -213,6 +227,7 @@ pub(crate) fn prepare_heads(
                         if let Some(message) = load_failure(server, handle) {
                             let path = handle.path().map_or_else(|| "<unnamed model>".to_owned(), |p| p.to_string());
                             report(entity, state, Error::Asset { path, message }, &mut errors);
+                            state.renderer_failed = true;
                         }
                         None
                     }
