@@ -10,8 +10,7 @@ demo: setup
 	$(CARGO) run --example minimal
 
 test: setup
-	$(CARGO) test --all-targets
-	$(CARGO) test --doc
+	$(CARGO) test
 
 bench: setup
 	$(CARGO) bench

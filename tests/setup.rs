@@ -1,0 +1,20 @@
+//! The set-up command is idempotent: run again (as the test command already ran it), it downloads nothing.
+
+use std::process::Command;
+
+#[test]
+fn setup_run_again_downloads_nothing() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = Command::new("python3")
+        .args(["models/setup.py", "--offline"])
+        .current_dir(root)
+        .output()
+        .expect("python3 must be installed");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "set-up failed offline (something was missing):\n{stdout}\n{stderr}");
+    assert!(stdout.contains(": 0 downloaded, 0 built, 4 already present"), "{stdout}");
+    for step in ["[1/5]", "[2/5]", "[3/5]", "[4/5]", "[5/5]"] {
+        assert!(stdout.contains(step), "progress line {step} missing:\n{stdout}");
+    }
+}
