@@ -27,7 +27,10 @@ fn main() {
             ..default()
         }))
         .add_plugins(TalkingHeadPlugin::default())
-        .add_plugins(HeadlessCapturePlugin { name: "minimal", at: vec![1.0, 2.0] })
+        .add_plugins(HeadlessCapturePlugin {
+            name: "minimal",
+            at: vec![1.0, 2.0],
+        })
         .add_systems(Startup, setup)
         .add_systems(Update, (animate, show_stats))
         .run();
@@ -42,16 +45,30 @@ fn setup(mut commands: Commands, assets: Res<AssetServer>, mut images: ResMut<As
     let output = images.add(Image::default());
     commands.spawn((
         TalkingHead::new(assets.load("portraits/astronaut.png"))
-            .with_renderer(HeadRendererKind::ExpressionFilter(assets.load("models/expression_tint.onnx")))
+            .with_renderer(HeadRendererKind::ExpressionFilter(
+                assets.load("models/expression_tint.onnx"),
+            ))
             .with_output(output.clone()),
-        Sprite { image: output, custom_size: Some(Vec2::splat(440.0)), ..default() },
+        Sprite {
+            image: output,
+            custom_size: Some(Vec2::splat(440.0)),
+            ..default()
+        },
         Transform::from_xyz(0.0, 30.0, 0.0),
     ));
     commands.spawn((
         StatsText,
         Text::new("loading..."),
-        TextFont { font_size: FontSize::Px(18.0), ..default() },
-        Node { position_type: PositionType::Absolute, bottom: px(16), left: px(16), ..default() },
+        TextFont {
+            font_size: FontSize::Px(18.0),
+            ..default()
+        },
+        Node {
+            position_type: PositionType::Absolute,
+            bottom: px(16),
+            left: px(16),
+            ..default()
+        },
     ));
 }
 
@@ -61,9 +78,15 @@ fn animate(clock: Res<ScriptClock>, mut faces: Query<&mut FaceFrame>) {
     for mut face in &mut faces {
         face.time = t as f64;
         let e = &mut face.expressions;
-        e.set(Expression::JawOpen, 0.5 - 0.5 * (std::f32::consts::PI * t).cos());
+        e.set(
+            Expression::JawOpen,
+            0.5 - 0.5 * (std::f32::consts::PI * t).cos(),
+        );
         e.set(Expression::MouthSmileLeft, (0.4 * t).sin().max(0.0));
-        e.set(Expression::EyeBlinkLeft, if t % 3.0 > 2.85 { 1.0 } else { 0.0 });
+        e.set(
+            Expression::EyeBlinkLeft,
+            if t % 3.0 > 2.85 { 1.0 } else { 0.0 },
+        );
     }
 }
 
@@ -72,7 +95,9 @@ fn show_stats(
     faces: Query<&FaceFrame>,
     mut text: Query<&mut Text, With<StatsText>>,
 ) {
-    let (Some((_, s)), Ok(face), Ok(mut text)) = (stats.iter().next(), faces.single(), text.single_mut()) else {
+    let (Some((_, s)), Ok(face), Ok(mut text)) =
+        (stats.iter().next(), faces.single(), text.single_mut())
+    else {
         return;
     };
     text.0 = format!(

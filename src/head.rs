@@ -34,7 +34,9 @@ impl std::fmt::Debug for HeadRendererKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Still => f.write_str("Still"),
-            Self::ExpressionFilter(h) => f.debug_tuple("ExpressionFilter").field(&h.path()).finish(),
+            Self::ExpressionFilter(h) => {
+                f.debug_tuple("ExpressionFilter").field(&h.path()).finish()
+            }
             Self::Custom(r) => f.debug_tuple("Custom").field(&r.name()).finish(),
         }
     }
@@ -82,7 +84,12 @@ impl TalkingHead {
 
     /// A head with several portraits of the same face (few-shot renderers use them all).
     pub fn from_portraits(portraits: Vec<Handle<Image>>) -> Self {
-        Self { portraits, renderer: HeadRendererKind::Still, output_size: None, output: Handle::default() }
+        Self {
+            portraits,
+            renderer: HeadRendererKind::Still,
+            output_size: None,
+            output: Handle::default(),
+        }
     }
 
     /// Builder: the renderer.
@@ -113,7 +120,11 @@ impl TalkingHead {
 /// An RGBA8 sRGB image of `size`, kept in both worlds so the CPU can keep writing it.
 pub(crate) fn output_image(size: UVec2, rgba: Vec<u8>) -> Image {
     Image::new(
-        Extent3d { width: size.x, height: size.y, depth_or_array_layers: 1 },
+        Extent3d {
+            width: size.x,
+            height: size.y,
+            depth_or_array_layers: 1,
+        },
         TextureDimension::D2,
         rgba,
         TextureFormat::Rgba8UnormSrgb,
@@ -122,12 +133,16 @@ pub(crate) fn output_image(size: UVec2, rgba: Vec<u8>) -> Image {
 }
 
 fn create_output(mut world: DeferredWorld, context: HookContext) {
-    let needs_output = world.get::<TalkingHead>(context.entity).is_some_and(|h| h.output == Handle::default());
+    let needs_output = world
+        .get::<TalkingHead>(context.entity)
+        .is_some_and(|h| h.output == Handle::default());
     if !needs_output {
         return;
     }
     let Some(mut images) = world.get_resource_mut::<Assets<Image>>() else {
-        bevy::log::error!("TalkingHead added but there is no Assets<Image>: add ImagePlugin (DefaultPlugins has it)");
+        bevy::log::error!(
+            "TalkingHead added but there is no Assets<Image>: add ImagePlugin (DefaultPlugins has it)"
+        );
         return;
     };
     // Transparent until the portrait has loaded.

@@ -63,10 +63,10 @@ pub use render::{HeadRenderer, HeadStats, TalkingHeadStats};
 
 /// Everything a game usually needs: `use bevy_talking_head::prelude::*;`.
 pub mod prelude {
+    pub use crate::TalkingHeadError;
     pub use crate::face::{Expression, ExpressionWeights, FaceFrame, Gaze, HeadPose};
     pub use crate::head::{HeadRendererKind, TalkingHead};
     pub use crate::onnx::OnnxModelAsset;
     pub use crate::plugin::{TalkingHeadPlugin, TalkingHeadSystems};
     pub use crate::render::{HeadRenderer, HeadStats, TalkingHeadStats};
-    pub use crate::{TalkingHeadError};
 }

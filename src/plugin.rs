@@ -48,14 +48,21 @@ pub struct TalkingHeadPlugin {
 impl Default for TalkingHeadPlugin {
     fn default() -> Self {
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Self { workers: cpus.saturating_sub(1).max(1), onnxruntime_library: None, session_options: SessionOptions::default() }
+        Self {
+            workers: cpus.saturating_sub(1).max(1),
+            onnxruntime_library: None,
+            session_options: SessionOptions::default(),
+        }
     }
 }
 
 impl Plugin for TalkingHeadPlugin {
     fn build(&self, app: &mut App) {
         match onnx_runtime(self.onnxruntime_library.as_deref()) {
-            Ok(rt) => info!("bevy_talking_head: ONNX Runtime from {}", rt.library().display()),
+            Ok(rt) => info!(
+                "bevy_talking_head: ONNX Runtime from {}",
+                rt.library().display()
+            ),
             Err(e) => warn!("bevy_talking_head: {e}"),
         }
         info!(
@@ -64,7 +71,9 @@ impl Plugin for TalkingHeadPlugin {
             self.session_options.execution_providers
         );
         app.init_asset::<OnnxModelAsset>()
-            .register_asset_loader(OnnxModelLoader { options: self.session_options.clone() })
+            .register_asset_loader(OnnxModelLoader {
+                options: self.session_options.clone(),
+            })
             .add_message::<TalkingHeadError>()
             .insert_resource(RenderPool::new(self.workers))
             .init_resource::<TalkingHeadStats>()
@@ -79,7 +88,12 @@ impl Plugin for TalkingHeadPlugin {
                     .chain(),
             )
             .add_systems(PostUpdate, rig_faces.in_set(TalkingHeadSystems::Rig))
-            .add_systems(PostUpdate, (prepare_heads, dispatch_jobs).chain().in_set(TalkingHeadSystems::Dispatch))
+            .add_systems(
+                PostUpdate,
+                (prepare_heads, dispatch_jobs)
+                    .chain()
+                    .in_set(TalkingHeadSystems::Dispatch),
+            )
             .add_systems(PostUpdate, apply_results.in_set(TalkingHeadSystems::Apply));
     }
 }

@@ -17,14 +17,33 @@ fn load(path: &str) -> OnnxModel {
 #[test]
 fn every_model_declares_and_fits_its_contract() {
     for (file, contract) in [
-        ("assets/models/face_detector.onnx", &contracts::FACE_DETECTOR),
-        ("assets/models/face_detector_full_range.onnx", &contracts::FACE_DETECTOR_FULL_RANGE),
-        ("assets/models/face_landmarks.onnx", &contracts::FACE_LANDMARKS),
-        ("assets/models/iris_landmarks.onnx", &contracts::IRIS_LANDMARKS),
-        ("assets/models/expression_tint.onnx", &contracts::EXPRESSION_FILTER),
+        (
+            "assets/models/face_detector.onnx",
+            &contracts::FACE_DETECTOR,
+        ),
+        (
+            "assets/models/face_detector_full_range.onnx",
+            &contracts::FACE_DETECTOR_FULL_RANGE,
+        ),
+        (
+            "assets/models/face_landmarks.onnx",
+            &contracts::FACE_LANDMARKS,
+        ),
+        (
+            "assets/models/iris_landmarks.onnx",
+            &contracts::IRIS_LANDMARKS,
+        ),
+        (
+            "assets/models/expression_tint.onnx",
+            &contracts::EXPRESSION_FILTER,
+        ),
     ] {
         let model = load(file);
-        assert_eq!(model.contract().map(|c| c.name), Some(contract.name), "{file}");
+        assert_eq!(
+            model.contract().map(|c| c.name),
+            Some(contract.name),
+            "{file}"
+        );
         // Run on a grey input with the contract's fixed sizes (4x5 where the size is free).
         let inputs: Vec<_> = contract
             .inputs
@@ -40,14 +59,24 @@ fn every_model_declares_and_fits_its_contract() {
                     })
                     .collect();
                 let n = shape.iter().product::<i64>() as usize;
-                (spec.name, TensorData { shape, data: vec![0.5; n] })
+                (
+                    spec.name,
+                    TensorData {
+                        shape,
+                        data: vec![0.5; n],
+                    },
+                )
             })
             .collect();
         let names: Vec<&str> = contract.outputs.iter().map(|o| o.name).collect();
         let outputs = model.run(inputs, &names).unwrap();
         for (spec, out) in contract.outputs.iter().zip(&outputs) {
             assert_eq!(out.shape.len(), spec.shape.len(), "{file} {}", spec.name);
-            assert!(out.data.iter().all(|v| v.is_finite()), "{file} {} has non-finite values", spec.name);
+            assert!(
+                out.data.iter().all(|v| v.is_finite()),
+                "{file} {} has non-finite values",
+                spec.name
+            );
         }
     }
 }
@@ -61,17 +90,32 @@ fn a_model_checked_against_the_wrong_contract_is_refused_with_the_reason() {
     )
     .unwrap_err()
     .to_string();
-    assert!(err.contains("face_landmarks.onnx") && err.contains("iris_landmarks"), "{err}");
-    assert!(err.contains("input `image` [1,3,192,192] should have shape [1,3,64,64]"), "{err}");
-    let err = OnnxModel::from_file(repo("assets/models/missing.onnx"), None, &SessionOptions::default())
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("cannot read model") && err.contains("missing.onnx"), "{err}");
+    assert!(
+        err.contains("face_landmarks.onnx") && err.contains("iris_landmarks"),
+        "{err}"
+    );
+    assert!(
+        err.contains("input `image` [1,3,192,192] should have shape [1,3,64,64]"),
+        "{err}"
+    );
+    let err = OnnxModel::from_file(
+        repo("assets/models/missing.onnx"),
+        None,
+        &SessionOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("cannot read model") && err.contains("missing.onnx"),
+        "{err}"
+    );
 }
 
 #[test]
 fn converted_detector_finds_the_face_in_the_demo_portrait() {
-    let img = image::open(repo("assets/portraits/astronaut.png")).expect("run `make setup`").to_rgb8();
+    let img = image::open(repo("assets/portraits/astronaut.png"))
+        .expect("run `make setup`")
+        .to_rgb8();
     let small = image::imageops::resize(&img, 128, 128, image::imageops::FilterType::Triangle);
     let mut chw = vec![0f32; 3 * 128 * 128];
     for (i, p) in small.pixels().enumerate() {
@@ -81,14 +125,32 @@ fn converted_detector_finds_the_face_in_the_demo_portrait() {
     }
     let model = load("assets/models/face_detector.onnx");
     let out = model
-        .run(vec![("image", TensorData { shape: vec![1, 3, 128, 128], data: chw })], &["classificators"])
+        .run(
+            vec![(
+                "image",
+                TensorData {
+                    shape: vec![1, 3, 128, 128],
+                    data: chw,
+                },
+            )],
+            &["classificators"],
+        )
         .unwrap();
     let best = out[0].data.iter().cloned().fold(f32::MIN, f32::max);
     let score = 1.0 / (1.0 + (-best).exp());
     assert!(score > 0.7, "best face score {score}");
     // A flat grey image has no face.
     let out = model
-        .run(vec![("image", TensorData { shape: vec![1, 3, 128, 128], data: vec![0.0; 3 * 128 * 128] })], &["classificators"])
+        .run(
+            vec![(
+                "image",
+                TensorData {
+                    shape: vec![1, 3, 128, 128],
+                    data: vec![0.0; 3 * 128 * 128],
+                },
+            )],
+            &["classificators"],
+        )
         .unwrap();
     let best = out[0].data.iter().cloned().fold(f32::MIN, f32::max);
     assert!(1.0 / (1.0 + (-best).exp()) < 0.5);

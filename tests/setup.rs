@@ -12,9 +12,18 @@ fn setup_run_again_downloads_nothing() {
         .expect("python3 must be installed");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "set-up failed offline (something was missing):\n{stdout}\n{stderr}");
-    assert!(stdout.contains(": 0 downloaded, 0 built, 4 already present"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "set-up failed offline (something was missing):\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains(": 0 downloaded, 0 built, 4 already present"),
+        "{stdout}"
+    );
     for step in ["[1/5]", "[2/5]", "[3/5]", "[4/5]", "[5/5]"] {
-        assert!(stdout.contains(step), "progress line {step} missing:\n{stdout}");
+        assert!(
+            stdout.contains(step),
+            "progress line {step} missing:\n{stdout}"
+        );
     }
 }

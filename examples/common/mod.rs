@@ -38,12 +38,19 @@ pub struct ScriptClock {
 
 impl Plugin for HeadlessCapturePlugin {
     fn build(&self, app: &mut App) {
-        app.init_resource::<ScriptClock>().add_systems(First, tick_clock);
+        app.init_resource::<ScriptClock>()
+            .add_systems(First, tick_clock);
         if let Some(dir) = std::env::var_os("TALKING_HEAD_SCREENSHOTS") {
             let dir = PathBuf::from(dir);
             std::fs::create_dir_all(&dir).expect("creating the screenshot folder");
-            app.insert_resource(Capture { dir, name: self.name, at: self.at.clone(), taken: 0, exit_in_frames: None })
-                .add_systems(Last, capture);
+            app.insert_resource(Capture {
+                dir,
+                name: self.name,
+                at: self.at.clone(),
+                taken: 0,
+                exit_in_frames: None,
+            })
+            .add_systems(Last, capture);
         }
     }
 }
@@ -57,7 +64,12 @@ fn tick_clock(mut clock: ResMut<ScriptClock>, time: Res<Time>, stats: Res<Talkin
     clock.t = clock.started.map_or(0.0, |s| now - s);
 }
 
-fn capture(mut commands: Commands, mut capture: ResMut<Capture>, clock: Res<ScriptClock>, mut exit: MessageWriter<AppExit>) {
+fn capture(
+    mut commands: Commands,
+    mut capture: ResMut<Capture>,
+    clock: Res<ScriptClock>,
+    mut exit: MessageWriter<AppExit>,
+) {
     if let Some(n) = capture.exit_in_frames.as_mut() {
         *n = n.saturating_sub(1);
         if *n == 0 {
@@ -69,9 +81,17 @@ fn capture(mut commands: Commands, mut capture: ResMut<Capture>, clock: Res<Scri
         && clock.t >= at
     {
         capture.taken += 1;
-        let path = capture.dir.join(format!("{}_{}.png", capture.name, capture.taken));
-        info!("screenshot at script time {:.2} s -> {}", clock.t, path.display());
-        commands.spawn(Screenshot::primary_window()).observe(save_to_disk(path));
+        let path = capture
+            .dir
+            .join(format!("{}_{}.png", capture.name, capture.taken));
+        info!(
+            "screenshot at script time {:.2} s -> {}",
+            clock.t,
+            path.display()
+        );
+        commands
+            .spawn(Screenshot::primary_window())
+            .observe(save_to_disk(path));
         if capture.taken == capture.at.len() {
             // Give the last screenshot a few frames to reach the disk.
             capture.exit_in_frames = Some(15);

@@ -17,7 +17,8 @@ pub struct CameraDescription {
 /// A backend that cannot be queried (no permission, no V4L2) is, with its message.
 pub fn list_cameras() -> Result<Vec<CameraDescription>, String> {
     let backend = nokhwa::native_api_backend().unwrap_or(ApiBackend::Auto);
-    let cameras = nokhwa::query(backend).map_err(|e| format!("cannot list cameras ({backend:?}): {e}"))?;
+    let cameras =
+        nokhwa::query(backend).map_err(|e| format!("cannot list cameras ({backend:?}): {e}"))?;
     Ok(cameras
         .into_iter()
         .map(|c| CameraDescription {

@@ -133,7 +133,9 @@ impl Default for ExpressionWeights {
 
 impl fmt::Debug for ExpressionWeights {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.iter_nonzero().map(|(e, w)| (e.name(), w))).finish()
+        f.debug_map()
+            .entries(self.iter_nonzero().map(|(e, w)| (e.name(), w)))
+            .finish()
     }
 }
 
@@ -156,7 +158,10 @@ impl ExpressionWeights {
 
     /// The expressions whose weight is not zero, in index order.
     pub fn iter_nonzero(&self) -> impl Iterator<Item = (Expression, f32)> + '_ {
-        Expression::ALL.iter().map(|&e| (e, self.get(e))).filter(|(_, w)| *w != 0.0)
+        Expression::ALL
+            .iter()
+            .map(|&e| (e, self.get(e)))
+            .filter(|(_, w)| *w != 0.0)
     }
 
     /// The weights as a slice in index order.
@@ -197,9 +202,13 @@ impl<'de> Deserialize<'de> for ExpressionWeights {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut weights = ExpressionWeights::default();
                 while let Some((name, weight)) = map.next_entry::<String, f32>()? {
-                    let e = name.parse::<Expression>().map_err(serde::de::Error::custom)?;
+                    let e = name
+                        .parse::<Expression>()
+                        .map_err(serde::de::Error::custom)?;
                     if !weight.is_finite() {
-                        return Err(serde::de::Error::custom(format!("weight of `{name}` is not a finite number")));
+                        return Err(serde::de::Error::custom(format!(
+                            "weight of `{name}` is not a finite number"
+                        )));
                     }
                     weights.set(e, weight);
                 }
@@ -224,7 +233,10 @@ mod tests {
         assert_eq!(Expression::JawOpen as usize, 17);
         assert_eq!(Expression::MouthSmileLeft as usize, 23);
         assert_eq!(Expression::TongueOut as usize, 51);
-        assert_eq!("JawOpen".parse::<Expression>().unwrap(), Expression::JawOpen);
+        assert_eq!(
+            "JawOpen".parse::<Expression>().unwrap(),
+            Expression::JawOpen
+        );
         assert!("jawOpened".parse::<Expression>().is_err());
     }
 

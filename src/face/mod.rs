@@ -29,7 +29,13 @@ pub struct HeadPose {
 
 impl Default for HeadPose {
     fn default() -> Self {
-        Self { yaw: 0.0, pitch: 0.0, roll: 0.0, translation: [0.0; 3], scale: 1.0 }
+        Self {
+            yaw: 0.0,
+            pitch: 0.0,
+            roll: 0.0,
+            translation: [0.0; 3],
+            scale: 1.0,
+        }
     }
 }
 
@@ -108,7 +114,13 @@ fn bitwise_eq(a: &FaceFrame, b: &FaceFrame) -> bool {
         let h = f.head;
         v.extend([h.yaw, h.pitch, h.roll, h.scale].map(f32::to_bits));
         v.extend(h.translation.map(f32::to_bits));
-        v.extend(f.gaze.left.iter().chain(f.gaze.right.iter()).map(|x| x.to_bits()));
+        v.extend(
+            f.gaze
+                .left
+                .iter()
+                .chain(f.gaze.right.iter())
+                .map(|x| x.to_bits()),
+        );
         v.push(f.time.to_bits() as u32);
         v.push((f.time.to_bits() >> 32) as u32);
         v
@@ -131,7 +143,8 @@ mod tests {
         let back: FaceFrame = serde_json::from_str(&json).unwrap();
         assert_eq!(back, f);
         // Missing fields take neutral values.
-        let partial: FaceFrame = serde_json::from_str(r#"{"expressions":{"eyeBlinkLeft":1.0}}"#).unwrap();
+        let partial: FaceFrame =
+            serde_json::from_str(r#"{"expressions":{"eyeBlinkLeft":1.0}}"#).unwrap();
         assert_eq!(partial.head.scale, 1.0);
         assert_eq!(partial.expressions.get(Expression::EyeBlinkLeft), 1.0);
     }

@@ -47,7 +47,13 @@ impl AssetLoader for OnnxModelLoader {
     ) -> Result<OnnxModelAsset, Error> {
         let label = load_context.path().to_string();
         let mut bytes = Vec::new();
-        reader.read_to_end(&mut bytes).await.map_err(|source| Error::ModelIo { path: label.clone().into(), source })?;
+        reader
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|source| Error::ModelIo {
+                path: label.clone().into(),
+                source,
+            })?;
         let contract = match &settings.contract {
             None => None,
             Some(name) => Some(contracts::by_name(name).ok_or_else(|| Error::ModelLoad {
@@ -56,7 +62,9 @@ impl AssetLoader for OnnxModelLoader {
             })?),
         };
         let model = OnnxModel::from_bytes(&bytes, &label, contract, &self.options)?;
-        Ok(OnnxModelAsset { model: Arc::new(model) })
+        Ok(OnnxModelAsset {
+            model: Arc::new(model),
+        })
     }
 
     fn extensions(&self) -> &[&str] {

@@ -5,8 +5,11 @@ mod model;
 mod runtime;
 
 pub use asset::{OnnxModelAsset, OnnxModelLoader, OnnxModelSettings};
-pub use model::{CONTRACT_METADATA_KEY, Dim, ModelContract, OnnxModel, TensorData, TensorInfo, TensorSpec, contracts};
+pub use model::{
+    CONTRACT_METADATA_KEY, Dim, ModelContract, OnnxModel, TensorData, TensorInfo, TensorSpec,
+    contracts,
+};
 pub use runtime::{
-    ExecutionProvider, ONNXRUNTIME_VERSION, OnnxRuntime, SETUP_LIBRARY_DIR, SessionOptions, library_candidates,
-    onnx_runtime,
+    ExecutionProvider, ONNXRUNTIME_VERSION, OnnxRuntime, SETUP_LIBRARY_DIR, SessionOptions,
+    library_candidates, onnx_runtime,
 };

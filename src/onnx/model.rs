@@ -48,59 +48,109 @@ pub mod contracts {
     use super::Dim::{Any, Fixed};
     use super::{ModelContract, TensorSpec};
 
-    /// Image in, image out, steered by the 52 expression weights: `portrait` [1,3,H,W] and `expression`
-    /// [1,52] -> `image` [1,3,H,W], RGB in 0..1. `assets/models/expression_tint.onnx` follows it.
+    /// Image in, image out, steered by the 52 expression weights: `portrait [1,3,H,W]` and `expression`
+    /// `[1,52]` -> `image [1,3,H,W]`, RGB in 0..1. `assets/models/expression_tint.onnx` follows it.
     pub const EXPRESSION_FILTER: ModelContract = ModelContract {
         name: "expression_filter",
         inputs: &[
-            TensorSpec { name: "portrait", shape: &[Fixed(1), Fixed(3), Any, Any] },
-            TensorSpec { name: "expression", shape: &[Fixed(1), Fixed(52)] },
+            TensorSpec {
+                name: "portrait",
+                shape: &[Fixed(1), Fixed(3), Any, Any],
+            },
+            TensorSpec {
+                name: "expression",
+                shape: &[Fixed(1), Fixed(52)],
+            },
         ],
-        outputs: &[TensorSpec { name: "image", shape: &[Fixed(1), Fixed(3), Any, Any] }],
+        outputs: &[TensorSpec {
+            name: "image",
+            shape: &[Fixed(1), Fixed(3), Any, Any],
+        }],
     };
-    /// MediaPipe BlazeFace short range: `image` [1,3,128,128] -> `regressors` [1,896,16], `classificators`
-    /// [1,896,1].
+    /// MediaPipe BlazeFace short range: `image [1,3,128,128]` -> `regressors [1,896,16]`, `classificators`
+    /// `[1,896,1]`.
     pub const FACE_DETECTOR: ModelContract = ModelContract {
         name: "face_detector",
-        inputs: &[TensorSpec { name: "image", shape: &[Fixed(1), Fixed(3), Fixed(128), Fixed(128)] }],
+        inputs: &[TensorSpec {
+            name: "image",
+            shape: &[Fixed(1), Fixed(3), Fixed(128), Fixed(128)],
+        }],
         outputs: &[
-            TensorSpec { name: "regressors", shape: &[Fixed(1), Fixed(896), Fixed(16)] },
-            TensorSpec { name: "classificators", shape: &[Fixed(1), Fixed(896), Fixed(1)] },
+            TensorSpec {
+                name: "regressors",
+                shape: &[Fixed(1), Fixed(896), Fixed(16)],
+            },
+            TensorSpec {
+                name: "classificators",
+                shape: &[Fixed(1), Fixed(896), Fixed(1)],
+            },
         ],
     };
-    /// MediaPipe BlazeFace full range: `image` [1,3,192,192] -> `regressors` [1,2304,16], `classificators`
-    /// [1,2304,1].
+    /// MediaPipe BlazeFace full range: `image [1,3,192,192]` -> `regressors [1,2304,16]`, `classificators`
+    /// `[1,2304,1]`.
     pub const FACE_DETECTOR_FULL_RANGE: ModelContract = ModelContract {
         name: "face_detector_full_range",
-        inputs: &[TensorSpec { name: "image", shape: &[Fixed(1), Fixed(3), Fixed(192), Fixed(192)] }],
+        inputs: &[TensorSpec {
+            name: "image",
+            shape: &[Fixed(1), Fixed(3), Fixed(192), Fixed(192)],
+        }],
         outputs: &[
-            TensorSpec { name: "regressors", shape: &[Fixed(1), Fixed(2304), Fixed(16)] },
-            TensorSpec { name: "classificators", shape: &[Fixed(1), Fixed(2304), Fixed(1)] },
+            TensorSpec {
+                name: "regressors",
+                shape: &[Fixed(1), Fixed(2304), Fixed(16)],
+            },
+            TensorSpec {
+                name: "classificators",
+                shape: &[Fixed(1), Fixed(2304), Fixed(1)],
+            },
         ],
     };
-    /// MediaPipe face mesh: `image` [1,3,192,192] -> `landmarks` [1,1404,1,1] (468 x xyz, crop pixels),
-    /// `presence` [1,1,1,1] (logit).
+    /// MediaPipe face mesh: `image [1,3,192,192]` -> `landmarks [1,1404,1,1]` (468 x xyz, crop pixels),
+    /// `presence [1,1,1,1]` (logit).
     pub const FACE_LANDMARKS: ModelContract = ModelContract {
         name: "face_landmarks",
-        inputs: &[TensorSpec { name: "image", shape: &[Fixed(1), Fixed(3), Fixed(192), Fixed(192)] }],
+        inputs: &[TensorSpec {
+            name: "image",
+            shape: &[Fixed(1), Fixed(3), Fixed(192), Fixed(192)],
+        }],
         outputs: &[
-            TensorSpec { name: "landmarks", shape: &[Fixed(1), Fixed(1404), Fixed(1), Fixed(1)] },
-            TensorSpec { name: "presence", shape: &[Fixed(1), Fixed(1), Fixed(1), Fixed(1)] },
+            TensorSpec {
+                name: "landmarks",
+                shape: &[Fixed(1), Fixed(1404), Fixed(1), Fixed(1)],
+            },
+            TensorSpec {
+                name: "presence",
+                shape: &[Fixed(1), Fixed(1), Fixed(1), Fixed(1)],
+            },
         ],
     };
-    /// MediaPipe iris: `image` [1,3,64,64] -> `eye_contour` [1,213] (71 x xyz), `iris` [1,15] (5 x xyz).
+    /// MediaPipe iris: `image [1,3,64,64]` -> `eye_contour [1,213]` (71 x xyz), `iris [1,15]` (5 x xyz).
     pub const IRIS_LANDMARKS: ModelContract = ModelContract {
         name: "iris_landmarks",
-        inputs: &[TensorSpec { name: "image", shape: &[Fixed(1), Fixed(3), Fixed(64), Fixed(64)] }],
+        inputs: &[TensorSpec {
+            name: "image",
+            shape: &[Fixed(1), Fixed(3), Fixed(64), Fixed(64)],
+        }],
         outputs: &[
-            TensorSpec { name: "eye_contour", shape: &[Fixed(1), Fixed(213)] },
-            TensorSpec { name: "iris", shape: &[Fixed(1), Fixed(15)] },
+            TensorSpec {
+                name: "eye_contour",
+                shape: &[Fixed(1), Fixed(213)],
+            },
+            TensorSpec {
+                name: "iris",
+                shape: &[Fixed(1), Fixed(15)],
+            },
         ],
     };
 
     /// Every known contract.
-    pub const ALL: [&ModelContract; 5] =
-        [&EXPRESSION_FILTER, &FACE_DETECTOR, &FACE_DETECTOR_FULL_RANGE, &FACE_LANDMARKS, &IRIS_LANDMARKS];
+    pub const ALL: [&ModelContract; 5] = [
+        &EXPRESSION_FILTER,
+        &FACE_DETECTOR,
+        &FACE_DETECTOR_FULL_RANGE,
+        &FACE_LANDMARKS,
+        &IRIS_LANDMARKS,
+    ];
 
     /// The contract called `name`.
     pub fn by_name(name: &str) -> Option<&'static ModelContract> {
@@ -121,8 +171,17 @@ pub struct TensorInfo {
 
 impl fmt::Display for TensorInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let dims: Vec<String> =
-            self.shape.iter().map(|d| if *d < 0 { "?".to_string() } else { d.to_string() }).collect();
+        let dims: Vec<String> = self
+            .shape
+            .iter()
+            .map(|d| {
+                if *d < 0 {
+                    "?".to_string()
+                } else {
+                    d.to_string()
+                }
+            })
+            .collect();
         write!(f, "`{}` [{}]", self.name, dims.join(","))
     }
 }
@@ -168,7 +227,10 @@ impl OnnxModel {
         options: &SessionOptions,
     ) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| Error::ModelIo { path: path.to_path_buf(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| Error::ModelIo {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::from_bytes(&bytes, &path.display().to_string(), contract, options)
     }
 
@@ -180,44 +242,80 @@ impl OnnxModel {
         options: &SessionOptions,
     ) -> Result<Self> {
         let runtime = onnx_runtime(None)?;
-        let load_err = |e: &dyn fmt::Display| Error::ModelLoad { path: label.to_owned(), message: e.to_string() };
+        let load_err = |e: &dyn fmt::Display| Error::ModelLoad {
+            path: label.to_owned(),
+            message: e.to_string(),
+        };
         if bytes.is_empty() {
-            return Err(Error::ModelLoad { path: label.to_owned(), message: "the file is empty".into() });
+            return Err(Error::ModelLoad {
+                path: label.to_owned(),
+                message: "the file is empty".into(),
+            });
         }
         let mut builder = Session::builder(runtime.environment()).map_err(|e| load_err(&e))?;
-        builder = builder.with_intra_threads(options.intra_threads.max(1)).map_err(|e| load_err(&e))?;
+        builder = builder
+            .with_intra_threads(options.intra_threads.max(1))
+            .map_err(|e| load_err(&e))?;
         if !options.execution_providers.is_empty() {
-            let eps: Vec<_> = options.execution_providers.iter().map(|ep| ep.dispatch()).collect();
-            builder = builder.with_execution_providers(eps).map_err(|e| load_err(&e))?;
+            let eps: Vec<_> = options
+                .execution_providers
+                .iter()
+                .map(|ep| ep.dispatch())
+                .collect();
+            builder = builder
+                .with_execution_providers(eps)
+                .map_err(|e| load_err(&e))?;
         }
-        let session = builder.commit_from_memory(bytes).map_err(|e| load_err(&e))?;
+        let session = builder
+            .commit_from_memory(bytes)
+            .map_err(|e| load_err(&e))?;
         let info = |outlets: &[ort::value::Outlet]| -> Vec<TensorInfo> {
             outlets
                 .iter()
                 .map(|o| match o.dtype() {
-                    ValueType::Tensor { ty, shape, .. } => {
-                        TensorInfo { name: o.name().to_owned(), element_type: Some(*ty), shape: shape.to_vec() }
-                    }
-                    _ => TensorInfo { name: o.name().to_owned(), element_type: None, shape: Vec::new() },
+                    ValueType::Tensor { ty, shape, .. } => TensorInfo {
+                        name: o.name().to_owned(),
+                        element_type: Some(*ty),
+                        shape: shape.to_vec(),
+                    },
+                    _ => TensorInfo {
+                        name: o.name().to_owned(),
+                        element_type: None,
+                        shape: Vec::new(),
+                    },
                 })
                 .collect()
         };
         let inputs = info(session.inputs());
         let outputs = info(session.outputs());
-        let declared = session.metadata().ok().and_then(|m| m.custom(CONTRACT_METADATA_KEY));
+        let declared = session
+            .metadata()
+            .ok()
+            .and_then(|m| m.custom(CONTRACT_METADATA_KEY));
         let contract = match (contract, declared) {
             (Some(c), _) => Some(c),
-            (None, Some(name)) => Some(contracts::by_name(&name).ok_or_else(|| Error::ModelLoad {
-                path: label.to_owned(),
-                message: format!("the model declares an unknown contract `{name}`"),
-            })?),
+            (None, Some(name)) => {
+                Some(contracts::by_name(&name).ok_or_else(|| Error::ModelLoad {
+                    path: label.to_owned(),
+                    message: format!("the model declares an unknown contract `{name}`"),
+                })?)
+            }
             (None, None) => None,
         };
-        let model = Self { session: Mutex::new(session), label: label.to_owned(), contract: None, inputs, outputs };
+        let model = Self {
+            session: Mutex::new(session),
+            label: label.to_owned(),
+            contract: None,
+            inputs,
+            outputs,
+        };
         match contract {
             Some(c) => {
                 model.check(c)?;
-                Ok(Self { contract: Some(c), ..model })
+                Ok(Self {
+                    contract: Some(c),
+                    ..model
+                })
             }
             None => Ok(model),
         }
@@ -226,11 +324,21 @@ impl OnnxModel {
     /// Checks the model against `contract`: every required input and output present, float32, with
     /// compatible shapes, and no extra inputs.
     pub fn check(&self, contract: &'static ModelContract) -> Result<()> {
-        let problem = |problem: String| Error::ModelContract { path: self.label.clone(), contract: contract.name, problem };
-        let names = |list: &[TensorInfo]| list.iter().map(|t| format!("`{}`", t.name)).collect::<Vec<_>>().join(", ");
-        for (kind, specs, actual) in
-            [("input", contract.inputs, &self.inputs), ("output", contract.outputs, &self.outputs)]
-        {
+        let problem = |problem: String| Error::ModelContract {
+            path: self.label.clone(),
+            contract: contract.name,
+            problem,
+        };
+        let names = |list: &[TensorInfo]| {
+            list.iter()
+                .map(|t| format!("`{}`", t.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        for (kind, specs, actual) in [
+            ("input", contract.inputs, &self.inputs),
+            ("output", contract.outputs, &self.outputs),
+        ] {
             for spec in specs {
                 let Some(t) = actual.iter().find(|t| t.name == spec.name) else {
                     return Err(problem(format!(
@@ -240,13 +348,19 @@ impl OnnxModel {
                     )));
                 };
                 if t.element_type != Some(TensorElementType::Float32) {
-                    return Err(problem(format!("{kind} {t} is {:?}, not float32", t.element_type)));
+                    return Err(problem(format!(
+                        "{kind} {t} is {:?}, not float32",
+                        t.element_type
+                    )));
                 }
                 let fits = t.shape.len() == spec.shape.len()
-                    && t.shape.iter().zip(spec.shape).all(|(have, want)| match want {
-                        Dim::Any => true,
-                        Dim::Fixed(n) => *have == *n || *have < 0,
-                    });
+                    && t.shape
+                        .iter()
+                        .zip(spec.shape)
+                        .all(|(have, want)| match want {
+                            Dim::Any => true,
+                            Dim::Fixed(n) => *have == *n || *have < 0,
+                        });
                 if !fits {
                     let want: Vec<String> = spec
                         .shape
@@ -256,11 +370,18 @@ impl OnnxModel {
                             Dim::Fixed(n) => n.to_string(),
                         })
                         .collect();
-                    return Err(problem(format!("{kind} {t} should have shape [{}]", want.join(","))));
+                    return Err(problem(format!(
+                        "{kind} {t} should have shape [{}]",
+                        want.join(",")
+                    )));
                 }
             }
         }
-        if let Some(extra) = self.inputs.iter().find(|t| !contract.inputs.iter().any(|s| s.name == t.name)) {
+        if let Some(extra) = self
+            .inputs
+            .iter()
+            .find(|t| !contract.inputs.iter().any(|s| s.name == t.name))
+        {
             return Err(problem(format!("unexpected input {extra}")));
         }
         Ok(())
@@ -287,21 +408,36 @@ impl OnnxModel {
     }
 
     /// Runs the model on named float32 inputs and returns the named outputs, in the order asked.
-    pub fn run(&self, inputs: Vec<(&str, TensorData)>, outputs: &[&str]) -> Result<Vec<TensorData>> {
-        let err = |e: &dyn fmt::Display| Error::Inference { path: self.label.clone(), message: e.to_string() };
+    pub fn run(
+        &self,
+        inputs: Vec<(&str, TensorData)>,
+        outputs: &[&str],
+    ) -> Result<Vec<TensorData>> {
+        let err = |e: &dyn fmt::Display| Error::Inference {
+            path: self.label.clone(),
+            message: e.to_string(),
+        };
         let mut values = Vec::with_capacity(inputs.len());
         for (name, t) in inputs {
             let tensor = Tensor::from_array((t.shape, t.data)).map_err(|e| err(&e))?;
-            values.push((std::borrow::Cow::Owned(name.to_owned()), ort::session::SessionInputValue::from(tensor)));
+            values.push((
+                std::borrow::Cow::Owned(name.to_owned()),
+                ort::session::SessionInputValue::from(tensor),
+            ));
         }
         let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
         let result = session.run(values).map_err(|e| err(&e))?;
         outputs
             .iter()
             .map(|name| {
-                let value = result.get(name).ok_or_else(|| err(&format!("no output `{name}`")))?;
+                let value = result
+                    .get(name)
+                    .ok_or_else(|| err(&format!("no output `{name}`")))?;
                 let (shape, data) = value.try_extract_tensor::<f32>().map_err(|e| err(&e))?;
-                Ok(TensorData { shape: shape.to_vec(), data: data.to_vec() })
+                Ok(TensorData {
+                    shape: shape.to_vec(),
+                    data: data.to_vec(),
+                })
             })
             .collect()
     }

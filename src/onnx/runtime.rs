@@ -52,15 +52,17 @@ impl ExecutionProvider {
         match self {
             ExecutionProvider::Cpu => ort::ep::CPU::default().build(),
             #[cfg(feature = "cuda")]
-            ExecutionProvider::Cuda { device_id } => ort::ep::CUDA::default().with_device_id(*device_id).build(),
+            ExecutionProvider::Cuda { device_id } => {
+                ort::ep::CUDA::default().with_device_id(*device_id).build()
+            }
             #[cfg(feature = "tensorrt")]
-            ExecutionProvider::TensorRt { device_id } => {
-                ort::ep::TensorRT::default().with_device_id(*device_id).build()
-            }
+            ExecutionProvider::TensorRt { device_id } => ort::ep::TensorRT::default()
+                .with_device_id(*device_id)
+                .build(),
             #[cfg(feature = "directml")]
-            ExecutionProvider::DirectMl { device_id } => {
-                ort::ep::DirectML::default().with_device_id(*device_id).build()
-            }
+            ExecutionProvider::DirectMl { device_id } => ort::ep::DirectML::default()
+                .with_device_id(*device_id)
+                .build(),
             #[cfg(feature = "coreml")]
             ExecutionProvider::CoreMl => ort::ep::CoreML::default().build(),
         }
@@ -79,7 +81,10 @@ pub struct SessionOptions {
 
 impl Default for SessionOptions {
     fn default() -> Self {
-        Self { execution_providers: Vec::new(), intra_threads: 1 }
+        Self {
+            execution_providers: Vec::new(),
+            intra_threads: 1,
+        }
     }
 }
 
@@ -91,7 +96,9 @@ pub struct OnnxRuntime {
 
 impl std::fmt::Debug for OnnxRuntime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OnnxRuntime").field("library", &self.library).finish_non_exhaustive()
+        f.debug_struct("OnnxRuntime")
+            .field("library", &self.library)
+            .finish_non_exhaustive()
     }
 }
 
@@ -124,8 +131,16 @@ pub fn onnx_runtime(explicit: Option<&Path>) -> Result<&'static OnnxRuntime> {
         return Ok(rt);
     }
     let candidates = library_candidates(explicit);
-    let searched = candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
-    let missing = |reason: String| Error::OnnxRuntimeMissing { reason, version: ONNXRUNTIME_VERSION, searched: searched.clone() };
+    let searched = candidates
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let missing = |reason: String| Error::OnnxRuntimeMissing {
+        reason,
+        version: ONNXRUNTIME_VERSION,
+        searched: searched.clone(),
+    };
     let library = candidates
         .iter()
         .find(|p| p.is_file())
@@ -135,8 +150,16 @@ pub fn onnx_runtime(explicit: Option<&Path>) -> Result<&'static OnnxRuntime> {
         .map_err(|e| missing(format!("loading `{}` failed: {e}", library.display())))?
         .with_name("bevy_talking_head")
         .build()
-        .map_err(|e| missing(format!("creating the environment from `{}` failed: {e}", library.display())))?;
-    Ok(RUNTIME.get_or_init(|| OnnxRuntime { environment, library }))
+        .map_err(|e| {
+            missing(format!(
+                "creating the environment from `{}` failed: {e}",
+                library.display()
+            ))
+        })?;
+    Ok(RUNTIME.get_or_init(|| OnnxRuntime {
+        environment,
+        library,
+    }))
 }
 
 /// The files tried, in order: `explicit`, `$ORT_DYLIB_PATH`, then `models/onnxruntime/<lib>` under the
@@ -186,15 +209,24 @@ mod tests {
     fn candidates_start_with_the_explicit_path_and_include_the_setup_location() {
         let c = library_candidates(Some(Path::new("/nowhere/libonnxruntime.so")));
         assert_eq!(c[0], Path::new("/nowhere/libonnxruntime.so"));
-        let setup = Path::new(env!("CARGO_MANIFEST_DIR")).join(SETUP_LIBRARY_DIR).join(library_file_name());
+        let setup = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(SETUP_LIBRARY_DIR)
+            .join(library_file_name());
         assert!(c.contains(&setup), "{c:?}");
     }
 
     #[test]
     fn missing_library_error_names_the_setup_command() {
         // Only meaningful before the runtime is loaded in this process; the error text is what matters.
-        let e = Error::OnnxRuntimeMissing { reason: "x".into(), version: ONNXRUNTIME_VERSION, searched: "/a".into() };
+        let e = Error::OnnxRuntimeMissing {
+            reason: "x".into(),
+            version: ONNXRUNTIME_VERSION,
+            searched: "/a".into(),
+        };
         let msg = e.to_string();
-        assert!(msg.contains("make setup") && msg.contains("ORT_DYLIB_PATH") && msg.contains("1.31.1"), "{msg}");
+        assert!(
+            msg.contains("make setup") && msg.contains("ORT_DYLIB_PATH") && msg.contains("1.31.1"),
+            "{msg}"
+        );
     }
 }

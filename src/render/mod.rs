@@ -1,11 +1,13 @@
 //! Rendering heads: the [`HeadRenderer`] seam, the worker pool, and writing finished frames into textures.
 
-mod portrait;
 mod pool;
+mod portrait;
 mod renderer;
 pub(crate) mod systems;
 
-pub use portrait::{MAX_PORTRAIT_SIDE, PortraitImage};
 pub use pool::RenderPool;
-pub use renderer::{ExpressionFilterRenderer, HeadRenderer, RenderRequest, RenderTarget, StillRenderer};
+pub use portrait::{MAX_PORTRAIT_SIDE, PortraitImage};
+pub use renderer::{
+    ExpressionFilterRenderer, HeadRenderer, RenderRequest, RenderTarget, StillRenderer,
+};
 pub use systems::{HeadStats, TalkingHeadStats};

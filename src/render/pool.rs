@@ -65,7 +65,11 @@ impl RenderPool {
                     .expect("spawning a render worker thread")
             })
             .collect();
-        Self { jobs: Some(job_tx), results: result_rx, workers }
+        Self {
+            jobs: Some(job_tx),
+            results: result_rx,
+            workers,
+        }
     }
 
     /// Number of worker threads.
@@ -95,10 +99,29 @@ impl Drop for RenderPool {
 fn worker(jobs: Receiver<RenderJob>, results: Sender<RenderOutcome>) {
     for job in jobs.iter() {
         let started = Instant::now();
-        let RenderJob { head, seq, face, rig, portraits, width, height, renderer, mut buffer, dispatched_at } = job;
+        let RenderJob {
+            head,
+            seq,
+            face,
+            rig,
+            portraits,
+            width,
+            height,
+            renderer,
+            mut buffer,
+            dispatched_at,
+        } = job;
         buffer.resize(width as usize * height as usize * 4, 0);
-        let request = RenderRequest { face: &face, rig: &rig, portraits: &portraits };
-        let mut target = RenderTarget { width, height, rgba: &mut buffer };
+        let request = RenderRequest {
+            face: &face,
+            rig: &rig,
+            portraits: &portraits,
+        };
+        let mut target = RenderTarget {
+            width,
+            height,
+            rgba: &mut buffer,
+        };
         let result = catch_unwind(AssertUnwindSafe(|| renderer.render(&request, &mut target)));
         let pixels = match result {
             Ok(Ok(())) => Ok(buffer),
@@ -109,11 +132,21 @@ fn worker(jobs: Receiver<RenderJob>, results: Sender<RenderOutcome>) {
                     .map(|s| s.to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown panic".into());
-                Err(Error::Render { renderer: renderer.name().to_owned(), message: format!("panicked: {message}") })
+                Err(Error::Render {
+                    renderer: renderer.name().to_owned(),
+                    message: format!("panicked: {message}"),
+                })
             }
         };
-        let outcome =
-            RenderOutcome { head, seq, width, height, pixels, dispatched_at, render_time: started.elapsed() };
+        let outcome = RenderOutcome {
+            head,
+            seq,
+            width,
+            height,
+            pixels,
+            dispatched_at,
+            render_time: started.elapsed(),
+        };
         if results.send(outcome).is_err() {
             return;
         }

@@ -33,30 +33,57 @@ impl PortraitImage {
         if rgba.len() != width as usize * height as usize * 4 {
             return Err(Error::Portrait {
                 path: label.into(),
-                problem: format!("{} bytes given for {width}x{height} RGBA8 ({} expected)", rgba.len(), width * height * 4),
+                problem: format!(
+                    "{} bytes given for {width}x{height} RGBA8 ({} expected)",
+                    rgba.len(),
+                    width * height * 4
+                ),
             });
         }
-        Ok(Self { width, height, rgba })
+        Ok(Self {
+            width,
+            height,
+            rgba,
+        })
     }
 
     /// Converts a Bevy [`Image`] (any 2D format Bevy can convert to RGBA8). `label` names it in errors.
     pub fn from_image(image: &Image, label: &str) -> Result<Self> {
         let (width, height) = (image.width(), image.height());
         check_size(width, height, label)?;
-        let problem = |problem: String| Error::Portrait { path: label.to_owned(), problem };
+        let problem = |problem: String| Error::Portrait {
+            path: label.to_owned(),
+            problem,
+        };
         if image.texture_descriptor.size.depth_or_array_layers != 1 {
-            return Err(problem("it has several layers; a portrait must be a plain 2D image".into()));
+            return Err(problem(
+                "it has several layers; a portrait must be a plain 2D image".into(),
+            ));
         }
         let format = image.texture_descriptor.format;
         let rgba = match format {
             TextureFormat::Rgba8UnormSrgb | TextureFormat::Rgba8Unorm => image.data.clone(),
-            _ => image.convert(TextureFormat::Rgba8UnormSrgb).and_then(|c| c.data),
+            _ => image
+                .convert(TextureFormat::Rgba8UnormSrgb)
+                .and_then(|c| c.data),
         }
-        .ok_or_else(|| problem(format!("its pixel format {format:?} cannot be converted to RGBA8")))?;
+        .ok_or_else(|| {
+            problem(format!(
+                "its pixel format {format:?} cannot be converted to RGBA8"
+            ))
+        })?;
         if rgba.len() != width as usize * height as usize * 4 {
-            return Err(problem(format!("its data has {} bytes, {} expected", rgba.len(), width * height * 4)));
+            return Err(problem(format!(
+                "its data has {} bytes, {} expected",
+                rgba.len(),
+                width * height * 4
+            )));
         }
-        Ok(Self { width, height, rgba })
+        Ok(Self {
+            width,
+            height,
+            rgba,
+        })
     }
 
     /// A copy scaled to `width` x `height` with bilinear filtering (pixel centres aligned).
@@ -82,22 +109,32 @@ impl PortraitImage {
                     let p = |xx: usize, yy: usize| self.rgba[(yy * w + xx) * 4 + c] as f32;
                     let top = p(x0, y0) * (1.0 - tx) + p(x1, y0) * tx;
                     let bottom = p(x0, y1) * (1.0 - tx) + p(x1, y1) * tx;
-                    out[(y * width as usize + x) * 4 + c] = (top * (1.0 - ty) + bottom * ty).round() as u8;
+                    out[(y * width as usize + x) * 4 + c] =
+                        (top * (1.0 - ty) + bottom * ty).round() as u8;
                 }
             }
         }
-        Self { width, height, rgba: out }
+        Self {
+            width,
+            height,
+            rgba: out,
+        }
     }
 }
 
 fn check_size(width: u32, height: u32, label: &str) -> Result<()> {
     if width == 0 || height == 0 {
-        return Err(Error::Portrait { path: label.to_owned(), problem: format!("it is empty ({width}x{height})") });
+        return Err(Error::Portrait {
+            path: label.to_owned(),
+            problem: format!("it is empty ({width}x{height})"),
+        });
     }
     if width > MAX_PORTRAIT_SIDE || height > MAX_PORTRAIT_SIDE {
         return Err(Error::Portrait {
             path: label.to_owned(),
-            problem: format!("{width}x{height} is larger than the {MAX_PORTRAIT_SIDE} px limit; scale it down first"),
+            problem: format!(
+                "{width}x{height} is larger than the {MAX_PORTRAIT_SIDE} px limit; scale it down first"
+            ),
         });
     }
     Ok(())
@@ -120,8 +157,18 @@ mod tests {
 
     #[test]
     fn bad_sizes_are_errors() {
-        assert!(PortraitImage::new(0, 4, vec![]).unwrap_err().to_string().contains("empty"));
+        assert!(
+            PortraitImage::new(0, 4, vec![])
+                .unwrap_err()
+                .to_string()
+                .contains("empty")
+        );
         assert!(PortraitImage::new(2, 2, vec![0; 3]).is_err());
-        assert!(PortraitImage::new(9000, 1, vec![0; 36000]).unwrap_err().to_string().contains("8192"));
+        assert!(
+            PortraitImage::new(9000, 1, vec![0; 36000])
+                .unwrap_err()
+                .to_string()
+                .contains("8192")
+        );
     }
 }

@@ -91,20 +91,44 @@ impl HeadRenderer for ExpressionFilterRenderer {
             }
         }
         let inputs = vec![
-            ("portrait", TensorData { shape: vec![1, 3, h as i64, w as i64], data: chw }),
-            ("expression", TensorData { shape: vec![1, 52], data: request.face.expressions.as_slice().to_vec() }),
+            (
+                "portrait",
+                TensorData {
+                    shape: vec![1, 3, h as i64, w as i64],
+                    data: chw,
+                },
+            ),
+            (
+                "expression",
+                TensorData {
+                    shape: vec![1, 52],
+                    data: request.face.expressions.as_slice().to_vec(),
+                },
+            ),
         ];
         let out = self.model.run(inputs, &["image"])?.remove(0);
         if out.shape != [1, 3, h as i64, w as i64] {
             return Err(Error::Inference {
                 path: self.model.label().to_owned(),
-                message: format!("output `image` has shape {:?}, expected [1, 3, {h}, {w}]", out.shape),
+                message: format!(
+                    "output `image` has shape {:?}, expected [1, 3, {h}, {w}]",
+                    out.shape
+                ),
             });
         }
-        for (i, (dst, src)) in target.rgba.chunks_exact_mut(4).zip(portrait.rgba.chunks_exact(4)).enumerate() {
+        for (i, (dst, src)) in target
+            .rgba
+            .chunks_exact_mut(4)
+            .zip(portrait.rgba.chunks_exact(4))
+            .enumerate()
+        {
             for c in 0..3 {
                 let v = out.data[c * plane + i];
-                dst[c] = if v.is_finite() { (v.clamp(0.0, 1.0) * 255.0).round() as u8 } else { src[c] };
+                dst[c] = if v.is_finite() {
+                    (v.clamp(0.0, 1.0) * 255.0).round() as u8
+                } else {
+                    src[c]
+                };
             }
             dst[3] = src[3];
         }

@@ -97,7 +97,12 @@ impl TalkingHeadStats {
     }
 }
 
-fn report(entity: Entity, state: &mut HeadState, error: Error, errors: &mut MessageWriter<TalkingHeadError>) {
+fn report(
+    entity: Entity,
+    state: &mut HeadState,
+    error: Error,
+    errors: &mut MessageWriter<TalkingHeadError>,
+) {
     let text = error.to_string();
     if state.logged.contains(&text) {
         debug!("talking head {entity}: {text}");
@@ -105,10 +110,16 @@ fn report(entity: Entity, state: &mut HeadState, error: Error, errors: &mut Mess
         error!("talking head {entity}: {text}");
         state.logged.push(text);
     }
-    errors.write(TalkingHeadError { entity, error: Arc::new(error) });
+    errors.write(TalkingHeadError {
+        entity,
+        error: Arc::new(error),
+    });
 }
 
-fn load_failure(server: Option<&AssetServer>, id: impl Into<bevy::asset::UntypedAssetId>) -> Option<String> {
+fn load_failure(
+    server: Option<&AssetServer>,
+    id: impl Into<bevy::asset::UntypedAssetId>,
+) -> Option<String> {
     match server?.get_load_state(id)? {
         // Bevy's error text can carry a backtrace after the first line.
         LoadState::Failed(e) => Some(e.to_string().lines().next().unwrap_or_default().to_owned()),
@@ -117,9 +128,16 @@ fn load_failure(server: Option<&AssetServer>, id: impl Into<bevy::asset::Untyped
 }
 
 /// Writes `pixels` (at `size`) into the head's output texture, replacing the image if the size changed.
-fn write_output(images: &mut Assets<Image>, head: &TalkingHead, size: UVec2, pixels: Vec<u8>) -> Option<Vec<u8>> {
+fn write_output(
+    images: &mut Assets<Image>,
+    head: &TalkingHead,
+    size: UVec2,
+    pixels: Vec<u8>,
+) -> Option<Vec<u8>> {
     let mut image = images.get_mut(head.output())?;
-    if image.width() == size.x && image.height() == size.y && image.data.as_ref().is_some_and(|d| d.len() == pixels.len())
+    if image.width() == size.x
+        && image.height() == size.y
+        && image.data.as_ref().is_some_and(|d| d.len() == pixels.len())
     {
         image.data.replace(pixels)
     } else {
@@ -158,7 +176,11 @@ pub(crate) fn prepare_heads(
         .collect();
     for (entity, head, mut state) in &mut heads {
         let state = &mut *state;
-        let portraits_stale = head.is_changed() || head.portraits.iter().any(|p| modified_images.contains(&p.id()));
+        let portraits_stale = head.is_changed()
+            || head
+                .portraits
+                .iter()
+                .any(|p| modified_images.contains(&p.id()));
         if portraits_stale {
             state.portraits.clear();
             state.renderer = None;
@@ -177,7 +199,9 @@ pub(crate) fn prepare_heads(
             let mut loaded = Vec::new();
             let mut waiting = false;
             for handle in &head.portraits {
-                let label = handle.path().map_or_else(|| "<unnamed image>".to_owned(), |p| p.to_string());
+                let label = handle
+                    .path()
+                    .map_or_else(|| "<unnamed image>".to_owned(), |p| p.to_string());
                 if let Some(image) = images.get(handle) {
                     match PortraitImage::from_image(image, &label) {
                         Ok(p) => loaded.push(p),
@@ -187,7 +211,15 @@ pub(crate) fn prepare_heads(
                         }
                     }
                 } else if let Some(message) = load_failure(server, handle) {
-                    report(entity, state, Error::Asset { path: label, message }, &mut errors);
+                    report(
+                        entity,
+                        state,
+                        Error::Asset {
+                            path: label,
+                            message,
+                        },
+                        &mut errors,
+                    );
                     state.portraits_failed = true;
                 } else {
                     waiting = true;
@@ -198,9 +230,15 @@ pub(crate) fn prepare_heads(
             }
             // Some portraits failed but others loaded: go on with those.
             state.portraits_failed = false;
-            let size = head.output_size.unwrap_or(UVec2::new(loaded[0].width, loaded[0].height)).max(UVec2::ONE);
+            let size = head
+                .output_size
+                .unwrap_or(UVec2::new(loaded[0].width, loaded[0].height))
+                .max(UVec2::ONE);
             state.size = size;
-            state.portraits = loaded.into_iter().map(|p| Arc::new(p.resized(size.x, size.y))).collect();
+            state.portraits = loaded
+                .into_iter()
+                .map(|p| Arc::new(p.resized(size.x, size.y)))
+                .collect();
             // The still portrait shows at once, and outranks anything rendered before.
             state.applied_seq = state.bump();
             let still = state.portraits[0].rgba.clone();
@@ -225,7 +263,9 @@ pub(crate) fn prepare_heads(
                     },
                     None => {
                         if let Some(message) = load_failure(server, handle) {
-                            let path = handle.path().map_or_else(|| "<unnamed model>".to_owned(), |p| p.to_string());
+                            let path = handle
+                                .path()
+                                .map_or_else(|| "<unnamed model>".to_owned(), |p| p.to_string());
                             report(entity, state, Error::Asset { path, message }, &mut errors);
                             state.renderer_failed = true;
                         }
@@ -257,7 +297,9 @@ pub(crate) fn dispatch_jobs(
             state.pending = true;
             state.pending_face = true;
         }
-        let Some(renderer) = state.renderer.clone() else { continue };
+        let Some(renderer) = state.renderer.clone() else {
+            continue;
+        };
         if !state.pending || state.in_flight.is_some() || state.portraits.is_empty() {
             continue;
         }
@@ -296,7 +338,9 @@ pub(crate) fn apply_results(
         stats.heads.remove(&entity);
     }
     for outcome in pool.finished() {
-        let Ok((head, mut state)) = heads.get_mut(outcome.head) else { continue };
+        let Ok((head, mut state)) = heads.get_mut(outcome.head) else {
+            continue;
+        };
         let state = &mut *state;
         let entity = outcome.head;
         if state.in_flight == Some(outcome.seq) {
@@ -322,7 +366,11 @@ pub(crate) fn apply_results(
                 let s = stats.entry(entity);
                 s.frames_rendered += 1;
                 s.last_latency = latency;
-                s.mean_latency = if s.frames_rendered == 1 { latency } else { (s.mean_latency * 7 + latency) / 8 };
+                s.mean_latency = if s.frames_rendered == 1 {
+                    latency
+                } else {
+                    (s.mean_latency * 7 + latency) / 8
+                };
                 s.max_latency = s.max_latency.max(latency);
                 s.last_render_time = outcome.render_time;
             }

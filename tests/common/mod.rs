@@ -17,7 +17,12 @@ pub struct SeenErrors(pub Arc<Mutex<Vec<TalkingHeadError>>>);
 
 impl SeenErrors {
     pub fn texts(&self) -> Vec<String> {
-        self.0.lock().unwrap().iter().map(|e| e.error.to_string()).collect()
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| e.error.to_string())
+            .collect()
     }
 }
 
@@ -30,20 +35,31 @@ pub fn app(workers: usize) -> App {
     let mut app = App::new();
     app.add_plugins((
         MinimalPlugins,
-        AssetPlugin { file_path: ".".into(), ..default() },
+        AssetPlugin {
+            file_path: ".".into(),
+            ..default()
+        },
         ImagePlugin::default(),
-        TalkingHeadPlugin { workers, ..default() },
+        TalkingHeadPlugin {
+            workers,
+            ..default()
+        },
     ));
     // Without a render device Bevy registers no image loader; register the plain one (PNG, JPEG).
     app.register_asset_loader(ImageLoader::new(CompressedImageFormats::empty()));
-    app.init_resource::<SeenErrors>().add_systems(Last, collect_errors);
+    app.init_resource::<SeenErrors>()
+        .add_systems(Last, collect_errors);
     app
 }
 
 /// A flat RGBA portrait added straight to `Assets<Image>`.
 pub fn flat_portrait(app: &mut App, size: u32, rgba: [u8; 4]) -> Handle<Image> {
     let image = Image::new_fill(
-        Extent3d { width: size, height: size, depth_or_array_layers: 1 },
+        Extent3d {
+            width: size,
+            height: size,
+            depth_or_array_layers: 1,
+        },
         TextureDimension::D2,
         &rgba,
         TextureFormat::Rgba8UnormSrgb,
@@ -54,8 +70,17 @@ pub fn flat_portrait(app: &mut App, size: u32, rgba: [u8; 4]) -> Handle<Image> {
 
 /// The head's output pixels.
 pub fn pixels(app: &App, head: Entity) -> Vec<u8> {
-    let handle = app.world().get::<TalkingHead>(head).unwrap().output().clone();
-    app.world().resource::<Assets<Image>>().get(&handle).and_then(|i| i.data.clone()).unwrap_or_default()
+    let handle = app
+        .world()
+        .get::<TalkingHead>(head)
+        .unwrap()
+        .output()
+        .clone();
+    app.world()
+        .resource::<Assets<Image>>()
+        .get(&handle)
+        .and_then(|i| i.data.clone())
+        .unwrap_or_default()
 }
 
 /// The first pixel of the head's output.
@@ -66,18 +91,30 @@ pub fn first_pixel(app: &App, head: Entity) -> [u8; 4] {
 }
 
 pub fn stats(app: &App, head: Entity) -> HeadStats {
-    app.world().resource::<TalkingHeadStats>().get(head).cloned().unwrap_or_default()
+    app.world()
+        .resource::<TalkingHeadStats>()
+        .get(head)
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Updates the app until `done` holds, sleeping a little between updates; panics after `timeout`.
-pub fn update_until(app: &mut App, timeout: Duration, what: &str, mut done: impl FnMut(&mut App) -> bool) {
+pub fn update_until(
+    app: &mut App,
+    timeout: Duration,
+    what: &str,
+    mut done: impl FnMut(&mut App) -> bool,
+) {
     let start = Instant::now();
     loop {
         app.update();
         if done(app) {
             return;
         }
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
 }
@@ -92,24 +129,34 @@ pub struct FnRenderer<F>(pub &'static str, pub F);
 
 impl<F> HeadRenderer for FnRenderer<F>
 where
-    F: Fn(&RenderRequest<'_>, &mut RenderTarget<'_>) -> bevy_talking_head::Result<()> + Send + Sync + 'static,
+    F: Fn(&RenderRequest<'_>, &mut RenderTarget<'_>) -> bevy_talking_head::Result<()>
+        + Send
+        + Sync
+        + 'static,
 {
     fn name(&self) -> &str {
         self.0
     }
-    fn render(&self, request: &RenderRequest<'_>, target: &mut RenderTarget<'_>) -> bevy_talking_head::Result<()> {
+    fn render(
+        &self,
+        request: &RenderRequest<'_>,
+        target: &mut RenderTarget<'_>,
+    ) -> bevy_talking_head::Result<()> {
         (self.1)(request, target)
     }
 }
 
 /// A renderer that fills the frame with `face.time` (as a byte) in red after sleeping `sleep(time)`.
 pub fn time_painter(sleep: impl Fn(f64) -> Duration + Send + Sync + 'static) -> HeadRendererKind {
-    HeadRendererKind::Custom(Arc::new(FnRenderer("time_painter", move |req: &RenderRequest<'_>, t: &mut RenderTarget<'_>| {
-        std::thread::sleep(sleep(req.face.time));
-        let v = req.face.time as u8;
-        for px in t.rgba.chunks_exact_mut(4) {
-            px.copy_from_slice(&[v, 0, 0, 255]);
-        }
-        Ok(())
-    })))
+    HeadRendererKind::Custom(Arc::new(FnRenderer(
+        "time_painter",
+        move |req: &RenderRequest<'_>, t: &mut RenderTarget<'_>| {
+            std::thread::sleep(sleep(req.face.time));
+            let v = req.face.time as u8;
+            for px in t.rgba.chunks_exact_mut(4) {
+                px.copy_from_slice(&[v, 0, 0, 255]);
+            }
+            Ok(())
+        },
+    )))
 }
