@@ -162,18 +162,18 @@ pub fn onnx_runtime(explicit: Option<&Path>) -> Result<&'static OnnxRuntime> {
     }))
 }
 
-/// The files tried, in order: `explicit`, `$ORT_DYLIB_PATH`, then `models/onnxruntime/<lib>` under the
+/// The files tried, in order. An explicit path, or else `$ORT_DYLIB_PATH`, is the only candidate when
+/// given (a wrong path is an error, not a silent fallback). Otherwise `models/onnxruntime/<lib>` under the
 /// current directory, beside the executable and its parents (so `target/debug/examples/x` finds the
 /// repository's), and under this crate's source directory.
 pub fn library_candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
-    let file = library_file_name();
-    let mut out = Vec::new();
     if let Some(p) = explicit {
-        out.push(p.to_path_buf());
+        return vec![p.to_path_buf()];
     }
     if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
-        out.push(PathBuf::from(p));
+        return vec![PathBuf::from(p)];
     }
+    let file = library_file_name();
     let mut roots = Vec::new();
     if let Ok(cwd) = std::env::current_dir() {
         roots.push(cwd);
@@ -182,6 +182,7 @@ pub fn library_candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
         roots.extend(exe.ancestors().skip(1).take(4).map(Path::to_path_buf));
     }
     roots.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let mut out: Vec<PathBuf> = Vec::new();
     for root in roots {
         let p = root.join(SETUP_LIBRARY_DIR).join(file);
         if !out.contains(&p) {
@@ -206,13 +207,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn candidates_start_with_the_explicit_path_and_include_the_setup_location() {
+    fn an_explicit_path_is_the_only_candidate_else_the_setup_location_is_searched() {
         let c = library_candidates(Some(Path::new("/nowhere/libonnxruntime.so")));
-        assert_eq!(c[0], Path::new("/nowhere/libonnxruntime.so"));
-        let setup = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join(SETUP_LIBRARY_DIR)
-            .join(library_file_name());
-        assert!(c.contains(&setup), "{c:?}");
+        assert_eq!(c, [Path::new("/nowhere/libonnxruntime.so")]);
+        if std::env::var_os("ORT_DYLIB_PATH").is_none() {
+            let setup = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(SETUP_LIBRARY_DIR)
+                .join(library_file_name());
+            assert!(library_candidates(None).contains(&setup));
+        }
     }
 
     #[test]
