@@ -151,15 +151,7 @@ fn missing_portrait_file_is_reported_by_path() {
 #[test]
 fn nan_in_a_face_frame_is_rendered_as_neutral() {
     let mut app = app(1);
-    let portrait = flat_portrait(&mut app, 8, GREY);
-    let model = app
-        .world()
-        .resource::<AssetServer>()
-        .load("assets/models/expression_tint.onnx");
-    let head = app
-        .world_mut()
-        .spawn(TalkingHead::new(portrait).with_renderer(HeadRendererKind::ExpressionFilter(model)))
-        .id();
+    let head = spawn_filter_head(&mut app, 8, GREY, "assets/models/expression_tint.onnx");
     set_face(&mut app, head, |f| {
         f.expressions.0[Expression::JawOpen as usize] = f32::NAN;
         f.head.yaw = f32::INFINITY;

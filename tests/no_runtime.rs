@@ -5,8 +5,6 @@ mod common;
 
 use std::time::Duration;
 
-use bevy::prelude::*;
-use bevy_talking_head::prelude::*;
 use common::*;
 
 #[test]
@@ -14,15 +12,12 @@ fn missing_onnx_runtime_names_the_setup_command_and_keeps_the_still_portrait() {
     // SAFETY: set before any thread of this test binary reads the environment.
     unsafe { std::env::set_var("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so.1.31.1") };
     let mut app = app(1);
-    let portrait = flat_portrait(&mut app, 8, [33, 66, 99, 255]);
-    let model = app
-        .world()
-        .resource::<AssetServer>()
-        .load("assets/models/expression_tint.onnx");
-    let head = app
-        .world_mut()
-        .spawn(TalkingHead::new(portrait).with_renderer(HeadRendererKind::ExpressionFilter(model)))
-        .id();
+    let head = spawn_filter_head(
+        &mut app,
+        8,
+        [33, 66, 99, 255],
+        "assets/models/expression_tint.onnx",
+    );
     update_until(&mut app, Duration::from_secs(20), "an error", |a| {
         !a.world().resource::<SeenErrors>().texts().is_empty()
     });

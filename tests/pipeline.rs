@@ -13,15 +13,12 @@ const WAIT: Duration = Duration::from_secs(20);
 #[test]
 fn onnx_model_changes_the_texture_with_expression_weights() {
     let mut app = app(2);
-    let portrait = flat_portrait(&mut app, 24, [128, 128, 128, 255]);
-    let model = app
-        .world()
-        .resource::<AssetServer>()
-        .load("assets/models/expression_tint.onnx");
-    let head = app
-        .world_mut()
-        .spawn(TalkingHead::new(portrait).with_renderer(HeadRendererKind::ExpressionFilter(model)))
-        .id();
+    let head = spawn_filter_head(
+        &mut app,
+        24,
+        [128, 128, 128, 255],
+        "assets/models/expression_tint.onnx",
+    );
     update_until(&mut app, WAIT, "the first ONNX frame", |a| {
         stats(a, head).frames_rendered >= 1
     });

@@ -28,15 +28,18 @@ impl std::fmt::Debug for PortraitImage {
 impl PortraitImage {
     /// Wraps RGBA8 bytes; fails if the length does not match the size or the size is empty.
     pub fn new(width: u32, height: u32, rgba: Vec<u8>) -> Result<Self> {
-        let label = "<pixels>";
+        Self::checked(width, height, rgba, "<pixels>")
+    }
+
+    fn checked(width: u32, height: u32, rgba: Vec<u8>, label: &str) -> Result<Self> {
         check_size(width, height, label)?;
-        if rgba.len() != width as usize * height as usize * 4 {
+        let expected = width as usize * height as usize * 4;
+        if rgba.len() != expected {
             return Err(Error::Portrait {
                 path: label.into(),
                 problem: format!(
-                    "{} bytes given for {width}x{height} RGBA8 ({} expected)",
-                    rgba.len(),
-                    width * height * 4
+                    "{} bytes of RGBA8 for {width}x{height} ({expected} expected)",
+                    rgba.len()
                 ),
             });
         }
@@ -72,18 +75,7 @@ impl PortraitImage {
                 "its pixel format {format:?} cannot be converted to RGBA8"
             ))
         })?;
-        if rgba.len() != width as usize * height as usize * 4 {
-            return Err(problem(format!(
-                "its data has {} bytes, {} expected",
-                rgba.len(),
-                width * height * 4
-            )));
-        }
-        Ok(Self {
-            width,
-            height,
-            rgba,
-        })
+        Self::checked(width, height, rgba, label)
     }
 
     /// A copy scaled to `width` x `height` with bilinear filtering (pixel centres aligned).

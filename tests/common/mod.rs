@@ -160,3 +160,17 @@ pub fn time_painter(sleep: impl Fn(f64) -> Duration + Send + Sync + 'static) -> 
         },
     )))
 }
+
+/// Spawns a head on a flat portrait, rendered by the expression-filter model at `model_path`.
+pub fn spawn_filter_head(
+    app: &mut App,
+    size: u32,
+    rgba: [u8; 4],
+    model_path: &'static str,
+) -> Entity {
+    let portrait = flat_portrait(app, size, rgba);
+    let model = app.world().resource::<AssetServer>().load(model_path);
+    app.world_mut()
+        .spawn(TalkingHead::new(portrait).with_renderer(HeadRendererKind::ExpressionFilter(model)))
+        .id()
+}
