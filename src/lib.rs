@@ -52,6 +52,7 @@ pub mod onnx;
 mod plugin;
 pub mod render;
 pub mod rig;
+pub mod tracking;
 #[cfg(feature = "egui")]
 pub mod ui;
 

@@ -1,0 +1,234 @@
+//! Images as the tracker sees them, and rotated square crops with bilinear sampling.
+
+use crate::error::{Error, Result};
+
+/// The smallest image side the tracker accepts.
+pub const MIN_IMAGE_SIDE: u32 = 32;
+/// The largest image side the tracker accepts.
+pub const MAX_IMAGE_SIDE: u32 = 8192;
+
+/// A borrowed 8-bit RGB or RGBA image, top row first, tightly packed.
+#[derive(Clone, Copy, Debug)]
+pub struct ImageView<'a> {
+    width: u32,
+    height: u32,
+    channels: usize,
+    data: &'a [u8],
+}
+
+impl<'a> ImageView<'a> {
+    /// Wraps RGB (`channels = 3`) or RGBA (`channels = 4`) bytes. `label` names the image in errors.
+    pub fn new(
+        width: u32,
+        height: u32,
+        channels: usize,
+        data: &'a [u8],
+        label: &str,
+    ) -> Result<Self> {
+        let problem = |problem: String| Error::Portrait {
+            path: label.to_owned(),
+            problem,
+        };
+        if channels != 3 && channels != 4 {
+            return Err(problem(format!(
+                "{channels} channels: the tracker takes RGB or RGBA images"
+            )));
+        }
+        if width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE {
+            return Err(problem(format!(
+                "{width}x{height} is too small to find a face in (at least {MIN_IMAGE_SIDE} px a side)"
+            )));
+        }
+        if width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE {
+            return Err(problem(format!(
+                "{width}x{height} is larger than the {MAX_IMAGE_SIDE} px limit"
+            )));
+        }
+        let expected = width as usize * height as usize * channels;
+        if data.len() != expected {
+            return Err(problem(format!(
+                "{} bytes for {width}x{height}x{channels} ({expected} expected)",
+                data.len()
+            )));
+        }
+        Ok(Self {
+            width,
+            height,
+            channels,
+            data,
+        })
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    #[inline]
+    fn pixel(&self, x: i64, y: i64) -> [f32; 3] {
+        let x = x.clamp(0, self.width as i64 - 1) as usize;
+        let y = y.clamp(0, self.height as i64 - 1) as usize;
+        let i = (y * self.width as usize + x) * self.channels;
+        [
+            self.data[i] as f32,
+            self.data[i + 1] as f32,
+            self.data[i + 2] as f32,
+        ]
+    }
+
+    /// Bilinear sample at continuous coordinates (pixel centres at `+0.5`); outside the image the border
+    /// is replicated, or black when `zero_outside`.
+    #[inline]
+    pub fn sample(&self, x: f32, y: f32, zero_outside: bool) -> [f32; 3] {
+        if zero_outside && (x < 0.0 || y < 0.0 || x >= self.width as f32 || y >= self.height as f32)
+        {
+            return [0.0; 3];
+        }
+        let fx = x - 0.5;
+        let fy = y - 0.5;
+        let x0 = fx.floor();
+        let y0 = fy.floor();
+        let tx = fx - x0;
+        let ty = fy - y0;
+        let (x0, y0) = (x0 as i64, y0 as i64);
+        let a = self.pixel(x0, y0);
+        let b = self.pixel(x0 + 1, y0);
+        let c = self.pixel(x0, y0 + 1);
+        let d = self.pixel(x0 + 1, y0 + 1);
+        let mut out = [0.0; 3];
+        for k in 0..3 {
+            let top = a[k] + (b[k] - a[k]) * tx;
+            let bottom = c[k] + (d[k] - c[k]) * tx;
+            out[k] = top + (bottom - top) * ty;
+        }
+        out
+    }
+}
+
+/// A square region of an image, rotated by `angle` (radians, image x towards image y), resampled to
+/// `size` x `size` pixels. Maps crop pixels to image pixels and back.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Crop {
+    /// Centre in image pixels.
+    pub centre: [f32; 2],
+    /// Side length in image pixels.
+    pub side: f32,
+    /// Rotation in radians.
+    pub angle: f32,
+    /// Output size in pixels.
+    pub size: u32,
+    /// Mirror horizontally (crop x runs the other way).
+    pub mirror: bool,
+}
+
+impl Crop {
+    /// Image coordinates of crop coordinates `(u, v)` (both continuous, `0..size`).
+    pub fn to_image(&self, u: f32, v: f32) -> [f32; 2] {
+        let scale = self.side / self.size as f32;
+        let mut dx = (u - self.size as f32 / 2.0) * scale;
+        let dy = (v - self.size as f32 / 2.0) * scale;
+        if self.mirror {
+            dx = -dx;
+        }
+        let (s, c) = self.angle.sin_cos();
+        [
+            self.centre[0] + c * dx - s * dy,
+            self.centre[1] + s * dx + c * dy,
+        ]
+    }
+
+    /// A length in crop pixels as image pixels.
+    pub fn scale(&self) -> f32 {
+        self.side / self.size as f32
+    }
+
+    /// Samples the crop into a CHW float tensor, each value `pixel * mul + add`.
+    pub fn sample_chw(
+        &self,
+        image: &ImageView<'_>,
+        mul: f32,
+        add: f32,
+        zero_outside: bool,
+    ) -> Vec<f32> {
+        let n = self.size as usize;
+        let plane = n * n;
+        let mut out = vec![0f32; 3 * plane];
+        for v in 0..n {
+            for u in 0..n {
+                let [x, y] = self.to_image(u as f32 + 0.5, v as f32 + 0.5);
+                let p = image.sample(x, y, zero_outside);
+                let i = v * n + u;
+                out[i] = p[0] * mul + add;
+                out[plane + i] = p[1] * mul + add;
+                out[2 * plane + i] = p[2] * mul + add;
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crop_maps_its_corners_and_centre() {
+        let crop = Crop {
+            centre: [50.0, 40.0],
+            side: 20.0,
+            angle: 0.0,
+            size: 10,
+            mirror: false,
+        };
+        assert_eq!(crop.to_image(5.0, 5.0), [50.0, 40.0]);
+        assert_eq!(crop.to_image(0.0, 0.0), [40.0, 30.0]);
+        let rotated = Crop {
+            angle: std::f32::consts::FRAC_PI_2,
+            ..crop
+        };
+        let p = rotated.to_image(10.0, 5.0);
+        assert!(
+            (p[0] - 50.0).abs() < 1e-4 && (p[1] - 50.0).abs() < 1e-4,
+            "{p:?}"
+        );
+        let mirrored = Crop {
+            mirror: true,
+            ..crop
+        };
+        assert_eq!(mirrored.to_image(0.0, 5.0), [60.0, 40.0]);
+    }
+
+    #[test]
+    fn sampling_is_exact_at_pixel_centres_and_replicates_borders() {
+        let data: Vec<u8> = (0..32 * 32)
+            .flat_map(|i| [(i % 32) as u8, (i / 32) as u8, 7])
+            .collect();
+        let img = ImageView::new(32, 32, 3, &data, "t").unwrap();
+        assert_eq!(img.sample(3.5, 4.5, false), [3.0, 4.0, 7.0]);
+        assert_eq!(img.sample(4.0, 4.5, false), [3.5, 4.0, 7.0]);
+        assert_eq!(img.sample(-5.0, 0.0, false), [0.0, 0.0, 7.0]);
+        assert_eq!(img.sample(-5.0, 0.0, true), [0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn bad_images_are_refused_with_the_reason() {
+        let e = ImageView::new(16, 16, 3, &[0; 768], "tiny.png")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tiny.png") && e.contains("too small"), "{e}");
+        let e = ImageView::new(9000, 40, 3, &[], "huge.png")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("8192"), "{e}");
+        let e = ImageView::new(40, 40, 1, &[0; 1600], "grey.png")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("RGB"), "{e}");
+        assert!(ImageView::new(40, 40, 3, &[0; 10], "short.png").is_err());
+    }
+}
