@@ -71,6 +71,14 @@ pub enum Error {
         /// The asset server's message.
         message: String,
     },
+    /// A frame source (webcam, video file, image sequence) failed.
+    #[error("frame source `{source_name}`: {problem}")]
+    Capture {
+        /// The device name or path.
+        source_name: String,
+        /// What went wrong.
+        problem: String,
+    },
     /// A renderer failed on one frame.
     #[error("renderer `{renderer}` failed: {message}")]
     Render {
