@@ -5,6 +5,7 @@ mod crop;
 mod detector;
 pub mod ibug;
 mod landmarks;
+mod smoothing;
 mod tracker;
 
 pub use crop::{Crop, ImageView, MAX_IMAGE_SIDE, MIN_IMAGE_SIDE};
@@ -13,4 +14,5 @@ pub use landmarks::{
     EyeLandmarks, FaceLandmarker, FaceLandmarks, IrisLandmarker, crop_from_detection,
     crop_from_landmarks, points,
 };
+pub use smoothing::{OneEuroFilter, OneEuroParams, PointSmoother};
 pub use tracker::{FaceChoice, FaceTracker, MODEL_FILES, TrackedFace};
