@@ -1,0 +1,265 @@
+//! From a tracked face to a [`FaceFrame`]: head pose against the canonical face, ARKit-named expression
+//! weights from landmark geometry in the canonical frame, gaze from the irises, and calibration to a user's
+//! neutral face.
+
+use super::pose::{PoseFit, fit_pose};
+use super::smoothing::{OneEuroFilter, OneEuroParams};
+use super::tracker::TrackedFace;
+use crate::face::{Expression, FaceFrame, Gaze, HeadPose};
+
+/// Landmark measurements in the canonical frame (units of the outer eye-corner distance, y down) that the
+/// expression weights are read from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ExpressionFeatures {
+    /// Lid gap over eye width, `[subject's right, subject's left]`.
+    pub eye_open: [f32; 2],
+    /// Gap between the inner lips.
+    pub lip_gap: f32,
+    /// Distance between the mouth corners.
+    pub mouth_width: f32,
+    /// Height of each mouth corner above the centre of the lips, `[right, left]`.
+    pub corner_lift: [f32; 2],
+    /// Height of the inner brow ends above the eye line.
+    pub brow_inner: f32,
+    /// Height of the middle of each brow above the eye line, `[right, left]`.
+    pub brow: [f32; 2],
+    /// Iris centre relative to the eye centre over eye width, `[[x, y] right, [x, y] left]`.
+    pub iris: [[f32; 2]; 2],
+}
+
+impl ExpressionFeatures {
+    /// A neutral face: measured on neutral frames of the test videos (eyes open, lips closed, relaxed
+    /// mouth), used until [`FaceAnalyzer::calibrate`] measures the user's own.
+    pub const TYPICAL_NEUTRAL: ExpressionFeatures = ExpressionFeatures {
+        eye_open: [0.30, 0.30],
+        lip_gap: 0.01,
+        mouth_width: 0.62,
+        corner_lift: [0.0, 0.0],
+        brow_inner: 0.22,
+        brow: [0.28, 0.28],
+        iris: [[0.0, 0.0], [0.0, 0.0]],
+    };
+
+    /// Measures `canon` (468 mesh points in the canonical frame) and, if given, the eyes from the iris model
+    /// (also in the canonical frame), whose lids follow blinks much better than the mesh's.
+    pub fn measure(canon: &[[f32; 3]], eyes: Option<&[EyeDetail; 2]>) -> Self {
+        let d = |a: usize, b: usize| {
+            ((canon[a][0] - canon[b][0]).powi(2) + (canon[a][1] - canon[b][1]).powi(2)).sqrt()
+        };
+        let y = |i: usize| canon[i][1];
+        let lip_centre = (y(13) + y(14)) / 2.0;
+        let eye = |side: usize, outer: usize, inner: usize, upper: usize, lower: usize| {
+            let gap = match eyes {
+                Some(e) => e[side].lower[1] - e[side].upper[1],
+                None => y(lower) - y(upper),
+            };
+            gap.max(0.0) / d(outer, inner).max(1e-6)
+        };
+        let iris_offset = |c: [f32; 3], a: usize, b: usize| {
+            let w = d(a, b).max(1e-6);
+            [
+                (c[0] - (canon[a][0] + canon[b][0]) / 2.0) / w,
+                (c[1] - (canon[a][1] + canon[b][1]) / 2.0) / w,
+            ]
+        };
+        ExpressionFeatures {
+            eye_open: [eye(0, 33, 133, 159, 145), eye(1, 263, 362, 386, 374)],
+            lip_gap: (y(14) - y(13)).max(0.0),
+            mouth_width: d(61, 291),
+            corner_lift: [lip_centre - y(61), lip_centre - y(291)],
+            brow_inner: -(y(107) + y(336)) / 2.0,
+            brow: [-y(105), -y(334)],
+            iris: match eyes {
+                Some([r, l]) => [iris_offset(r.iris, 33, 133), iris_offset(l.iris, 362, 263)],
+                None => [[0.0; 2]; 2],
+            },
+        }
+    }
+}
+
+/// One eye from the iris model, in the canonical frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EyeDetail {
+    /// Iris centre.
+    pub iris: [f32; 3],
+    /// Middle of the upper lid (the iris model's contour point 12, the mesh's 159 or 386).
+    pub upper: [f32; 3],
+    /// Middle of the lower lid (contour point 4, the mesh's 145 or 374).
+    pub lower: [f32; 3],
+}
+
+/// The neutral a face is measured against: expression features, and head pose.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Calibration {
+    /// Features of the neutral face.
+    pub features: ExpressionFeatures,
+    /// The neutral head pose (its angles are subtracted; translation and scale are measured from it).
+    pub pose: Option<PoseFit>,
+}
+
+/// Turns [`TrackedFace`]s into [`FaceFrame`]s, with smoothing of the head angles.
+#[derive(Clone, Debug)]
+pub struct FaceAnalyzer {
+    /// The neutral reference.
+    pub calibration: Calibration,
+    /// Smoothing of yaw, pitch and roll.
+    pub angle_smoothing: OneEuroParams,
+    filters: [OneEuroFilter; 3],
+    first_pose: Option<PoseFit>,
+}
+
+impl Default for FaceAnalyzer {
+    fn default() -> Self {
+        Self {
+            calibration: Calibration {
+                features: ExpressionFeatures::TYPICAL_NEUTRAL,
+                pose: None,
+            },
+            angle_smoothing: OneEuroParams::ANGLES,
+            filters: Default::default(),
+            first_pose: None,
+        }
+    }
+}
+
+fn clamp01(v: f32) -> f32 {
+    if v.is_finite() {
+        v.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+/// Canonical-frame mesh and eyes of a tracked face under `pose`.
+fn to_canonical(face: &TrackedFace, pose: &PoseFit) -> (Vec<[f32; 3]>, Option<[EyeDetail; 2]>) {
+    let canon = face
+        .landmarks
+        .points
+        .iter()
+        .map(|p| pose.to_canonical(*p))
+        .collect();
+    let eyes = face.eyes.as_ref().map(|eyes| {
+        eyes.clone().map(|e| EyeDetail {
+            iris: pose.to_canonical(e.iris[0]),
+            upper: pose.to_canonical(e.contour[12]),
+            lower: pose.to_canonical(e.contour[4]),
+        })
+    });
+    (canon, eyes)
+}
+
+impl FaceAnalyzer {
+    /// Makes `face` the neutral: its expression reads as all zeros and its pose as the origin.
+    pub fn calibrate(&mut self, face: &TrackedFace) {
+        let pose = fit_pose(&face.landmarks.points);
+        let (canon, eyes) = to_canonical(face, &pose);
+        self.calibration = Calibration {
+            features: ExpressionFeatures::measure(&canon, eyes.as_ref()),
+            pose: Some(pose),
+        };
+        self.filters = Default::default();
+    }
+
+    /// Forgets the calibration and the smoothing history.
+    pub fn reset(&mut self) {
+        *self = Self {
+            angle_smoothing: self.angle_smoothing,
+            ..Self::default()
+        };
+    }
+
+    /// The face as a [`FaceFrame`] at time `t` (seconds).
+    pub fn analyze(&mut self, face: &TrackedFace, t: f64) -> FaceFrame {
+        let pose = fit_pose(&face.landmarks.points);
+        let (canon, eyes) = to_canonical(face, &pose);
+        let f = ExpressionFeatures::measure(&canon, eyes.as_ref());
+        let n = self.calibration.features;
+        // Translation and scale are measured from the calibrated pose, or else from the first face seen;
+        // angles from the calibrated pose, or else from the canonical (frontal) face.
+        let reference = match self.calibration.pose {
+            Some(p) => p,
+            None => *self.first_pose.get_or_insert(pose),
+        };
+        let neutral_angles = self
+            .calibration
+            .pose
+            .map_or([0.0; 3], |p| [p.yaw, p.pitch, p.roll]);
+        let mut frame = FaceFrame {
+            time: t,
+            ..FaceFrame::default()
+        };
+        let angles = [
+            pose.yaw - neutral_angles[0],
+            pose.pitch - neutral_angles[1],
+            pose.roll - neutral_angles[2],
+        ];
+        let mut smoothed = [0.0; 3];
+        for k in 0..3 {
+            smoothed[k] = self.filters[k].filter(angles[k], t, &self.angle_smoothing);
+        }
+        frame.head = HeadPose {
+            yaw: smoothed[0],
+            pitch: smoothed[1],
+            roll: smoothed[2],
+            translation: [
+                (pose.translation[0] - reference.translation[0]) / reference.scale,
+                -(pose.translation[1] - reference.translation[1]) / reference.scale,
+                0.0,
+            ],
+            scale: pose.scale / reference.scale,
+        };
+
+        let e = &mut frame.expressions;
+        // ARKit's Left and Right are the face's own sides: its right eye is on the image left.
+        for (side, blink, wide) in [
+            (0, Expression::EyeBlinkRight, Expression::EyeWideRight),
+            (1, Expression::EyeBlinkLeft, Expression::EyeWideLeft),
+        ] {
+            let open = n.eye_open[side].max(1e-3);
+            e.set(blink, clamp01((open - f.eye_open[side]) / (0.75 * open)));
+            e.set(wide, clamp01((f.eye_open[side] - open) / (0.4 * open)));
+        }
+        let jaw = clamp01((f.lip_gap - n.lip_gap) / 0.45);
+        e.set(Expression::JawOpen, jaw);
+        let width = n.mouth_width.max(1e-3);
+        let stretch = (f.mouth_width - width) / (0.2 * width);
+        for (side, smile) in [
+            (0, Expression::MouthSmileRight),
+            (1, Expression::MouthSmileLeft),
+        ] {
+            let lift = (f.corner_lift[side] - n.corner_lift[side]) / 0.08;
+            e.set(smile, clamp01(0.7 * lift + 0.3 * stretch));
+        }
+        let narrow = clamp01((width - f.mouth_width) / (0.25 * width));
+        e.set(Expression::MouthPucker, narrow * (1.0 - clamp01(jaw * 4.0)));
+        e.set(Expression::MouthFunnel, narrow * clamp01(jaw * 4.0));
+        e.set(
+            Expression::BrowInnerUp,
+            clamp01((f.brow_inner - n.brow_inner) / 0.1),
+        );
+        e.set(
+            Expression::BrowDownRight,
+            clamp01((n.brow[0] - f.brow[0]) / 0.06),
+        );
+        e.set(
+            Expression::BrowDownLeft,
+            clamp01((n.brow[1] - f.brow[1]) / 0.06),
+        );
+
+        if eyes.is_some() {
+            // The iris sits on a ball about half an eye-width in radius.
+            let angle = |offset: f32| (2.0 * offset).clamp(-1.0, 1.0).asin();
+            let g = |side: usize| {
+                [
+                    angle(f.iris[side][0] - n.iris[side][0]),
+                    angle(-(f.iris[side][1] - n.iris[side][1])),
+                ]
+            };
+            frame.gaze = Gaze {
+                right: g(0),
+                left: g(1),
+            };
+        }
+        frame
+    }
+}
