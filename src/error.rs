@@ -71,6 +71,14 @@ pub enum Error {
         /// The asset server's message.
         message: String,
     },
+    /// A portrait rig (sidecar file) is missing, unreadable or wrong.
+    #[error("portrait rig `{path}`: {problem}")]
+    Rig {
+        /// The portrait or sidecar path.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// A frame source (webcam, video file, image sequence) failed.
     #[error("frame source `{source_name}`: {problem}")]
     Capture {

@@ -2,7 +2,7 @@
 """Reference face tracker in numpy + onnxruntime: the same pipeline as src/tracking, step for step.
 
     models/.venv/bin/python models/reference/tracker.py IMAGE [IMAGE ...]           # JSON landmarks
-    models/.venv/bin/python models/reference/tracker.py --bench 100 IMAGE            # median ms per call
+    models/.venv/bin/python models/reference/tracker.py --bench 100 IMAGE [THREADS]  # median ms: detect, track
 
 Used by tests/tracking_parity.rs (Rust and Python landmarks must agree within 0.5 px) and by the tracking
 benchmark. Conventions: continuous pixel coordinates with pixel centres at +0.5; bilinear sampling with the
@@ -22,9 +22,12 @@ RIGHT_EYE_OUTER, RIGHT_EYE_INNER, LEFT_EYE_INNER, LEFT_EYE_OUTER = 33, 133, 362,
 MIN_PRESENCE = 0.5
 
 
+THREADS = 1
+
+
 def session(name):
     so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
+    so.intra_op_num_threads = THREADS
     so.log_severity_level = 3
     return ort.InferenceSession(str(MODELS / name), so, providers=["CPUExecutionProvider"])
 
@@ -198,6 +201,33 @@ class Tracker:
                 break
         return weighted_nms(found)
 
+    def eyes(self, img, pts):
+        out = []
+        for a, b, mirror in ((RIGHT_EYE_OUTER, RIGHT_EYE_INNER, False), (LEFT_EYE_INNER, LEFT_EYE_OUTER, True)):
+            pa, pb = pts[a], pts[b]
+            width = max(float(np.hypot(pb[0] - pa[0], pb[1] - pa[1])), 1.0)
+            crop = ((pa[0] + pb[0]) / 2, (pa[1] + pb[1]) / 2, 2.3 * width,
+                    float(np.arctan2(pb[1] - pa[1], pb[0] - pa[0])), 64, mirror)
+            out.append(self.iris.run(None, {"image": sample_chw(img, crop, 1 / 255, 0.0, False)}))
+        return out
+
+    def track(self, img, last=None):
+        """Video mode, as FaceTracker::track: from the last landmarks, or detect (single pass)."""
+        if last is not None:
+            pts, presence = self.landmarks(img, crop_from_landmarks(last))
+            if presence >= MIN_PRESENCE:
+                self.eyes(img, pts)
+                return pts
+        dets = self.short.detect(img)
+        if not dets:
+            return None
+        d = max(dets, key=lambda d: d["size"][0] * d["size"][1])
+        pts, presence = self.landmarks(img, crop_from_detection(d))
+        if presence < MIN_PRESENCE:
+            return None
+        self.eyes(img, pts)
+        return pts
+
     def detect_still(self, img):
         dets = self.search(img)
         if not dets:
@@ -218,17 +248,26 @@ class Tracker:
 
 def main():
     args = sys.argv[1:]
-    tracker = Tracker()
     if args and args[0] == "--bench":
+        global THREADS
         runs, img = int(args[1]), load_image(args[2])
-        tracker.detect_still(img)
-        times = []
-        for _ in range(runs):
-            t = time.perf_counter()
-            tracker.detect_still(img)
-            times.append(time.perf_counter() - t)
-        print(json.dumps({"median_ms": float(np.median(times) * 1e3)}))
+        THREADS = int(args[3]) if len(args) > 3 else 1
+        tracker = Tracker()
+        last = tracker.track(img)
+
+        def median(f):
+            f()
+            times = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                f()
+                times.append(time.perf_counter() - t)
+            return float(np.median(times) * 1e3)
+
+        print(json.dumps({"threads": THREADS, "detect_landmarks_iris_ms": median(lambda: tracker.track(img)),
+                          "tracking_ms": median(lambda: tracker.track(img, last))}))
         return
+    tracker = Tracker()
     out = {}
     for path in args:
         r = tracker.detect_still(load_image(path))

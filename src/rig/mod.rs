@@ -3,6 +3,11 @@
 //! Today this carries the face through unchanged; the portrait rig (landmarks, regions, mesh) and the
 //! retargeting that moves its points arrive with the tracking and mesh-warp renderer work, in this stage.
 
+mod portrait;
+pub mod topology;
+
+pub use portrait::{PortraitRig, RIG_VERSION, RigSource, sidecar_path};
+
 use bevy::ecs::component::Component;
 use bevy::ecs::query::Changed;
 use bevy::ecs::system::Query;

@@ -1,0 +1,239 @@
+//! The portrait rig: what renderers need to know about a still portrait (its 468 landmarks, irises, eye and
+//! mouth openings, face oval, mesh triangles), found by the tracker once and kept in a human-readable
+//! sidecar file beside the portrait (`<portrait>.rig.json`), which can be edited by hand.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::topology::{FACE_OVAL, INNER_LIPS, LEFT_EYE, RIGHT_EYE, triangles};
+use crate::error::{Error, Result};
+use crate::tracking::{FaceTracker, ImageView, TrackedFace, canonical_face};
+
+/// The sidecar format version this crate writes and reads.
+pub const RIG_VERSION: u32 = 1;
+
+/// Where a rig came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RigSource {
+    /// Found by the face tracker.
+    Tracked,
+    /// Edited by hand (the editor or a text editor); never overwritten automatically.
+    Edited,
+    /// A starting point when no face was found: the canonical face in the middle of the image, to move onto
+    /// the face by hand.
+    Template,
+}
+
+/// A portrait's rig, in the portrait's pixels (origin top-left, pixel centres at +0.5).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PortraitRig {
+    /// Sidecar format version ([`RIG_VERSION`]).
+    pub version: u32,
+    /// Where the rig came from.
+    pub source: RigSource,
+    /// Size of the portrait it belongs to, `[width, height]`.
+    pub image_size: [u32; 2],
+    /// The 468 mesh landmarks `[x, y, z]` (z on the same scale, negative towards the viewer).
+    pub landmarks: Vec<[f32; 3]>,
+    /// Iris centres `[subject's right, subject's left]`, if the iris model ran.
+    pub iris: Option<[[f32; 2]; 2]>,
+    /// Iris radii in pixels `[right, left]`.
+    pub iris_radius: Option<[f32; 2]>,
+    /// Tracker confidence that this is a face (1 for hand edits).
+    pub presence: f32,
+}
+
+/// The sidecar path of a portrait: `face.png` -> `face.png.rig.json`.
+pub fn sidecar_path(portrait: &Path) -> PathBuf {
+    let mut name = portrait.as_os_str().to_owned();
+    name.push(".rig.json");
+    PathBuf::from(name)
+}
+
+fn rig_error(path: &Path, problem: impl Into<String>) -> Error {
+    Error::Rig {
+        path: path.display().to_string(),
+        problem: problem.into(),
+    }
+}
+
+impl PortraitRig {
+    /// A rig from a tracked face.
+    pub fn from_tracked(face: &TrackedFace, image_size: [u32; 2]) -> Self {
+        let iris = face
+            .eyes
+            .as_ref()
+            .map(|e| e.clone().map(|e| [e.iris[0][0], e.iris[0][1]]));
+        let iris_radius = face.eyes.as_ref().map(|e| {
+            e.clone().map(|e| {
+                let c = e.iris[0];
+                e.iris[1..]
+                    .iter()
+                    .map(|p| ((p[0] - c[0]).powi(2) + (p[1] - c[1]).powi(2)).sqrt())
+                    .sum::<f32>()
+                    / 4.0
+            })
+        });
+        Self {
+            version: RIG_VERSION,
+            source: RigSource::Tracked,
+            image_size,
+            landmarks: face.landmarks.points.clone(),
+            iris,
+            iris_radius,
+            presence: face.landmarks.presence,
+        }
+    }
+
+    /// The canonical face scaled into the middle of an image: a template to fix by hand.
+    pub fn template(image_size: [u32; 2]) -> Self {
+        let scale = image_size[0].min(image_size[1]) as f32 * 0.25;
+        let (cx, cy) = (image_size[0] as f32 / 2.0, image_size[1] as f32 * 0.4);
+        let landmarks = canonical_face()
+            .iter()
+            .map(|p| [cx + p[0] * scale, cy + p[1] * scale, p[2] * scale])
+            .collect();
+        Self {
+            version: RIG_VERSION,
+            source: RigSource::Template,
+            image_size,
+            landmarks,
+            iris: None,
+            iris_radius: None,
+            presence: 0.0,
+        }
+    }
+
+    /// Runs the tracker on a portrait. `label` (usually its path) names it in errors.
+    pub fn build(tracker: &FaceTracker, image: &ImageView<'_>, label: &str) -> Result<Self> {
+        match tracker.detect_still(image)? {
+            Some(face) => Ok(Self::from_tracked(&face, [image.width(), image.height()])),
+            None => Err(Error::Rig {
+                path: label.to_owned(),
+                problem: format!(
+                    "no face found; put the 468 landmarks in `{}` by hand (start from the template \
+                     PortraitRig::template writes) or with the landmark editor",
+                    sidecar_path(Path::new(label)).display()
+                ),
+            }),
+        }
+    }
+
+    /// The rig of the portrait at `portrait_path` from its sidecar if there is one, else built with
+    /// `tracker` and saved as the sidecar. A sidecar for an image of another size is an error (the
+    /// portrait changed: delete the sidecar to rebuild it).
+    pub fn load_or_build(
+        portrait_path: &Path,
+        image: &ImageView<'_>,
+        tracker: &FaceTracker,
+    ) -> Result<Self> {
+        let sidecar = sidecar_path(portrait_path);
+        let size = [image.width(), image.height()];
+        if sidecar.exists() {
+            let rig = Self::load(&sidecar)?;
+            if rig.image_size != size {
+                return Err(rig_error(
+                    &sidecar,
+                    format!(
+                        "it was made for a {}x{} image but `{}` is {}x{}; delete it to rebuild it",
+                        rig.image_size[0],
+                        rig.image_size[1],
+                        portrait_path.display(),
+                        size[0],
+                        size[1]
+                    ),
+                ));
+            }
+            return Ok(rig);
+        }
+        let rig = Self::build(tracker, image, &portrait_path.display().to_string())?;
+        rig.save(&sidecar)?;
+        Ok(rig)
+    }
+
+    /// Reads and checks a sidecar file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| rig_error(path, format!("cannot read: {e}")))?;
+        let rig: PortraitRig =
+            serde_json::from_str(&text).map_err(|e| rig_error(path, e.to_string()))?;
+        rig.check().map_err(|problem| rig_error(path, problem))?;
+        Ok(rig)
+    }
+
+    /// Writes the sidecar (pretty JSON, one landmark a line, to make hand edits easy).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        self.check().map_err(|problem| rig_error(path, problem))?;
+        let json =
+            serde_json::to_string_pretty(self).map_err(|e| rig_error(path, e.to_string()))?;
+        std::fs::write(path, json).map_err(|e| rig_error(path, format!("cannot write: {e}")))
+    }
+
+    /// What is wrong with the rig, if anything: version, point count, non-finite or far-out coordinates.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        if self.version != RIG_VERSION {
+            return Err(format!(
+                "version {} (this crate reads version {RIG_VERSION})",
+                self.version
+            ));
+        }
+        let [w, h] = self.image_size;
+        if w == 0 || h == 0 {
+            return Err(format!("image size {w}x{h} is empty"));
+        }
+        if self.landmarks.len() != 468 {
+            return Err(format!("{} landmarks (468 expected)", self.landmarks.len()));
+        }
+        let (w, h) = (w as f32, h as f32);
+        for (i, p) in self.landmarks.iter().enumerate() {
+            if p.iter().any(|v| !v.is_finite()) {
+                return Err(format!("landmark {i} is not a finite number: {p:?}"));
+            }
+            if p[0] < -w || p[0] > 2.0 * w || p[1] < -h || p[1] > 2.0 * h {
+                return Err(format!(
+                    "landmark {i} {p:?} is far outside the {w}x{h} image"
+                ));
+            }
+        }
+        for p in self.iris.iter().flatten() {
+            if p.iter().any(|v| !v.is_finite()) {
+                return Err(format!("an iris centre is not a finite number: {p:?}"));
+            }
+        }
+        Ok(())
+    }
+
+    fn ring(&self, indices: &[usize]) -> Vec<[f32; 2]> {
+        indices
+            .iter()
+            .map(|&i| [self.landmarks[i][0], self.landmarks[i][1]])
+            .collect()
+    }
+
+    /// The outline of the subject's right eye opening (image left).
+    pub fn right_eye_opening(&self) -> Vec<[f32; 2]> {
+        self.ring(&RIGHT_EYE)
+    }
+
+    /// The outline of the subject's left eye opening (image right).
+    pub fn left_eye_opening(&self) -> Vec<[f32; 2]> {
+        self.ring(&LEFT_EYE)
+    }
+
+    /// The outline of the mouth opening (inner lips).
+    pub fn mouth_opening(&self) -> Vec<[f32; 2]> {
+        self.ring(&INNER_LIPS)
+    }
+
+    /// The face outline.
+    pub fn face_oval(&self) -> Vec<[f32; 2]> {
+        self.ring(&FACE_OVAL)
+    }
+
+    /// The mesh triangles over [`landmarks`](Self::landmarks).
+    pub fn triangles(&self) -> &'static [[u16; 3]] {
+        triangles()
+    }
+}

@@ -1,0 +1,172 @@
+//! The face mesh's regions (MediaPipe's contour index lists) and its triangles, rebuilt by a Delaunay
+//! triangulation of the canonical face with the eye and mouth openings left empty.
+
+use std::sync::OnceLock;
+
+use crate::tracking::canonical_face;
+
+/// The face outline, clockwise from the top of the forehead (36 points).
+pub const FACE_OVAL: [usize; 36] = [
+    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
+    148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+];
+/// The opening of the subject's right eye (image left), from the outer corner along the lower lid.
+pub const RIGHT_EYE: [usize; 16] = [
+    33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246,
+];
+/// The opening of the subject's left eye (image right), from the outer corner along the lower lid.
+pub const LEFT_EYE: [usize; 16] = [
+    263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466,
+];
+/// The inner edge of the lips: the mouth opening.
+pub const INNER_LIPS: [usize; 20] = [
+    78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191,
+];
+
+/// The mesh's triangles (indices into the 468 points), none inside the eyes or the mouth.
+pub fn triangles() -> &'static [[u16; 3]] {
+    static TRIANGLES: OnceLock<Vec<[u16; 3]>> = OnceLock::new();
+    TRIANGLES.get_or_init(|| {
+        let points: Vec<[f64; 2]> = canonical_face()
+            .iter()
+            .map(|p| [p[0] as f64, p[1] as f64])
+            .collect();
+        let holes: Vec<Vec<[f64; 2]>> = [&RIGHT_EYE[..], &LEFT_EYE[..], &INNER_LIPS[..]]
+            .iter()
+            .map(|ring| ring.iter().map(|&i| points[i]).collect())
+            .collect();
+        let oval: Vec<[f64; 2]> = FACE_OVAL.iter().map(|&i| points[i]).collect();
+        delaunay(&points)
+            .into_iter()
+            .filter(|t| {
+                let c = centroid(&points, t);
+                !holes.iter().any(|h| inside(h, c)) && inside(&oval, c)
+            })
+            .map(|t| [t[0] as u16, t[1] as u16, t[2] as u16])
+            .collect()
+    })
+}
+
+fn centroid(p: &[[f64; 2]], t: &[usize; 3]) -> [f64; 2] {
+    [
+        (p[t[0]][0] + p[t[1]][0] + p[t[2]][0]) / 3.0,
+        (p[t[0]][1] + p[t[1]][1] + p[t[2]][1]) / 3.0,
+    ]
+}
+
+/// Point in polygon (even-odd rule).
+pub(crate) fn inside(poly: &[[f64; 2]], p: [f64; 2]) -> bool {
+    let mut inside = false;
+    let mut j = poly.len() - 1;
+    for i in 0..poly.len() {
+        let (a, b) = (poly[i], poly[j]);
+        if (a[1] > p[1]) != (b[1] > p[1])
+            && p[0] < (b[0] - a[0]) * (p[1] - a[1]) / (b[1] - a[1]) + a[0]
+        {
+            inside = !inside;
+        }
+        j = i;
+    }
+    inside
+}
+
+/// Bowyer-Watson Delaunay triangulation; triangles counter-clockwise in a y-down frame.
+fn delaunay(points: &[[f64; 2]]) -> Vec<[usize; 3]> {
+    let n = points.len();
+    let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
+    for p in points {
+        lo = [lo[0].min(p[0]), lo[1].min(p[1])];
+        hi = [hi[0].max(p[0]), hi[1].max(p[1])];
+    }
+    let span = (hi[0] - lo[0]).max(hi[1] - lo[1]) * 20.0;
+    let mid = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0];
+    let mut all = points.to_vec();
+    all.extend([
+        [mid[0] - span, mid[1] - span],
+        [mid[0] + span, mid[1] - span],
+        [mid[0], mid[1] + span],
+    ]);
+    let mut tris: Vec<[usize; 3]> = vec![[n, n + 1, n + 2]];
+    for i in 0..n {
+        let p = all[i];
+        let (bad, good): (Vec<[usize; 3]>, Vec<[usize; 3]>) =
+            tris.into_iter().partition(|t| in_circumcircle(&all, t, p));
+        tris = good;
+        // The boundary of the cavity: edges of bad triangles that no other bad triangle shares.
+        let mut edges: Vec<[usize; 2]> = Vec::new();
+        for t in &bad {
+            for e in [[t[0], t[1]], [t[1], t[2]], [t[2], t[0]]] {
+                if let Some(k) = edges
+                    .iter()
+                    .position(|f| f[0] == e[1] && f[1] == e[0] || *f == e)
+                {
+                    edges.swap_remove(k);
+                } else {
+                    edges.push(e);
+                }
+            }
+        }
+        for e in edges {
+            tris.push(orient(&all, [e[0], e[1], i]));
+        }
+    }
+    tris.into_iter()
+        .filter(|t| t.iter().all(|&v| v < n))
+        .collect()
+}
+
+fn orient(p: &[[f64; 2]], t: [usize; 3]) -> [usize; 3] {
+    let [a, b, c] = [p[t[0]], p[t[1]], p[t[2]]];
+    let cross = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]);
+    if cross < 0.0 { [t[0], t[2], t[1]] } else { t }
+}
+
+fn in_circumcircle(p: &[[f64; 2]], t: &[usize; 3], d: [f64; 2]) -> bool {
+    let [a, b, c] = [p[t[0]], p[t[1]], p[t[2]]];
+    let (ax, ay) = (a[0] - d[0], a[1] - d[1]);
+    let (bx, by) = (b[0] - d[0], b[1] - d[1]);
+    let (cx, cy) = (c[0] - d[0], c[1] - d[1]);
+    let det = (ax * ax + ay * ay) * (bx * cy - cx * by) - (bx * bx + by * by) * (ax * cy - cx * ay)
+        + (cx * cx + cy * cy) * (ax * by - bx * ay);
+    det > 0.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triangulation_covers_the_face_and_leaves_eyes_and_mouth_open() {
+        let tris = triangles();
+        // MediaPipe's own tessellation has 852 triangles over the same points.
+        assert!(
+            (780..=900).contains(&tris.len()),
+            "{} triangles",
+            tris.len()
+        );
+        let pts = canonical_face();
+        let area = |t: &[u16; 3]| {
+            let [a, b, c] = t.map(|i| pts[i as usize]);
+            ((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])) / 2.0
+        };
+        assert!(
+            tris.iter().all(|t| area(t) > 0.0),
+            "every triangle has the same winding and no zero area"
+        );
+        let used: std::collections::HashSet<u16> = tris.iter().flatten().copied().collect();
+        assert!(used.len() > 440, "only {} of 468 points used", used.len());
+        // No triangle lies inside an eye opening.
+        let eye: Vec<[f64; 2]> = RIGHT_EYE
+            .iter()
+            .map(|&i| [pts[i][0] as f64, pts[i][1] as f64])
+            .collect();
+        for t in tris {
+            let [a, b, c] = t.map(|i| pts[i as usize]);
+            let centre = [
+                ((a[0] + b[0] + c[0]) / 3.0) as f64,
+                ((a[1] + b[1] + c[1]) / 3.0) as f64,
+            ];
+            assert!(!inside(&eye, centre));
+        }
+    }
+}
