@@ -107,14 +107,14 @@ fn bad_sidecars_and_faceless_images_are_clear_errors() {
     // NaN, and a truncated file.
     let nan = tmp("nan.png.rig.json");
     let text = serde_json::to_string(&PortraitRig::template([64, 64])).unwrap();
-    std::fs::write(
-        &nan,
-        text.replacen("[", "[", 1)
-            .replacen(r#""landmarks":[["#, r#""landmarks":[[NaN,"#, 1),
-    )
-    .unwrap();
+    let with_nan = text.replacen(r#""landmarks":[["#, r#""landmarks":[[NaN,"#, 1);
+    assert_ne!(with_nan, text);
+    std::fs::write(&nan, with_nan).unwrap();
     let e = PortraitRig::load(&nan).unwrap_err().to_string();
-    assert!(e.contains("nan.png.rig.json"), "{e}");
+    assert!(
+        e.contains("nan.png.rig.json") && e.contains("line 1"),
+        "{e}"
+    );
     let mut rig = PortraitRig::template([64, 64]);
     rig.landmarks[7][1] = f32::NAN;
     let e = rig.save(&nan).unwrap_err().to_string();

@@ -54,7 +54,7 @@ impl OneEuroFilter {
             return x;
         };
         let dt = (t - last_t) as f32;
-        if !(dt > 0.0) || !x.is_finite() {
+        if dt.is_nan() || dt <= 0.0 || !x.is_finite() {
             return last_x;
         }
         let dx = (x - last_x) / dt;
