@@ -52,6 +52,25 @@ fn run(name: &str) -> Option<Vec<Sample>> {
             analyzer.calibrate(&tracked);
         }
         let face = analyzer.analyze(&tracked, frame.timestamp.as_secs_f64());
+        if frame.index == 0 {
+            // The calibration frame has no expression offsets.
+            let offsets = analyzer.expression_offsets(&tracked);
+            assert!(
+                offsets.iter().flatten().all(|v| v.abs() < 1e-4),
+                "{name}: neutral offsets"
+            );
+        }
+        if face.expressions.get(Expression::JawOpen) > 0.4 {
+            // An open jaw moves the lower lip (mesh point 14) and the chin (152) down in the canonical frame.
+            let offsets = analyzer.expression_offsets(&tracked);
+            let (lip, chin) = (offsets[14], offsets[152]);
+            let gap = offsets[14][1] - offsets[13][1];
+            assert!(
+                lip[1] > 0.03 && chin[1] > 0.0 && gap > 0.15,
+                "{name} frame {}: lip {lip:?}, chin {chin:?}, gap {gap}",
+                frame.index
+            );
+        }
         out.push(Sample {
             frame: image::RgbImage::from_raw(frame.width, frame.height, frame.rgb).unwrap(),
             face,

@@ -89,12 +89,15 @@ pub struct EyeDetail {
 }
 
 /// The neutral a face is measured against: expression features, and head pose.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Calibration {
     /// Features of the neutral face.
     pub features: ExpressionFeatures,
     /// The neutral head pose (its angles are subtracted; translation and scale are measured from it).
     pub pose: Option<PoseFit>,
+    /// The neutral mesh in the canonical frame (expression offsets are measured from it; the canonical face
+    /// when not calibrated).
+    pub points: Option<Vec<[f32; 3]>>,
 }
 
 /// Turns [`TrackedFace`]s into [`FaceFrame`]s, with smoothing of the head angles.
@@ -114,6 +117,7 @@ impl Default for FaceAnalyzer {
             calibration: Calibration {
                 features: ExpressionFeatures::TYPICAL_NEUTRAL,
                 pose: None,
+                points: None,
             },
             angle_smoothing: OneEuroParams::ANGLES,
             filters: Default::default(),
@@ -153,11 +157,34 @@ impl FaceAnalyzer {
     pub fn calibrate(&mut self, face: &TrackedFace) {
         let pose = fit_pose(&face.landmarks.points);
         let (canon, eyes) = to_canonical(face, &pose);
+        let features = ExpressionFeatures::measure(&canon, eyes.as_ref());
         self.calibration = Calibration {
-            features: ExpressionFeatures::measure(&canon, eyes.as_ref()),
+            features,
             pose: Some(pose),
+            points: Some(canon),
         };
         self.filters = Default::default();
+    }
+
+    /// The expression as landmark offsets in the canonical frame: each of the 468 points minus the same
+    /// point of the neutral face (the calibrated one, else the canonical face), with head pose removed. Units
+    /// of the outer eye-corner distance; retargeting scales them to a portrait's proportions.
+    pub fn expression_offsets(&self, face: &TrackedFace) -> Vec<[f32; 3]> {
+        let pose = fit_pose(&face.landmarks.points);
+        let neutral = self
+            .calibration
+            .points
+            .as_deref()
+            .unwrap_or(super::pose::canonical_face());
+        face.landmarks
+            .points
+            .iter()
+            .zip(neutral)
+            .map(|(p, n)| {
+                let c = pose.to_canonical(*p);
+                [c[0] - n[0], c[1] - n[1], c[2] - n[2]]
+            })
+            .collect()
     }
 
     /// Forgets the calibration and the smoothing history.
