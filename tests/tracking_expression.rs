@@ -167,6 +167,46 @@ fn yaw_follows_head_turns() {
         plo.to_degrees(),
         phi.to_degrees()
     );
+    let (gxlo, gxhi) = range(&samples, |f| f.gaze.left[0]);
+    let (gylo, gyhi) = range(&samples, |f| f.gaze.left[1]);
+    println!("{name}: gaze (left eye) yaw {gxlo:.2}..{gxhi:.2}, pitch {gylo:.2}..{gyhi:.2} rad");
+    // Only frames with open eyes: a closed lid hides the iris.
+    let open: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| {
+            s.face
+                .expressions
+                .get(Expression::EyeBlinkLeft)
+                .max(s.face.expressions.get(Expression::EyeBlinkRight))
+                < 0.3
+        })
+        .collect();
+    let corr = |a: &dyn Fn(&FaceFrame) -> f32, b: &dyn Fn(&FaceFrame) -> f32| {
+        let samples = &open;
+        let n = samples.len() as f32;
+        let (ma, mb) = (
+            samples.iter().map(|s| a(&s.face)).sum::<f32>() / n,
+            samples.iter().map(|s| b(&s.face)).sum::<f32>() / n,
+        );
+        let cov: f32 = samples
+            .iter()
+            .map(|s| (a(&s.face) - ma) * (b(&s.face) - mb))
+            .sum();
+        let va: f32 = samples.iter().map(|s| (a(&s.face) - ma).powi(2)).sum();
+        let vb: f32 = samples.iter().map(|s| (b(&s.face) - mb).powi(2)).sum();
+        cov / (va * vb).sqrt()
+    };
+    let yaw_corr = corr(&|f| f.gaze.left[0], &|f| f.gaze.right[0]);
+    let pitch_corr = corr(&|f| f.gaze.left[1], &|f| f.gaze.right[1]);
+    println!(
+        "{name}: left/right eye gaze correlation over {} open-eye frames: yaw {yaw_corr:.2}, pitch {pitch_corr:.2}",
+        open.len()
+    );
+    // Both eyes look the same way sideways (vertical gaze is weaker: the lids move with it).
+    assert!(
+        yaw_corr > 0.5,
+        "{name}: the two eyes' horizontal gaze disagree (correlation {yaw_corr:.2})"
+    );
     let (blo, bhi) = range(&samples, |f| f.expressions.get(Expression::EyeBlinkLeft));
     println!("{name}: eyeBlinkLeft {blo:.2}..{bhi:.2}");
     // The eyes close fully around 1.5 s into the video.
