@@ -1,19 +1,12 @@
 //! Portrait rigs: built by the tracker for paintings and concept art, cached in an editable sidecar and
 //! reused, and bad sidecars refused with the file and the problem.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use bevy_talking_head::onnx::SessionOptions;
 use bevy_talking_head::rig::{PortraitRig, RigSource, sidecar_path};
-use bevy_talking_head::tracking::{FaceTracker, ImageView};
-
-fn tracker() -> FaceTracker {
-    FaceTracker::from_dir(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models"),
-        &SessionOptions::default(),
-    )
-    .expect("run `make setup`")
-}
+use bevy_talking_head::tracking::ImageView;
 
 fn tmp(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rigs");
@@ -31,16 +24,10 @@ fn portrait_copy(src: &Path) -> (PathBuf, image::RgbImage) {
 
 #[test]
 fn paintings_and_concept_art_get_a_rig_that_is_cached_and_reused() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata");
-    if !data.is_dir() {
-        assert!(
-            std::env::var_os("TALKING_HEAD_REQUIRE_TESTDATA").is_none(),
-            "{} is missing",
-            data.display()
-        );
+    let Some(data) = common::testdata("") else {
         return;
-    }
-    let tracker = tracker();
+    };
+    let tracker = common::tracker();
     for name in [
         "paintings/mona_lisa.jpg",
         "paintings/girl_with_a_pearl_earring.jpg",
@@ -72,7 +59,7 @@ fn paintings_and_concept_art_get_a_rig_that_is_cached_and_reused() {
 
 #[test]
 fn bad_sidecars_and_faceless_images_are_clear_errors() {
-    let tracker = tracker();
+    let tracker = common::tracker();
     // A flat grey image has no face: the error says so and points to the sidecar.
     let grey = vec![128u8; 64 * 64 * 3];
     let view = ImageView::new(64, 64, 3, &grey, "grey.png").unwrap();

@@ -1,33 +1,12 @@
 //! Landmark accuracy on annotated faces in ../shared/testdata/faces (iBUG 68-point ground truth), and
 //! detection on paintings and stylised art. Writes overlay PNGs to `target/tmp/tracking/` to look at.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use bevy_talking_head::onnx::SessionOptions;
+use std::path::Path;
+
 use bevy_talking_head::tracking::ibug::{ibug68, nme};
 use bevy_talking_head::tracking::{FaceTracker, ImageView, TrackedFace};
-
-fn testdata() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("TALKING_HEAD_REQUIRE_TESTDATA").is_none(),
-        "TALKING_HEAD_REQUIRE_TESTDATA is set but {} is missing",
-        dir.display()
-    );
-    eprintln!("skipped: {} is missing", dir.display());
-    None
-}
-
-fn tracker() -> FaceTracker {
-    FaceTracker::from_dir(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models"),
-        &SessionOptions::default(),
-    )
-    .expect("run `make setup` first")
-}
 
 /// Ground truth from a `.pts` file, moved from 1-based pixel indices to this crate's continuous
 /// coordinates (pixel centres at +0.5): x - 1 + 0.5.
@@ -120,8 +99,10 @@ fn overlay(
 
 #[test]
 fn landmarks_on_annotated_faces_have_mean_nme51_under_5_percent() {
-    let Some(data) = testdata() else { return };
-    let tracker = tracker();
+    let Some(data) = common::testdata("") else {
+        return;
+    };
+    let tracker = common::tracker();
     let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tracking");
     let names = [
         "einstein.jpg",
@@ -161,8 +142,10 @@ fn landmarks_on_annotated_faces_have_mean_nme51_under_5_percent() {
 
 #[test]
 fn faces_are_found_in_paintings_and_stylised_art() {
-    let Some(data) = testdata() else { return };
-    let tracker = tracker();
+    let Some(data) = common::testdata("") else {
+        return;
+    };
+    let tracker = common::tracker();
     let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tracking");
     let mut missed = Vec::new();
     for folder in ["paintings", "stylized", "faces"] {

@@ -2,13 +2,12 @@
 //! follows the mouth, yaw follows the head turns. Writes a contact sheet to
 //! `target/tmp/expression/<video>.png` (frames with jawOpen, blink and yaw bars) to look at.
 
+mod common;
+
 use std::path::Path;
 
 use bevy_talking_head::capture::{FrameSource, VideoFileSource};
-use bevy_talking_head::onnx::SessionOptions;
-use bevy_talking_head::tracking::{
-    ExpressionFeatures, FaceAnalyzer, FaceTracker, ImageView, fit_pose,
-};
+use bevy_talking_head::tracking::{ExpressionFeatures, FaceAnalyzer, ImageView, fit_pose};
 use bevy_talking_head::{Expression, FaceFrame};
 
 struct Sample {
@@ -17,20 +16,8 @@ struct Sample {
 }
 
 fn run(name: &str) -> Option<Vec<Sample>> {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/driving");
-    if !data.is_dir() {
-        assert!(
-            std::env::var_os("TALKING_HEAD_REQUIRE_TESTDATA").is_none(),
-            "{} is missing",
-            data.display()
-        );
-        return None;
-    }
-    let mut tracker = FaceTracker::from_dir(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models"),
-        &SessionOptions::default(),
-    )
-    .unwrap();
+    let data = common::testdata("driving")?;
+    let mut tracker = common::tracker();
     let mut analyzer = FaceAnalyzer::default();
     let mut source = VideoFileSource::open(data.join(name)).unwrap();
     let mut out = Vec::new();

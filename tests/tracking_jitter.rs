@@ -1,28 +1,16 @@
 //! The same frame fed 100 times with pixel noise: how much do the landmarks jitter, raw and smoothed?
 
-use std::path::Path;
+mod common;
 
-use bevy_talking_head::onnx::SessionOptions;
-use bevy_talking_head::tracking::{FaceTracker, ImageView, OneEuroParams, PointSmoother};
+use bevy_talking_head::tracking::{ImageView, OneEuroParams, PointSmoother};
 
 #[test]
 fn landmark_jitter_on_a_still_frame_is_under_a_third_of_a_pixel_after_smoothing() {
-    let data =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/faces/aflw2000_00050.jpg");
-    if !data.exists() {
-        assert!(
-            std::env::var_os("TALKING_HEAD_REQUIRE_TESTDATA").is_none(),
-            "{} is missing",
-            data.display()
-        );
+    let Some(data) = common::testdata("faces/aflw2000_00050.jpg") else {
         return;
-    }
+    };
     let img = image::open(&data).unwrap().to_rgb8();
-    let mut tracker = FaceTracker::from_dir(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models"),
-        &SessionOptions::default(),
-    )
-    .unwrap();
+    let mut tracker = common::tracker();
     let mut smoother = PointSmoother::new(OneEuroParams::LANDMARKS);
     // Deterministic noise, different every frame: the image moves by 0 or 1 px in x and in y (a shaky
     // camera: the true landmarks move by up to 1 px), and each pixel value by up to +-4 grey levels.

@@ -1,11 +1,12 @@
 //! The Rust tracker and the Python reference (models/reference/tracker.py: numpy + onnxruntime, the same
 //! pipeline step for step) agree within 0.5 px on real images.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bevy_talking_head::onnx::SessionOptions;
-use bevy_talking_head::tracking::{FaceTracker, ImageView};
+use bevy_talking_head::tracking::ImageView;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -13,16 +14,9 @@ fn root() -> &'static Path {
 
 #[test]
 fn rust_and_python_landmarks_agree_within_half_a_pixel() {
-    let data = root().join("../shared/testdata");
-    if !data.is_dir() {
-        assert!(
-            std::env::var_os("TALKING_HEAD_REQUIRE_TESTDATA").is_none(),
-            "{} is missing",
-            data.display()
-        );
-        eprintln!("skipped: {} is missing", data.display());
+    let Some(data) = common::testdata("") else {
         return;
-    }
+    };
     let images: Vec<PathBuf> = [
         "faces/einstein.jpg",
         "faces/takeo.ppm",
@@ -63,8 +57,7 @@ fn rust_and_python_landmarks_agree_within_half_a_pixel() {
     );
     let reference: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
 
-    let tracker =
-        FaceTracker::from_dir(root().join("assets/models"), &SessionOptions::default()).unwrap();
+    let tracker = common::tracker();
     for path in &ppms {
         let img = image_rgb(path);
         let view = ImageView::new(img.0, img.1, 3, &img.2, "parity").unwrap();

@@ -1,29 +1,17 @@
 //! Tracking the driving videos in ../shared/testdata through the video frame source: frames arrive in
 //! order with increasing timestamps, and the face is never lost for more than 2 frames in a row.
 
-use std::path::Path;
+mod common;
 
 use bevy_talking_head::capture::{FrameSource, VideoFileSource};
-use bevy_talking_head::onnx::SessionOptions;
-use bevy_talking_head::tracking::{FaceTracker, ImageView};
+use bevy_talking_head::tracking::ImageView;
 
 #[test]
 fn driving_videos_are_tracked_without_losing_the_face() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/driving");
-    if !data.is_dir() {
-        assert!(
-            std::env::var_os("TALKING_HEAD_REQUIRE_TESTDATA").is_none(),
-            "{} is missing",
-            data.display()
-        );
-        eprintln!("skipped: {} is missing", data.display());
+    let Some(data) = common::testdata("driving") else {
         return;
-    }
-    let mut tracker = FaceTracker::from_dir(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models"),
-        &SessionOptions::default(),
-    )
-    .unwrap();
+    };
+    let mut tracker = common::tracker();
     for name in [
         "expressions_greenscreen.mp4",
         "expressions_head_turns.mp4",

@@ -174,3 +174,30 @@ pub fn spawn_filter_head(
         .spawn(TalkingHead::new(portrait).with_renderer(HeadRendererKind::ExpressionFilter(model)))
         .id()
 }
+
+/// `../shared/testdata/<sub>`, or `None` (saying so) when it is absent; with `TALKING_HEAD_REQUIRE_TESTDATA`
+/// set (CI), absence is a failure.
+pub fn testdata(sub: &str) -> Option<std::path::PathBuf> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/testdata")
+        .join(sub);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("TALKING_HEAD_REQUIRE_TESTDATA").is_none(),
+        "TALKING_HEAD_REQUIRE_TESTDATA is set but {} is missing",
+        path.display()
+    );
+    eprintln!("skipped: {} is missing", path.display());
+    None
+}
+
+/// The face tracker on the models `make setup` converts.
+pub fn tracker() -> bevy_talking_head::tracking::FaceTracker {
+    bevy_talking_head::tracking::FaceTracker::from_dir(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models"),
+        &bevy_talking_head::onnx::SessionOptions::default(),
+    )
+    .expect("the face models are missing: run `make setup`")
+}
