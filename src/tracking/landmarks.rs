@@ -69,6 +69,33 @@ pub fn crop_from_landmarks(points: &[[f32; 3]]) -> Crop {
     }
 }
 
+/// Runs a landmark model (input `image`, RGB in 0..1) on `crop` of `image`.
+fn run_on_crop(
+    model: &OnnxModel,
+    image: &ImageView<'_>,
+    crop: &Crop,
+    outputs: &[&str],
+) -> Result<Vec<TensorData>> {
+    let n = crop.size as i64;
+    let input = crop.sample_chw(image, 1.0 / 255.0, 0.0, false);
+    model.run(
+        vec![(
+            "image",
+            TensorData {
+                shape: vec![1, 3, n, n],
+                data: input,
+            },
+        )],
+        outputs,
+    )
+}
+
+/// A model output point `[x, y, z]` in crop pixels, in image pixels.
+fn crop_point(crop: &Crop, p: &[f32]) -> [f32; 3] {
+    let [x, y] = crop.to_image(p[0], p[1]);
+    [x, y, p[2] * crop.scale()]
+}
+
 /// The face-mesh model.
 #[derive(Debug, Clone)]
 pub struct FaceLandmarker {
@@ -85,25 +112,11 @@ impl FaceLandmarker {
     /// Runs the mesh on `crop` of `image`.
     pub fn run(&self, image: &ImageView<'_>, crop: Crop) -> Result<FaceLandmarks> {
         let crop = Crop { size: 192, ..crop };
-        let input = crop.sample_chw(image, 1.0 / 255.0, 0.0, false);
-        let out = self.model.run(
-            vec![(
-                "image",
-                TensorData {
-                    shape: vec![1, 3, 192, 192],
-                    data: input,
-                },
-            )],
-            &["landmarks", "presence"],
-        )?;
-        let scale = crop.scale();
+        let out = run_on_crop(&self.model, image, &crop, &["landmarks", "presence"])?;
         let points = out[0]
             .data
             .chunks_exact(3)
-            .map(|p| {
-                let [x, y] = crop.to_image(p[0], p[1]);
-                [x, y, p[2] * scale]
-            })
+            .map(|p| crop_point(&crop, p))
             .collect();
         let presence = 1.0 / (1.0 + (-out[1].data[0]).exp());
         Ok(FaceLandmarks {
@@ -171,22 +184,8 @@ impl IrisLandmarker {
             size: 64,
             mirror,
         };
-        let input = crop.sample_chw(image, 1.0 / 255.0, 0.0, false);
-        let out = self.model.run(
-            vec![(
-                "image",
-                TensorData {
-                    shape: vec![1, 3, 64, 64],
-                    data: input,
-                },
-            )],
-            &["eye_contour", "iris"],
-        )?;
-        let scale = crop.scale();
-        let map = |p: &[f32]| {
-            let [x, y] = crop.to_image(p[0], p[1]);
-            [x, y, p[2] * scale]
-        };
+        let out = run_on_crop(&self.model, image, &crop, &["eye_contour", "iris"])?;
+        let map = |p: &[f32]| crop_point(&crop, p);
         let contour = out[0].data.chunks_exact(3).map(map).collect();
         let mut iris = [[0.0; 3]; 5];
         for (dst, p) in iris.iter_mut().zip(out[1].data.chunks_exact(3)) {
