@@ -55,11 +55,12 @@ impl ExpressionFeatures {
             };
             gap.max(0.0) / d(outer, inner).max(1e-6)
         };
-        let iris_offset = |c: [f32; 3], a: usize, b: usize| {
+        // Horizontally against the eye corners; vertically against the middle of the lids.
+        let iris_offset = |e: &EyeDetail, a: usize, b: usize| {
             let w = d(a, b).max(1e-6);
             [
-                (c[0] - (canon[a][0] + canon[b][0]) / 2.0) / w,
-                (c[1] - (canon[a][1] + canon[b][1]) / 2.0) / w,
+                (e.iris[0] - (canon[a][0] + canon[b][0]) / 2.0) / w,
+                (e.iris[1] - (e.upper[1] + e.lower[1]) / 2.0) / w,
             ]
         };
         ExpressionFeatures {
@@ -70,7 +71,7 @@ impl ExpressionFeatures {
             brow_inner: -(y(107) + y(336)) / 2.0,
             brow: [-y(105), -y(334)],
             iris: match eyes {
-                Some([r, l]) => [iris_offset(r.iris, 33, 133), iris_offset(l.iris, 362, 263)],
+                Some([r, l]) => [iris_offset(r, 33, 133), iris_offset(l, 362, 263)],
                 None => [[0.0; 2]; 2],
             },
         }
