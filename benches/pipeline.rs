@@ -48,6 +48,8 @@ fn renderers(c: &mut Criterion) {
             face: &face,
             rig: &rig,
             portraits: &portraits,
+            rigs: &[],
+            portrait_files: &[],
         };
         let mut buf = vec![0u8; (size * size * 4) as usize];
         group.bench_with_input(

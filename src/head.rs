@@ -13,14 +13,17 @@ use wgpu_types::{Extent3d, TextureDimension, TextureFormat};
 use crate::face::FaceFrame;
 use crate::onnx::OnnxModelAsset;
 use crate::render::HeadRenderer;
-use crate::rig::RiggedFace;
+use crate::rig::{PortraitRig, RiggedFace};
 
 /// Which renderer draws a head.
 #[derive(Clone, Default)]
 #[non_exhaustive]
 pub enum HeadRendererKind {
-    /// The first portrait, unchanged.
+    /// The default: [`MeshWarpRenderer`](crate::render::MeshWarpRenderer), the portrait's own pixels moved
+    /// along the face mesh, with eye and mouth layers. The plugin shares one renderer between heads.
     #[default]
+    MeshWarp,
+    /// The first portrait, unchanged.
     Still,
     /// An ONNX model of the `expression_filter` contract (portrait + expression weights -> image), such as
     /// `assets/models/expression_tint.onnx`. The head shows its still portrait until the model has loaded,
@@ -33,6 +36,7 @@ pub enum HeadRendererKind {
 impl std::fmt::Debug for HeadRendererKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Self::MeshWarp => f.write_str("MeshWarp"),
             Self::Still => f.write_str("Still"),
             Self::ExpressionFilter(h) => {
                 f.debug_tuple("ExpressionFilter").field(&h.path()).finish()
@@ -73,21 +77,26 @@ pub struct TalkingHead {
     pub renderer: HeadRendererKind,
     /// Output size in pixels; `None` uses the first portrait's size.
     pub output_size: Option<UVec2>,
+    /// Rigs of the portraits (one slot per portrait), in each portrait's own pixels. A slot left `None`
+    /// is read from the portrait's `<file>.rig.json` sidecar, or found by the face tracker.
+    pub rigs: Vec<Option<Arc<PortraitRig>>>,
     output: Handle<Image>,
 }
 
 impl TalkingHead {
-    /// A head showing `portrait` with the still renderer.
+    /// A head showing `portrait`, animated by the mesh-warp renderer.
     pub fn new(portrait: Handle<Image>) -> Self {
         Self::from_portraits(vec![portrait])
     }
 
-    /// A head with several portraits of the same face (few-shot renderers use them all).
+    /// A head with several portraits of the same face (the mesh warp takes the mouth interior from the one
+    /// with the most open mouth; few-shot renderers use them all).
     pub fn from_portraits(portraits: Vec<Handle<Image>>) -> Self {
         Self {
             portraits,
-            renderer: HeadRendererKind::Still,
+            renderer: HeadRendererKind::MeshWarp,
             output_size: None,
+            rigs: Vec::new(),
             output: Handle::default(),
         }
     }
@@ -95,6 +104,13 @@ impl TalkingHead {
     /// Builder: the renderer.
     pub fn with_renderer(mut self, renderer: HeadRendererKind) -> Self {
         self.renderer = renderer;
+        self
+    }
+
+    /// Builder: the portraits' rigs (for example edited ones, or loaded with
+    /// [`PortraitRig::load`]), in the order of the portraits.
+    pub fn with_rigs(mut self, rigs: Vec<PortraitRig>) -> Self {
+        self.rigs = rigs.into_iter().map(|r| Some(Arc::new(r))).collect();
         self
     }
 

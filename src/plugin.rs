@@ -1,6 +1,7 @@
 //! [`TalkingHeadPlugin`] and the public, chained [`TalkingHeadSystems`].
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use bevy::app::{App, Plugin, PostUpdate};
 use bevy::asset::AssetApp;
@@ -9,8 +10,10 @@ use bevy::log::{info, warn};
 
 use crate::error::TalkingHeadError;
 use crate::onnx::{OnnxModelAsset, OnnxModelLoader, SessionOptions, onnx_runtime};
-use crate::render::systems::{apply_results, dispatch_jobs, prepare_heads};
-use crate::render::{RenderPool, TalkingHeadStats};
+use crate::render::systems::{
+    AssetFolder, SharedMeshWarp, apply_results, dispatch_jobs, prepare_heads,
+};
+use crate::render::{MeshWarpRenderer, RenderPool, TalkingHeadStats, TrackerSource};
 use crate::rig::rig_faces;
 
 /// The pipeline's stages, run in this order in `PostUpdate`, after your game logic in `Update`.
@@ -43,6 +46,12 @@ pub struct TalkingHeadPlugin {
     pub onnxruntime_library: Option<PathBuf>,
     /// Execution providers and threads for model sessions.
     pub session_options: SessionOptions,
+    /// Where the face models are that rig portraits for the mesh-warp renderer (portraits without a rig
+    /// or sidecar are tracked once). `None` finds `assets/models` (where `make setup` puts them).
+    pub models_dir: Option<PathBuf>,
+    /// Save a `<portrait>.rig.json` sidecar next to portrait files after tracking them (default: yes), so
+    /// the next start skips tracking and the rig can be edited by hand.
+    pub write_rig_sidecars: bool,
 }
 
 impl Default for TalkingHeadPlugin {
@@ -52,6 +61,8 @@ impl Default for TalkingHeadPlugin {
             workers: cpus.saturating_sub(1).max(1),
             onnxruntime_library: None,
             session_options: SessionOptions::default(),
+            models_dir: None,
+            write_rig_sidecars: true,
         }
     }
 }
@@ -76,6 +87,16 @@ impl Plugin for TalkingHeadPlugin {
             })
             .add_message::<TalkingHeadError>()
             .insert_resource(RenderPool::new(self.workers))
+            .insert_resource(SharedMeshWarp(Arc::new(
+                MeshWarpRenderer::new()
+                    .with_tracker(
+                        self.models_dir
+                            .clone()
+                            .map_or(TrackerSource::Auto, TrackerSource::Dir),
+                        self.session_options.clone(),
+                    )
+                    .with_sidecars(self.write_rig_sidecars),
+            )))
             .init_resource::<TalkingHeadStats>()
             .configure_sets(
                 PostUpdate,
@@ -95,5 +116,14 @@ impl Plugin for TalkingHeadPlugin {
                     .in_set(TalkingHeadSystems::Dispatch),
             )
             .add_systems(PostUpdate, apply_results.in_set(TalkingHeadSystems::Apply));
+    }
+
+    fn finish(&self, app: &mut App) {
+        // Rig sidecars sit next to portrait files in the asset folder.
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(asset) = app.get_added_plugins::<bevy::asset::AssetPlugin>().first() {
+            let base = bevy::asset::io::file::FileAssetReader::get_base_path();
+            app.insert_resource(AssetFolder(base.join(&asset.file_path)));
+        }
     }
 }

@@ -4,10 +4,12 @@ mod pool;
 mod portrait;
 mod renderer;
 pub(crate) mod systems;
+pub mod warp;
 
 pub use pool::RenderPool;
 pub use portrait::{MAX_PORTRAIT_SIDE, PortraitImage};
 pub use renderer::{
     ExpressionFilterRenderer, HeadRenderer, RenderRequest, RenderTarget, StillRenderer,
 };
-pub use systems::{HeadStats, TalkingHeadStats};
+pub use systems::{HeadStats, SharedMeshWarp, TalkingHeadStats};
+pub use warp::{MeshWarpRenderer, PreparedHead, TrackerSource, WarpStats};

@@ -1,5 +1,6 @@
 //! Worker threads that run [`HeadRenderer`]s off the main thread, joined to the ECS by crossbeam channels.
 
+use std::path::PathBuf;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -13,7 +14,7 @@ use super::portrait::PortraitImage;
 use super::renderer::{HeadRenderer, RenderRequest, RenderTarget};
 use crate::error::Error;
 use crate::face::FaceFrame;
-use crate::rig::RiggedFace;
+use crate::rig::{PortraitRig, RiggedFace};
 
 /// One frame to render for one head.
 pub(crate) struct RenderJob {
@@ -22,6 +23,8 @@ pub(crate) struct RenderJob {
     pub face: FaceFrame,
     pub rig: RiggedFace,
     pub portraits: Vec<Arc<PortraitImage>>,
+    pub rigs: Vec<Option<Arc<PortraitRig>>>,
+    pub portrait_files: Vec<Option<PathBuf>>,
     pub width: u32,
     pub height: u32,
     pub renderer: Arc<dyn HeadRenderer>,
@@ -105,6 +108,8 @@ fn worker(jobs: Receiver<RenderJob>, results: Sender<RenderOutcome>) {
             face,
             rig,
             portraits,
+            rigs,
+            portrait_files,
             width,
             height,
             renderer,
@@ -116,6 +121,8 @@ fn worker(jobs: Receiver<RenderJob>, results: Sender<RenderOutcome>) {
             face: &face,
             rig: &rig,
             portraits: &portraits,
+            rigs: &rigs,
+            portrait_files: &portrait_files,
         };
         let mut target = RenderTarget {
             width,

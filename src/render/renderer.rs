@@ -1,12 +1,13 @@
 //! The seam for renderers: [`HeadRenderer`], and the two built in here.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::portrait::PortraitImage;
 use crate::error::{Error, Result};
 use crate::face::FaceFrame;
 use crate::onnx::{OnnxModel, TensorData, contracts};
-use crate::rig::RiggedFace;
+use crate::rig::{PortraitRig, RiggedFace};
 
 /// What a renderer gets for one frame. Portraits are already scaled to the output size.
 #[derive(Debug)]
@@ -17,6 +18,11 @@ pub struct RenderRequest<'a> {
     pub rig: &'a RiggedFace,
     /// The head's portraits (at least one), each at the output size.
     pub portraits: &'a [Arc<PortraitImage>],
+    /// Rigs given with the head ([`TalkingHead::with_rigs`](crate::TalkingHead::with_rigs)), one slot per
+    /// portrait, in each rig's own image size.
+    pub rigs: &'a [Option<Arc<PortraitRig>>],
+    /// The file of each portrait on disk, when it is one (for rig sidecars).
+    pub portrait_files: &'a [Option<PathBuf>],
 }
 
 /// Where a renderer writes: RGBA8 sRGB, `width * height * 4` bytes, top row first. Every byte must be

@@ -1,6 +1,7 @@
 //! The dispatch and apply systems, per-head state and stats.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,16 +14,27 @@ use bevy::math::UVec2;
 use super::pool::{RenderJob, RenderPool};
 use super::portrait::PortraitImage;
 use super::renderer::{ExpressionFilterRenderer, HeadRenderer};
+use super::warp::MeshWarpRenderer;
 use crate::error::{Error, TalkingHeadError};
 use crate::head::{HeadRendererKind, TalkingHead, output_image};
 use crate::onnx::OnnxModelAsset;
 use crate::rig::RiggedFace;
+
+/// The mesh-warp renderer the plugin shares between heads (its portrait cache and face tracker with it).
+#[derive(Resource, Clone)]
+pub struct SharedMeshWarp(pub Arc<MeshWarpRenderer>);
+
+/// The folder file assets are read from (to find portraits' rig sidecars).
+#[derive(Resource, Clone, Debug)]
+pub(crate) struct AssetFolder(pub PathBuf);
 
 /// Per-head bookkeeping of the pipeline (internal).
 #[derive(Component, Default)]
 pub(crate) struct HeadState {
     /// The portraits at output size; empty until they have loaded.
     portraits: Vec<Arc<PortraitImage>>,
+    /// The portraits' files on disk, where known (for rig sidecars).
+    portrait_files: Vec<Option<PathBuf>>,
     size: UVec2,
     /// The renderer resolved from [`HeadRendererKind`]; `None` while its model loads or after it failed.
     renderer: Option<Arc<dyn HeadRenderer>>,
@@ -158,6 +170,8 @@ pub(crate) fn prepare_heads(
     mut model_events: MessageReader<AssetEvent<OnnxModelAsset>>,
     mut errors: MessageWriter<TalkingHeadError>,
     mut stats: ResMut<TalkingHeadStats>,
+    mesh_warp: Res<SharedMeshWarp>,
+    folder: Option<Res<AssetFolder>>,
 ) {
     let server = server.as_deref();
     let modified_images: Vec<_> = image_events
@@ -197,6 +211,7 @@ pub(crate) fn prepare_heads(
         // Portraits: all that have loaded (failed ones are reported and skipped), once none is loading.
         if state.portraits.is_empty() && !state.portraits_failed {
             let mut loaded = Vec::new();
+            let mut files = Vec::new();
             let mut waiting = false;
             for handle in &head.portraits {
                 let label = handle
@@ -204,7 +219,16 @@ pub(crate) fn prepare_heads(
                     .map_or_else(|| "<unnamed image>".to_owned(), |p| p.to_string());
                 if let Some(image) = images.get(handle) {
                     match PortraitImage::from_image(image, &label) {
-                        Ok(p) => loaded.push(p),
+                        Ok(p) => {
+                            loaded.push(p);
+                            files.push(
+                                folder
+                                    .as_deref()
+                                    .zip(handle.path())
+                                    .map(|(f, p)| f.0.join(p.path()))
+                                    .filter(|f| f.is_file()),
+                            );
+                        }
                         Err(e) => {
                             report(entity, state, e, &mut errors);
                             state.portraits_failed = true;
@@ -235,6 +259,7 @@ pub(crate) fn prepare_heads(
                 .unwrap_or(UVec2::new(loaded[0].width, loaded[0].height))
                 .max(UVec2::ONE);
             state.size = size;
+            state.portrait_files = files;
             state.portraits = loaded
                 .into_iter()
                 .map(|p| Arc::new(p.resized(size.x, size.y)))
@@ -251,6 +276,7 @@ pub(crate) fn prepare_heads(
         if state.renderer.is_none() && !state.renderer_failed {
             state.renderer = match &head.renderer {
                 HeadRendererKind::Still => None,
+                HeadRendererKind::MeshWarp => Some(mesh_warp.0.clone() as Arc<dyn HeadRenderer>),
                 HeadRendererKind::Custom(r) => Some(r.clone()),
                 HeadRendererKind::ExpressionFilter(handle) => match models.get(handle) {
                     Some(asset) => match ExpressionFilterRenderer::new(asset.model.clone()) {
@@ -284,11 +310,12 @@ pub(crate) fn prepare_heads(
 /// Sends one job per head whose face changed, unless that head already has one in flight (then the newest
 /// face waits, replacing any older waiting face).
 pub(crate) fn dispatch_jobs(
-    mut heads: Query<(Entity, Ref<RiggedFace>, &mut HeadState)>,
+    mut heads: Query<(Entity, &TalkingHead, Ref<RiggedFace>, &mut HeadState)>,
     pool: Res<RenderPool>,
     mut stats: ResMut<TalkingHeadStats>,
 ) {
-    for (entity, rig, mut state) in &mut heads {
+    for (entity, head, rig, mut state) in &mut heads {
+        let head_rigs = &head.rigs;
         let state = &mut *state;
         if rig.is_changed() {
             if state.pending_face {
@@ -310,6 +337,8 @@ pub(crate) fn dispatch_jobs(
             face: rig.face,
             rig: RiggedFace::clone(&rig),
             portraits: state.portraits.clone(),
+            rigs: head_rigs.clone(),
+            portrait_files: state.portrait_files.clone(),
             width: state.size.x,
             height: state.size.y,
             renderer,

@@ -1,12 +1,16 @@
 //! The rig stage: a [`FaceFrame`] retargeted onto one head's portrait.
 //!
-//! Today this carries the face through unchanged; the portrait rig (landmarks, regions, mesh) and the
-//! retargeting that moves its points arrive with the tracking and mesh-warp renderer work, in this stage.
+//! The [`PortraitRig`] says where a portrait's face is; the [`ExpressionRig`] says what each ARKit
+//! expression does to a face; the [`Retargeter`] puts the two together for each frame.
 
+mod expressions;
 mod portrait;
+mod retarget;
 pub mod topology;
 
+pub use expressions::{EXPRESSION_RIG_VERSION, ExpressionRig, Shape};
 pub use portrait::{PortraitRig, RIG_VERSION, RigSource, sidecar_path};
+pub use retarget::{HEAD_PIVOT, HeadMotion, RetargetedFace, Retargeter};
 
 use bevy::ecs::component::Component;
 use bevy::ecs::query::Changed;

@@ -153,6 +153,26 @@ impl PortraitRig {
         Ok(rig)
     }
 
+    /// The rig scaled to an image of `size` (the portrait scaled to another size). Depth scales with x.
+    pub fn scaled_to(&self, size: [u32; 2]) -> Self {
+        if size == self.image_size {
+            return self.clone();
+        }
+        let sx = size[0] as f32 / self.image_size[0].max(1) as f32;
+        let sy = size[1] as f32 / self.image_size[1].max(1) as f32;
+        Self {
+            image_size: size,
+            landmarks: self
+                .landmarks
+                .iter()
+                .map(|p| [p[0] * sx, p[1] * sy, p[2] * sx])
+                .collect(),
+            iris: self.iris.map(|i| i.map(|p| [p[0] * sx, p[1] * sy])),
+            iris_radius: self.iris_radius.map(|r| r.map(|v| v * (sx * sy).sqrt())),
+            ..self.clone()
+        }
+    }
+
     /// Reads and checks a sidecar file.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)

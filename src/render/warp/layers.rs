@@ -1,0 +1,457 @@
+//! What shows through the holes of the face mesh: the eyes (sclera and iris, behind the lids) and the
+//! mouth interior (cavity, teeth, tongue, or a reference portrait's open mouth).
+
+use std::sync::Arc;
+
+use super::raster::Texture;
+use crate::render::PortraitImage;
+use crate::rig::topology::{LEFT_EYE, RIGHT_EYE};
+
+/// Point in polygon (even-odd).
+pub(crate) fn inside(poly: &[[f32; 2]], p: [f32; 2]) -> bool {
+    let mut inside = false;
+    let mut j = poly.len() - 1;
+    for i in 0..poly.len() {
+        let (a, b) = (poly[i], poly[j]);
+        if (a[1] > p[1]) != (b[1] > p[1])
+            && p[0] < (b[0] - a[0]) * (p[1] - a[1]) / (b[1] - a[1]) + a[0]
+        {
+            inside = !inside;
+        }
+        j = i;
+    }
+    inside
+}
+
+fn luma(p: &[u8]) -> f32 {
+    0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
+}
+
+fn bbox(poly: &[[f32; 2]], w: usize, h: usize) -> (usize, usize, usize, usize) {
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for p in poly {
+        x0 = x0.min(p[0]);
+        y0 = y0.min(p[1]);
+        x1 = x1.max(p[0]);
+        y1 = y1.max(p[1]);
+    }
+    let c = |v: f32, n: usize| (v.max(0.0) as usize).min(n.saturating_sub(1));
+    (c(x0, w), c(y0, h), c(x1.ceil(), w), c(y1.ceil(), h))
+}
+
+/// Maps points by the similarity taking segment `from` onto segment `to`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Similarity {
+    origin: [f32; 2],
+    target: [f32; 2],
+    z: [f32; 2],
+}
+
+impl Similarity {
+    pub fn new(from: [[f32; 2]; 2], to: [[f32; 2]; 2]) -> Self {
+        let f = [from[1][0] - from[0][0], from[1][1] - from[0][1]];
+        let t = [to[1][0] - to[0][0], to[1][1] - to[0][1]];
+        let n = (f[0] * f[0] + f[1] * f[1]).max(1e-9);
+        // z = t / f as complex numbers.
+        let z = [(t[0] * f[0] + t[1] * f[1]) / n, (t[1] * f[0] - t[0] * f[1]) / n];
+        Self {
+            origin: from[0],
+            target: to[0],
+            z,
+        }
+    }
+
+    #[inline]
+    pub fn apply(&self, p: [f32; 2]) -> [f32; 2] {
+        let d = [p[0] - self.origin[0], p[1] - self.origin[1]];
+        [
+            self.target[0] + self.z[0] * d[0] - self.z[1] * d[1],
+            self.target[1] + self.z[1] * d[0] + self.z[0] * d[1],
+        ]
+    }
+}
+
+/// One eye of the main portrait: its opening, iris and colours.
+#[derive(Clone, Debug)]
+pub(crate) struct EyeLayer {
+    /// Outer and inner corner (the eyeball moves rigidly with them).
+    pub corners: [[f32; 2]; 2],
+    /// The opening in the portrait.
+    pub opening: Vec<[f32; 2]>,
+    pub iris: [f32; 2],
+    pub radius: f32,
+    pub sclera: [f32; 3],
+    pub iris_colour: [f32; 3],
+}
+
+impl EyeLayer {
+    pub fn new(
+        image: &PortraitImage,
+        points: &[[f32; 3]],
+        side: usize,
+        iris: Option<[f32; 2]>,
+        radius: Option<f32>,
+    ) -> Self {
+        let ring: &[usize; 16] = if side == 0 { &RIGHT_EYE } else { &LEFT_EYE };
+        let opening: Vec<[f32; 2]> = ring.iter().map(|&i| [points[i][0], points[i][1]]).collect();
+        let corners = [opening[0], opening[8]];
+        let width = ((corners[1][0] - corners[0][0]).powi(2) + (corners[1][1] - corners[0][1]).powi(2))
+            .sqrt();
+        let centre = {
+            let mut c = [0.0; 2];
+            for p in &opening {
+                c[0] += p[0] / 16.0;
+                c[1] += p[1] / 16.0;
+            }
+            c
+        };
+        let iris = iris.filter(|i| i[0].is_finite() && i[1].is_finite()).unwrap_or(centre);
+        let radius = radius
+            .filter(|r| r.is_finite() && *r > 0.5)
+            .unwrap_or(0.22 * width)
+            .min(0.4 * width);
+        let (w, h) = (image.width as usize, image.height as usize);
+        let (x0, y0, x1, y1) = bbox(&opening, w, h);
+        let mut sclera_px: Vec<[u8; 4]> = Vec::new();
+        let mut iris_sum = [0f32; 4];
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                let p = [x as f32 + 0.5, y as f32 + 0.5];
+                if !inside(&opening, p) {
+                    continue;
+                }
+                let i = (y * w + x) * 4;
+                let px = [image.rgba[i], image.rgba[i + 1], image.rgba[i + 2], image.rgba[i + 3]];
+                let d = ((p[0] - iris[0]).powi(2) + (p[1] - iris[1]).powi(2)).sqrt();
+                if d > radius * 1.2 {
+                    sclera_px.push(px);
+                } else if d < radius * 0.9 {
+                    for c in 0..3 {
+                        iris_sum[c] += px[c] as f32;
+                    }
+                    iris_sum[3] += 1.0;
+                }
+            }
+        }
+        // The sclera is the bright part of what is not iris (lashes and lid shadows are darker).
+        let sclera = if sclera_px.len() >= 4 {
+            sclera_px.sort_by(|a, b| luma(a).total_cmp(&luma(b)));
+            let top = &sclera_px[sclera_px.len() / 2..];
+            let mut s = [0f32; 3];
+            for p in top {
+                for c in 0..3 {
+                    s[c] += p[c] as f32 / top.len() as f32;
+                }
+            }
+            s
+        } else {
+            [225.0, 215.0, 205.0]
+        };
+        let iris_colour = if iris_sum[3] > 0.0 {
+            [iris_sum[0] / iris_sum[3], iris_sum[1] / iris_sum[3], iris_sum[2] / iris_sum[3]]
+        } else {
+            [70.0, 50.0, 40.0]
+        };
+        Self {
+            corners,
+            opening,
+            iris,
+            radius,
+            sclera,
+            iris_colour,
+        }
+    }
+
+    /// Shades the target pixels of `span` (row `y`, `x0..=x1`) of an eye whose corners moved to
+    /// `corners`, with the iris shifted by `gaze` (portrait pixels), into `out`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn shade_span(
+        &self,
+        tex: &Texture<'_>,
+        to_source: &Similarity,
+        gaze: [f32; 2],
+        top: &[[f32; 2]],
+        y: usize,
+        x0: usize,
+        x1: usize,
+        out: &mut [u8],
+        out_width: usize,
+    ) {
+        let rr = self.radius * 1.1;
+        let moved = [self.iris[0] + gaze[0], self.iris[1] + gaze[1]];
+        for x in x0..=x1 {
+            let p = [x as f32 + 0.5, y as f32 + 0.5];
+            let q = to_source.apply(p);
+            let dm = ((q[0] - moved[0]).powi(2) + (q[1] - moved[1]).powi(2)).sqrt();
+            let colour: [u8; 4] = if dm < rr {
+                // The iris, from where it is in the portrait; its hidden top mirrored from the bottom.
+                let a = [q[0] - gaze[0], q[1] - gaze[1]];
+                if inside(&self.opening, a) {
+                    tex.sample(a[0], a[1])
+                } else {
+                    let m = [a[0], 2.0 * self.iris[1] - a[1]];
+                    if inside(&self.opening, m) {
+                        tex.sample(m[0], m[1])
+                    } else {
+                        let c = self.iris_colour;
+                        [c[0] as u8, c[1] as u8, c[2] as u8, 255]
+                    }
+                }
+            } else {
+                let d0 = ((q[0] - self.iris[0]).powi(2) + (q[1] - self.iris[1]).powi(2)).sqrt();
+                if d0 >= rr && inside(&self.opening, q) {
+                    tex.sample(q[0], q[1])
+                } else {
+                    // Sclera where the iris was, shaded under the upper lid.
+                    let lid = interp_y(top, p[0]);
+                    let depth = ((p[1] - lid) / (0.6 * self.radius).max(1.0)).clamp(0.0, 1.0);
+                    let shade = 0.8 + 0.2 * depth;
+                    let s = self.sclera;
+                    [
+                        (s[0] * shade) as u8,
+                        (s[1] * shade) as u8,
+                        (s[2] * shade) as u8,
+                        255,
+                    ]
+                }
+            };
+            let i = (y * out_width + x) * 4;
+            out[i..i + 4].copy_from_slice(&colour);
+        }
+    }
+}
+
+/// y of a polyline (sorted by x) at `x`.
+fn interp_y(line: &[[f32; 2]], x: f32) -> f32 {
+    if line.is_empty() {
+        return 0.0;
+    }
+    if x <= line[0][0] {
+        return line[0][1];
+    }
+    for w in line.windows(2) {
+        if x <= w[1][0] {
+            let t = (x - w[0][0]) / (w[1][0] - w[0][0]).max(1e-6);
+            return w[0][1] + t * (w[1][1] - w[0][1]);
+        }
+    }
+    line[line.len() - 1][1]
+}
+
+/// Inner lip contours, corner to corner.
+pub(crate) const UPPER_INNER: [usize; 11] = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308];
+pub(crate) const LOWER_INNER: [usize; 11] = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308];
+const OUTER_LIPS: [usize; 20] = [
+    61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146,
+];
+
+/// A mouth in its own frame: `s` along the inner corners (0..1), `v` across (pixels, towards the chin).
+#[derive(Clone, Debug)]
+pub(crate) struct MouthFrame {
+    origin: [f32; 2],
+    axis: [f32; 2],
+    normal: [f32; 2],
+    pub width: f32,
+    upper: Vec<[f32; 2]>,
+    lower: Vec<[f32; 2]>,
+}
+
+impl MouthFrame {
+    pub fn new(points: &[[f32; 3]]) -> Self {
+        let a = [points[78][0], points[78][1]];
+        let b = [points[308][0], points[308][1]];
+        let d = [b[0] - a[0], b[1] - a[1]];
+        let width = (d[0] * d[0] + d[1] * d[1]).sqrt().max(1e-3);
+        let axis = [d[0] / width, d[1] / width];
+        let normal = [-axis[1], axis[0]];
+        let mut frame = Self {
+            origin: a,
+            axis,
+            normal,
+            width,
+            upper: Vec::new(),
+            lower: Vec::new(),
+        };
+        let line = |idx: &[usize; 11]| {
+            let mut l: Vec<[f32; 2]> = idx
+                .iter()
+                .map(|&i| frame.local([points[i][0], points[i][1]]))
+                .collect();
+            l.sort_by(|p, q| p[0].total_cmp(&q[0]));
+            l
+        };
+        let (upper, lower) = (line(&UPPER_INNER), line(&LOWER_INNER));
+        frame.upper = upper;
+        frame.lower = lower;
+        frame
+    }
+
+    #[inline]
+    pub fn local(&self, p: [f32; 2]) -> [f32; 2] {
+        let d = [p[0] - self.origin[0], p[1] - self.origin[1]];
+        [
+            (d[0] * self.axis[0] + d[1] * self.axis[1]) / self.width,
+            d[0] * self.normal[0] + d[1] * self.normal[1],
+        ]
+    }
+
+    pub fn world(&self, s: f32, v: f32) -> [f32; 2] {
+        [
+            self.origin[0] + self.axis[0] * s * self.width + self.normal[0] * v,
+            self.origin[1] + self.axis[1] * s * self.width + self.normal[1] * v,
+        ]
+    }
+
+    /// Upper and lower inner-lip edges at `s`.
+    pub fn edges(&self, s: f32) -> (f32, f32) {
+        (interp_y(&self.upper, s), interp_y(&self.lower, s))
+    }
+
+    /// The widest gap between the lips over the mouth width.
+    pub fn openness(&self) -> f32 {
+        (1..20)
+            .map(|k| {
+                let (u, l) = self.edges(k as f32 / 20.0);
+                (l - u).max(0.0)
+            })
+            .fold(0.0, f32::max)
+            / self.width
+    }
+}
+
+/// A portrait whose open mouth lends its interior.
+#[derive(Clone, Debug)]
+pub(crate) struct MouthReference {
+    pub image: Arc<PortraitImage>,
+    pub frame: MouthFrame,
+}
+
+/// The mouth interior of a head: an open-mouthed reference if it has one, and colours for a synthetic
+/// interior.
+#[derive(Clone, Debug)]
+pub(crate) struct MouthLayer {
+    pub reference: Option<MouthReference>,
+    cavity: [f32; 3],
+    tongue: [f32; 3],
+    teeth: [f32; 3],
+}
+
+impl MouthLayer {
+    /// `lip_image`/`points`: the main portrait (its lips give the colours); `sclera`: its eyes' white, the
+    /// teeth are tinted to match the picture's palette.
+    pub fn new(
+        image: &PortraitImage,
+        points: &[[f32; 3]],
+        sclera: [f32; 3],
+        reference: Option<MouthReference>,
+    ) -> Self {
+        let tex = Texture {
+            width: image.width as usize,
+            height: image.height as usize,
+            rgba: &image.rgba,
+        };
+        let mut lip = [0f32; 3];
+        for &i in &OUTER_LIPS {
+            // Halfway between the outer contour and the mouth centre: on the lip, not its edge.
+            let c = [(points[13][0] + points[14][0]) / 2.0, (points[13][1] + points[14][1]) / 2.0];
+            let p = [(points[i][0] + c[0]) / 2.0, (points[i][1] + c[1]) / 2.0];
+            let s = tex.sample(p[0], p[1]);
+            for k in 0..3 {
+                lip[k] += s[k] as f32 / OUTER_LIPS.len() as f32;
+            }
+        }
+        let cavity = [lip[0] * 0.28 + 8.0, lip[1] * 0.16 + 2.0, lip[2] * 0.16 + 2.0];
+        let tongue = [lip[0] * 0.85 + 20.0, lip[1] * 0.6, lip[2] * 0.6];
+        let ivory = [236.0, 228.0, 212.0];
+        let teeth = [
+            (ivory[0] + sclera[0]) / 2.0 * 0.95,
+            (ivory[1] + sclera[1]) / 2.0 * 0.95,
+            (ivory[2] + sclera[2]) / 2.0 * 0.95,
+        ];
+        Self {
+            reference,
+            cavity,
+            tongue,
+            teeth,
+        }
+    }
+
+    /// Shades row `y`, `x0..=x1` of the mouth opening `target`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn shade_span(
+        &self,
+        target: &MouthFrame,
+        y: usize,
+        x0: usize,
+        x1: usize,
+        out: &mut [u8],
+        out_width: usize,
+    ) {
+        let w = target.width;
+        for x in x0..=x1 {
+            let p = [x as f32 + 0.5, y as f32 + 0.5];
+            let [s, v] = target.local(p);
+            let (vu, vl) = target.edges(s);
+            let d_up = (v - vu).max(0.0);
+            let d_lo = (vl - v).max(0.0);
+            let mut colour = None;
+            if let Some(r) = &self.reference {
+                let k = r.frame.width / w;
+                let (ru, rl) = r.frame.edges(s);
+                let rv = if d_up <= d_lo { ru + d_up * k } else { rl - d_lo * k };
+                if rv >= ru - 0.25 && rv <= rl + 0.25 && rl - ru > 1.0 {
+                    let q = r.frame.world(s, rv);
+                    let tex = Texture {
+                        width: r.image.width as usize,
+                        height: r.image.height as usize,
+                        rgba: &r.image.rgba,
+                    };
+                    colour = Some(tex.sample(q[0], q[1]));
+                }
+            }
+            let colour = colour.unwrap_or_else(|| self.synthetic(s, d_up, d_lo, w));
+            let i = (y * out_width + x) * 4;
+            out[i..i + 4].copy_from_slice(&colour);
+        }
+    }
+
+    /// A painted interior: dark cavity, upper and lower teeth, tongue, darker towards the corners.
+    fn synthetic(&self, s: f32, d_up: f32, d_lo: f32, w: f32) -> [u8; 4] {
+        let h = d_up + d_lo;
+        let centre = (1.0 - (2.0 * s - 1.0).abs()).clamp(0.0, 1.0);
+        let ss = |a: f32, b: f32, x: f32| {
+            let t = ((x - a) / (b - a)).clamp(0.0, 1.0);
+            t * t * (3.0 - 2.0 * t)
+        };
+        let depth = 0.55 + 0.45 * ss(0.0, 0.5, centre);
+        let mut c = self.cavity.map(|v| v * depth);
+        let mix = |c: &mut [f32; 3], o: [f32; 3], a: f32| {
+            for k in 0..3 {
+                c[k] = c[k] * (1.0 - a) + o[k] * a;
+            }
+        };
+        if h > 0.12 * w {
+            let a = ss(0.45 * h, 0.15 * h, d_lo) * ss(0.1, 0.35, centre);
+            mix(&mut c, self.tongue.map(|v| v * (0.7 + 0.3 * centre)), a);
+        }
+        // Teeth: a row under the upper lip, separated into teeth, and the lower row when wide open.
+        let tooth = ((s - 0.5) * w / (0.16 * w)).abs().fract();
+        let gap = 1.0 - 0.18 * ss(0.4, 0.5, (tooth - 0.5).abs());
+        let shade = (0.65 + 0.35 * centre) * gap;
+        let upper_h = 0.13 * w;
+        let a = ss(upper_h, upper_h * 0.75, d_up) * ss(0.2, 0.45, centre);
+        let under_lip = 0.8 + 0.2 * ss(0.0, 0.04 * w, d_up);
+        mix(&mut c, self.teeth.map(|v| v * shade * under_lip), a);
+        if h > 0.2 * w {
+            let lower_h = 0.08 * w;
+            let a = ss(lower_h, lower_h * 0.7, d_lo) * ss(0.25, 0.5, centre);
+            mix(&mut c, self.teeth.map(|v| v * shade * 0.85), a);
+        }
+        [
+            c[0].clamp(0.0, 255.0) as u8,
+            c[1].clamp(0.0, 255.0) as u8,
+            c[2].clamp(0.0, 255.0) as u8,
+            255,
+        ]
+    }
+}

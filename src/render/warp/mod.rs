@@ -1,0 +1,491 @@
+//! [`MeshWarpRenderer`]: the default renderer. It moves the portrait's own pixels along the face mesh
+//! (piecewise-affine warp with anchors around the face and on the border), with the eyes and the mouth
+//! interior drawn as layers behind the lids and lips. No trained weights.
+
+mod layers;
+mod mesh;
+mod raster;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use layers::{EyeLayer, MouthFrame, MouthLayer, MouthReference, Similarity};
+use mesh::WarpMesh;
+use raster::{Texture, affine, rasterize};
+
+use super::portrait::PortraitImage;
+use super::renderer::{HeadRenderer, RenderRequest, RenderTarget};
+use crate::error::{Error, Result};
+use crate::face::FaceFrame;
+use crate::onnx::SessionOptions;
+use crate::rig::topology::{INNER_LIPS, LEFT_EYE, RIGHT_EYE, triangles};
+use crate::rig::{ExpressionRig, PortraitRig, RetargetedFace, Retargeter, sidecar_path};
+use crate::tracking::{FaceTracker, ImageView};
+
+/// Everything the warp needs about one head's portraits, made once.
+#[derive(Debug)]
+pub struct PreparedHead {
+    rig: PortraitRig,
+    retargeter: Retargeter,
+    mesh: WarpMesh,
+    eyes: [EyeLayer; 2],
+    mouth: MouthLayer,
+    portrait: Arc<PortraitImage>,
+}
+
+/// What one frame drew.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WarpStats {
+    /// Pixels no triangle or layer covered (filled with the still portrait; 0 for a sound mesh).
+    pub uncovered: usize,
+    /// Pixels drawn by the eye layers.
+    pub eye_pixels: usize,
+    /// Pixels drawn by the mouth layer.
+    pub mouth_pixels: usize,
+}
+
+impl PreparedHead {
+    /// Prepares `portraits[0]` (with its `rigs[0]`, in the portrait's pixels) for warping; the other
+    /// portraits and rigs are few-shot references (the most open mouth lends its interior).
+    pub fn new(
+        portraits: &[Arc<PortraitImage>],
+        rigs: &[PortraitRig],
+        expressions: &ExpressionRig,
+    ) -> Result<Self> {
+        let (Some(portrait), Some(rig)) = (portraits.first(), rigs.first()) else {
+            return Err(Error::Render {
+                renderer: "mesh_warp".into(),
+                message: "the mesh warp needs a portrait and its rig".into(),
+            });
+        };
+        let rig = rig.scaled_to([portrait.width, portrait.height]);
+        rig.check().map_err(|problem| Error::Render {
+            renderer: "mesh_warp".into(),
+            message: format!("portrait rig: {problem}"),
+        })?;
+        let retargeter = Retargeter::new(&rig, expressions);
+        let pose = *retargeter.portrait_pose();
+        let canonical_y: Vec<f32> = rig
+            .landmarks
+            .iter()
+            .map(|p| pose.to_canonical(*p)[1])
+            .collect();
+        let mesh = WarpMesh::new(
+            &rig.landmarks,
+            &canonical_y,
+            portrait.width as f32,
+            portrait.height as f32,
+        );
+        let eyes = [0, 1].map(|side| {
+            EyeLayer::new(
+                portrait,
+                &rig.landmarks,
+                side,
+                rig.iris.map(|i| i[side]),
+                rig.iris_radius.map(|r| r[side]),
+            )
+        });
+        let sclera = [0, 1, 2].map(|k| (eyes[0].sclera[k] + eyes[1].sclera[k]) / 2.0);
+        // Few shots: the reference with the most open mouth lends its interior.
+        let mut reference: Option<(f32, MouthReference)> = None;
+        for (image, r) in portraits.iter().zip(rigs) {
+            let r = r.scaled_to([image.width, image.height]);
+            if r.check().is_err() {
+                continue;
+            }
+            let frame = MouthFrame::new(&r.landmarks);
+            let open = frame.openness();
+            if open > 0.06 && reference.as_ref().is_none_or(|(o, _)| open > *o) {
+                reference = Some((
+                    open,
+                    MouthReference {
+                        image: image.clone(),
+                        frame,
+                    },
+                ));
+            }
+        }
+        let mouth = MouthLayer::new(portrait, &rig.landmarks, sclera, reference.map(|r| r.1));
+        Ok(Self {
+            rig,
+            retargeter,
+            mesh,
+            eyes,
+            mouth,
+            portrait: portrait.clone(),
+        })
+    }
+
+    /// The main portrait's rig, at output size.
+    pub fn rig(&self) -> &PortraitRig {
+        &self.rig
+    }
+
+    /// Where the face's landmarks go on this portrait.
+    pub fn retarget(&self, face: &FaceFrame) -> RetargetedFace {
+        self.retargeter.retarget(face)
+    }
+
+    /// Whether a few-shot reference lends the mouth interior (else it is painted).
+    pub fn has_mouth_reference(&self) -> bool {
+        self.mouth.reference.is_some()
+    }
+
+    /// Renders `face` into `out` (RGBA8, the portrait's size).
+    pub fn render(&self, face: &FaceFrame, out: &mut [u8]) -> WarpStats {
+        let target = self.retarget(face);
+        self.render_retargeted(&target, out)
+    }
+
+    /// Renders an already retargeted face.
+    pub fn render_retargeted(&self, target: &RetargetedFace, out: &mut [u8]) -> WarpStats {
+        let (w, h) = (self.portrait.width as usize, self.portrait.height as usize);
+        let tex = Texture {
+            width: w,
+            height: h,
+            rgba: &self.portrait.rgba,
+        };
+        let mut stats = WarpStats::default();
+        let mut covered = vec![false; w * h];
+        let mut dst: Vec<[f32; 2]> = Vec::with_capacity(self.mesh.src.len());
+        self.mesh.targets(&target.points, &mut dst);
+        let src = &self.mesh.src;
+
+        let skin = |t: [u32; 3], out: &mut [u8], covered: &mut [bool]| {
+            let to = t.map(|i| dst[i as usize]);
+            let from = t.map(|i| src[i as usize]);
+            let Some(m) = affine(to, from) else {
+                return;
+            };
+            rasterize(to, w, h, |y, x0, x1| {
+                tex.sample_span(&m, y, x0, x1, out, w);
+                covered[y * w + x0..=y * w + x1].fill(true);
+            });
+        };
+        for t in &self.mesh.outer {
+            skin(*t, out, &mut covered);
+        }
+
+        // The face, far to near; each eye and the mouth as one item at its depth.
+        enum Item {
+            Skin([u32; 3]),
+            Eye(usize),
+            Mouth,
+        }
+        let z = |i: usize| target.points[i][2];
+        let mut items: Vec<(f32, Item)> = triangles()
+            .iter()
+            .map(|t| {
+                let t = t.map(u32::from);
+                ((z(t[0] as usize) + z(t[1] as usize) + z(t[2] as usize)) / 3.0, Item::Skin(t))
+            })
+            .collect();
+        let ring_depth = |ring: &[usize]| ring.iter().map(|&i| z(i)).sum::<f32>() / ring.len() as f32;
+        items.push((ring_depth(&RIGHT_EYE), Item::Eye(0)));
+        items.push((ring_depth(&LEFT_EYE), Item::Eye(1)));
+        items.push((ring_depth(&INNER_LIPS), Item::Mouth));
+        items.sort_by(|a, b| b.0.total_cmp(&a.0));
+
+        let mouth_frame = MouthFrame::new(&target.points);
+        for (_, item) in items {
+            match item {
+                Item::Skin(t) => skin(t, out, &mut covered),
+                Item::Eye(side) => {
+                    let ring: &[usize; 16] = if side == 0 { &RIGHT_EYE } else { &LEFT_EYE };
+                    let poly: Vec<[f32; 2]> =
+                        ring.iter().map(|&i| [target.points[i][0], target.points[i][1]]).collect();
+                    let eye = &self.eyes[side];
+                    let to_source = Similarity::new([poly[0], poly[8]], eye.corners);
+                    let mut top: Vec<[f32; 2]> = poly[8..].to_vec();
+                    top.push(poly[0]);
+                    top.sort_by(|a, b| a[0].total_cmp(&b[0]));
+                    fan(&poly, w, h, |y, x0, x1| {
+                        eye.shade_span(&tex, &to_source, target.gaze_shift[side], &top, y, x0, x1, out, w);
+                        covered[y * w + x0..=y * w + x1].fill(true);
+                        stats.eye_pixels += x1 + 1 - x0;
+                    });
+                }
+                Item::Mouth => {
+                    let poly: Vec<[f32; 2]> = INNER_LIPS
+                        .iter()
+                        .map(|&i| [target.points[i][0], target.points[i][1]])
+                        .collect();
+                    fan(&poly, w, h, |y, x0, x1| {
+                        self.mouth.shade_span(&mouth_frame, y, x0, x1, out, w);
+                        covered[y * w + x0..=y * w + x1].fill(true);
+                        stats.mouth_pixels += x1 + 1 - x0;
+                    });
+                }
+            }
+        }
+        // Anything left (only where the mesh folds over itself) shows the portrait.
+        for (i, c) in covered.iter().enumerate() {
+            if !c {
+                stats.uncovered += 1;
+                out[i * 4..i * 4 + 4].copy_from_slice(&self.portrait.rgba[i * 4..i * 4 + 4]);
+            }
+        }
+        stats
+    }
+}
+
+/// Rasterises a ring polygon as a fan around its centroid.
+fn fan(poly: &[[f32; 2]], w: usize, h: usize, mut span: impl FnMut(usize, usize, usize)) {
+    let n = poly.len() as f32;
+    let c = poly
+        .iter()
+        .fold([0.0, 0.0], |a, p| [a[0] + p[0] / n, a[1] + p[1] / n]);
+    for k in 0..poly.len() {
+        rasterize([c, poly[k], poly[(k + 1) % poly.len()]], w, h, &mut span);
+    }
+}
+
+/// Where the renderer finds the face models to rig portraits that have no rig.
+#[derive(Clone, Debug, Default)]
+pub enum TrackerSource {
+    /// `assets/models` under the asset folder, the working directory or the crate (after `make setup`).
+    #[default]
+    Auto,
+    /// The four models in this folder.
+    Dir(PathBuf),
+    /// Never track: portraits need a rig given with the head or a sidecar.
+    None,
+}
+
+struct CacheEntry {
+    portraits: Vec<Weak<PortraitImage>>,
+    prepared: Arc<PreparedHead>,
+}
+
+/// The default renderer: a piecewise-affine warp of the portrait along the face mesh, with eye and mouth
+/// layers, driven by the [`ExpressionRig`]'s shapes. Portraits are rigged once (their rig comes with the
+/// head, from a `<portrait>.rig.json` sidecar, or from the face tracker, which then writes the sidecar).
+pub struct MeshWarpRenderer {
+    expressions: Arc<ExpressionRig>,
+    tracker_source: TrackerSource,
+    session_options: SessionOptions,
+    write_sidecars: bool,
+    tracker: OnceLock<std::result::Result<Arc<FaceTracker>, String>>,
+    cache: Mutex<Vec<CacheEntry>>,
+}
+
+impl std::fmt::Debug for MeshWarpRenderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MeshWarpRenderer")
+            .field("tracker_source", &self.tracker_source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MeshWarpRenderer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MeshWarpRenderer {
+    /// The built-in expression shapes; portraits without a rig are tracked with the models `make setup`
+    /// converts.
+    pub fn new() -> Self {
+        Self {
+            expressions: Arc::new(ExpressionRig::default()),
+            tracker_source: TrackerSource::Auto,
+            session_options: SessionOptions::default(),
+            write_sidecars: true,
+            tracker: OnceLock::new(),
+            cache: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Builder: your own expression shapes.
+    pub fn with_expressions(mut self, expressions: ExpressionRig) -> Self {
+        self.expressions = Arc::new(expressions);
+        self
+    }
+
+    /// Builder: where the face models are.
+    pub fn with_tracker(mut self, source: TrackerSource, options: SessionOptions) -> Self {
+        self.tracker_source = source;
+        self.session_options = options;
+        self
+    }
+
+    /// Builder: write `<portrait>.rig.json` after tracking a portrait that is a file (default: yes).
+    pub fn with_sidecars(mut self, write: bool) -> Self {
+        self.write_sidecars = write;
+        self
+    }
+
+    /// A ready tracker (an already loaded one).
+    pub fn with_face_tracker(self, tracker: Arc<FaceTracker>) -> Self {
+        let _ = self.tracker.set(Ok(tracker));
+        self
+    }
+
+    fn tracker(&self) -> Result<Arc<FaceTracker>> {
+        self.tracker
+            .get_or_init(|| {
+                let dir = match &self.tracker_source {
+                    TrackerSource::None => {
+                        return Err("face tracking is off for this renderer".to_owned());
+                    }
+                    TrackerSource::Dir(d) => d.clone(),
+                    TrackerSource::Auto => default_models_dir(),
+                };
+                FaceTracker::from_dir(&dir, &self.session_options)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(|message| Error::Render {
+                renderer: "mesh_warp".into(),
+                message: format!("cannot rig the portrait: {message}"),
+            })
+    }
+
+    /// The rig of one portrait: given, else its sidecar, else tracked (and saved as the sidecar).
+    fn rig_for(
+        &self,
+        image: &PortraitImage,
+        given: Option<&Arc<PortraitRig>>,
+        file: Option<&Path>,
+    ) -> Result<PortraitRig> {
+        if let Some(rig) = given {
+            return Ok(PortraitRig::clone(rig));
+        }
+        if let Some(file) = file {
+            let sidecar = sidecar_path(file);
+            if sidecar.exists() {
+                return PortraitRig::load(&sidecar);
+            }
+        }
+        let tracker = self.tracker()?;
+        let label = file.map_or_else(|| "<portrait>".to_owned(), |f| f.display().to_string());
+        let view = ImageView::new(image.width, image.height, 4, &image.rgba, &label)?;
+        let rig = PortraitRig::build(&tracker, &view, &label)?;
+        if self.write_sidecars
+            && let Some(file) = file
+        {
+            // The rig was made at output size; the sidecar belongs to the file's own size.
+            if let Ok((w, h)) = image_size(file) {
+                let sidecar = sidecar_path(file);
+                if let Err(e) = rig.scaled_to([w, h]).save(&sidecar) {
+                    bevy::log::debug!("not caching the portrait rig: {e}");
+                }
+            }
+        }
+        Ok(rig)
+    }
+
+    /// The prepared head for these portraits, from the cache or made now.
+    pub fn prepare(&self, request: &RenderRequest<'_>) -> Result<Arc<PreparedHead>> {
+        {
+            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            cache.retain(|e| e.portraits.iter().all(|p| p.strong_count() > 0));
+            if let Some(e) = cache.iter().find(|e| {
+                e.portraits.len() == request.portraits.len()
+                    && e.portraits
+                        .iter()
+                        .zip(request.portraits)
+                        .all(|(a, b)| std::ptr::eq(a.as_ptr(), Arc::as_ptr(b)))
+            }) {
+                return Ok(e.prepared.clone());
+            }
+        }
+        let mut rigs = Vec::new();
+        for (i, image) in request.portraits.iter().enumerate() {
+            let given = request.rigs.get(i).and_then(|r| r.as_ref());
+            let file = request.portrait_files.get(i).and_then(|f| f.as_deref());
+            match self.rig_for(image, given, file) {
+                Ok(r) => rigs.push(r),
+                // The main portrait must have a rig; references without one are skipped.
+                Err(e) if i == 0 => return Err(e),
+                Err(e) => {
+                    bevy::log::warn!("few-shot reference {i} left out: {e}");
+                }
+            }
+        }
+        let usable: Vec<Arc<PortraitImage>> = request.portraits[..rigs.len().min(request.portraits.len())].to_vec();
+        let prepared = Arc::new(PreparedHead::new(&usable, &rigs, &self.expressions)?);
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.push(CacheEntry {
+            portraits: request.portraits.iter().map(Arc::downgrade).collect(),
+            prepared: prepared.clone(),
+        });
+        Ok(prepared)
+    }
+}
+
+fn image_size(file: &Path) -> std::io::Result<(u32, u32)> {
+    // Only the header is needed; the image crate is not a dependency, so read PNG and JPEG sizes by hand.
+    let bytes = std::fs::read(file)?;
+    header_size(&bytes).ok_or_else(|| std::io::Error::other("unknown image header"))
+}
+
+fn header_size(b: &[u8]) -> Option<(u32, u32)> {
+    if b.starts_with(b"\x89PNG") && b.len() >= 24 {
+        let w = u32::from_be_bytes([b[16], b[17], b[18], b[19]]);
+        let h = u32::from_be_bytes([b[20], b[21], b[22], b[23]]);
+        return Some((w, h));
+    }
+    if b.starts_with(&[0xFF, 0xD8]) {
+        let mut i = 2;
+        while i + 9 < b.len() {
+            if b[i] != 0xFF {
+                i += 1;
+                continue;
+            }
+            let marker = b[i + 1];
+            let len = u16::from_be_bytes([b[i + 2], b[i + 3]]) as usize;
+            if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
+                let h = u16::from_be_bytes([b[i + 5], b[i + 6]]) as u32;
+                let w = u16::from_be_bytes([b[i + 7], b[i + 8]]) as u32;
+                return Some((w, h));
+            }
+            i += 2 + len;
+        }
+    }
+    None
+}
+
+/// `assets/models` under `BEVY_ASSET_ROOT`, the working directory, the executable's folders or the crate.
+pub fn default_models_dir() -> PathBuf {
+    let mut candidates = Vec::new();
+    if let Some(root) = std::env::var_os("BEVY_ASSET_ROOT") {
+        candidates.push(PathBuf::from(root).join("assets/models"));
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        candidates.extend(cwd.ancestors().map(|a| a.join("assets/models")));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        candidates.extend(exe.ancestors().skip(1).map(|a| a.join("assets/models")));
+    }
+    candidates.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/models"));
+    candidates
+        .iter()
+        .find(|c| c.join(crate::tracking::MODEL_FILES[2]).exists())
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("assets/models"))
+}
+
+impl HeadRenderer for MeshWarpRenderer {
+    fn name(&self) -> &str {
+        "mesh_warp"
+    }
+
+    fn render(&self, request: &RenderRequest<'_>, target: &mut RenderTarget<'_>) -> Result<()> {
+        let prepared = self.prepare(request)?;
+        let p = &prepared.portrait;
+        if (p.width, p.height) != (target.width, target.height) {
+            return Err(Error::Render {
+                renderer: "mesh_warp".into(),
+                message: format!(
+                    "portrait is {}x{} but the target {}x{}",
+                    p.width, p.height, target.width, target.height
+                ),
+            });
+        }
+        prepared.render(request.face, target.rgba);
+        Ok(())
+    }
+}

@@ -1,0 +1,239 @@
+//! Triangle rasterisation with exact shared edges, and bilinear sampling of RGBA8 images.
+//!
+//! Vertices snap to 1/256 px and edge functions are evaluated in integers with a tie rule, so two triangles
+//! sharing an edge never both draw, nor both skip, a pixel on it: a mesh without holes draws every pixel
+//! once.
+
+/// An RGBA8 image to sample from.
+#[derive(Clone, Copy)]
+pub(crate) struct Texture<'a> {
+    pub width: usize,
+    pub height: usize,
+    pub rgba: &'a [u8],
+}
+
+const SUB: f32 = 256.0;
+
+/// Calls `span(y, x_first, x_last)` for each row of pixels (centres at +0.5) inside the triangle, clipped
+/// to `width` x `height`. Degenerate triangles draw nothing.
+pub(crate) fn rasterize(
+    tri: [[f32; 2]; 3],
+    width: usize,
+    height: usize,
+    mut span: impl FnMut(usize, usize, usize),
+) {
+    if tri.iter().any(|p| !p[0].is_finite() || !p[1].is_finite()) {
+        return;
+    }
+    let limit = 1.0e6;
+    let v = tri.map(|p| {
+        [
+            (p[0].clamp(-limit, limit) * SUB).round() as i64,
+            (p[1].clamp(-limit, limit) * SUB).round() as i64,
+        ]
+    });
+    let area = (v[1][0] - v[0][0]) * (v[2][1] - v[0][1]) - (v[1][1] - v[0][1]) * (v[2][0] - v[0][0]);
+    if area == 0 {
+        return;
+    }
+    let v = if area < 0 { [v[0], v[2], v[1]] } else { v };
+    // Edge i from v[i] to v[i+1]: E(p) = a*px + b*py + c >= 0 inside.
+    let mut edges = [(0i64, 0i64, 0i64, 0i64); 3];
+    for i in 0..3 {
+        let (p, q) = (v[i], v[(i + 1) % 3]);
+        let a = p[1] - q[1];
+        let b = q[0] - p[0];
+        let c = -(a * p[0] + b * p[1]);
+        let bias = if a > 0 || (a == 0 && b > 0) { 0 } else { -1 };
+        edges[i] = (a, b, c, bias);
+    }
+    let min_y = v.iter().map(|p| p[1]).min().unwrap_or(0);
+    let max_y = v.iter().map(|p| p[1]).max().unwrap_or(0);
+    let sub = SUB as i64;
+    // Rows whose centre y*256+128 lies in [min_y, max_y].
+    let y0 = div_ceil(min_y - sub / 2, sub).max(0);
+    let y1 = div_floor(max_y - sub / 2, sub).min(height as i64 - 1);
+    for y in y0..=y1 {
+        let py = y * sub + sub / 2;
+        let mut lo = 0i64;
+        let mut hi = width as i64 - 1;
+        for &(a, b, c, bias) in &edges {
+            // a * (x*256 + 128) + k >= 0, k = b*py + c + bias
+            let k = b * py + c + bias + a * (sub / 2);
+            if a > 0 {
+                lo = lo.max(div_ceil(-k, a * sub));
+            } else if a < 0 {
+                hi = hi.min(div_floor(-k, a * sub));
+            } else if k < 0 {
+                hi = -1;
+            }
+        }
+        if lo <= hi {
+            span(y as usize, lo as usize, hi as usize);
+        }
+    }
+}
+
+fn div_floor(a: i64, b: i64) -> i64 {
+    let q = a / b;
+    if (a % b != 0) && ((a < 0) != (b < 0)) {
+        q - 1
+    } else {
+        q
+    }
+}
+
+fn div_ceil(a: i64, b: i64) -> i64 {
+    -div_floor(-a, b)
+}
+
+/// The affine map taking triangle `from` onto triangle `to` (`[[a, b, c], [d, e, f]]`: x' = a x + b y + c),
+/// or `None` for a degenerate `from`.
+pub(crate) fn affine(from: [[f32; 2]; 3], to: [[f32; 2]; 3]) -> Option<[[f32; 3]; 2]> {
+    let [p0, p1, p2] = from.map(|p| [p[0] as f64, p[1] as f64]);
+    let (ux, uy) = (p1[0] - p0[0], p1[1] - p0[1]);
+    let (vx, vy) = (p2[0] - p0[0], p2[1] - p0[1]);
+    let det = ux * vy - uy * vx;
+    if det.abs() < 1e-9 {
+        return None;
+    }
+    let mut out = [[0f32; 3]; 2];
+    for (k, row) in out.iter_mut().enumerate() {
+        let q0 = to[0][k] as f64;
+        let du = to[1][k] as f64 - q0;
+        let dv = to[2][k] as f64 - q0;
+        // x' = q0 + du * s + dv * t, with (s, t) solving p - p0 = s u + t v.
+        let a = (du * vy - dv * uy) / det;
+        let b = (dv * ux - du * vx) / det;
+        let c = q0 - a * p0[0] - b * p0[1];
+        *row = [a as f32, b as f32, c as f32];
+    }
+    Some(out)
+}
+
+impl Texture<'_> {
+    /// Bilinear sample at `(x, y)` in pixel coordinates (centres at +0.5), clamped to the edges.
+    #[inline]
+    pub fn sample(&self, x: f32, y: f32) -> [u8; 4] {
+        let fx = (x - 0.5).clamp(0.0, (self.width - 1) as f32);
+        let fy = (y - 0.5).clamp(0.0, (self.height - 1) as f32);
+        self.sample_fixed((fx * 65536.0) as i32, (fy * 65536.0) as i32)
+    }
+
+    /// Bilinear sample at 16.16 fixed-point texel coordinates (texel centres at integers), inside the image.
+    #[inline(always)]
+    fn sample_fixed(&self, fx: i32, fy: i32) -> [u8; 4] {
+        let fx = fx + 128;
+        let fy = fy + 128;
+        let x0 = (fx >> 16) as usize;
+        let y0 = (fy >> 16) as usize;
+        let ax = ((fx >> 8) & 255) as u32;
+        let ay = ((fy >> 8) & 255) as u32;
+        let x1 = (x0 + 1).min(self.width - 1);
+        let y1 = (y0 + 1).min(self.height - 1);
+        let row0 = y0 * self.width;
+        let row1 = y1 * self.width;
+        let px = |i: usize| -> [u8; 4] {
+            let s = &self.rgba[i * 4..i * 4 + 4];
+            [s[0], s[1], s[2], s[3]]
+        };
+        let (p00, p10, p01, p11) = (px(row0 + x0), px(row0 + x1), px(row1 + x0), px(row1 + x1));
+        let mut out = [0u8; 4];
+        for c in 0..4 {
+            let top = p00[c] as u32 * (256 - ax) + p10[c] as u32 * ax;
+            let bottom = p01[c] as u32 * (256 - ax) + p11[c] as u32 * ax;
+            out[c] = ((top * (256 - ay) + bottom * ay + 32768) >> 16) as u8;
+        }
+        out
+    }
+
+    /// Writes pixels `x0..=x1` of row `y` of `out` (same width as `out_width`) with samples at the affine map
+    /// `m` of each pixel centre.
+    #[inline]
+    pub fn sample_span(
+        &self,
+        m: &[[f32; 3]; 2],
+        y: usize,
+        x0: usize,
+        x1: usize,
+        out: &mut [u8],
+        out_width: usize,
+    ) {
+        let (cx, cy) = (x0 as f32 + 0.5, y as f32 + 0.5);
+        // Texel coordinates (centres at integers), 16.16 fixed point.
+        let sx = m[0][0] * cx + m[0][1] * cy + m[0][2] - 0.5;
+        let sy = m[1][0] * cx + m[1][1] * cy + m[1][2] - 0.5;
+        let n = (x1 - x0) as f32;
+        let (ex, ey) = (sx + m[0][0] * n, sy + m[1][0] * n);
+        let (maxx, maxy) = ((self.width - 1) as f32, (self.height - 1) as f32);
+        let row = &mut out[(y * out_width + x0) * 4..(y * out_width + x1 + 1) * 4];
+        let inside = |x: f32, y: f32| x >= 0.0 && y >= 0.0 && x <= maxx && y <= maxy;
+        if inside(sx, sy) && inside(ex, ey) && n < 60000.0 {
+            // The span stays inside the texture (it is a straight line): no clamping per pixel.
+            let mut fx = (sx as f64 * 65536.0) as i64;
+            let mut fy = (sy as f64 * 65536.0) as i64;
+            let dx = (m[0][0] as f64 * 65536.0) as i64;
+            let dy = (m[1][0] as f64 * 65536.0) as i64;
+            let (limx, limy) = ((maxx * 65536.0) as i64, (maxy * 65536.0) as i64);
+            for px in row.chunks_exact_mut(4) {
+                let s = self.sample_fixed(fx.clamp(0, limx) as i32, fy.clamp(0, limy) as i32);
+                px.copy_from_slice(&s);
+                fx += dx;
+                fy += dy;
+            }
+        } else {
+            for (i, px) in row.chunks_exact_mut(4).enumerate() {
+                let x = sx + m[0][0] * i as f32;
+                let y = sy + m[1][0] * i as f32;
+                let s = self.sample(x + 0.5, y + 0.5);
+                px.copy_from_slice(&s);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_triangles_of_a_square_draw_each_pixel_once() {
+        let (w, h) = (37usize, 23usize);
+        let mut count = vec![0u8; w * h];
+        let q = [[0.0, 0.0], [w as f32, 0.0], [w as f32, h as f32], [0.0, h as f32]];
+        // A diagonal through pixel centres, and an interior point shared by four triangles.
+        let mid = [10.5, 7.5];
+        for t in [[q[0], q[1], mid], [q[1], q[2], mid], [q[2], q[3], mid], [q[3], q[0], mid]] {
+            rasterize(t, w, h, |y, a, b| {
+                for x in a..=b {
+                    count[y * w + x] += 1;
+                }
+            });
+        }
+        assert!(count.iter().all(|&c| c == 1), "{count:?}");
+    }
+
+    #[test]
+    fn affine_maps_vertices_and_identity_sampling_is_exact() {
+        let a = [[1.0, 2.0], [30.0, 5.0], [7.0, 40.0]];
+        let b = [[3.0, 1.0], [20.0, 9.0], [2.0, 33.0]];
+        let m = affine(a, b).unwrap();
+        for (p, q) in a.iter().zip(&b) {
+            let x = m[0][0] * p[0] + m[0][1] * p[1] + m[0][2];
+            let y = m[1][0] * p[0] + m[1][1] * p[1] + m[1][2];
+            assert!((x - q[0]).abs() < 1e-3 && (y - q[1]).abs() < 1e-3);
+        }
+        let rgba: Vec<u8> = (0..16 * 16 * 4).map(|i| (i * 37 % 251) as u8).collect();
+        let tex = Texture {
+            width: 16,
+            height: 16,
+            rgba: &rgba,
+        };
+        let id = affine(a, a).unwrap();
+        let mut out = vec![0u8; 16 * 16 * 4];
+        for y in 0..16 {
+            tex.sample_span(&id, y, 0, 15, &mut out, 16);
+        }
+        assert_eq!(out, rgba);
+    }
+}

@@ -1,0 +1,534 @@
+//! [`ExpressionRig`]: what each ARKit expression does to the face mesh, as data.
+//!
+//! A shape is a sparse list of landmark offsets in the canonical face frame (origin between the outer eye
+//! corners, x towards the image right, y towards the chin, z away from the camera, unit = the outer
+//! eye-corner distance), for the expression at weight 1. Retargeting scales the offsets to the portrait and
+//! sums them by weight. The built-in shapes are made from a few rules on the canonical face
+//! ([`ExpressionRig::default`]); save them with [`ExpressionRig::save`], tune the numbers, and load yours
+//! with [`ExpressionRig::load`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use super::topology::{LEFT_EYE, RIGHT_EYE};
+use crate::error::{Error, Result};
+use crate::face::Expression;
+use crate::tracking::canonical_face;
+
+/// The rig file format version.
+pub const EXPRESSION_RIG_VERSION: u32 = 1;
+
+/// One expression's landmark offsets at weight 1, in canonical units.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Shape {
+    /// A gain on the whole shape (1 as built); the quickest knob to tune.
+    pub gain: f32,
+    /// `landmark index -> [dx, dy, dz]`; landmarks not listed do not move.
+    pub offsets: BTreeMap<u16, [f32; 3]>,
+}
+
+/// The expression shapes of the mesh-warp renderer, keyed by ARKit name.
+///
+/// Expressions without a shape (the `eyeLook*` ones, which move the irises through gaze, `tongueOut`,
+/// the lip rolls) do not move the mesh.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExpressionRig {
+    /// File format version ([`EXPRESSION_RIG_VERSION`]).
+    pub version: u32,
+    /// Shapes by ARKit name (`"jawOpen"`).
+    pub shapes: BTreeMap<String, Shape>,
+    /// How far the iris turns for a full `eyeLook*` weight, radians.
+    #[serde(default = "default_look_angle")]
+    pub look_angle: f32,
+}
+
+fn default_look_angle() -> f32 {
+    0.6
+}
+
+impl Default for ExpressionRig {
+    fn default() -> Self {
+        static RIG: OnceLock<ExpressionRig> = OnceLock::new();
+        RIG.get_or_init(build_default).clone()
+    }
+}
+
+impl ExpressionRig {
+    /// The shape of `expression`, if it has one.
+    pub fn shape(&self, expression: Expression) -> Option<&Shape> {
+        self.shapes.get(expression.name())
+    }
+
+    /// The dense table used by retargeting: for each of the 52 expressions, its offsets times its gain.
+    pub fn dense(&self) -> Vec<Vec<(u16, [f32; 3])>> {
+        Expression::ALL
+            .iter()
+            .map(|&e| match self.shape(e) {
+                Some(s) => s
+                    .offsets
+                    .iter()
+                    .map(|(&i, d)| (i, d.map(|v| v * s.gain)))
+                    .collect(),
+                None => Vec::new(),
+            })
+            .collect()
+    }
+
+    /// Reads and checks a rig file (JSON).
+    pub fn load(path: &Path) -> Result<Self> {
+        let err = |problem: String| Error::Rig {
+            path: path.display().to_string(),
+            problem,
+        };
+        let text =
+            std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let rig: ExpressionRig = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
+        rig.check().map_err(err)?;
+        Ok(rig)
+    }
+
+    /// Writes the rig as pretty JSON.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let err = |problem: String| Error::Rig {
+            path: path.display().to_string(),
+            problem,
+        };
+        self.check().map_err(err)?;
+        let json = serde_json::to_string_pretty(self).map_err(|e| err(e.to_string()))?;
+        std::fs::write(path, json).map_err(|e| err(format!("cannot write: {e}")))
+    }
+
+    /// What is wrong with the rig, if anything: version, unknown names, bad indices or numbers.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        if self.version != EXPRESSION_RIG_VERSION {
+            return Err(format!(
+                "version {} (this crate reads version {EXPRESSION_RIG_VERSION})",
+                self.version
+            ));
+        }
+        if !self.look_angle.is_finite() {
+            return Err("look_angle is not a finite number".into());
+        }
+        for (name, shape) in &self.shapes {
+            name.parse::<Expression>()
+                .map_err(|_| format!("`{name}` is not an ARKit expression name"))?;
+            if !shape.gain.is_finite() {
+                return Err(format!("shape `{name}`: gain is not a finite number"));
+            }
+            for (i, d) in &shape.offsets {
+                if *i >= 468 {
+                    return Err(format!("shape `{name}`: landmark {i} (there are 468)"));
+                }
+                if d.iter().any(|v| !v.is_finite() || v.abs() > 2.0) {
+                    return Err(format!(
+                        "shape `{name}`: offset {d:?} of landmark {i} is not a number in -2..=2"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Outer lip contour, upper and lower, corner to corner (MediaPipe's lip lists).
+const UPPER_OUTER: [usize; 11] = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291];
+const LOWER_OUTER: [usize; 11] = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291];
+const UPPER_INNER: [usize; 11] = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308];
+const LOWER_INNER: [usize; 11] = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308];
+
+fn smoothstep(a: f32, b: f32, x: f32) -> f32 {
+    let t = ((x - a) / (b - a)).clamp(0.0, 1.0);
+    t * t * (3.0 - 2.0 * t)
+}
+
+/// Piecewise-linear `y(x)` through points sorted by x; flat beyond the ends.
+fn interp(points: &[[f32; 2]], x: f32) -> f32 {
+    if x <= points[0][0] {
+        return points[0][1];
+    }
+    for w in points.windows(2) {
+        if x <= w[1][0] {
+            let t = (x - w[0][0]) / (w[1][0] - w[0][0]).max(1e-6);
+            return w[0][1] + t * (w[1][1] - w[0][1]);
+        }
+    }
+    points[points.len() - 1][1]
+}
+
+fn polygon(c: &[[f32; 3]], ring: impl Iterator<Item = usize>) -> Vec<[f64; 2]> {
+    ring.map(|i| [c[i][0] as f64, c[i][1] as f64]).collect()
+}
+
+struct Builder {
+    c: &'static [[f32; 3]],
+    rig: ExpressionRig,
+}
+
+impl Builder {
+    fn add(&mut self, e: Expression, offsets: impl Fn(usize, [f32; 3]) -> [f32; 3]) {
+        let mut shape = Shape {
+            gain: 1.0,
+            offsets: BTreeMap::new(),
+        };
+        for (i, p) in self.c.iter().enumerate() {
+            let d = offsets(i, *p);
+            if d.iter().any(|v| v.abs() > 5e-4) {
+                let round = |v: f32| (v * 1e4).round() / 1e4;
+                shape.offsets.insert(i as u16, d.map(round));
+            }
+        }
+        self.rig.shapes.insert(e.name().to_owned(), shape);
+    }
+
+    /// A Gaussian blob of motion `delta` around `centre` (canonical x, y) of radius `r`.
+    fn blob(&mut self, e: Expression, centre: [f32; 2], r: f32, delta: [f32; 3]) {
+        self.add(e, |_, p| {
+            let d2 = ((p[0] - centre[0]).powi(2) + (p[1] - centre[1]).powi(2)) / (r * r);
+            let w = (-d2).exp();
+            if w < 0.02 { [0.0; 3] } else { delta.map(|v| v * w) }
+        });
+    }
+}
+
+/// How much each point belongs to the lower jaw: 1 for the lower lip and chin, 0 for the upper lip and
+/// above, smooth in between.
+fn jaw_membership(c: &[[f32; 3]]) -> Vec<f32> {
+    let outer = polygon(c, UPPER_OUTER.iter().chain(LOWER_OUTER.iter().rev()).copied());
+    let mid: Vec<[f32; 2]> = UPPER_INNER
+        .iter()
+        .zip(LOWER_INNER)
+        .map(|(&u, l)| [(c[u][0] + c[l][0]) / 2.0, (c[u][1] + c[l][1]) / 2.0])
+        .collect();
+    let corner_y = (c[61][1] + c[291][1]) / 2.0;
+    c.iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if [61, 291, 78, 308].contains(&i) {
+                return 0.45;
+            }
+            let in_lips = super::topology::inside(&outer, [p[0] as f64, p[1] as f64]);
+            if in_lips || UPPER_OUTER.contains(&i) || LOWER_OUTER.contains(&i) {
+                return if p[1] > interp(&mid, p[0]) { 1.0 } else { 0.0 };
+            }
+            let down = smoothstep(corner_y - 0.04, corner_y + 0.16, p[1]);
+            let side = 1.0 - 0.6 * smoothstep(0.5, 0.85, p[0].abs());
+            down * side
+        })
+        .collect()
+}
+
+/// Lid travel to close one eye: for each landmark, how far down it moves (canonical units).
+fn blink_offsets(c: &[[f32; 3]], ring: &[usize; 16], close: f32) -> Vec<[f32; 3]> {
+    // ring: outer corner, 7 lower, inner corner, 7 upper (inner to outer).
+    let lower: Vec<usize> = ring[1..8].to_vec();
+    let upper: Vec<usize> = ring[9..16].iter().rev().copied().collect();
+    // Gap between the lids along x, zero at the corners.
+    let mut gap: Vec<[f32; 2]> = vec![[c[ring[0]][0], 0.0]];
+    for (u, l) in upper.iter().zip(&lower) {
+        gap.push([(c[*u][0] + c[*l][0]) / 2.0, c[*l][1] - c[*u][1]]);
+    }
+    gap.push([c[ring[8]][0], 0.0]);
+    gap.sort_by(|a, b| a[0].total_cmp(&b[0]));
+    let upper_curve = {
+        let mut v: Vec<[f32; 2]> = upper.iter().map(|&u| [c[u][0], c[u][1]]).collect();
+        v.push([c[ring[0]][0], c[ring[0]][1]]);
+        v.push([c[ring[8]][0], c[ring[8]][1]]);
+        v.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        v
+    };
+    let lower_curve = {
+        let mut v: Vec<[f32; 2]> = lower.iter().map(|&l| [c[l][0], c[l][1]]).collect();
+        v.push([c[ring[0]][0], c[ring[0]][1]]);
+        v.push([c[ring[8]][0], c[ring[8]][1]]);
+        v.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        v
+    };
+    let (x0, x1) = (
+        c[ring[0]][0].min(c[ring[8]][0]),
+        c[ring[0]][0].max(c[ring[8]][0]),
+    );
+    let margin = 0.06;
+    c.iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if p[0] < x0 - margin || p[0] > x1 + margin || ring[0] == i || ring[8] == i {
+                return [0.0; 3];
+            }
+            let g = interp(&gap, p[0]);
+            if upper.contains(&i) {
+                return [0.0, close * g, 0.0];
+            }
+            if lower.contains(&i) {
+                return [0.0, -(1.0 - close) * g, 0.0];
+            }
+            let fade_x = 1.0 - smoothstep(0.0, margin, (x0 - p[0]).max(p[0] - x1));
+            let above = interp(&upper_curve, p[0]) - p[1];
+            let below = p[1] - interp(&lower_curve, p[0]);
+            if above > 0.0 {
+                // Lid skin between the lid edge and the brow unfolds: it follows less the higher it is.
+                let w = (-(above / 0.07).powi(2)).exp();
+                [0.0, close * g * w * 0.6 * fade_x, 0.0]
+            } else if below > 0.0 {
+                let w = (-(below / 0.05).powi(2)).exp();
+                [0.0, -(1.0 - close) * g * w * 0.5 * fade_x, 0.0]
+            } else {
+                [0.0; 3]
+            }
+        })
+        .collect()
+}
+
+fn build_default() -> ExpressionRig {
+    use Expression as E;
+    let c = canonical_face();
+    let mut b = Builder {
+        c,
+        rig: ExpressionRig {
+            version: EXPRESSION_RIG_VERSION,
+            shapes: BTreeMap::new(),
+            look_angle: default_look_angle(),
+        },
+    };
+    let jaw = jaw_membership(c);
+    // The jaw drops and swings back a little; 0.45 eye-corner distances is a wide-open mouth.
+    b.add(E::JawOpen, |i, _| [0.0, 0.45 * jaw[i], 0.12 * jaw[i]]);
+    b.add(E::JawLeft, |i, _| [0.12 * jaw[i], 0.0, 0.0]);
+    b.add(E::JawRight, |i, _| [-0.12 * jaw[i], 0.0, 0.0]);
+    b.add(E::JawForward, |i, _| [0.0, 0.02 * jaw[i], -0.1 * jaw[i]]);
+    // Lips back together over an open jaw.
+    let lip_centre = [(c[13][0] + c[14][0]) / 2.0, (c[13][1] + c[14][1]) / 2.0];
+    b.add(E::MouthClose, |i, p| {
+        let near = (-((p[0] - lip_centre[0]) / 0.45).powi(2)).exp();
+        let lip = if LOWER_OUTER.contains(&i) || LOWER_INNER.contains(&i) || jaw[i] >= 1.0 {
+            (1.0 - smoothstep(0.0, 0.2, p[1] - c[17][1])) * near
+        } else {
+            0.0
+        };
+        [0.0, -0.35 * lip * jaw[i].min(1.0), 0.0]
+    });
+
+    for (ring, blink, wide, squint) in [
+        (&RIGHT_EYE, E::EyeBlinkRight, E::EyeWideRight, E::EyeSquintRight),
+        (&LEFT_EYE, E::EyeBlinkLeft, E::EyeWideLeft, E::EyeSquintLeft),
+    ] {
+        let closing = blink_offsets(c, ring, 0.8);
+        b.add(blink, |i, _| closing[i]);
+        // Wide: the upper lid lifts a third of the opening.
+        let lifting = blink_offsets(c, ring, 1.0);
+        b.add(wide, |i, _| {
+            let d = lifting[i];
+            if d[1] > 0.0 { [0.0, -0.35 * d[1], 0.0] } else { [0.0; 3] }
+        });
+        // Squint: the lower lid rises a third, the upper drops a little.
+        let squeeze = blink_offsets(c, ring, 0.0);
+        b.add(squint, |i, _| {
+            let up = closing[i];
+            let low = squeeze[i];
+            [0.0, 0.1 * up[1].max(0.0) + 0.35 * low[1].min(0.0), 0.0]
+        });
+    }
+
+    let (rc, lc) = (c[61], c[291]);
+    for (corner, sign, smile, frown, stretch, dimple, press, upper_up, lower_down, cheek, sneer) in [
+        (
+            rc,
+            -1.0f32,
+            E::MouthSmileRight,
+            E::MouthFrownRight,
+            E::MouthStretchRight,
+            E::MouthDimpleRight,
+            E::MouthPressRight,
+            E::MouthUpperUpRight,
+            E::MouthLowerDownRight,
+            E::CheekSquintRight,
+            E::NoseSneerRight,
+        ),
+        (
+            lc,
+            1.0,
+            E::MouthSmileLeft,
+            E::MouthFrownLeft,
+            E::MouthStretchLeft,
+            E::MouthDimpleLeft,
+            E::MouthPressLeft,
+            E::MouthUpperUpLeft,
+            E::MouthLowerDownLeft,
+            E::CheekSquintLeft,
+            E::NoseSneerLeft,
+        ),
+    ] {
+        let at = [corner[0], corner[1]];
+        b.add(smile, |_, p| {
+            let d2 = ((p[0] - at[0]).powi(2) + (p[1] - at[1]).powi(2)) / 0.26f32.powi(2);
+            let cheek_d2 = ((p[0] - at[0] * 1.15).powi(2) + (p[1] - 0.35).powi(2)) / 0.22f32.powi(2);
+            let w = (-d2).exp();
+            let wc = (-cheek_d2).exp();
+            if w < 0.02 && wc < 0.02 {
+                return [0.0; 3];
+            }
+            [
+                sign * 0.07 * w,
+                -0.1 * w - 0.035 * wc,
+                0.02 * w,
+            ]
+        });
+        b.blob(frown, at, 0.22, [sign * 0.01, 0.08, 0.0]);
+        b.blob(stretch, at, 0.24, [sign * 0.09, 0.03, 0.0]);
+        b.blob(dimple, at, 0.18, [sign * 0.04, 0.0, 0.02]);
+        b.blob(press, at, 0.16, [sign * 0.02, 0.0, 0.0]);
+        let side = [at[0] * 0.5, c[0][1]];
+        b.add(upper_up, |i, p| {
+            if jaw[i] > 0.5 {
+                return [0.0; 3];
+            }
+            let d2 = ((p[0] - side[0]).powi(2) + (p[1] - side[1]).powi(2)) / 0.2f32.powi(2);
+            let w = (-d2).exp();
+            if w < 0.02 { [0.0; 3] } else { [0.0, -0.06 * w, 0.0] }
+        });
+        let side_low = [at[0] * 0.5, c[17][1]];
+        b.add(lower_down, |i, p| {
+            if jaw[i] < 0.5 {
+                return [0.0; 3];
+            }
+            let d2 = ((p[0] - side_low[0]).powi(2) + (p[1] - side_low[1]).powi(2)) / 0.2f32.powi(2);
+            let w = (-d2).exp();
+            if w < 0.02 { [0.0; 3] } else { [0.0, 0.07 * w, 0.0] }
+        });
+        b.blob(cheek, [sign * 0.5, 0.33], 0.2, [0.0, -0.045, 0.0]);
+        b.blob(sneer, [sign * 0.12, 0.3], 0.14, [0.0, -0.045, 0.0]);
+    }
+
+    let mouth_centre = [(rc[0] + lc[0]) / 2.0, (c[13][1] + c[14][1]) / 2.0];
+    let half_width = (lc[0] - rc[0]) / 2.0;
+    let mouth_weight = move |p: [f32; 3]| {
+        let dx = (p[0] - mouth_centre[0]) / (half_width * 1.3);
+        let dy = (p[1] - mouth_centre[1]) / 0.3;
+        (-(dx * dx + dy * dy)).exp()
+    };
+    b.add(E::MouthPucker, |_, p| {
+        let w = mouth_weight(p);
+        if w < 0.02 {
+            return [0.0; 3];
+        }
+        [-(p[0] - mouth_centre[0]) * 0.35 * w, 0.0, -0.08 * w]
+    });
+    b.add(E::MouthFunnel, |i, p| {
+        let w = mouth_weight(p);
+        if w < 0.02 {
+            return [0.0; 3];
+        }
+        // Lips part in the middle, not at the corners.
+        let centre = 1.0 - ((p[0] - mouth_centre[0]) / half_width).abs().min(1.0);
+        let open = if UPPER_INNER.contains(&i) || UPPER_OUTER.contains(&i) {
+            -0.04 * centre
+        } else if LOWER_INNER.contains(&i) || LOWER_OUTER.contains(&i) {
+            0.07 * centre
+        } else {
+            0.0
+        };
+        [-(p[0] - mouth_centre[0]) * 0.25 * w, open, -0.06 * w]
+    });
+    b.blob(E::MouthLeft, mouth_centre, 0.32, [0.1, 0.0, 0.0]);
+    b.blob(E::MouthRight, mouth_centre, 0.32, [-0.1, 0.0, 0.0]);
+    b.add(E::MouthShrugLower, |i, p| {
+        let w = mouth_weight(p) * jaw[i];
+        [0.0, -0.05 * w, 0.0]
+    });
+    b.add(E::MouthShrugUpper, |i, p| {
+        let w = mouth_weight(p) * (1.0 - jaw[i]);
+        [0.0, -0.03 * w, 0.0]
+    });
+    b.add(E::CheekPuff, |_, p| {
+        // Both cheeks swell outwards and forwards.
+        let sign = p[0].signum();
+        let d2 = ((p[0].abs() - 0.5).powi(2) + (p[1] - 0.6).powi(2)) / 0.22f32.powi(2);
+        let w = (-d2).exp();
+        if w < 0.02 { [0.0; 3] } else { [sign * 0.05 * w, 0.0, -0.03 * w] }
+    });
+
+    let inner_brow = [(c[107][0] + c[336][0]) / 2.0, (c[107][1] + c[336][1]) / 2.0];
+    b.add(E::BrowInnerUp, |_, p| {
+        let dx = (p[0] - inner_brow[0]) / 0.3;
+        let dy = (p[1] - inner_brow[1]) / 0.16;
+        let w = (-(dx * dx + dy * dy)).exp();
+        if w < 0.02 { [0.0; 3] } else { [0.0, -0.09 * w, 0.0] }
+    });
+    for (brow, outer, sign, down, up) in [
+        (105, 70, -1.0f32, E::BrowDownRight, E::BrowOuterUpRight),
+        (334, 300, 1.0, E::BrowDownLeft, E::BrowOuterUpLeft),
+    ] {
+        b.blob(
+            down,
+            [c[brow][0] * 0.8, c[brow][1]],
+            0.2,
+            [-sign * 0.02, 0.06, 0.0],
+        );
+        b.blob(up, [c[outer][0], c[outer][1] - 0.05], 0.16, [0.0, -0.08, 0.0]);
+    }
+    b.rig
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_rig_is_valid_and_round_trips() {
+        let rig = ExpressionRig::default();
+        rig.check().unwrap();
+        let json = serde_json::to_string(&rig).unwrap();
+        let back: ExpressionRig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, rig);
+        for name in ["jawOpen", "eyeBlinkLeft", "mouthSmileRight", "browInnerUp"] {
+            assert!(
+                rig.shapes[name].offsets.len() > 5,
+                "{name} moves only {} points",
+                rig.shapes[name].offsets.len()
+            );
+        }
+    }
+
+    #[test]
+    fn jaw_open_moves_lower_lip_and_chin_not_upper_lip() {
+        let rig = ExpressionRig::default();
+        let jaw = &rig.shapes["jawOpen"].offsets;
+        for i in [14u16, 17, 152, 87, 317] {
+            assert!((jaw[&i][1] - 0.45).abs() < 1e-3, "{i}: {:?}", jaw.get(&i));
+        }
+        for i in [13u16, 0, 1, 33, 263] {
+            assert!(jaw.get(&i).is_none_or(|d| d[1].abs() < 1e-3), "{i}");
+        }
+    }
+
+    #[test]
+    fn blink_meets_the_lids() {
+        let c = canonical_face();
+        let rig = ExpressionRig::default();
+        for (name, upper, lower) in [("eyeBlinkRight", 159, 145), ("eyeBlinkLeft", 386, 374)] {
+            let s = &rig.shapes[name].offsets;
+            let gap = (c[lower][1] + s[&(lower as u16)][1]) - (c[upper][1] + s[&(upper as u16)][1]);
+            assert!(gap.abs() < 1e-3, "{name}: lids {gap} apart");
+        }
+    }
+
+    #[test]
+    fn bad_rig_files_are_errors() {
+        let mut rig = ExpressionRig::default();
+        rig.shapes.insert("smile".into(), Shape::default());
+        assert!(rig.check().unwrap_err().contains("`smile`"));
+        let mut rig = ExpressionRig::default();
+        rig.shapes
+            .get_mut("jawOpen")
+            .unwrap()
+            .offsets
+            .insert(500, [0.0; 3]);
+        assert!(rig.check().unwrap_err().contains("500"));
+        let mut rig = ExpressionRig::default();
+        rig.shapes.get_mut("jawOpen").unwrap().offsets.insert(1, [f32::NAN, 0.0, 0.0]);
+        assert!(rig.check().is_err());
+    }
+}

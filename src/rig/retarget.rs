@@ -1,0 +1,275 @@
+//! Retargeting: a [`FaceFrame`] applied to a portrait's rig, giving where each landmark of the portrait goes.
+//!
+//! Expressions move the portrait's own landmarks by the [`ExpressionRig`]'s offsets, measured in the
+//! canonical face frame and scaled to the portrait's proportions: the driver's change, never its face shape,
+//! so the portrait keeps its identity. Head rotation turns the points with their depth about a pivot inside
+//! the head, then the portrait's own pose puts them back into its pixels. A neutral frame gives back the
+//! portrait's landmarks exactly.
+
+use super::expressions::ExpressionRig;
+use super::portrait::PortraitRig;
+use crate::face::{Expression, FaceFrame};
+use crate::tracking::{PoseFit, canonical_face, fit_pose, rotation_from_angles};
+
+/// The centre of head rotation in the canonical frame: behind the face, level with the cheekbones.
+pub const HEAD_PIVOT: [f32; 3] = [0.0, 0.35, 0.9];
+/// Face width in canonical units (cheek to cheek), the unit of [`HeadPose::translation`](crate::HeadPose).
+const FACE_WIDTH: f32 = 1.5;
+
+/// The head's rigid motion for one frame, able to move any point of the portrait (the renderer moves its
+/// anchors around the face with it).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HeadMotion {
+    pose: PoseFit,
+    rotation: [[f32; 3]; 3],
+    scale: f32,
+    shift: [f32; 3],
+}
+
+impl HeadMotion {
+    fn new(pose: PoseFit, face: &FaceFrame) -> Self {
+        let h = face.head;
+        Self {
+            pose,
+            rotation: rotation_from_angles(h.yaw, h.pitch, h.roll),
+            scale: if h.scale.is_finite() && h.scale > 0.0 {
+                h.scale.clamp(0.25, 4.0)
+            } else {
+                1.0
+            },
+            shift: [
+                h.translation[0] * FACE_WIDTH,
+                -h.translation[1] * FACE_WIDTH,
+                0.0,
+            ],
+        }
+    }
+
+    /// A canonical point, moved by the head, in portrait pixels (`[x, y, depth]`).
+    pub fn canonical_to_image(&self, c: [f32; 3]) -> [f32; 3] {
+        let d = [c[0] - HEAD_PIVOT[0], c[1] - HEAD_PIVOT[1], c[2] - HEAD_PIVOT[2]];
+        let r = &self.rotation;
+        let mut moved = [0.0; 3];
+        for k in 0..3 {
+            moved[k] = HEAD_PIVOT[k]
+                + self.scale * (r[k][0] * d[0] + r[k][1] * d[1] + r[k][2] * d[2])
+                + self.shift[k];
+        }
+        let p = &self.pose;
+        let mut out = [0.0; 3];
+        for k in 0..3 {
+            out[k] = p.scale
+                * (p.rotation[k][0] * moved[0]
+                    + p.rotation[k][1] * moved[1]
+                    + p.rotation[k][2] * moved[2])
+                + p.translation[k];
+        }
+        out
+    }
+
+    /// A point of the portrait (pixels, with depth on the landmarks' scale), moved by the head.
+    pub fn move_point(&self, p: [f32; 3]) -> [f32; 3] {
+        self.canonical_to_image(self.pose.to_canonical(p))
+    }
+
+    /// Whether the head is where the portrait has it.
+    pub fn is_identity(&self) -> bool {
+        self.rotation == rotation_from_angles(0.0, 0.0, 0.0)
+            && self.scale == 1.0
+            && self.shift == [0.0; 3]
+    }
+}
+
+/// A face retargeted onto a portrait.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetargetedFace {
+    /// Where the 468 landmarks go, in portrait pixels `[x, y, depth]`.
+    pub points: Vec<[f32; 3]>,
+    /// Where the iris centres go `[subject's right, subject's left]`, if the portrait rig has irises.
+    pub iris: Option<[[f32; 2]; 2]>,
+    /// How far each iris moves inside its eye (gaze), in the portrait's pixels before head motion.
+    pub gaze_shift: [[f32; 2]; 2],
+    /// The head's rigid motion.
+    pub motion: HeadMotion,
+}
+
+/// Retargets faces onto one portrait; made once per portrait rig and expression rig.
+#[derive(Clone, Debug)]
+pub struct Retargeter {
+    pose: PoseFit,
+    canon: Vec<[f32; 3]>,
+    /// The portrait's lower face height over the canonical face's (vertical offsets scale by it).
+    vertical: f32,
+    shapes: Vec<Vec<(u16, [f32; 3])>>,
+    look_angle: f32,
+    iris: Option<[[f32; 3]; 2]>,
+    eye_width: [f32; 2],
+}
+
+impl Retargeter {
+    /// Prepares retargeting onto `portrait` with the shapes of `expressions`.
+    pub fn new(portrait: &PortraitRig, expressions: &ExpressionRig) -> Self {
+        let pose = fit_pose(&portrait.landmarks);
+        let canon: Vec<[f32; 3]> = portrait
+            .landmarks
+            .iter()
+            .map(|p| pose.to_canonical(*p))
+            .collect();
+        let reference = canonical_face();
+        let lower = |c: &[[f32; 3]]| c[152][1] - c[168][1];
+        let vertical = (lower(&canon) / lower(reference)).clamp(0.7, 1.4);
+        let vertical = if vertical.is_finite() { vertical } else { 1.0 };
+        let dist = |a: usize, b: usize| {
+            ((canon[a][0] - canon[b][0]).powi(2) + (canon[a][1] - canon[b][1]).powi(2)).sqrt()
+        };
+        let iris = portrait.iris.map(|[r, l]| {
+            // Depth of the eye surface: that of the lids around it.
+            let z = |ring: [usize; 2]| (portrait.landmarks[ring[0]][2] + portrait.landmarks[ring[1]][2]) / 2.0;
+            [
+                pose.to_canonical([r[0], r[1], z([159, 145])]),
+                pose.to_canonical([l[0], l[1], z([386, 374])]),
+            ]
+        });
+        let eye_width = [dist(33, 133), dist(362, 263)];
+        Self {
+            pose,
+            canon,
+            vertical,
+            shapes: expressions.dense(),
+            look_angle: expressions.look_angle,
+            iris,
+            eye_width,
+        }
+    }
+
+    /// The portrait's pose (its head angles as the rig sees them).
+    pub fn portrait_pose(&self) -> &PoseFit {
+        &self.pose
+    }
+
+    /// Where everything goes for `face`.
+    pub fn retarget(&self, face: &FaceFrame) -> RetargetedFace {
+        let motion = HeadMotion::new(self.pose, face);
+        let mut canon = self.canon.clone();
+        for (k, shape) in self.shapes.iter().enumerate() {
+            let w = face.expressions.0[k];
+            if !(w.is_finite() && w > 0.0) {
+                continue;
+            }
+            let w = w.min(1.0);
+            for &(i, d) in shape {
+                let c = &mut canon[i as usize];
+                c[0] += w * d[0];
+                c[1] += w * d[1] * self.vertical;
+                c[2] += w * d[2];
+            }
+        }
+        let points = canon.iter().map(|c| motion.canonical_to_image(*c)).collect();
+
+        let e = &face.expressions;
+        let look = |gaze: [f32; 2], outward: f32, inward: f32, up: f32, down: f32, side: f32| {
+            let g = |v: f32| if v.is_finite() { v } else { 0.0 };
+            [
+                g(gaze[0]) + side * (outward - inward) * self.look_angle,
+                g(gaze[1]) + (up - down) * self.look_angle,
+            ]
+        };
+        // Gaze yaw is towards the head's own left (+x in the canonical frame); the right eye looks out to
+        // the head's right (-x).
+        let gaze = [
+            look(
+                face.gaze.right,
+                e.get(Expression::EyeLookOutRight),
+                e.get(Expression::EyeLookInRight),
+                e.get(Expression::EyeLookUpRight),
+                e.get(Expression::EyeLookDownRight),
+                -1.0,
+            ),
+            look(
+                face.gaze.left,
+                e.get(Expression::EyeLookOutLeft),
+                e.get(Expression::EyeLookInLeft),
+                e.get(Expression::EyeLookUpLeft),
+                e.get(Expression::EyeLookDownLeft),
+                1.0,
+            ),
+        ];
+        let mut gaze_shift = [[0.0; 2]; 2];
+        let mut iris_canon = self.iris;
+        for side in 0..2 {
+            let w = self.eye_width[side];
+            // The iris rides on a ball about half an eye width across; it stays inside the opening.
+            let dx = (w * gaze[side][0].clamp(-1.2, 1.2).sin() / 2.0).clamp(-0.3 * w, 0.3 * w);
+            let dy = (-w * gaze[side][1].clamp(-1.2, 1.2).sin() / 2.0).clamp(-0.16 * w, 0.16 * w);
+            let r = &self.pose.rotation;
+            let s = self.pose.scale;
+            gaze_shift[side] = [
+                s * (r[0][0] * dx + r[0][1] * dy),
+                s * (r[1][0] * dx + r[1][1] * dy),
+            ];
+            if let Some(iris) = iris_canon.as_mut() {
+                iris[side][0] += dx;
+                iris[side][1] += dy;
+            }
+        }
+        let iris = iris_canon.map(|i| {
+            i.map(|c| {
+                let p = motion.canonical_to_image(c);
+                [p[0], p[1]]
+            })
+        });
+        RetargetedFace {
+            points,
+            iris,
+            gaze_shift,
+            motion,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rig::RigSource;
+
+    fn portrait() -> PortraitRig {
+        let mut rig = PortraitRig::template([400, 500]);
+        rig.source = RigSource::Tracked;
+        rig.iris = Some([
+            [rig.landmarks[159][0], rig.landmarks[159][1] + 3.0],
+            [rig.landmarks[386][0], rig.landmarks[386][1] + 3.0],
+        ]);
+        rig
+    }
+
+    #[test]
+    fn neutral_gives_back_the_portrait() {
+        let rig = portrait();
+        let r = Retargeter::new(&rig, &ExpressionRig::default()).retarget(&FaceFrame::neutral());
+        for (a, b) in r.points.iter().zip(&rig.landmarks) {
+            assert!((a[0] - b[0]).abs() < 1e-3 && (a[1] - b[1]).abs() < 1e-3, "{a:?} {b:?}");
+        }
+        let iris = r.iris.unwrap();
+        assert!((iris[0][0] - rig.iris.unwrap()[0][0]).abs() < 1e-3);
+    }
+
+    #[test]
+    fn yaw_moves_the_nose_more_than_the_ears_and_gaze_moves_the_iris() {
+        let rig = portrait();
+        let t = Retargeter::new(&rig, &ExpressionRig::default());
+        let mut face = FaceFrame::neutral();
+        face.head.yaw = 0.3;
+        let r = t.retarget(&face);
+        let nose = r.points[1][0] - rig.landmarks[1][0];
+        let ear = r.points[234][0] - rig.landmarks[234][0];
+        // Turning to the head's left brings the nose to the image right, past the cheeks.
+        assert!(nose > 10.0, "nose moved {nose}");
+        assert!(nose > ear + 5.0, "nose {nose} ear {ear}");
+        let mut face = FaceFrame::neutral();
+        face.gaze.left = [0.4, 0.0];
+        face.gaze.right = [0.4, 0.0];
+        let r = t.retarget(&face);
+        assert!(r.gaze_shift[0][0] > 1.0 && r.gaze_shift[1][0] > 1.0);
+        assert!(r.iris.unwrap()[0][0] > rig.iris.unwrap()[0][0] + 1.0);
+    }
+}
