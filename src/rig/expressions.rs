@@ -204,6 +204,8 @@ fn jaw_membership(c: &[[f32; 3]]) -> Vec<f32> {
         .map(|(&u, l)| [(c[u][0] + c[l][0]) / 2.0, (c[u][1] + c[l][1]) / 2.0])
         .collect();
     let corner_y = (c[61][1] + c[291][1]) / 2.0;
+    let centre_x = (c[61][0] + c[291][0]) / 2.0;
+    let half_width = (c[291][0] - c[61][0]) / 2.0;
     c.iter()
         .enumerate()
         .map(|(i, p)| {
@@ -212,7 +214,13 @@ fn jaw_membership(c: &[[f32; 3]]) -> Vec<f32> {
             }
             let in_lips = super::topology::inside(&outer, [p[0] as f64, p[1] as f64]);
             if in_lips || UPPER_OUTER.contains(&i) || LOWER_OUTER.contains(&i) {
-                return if p[1] > interp(&mid, p[0]) { 1.0 } else { 0.0 };
+                if p[1] <= interp(&mid, p[0]) {
+                    return 0.0;
+                }
+                // The lower lip hangs from the corners: it drops most in the middle, so the mouth opens
+                // round, not square.
+                let x = ((p[0] - centre_x) / half_width).abs().min(1.0);
+                return 1.0 - 0.55 * x * x;
             }
             let down = smoothstep(corner_y - 0.04, corner_y + 0.16, p[1]);
             let side = 1.0 - 0.6 * smoothstep(0.5, 0.85, p[0].abs());

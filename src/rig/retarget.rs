@@ -13,6 +13,8 @@ use crate::tracking::{PoseFit, canonical_face, fit_pose, rotation_from_angles};
 
 /// The centre of head rotation in the canonical frame: behind the face, level with the cheekbones.
 pub const HEAD_PIVOT: [f32; 3] = [0.0, 0.35, 0.9];
+/// Depth beyond which points turn with the head as if they were at this depth.
+const DEPTH_CAP: f32 = 0.3;
 /// Face width in canonical units (cheek to cheek), the unit of [`HeadPose::translation`](crate::HeadPose).
 const FACE_WIDTH: f32 = 1.5;
 
@@ -47,12 +49,16 @@ impl HeadMotion {
 
     /// A canonical point, moved by the head, in portrait pixels (`[x, y, depth]`).
     pub fn canonical_to_image(&self, c: [f32; 3]) -> [f32; 3] {
-        let d = [c[0] - HEAD_PIVOT[0], c[1] - HEAD_PIVOT[1], c[2] - HEAD_PIVOT[2]];
+        // The outline of the face (ears, jaw corners) turns as if it were as near as the cheeks: a 2D warp
+        // cannot show the far side of the head, and letting the outline lag behind the face folds the mesh.
+        let z = c[2].min(DEPTH_CAP);
+        let d = [c[0] - HEAD_PIVOT[0], c[1] - HEAD_PIVOT[1], z - HEAD_PIVOT[2]];
         let r = &self.rotation;
         let mut moved = [0.0; 3];
         for k in 0..3 {
-            moved[k] = HEAD_PIVOT[k]
-                + self.scale * (r[k][0] * d[0] + r[k][1] * d[1] + r[k][2] * d[2])
+            // The point moves as its capped-depth twin does.
+            moved[k] = c[k] + self.scale * (r[k][0] * d[0] + r[k][1] * d[1] + r[k][2] * d[2])
+                - d[k]
                 + self.shift[k];
         }
         let p = &self.pose;

@@ -36,8 +36,30 @@ pub fn triangles() -> &'static [[u16; 3]] {
             .map(|ring| ring.iter().map(|&i| points[i]).collect())
             .collect();
         let oval: Vec<[f64; 2]> = FACE_OVAL.iter().map(|&i| points[i]).collect();
-        delaunay(&points)
+        // Points that fall inside an opening (the mesh's lips curl inwards) take no part: the openings'
+        // rings must be edges of the mesh.
+        let on_ring: Vec<usize> = RIGHT_EYE
+            .iter()
+            .chain(&LEFT_EYE)
+            .chain(&INNER_LIPS)
+            .copied()
+            .collect();
+        let kept: Vec<usize> = (0..points.len())
+            .filter(|&i| on_ring.contains(&i) || !holes.iter().any(|h| inside(h, points[i])))
+            .collect();
+        let subset: Vec<[f64; 2]> = kept.iter().map(|&i| points[i]).collect();
+        let mut tris: Vec<[usize; 3]> = delaunay(&subset)
             .into_iter()
+            .map(|t| t.map(|v| kept[v]))
+            .collect();
+        // Near the eye and mouth corners the rings are thin and a plain Delaunay cuts across them: flip
+        // edges until every ring edge is in the mesh.
+        for ring in [&RIGHT_EYE[..], &LEFT_EYE[..], &INNER_LIPS[..]] {
+            for k in 0..ring.len() {
+                recover_edge(&points, &mut tris, ring[k], ring[(k + 1) % ring.len()]);
+            }
+        }
+        tris.into_iter()
             .filter(|t| {
                 let c = centroid(&points, t);
                 !holes.iter().any(|h| inside(h, c)) && inside(&oval, c)
@@ -45,6 +67,57 @@ pub fn triangles() -> &'static [[u16; 3]] {
             .map(|t| [t[0] as u16, t[1] as u16, t[2] as u16])
             .collect()
     })
+}
+
+fn has_edge(t: &[usize; 3], a: usize, b: usize) -> bool {
+    t.contains(&a) && t.contains(&b)
+}
+
+fn cross(o: [f64; 2], a: [f64; 2], b: [f64; 2]) -> f64 {
+    (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+}
+
+/// Whether segments pq and rs cross at a point inside both.
+fn segments_cross(p: [f64; 2], q: [f64; 2], r: [f64; 2], s: [f64; 2]) -> bool {
+    let d1 = cross(p, q, r);
+    let d2 = cross(p, q, s);
+    let d3 = cross(r, s, p);
+    let d4 = cross(r, s, q);
+    d1 * d2 < 0.0 && d3 * d4 < 0.0
+}
+
+/// Makes `a`-`b` an edge of the triangulation by flipping the edges that cross it (Sloan's method).
+fn recover_edge(p: &[[f64; 2]], tris: &mut [[usize; 3]], a: usize, b: usize) {
+    for _ in 0..64 {
+        if tris.iter().any(|t| has_edge(t, a, b)) {
+            return;
+        }
+        // An edge c-d crossing a-b whose two triangles form a convex quad: flip it.
+        let mut flipped = false;
+        'search: for i in 0..tris.len() {
+            for k in 0..3 {
+                let (c, d) = (tris[i][k], tris[i][(k + 1) % 3]);
+                if [c, d].contains(&a) || [c, d].contains(&b) || !segments_cross(p[a], p[b], p[c], p[d]) {
+                    continue;
+                }
+                let e = tris[i][(k + 2) % 3];
+                let Some(j) = (0..tris.len()).find(|&j| j != i && has_edge(&tris[j], c, d)) else {
+                    continue;
+                };
+                let f = tris[j].iter().copied().find(|&v| v != c && v != d).unwrap_or(c);
+                if !segments_cross(p[e], p[f], p[c], p[d]) {
+                    continue;
+                }
+                tris[i] = orient(p, [e, f, c]);
+                tris[j] = orient(p, [f, e, d]);
+                flipped = true;
+                break 'search;
+            }
+        }
+        if !flipped {
+            return;
+        }
+    }
 }
 
 fn centroid(p: &[[f64; 2]], t: &[usize; 3]) -> [f64; 2] {
@@ -168,5 +241,33 @@ mod tests {
             ];
             assert!(!inside(&eye, centre));
         }
+    }
+}
+
+#[cfg(test)]
+mod hole_tests {
+    use super::*;
+
+    #[test]
+    fn hole_rings_are_mesh_edges() {
+        let tris = triangles();
+        let has = |a: usize, b: usize| {
+            tris.iter().any(|t| {
+                let t = t.map(|v| v as usize);
+                (0..3).any(|k| {
+                    (t[k] == a && t[(k + 1) % 3] == b) || (t[k] == b && t[(k + 1) % 3] == a)
+                })
+            })
+        };
+        let mut missing = Vec::new();
+        for ring in [&RIGHT_EYE[..], &LEFT_EYE[..], &INNER_LIPS[..]] {
+            for k in 0..ring.len() {
+                let (a, b) = (ring[k], ring[(k + 1) % ring.len()]);
+                if !has(a, b) {
+                    missing.push((a, b));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "ring edges not in the mesh: {missing:?}");
     }
 }

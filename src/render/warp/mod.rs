@@ -221,6 +221,9 @@ impl PreparedHead {
         // Anything left (only where the mesh folds over itself) shows the portrait.
         for (i, c) in covered.iter().enumerate() {
             if !c {
+                if std::env::var_os("WARP_DEBUG").is_some() {
+                    eprintln!("uncovered {} {}", i % w, i / w);
+                }
                 stats.uncovered += 1;
                 out[i * 4..i * 4 + 4].copy_from_slice(&self.portrait.rgba[i * 4..i * 4 + 4]);
             }
