@@ -8,13 +8,14 @@
 
 use super::expressions::ExpressionRig;
 use super::portrait::PortraitRig;
+use super::topology::{LEFT_EYE, RIGHT_EYE};
 use crate::face::{Expression, FaceFrame};
 use crate::tracking::{PoseFit, canonical_face, fit_pose, rotation_from_angles};
 
 /// The centre of head rotation in the canonical frame: behind the face, level with the cheekbones.
 pub const HEAD_PIVOT: [f32; 3] = [0.0, 0.35, 0.9];
 /// Depth beyond which points turn with the head as if they were at this depth.
-const DEPTH_CAP: f32 = 0.3;
+const DEPTH_CAP: f32 = 0.05;
 /// Face width in canonical units (cheek to cheek), the unit of [`HeadPose::translation`](crate::HeadPose).
 const FACE_WIDTH: f32 = 1.5;
 
@@ -153,6 +154,20 @@ impl Retargeter {
         &self.pose
     }
 
+    /// The vertical offset the shape of `e` gives landmark `i` (scaled to the portrait).
+    fn shapes_dy(&self, i: usize, e: Expression) -> f32 {
+        self.shapes[e as usize]
+            .iter()
+            .find(|(j, _)| *j as usize == i)
+            .map_or(0.0, |(_, d)| d[1] * self.vertical)
+    }
+
+    /// The portrait's lower face height (nose bridge to chin) over the canonical face's, clamped to
+    /// `0.7..=1.4`: vertical expression offsets are scaled by it.
+    pub fn vertical_proportion(&self) -> f32 {
+        self.vertical
+    }
+
     /// Where everything goes for `face`.
     pub fn retarget(&self, face: &FaceFrame) -> RetargetedFace {
         let motion = HeadMotion::new(self.pose, face);
@@ -168,6 +183,30 @@ impl Retargeter {
                 c[0] += w * d[0];
                 c[1] += w * d[1] * self.vertical;
                 c[2] += w * d[2];
+            }
+        }
+        // Blinks close this portrait's own lids, whatever their opening: the lid pairs meet (the shapes'
+        // offsets for them are made on the canonical face's opening).
+        for (ring, blink) in [
+            (&RIGHT_EYE, Expression::EyeBlinkRight),
+            (&LEFT_EYE, Expression::EyeBlinkLeft),
+        ] {
+            let w = face.expressions.get(blink);
+            if w <= 0.0 {
+                continue;
+            }
+            for k in 1..8 {
+                let (lower, upper) = (ring[k], ring[16 - k]);
+                let gap = self.canon[lower][1] - self.canon[upper][1];
+                // Where the shapes (blink and the rest) put each lid, and where the blink wants it.
+                let (u0, l0) = (canon[upper][1], canon[lower][1]);
+                let (u_shape, l_shape) = (self.canon[upper][1], self.canon[lower][1]);
+                let meet_u = u_shape + 0.8 * gap;
+                let meet_l = l_shape - 0.2 * gap;
+                let dy_u = self.shapes_dy(upper, blink) * w;
+                let dy_l = self.shapes_dy(lower, blink) * w;
+                canon[upper][1] = u0 - dy_u + w * (meet_u - u_shape);
+                canon[lower][1] = l0 - dy_l + w * (meet_l - l_shape);
             }
         }
         let points = canon.iter().map(|c| motion.canonical_to_image(*c)).collect();

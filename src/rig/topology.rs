@@ -87,7 +87,7 @@ fn segments_cross(p: [f64; 2], q: [f64; 2], r: [f64; 2], s: [f64; 2]) -> bool {
 }
 
 /// Makes `a`-`b` an edge of the triangulation by flipping the edges that cross it (Sloan's method).
-fn recover_edge(p: &[[f64; 2]], tris: &mut [[usize; 3]], a: usize, b: usize) {
+pub(crate) fn recover_edge(p: &[[f64; 2]], tris: &mut [[usize; 3]], a: usize, b: usize) {
     for _ in 0..64 {
         if tris.iter().any(|t| has_edge(t, a, b)) {
             return;
@@ -144,7 +144,7 @@ pub(crate) fn inside(poly: &[[f64; 2]], p: [f64; 2]) -> bool {
 }
 
 /// Bowyer-Watson Delaunay triangulation; triangles counter-clockwise in a y-down frame.
-fn delaunay(points: &[[f64; 2]]) -> Vec<[usize; 3]> {
+pub(crate) fn delaunay(points: &[[f64; 2]]) -> Vec<[usize; 3]> {
     let n = points.len();
     let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
     for p in points {

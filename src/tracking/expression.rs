@@ -78,6 +78,15 @@ impl ExpressionFeatures {
     }
 }
 
+impl ExpressionFeatures {
+    /// Measures a tracked face (pose removed with [`fit_pose`]).
+    pub fn of(face: &TrackedFace) -> Self {
+        let pose = fit_pose(&face.landmarks.points);
+        let (canon, eyes) = to_canonical(face, &pose);
+        Self::measure(&canon, eyes.as_ref())
+    }
+}
+
 /// One eye from the iris model, in the canonical frame.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EyeDetail {

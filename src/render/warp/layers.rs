@@ -71,9 +71,19 @@ impl Similarity {
     }
 }
 
+/// The fold above each upper lid, outer to inner (MediaPipe's `rightEyeUpper2`/`leftEyeUpper2`): the lid
+/// skin between it and the lid edge is what covers the eye in a blink.
+pub(crate) const RIGHT_FOLD: [usize; 7] = [113, 225, 224, 223, 222, 221, 189];
+pub(crate) const LEFT_FOLD: [usize; 7] = [342, 445, 444, 443, 442, 441, 413];
+
 /// One eye of the main portrait: its opening, iris and colours.
 #[derive(Clone, Debug)]
 pub(crate) struct EyeLayer {
+    /// The eye's frame (outer corner at 0, inner corner at 1), and in it the upper lid edge and the fold
+    /// above it, as `[u, v]` polylines sorted by u (v in pixels, down).
+    pub frame: EyeFrame,
+    pub lid: Vec<[f32; 2]>,
+    pub fold: Vec<[f32; 2]>,
     /// Outer and inner corner (the eyeball moves rigidly with them).
     pub corners: [[f32; 2]; 2],
     /// The opening in the portrait.
@@ -152,13 +162,75 @@ impl EyeLayer {
         } else {
             [70.0, 50.0, 40.0]
         };
+        let frame = EyeFrame::new(corners);
+        let (lid, fold) = lid_lines(&frame, points, side, |p| p);
         Self {
+            frame,
+            lid,
+            fold,
             corners,
             opening,
             iris,
             radius,
             sclera,
             iris_colour,
+        }
+    }
+
+    /// Redraws the lid skin of a closing upper lid: between the fold and the lid edge the skin is
+    /// stretched from the skin above the lashes, and the lashes keep their own thickness at the edge
+    /// (stretching the whole band smears the lash line over the closed eye).
+    pub fn draw_closing_lid(
+        &self,
+        tex: &Texture<'_>,
+        to_source: &Similarity,
+        target: &[[f32; 3]],
+        side: usize,
+        out: &mut [u8],
+        out_width: usize,
+        out_height: usize,
+    ) {
+        let (lid_t, fold_t) = lid_lines(&self.frame, target, side, |p| to_source.apply(p));
+        let closing = (1..10).any(|k| {
+            let u = k as f32 / 10.0;
+            interp_y(&lid_t, u) > interp_y(&self.lid, u) + 0.5
+        });
+        if !closing {
+            return;
+        }
+        let width = self.frame.width;
+        let lash = (0.07 * width).max(1.0);
+        // Target pixels to visit: around the target lid and fold.
+        let ring: &[usize] = if side == 0 { &RIGHT_EYE } else { &LEFT_EYE };
+        let fold_idx: &[usize] = if side == 0 { &RIGHT_FOLD } else { &LEFT_FOLD };
+        let pts: Vec<[f32; 2]> = ring
+            .iter()
+            .chain(fold_idx)
+            .map(|&i| [target[i][0], target[i][1]])
+            .collect();
+        let (x0, y0, x1, y1) = bbox(&pts, out_width, out_height);
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                let q = to_source.apply([x as f32 + 0.5, y as f32 + 0.5]);
+                let [u, v] = self.frame.local(q);
+                if !(0.0..=1.0).contains(&u) {
+                    continue;
+                }
+                let (lt, ft) = (interp_y(&lid_t, u), interp_y(&fold_t, u));
+                let (ls, fs) = (interp_y(&self.lid, u), interp_y(&self.fold, u));
+                if v < ft || v > lt || lt <= ls + 0.25 || lt - ft < 2.0 * lash {
+                    continue;
+                }
+                let vs = if v >= lt - lash {
+                    ls - (lt - v)
+                } else {
+                    fs + (v - ft) * (ls - lash - fs) / (lt - lash - ft)
+                };
+                let src = self.frame.world(u, vs);
+                let colour = tex.sample(src[0], src[1]);
+                let i = (y * out_width + x) * 4;
+                out[i..i + 4].copy_from_slice(&colour);
+            }
         }
     }
 
@@ -219,6 +291,68 @@ impl EyeLayer {
             out[i..i + 4].copy_from_slice(&colour);
         }
     }
+}
+
+/// An eye's own frame: `u` from the outer (0) to the inner (1) corner, `v` across in pixels (down).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EyeFrame {
+    origin: [f32; 2],
+    axis: [f32; 2],
+    normal: [f32; 2],
+    pub width: f32,
+}
+
+impl EyeFrame {
+    fn new(corners: [[f32; 2]; 2]) -> Self {
+        let d = [corners[1][0] - corners[0][0], corners[1][1] - corners[0][1]];
+        let width = (d[0] * d[0] + d[1] * d[1]).sqrt().max(1e-3);
+        let axis = [d[0] / width, d[1] / width];
+        // "Down" is the same side for both eyes, whichever way their corners run.
+        let normal = if axis[0] >= 0.0 { [-axis[1], axis[0]] } else { [axis[1], -axis[0]] };
+        Self {
+            origin: corners[0],
+            axis,
+            normal,
+            width,
+        }
+    }
+
+    fn local(&self, p: [f32; 2]) -> [f32; 2] {
+        let d = [p[0] - self.origin[0], p[1] - self.origin[1]];
+        [
+            (d[0] * self.axis[0] + d[1] * self.axis[1]) / self.width,
+            d[0] * self.normal[0] + d[1] * self.normal[1],
+        ]
+    }
+
+    fn world(&self, u: f32, v: f32) -> [f32; 2] {
+        [
+            self.origin[0] + self.axis[0] * u * self.width + self.normal[0] * v,
+            self.origin[1] + self.axis[1] * u * self.width + self.normal[1] * v,
+        ]
+    }
+}
+
+/// The upper lid edge (corners included) and the fold above it of one eye of `points`, mapped by `map`,
+/// in `frame`'s coordinates, sorted by u.
+fn lid_lines(
+    frame: &EyeFrame,
+    points: &[[f32; 3]],
+    side: usize,
+    map: impl Fn([f32; 2]) -> [f32; 2],
+) -> (Vec<[f32; 2]>, Vec<[f32; 2]>) {
+    let ring: &[usize; 16] = if side == 0 { &RIGHT_EYE } else { &LEFT_EYE };
+    let fold: &[usize; 7] = if side == 0 { &RIGHT_FOLD } else { &LEFT_FOLD };
+    let line = |idx: &mut dyn Iterator<Item = usize>| {
+        let mut l: Vec<[f32; 2]> = idx
+            .map(|i| frame.local(map([points[i][0], points[i][1]])))
+            .collect();
+        l.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        l
+    };
+    let lid = line(&mut ring[8..].iter().copied().chain([ring[0]]));
+    let fold = line(&mut fold.iter().copied());
+    (lid, fold)
 }
 
 /// y of a polyline (sorted by x) at `x`.

@@ -62,14 +62,17 @@ pub(crate) fn boundary_loop() -> &'static [usize] {
 /// Anchors and the triangles outside the face of one portrait (its pixels).
 #[derive(Clone, Debug)]
 pub(crate) struct WarpMesh {
-    /// Source positions of every vertex: the 468 landmarks, then the ring, the border points and the
-    /// image corners. `[x, y]`.
+    /// Source positions of every vertex: the 468 landmarks, then the anchors (a grid over the image
+    /// outside the face, its outer rows and columns on the image border). `[x, y]`.
     pub src: Vec<[f32; 2]>,
-    /// Index of the first ring vertex (468) and the ring's size (one per boundary landmark).
-    pub ring_start: usize,
-    /// How much each ring anchor follows its boundary landmark (1 above the jaw, less on the neck).
-    pub ring_follow: Vec<f32>,
-    /// Triangles outside the face (between the face outline, the ring and the border), drawn first.
+    /// Index of the first anchor (468).
+    anchor_start: usize,
+    /// For each anchor, how much of the face outline's motion it takes (1 next to the face, 0 on the
+    /// image border) and the weights of the outline points in that motion (normalised).
+    anchor_weights: Vec<(f32, Vec<f32>)>,
+    /// How much each outline point's motion reaches out (1 above the jaw, less on the neck).
+    outline_follow: Vec<f32>,
+    /// Triangles outside the face (between the face outline and the image border), drawn first.
     pub outer: Vec<[u32; 3]>,
 }
 
@@ -78,98 +81,108 @@ fn smoothstep(a: f32, b: f32, x: f32) -> f32 {
     t * t * (3.0 - 2.0 * t)
 }
 
+fn point_segment_distance(p: [f32; 2], a: [f32; 2], b: [f32; 2]) -> f32 {
+    let ab = [b[0] - a[0], b[1] - a[1]];
+    let ap = [p[0] - a[0], p[1] - a[1]];
+    let t = ((ap[0] * ab[0] + ap[1] * ab[1]) / (ab[0] * ab[0] + ab[1] * ab[1]).max(1e-9)).clamp(0.0, 1.0);
+    ((ap[0] - t * ab[0]).powi(2) + (ap[1] - t * ab[1]).powi(2)).sqrt()
+}
+
 impl WarpMesh {
     /// Builds the anchors for landmarks `points` (portrait pixels) in a `width` x `height` image;
     /// `canonical_y` is each landmark's height in the canonical frame (to find the jaw and neck).
     pub fn new(points: &[[f32; 3]], canonical_y: &[f32], width: f32, height: f32) -> Self {
         let boundary = boundary_loop();
         let k = boundary.len();
-        let mut src: Vec<[f32; 2]> = points.iter().map(|p| [p[0], p[1]]).collect();
-        let mut centre = [0.0f32; 2];
-        for &i in boundary {
-            centre[0] += src[i][0] / k as f32;
-            centre[1] += src[i][1] / k as f32;
-        }
-        let centre = [centre[0].clamp(1.0, width - 1.0), centre[1].clamp(1.0, height - 1.0)];
-        // Distance from the centre along `d` (unit) to the image edge.
-        let exit = |d: [f32; 2]| {
-            let mut t = f32::MAX;
-            if d[0] > 1e-6 {
-                t = t.min((width - centre[0]) / d[0]);
-            } else if d[0] < -1e-6 {
-                t = t.min(-centre[0] / d[0]);
-            }
-            if d[1] > 1e-6 {
-                t = t.min((height - centre[1]) / d[1]);
-            } else if d[1] < -1e-6 {
-                t = t.min(-centre[1] / d[1]);
-            }
-            t
+        let outline: Vec<[f32; 2]> = boundary.iter().map(|&i| [points[i][0], points[i][1]]).collect();
+        let outline64: Vec<[f64; 2]> = outline.iter().map(|p| [p[0] as f64, p[1] as f64]).collect();
+        let distance_to_outline = |p: [f32; 2]| {
+            (0..k)
+                .map(|a| point_segment_distance(p, outline[a], outline[(a + 1) % k]))
+                .fold(f32::MAX, f32::min)
         };
-        let mut ring = Vec::with_capacity(k);
-        let mut border = Vec::with_capacity(k);
-        let mut follow = Vec::with_capacity(k);
-        for &i in boundary {
-            let d = [src[i][0] - centre[0], src[i][1] - centre[1]];
-            let r = (d[0] * d[0] + d[1] * d[1]).sqrt().max(1e-3);
-            let u = [d[0] / r, d[1] / r];
-            let t = exit(u);
-            let ring_r = if t > r { r + (0.45 * r).min(0.5 * (t - r)) } else { r };
-            ring.push([centre[0] + u[0] * ring_r, centre[1] + u[1] * ring_r]);
-            let border_r = t.max(ring_r);
-            border.push([centre[0] + u[0] * border_r, centre[1] + u[1] * border_r]);
-            // Hair and ears follow the head; the neck below the chin only partly.
-            follow.push(1.0 - 0.65 * smoothstep(0.6, 1.15, canonical_y[i]));
+        // Face size: the outline's extent.
+        let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
+        for p in &outline {
+            lo = [lo[0].min(p[0]), lo[1].min(p[1])];
+            hi = [hi[0].max(p[0]), hi[1].max(p[1])];
         }
-        let ring_start = src.len();
-        src.extend(&ring);
-        let border_start = src.len();
-        src.extend(&border);
-        let corner_start = src.len();
-        let corners = [[0.0, 0.0], [width, 0.0], [width, height], [0.0, height]];
-        src.extend(corners);
+        let face = (hi[0] - lo[0]).max(hi[1] - lo[1]).max(1.0);
 
-        // Winding of the boundary around the centre, to sweep angles the same way.
-        let area: f32 = (0..k)
-            .map(|a| {
-                let (p, q) = (src[boundary[a]], src[boundary[(a + 1) % k]]);
-                (p[0] - centre[0]) * (q[1] - centre[1]) - (q[0] - centre[0]) * (p[1] - centre[1])
-            })
-            .sum();
-        let dir = if area >= 0.0 { 1.0 } else { -1.0 };
-        let angle = |p: [f32; 2]| (p[1] - centre[1]).atan2(p[0] - centre[0]);
-        let sweep = |from: f32, to: f32| ((to - from) * dir).rem_euclid(std::f32::consts::TAU);
-
-        let mut outer = Vec::with_capacity(5 * k);
-        for a in 0..k {
-            let b = (a + 1) % k;
-            let (ba, bb) = (boundary[a] as u32, boundary[b] as u32);
-            let (ra, rb) = ((ring_start + a) as u32, (ring_start + b) as u32);
-            let (da, db) = ((border_start + a) as u32, (border_start + b) as u32);
-            outer.push([ba, bb, rb]);
-            outer.push([ba, rb, ra]);
-            // Between the ring and the border, with any image corner the sweep passes.
-            let start = angle(border[a]);
-            let span = sweep(start, angle(border[b]));
-            let mut passed: Vec<(f32, u32)> = (0..4)
-                .filter_map(|c| {
-                    let s = sweep(start, angle(corners[c]));
-                    (s > 0.0 && s < span).then_some((s, (corner_start + c) as u32))
-                })
-                .collect();
-            passed.sort_by(|x, y| x.0.total_cmp(&y.0));
-            let mut path = vec![da];
-            path.extend(passed.iter().map(|p| p.1));
-            path.push(db);
-            for w in path.windows(2) {
-                outer.push([ra, w[0], w[1]]);
+        // A grid over the image, finer than the face, without the points on or near the face.
+        let cells = ((width.max(height) / (face / 5.0)).ceil() as usize).clamp(8, 48);
+        let step = width.max(height) / cells as f32;
+        let nx = (width / step).ceil().max(1.0) as usize;
+        let ny = (height / step).ceil().max(1.0) as usize;
+        let mut anchors = Vec::new();
+        for j in 0..=ny {
+            for i in 0..=nx {
+                let p = [width * i as f32 / nx as f32, height * j as f32 / ny as f32];
+                let on_border = i == 0 || j == 0 || i == nx || j == ny;
+                let inside_face = crate::rig::topology::inside(&outline64, [p[0] as f64, p[1] as f64]);
+                if on_border || (!inside_face && distance_to_outline(p) > 0.45 * step) {
+                    anchors.push(p);
+                }
             }
-            outer.push([ra, db, rb]);
         }
+
+        // Triangulate the outline and the anchors, keep what is outside the face, with the outline's
+        // edges in the mesh.
+        let mut pts: Vec<[f64; 2]> = outline64.clone();
+        pts.extend(anchors.iter().map(|p| [p[0] as f64, p[1] as f64]));
+        let mut tris = crate::rig::topology::delaunay(&pts);
+        for a in 0..k {
+            crate::rig::topology::recover_edge(&pts, &mut tris, a, (a + 1) % k);
+            if std::env::var_os("WARP_DEBUG").is_some()
+                && !tris.iter().any(|t| t.contains(&a) && t.contains(&((a + 1) % k)))
+            {
+                eprintln!("outline edge {a} not recovered: {:?} {:?}", pts[a], pts[(a + 1) % k]);
+            }
+        }
+        let anchor_start = points.len();
+        let index = |v: usize| if v < k { boundary[v] as u32 } else { (anchor_start + v - k) as u32 };
+        let outer: Vec<[u32; 3]> = tris
+            .into_iter()
+            .filter(|t| {
+                let c = [
+                    (pts[t[0]][0] + pts[t[1]][0] + pts[t[2]][0]) / 3.0,
+                    (pts[t[0]][1] + pts[t[1]][1] + pts[t[2]][1]) / 3.0,
+                ];
+                !crate::rig::topology::inside(&outline64, c)
+            })
+            .map(|t| t.map(index))
+            .collect();
+
+        // How each anchor moves: the outline's motion, by inverse squared distance, fading to nothing at
+        // the image border.
+        let anchor_weights = anchors
+            .iter()
+            .map(|p| {
+                let to_border = p[0].min(width - p[0]).min(p[1]).min(height - p[1]).max(0.0);
+                let to_face = distance_to_outline(*p);
+                let reach = smoothstep(0.0, 1.0, to_border / (to_border + to_face).max(1e-3))
+                    * (1.0 - smoothstep(0.5 * face, 1.5 * face, to_face));
+                let mut w: Vec<f32> = outline
+                    .iter()
+                    .map(|q| 1.0 / ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + 1.0))
+                    .collect();
+                let sum: f32 = w.iter().sum();
+                w.iter_mut().for_each(|v| *v /= sum);
+                (reach, w)
+            })
+            .collect();
+        // Hair and ears follow the head; the neck below the chin only partly.
+        let outline_follow = boundary
+            .iter()
+            .map(|&i| 1.0 - 0.65 * smoothstep(0.6, 1.15, canonical_y[i]))
+            .collect();
+        let mut src: Vec<[f32; 2]> = points.iter().map(|p| [p[0], p[1]]).collect();
+        src.extend(&anchors);
         Self {
             src,
-            ring_start,
-            ring_follow: follow,
+            anchor_start,
+            anchor_weights,
+            outline_follow,
             outer,
         }
     }
@@ -179,13 +192,24 @@ impl WarpMesh {
         out.clear();
         out.extend(landmarks.iter().map(|p| [p[0], p[1]]));
         let boundary = boundary_loop();
-        for (k, &i) in boundary.iter().enumerate() {
-            let moved = [landmarks[i][0] - self.src[i][0], landmarks[i][1] - self.src[i][1]];
-            let r = self.src[self.ring_start + k];
-            let f = self.ring_follow[k];
-            out.push([r[0] + f * moved[0], r[1] + f * moved[1]]);
+        let moved: Vec<[f32; 2]> = boundary
+            .iter()
+            .zip(&self.outline_follow)
+            .map(|(&i, f)| [f * (landmarks[i][0] - self.src[i][0]), f * (landmarks[i][1] - self.src[i][1])])
+            .collect();
+        for (a, (reach, w)) in self.anchor_weights.iter().enumerate() {
+            let p = self.src[self.anchor_start + a];
+            if *reach <= 0.0 {
+                out.push(p);
+                continue;
+            }
+            let mut d = [0.0f32; 2];
+            for (m, wk) in moved.iter().zip(w) {
+                d[0] += wk * m[0];
+                d[1] += wk * m[1];
+            }
+            out.push([p[0] + reach * d[0], p[1] + reach * d[1]]);
         }
-        out.extend_from_slice(&self.src[self.ring_start + boundary.len()..]);
     }
 }
 

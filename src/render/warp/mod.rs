@@ -58,11 +58,12 @@ impl PreparedHead {
                 message: "the mesh warp needs a portrait and its rig".into(),
             });
         };
-        let rig = rig.scaled_to([portrait.width, portrait.height]);
+        let mut rig = rig.scaled_to([portrait.width, portrait.height]);
         rig.check().map_err(|problem| Error::Render {
             renderer: "mesh_warp".into(),
             message: format!("portrait rig: {problem}"),
         })?;
+        open_eye_rings(&mut rig);
         let retargeter = Retargeter::new(&rig, expressions);
         let pose = *retargeter.portrait_pose();
         let canonical_y: Vec<f32> = rig
@@ -124,6 +125,11 @@ impl PreparedHead {
     /// Where the face's landmarks go on this portrait.
     pub fn retarget(&self, face: &FaceFrame) -> RetargetedFace {
         self.retargeter.retarget(face)
+    }
+
+    /// The retargeter of the main portrait.
+    pub fn retargeter(&self) -> &Retargeter {
+        &self.retargeter
     }
 
     /// Whether a few-shot reference lends the mouth interior (else it is painted).
@@ -218,6 +224,13 @@ impl PreparedHead {
                 }
             }
         }
+        // Closing lids: lid skin over the eye, not a smear of lashes.
+        for (side, eye) in self.eyes.iter().enumerate() {
+            let ring: &[usize; 16] = if side == 0 { &RIGHT_EYE } else { &LEFT_EYE };
+            let corners = [ring[0], ring[8]].map(|i| [target.points[i][0], target.points[i][1]]);
+            let to_source = Similarity::new(corners, eye.corners);
+            eye.draw_closing_lid(&tex, &to_source, &target.points, side, out, w, h);
+        }
         // Anything left (only where the mesh folds over itself) shows the portrait.
         for (i, c) in covered.iter().enumerate() {
             if !c {
@@ -229,6 +242,36 @@ impl PreparedHead {
             }
         }
         stats
+    }
+}
+
+/// Widens each eye opening by a pixel or two across (upper lid up, lower lid down). Landmarks sit on the
+/// lid edges to within a pixel or so; a slightly larger opening puts all of the white of the eye in the eye
+/// layer, so none of it is left on the lid skin that covers the eye in a blink.
+fn open_eye_rings(rig: &mut PortraitRig) {
+    for ring in [&RIGHT_EYE, &LEFT_EYE] {
+        let (a, b) = (rig.landmarks[ring[0]], rig.landmarks[ring[8]]);
+        let d = [b[0] - a[0], b[1] - a[1]];
+        let width = (d[0] * d[0] + d[1] * d[1]).sqrt().max(1e-3);
+        let n = {
+            let n = [-d[1] / width, d[0] / width];
+            if n[1] >= 0.0 { n } else { [-n[0], -n[1]] }
+        };
+        let delta = (0.05 * width).clamp(0.5, 4.0);
+        for (k, &i) in ring.iter().enumerate() {
+            // Lower lid: 1..8, upper lid: 9..16; the corners stay.
+            let sign = match k {
+                1..=7 => 1.0,
+                9..=15 => -1.0,
+                _ => 0.0,
+            };
+            // Less towards the corners.
+            let along = if k < 8 { k as f32 / 8.0 } else { (16 - k) as f32 / 8.0 };
+            let taper = (std::f32::consts::PI * along).sin();
+            let p = &mut rig.landmarks[i];
+            p[0] += sign * delta * taper * n[0];
+            p[1] += sign * delta * taper * n[1];
+        }
     }
 }
 
