@@ -323,7 +323,7 @@ fn build_default() -> ExpressionRig {
         (&RIGHT_EYE, E::EyeBlinkRight, E::EyeWideRight, E::EyeSquintRight),
         (&LEFT_EYE, E::EyeBlinkLeft, E::EyeWideLeft, E::EyeSquintLeft),
     ] {
-        let closing = blink_offsets(c, ring, 0.8);
+        let closing = blink_offsets(c, ring, super::retarget::BLINK_MEET);
         b.add(blink, |i, _| closing[i]);
         // Wide: the upper lid lifts a third of the opening.
         let lifting = blink_offsets(c, ring, 1.0);

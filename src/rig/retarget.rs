@@ -14,6 +14,9 @@ use crate::tracking::{PoseFit, canonical_face, fit_pose, rotation_from_angles};
 
 /// The centre of head rotation in the canonical frame: behind the face, level with the cheekbones.
 pub const HEAD_PIVOT: [f32; 3] = [0.0, 0.35, 0.9];
+/// Where closed lids meet, as a fraction of the opening from the upper lid: the upper lid does nearly all
+/// of a blink.
+pub const BLINK_MEET: f32 = 1.0;
 /// Depth beyond which points turn with the head as if they were at this depth.
 const DEPTH_CAP: f32 = 0.05;
 /// Face width in canonical units (cheek to cheek), the unit of [`HeadPose::translation`](crate::HeadPose).
@@ -201,8 +204,8 @@ impl Retargeter {
                 // Where the shapes (blink and the rest) put each lid, and where the blink wants it.
                 let (u0, l0) = (canon[upper][1], canon[lower][1]);
                 let (u_shape, l_shape) = (self.canon[upper][1], self.canon[lower][1]);
-                let meet_u = u_shape + 0.8 * gap;
-                let meet_l = l_shape - 0.2 * gap;
+                let meet_u = u_shape + BLINK_MEET * gap;
+                let meet_l = l_shape - (1.0 - BLINK_MEET) * gap;
                 let dy_u = self.shapes_dy(upper, blink) * w;
                 let dy_l = self.shapes_dy(lower, blink) * w;
                 canon[upper][1] = u0 - dy_u + w * (meet_u - u_shape);

@@ -199,7 +199,7 @@ impl EyeLayer {
             return;
         }
         let width = self.frame.width;
-        let lash = (0.07 * width).max(1.0);
+        let lash = (0.18 * width).max(1.0);
         // Target pixels to visit: around the target lid and fold.
         let ring: &[usize] = if side == 0 { &RIGHT_EYE } else { &LEFT_EYE };
         let fold_idx: &[usize] = if side == 0 { &RIGHT_FOLD } else { &LEFT_FOLD };
@@ -557,7 +557,9 @@ impl MouthLayer {
             let t = ((x - a) / (b - a)).clamp(0.0, 1.0);
             t * t * (3.0 - 2.0 * t)
         };
-        let depth = 0.55 + 0.45 * ss(0.0, 0.5, centre);
+        // Darkest deep inside, a little light where the lips meet the opening, and towards the corners.
+        let inside_depth = (d_up.min(d_lo) / (0.5 * h).max(1e-3)).clamp(0.0, 1.0);
+        let depth = (1.0 - 0.45 * inside_depth) * (0.7 + 0.3 * ss(0.0, 0.5, centre));
         let mut c = self.cavity.map(|v| v * depth);
         let mix = |c: &mut [f32; 3], o: [f32; 3], a: f32| {
             for k in 0..3 {

@@ -171,10 +171,11 @@ impl WarpMesh {
                 (reach, w)
             })
             .collect();
-        // Hair and ears follow the head; the neck below the chin only partly.
+        // Hair and ears follow the head; the neck does not follow the jaw and chin (an opening jaw slides
+        // over it, and the face is drawn over what lies behind it).
         let outline_follow = boundary
             .iter()
-            .map(|&i| 1.0 - 0.65 * smoothstep(0.6, 1.15, canonical_y[i]))
+            .map(|&i| 1.0 - smoothstep(0.3, 0.8, canonical_y[i]))
             .collect();
         let mut src: Vec<[f32; 2]> = points.iter().map(|p| [p[0], p[1]]).collect();
         src.extend(&anchors);

@@ -257,11 +257,11 @@ fn open_eye_rings(rig: &mut PortraitRig) {
             let n = [-d[1] / width, d[0] / width];
             if n[1] >= 0.0 { n } else { [-n[0], -n[1]] }
         };
-        let delta = (0.05 * width).clamp(0.5, 4.0);
+        let delta = (0.07 * width).clamp(0.5, 4.0);
         for (k, &i) in ring.iter().enumerate() {
             // Lower lid: 1..8, upper lid: 9..16; the corners stay.
             let sign = match k {
-                1..=7 => 1.0,
+                1..=7 => 1.5,
                 9..=15 => -1.0,
                 _ => 0.0,
             };
