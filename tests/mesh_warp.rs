@@ -176,6 +176,26 @@ fn neutral_face_reproduces_every_portrait() {
         let (p, head) = prepared(&tracker, &path, 512);
         let out = render(&head, &p, &FaceFrame::neutral());
         let db = psnr(&out, &p.rgba);
+        let bad: Vec<(usize, usize)> = out
+            .chunks_exact(4)
+            .zip(p.rgba.chunks_exact(4))
+            .enumerate()
+            .filter(|(_, (a, b))| (0..3).any(|c| (a[c] as i32 - b[c] as i32).abs() > 2))
+            .map(|(i, _)| (i % p.width as usize, i / p.width as usize))
+            .collect();
+        let mut bb = [usize::MAX, usize::MAX, 0, 0];
+        let mut n1 = 0;
+        for (i, (a, b)) in out.chunks_exact(4).zip(p.rgba.chunks_exact(4)).enumerate() {
+            if a[..3] != b[..3] {
+                n1 += 1;
+                let (x, y) = (i % p.width as usize, i / p.width as usize);
+                bb = [bb[0].min(x), bb[1].min(y), bb[2].max(x), bb[3].max(y)];
+            }
+        }
+        eprintln!("  {n1} pixels differ, within {bb:?}");
+        if !bad.is_empty() {
+            eprintln!("  {} pixels off by more than 8, e.g. {:?}", bad.len(), &bad[..bad.len().min(6)]);
+        }
         eprintln!("{}: neutral PSNR {db:.1} dB", path.display());
         assert!(db >= 40.0, "{}: neutral PSNR {db:.1} dB", path.display());
     }

@@ -530,8 +530,11 @@ impl MouthLayer {
             let d_lo = (vl - v).max(0.0);
             let mut colour = None;
             if let Some(r) = &self.reference {
-                let k = r.frame.width / w;
+                // Teeth hang from the upper lip and sit on the lower one at their own size; a mouth less
+                // open than the reference squeezes the reference's interior in (so the reference, at its
+                // own opening, maps onto itself).
                 let (ru, rl) = r.frame.edges(s);
+                let k = (r.frame.width / w).max((rl - ru) / (vl - vu).max(1e-3));
                 let rv = if d_up <= d_lo { ru + d_up * k } else { rl - d_lo * k };
                 if rv >= ru - 0.25 && rv <= rl + 0.25 && rl - ru > 1.0 {
                     let q = r.frame.world(s, rv);

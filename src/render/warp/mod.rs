@@ -96,7 +96,7 @@ impl PreparedHead {
             }
             let frame = MouthFrame::new(&r.landmarks);
             let open = frame.openness();
-            if open > 0.06 && reference.as_ref().is_none_or(|(o, _)| open > *o) {
+            if open > 0.0 && reference.as_ref().is_none_or(|(o, _)| open > *o) {
                 reference = Some((
                     open,
                     MouthReference {
