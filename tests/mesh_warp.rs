@@ -396,11 +396,17 @@ fn blink_debug() {
     }
     contact_sheet(&frames, 400, 240, &out_dir().join("blink_debug.png"));
     // Jaw: where the tracker puts the lips and chin on the rendered frame.
-    let face = FaceFrame::neutral().with_expression(Expression::JawOpen, 1.0);
+    let jaw: f32 = std::env::var("JAW").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0);
+    let smile: f32 = std::env::var("SMILE").ok().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    let face = FaceFrame::neutral()
+        .with_expression(Expression::JawOpen, jaw)
+        .with_expression(Expression::MouthSmileLeft, smile)
+        .with_expression(Expression::MouthSmileRight, smile);
     let out = render(&head, &p, &face);
     let (_, t) = measure(&tracker, &p, &out);
     let mut img = image::RgbaImage::from_raw(p.width, p.height, out).unwrap();
     let moved = head.retarget(&face);
+    eprintln!("tracked gap {:.3}", ExpressionFeatures::of(&t).lip_gap);
     for &i in &[13usize, 14, 17, 152] {
         let q = t.landmarks.points[i];
         let m = moved.points[i];
@@ -433,4 +439,130 @@ fn real_blink_depth() {
         }
         eprintln!("{name}: smallest eye opening {min:?} of the first frame's");
     }
+}
+
+fn pearson(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len() as f32;
+    let (ma, mb) = (a.iter().sum::<f32>() / n, b.iter().sum::<f32>() / n);
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma).powi(2);
+        sbb += (y - mb).powi(2);
+    }
+    sab / (saa * sbb).sqrt().max(1e-12)
+}
+
+#[test]
+fn driving_videos_drive_the_demo_portrait() {
+    use bevy_talking_head::capture::{FrameSource, VideoFileSource};
+    use bevy_talking_head::tracking::FaceAnalyzer;
+    let Some(data) = common::testdata("driving") else {
+        return;
+    };
+    let tracker = common::tracker();
+    let (p, head) = face_portrait(&tracker, &demo(), 384);
+    let (mut mouth_in, mut mouth_out, mut eyes_in, mut eyes_out) = (vec![], vec![], vec![], vec![]);
+    let mut sheet = Vec::new();
+    for name in ["expressions_greenscreen.mp4", "expressions_head_turns.mp4", "webcam_talking.mp4"] {
+        let mut driver = common::tracker();
+        let mut follower = common::tracker();
+        let mut analyzer = FaceAnalyzer::default();
+        let mut source = VideoFileSource::open(data.join(name)).unwrap();
+        let mut out = vec![0u8; p.rgba.len()];
+        let start = mouth_in.len();
+        // The user's neutral: the frame with the mouth most closed (frame 0 of the talking video is
+        // mid-word), as a calibration step would capture it.
+        let mut frames = Vec::new();
+        while let Some(frame) = source.next_frame().unwrap() {
+            let view = ImageView::new(frame.width, frame.height, 3, &frame.rgb, name).unwrap();
+            if let Some(tracked) = driver.track(&view).unwrap() {
+                frames.push((frame, tracked));
+            }
+        }
+        let neutral = frames
+            .iter()
+            .min_by(|a, b| ExpressionFeatures::of(&a.1).lip_gap.total_cmp(&ExpressionFeatures::of(&b.1).lip_gap))
+            .unwrap();
+        analyzer.calibrate(&neutral.1);
+        for (frame, tracked) in frames {
+            #[allow(unused_mut)]
+            let mut face = analyzer.analyze(&tracked, frame.timestamp.as_secs_f64());
+            if std::env::var_os("NO_SMILE").is_some() {
+                face.expressions.set(Expression::MouthSmileLeft, 0.0);
+                face.expressions.set(Expression::MouthSmileRight, 0.0);
+            }
+            let stats = head.render(&face, &mut out);
+            if std::env::var_os("DRIVE_DEBUG").is_some() && frame.index % 6 == 0 {
+                eprintln!(
+                    "{name} {}: jaw {:.2} funnel {:.2} pucker {:.2} smile {:.2} gap {:.3}",
+                    frame.index,
+                    face.expressions.get(Expression::JawOpen),
+                    face.expressions.get(Expression::MouthFunnel),
+                    face.expressions.get(Expression::MouthPucker),
+                    face.expressions.get(Expression::MouthSmileLeft),
+                    ExpressionFeatures::of(&tracked).lip_gap
+                );
+            }
+            assert_eq!(stats.uncovered, 0, "{name} frame {}: holes", frame.index);
+            let rendered = ImageView::new(p.width, p.height, 4, &out, "rendered").unwrap();
+            let seen = follower
+                .track(&rendered)
+                .unwrap()
+                .unwrap_or_else(|| panic!("{name} frame {}: no face in the rendered frame", frame.index));
+            let (fi, fo) = (ExpressionFeatures::of(&tracked), ExpressionFeatures::of(&seen));
+            if std::env::var("DUMP_FRAME").is_ok_and(|v| v == format!("{name}:{}", frame.index)) {
+                eprintln!("dump: {face:?}");
+                let mut img = image::RgbaImage::from_raw(p.width, p.height, out.clone()).unwrap();
+                for &i in &[13usize, 14] {
+                    let q = seen.landmarks.points[i];
+                    for d in 0..3 {
+                        let (x, y) = ((q[0] as u32 + d).min(p.width - 1), (q[1] as u32).min(p.height - 1));
+                        img.put_pixel(x, y, image::Rgba([0, 255, 0, 255]));
+                    }
+                }
+                img.save(out_dir().join("dump.png")).unwrap();
+            }
+            mouth_in.push(fi.lip_gap);
+            mouth_out.push(fo.lip_gap);
+            eyes_in.push((fi.eye_open[0] + fi.eye_open[1]) / 2.0);
+            eyes_out.push((fo.eye_open[0] + fo.eye_open[1]) / 2.0);
+            if frame.index % 12 == 0 && sheet.len() < 24 {
+                let small = |rgba: Vec<u8>, w: u32, h: u32| {
+                    let img = image::RgbaImage::from_raw(w, h, rgba).unwrap();
+                    image::imageops::resize(&img, 192, 192, image::imageops::FilterType::Triangle).into_raw()
+                };
+                let rgba: Vec<u8> = frame.rgb.chunks_exact(3).flat_map(|c| [c[0], c[1], c[2], 255]).collect();
+                sheet.push(small(rgba, frame.width, frame.height));
+                sheet.push(small(out.clone(), p.width, p.height));
+            }
+        }
+        let r = |a: &[f32], b: &[f32]| pearson(&a[start..], &b[start..]);
+        if std::env::var_os("DRIVE_DEBUG").is_some() {
+            for k in (start..mouth_in.len()).step_by(6) {
+                eprintln!("{k}: gap in {:.3} out {:.3}", mouth_in[k], mouth_out[k]);
+            }
+        }
+        eprintln!(
+            "{name}: {} frames, mouth correlation {:.2}, eyes {:.2}",
+            mouth_in.len() - start,
+            r(&mouth_in, &mouth_out),
+            r(&eyes_in, &eyes_out)
+        );
+    }
+    contact_sheet_cols(&sheet, 192, 192, 6, &out_dir().join("driving.png"));
+    let (m, e) = (pearson(&mouth_in, &mouth_out), pearson(&eyes_in, &eyes_out));
+    eprintln!("all videos, {} frames: mouth openness correlation {m:.2}, eye openness {e:.2}", mouth_in.len());
+    assert!(m >= 0.8, "mouth openness correlation {m:.2}");
+    assert!(e >= 0.8, "eye openness correlation {e:.2}");
+}
+
+fn contact_sheet_cols(frames: &[Vec<u8>], w: u32, h: u32, cols: usize, path: &Path) {
+    let rows = frames.len().div_ceil(cols) as u32;
+    let mut sheet = image::RgbaImage::new(w * cols as u32, h * rows.max(1));
+    for (k, f) in frames.iter().enumerate() {
+        let img = image::RgbaImage::from_raw(w, h, f.clone()).unwrap();
+        image::imageops::replace(&mut sheet, &img, (k % cols) as i64 * w as i64, (k / cols) as i64 * h as i64);
+    }
+    sheet.save(path).unwrap();
 }

@@ -14,6 +14,15 @@ use crate::tracking::{PoseFit, canonical_face, fit_pose, rotation_from_angles};
 
 /// The centre of head rotation in the canonical frame: behind the face, level with the cheekbones.
 pub const HEAD_PIVOT: [f32; 3] = [0.0, 0.35, 0.9];
+/// The largest head translation rendered, in face widths ([`HeadPose::translation`](crate::HeadPose)).
+pub const MAX_SHIFT: f32 = 0.2;
+/// The largest head scale rendered (and its inverse the smallest).
+pub const MAX_SCALE: f32 = 1.2;
+
+fn clamp_finite(v: f32, limit: f32) -> f32 {
+    if v.is_finite() { v.clamp(-limit, limit) } else { 0.0 }
+}
+
 /// Where closed lids meet, as a fraction of the opening from the upper lid: the upper lid does nearly all
 /// of a blink.
 pub const BLINK_MEET: f32 = 1.0;
@@ -38,14 +47,16 @@ impl HeadMotion {
         Self {
             pose,
             rotation: rotation_from_angles(h.yaw, h.pitch, h.roll),
+            // A portrait's head moves within its picture: a little, or the neck and shoulders tear.
+            // Larger moves are for the sprite or node that shows the head.
             scale: if h.scale.is_finite() && h.scale > 0.0 {
-                h.scale.clamp(0.25, 4.0)
+                h.scale.clamp(1.0 / MAX_SCALE, MAX_SCALE)
             } else {
                 1.0
             },
             shift: [
-                h.translation[0] * FACE_WIDTH,
-                -h.translation[1] * FACE_WIDTH,
+                clamp_finite(h.translation[0], MAX_SHIFT) * FACE_WIDTH,
+                -clamp_finite(h.translation[1], MAX_SHIFT) * FACE_WIDTH,
                 0.0,
             ],
         }

@@ -17,7 +17,8 @@ pub struct ExpressionFeatures {
     pub lip_gap: f32,
     /// Distance between the mouth corners.
     pub mouth_width: f32,
-    /// Height of each mouth corner above the centre of the lips, `[right, left]`.
+    /// Height of each mouth corner above the inner edge of the upper lip (which an opening jaw leaves where
+    /// it is), `[right, left]`.
     pub corner_lift: [f32; 2],
     /// Height of the inner brow ends above the eye line.
     pub brow_inner: f32,
@@ -34,7 +35,7 @@ impl ExpressionFeatures {
         eye_open: [0.30, 0.30],
         lip_gap: 0.01,
         mouth_width: 0.62,
-        corner_lift: [0.0, 0.0],
+        corner_lift: [0.02, 0.02],
         brow_inner: 0.22,
         brow: [0.28, 0.28],
         iris: [[0.0, 0.0], [0.0, 0.0]],
@@ -47,7 +48,6 @@ impl ExpressionFeatures {
             ((canon[a][0] - canon[b][0]).powi(2) + (canon[a][1] - canon[b][1]).powi(2)).sqrt()
         };
         let y = |i: usize| canon[i][1];
-        let lip_centre = (y(13) + y(14)) / 2.0;
         let eye = |side: usize, outer: usize, inner: usize, upper: usize, lower: usize| {
             let gap = match eyes {
                 Some(e) => e[side].lower[1] - e[side].upper[1],
@@ -67,7 +67,7 @@ impl ExpressionFeatures {
             eye_open: [eye(0, 33, 133, 159, 145), eye(1, 263, 362, 386, 374)],
             lip_gap: (y(14) - y(13)).max(0.0),
             mouth_width: d(61, 291),
-            corner_lift: [lip_centre - y(61), lip_centre - y(291)],
+            corner_lift: [y(13) - y(61), y(13) - y(291)],
             brow_inner: -(y(107) + y(336)) / 2.0,
             brow: [-y(105), -y(334)],
             iris: match eyes {
@@ -238,9 +238,10 @@ impl FaceAnalyzer {
             yaw: smoothed[0],
             pitch: smoothed[1],
             roll: smoothed[2],
+            // Face widths: the canonical unit is the eye-corner distance, a face is about 1.5 of them.
             translation: [
-                (pose.translation[0] - reference.translation[0]) / reference.scale,
-                -(pose.translation[1] - reference.translation[1]) / reference.scale,
+                (pose.translation[0] - reference.translation[0]) / (1.5 * reference.scale),
+                -(pose.translation[1] - reference.translation[1]) / (1.5 * reference.scale),
                 0.0,
             ],
             scale: pose.scale / reference.scale,

@@ -458,6 +458,49 @@ impl MouthFrame {
 pub(crate) struct MouthReference {
     pub image: Arc<PortraitImage>,
     pub frame: MouthFrame,
+    /// Where the upper teeth meet the lower ones (or the darkest row between), as a fraction of the
+    /// opening from the upper lip: above it the interior hangs from the upper lip, below it sits on the
+    /// lower lip.
+    pub bite: f32,
+}
+
+impl MouthReference {
+    pub fn new(image: Arc<PortraitImage>, frame: MouthFrame) -> Self {
+        let tex = Texture {
+            width: image.width as usize,
+            height: image.height as usize,
+            rgba: &image.rgba,
+        };
+        // The luminance across the opening (middle of the mouth): the bite is a dark row between bright
+        // teeth. Without one (the teeth fill the opening, or it is all dark), everything hangs from the
+        // upper lip.
+        let mut profile = Vec::new();
+        for k in 0..=32 {
+            let f = 0.05 + 0.9 * k as f32 / 32.0;
+            let mut sum = 0.0;
+            for j in 0..9 {
+                let s = 0.3 + 0.4 * j as f32 / 8.0;
+                let (u, l) = frame.edges(s);
+                if l - u < 3.0 {
+                    return Self { image: image.clone(), frame, bite: 1.0 };
+                }
+                let p = frame.world(s, u + f * (l - u));
+                sum += luma(&tex.sample(p[0], p[1])) / 9.0;
+            }
+            profile.push((f, sum));
+        }
+        let brightest = profile.iter().map(|p| p.1).fold(0.0, f32::max);
+        let darkest = profile
+            .iter()
+            .filter(|p| (0.45..=0.92).contains(&p.0))
+            .fold((1.0, f32::MAX), |a, p| if p.1 < a.1 { *p } else { a });
+        let best = if darkest.1 < 0.75 * brightest { (darkest.1, darkest.0) } else { (0.0, 1.0) };
+        Self {
+            bite: best.1,
+            image,
+            frame,
+        }
+    }
 }
 
 /// The mouth interior of a head: an open-mouthed reference if it has one, and colours for a synthetic
@@ -495,7 +538,7 @@ impl MouthLayer {
             }
         }
         let cavity = [lip[0] * 0.28 + 8.0, lip[1] * 0.16 + 2.0, lip[2] * 0.16 + 2.0];
-        let tongue = [lip[0] * 0.85 + 20.0, lip[1] * 0.6, lip[2] * 0.6];
+        let tongue = [lip[0] * 0.55 + 10.0, lip[1] * 0.33, lip[2] * 0.35];
         let ivory = [236.0, 228.0, 212.0];
         let teeth = [
             (ivory[0] + sclera[0]) / 2.0 * 0.95,
@@ -534,9 +577,17 @@ impl MouthLayer {
                 // open than the reference squeezes the reference's interior in (so the reference, at its
                 // own opening, maps onto itself).
                 let (ru, rl) = r.frame.edges(s);
-                let k = (r.frame.width / w).max((rl - ru) / (vl - vu).max(1e-3));
-                let rv = if d_up <= d_lo { ru + d_up * k } else { rl - d_lo * k };
-                if rv >= ru - 0.25 && rv <= rl + 0.25 && rl - ru > 1.0 {
+                let h = (vl - vu).max(1e-3);
+                let k = (r.frame.width / w).max((rl - ru) / h);
+                let split = ru + r.bite * (rl - ru);
+                let (rv, valid) = if d_up <= r.bite * h {
+                    let rv = ru + d_up * k;
+                    (rv, rv <= split + 0.25)
+                } else {
+                    let rv = rl - d_lo * k;
+                    (rv, rv >= split - 0.25)
+                };
+                if valid && rv >= ru - 0.25 && rv <= rl + 0.25 && rl - ru > 1.0 {
                     let q = r.frame.world(s, rv);
                     let tex = Texture {
                         width: r.image.width as usize,
@@ -570,8 +621,9 @@ impl MouthLayer {
             }
         };
         if h > 0.12 * w {
-            let a = ss(0.45 * h, 0.15 * h, d_lo) * ss(0.1, 0.35, centre);
-            mix(&mut c, self.tongue.map(|v| v * (0.7 + 0.3 * centre)), a);
+            // The tongue lies low, in shadow, behind the lower teeth.
+            let a = ss(0.4 * h, 0.1 * h, d_lo) * ss(0.15, 0.45, centre) * 0.85;
+            mix(&mut c, self.tongue.map(|v| v * (0.6 + 0.4 * centre)), a);
         }
         // Teeth: a row under the upper lip, separated into teeth, and the lower row when wide open.
         let tooth = ((s - 0.5) * w / (0.16 * w)).abs().fract();
@@ -582,9 +634,10 @@ impl MouthLayer {
         let under_lip = 0.8 + 0.2 * ss(0.0, 0.04 * w, d_up);
         mix(&mut c, self.teeth.map(|v| v * shade * under_lip), a);
         if h > 0.2 * w {
-            let lower_h = 0.08 * w;
-            let a = ss(lower_h, lower_h * 0.7, d_lo) * ss(0.25, 0.5, centre);
-            mix(&mut c, self.teeth.map(|v| v * shade * 0.85), a);
+            // Only the edges of the lower teeth show above the lower lip.
+            let lower_h = 0.045 * w;
+            let a = ss(lower_h, lower_h * 0.6, d_lo) * ss(0.3, 0.55, centre);
+            mix(&mut c, self.teeth.map(|v| v * shade * 0.92), a);
         }
         [
             c[0].clamp(0.0, 255.0) as u8,

@@ -70,8 +70,9 @@ pub(crate) struct WarpMesh {
     /// For each anchor, how much of the face outline's motion it takes (1 next to the face, 0 on the
     /// image border) and the weights of the outline points in that motion (normalised).
     anchor_weights: Vec<(f32, Vec<f32>)>,
-    /// How much each outline point's motion reaches out (1 above the jaw, less on the neck).
-    outline_follow: Vec<f32>,
+    /// How much each outline point's motion reaches out, `[head motion, expression motion]` (1 above the
+    /// jaw, less on the neck).
+    outline_follow: Vec<[f32; 2]>,
     /// Triangles outside the face (between the face outline and the image border), drawn first.
     pub outer: Vec<[u32; 3]>,
 }
@@ -171,11 +172,14 @@ impl WarpMesh {
                 (reach, w)
             })
             .collect();
-        // Hair and ears follow the head; the neck does not follow the jaw and chin (an opening jaw slides
-        // over it, and the face is drawn over what lies behind it).
+        // Hair and ears follow the head. The neck bends along with a turning or nodding head, but not
+        // with an opening jaw (the jaw slides over it, and the face is drawn over what lies behind it).
         let outline_follow = boundary
             .iter()
-            .map(|&i| 1.0 - smoothstep(0.3, 0.8, canonical_y[i]))
+            .map(|&i| {
+                let below = smoothstep(0.3, 0.8, canonical_y[i]);
+                [1.0 - 0.5 * below, 1.0 - below]
+            })
             .collect();
         let mut src: Vec<[f32; 2]> = points.iter().map(|p| [p[0], p[1]]).collect();
         src.extend(&anchors);
@@ -188,15 +192,32 @@ impl WarpMesh {
         }
     }
 
-    /// Target positions of every vertex, given where the landmarks go.
-    pub fn targets(&self, landmarks: &[[f32; 3]], out: &mut Vec<[f32; 2]>) {
+    /// Target positions of every vertex, given where the landmarks go and where the head alone (no
+    /// expression) takes each landmark (`head`, indexed like the landmarks; `None` for no head motion).
+    pub fn targets(
+        &self,
+        landmarks: &[[f32; 3]],
+        head: impl Fn(usize) -> [f32; 2],
+        out: &mut Vec<[f32; 2]>,
+    ) {
         out.clear();
         out.extend(landmarks.iter().map(|p| [p[0], p[1]]));
         let boundary = boundary_loop();
         let moved: Vec<[f32; 2]> = boundary
             .iter()
             .zip(&self.outline_follow)
-            .map(|(&i, f)| [f * (landmarks[i][0] - self.src[i][0]), f * (landmarks[i][1] - self.src[i][1])])
+            .map(|(&i, f)| {
+                let rigid = head(i);
+                let rigid = [rigid[0] - self.src[i][0], rigid[1] - self.src[i][1]];
+                let expression = [
+                    landmarks[i][0] - self.src[i][0] - rigid[0],
+                    landmarks[i][1] - self.src[i][1] - rigid[1],
+                ];
+                [
+                    f[0] * rigid[0] + f[1] * expression[0],
+                    f[0] * rigid[1] + f[1] * expression[1],
+                ]
+            })
             .collect();
         for (a, (reach, w)) in self.anchor_weights.iter().enumerate() {
             let p = self.src[self.anchor_start + a];

@@ -97,13 +97,7 @@ impl PreparedHead {
             let frame = MouthFrame::new(&r.landmarks);
             let open = frame.openness();
             if open > 0.0 && reference.as_ref().is_none_or(|(o, _)| open > *o) {
-                reference = Some((
-                    open,
-                    MouthReference {
-                        image: image.clone(),
-                        frame,
-                    },
-                ));
+                reference = Some((open, MouthReference::new(image.clone(), frame)));
             }
         }
         let mouth = MouthLayer::new(portrait, &rig.landmarks, sclera, reference.map(|r| r.1));
@@ -154,7 +148,20 @@ impl PreparedHead {
         let mut stats = WarpStats::default();
         let mut covered = vec![false; w * h];
         let mut dst: Vec<[f32; 2]> = Vec::with_capacity(self.mesh.src.len());
-        self.mesh.targets(&target.points, &mut dst);
+        let motion = target.motion;
+        let src_points = &self.rig.landmarks;
+        self.mesh.targets(
+            &target.points,
+            |i| {
+                if motion.is_identity() {
+                    [src_points[i][0], src_points[i][1]]
+                } else {
+                    let p = motion.move_point(src_points[i]);
+                    [p[0], p[1]]
+                }
+            },
+            &mut dst,
+        );
         let src = &self.mesh.src;
 
         let skin = |t: [u32; 3], out: &mut [u8], covered: &mut [bool]| {
