@@ -504,8 +504,12 @@ mod tests {
     fn jaw_open_moves_lower_lip_and_chin_not_upper_lip() {
         let rig = ExpressionRig::default();
         let jaw = &rig.shapes["jawOpen"].offsets;
-        for i in [14u16, 17, 152, 87, 317] {
+        for i in [14u16, 17, 152] {
             assert!((jaw[&i][1] - 0.45).abs() < 1e-3, "{i}: {:?}", jaw.get(&i));
+        }
+        // The lower lip drops less towards the corners: the mouth opens round.
+        for i in [87u16, 317] {
+            assert!((0.38..0.45).contains(&jaw[&i][1]), "{i}: {:?}", jaw.get(&i));
         }
         for i in [13u16, 0, 1, 33, 263] {
             assert!(jaw.get(&i).is_none_or(|d| d[1].abs() < 1e-3), "{i}");
@@ -518,8 +522,11 @@ mod tests {
         let rig = ExpressionRig::default();
         for (name, upper, lower) in [("eyeBlinkRight", 159, 145), ("eyeBlinkLeft", 386, 374)] {
             let s = &rig.shapes[name].offsets;
-            let gap = (c[lower][1] + s[&(lower as u16)][1]) - (c[upper][1] + s[&(upper as u16)][1]);
-            assert!(gap.abs() < 1e-3, "{name}: lids {gap} apart");
+            let dy = |i: usize| s.get(&(i as u16)).map_or(0.0, |d| d[1]);
+            let gap = (c[lower][1] + dy(lower)) - (c[upper][1] + dy(upper));
+            // Within 1 % of the eye-corner distance here; retargeting then makes each portrait's own lids
+            // meet exactly.
+            assert!(gap.abs() < 0.01, "{name}: lids {gap} apart");
         }
     }
 

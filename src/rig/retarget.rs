@@ -313,6 +313,23 @@ mod tests {
     }
 
     #[test]
+    fn blink_closes_this_portraits_own_lids() {
+        let mut rig = portrait();
+        // Eyes much more open than the canonical face's.
+        for &i in &RIGHT_EYE[9..] {
+            rig.landmarks[i][1] -= 6.0;
+        }
+        let t = Retargeter::new(&rig, &ExpressionRig::default());
+        let face = FaceFrame::neutral().with_expression(Expression::EyeBlinkRight, 1.0);
+        let r = t.retarget(&face);
+        for k in 1..8 {
+            let (lower, upper) = (RIGHT_EYE[k], RIGHT_EYE[16 - k]);
+            let gap = r.points[lower][1] - r.points[upper][1];
+            assert!(gap.abs() < 0.05, "pair {k}: {gap} px apart");
+        }
+    }
+
+    #[test]
     fn yaw_moves_the_nose_more_than_the_ears_and_gaze_moves_the_iris() {
         let rig = portrait();
         let t = Retargeter::new(&rig, &ExpressionRig::default());

@@ -1,0 +1,99 @@
+//! Golden frames: the mesh warp of the demo portrait (256 x 256, with the rig committed beside the frames)
+//! for a few expressions, compared with frames made by this project and committed in `tests/golden`.
+//!
+//! After a deliberate change to the renderer, look at the new frames (written to
+//! `target/tmp/golden/`) and then refresh the committed ones with `UPDATE_GOLDEN=1 cargo test --test
+//! golden_frames`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bevy_talking_head::prelude::*;
+use bevy_talking_head::render::{PortraitImage, PreparedHead};
+use bevy_talking_head::rig::{ExpressionRig, PortraitRig};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn golden(name: &str) -> PathBuf {
+    root().join("tests/golden").join(name)
+}
+
+fn faces() -> Vec<(&'static str, FaceFrame)> {
+    use Expression as E;
+    let n = FaceFrame::neutral;
+    let mut look = n();
+    look.gaze.left = [0.45, 0.1];
+    look.gaze.right = [0.45, 0.1];
+    let mut turn = n();
+    turn.head.yaw = -0.3;
+    turn.head.pitch = 0.1;
+    vec![
+        ("neutral", n()),
+        ("blink", n().with_expression(E::EyeBlinkLeft, 1.0).with_expression(E::EyeBlinkRight, 1.0)),
+        ("jaw_open", n().with_expression(E::JawOpen, 0.7)),
+        ("smile", n().with_expression(E::MouthSmileLeft, 1.0).with_expression(E::MouthSmileRight, 1.0)),
+        ("pucker_brows", n().with_expression(E::MouthPucker, 1.0).with_expression(E::BrowInnerUp, 1.0)),
+        ("look", look),
+        ("turn", turn),
+    ]
+}
+
+#[test]
+fn golden_frames_match() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let img = image::open(root().join("assets/portraits/astronaut.png"))
+        .expect("run `make setup` first")
+        .to_rgba8();
+    let p = PortraitImage::new(img.width(), img.height(), img.into_raw()).unwrap();
+    let p = Arc::new(p.resized(256, 256));
+    let rig_path = golden("astronaut_256.rig.json");
+    if update {
+        let tracker = bevy_talking_head::tracking::FaceTracker::from_dir(
+            root().join("assets/models"),
+            &Default::default(),
+        )
+        .unwrap();
+        let view = bevy_talking_head::tracking::ImageView::new(256, 256, 4, &p.rgba, "demo").unwrap();
+        PortraitRig::build(&tracker, &view, "demo").unwrap().save(&rig_path).unwrap();
+    }
+    let rig = PortraitRig::load(&rig_path).unwrap();
+    let head = PreparedHead::new(&[p.clone()], &[rig.clone()], &ExpressionRig::default()).unwrap();
+    // The face, 96 x 96 around the nose.
+    let (cx, cy) = (rig.landmarks[1][0] as u32, rig.landmarks[1][1] as u32);
+    let (x0, y0) = (cx.saturating_sub(48).min(256 - 96), cy.saturating_sub(56).min(256 - 96));
+    let tmp = root().join("target/tmp/golden");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut failures = Vec::new();
+    for (name, face) in faces() {
+        let mut out = vec![0u8; p.rgba.len()];
+        head.render(&face, &mut out);
+        let frame = image::RgbaImage::from_raw(256, 256, out).unwrap();
+        let crop = image::imageops::crop_imm(&frame, x0, y0, 96, 96).to_image();
+        crop.save(tmp.join(format!("{name}.png"))).unwrap();
+        let file = golden(&format!("{name}.png"));
+        if update {
+            crop.save(&file).unwrap();
+            continue;
+        }
+        let want = image::open(&file)
+            .unwrap_or_else(|e| panic!("{}: {e} (make it with UPDATE_GOLDEN=1)", file.display()))
+            .to_rgba8();
+        let diffs: Vec<u32> = crop
+            .as_raw()
+            .iter()
+            .zip(want.as_raw())
+            .map(|(a, b)| (*a as i32 - *b as i32).unsigned_abs())
+            .collect();
+        let mean = diffs.iter().sum::<u32>() as f32 / diffs.len() as f32;
+        let big = diffs.iter().filter(|&&d| d > 12).count();
+        eprintln!("{name}: mean difference {mean:.3}, {big} channel values off by more than 12");
+        // Tolerance for floating-point differences between machines, not for a changed renderer: a moved
+        // feature changes hundreds of values by far more.
+        if mean > 0.5 || big > 20 {
+            failures.push(format!("{name}: mean {mean:.3}, {big} values off by > 12"));
+        }
+    }
+    assert!(failures.is_empty(), "frames differ from tests/golden (new ones in {}): {failures:?}", tmp.display());
+}
