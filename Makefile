@@ -7,7 +7,7 @@ setup:
 	$(PYTHON) models/setup.py
 
 demo: setup
-	$(CARGO) run --example minimal
+	$(CARGO) run --example expressions
 
 test: setup
 	$(CARGO) test

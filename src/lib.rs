@@ -3,9 +3,12 @@
 //! Animate a talking head from one portrait (a photo, a painting, concept art) inside a Bevy game.
 //!
 //! A [`TalkingHead`] component owns a texture. Every frame, the head's [`FaceFrame`] (head pose, the 52
-//! ARKit expression weights, gaze) goes through the pipeline in [`TalkingHeadSystems`]: it is retargeted
-//! onto the portrait, rendered by a [`HeadRenderer`] on a pool of worker threads (ONNX Runtime through
-//! `ort` for model-based renderers), and the finished frame is written into the texture in place. The main
+//! ARKit expression weights, gaze) goes through the pipeline in [`TalkingHeadSystems`]: it is rendered by a
+//! [`HeadRenderer`] on a pool of worker threads and the finished frame is written into the texture in
+//! place. The default renderer, [`MeshWarpRenderer`](render::MeshWarpRenderer), needs no trained weights:
+//! it rigs the portrait once with the face tracker (ONNX Runtime through `ort`), retargets each face onto
+//! it ([`rig::Retargeter`]) and warps the portrait's own pixels along the face mesh, with the eyes and the
+//! mouth interior drawn as layers. The main
 //! thread never waits for a renderer; a head whose portrait, model or renderer fails keeps showing its
 //! still portrait and reports a [`TalkingHeadError`].
 //!
@@ -25,16 +28,18 @@
 //!     commands.spawn(Camera2d);
 //!     let output = images.add(Image::default());
 //!     commands.spawn((
-//!         TalkingHead::new(assets.load("portraits/astronaut.png"))
-//!             .with_renderer(HeadRendererKind::ExpressionFilter(assets.load("models/expression_tint.onnx")))
-//!             .with_output(output.clone()),
+//!         TalkingHead::new(assets.load("portraits/astronaut.png")).with_output(output.clone()),
 //!         Sprite::from_image(output),
 //!     ));
 //! }
 //!
 //! fn talk(time: Res<Time>, mut faces: Query<&mut FaceFrame>) {
 //!     for mut face in &mut faces {
-//!         face.expressions.set(Expression::JawOpen, time.elapsed_secs().sin() * 0.5 + 0.5);
+//!         let t = time.elapsed_secs();
+//!         face.expressions.set(Expression::JawOpen, (t * 3.0).sin() * 0.3 + 0.3);
+//!         face.expressions.set(Expression::EyeBlinkLeft, if t % 4.0 < 0.15 { 1.0 } else { 0.0 });
+//!         face.expressions.set(Expression::EyeBlinkRight, if t % 4.0 < 0.15 { 1.0 } else { 0.0 });
+//!         face.head.yaw = (t * 0.5).sin() * 0.2;
 //!     }
 //! }
 //! ```
@@ -69,5 +74,6 @@ pub mod prelude {
     pub use crate::head::{HeadRendererKind, TalkingHead};
     pub use crate::onnx::OnnxModelAsset;
     pub use crate::plugin::{TalkingHeadPlugin, TalkingHeadSystems};
-    pub use crate::render::{HeadRenderer, HeadStats, TalkingHeadStats};
+    pub use crate::render::{HeadRenderer, HeadStats, MeshWarpRenderer, TalkingHeadStats};
+    pub use crate::rig::{ExpressionRig, PortraitRig};
 }

@@ -116,14 +116,23 @@ impl Plugin for TalkingHeadPlugin {
                     .in_set(TalkingHeadSystems::Dispatch),
             )
             .add_systems(PostUpdate, apply_results.in_set(TalkingHeadSystems::Apply));
+        insert_asset_folder(app);
     }
 
     fn finish(&self, app: &mut App) {
-        // Rig sidecars sit next to portrait files in the asset folder.
-        #[cfg(not(target_arch = "wasm32"))]
-        if let Some(asset) = app.get_added_plugins::<bevy::asset::AssetPlugin>().first() {
-            let base = bevy::asset::io::file::FileAssetReader::get_base_path();
-            app.insert_resource(AssetFolder(base.join(&asset.file_path)));
-        }
+        // In case AssetPlugin was added after this plugin.
+        insert_asset_folder(app);
+    }
+}
+
+/// Rig sidecars sit next to portrait files in the asset folder: remember where that is.
+fn insert_asset_folder(app: &mut App) {
+    #[cfg(not(target_arch = "wasm32"))]
+    if !app.world().contains_resource::<AssetFolder>()
+        && let Some(asset) = app.get_added_plugins::<bevy::asset::AssetPlugin>().first()
+    {
+        let base = bevy::asset::io::file::FileAssetReader::get_base_path();
+        let folder = base.join(&asset.file_path);
+        app.insert_resource(AssetFolder(folder));
     }
 }

@@ -205,15 +205,6 @@ fn neutral_face_reproduces_every_portrait() {
 fn measure(tracker: &FaceTracker, p: &PortraitImage, rgba: &[u8]) -> (ExpressionFeatures, TrackedFace) {
     let view = ImageView::new(p.width, p.height, 4, rgba, "rendered").unwrap();
     let face = tracker.detect_still(&view).unwrap().expect("no face in the rendered frame");
-    let mesh_only = TrackedFace {
-        eyes: None,
-        ..face.clone()
-    };
-    eprintln!(
-        "  iris-model eyes {:?}, mesh eyes {:?}",
-        ExpressionFeatures::of(&face).eye_open,
-        ExpressionFeatures::of(&mesh_only).eye_open
-    );
     (ExpressionFeatures::of(&face), face)
 }
 
@@ -348,97 +339,54 @@ fn scripted_sequence_contact_sheets() {
     }
 }
 
-#[test]
-#[ignore]
-fn zoom() {
-    let tracker = common::tracker();
-    let (p, head) = prepared(&tracker, &demo(), 512);
-    let seq = sequence();
-    let frames: Vec<Vec<u8>> = [0, 1, 3].iter().map(|&k| render(&head, &p, &seq[k].1)).collect();
-    let r = head.rig();
-    let (cx, cy) = (r.landmarks[168][0] as u32, r.landmarks[168][1] as u32);
-    let crops: Vec<Vec<u8>> = frames
-        .iter()
-        .map(|f| {
-            let img = image::RgbaImage::from_raw(p.width, p.height, f.clone()).unwrap();
-            let c = image::imageops::crop_imm(&img, cx - 40, cy - 12, 80, 30).to_image();
-            image::imageops::resize(&c, 400, 150, image::imageops::FilterType::Nearest).into_raw()
-        })
-        .collect();
-    contact_sheet(&crops, 400, 150, &out_dir().join("zoom.png"));
-}
+
+
 
 #[test]
-#[ignore]
-fn blink_debug() {
+fn few_shots_lend_the_most_open_mouth() {
+    let Some(paintings) = common::testdata("paintings") else {
+        return;
+    };
     let tracker = common::tracker();
-    let path = std::env::var("PORTRAIT").map(PathBuf::from).unwrap_or_else(|_| demo());
-    let (p, head) = face_portrait(&tracker, &path, 512);
-    let face = FaceFrame::neutral()
-        .with_expression(Expression::EyeBlinkLeft, 1.0)
-        .with_expression(Expression::EyeBlinkRight, 1.0);
-    let mut frames = Vec::new();
-    for rgba in [p.rgba.clone(), render(&head, &p, &face)] {
-        let (_, t) = measure(&tracker, &p, &rgba);
-        let mut img = image::RgbaImage::from_raw(p.width, p.height, rgba).unwrap();
-        let e = t.eyes.unwrap();
-        let c = e[0].iris[0];
-        for (k, q) in e[0].contour.iter().enumerate().take(16) {
-            let colour = if k == 12 || k == 4 { [0, 255, 0, 255] } else { [255, 0, 0, 255] };
-            img.put_pixel(q[0] as u32, q[1] as u32, image::Rgba(colour));
+    let (mona, mona_head) = prepared(&tracker, &paintings.join("mona_lisa.jpg"), 512);
+    let (astro, _) = prepared(&tracker, &demo(), 512);
+    let rig = |p: &PortraitImage| rig(&tracker, p);
+    let (mona_rig, astro_rig) = (rig(&mona), rig(&astro));
+    let expressions = ExpressionRig::default();
+    let two = PreparedHead::new(&[mona.clone(), astro.clone()], &[mona_rig.clone(), astro_rig.clone()], &expressions).unwrap();
+    let swapped = PreparedHead::new(&[astro.clone(), mona.clone()], &[astro_rig, mona_rig], &expressions).unwrap();
+    // The astronaut smiles with her teeth showing: her mouth is the most open whichever comes first.
+    assert_eq!(two.mouth_reference(), Some(1));
+    assert_eq!(swapped.mouth_reference(), Some(0));
+    // Mona Lisa alone paints her open mouth; with the second shot it shows real teeth: brighter, and
+    // with the reference's texture rather than flat paint.
+    let face = FaceFrame::neutral().with_expression(Expression::JawOpen, 0.6);
+    let interior = |head: &PreparedHead| {
+        let mut out = vec![0u8; mona.rgba.len()];
+        let moved = head.retarget(&face);
+        head.render(&face, &mut out);
+        let poly: Vec<[f32; 2]> = bevy_talking_head::rig::topology::INNER_LIPS
+            .iter()
+            .map(|&i| [moved.points[i][0], moved.points[i][1]])
+            .collect();
+        let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
+        for p in &poly {
+            lo = [lo[0].min(p[0]), lo[1].min(p[1])];
+            hi = [hi[0].max(p[0]), hi[1].max(p[1])];
         }
-        for &i in &[159usize, 145] {
-            let q = t.landmarks.points[i];
-            img.put_pixel(q[0] as u32, q[1] as u32, image::Rgba([0, 0, 255, 255]));
-        }
-        let crop = image::imageops::crop_imm(&img, c[0] as u32 - 40, c[1] as u32 - 24, 80, 48).to_image();
-        frames.push(image::imageops::resize(&crop, 400, 240, image::imageops::FilterType::Nearest).into_raw());
-    }
-    contact_sheet(&frames, 400, 240, &out_dir().join("blink_debug.png"));
-    // Jaw: where the tracker puts the lips and chin on the rendered frame.
-    let jaw: f32 = std::env::var("JAW").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0);
-    let smile: f32 = std::env::var("SMILE").ok().and_then(|v| v.parse().ok()).unwrap_or(0.0);
-    let face = FaceFrame::neutral()
-        .with_expression(Expression::JawOpen, jaw)
-        .with_expression(Expression::MouthSmileLeft, smile)
-        .with_expression(Expression::MouthSmileRight, smile);
-    let out = render(&head, &p, &face);
-    let (_, t) = measure(&tracker, &p, &out);
-    let mut img = image::RgbaImage::from_raw(p.width, p.height, out).unwrap();
-    let moved = head.retarget(&face);
-    eprintln!("tracked gap {:.3}", ExpressionFeatures::of(&t).lip_gap);
-    for &i in &[13usize, 14, 17, 152] {
-        let q = t.landmarks.points[i];
-        let m = moved.points[i];
-        for d in 0..3 {
-            img.put_pixel(q[0] as u32 + d, q[1] as u32, image::Rgba([0, 255, 0, 255]));
-            img.put_pixel(m[0] as u32 + d, m[1] as u32, image::Rgba([255, 0, 255, 255]));
-        }
-    }
-    img.save(out_dir().join("jaw_debug.png")).unwrap();
-}
-
-#[test]
-#[ignore]
-fn real_blink_depth() {
-    use bevy_talking_head::capture::{FrameSource, VideoFileSource};
-    let data = common::testdata("driving").unwrap();
-    for name in ["expressions_greenscreen.mp4", "webcam_talking.mp4", "expressions_head_turns.mp4"] {
-        let mut tracker = common::tracker();
-        let mut source = VideoFileSource::open(data.join(name)).unwrap();
-        let mut first = None;
-        let mut min = [f32::MAX; 2];
-        while let Some(frame) = source.next_frame().unwrap() {
-            let view = ImageView::new(frame.width, frame.height, 3, &frame.rgb, name).unwrap();
-            let Some(t) = tracker.track(&view).unwrap() else { continue };
-            let f = ExpressionFeatures::of(&t);
-            let first = *first.get_or_insert(f.eye_open);
-            for s in 0..2 {
-                min[s] = min[s].min(f.eye_open[s] / first[s]);
+        // The upper third of the opening, where the upper teeth are.
+        let mut values = Vec::new();
+        for y in lo[1] as usize..(lo[1] + (hi[1] - lo[1]) / 3.0) as usize {
+            for x in lo[0] as usize..hi[0] as usize {
+                let i = (y * mona.width as usize + x) * 4;
+                values.push(0.299 * out[i] as f32 + 0.587 * out[i + 1] as f32 + 0.114 * out[i + 2] as f32);
             }
         }
-        eprintln!("{name}: smallest eye opening {min:?} of the first frame's");
-    }
+        values.iter().sum::<f32>() / values.len().max(1) as f32
+    };
+    let (alone, with_shot) = (interior(&mona_head), interior(&two));
+    eprintln!("upper third of the open mouth: luma {alone:.0} painted, {with_shot:.0} from the second shot");
+    assert!(with_shot > alone + 10.0, "the second shot did not bring its teeth: {alone:.0} -> {with_shot:.0}");
 }
 
 fn pearson(a: &[f32], b: &[f32]) -> f32 {
@@ -486,24 +434,8 @@ fn driving_videos_drive_the_demo_portrait() {
             .unwrap();
         analyzer.calibrate(&neutral.1);
         for (frame, tracked) in frames {
-            #[allow(unused_mut)]
-            let mut face = analyzer.analyze(&tracked, frame.timestamp.as_secs_f64());
-            if std::env::var_os("NO_SMILE").is_some() {
-                face.expressions.set(Expression::MouthSmileLeft, 0.0);
-                face.expressions.set(Expression::MouthSmileRight, 0.0);
-            }
+            let face = analyzer.analyze(&tracked, frame.timestamp.as_secs_f64());
             let stats = head.render(&face, &mut out);
-            if std::env::var_os("DRIVE_DEBUG").is_some() && frame.index % 6 == 0 {
-                eprintln!(
-                    "{name} {}: jaw {:.2} funnel {:.2} pucker {:.2} smile {:.2} gap {:.3}",
-                    frame.index,
-                    face.expressions.get(Expression::JawOpen),
-                    face.expressions.get(Expression::MouthFunnel),
-                    face.expressions.get(Expression::MouthPucker),
-                    face.expressions.get(Expression::MouthSmileLeft),
-                    ExpressionFeatures::of(&tracked).lip_gap
-                );
-            }
             assert_eq!(stats.uncovered, 0, "{name} frame {}: holes", frame.index);
             let rendered = ImageView::new(p.width, p.height, 4, &out, "rendered").unwrap();
             let seen = follower
@@ -511,18 +443,6 @@ fn driving_videos_drive_the_demo_portrait() {
                 .unwrap()
                 .unwrap_or_else(|| panic!("{name} frame {}: no face in the rendered frame", frame.index));
             let (fi, fo) = (ExpressionFeatures::of(&tracked), ExpressionFeatures::of(&seen));
-            if std::env::var("DUMP_FRAME").is_ok_and(|v| v == format!("{name}:{}", frame.index)) {
-                eprintln!("dump: {face:?}");
-                let mut img = image::RgbaImage::from_raw(p.width, p.height, out.clone()).unwrap();
-                for &i in &[13usize, 14] {
-                    let q = seen.landmarks.points[i];
-                    for d in 0..3 {
-                        let (x, y) = ((q[0] as u32 + d).min(p.width - 1), (q[1] as u32).min(p.height - 1));
-                        img.put_pixel(x, y, image::Rgba([0, 255, 0, 255]));
-                    }
-                }
-                img.save(out_dir().join("dump.png")).unwrap();
-            }
             mouth_in.push(fi.lip_gap);
             mouth_out.push(fo.lip_gap);
             eyes_in.push((fi.eye_open[0] + fi.eye_open[1]) / 2.0);
@@ -538,10 +458,6 @@ fn driving_videos_drive_the_demo_portrait() {
             }
         }
         let r = |a: &[f32], b: &[f32]| pearson(&a[start..], &b[start..]);
-        if std::env::var_os("DRIVE_DEBUG").is_some() {
-            for k in (start..mouth_in.len()).step_by(6) {
-                eprintln!("{k}: gap in {:.3} out {:.3}", mouth_in[k], mouth_out[k]);
-            }
         }
         eprintln!(
             "{name}: {} frames, mouth correlation {:.2}, eyes {:.2}",

@@ -1,6 +1,8 @@
 //! Shared helpers for the headless integration tests.
 #![allow(dead_code)]
 
+pub mod examples;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 

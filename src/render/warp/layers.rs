@@ -456,6 +456,8 @@ impl MouthFrame {
 /// A portrait whose open mouth lends its interior.
 #[derive(Clone, Debug)]
 pub(crate) struct MouthReference {
+    /// Which of the head's portraits it is.
+    pub index: usize,
     pub image: Arc<PortraitImage>,
     pub frame: MouthFrame,
     /// Where the upper teeth meet the lower ones (or the darkest row between), as a fraction of the
@@ -465,7 +467,7 @@ pub(crate) struct MouthReference {
 }
 
 impl MouthReference {
-    pub fn new(image: Arc<PortraitImage>, frame: MouthFrame) -> Self {
+    pub fn new(index: usize, image: Arc<PortraitImage>, frame: MouthFrame) -> Self {
         let tex = Texture {
             width: image.width as usize,
             height: image.height as usize,
@@ -482,7 +484,7 @@ impl MouthReference {
                 let s = 0.3 + 0.4 * j as f32 / 8.0;
                 let (u, l) = frame.edges(s);
                 if l - u < 3.0 {
-                    return Self { image: image.clone(), frame, bite: 1.0 };
+                    return Self { index, image: image.clone(), frame, bite: 1.0 };
                 }
                 let p = frame.world(s, u + f * (l - u));
                 sum += luma(&tex.sample(p[0], p[1])) / 9.0;
@@ -496,6 +498,7 @@ impl MouthReference {
             .fold((1.0, f32::MAX), |a, p| if p.1 < a.1 { *p } else { a });
         let best = if darkest.1 < 0.75 * brightest { (darkest.1, darkest.0) } else { (0.0, 1.0) };
         Self {
+            index,
             bite: best.1,
             image,
             frame,

@@ -134,11 +134,6 @@ impl WarpMesh {
         let mut tris = crate::rig::topology::delaunay(&pts);
         for a in 0..k {
             crate::rig::topology::recover_edge(&pts, &mut tris, a, (a + 1) % k);
-            if std::env::var_os("WARP_DEBUG").is_some()
-                && !tris.iter().any(|t| t.contains(&a) && t.contains(&((a + 1) % k)))
-            {
-                eprintln!("outline edge {a} not recovered: {:?} {:?}", pts[a], pts[(a + 1) % k]);
-            }
         }
         let anchor_start = points.len();
         let index = |v: usize| if v < k { boundary[v] as u32 } else { (anchor_start + v - k) as u32 };

@@ -89,7 +89,7 @@ impl PreparedHead {
         let sclera = [0, 1, 2].map(|k| (eyes[0].sclera[k] + eyes[1].sclera[k]) / 2.0);
         // Few shots: the reference with the most open mouth lends its interior.
         let mut reference: Option<(f32, MouthReference)> = None;
-        for (image, r) in portraits.iter().zip(rigs) {
+        for (index, (image, r)) in portraits.iter().zip(rigs).enumerate() {
             let r = r.scaled_to([image.width, image.height]);
             if r.check().is_err() {
                 continue;
@@ -97,7 +97,7 @@ impl PreparedHead {
             let frame = MouthFrame::new(&r.landmarks);
             let open = frame.openness();
             if open > 0.0 && reference.as_ref().is_none_or(|(o, _)| open > *o) {
-                reference = Some((open, MouthReference::new(image.clone(), frame)));
+                reference = Some((open, MouthReference::new(index, image.clone(), frame)));
             }
         }
         let mouth = MouthLayer::new(portrait, &rig.landmarks, sclera, reference.map(|r| r.1));
@@ -126,9 +126,10 @@ impl PreparedHead {
         &self.retargeter
     }
 
-    /// Whether a few-shot reference lends the mouth interior (else it is painted).
-    pub fn has_mouth_reference(&self) -> bool {
-        self.mouth.reference.is_some()
+    /// Which portrait lends the mouth interior: the one with the most open mouth (`None` when every mouth
+    /// is closed: the interior is painted).
+    pub fn mouth_reference(&self) -> Option<usize> {
+        self.mouth.reference.as_ref().map(|r| r.index)
     }
 
     /// Renders `face` into `out` (RGBA8, the portrait's size).
@@ -241,9 +242,6 @@ impl PreparedHead {
         // Anything left (only where the mesh folds over itself) shows the portrait.
         for (i, c) in covered.iter().enumerate() {
             if !c {
-                if std::env::var_os("WARP_DEBUG").is_some() {
-                    eprintln!("uncovered {} {}", i % w, i / w);
-                }
                 stats.uncovered += 1;
                 out[i * 4..i * 4 + 4].copy_from_slice(&self.portrait.rgba[i * 4..i * 4 + 4]);
             }
@@ -387,7 +385,13 @@ impl MeshWarpRenderer {
                 };
                 FaceTracker::from_dir(&dir, &self.session_options)
                     .map(Arc::new)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| {
+                        format!(
+                            "{e}. The face models come from `make setup` (or `python3 models/setup.py`) \
+                             in the bevy_talking_head repository; point TalkingHeadPlugin::models_dir at \
+                             the folder holding them, or give the head its rig (TalkingHead::with_rigs)"
+                        )
+                    })
             })
             .clone()
             .map_err(|message| Error::Render {

@@ -1,0 +1,83 @@
+//! Runs an example in a real window (Xvfb + lavapipe) and collects its screenshots.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn example_binary(name: &str) -> PathBuf {
+    // target/<profile>/deps/<this test> -> target/<profile>/examples/<name> (cargo test builds examples).
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().join("examples").join(name)
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Mean and standard deviation of the luma in a region, and the region's pixels.
+pub fn region(img: &image::RgbImage, x0: u32, y0: u32, w: u32, h: u32) -> (f64, f64, Vec<[u8; 3]>) {
+    let px: Vec<[u8; 3]> = (y0..y0 + h)
+        .flat_map(|y| (x0..x0 + w).map(move |x| (x, y)))
+        .map(|(x, y)| img.get_pixel(x, y).0)
+        .collect();
+    let luma: Vec<f64> = px
+        .iter()
+        .map(|p| 0.299 * p[0] as f64 + 0.587 * p[1] as f64 + 0.114 * p[2] as f64)
+        .collect();
+    let mean = luma.iter().sum::<f64>() / luma.len() as f64;
+    let var = luma.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / luma.len() as f64;
+    (mean, var.sqrt(), px)
+}
+
+/// Runs example `name` with `TALKING_HEAD_SCREENSHOTS` set and returns its `shots` screenshots, or `None`
+/// (saying so) without xvfb-run and lavapipe, unless `CI` is set, where that is a failure. Fails if the
+/// example fails or logs an error.
+pub fn run_example(name: &str, shots: usize) -> Option<Vec<image::RgbImage>> {
+    let lavapipe = Path::new("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json");
+    if !have("xvfb-run") || !lavapipe.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have xvfb-run and mesa-vulkan-drivers (lavapipe)"
+        );
+        eprintln!("skipped: needs xvfb-run and mesa-vulkan-drivers");
+        return None;
+    }
+    let binary = example_binary(name);
+    assert!(binary.exists(), "{} is missing: `cargo test` builds it", binary.display());
+    let tmp = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tmp");
+    let out_dir = tmp.join(format!("{name}_screenshots"));
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let runtime_dir = tmp.join(format!("xdg_{name}"));
+    std::fs::create_dir_all(&runtime_dir).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&runtime_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let output = Command::new("timeout")
+        .arg("240")
+        .args(["xvfb-run", "-a", "-s", "-screen 0 1024x768x24"])
+        .arg(&binary)
+        .env("BEVY_ASSET_ROOT", env!("CARGO_MANIFEST_DIR"))
+        .env("TALKING_HEAD_SCREENSHOTS", &out_dir)
+        .env("WGPU_BACKEND", "vulkan")
+        .env("VK_ICD_FILENAMES", lavapipe)
+        .env("XDG_RUNTIME_DIR", &runtime_dir)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&output.stderr).to_string()
+        + &String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "the example failed ({}):\n{log}", output.status);
+    assert!(!log.contains("ERROR"), "the example logged errors:\n{log}");
+    Some(
+        (1..=shots)
+            .map(|k| {
+                image::open(out_dir.join(format!("{name}_{k}.png")))
+                    .unwrap_or_else(|e| panic!("screenshot {k}: {e}"))
+                    .to_rgb8()
+            })
+            .collect(),
+    )
+}
