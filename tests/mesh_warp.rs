@@ -458,7 +458,6 @@ fn driving_videos_drive_the_demo_portrait() {
             }
         }
         let r = |a: &[f32], b: &[f32]| pearson(&a[start..], &b[start..]);
-        }
         eprintln!(
             "{name}: {} frames, mouth correlation {:.2}, eyes {:.2}",
             mouth_in.len() - start,

@@ -491,6 +491,8 @@ mod tests {
         let json = serde_json::to_string(&rig).unwrap();
         let back: ExpressionRig = serde_json::from_str(&json).unwrap();
         assert_eq!(back, rig);
+        // All but the eyeLook* (gaze), the lip rolls and tongueOut.
+        assert_eq!(rig.shapes.len(), 41, "{:?}", rig.shapes.keys().collect::<Vec<_>>());
         for name in ["jawOpen", "eyeBlinkLeft", "mouthSmileRight", "browInnerUp"] {
             assert!(
                 rig.shapes[name].offsets.len() > 5,
