@@ -49,12 +49,25 @@ fn warp(c: &mut Criterion) {
     let face = face();
     for size in [256u32, 512] {
         let (p, rig) = portrait(size);
-        let head = PreparedHead::new(&[p.clone()], &[rig.clone()], &ExpressionRig::default()).unwrap();
+        let head = PreparedHead::new(
+            std::slice::from_ref(&p),
+            std::slice::from_ref(&rig),
+            &ExpressionRig::default(),
+        )
+        .unwrap();
         let mut out = vec![0u8; p.rgba.len()];
         group.bench_with_input(BenchmarkId::new("render", size), &size, |b, _| {
             b.iter(|| head.render(&face, &mut out))
         });
-        let heads = [head, PreparedHead::new(&[p.clone()], &[rig.clone()], &ExpressionRig::default()).unwrap()];
+        let heads = [
+            head,
+            PreparedHead::new(
+                std::slice::from_ref(&p),
+                std::slice::from_ref(&rig),
+                &ExpressionRig::default(),
+            )
+            .unwrap(),
+        ];
         let mut outs = [vec![0u8; p.rgba.len()], vec![0u8; p.rgba.len()]];
         group.bench_with_input(BenchmarkId::new("two_cores", size), &size, |b, _| {
             b.iter(|| {
@@ -68,7 +81,14 @@ fn warp(c: &mut Criterion) {
         if size == 512 {
             group.bench_function("retarget", |b| b.iter(|| heads[0].retarget(&face)));
             group.bench_function(BenchmarkId::new("prepare", size), |b| {
-                b.iter(|| PreparedHead::new(&[p.clone()], &[rig.clone()], &ExpressionRig::default()).unwrap())
+                b.iter(|| {
+                    PreparedHead::new(
+                        std::slice::from_ref(&p),
+                        std::slice::from_ref(&rig),
+                        &ExpressionRig::default(),
+                    )
+                    .unwrap()
+                })
             });
         }
     }

@@ -90,8 +90,16 @@ fn steps() -> [(&'static str, FaceFrame); 9] {
     };
     [
         ("neutral", n()),
-        ("blink", n().with_expression(E::EyeBlinkLeft, 1.0).with_expression(E::EyeBlinkRight, 1.0)),
-        ("smile", n().with_expression(E::MouthSmileLeft, 1.0).with_expression(E::MouthSmileRight, 1.0)),
+        (
+            "blink",
+            n().with_expression(E::EyeBlinkLeft, 1.0)
+                .with_expression(E::EyeBlinkRight, 1.0),
+        ),
+        (
+            "smile",
+            n().with_expression(E::MouthSmileLeft, 1.0)
+                .with_expression(E::MouthSmileRight, 1.0),
+        ),
         ("jaw open", n().with_expression(E::JawOpen, 0.8)),
         ("look left", look(0.5)),
         ("look right", look(-0.5)),

@@ -26,6 +26,12 @@ fn expressions_example_animates_the_portrait() {
     };
     let (d_jaw, d_turn) = (differing(neutral, jaw), differing(neutral, turn));
     eprintln!("pixels changed from neutral: jaw open {d_jaw}, turn left {d_turn}");
-    assert!(d_jaw > 300, "the jaw-open screenshot looks neutral ({d_jaw} pixels changed)");
-    assert!(d_turn > 300, "the turn-left screenshot looks neutral ({d_turn} pixels changed)");
+    assert!(
+        d_jaw > 300,
+        "the jaw-open screenshot looks neutral ({d_jaw} pixels changed)"
+    );
+    assert!(
+        d_turn > 300,
+        "the turn-left screenshot looks neutral ({d_turn} pixels changed)"
+    );
 }

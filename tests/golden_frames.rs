@@ -31,10 +31,22 @@ fn faces() -> Vec<(&'static str, FaceFrame)> {
     turn.head.pitch = 0.1;
     vec![
         ("neutral", n()),
-        ("blink", n().with_expression(E::EyeBlinkLeft, 1.0).with_expression(E::EyeBlinkRight, 1.0)),
+        (
+            "blink",
+            n().with_expression(E::EyeBlinkLeft, 1.0)
+                .with_expression(E::EyeBlinkRight, 1.0),
+        ),
         ("jaw_open", n().with_expression(E::JawOpen, 0.7)),
-        ("smile", n().with_expression(E::MouthSmileLeft, 1.0).with_expression(E::MouthSmileRight, 1.0)),
-        ("pucker_brows", n().with_expression(E::MouthPucker, 1.0).with_expression(E::BrowInnerUp, 1.0)),
+        (
+            "smile",
+            n().with_expression(E::MouthSmileLeft, 1.0)
+                .with_expression(E::MouthSmileRight, 1.0),
+        ),
+        (
+            "pucker_brows",
+            n().with_expression(E::MouthPucker, 1.0)
+                .with_expression(E::BrowInnerUp, 1.0),
+        ),
         ("look", look),
         ("turn", turn),
     ]
@@ -55,14 +67,26 @@ fn golden_frames_match() {
             &Default::default(),
         )
         .unwrap();
-        let view = bevy_talking_head::tracking::ImageView::new(256, 256, 4, &p.rgba, "demo").unwrap();
-        PortraitRig::build(&tracker, &view, "demo").unwrap().save(&rig_path).unwrap();
+        let view =
+            bevy_talking_head::tracking::ImageView::new(256, 256, 4, &p.rgba, "demo").unwrap();
+        PortraitRig::build(&tracker, &view, "demo")
+            .unwrap()
+            .save(&rig_path)
+            .unwrap();
     }
     let rig = PortraitRig::load(&rig_path).unwrap();
-    let head = PreparedHead::new(&[p.clone()], &[rig.clone()], &ExpressionRig::default()).unwrap();
+    let head = PreparedHead::new(
+        std::slice::from_ref(&p),
+        std::slice::from_ref(&rig),
+        &ExpressionRig::default(),
+    )
+    .unwrap();
     // The face, 96 x 96 around the nose.
     let (cx, cy) = (rig.landmarks[1][0] as u32, rig.landmarks[1][1] as u32);
-    let (x0, y0) = (cx.saturating_sub(48).min(256 - 96), cy.saturating_sub(56).min(256 - 96));
+    let (x0, y0) = (
+        cx.saturating_sub(48).min(256 - 96),
+        cy.saturating_sub(56).min(256 - 96),
+    );
     let tmp = root().join("target/tmp/golden");
     std::fs::create_dir_all(&tmp).unwrap();
     let mut failures = Vec::new();
@@ -95,5 +119,9 @@ fn golden_frames_match() {
             failures.push(format!("{name}: mean {mean:.3}, {big} values off by > 12"));
         }
     }
-    assert!(failures.is_empty(), "frames differ from tests/golden (new ones in {}): {failures:?}", tmp.display());
+    assert!(
+        failures.is_empty(),
+        "frames differ from tests/golden (new ones in {}): {failures:?}",
+        tmp.display()
+    );
 }

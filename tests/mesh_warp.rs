@@ -31,7 +31,6 @@ fn demo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/portraits/astronaut.png")
 }
 
-
 /// The scripted sequence of the issue: name and face.
 fn sequence() -> Vec<(&'static str, FaceFrame)> {
     use Expression as E;
@@ -50,8 +49,16 @@ fn sequence() -> Vec<(&'static str, FaceFrame)> {
     nod.head.pitch = -0.3;
     vec![
         ("neutral", n()),
-        ("blink", n().with_expression(E::EyeBlinkLeft, 1.0).with_expression(E::EyeBlinkRight, 1.0)),
-        ("smile", n().with_expression(E::MouthSmileLeft, 1.0).with_expression(E::MouthSmileRight, 1.0)),
+        (
+            "blink",
+            n().with_expression(E::EyeBlinkLeft, 1.0)
+                .with_expression(E::EyeBlinkRight, 1.0),
+        ),
+        (
+            "smile",
+            n().with_expression(E::MouthSmileLeft, 1.0)
+                .with_expression(E::MouthSmileRight, 1.0),
+        ),
         ("jaw open", n().with_expression(E::JawOpen, 1.0)),
         ("look left", look_left),
         ("look right", look_right),
@@ -80,7 +87,8 @@ fn face_crops(frames: &[Vec<u8>], w: u32, h: u32, rig: &PortraitRig, side: u32) 
         .map(|f| {
             let img = image::RgbaImage::from_raw(w, h, f.clone()).unwrap();
             let crop = image::imageops::crop_imm(&img, left, top, size, size).to_image();
-            image::imageops::resize(&crop, side, side, image::imageops::FilterType::Triangle).into_raw()
+            image::imageops::resize(&crop, side, side, image::imageops::FilterType::Triangle)
+                .into_raw()
         })
         .collect()
 }
@@ -91,7 +99,12 @@ fn contact_sheet(frames: &[Vec<u8>], w: u32, h: u32, path: &Path) {
     let mut sheet = image::RgbaImage::new(w * cols as u32, h * rows);
     for (k, f) in frames.iter().enumerate() {
         let img = image::RgbaImage::from_raw(w, h, f.clone()).unwrap();
-        image::imageops::replace(&mut sheet, &img, (k % cols) as i64 * w as i64, (k / cols) as i64 * h as i64);
+        image::imageops::replace(
+            &mut sheet,
+            &img,
+            (k % cols) as i64 * w as i64,
+            (k / cols) as i64 * h as i64,
+        );
     }
     sheet.save(path).unwrap();
 }
@@ -106,7 +119,11 @@ fn psnr(a: &[u8], b: &[u8]) -> f64 {
         }
     }
     let mse = se / n;
-    if mse == 0.0 { f64::INFINITY } else { 10.0 * (255.0f64.powi(2) / mse).log10() }
+    if mse == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (255.0f64.powi(2) / mse).log10()
+    }
 }
 
 /// A portrait scaled so its longer side is at most `max`, rigged by the tracker.
@@ -115,13 +132,18 @@ fn prepared(tracker: &FaceTracker, path: &Path, max: u32) -> (Arc<PortraitImage>
     let k = (max as f32 / p.width.max(p.height) as f32).min(1.0);
     let p = Arc::new(p.resized((p.width as f32 * k) as u32, (p.height as f32 * k) as u32));
     let r = rig(tracker, &p);
-    let head = PreparedHead::new(&[p.clone()], &[r], &ExpressionRig::default()).unwrap();
+    let head =
+        PreparedHead::new(std::slice::from_ref(&p), &[r], &ExpressionRig::default()).unwrap();
     (p, head)
 }
 
 /// A portrait cropped to its face (twice the face's size, square) and scaled to `side`, rigged: the eyes
 /// are large enough there for the tracker to read lids to a pixel.
-fn face_portrait(tracker: &FaceTracker, path: &Path, side: u32) -> (Arc<PortraitImage>, PreparedHead) {
+fn face_portrait(
+    tracker: &FaceTracker,
+    path: &Path,
+    side: u32,
+) -> (Arc<PortraitImage>, PreparedHead) {
     let full = load(path);
     let r = rig(tracker, &full);
     let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
@@ -138,11 +160,15 @@ fn face_portrait(tracker: &FaceTracker, path: &Path, side: u32) -> (Arc<Portrait
     let p = Arc::new(PortraitImage::new(side, side, crop.into_raw()).unwrap());
     let view = ImageView::new(p.width, p.height, 4, &p.rgba, "crop").unwrap();
     let Some(face) = tracker.detect_still(&view).unwrap() else {
-        eprintln!("{}: no face in the crop, using the whole portrait", path.display());
+        eprintln!(
+            "{}: no face in the crop, using the whole portrait",
+            path.display()
+        );
         return prepared(tracker, path, side);
     };
     let r = PortraitRig::from_tracked(&face, [p.width, p.height]);
-    let head = PreparedHead::new(&[p.clone()], &[r], &ExpressionRig::default()).unwrap();
+    let head =
+        PreparedHead::new(std::slice::from_ref(&p), &[r], &ExpressionRig::default()).unwrap();
     (p, head)
 }
 
@@ -194,7 +220,11 @@ fn neutral_face_reproduces_every_portrait() {
         }
         eprintln!("  {n1} pixels differ, within {bb:?}");
         if !bad.is_empty() {
-            eprintln!("  {} pixels off by more than 8, e.g. {:?}", bad.len(), &bad[..bad.len().min(6)]);
+            eprintln!(
+                "  {} pixels off by more than 8, e.g. {:?}",
+                bad.len(),
+                &bad[..bad.len().min(6)]
+            );
         }
         eprintln!("{}: neutral PSNR {db:.1} dB", path.display());
         assert!(db >= 40.0, "{}: neutral PSNR {db:.1} dB", path.display());
@@ -202,9 +232,16 @@ fn neutral_face_reproduces_every_portrait() {
 }
 
 /// The tracker on a rendered frame: eye openings and lip gap (canonical units).
-fn measure(tracker: &FaceTracker, p: &PortraitImage, rgba: &[u8]) -> (ExpressionFeatures, TrackedFace) {
+fn measure(
+    tracker: &FaceTracker,
+    p: &PortraitImage,
+    rgba: &[u8],
+) -> (ExpressionFeatures, TrackedFace) {
     let view = ImageView::new(p.width, p.height, 4, rgba, "rendered").unwrap();
-    let face = tracker.detect_still(&view).unwrap().expect("no face in the rendered frame");
+    let face = tracker
+        .detect_still(&view)
+        .unwrap()
+        .expect("no face in the rendered frame");
     (ExpressionFeatures::of(&face), face)
 }
 
@@ -226,7 +263,10 @@ fn jaw_open_moves_lower_lip_and_chin_by_the_rig_amount() {
         let expected: Vec<f32> = (0..2)
             .map(|k| pose.scale * (0..3).map(|j| pose.rotation[k][j] * d[j]).sum::<f32>())
             .collect();
-        let got = [moved.points[i][0] - rig.landmarks[i][0], moved.points[i][1] - rig.landmarks[i][1]];
+        let got = [
+            moved.points[i][0] - rig.landmarks[i][0],
+            moved.points[i][1] - rig.landmarks[i][1],
+        ];
         eprintln!("point {i}: moved {got:?}, rig says {expected:?}");
         assert!(
             (got[0] - expected[0]).abs() <= 1.0 && (got[1] - expected[1]).abs() <= 1.0,
@@ -244,7 +284,10 @@ fn jaw_open_moves_lower_lip_and_chin_by_the_rig_amount() {
     let open = head.render(&face, &mut out);
     let width = rig.landmarks[308][0] - rig.landmarks[78][0];
     let gap = moved.points[14][1] - rig.landmarks[14][1];
-    eprintln!("mouth interior: {} px neutral, {} px open (gap {gap:.1} px, width {width:.1} px)", neutral.mouth_pixels, open.mouth_pixels);
+    eprintln!(
+        "mouth interior: {} px neutral, {} px open (gap {gap:.1} px, width {width:.1} px)",
+        neutral.mouth_pixels, open.mouth_pixels
+    );
     assert!(
         open.mouth_pixels as f32 >= neutral.mouth_pixels as f32 + 0.5 * gap * width,
         "the open mouth shows {} interior pixels",
@@ -278,7 +321,12 @@ fn blink_closes_the_eyes_in_the_rendered_frame() {
             // paintings and the cartoon it still reports 30-90 % of the opening on closed lids (it was
             // trained on photos): those are printed, and looked at in the contact sheets.
             if path == demo() {
-                assert!(ratio <= 0.10, "{}: eye {side} still {:.0} % open", path.display(), ratio * 100.0);
+                assert!(
+                    ratio <= 0.10,
+                    "{}: eye {side} still {:.0} % open",
+                    path.display(),
+                    ratio * 100.0
+                );
             }
         }
     }
@@ -288,7 +336,10 @@ fn blink_closes_the_eyes_in_the_rendered_frame() {
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> f32 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((self.0 >> 40) as f32) / (1u64 << 24) as f32
     }
 }
@@ -312,7 +363,10 @@ fn random_faces_write_every_pixel_with_no_holes() {
         face.gaze.left = [angle(&mut rng) * 2.0, angle(&mut rng) * 2.0];
         face.gaze.right = face.gaze.left;
         let moved = head.retarget(&face);
-        assert!(moved.points.iter().flatten().all(|v| v.is_finite()), "frame {n}: {face:?}");
+        assert!(
+            moved.points.iter().flatten().all(|v| v.is_finite()),
+            "frame {n}: {face:?}"
+        );
         // Two renders into buffers that start black and white agree: every byte was written.
         let mut black = vec![0u8; p.rgba.len()];
         let mut white = vec![255u8; p.rgba.len()];
@@ -332,15 +386,15 @@ fn scripted_sequence_contact_sheets() {
     let tracker = common::tracker();
     for path in all_portraits() {
         let (p, head) = prepared(&tracker, &path, 512);
-        let frames: Vec<Vec<u8>> = sequence().iter().map(|(_, f)| render(&head, &p, f)).collect();
+        let frames: Vec<Vec<u8>> = sequence()
+            .iter()
+            .map(|(_, f)| render(&head, &p, f))
+            .collect();
         let crops = face_crops(&frames, p.width, p.height, head.rig(), 256);
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         contact_sheet(&crops, 256, 256, &out_dir().join(format!("{name}.png")));
     }
 }
-
-
-
 
 #[test]
 fn few_shots_lend_the_most_open_mouth() {
@@ -353,8 +407,18 @@ fn few_shots_lend_the_most_open_mouth() {
     let rig = |p: &PortraitImage| rig(&tracker, p);
     let (mona_rig, astro_rig) = (rig(&mona), rig(&astro));
     let expressions = ExpressionRig::default();
-    let two = PreparedHead::new(&[mona.clone(), astro.clone()], &[mona_rig.clone(), astro_rig.clone()], &expressions).unwrap();
-    let swapped = PreparedHead::new(&[astro.clone(), mona.clone()], &[astro_rig, mona_rig], &expressions).unwrap();
+    let two = PreparedHead::new(
+        &[mona.clone(), astro.clone()],
+        &[mona_rig.clone(), astro_rig.clone()],
+        &expressions,
+    )
+    .unwrap();
+    let swapped = PreparedHead::new(
+        &[astro.clone(), mona.clone()],
+        &[astro_rig, mona_rig],
+        &expressions,
+    )
+    .unwrap();
     // The astronaut smiles with her teeth showing: her mouth is the most open whichever comes first.
     assert_eq!(two.mouth_reference(), Some(1));
     assert_eq!(swapped.mouth_reference(), Some(0));
@@ -379,14 +443,21 @@ fn few_shots_lend_the_most_open_mouth() {
         for y in lo[1] as usize..(lo[1] + (hi[1] - lo[1]) / 3.0) as usize {
             for x in lo[0] as usize..hi[0] as usize {
                 let i = (y * mona.width as usize + x) * 4;
-                values.push(0.299 * out[i] as f32 + 0.587 * out[i + 1] as f32 + 0.114 * out[i + 2] as f32);
+                values.push(
+                    0.299 * out[i] as f32 + 0.587 * out[i + 1] as f32 + 0.114 * out[i + 2] as f32,
+                );
             }
         }
         values.iter().sum::<f32>() / values.len().max(1) as f32
     };
     let (alone, with_shot) = (interior(&mona_head), interior(&two));
-    eprintln!("upper third of the open mouth: luma {alone:.0} painted, {with_shot:.0} from the second shot");
-    assert!(with_shot > alone + 10.0, "the second shot did not bring its teeth: {alone:.0} -> {with_shot:.0}");
+    eprintln!(
+        "upper third of the open mouth: luma {alone:.0} painted, {with_shot:.0} from the second shot"
+    );
+    assert!(
+        with_shot > alone + 10.0,
+        "the second shot did not bring its teeth: {alone:.0} -> {with_shot:.0}"
+    );
 }
 
 fn pearson(a: &[f32], b: &[f32]) -> f32 {
@@ -412,7 +483,11 @@ fn driving_videos_drive_the_demo_portrait() {
     let (p, head) = face_portrait(&tracker, &demo(), 384);
     let (mut mouth_in, mut mouth_out, mut eyes_in, mut eyes_out) = (vec![], vec![], vec![], vec![]);
     let mut sheet = Vec::new();
-    for name in ["expressions_greenscreen.mp4", "expressions_head_turns.mp4", "webcam_talking.mp4"] {
+    for name in [
+        "expressions_greenscreen.mp4",
+        "expressions_head_turns.mp4",
+        "webcam_talking.mp4",
+    ] {
         let mut driver = common::tracker();
         let mut follower = common::tracker();
         let mut analyzer = FaceAnalyzer::default();
@@ -430,7 +505,11 @@ fn driving_videos_drive_the_demo_portrait() {
         }
         let neutral = frames
             .iter()
-            .min_by(|a, b| ExpressionFeatures::of(&a.1).lip_gap.total_cmp(&ExpressionFeatures::of(&b.1).lip_gap))
+            .min_by(|a, b| {
+                ExpressionFeatures::of(&a.1)
+                    .lip_gap
+                    .total_cmp(&ExpressionFeatures::of(&b.1).lip_gap)
+            })
             .unwrap();
         analyzer.calibrate(&neutral.1);
         for (frame, tracked) in frames {
@@ -438,11 +517,16 @@ fn driving_videos_drive_the_demo_portrait() {
             let stats = head.render(&face, &mut out);
             assert_eq!(stats.uncovered, 0, "{name} frame {}: holes", frame.index);
             let rendered = ImageView::new(p.width, p.height, 4, &out, "rendered").unwrap();
-            let seen = follower
-                .track(&rendered)
-                .unwrap()
-                .unwrap_or_else(|| panic!("{name} frame {}: no face in the rendered frame", frame.index));
-            let (fi, fo) = (ExpressionFeatures::of(&tracked), ExpressionFeatures::of(&seen));
+            let seen = follower.track(&rendered).unwrap().unwrap_or_else(|| {
+                panic!(
+                    "{name} frame {}: no face in the rendered frame",
+                    frame.index
+                )
+            });
+            let (fi, fo) = (
+                ExpressionFeatures::of(&tracked),
+                ExpressionFeatures::of(&seen),
+            );
             mouth_in.push(fi.lip_gap);
             mouth_out.push(fo.lip_gap);
             eyes_in.push((fi.eye_open[0] + fi.eye_open[1]) / 2.0);
@@ -450,9 +534,14 @@ fn driving_videos_drive_the_demo_portrait() {
             if frame.index % 12 == 0 && sheet.len() < 24 {
                 let small = |rgba: Vec<u8>, w: u32, h: u32| {
                     let img = image::RgbaImage::from_raw(w, h, rgba).unwrap();
-                    image::imageops::resize(&img, 192, 192, image::imageops::FilterType::Triangle).into_raw()
+                    image::imageops::resize(&img, 192, 192, image::imageops::FilterType::Triangle)
+                        .into_raw()
                 };
-                let rgba: Vec<u8> = frame.rgb.chunks_exact(3).flat_map(|c| [c[0], c[1], c[2], 255]).collect();
+                let rgba: Vec<u8> = frame
+                    .rgb
+                    .chunks_exact(3)
+                    .flat_map(|c| [c[0], c[1], c[2], 255])
+                    .collect();
                 sheet.push(small(rgba, frame.width, frame.height));
                 sheet.push(small(out.clone(), p.width, p.height));
             }
@@ -467,7 +556,10 @@ fn driving_videos_drive_the_demo_portrait() {
     }
     contact_sheet_cols(&sheet, 192, 192, 6, &out_dir().join("driving.png"));
     let (m, e) = (pearson(&mouth_in, &mouth_out), pearson(&eyes_in, &eyes_out));
-    eprintln!("all videos, {} frames: mouth openness correlation {m:.2}, eye openness {e:.2}", mouth_in.len());
+    eprintln!(
+        "all videos, {} frames: mouth openness correlation {m:.2}, eye openness {e:.2}",
+        mouth_in.len()
+    );
     assert!(m >= 0.8, "mouth openness correlation {m:.2}");
     assert!(e >= 0.8, "eye openness correlation {e:.2}");
 }
@@ -477,7 +569,12 @@ fn contact_sheet_cols(frames: &[Vec<u8>], w: u32, h: u32, cols: usize, path: &Pa
     let mut sheet = image::RgbaImage::new(w * cols as u32, h * rows.max(1));
     for (k, f) in frames.iter().enumerate() {
         let img = image::RgbaImage::from_raw(w, h, f.clone()).unwrap();
-        image::imageops::replace(&mut sheet, &img, (k % cols) as i64 * w as i64, (k / cols) as i64 * h as i64);
+        image::imageops::replace(
+            &mut sheet,
+            &img,
+            (k % cols) as i64 * w as i64,
+            (k / cols) as i64 * h as i64,
+        );
     }
     sheet.save(path).unwrap();
 }

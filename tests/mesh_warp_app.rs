@@ -15,7 +15,9 @@ const WAIT: Duration = Duration::from_secs(60);
 
 /// An app whose asset folder is a fresh temporary folder holding `files`.
 fn app_in(name: &str, files: &[(&Path, &str)], plugin: TalkingHeadPlugin) -> (App, PathBuf) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tmp/mesh_warp_app").join(name);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/tmp/mesh_warp_app")
+        .join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     for (src, dst) in files {
@@ -35,9 +37,12 @@ fn app_in(name: &str, files: &[(&Path, &str)], plugin: TalkingHeadPlugin) -> (Ap
         bevy::image::CompressedImageFormats::empty(),
     ));
     app.init_resource::<SeenErrors>();
-    app.add_systems(Last, |mut r: MessageReader<TalkingHeadError>, seen: Res<SeenErrors>| {
-        seen.0.lock().unwrap().extend(r.read().cloned());
-    });
+    app.add_systems(
+        Last,
+        |mut r: MessageReader<TalkingHeadError>, seen: Res<SeenErrors>| {
+            seen.0.lock().unwrap().extend(r.read().cloned());
+        },
+    );
     (app, dir)
 }
 
@@ -69,9 +74,15 @@ fn default_renderer_rigs_the_portrait_once_and_follows_faces() {
     let sidecar = dir.join("face.png.rig.json");
     assert!(sidecar.exists(), "the rig is cached beside the portrait");
     let rig = bevy_talking_head::rig::PortraitRig::load(&sidecar).unwrap();
-    assert_eq!(rig.image_size, [512, 512], "the sidecar is in the portrait file's pixels");
+    assert_eq!(
+        rig.image_size,
+        [512, 512],
+        "the sidecar is in the portrait file's pixels"
+    );
 
-    set_face(&mut app, head, |f| f.expressions.set(Expression::JawOpen, 1.0));
+    set_face(&mut app, head, |f| {
+        f.expressions.set(Expression::JawOpen, 1.0)
+    });
     update_until(&mut app, WAIT, "the jaw-open frame", |a| {
         stats(a, head).frames_rendered >= 2
     });
@@ -83,7 +94,11 @@ fn default_renderer_rigs_the_portrait_once_and_follows_faces() {
         .count();
     // The mouth, chin and jaw move: a few hundred pixels of the 256 x 256 frame, not the whole frame.
     assert!((200..20_000).contains(&changed), "{changed} pixels changed");
-    assert!(app.world().resource::<SeenErrors>().texts().is_empty(), "{:?}", app.world().resource::<SeenErrors>().texts());
+    assert!(
+        app.world().resource::<SeenErrors>().texts().is_empty(),
+        "{:?}",
+        app.world().resource::<SeenErrors>().texts()
+    );
 }
 
 #[test]
@@ -107,7 +122,10 @@ fn without_face_models_the_head_stays_still_and_says_what_to_do() {
     });
     let errors = app.world().resource::<SeenErrors>().texts();
     assert!(errors[0].contains("cannot rig the portrait"), "{errors:?}");
-    assert!(errors[0].contains("face_landmarks.onnx") || errors[0].contains("make setup"), "{errors:?}");
+    assert!(
+        errors[0].contains("face_landmarks.onnx") || errors[0].contains("make setup"),
+        "{errors:?}"
+    );
     // The still portrait shows.
     let img = image::open(demo()).unwrap().to_rgba8();
     assert_eq!(pixels(&app, head), img.into_raw());
@@ -157,8 +175,12 @@ fn a_rig_given_with_the_head_is_used_without_tracking() {
         .world_mut()
         .spawn(TalkingHead::new(portrait).with_rigs(vec![rig]))
         .id();
-    set_face(&mut app, head, |f| f.expressions.set(Expression::EyeBlinkLeft, 1.0));
-    update_until(&mut app, WAIT, "a warped frame", |a| stats(a, head).frames_rendered >= 1);
+    set_face(&mut app, head, |f| {
+        f.expressions.set(Expression::EyeBlinkLeft, 1.0)
+    });
+    update_until(&mut app, WAIT, "a warped frame", |a| {
+        stats(a, head).frames_rendered >= 1
+    });
     let img = image::open(demo()).unwrap().to_rgba8().into_raw();
     assert_ne!(pixels(&app, head), img, "the blink changed the picture");
     assert!(app.world().resource::<SeenErrors>().texts().is_empty());

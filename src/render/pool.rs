@@ -1,7 +1,7 @@
 //! Worker threads that run [`HeadRenderer`]s off the main thread, joined to the ECS by crossbeam channels.
 
-use std::path::PathBuf;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};

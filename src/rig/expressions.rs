@@ -84,8 +84,7 @@ impl ExpressionRig {
             path: path.display().to_string(),
             problem,
         };
-        let text =
-            std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
         let rig: ExpressionRig = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
         rig.check().map_err(err)?;
         Ok(rig)
@@ -189,7 +188,11 @@ impl Builder {
         self.add(e, |_, p| {
             let d2 = ((p[0] - centre[0]).powi(2) + (p[1] - centre[1]).powi(2)) / (r * r);
             let w = (-d2).exp();
-            if w < 0.02 { [0.0; 3] } else { delta.map(|v| v * w) }
+            if w < 0.02 {
+                [0.0; 3]
+            } else {
+                delta.map(|v| v * w)
+            }
         });
     }
 }
@@ -197,7 +200,10 @@ impl Builder {
 /// How much each point belongs to the lower jaw: 1 for the lower lip and chin, 0 for the upper lip and
 /// above, smooth in between.
 fn jaw_membership(c: &[[f32; 3]]) -> Vec<f32> {
-    let outer = polygon(c, UPPER_OUTER.iter().chain(LOWER_OUTER.iter().rev()).copied());
+    let outer = polygon(
+        c,
+        UPPER_OUTER.iter().chain(LOWER_OUTER.iter().rev()).copied(),
+    );
     let mid: Vec<[f32; 2]> = UPPER_INNER
         .iter()
         .zip(LOWER_INNER)
@@ -320,7 +326,12 @@ fn build_default() -> ExpressionRig {
     });
 
     for (ring, blink, wide, squint) in [
-        (&RIGHT_EYE, E::EyeBlinkRight, E::EyeWideRight, E::EyeSquintRight),
+        (
+            &RIGHT_EYE,
+            E::EyeBlinkRight,
+            E::EyeWideRight,
+            E::EyeSquintRight,
+        ),
         (&LEFT_EYE, E::EyeBlinkLeft, E::EyeWideLeft, E::EyeSquintLeft),
     ] {
         let closing = blink_offsets(c, ring, super::retarget::BLINK_MEET);
@@ -329,7 +340,11 @@ fn build_default() -> ExpressionRig {
         let lifting = blink_offsets(c, ring, 1.0);
         b.add(wide, |i, _| {
             let d = lifting[i];
-            if d[1] > 0.0 { [0.0, -0.35 * d[1], 0.0] } else { [0.0; 3] }
+            if d[1] > 0.0 {
+                [0.0, -0.35 * d[1], 0.0]
+            } else {
+                [0.0; 3]
+            }
         });
         // Squint: the lower lid rises a third, the upper drops a little.
         let squeeze = blink_offsets(c, ring, 0.0);
@@ -372,17 +387,14 @@ fn build_default() -> ExpressionRig {
         let at = [corner[0], corner[1]];
         b.add(smile, |_, p| {
             let d2 = ((p[0] - at[0]).powi(2) + (p[1] - at[1]).powi(2)) / 0.26f32.powi(2);
-            let cheek_d2 = ((p[0] - at[0] * 1.15).powi(2) + (p[1] - 0.35).powi(2)) / 0.22f32.powi(2);
+            let cheek_d2 =
+                ((p[0] - at[0] * 1.15).powi(2) + (p[1] - 0.35).powi(2)) / 0.22f32.powi(2);
             let w = (-d2).exp();
             let wc = (-cheek_d2).exp();
             if w < 0.02 && wc < 0.02 {
                 return [0.0; 3];
             }
-            [
-                sign * 0.07 * w,
-                -0.1 * w - 0.035 * wc,
-                0.02 * w,
-            ]
+            [sign * 0.07 * w, -0.1 * w - 0.035 * wc, 0.02 * w]
         });
         b.blob(frown, at, 0.22, [sign * 0.01, 0.08, 0.0]);
         b.blob(stretch, at, 0.24, [sign * 0.09, 0.03, 0.0]);
@@ -395,7 +407,11 @@ fn build_default() -> ExpressionRig {
             }
             let d2 = ((p[0] - side[0]).powi(2) + (p[1] - side[1]).powi(2)) / 0.2f32.powi(2);
             let w = (-d2).exp();
-            if w < 0.02 { [0.0; 3] } else { [0.0, -0.06 * w, 0.0] }
+            if w < 0.02 {
+                [0.0; 3]
+            } else {
+                [0.0, -0.06 * w, 0.0]
+            }
         });
         let side_low = [at[0] * 0.5, c[17][1]];
         b.add(lower_down, |i, p| {
@@ -404,7 +420,11 @@ fn build_default() -> ExpressionRig {
             }
             let d2 = ((p[0] - side_low[0]).powi(2) + (p[1] - side_low[1]).powi(2)) / 0.2f32.powi(2);
             let w = (-d2).exp();
-            if w < 0.02 { [0.0; 3] } else { [0.0, 0.07 * w, 0.0] }
+            if w < 0.02 {
+                [0.0; 3]
+            } else {
+                [0.0, 0.07 * w, 0.0]
+            }
         });
         b.blob(cheek, [sign * 0.5, 0.33], 0.2, [0.0, -0.045, 0.0]);
         b.blob(sneer, [sign * 0.12, 0.3], 0.14, [0.0, -0.045, 0.0]);
@@ -455,7 +475,11 @@ fn build_default() -> ExpressionRig {
         let sign = p[0].signum();
         let d2 = ((p[0].abs() - 0.5).powi(2) + (p[1] - 0.6).powi(2)) / 0.22f32.powi(2);
         let w = (-d2).exp();
-        if w < 0.02 { [0.0; 3] } else { [sign * 0.05 * w, 0.0, -0.03 * w] }
+        if w < 0.02 {
+            [0.0; 3]
+        } else {
+            [sign * 0.05 * w, 0.0, -0.03 * w]
+        }
     });
 
     let inner_brow = [(c[107][0] + c[336][0]) / 2.0, (c[107][1] + c[336][1]) / 2.0];
@@ -463,7 +487,11 @@ fn build_default() -> ExpressionRig {
         let dx = (p[0] - inner_brow[0]) / 0.3;
         let dy = (p[1] - inner_brow[1]) / 0.16;
         let w = (-(dx * dx + dy * dy)).exp();
-        if w < 0.02 { [0.0; 3] } else { [0.0, -0.09 * w, 0.0] }
+        if w < 0.02 {
+            [0.0; 3]
+        } else {
+            [0.0, -0.09 * w, 0.0]
+        }
     });
     for (brow, outer, sign, down, up) in [
         (105, 70, -1.0f32, E::BrowDownRight, E::BrowOuterUpRight),
@@ -475,7 +503,12 @@ fn build_default() -> ExpressionRig {
             0.2,
             [-sign * 0.02, 0.06, 0.0],
         );
-        b.blob(up, [c[outer][0], c[outer][1] - 0.05], 0.16, [0.0, -0.08, 0.0]);
+        b.blob(
+            up,
+            [c[outer][0], c[outer][1] - 0.05],
+            0.16,
+            [0.0, -0.08, 0.0],
+        );
     }
     b.rig
 }
@@ -492,7 +525,12 @@ mod tests {
         let back: ExpressionRig = serde_json::from_str(&json).unwrap();
         assert_eq!(back, rig);
         // All but the eyeLook* (gaze), the lip rolls and tongueOut.
-        assert_eq!(rig.shapes.len(), 41, "{:?}", rig.shapes.keys().collect::<Vec<_>>());
+        assert_eq!(
+            rig.shapes.len(),
+            41,
+            "{:?}",
+            rig.shapes.keys().collect::<Vec<_>>()
+        );
         for name in ["jawOpen", "eyeBlinkLeft", "mouthSmileRight", "browInnerUp"] {
             assert!(
                 rig.shapes[name].offsets.len() > 5,
@@ -545,7 +583,11 @@ mod tests {
             .insert(500, [0.0; 3]);
         assert!(rig.check().unwrap_err().contains("500"));
         let mut rig = ExpressionRig::default();
-        rig.shapes.get_mut("jawOpen").unwrap().offsets.insert(1, [f32::NAN, 0.0, 0.0]);
+        rig.shapes
+            .get_mut("jawOpen")
+            .unwrap()
+            .offsets
+            .insert(1, [f32::NAN, 0.0, 0.0]);
         assert!(rig.check().is_err());
     }
 }

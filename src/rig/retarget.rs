@@ -20,7 +20,11 @@ pub const MAX_SHIFT: f32 = 0.2;
 pub const MAX_SCALE: f32 = 1.2;
 
 fn clamp_finite(v: f32, limit: f32) -> f32 {
-    if v.is_finite() { v.clamp(-limit, limit) } else { 0.0 }
+    if v.is_finite() {
+        v.clamp(-limit, limit)
+    } else {
+        0.0
+    }
 }
 
 /// Where closed lids meet, as a fraction of the opening from the upper lid: the upper lid does nearly all
@@ -67,25 +71,25 @@ impl HeadMotion {
         // The outline of the face (ears, jaw corners) turns as if it were as near as the cheeks: a 2D warp
         // cannot show the far side of the head, and letting the outline lag behind the face folds the mesh.
         let z = c[2].min(DEPTH_CAP);
-        let d = [c[0] - HEAD_PIVOT[0], c[1] - HEAD_PIVOT[1], z - HEAD_PIVOT[2]];
+        let d = [
+            c[0] - HEAD_PIVOT[0],
+            c[1] - HEAD_PIVOT[1],
+            z - HEAD_PIVOT[2],
+        ];
         let r = &self.rotation;
-        let mut moved = [0.0; 3];
-        for k in 0..3 {
-            // The point moves as its capped-depth twin does.
-            moved[k] = c[k] + self.scale * (r[k][0] * d[0] + r[k][1] * d[1] + r[k][2] * d[2])
-                - d[k]
-                + self.shift[k];
-        }
+        // The point moves as its capped-depth twin does.
+        let moved: [f32; 3] = std::array::from_fn(|k| {
+            c[k] + self.scale * (r[k][0] * d[0] + r[k][1] * d[1] + r[k][2] * d[2]) - d[k]
+                + self.shift[k]
+        });
         let p = &self.pose;
-        let mut out = [0.0; 3];
-        for k in 0..3 {
-            out[k] = p.scale
+        std::array::from_fn(|k| {
+            p.scale
                 * (p.rotation[k][0] * moved[0]
                     + p.rotation[k][1] * moved[1]
                     + p.rotation[k][2] * moved[2])
-                + p.translation[k];
-        }
-        out
+                + p.translation[k]
+        })
     }
 
     /// A point of the portrait (pixels, with depth on the landmarks' scale), moved by the head.
@@ -145,7 +149,9 @@ impl Retargeter {
         };
         let iris = portrait.iris.map(|[r, l]| {
             // Depth of the eye surface: that of the lids around it.
-            let z = |ring: [usize; 2]| (portrait.landmarks[ring[0]][2] + portrait.landmarks[ring[1]][2]) / 2.0;
+            let z = |ring: [usize; 2]| {
+                (portrait.landmarks[ring[0]][2] + portrait.landmarks[ring[1]][2]) / 2.0
+            };
             [
                 pose.to_canonical([r[0], r[1], z([159, 145])]),
                 pose.to_canonical([l[0], l[1], z([386, 374])]),
@@ -223,7 +229,10 @@ impl Retargeter {
                 canon[lower][1] = l0 - dy_l + w * (meet_l - l_shape);
             }
         }
-        let points = canon.iter().map(|c| motion.canonical_to_image(*c)).collect();
+        let points = canon
+            .iter()
+            .map(|c| motion.canonical_to_image(*c))
+            .collect();
 
         let e = &face.expressions;
         let look = |gaze: [f32; 2], outward: f32, inward: f32, up: f32, down: f32, side: f32| {
@@ -306,7 +315,10 @@ mod tests {
         let rig = portrait();
         let r = Retargeter::new(&rig, &ExpressionRig::default()).retarget(&FaceFrame::neutral());
         for (a, b) in r.points.iter().zip(&rig.landmarks) {
-            assert!((a[0] - b[0]).abs() < 1e-3 && (a[1] - b[1]).abs() < 1e-3, "{a:?} {b:?}");
+            assert!(
+                (a[0] - b[0]).abs() < 1e-3 && (a[1] - b[1]).abs() < 1e-3,
+                "{a:?} {b:?}"
+            );
         }
         let iris = r.iris.unwrap();
         assert!((iris[0][0] - rig.iris.unwrap()[0][0]).abs() < 1e-3);

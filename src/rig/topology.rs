@@ -97,14 +97,21 @@ pub(crate) fn recover_edge(p: &[[f64; 2]], tris: &mut [[usize; 3]], a: usize, b:
         'search: for i in 0..tris.len() {
             for k in 0..3 {
                 let (c, d) = (tris[i][k], tris[i][(k + 1) % 3]);
-                if [c, d].contains(&a) || [c, d].contains(&b) || !segments_cross(p[a], p[b], p[c], p[d]) {
+                if [c, d].contains(&a)
+                    || [c, d].contains(&b)
+                    || !segments_cross(p[a], p[b], p[c], p[d])
+                {
                     continue;
                 }
                 let e = tris[i][(k + 2) % 3];
                 let Some(j) = (0..tris.len()).find(|&j| j != i && has_edge(&tris[j], c, d)) else {
                     continue;
                 };
-                let f = tris[j].iter().copied().find(|&v| v != c && v != d).unwrap_or(c);
+                let f = tris[j]
+                    .iter()
+                    .copied()
+                    .find(|&v| v != c && v != d)
+                    .unwrap_or(c);
                 if !segments_cross(p[e], p[f], p[c], p[d]) {
                     continue;
                 }
@@ -268,6 +275,9 @@ mod hole_tests {
                 }
             }
         }
-        assert!(missing.is_empty(), "ring edges not in the mesh: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "ring edges not in the mesh: {missing:?}"
+        );
     }
 }

@@ -6,7 +6,12 @@ use std::process::Command;
 fn example_binary(name: &str) -> PathBuf {
     // target/<profile>/deps/<this test> -> target/<profile>/examples/<name> (cargo test builds examples).
     let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().join("examples").join(name)
+    exe.parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name)
 }
 
 fn have(cmd: &str) -> bool {
@@ -45,7 +50,11 @@ pub fn run_example(name: &str, shots: usize) -> Option<Vec<image::RgbImage>> {
         return None;
     }
     let binary = example_binary(name);
-    assert!(binary.exists(), "{} is missing: `cargo test` builds it", binary.display());
+    assert!(
+        binary.exists(),
+        "{} is missing: `cargo test` builds it",
+        binary.display()
+    );
     let tmp = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tmp");
     let out_dir = tmp.join(format!("{name}_screenshots"));
     let _ = std::fs::remove_dir_all(&out_dir);
@@ -69,7 +78,11 @@ pub fn run_example(name: &str, shots: usize) -> Option<Vec<image::RgbImage>> {
         .unwrap();
     let log = String::from_utf8_lossy(&output.stderr).to_string()
         + &String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "the example failed ({}):\n{log}", output.status);
+    assert!(
+        output.status.success(),
+        "the example failed ({}):\n{log}",
+        output.status
+    );
     assert!(!log.contains("ERROR"), "the example logged errors:\n{log}");
     Some(
         (1..=shots)

@@ -53,7 +53,10 @@ impl Similarity {
         let t = [to[1][0] - to[0][0], to[1][1] - to[0][1]];
         let n = (f[0] * f[0] + f[1] * f[1]).max(1e-9);
         // z = t / f as complex numbers.
-        let z = [(t[0] * f[0] + t[1] * f[1]) / n, (t[1] * f[0] - t[0] * f[1]) / n];
+        let z = [
+            (t[0] * f[0] + t[1] * f[1]) / n,
+            (t[1] * f[0] - t[0] * f[1]) / n,
+        ];
         Self {
             origin: from[0],
             target: to[0],
@@ -105,8 +108,9 @@ impl EyeLayer {
         let ring: &[usize; 16] = if side == 0 { &RIGHT_EYE } else { &LEFT_EYE };
         let opening: Vec<[f32; 2]> = ring.iter().map(|&i| [points[i][0], points[i][1]]).collect();
         let corners = [opening[0], opening[8]];
-        let width = ((corners[1][0] - corners[0][0]).powi(2) + (corners[1][1] - corners[0][1]).powi(2))
-            .sqrt();
+        let width = ((corners[1][0] - corners[0][0]).powi(2)
+            + (corners[1][1] - corners[0][1]).powi(2))
+        .sqrt();
         let centre = {
             let mut c = [0.0; 2];
             for p in &opening {
@@ -115,7 +119,9 @@ impl EyeLayer {
             }
             c
         };
-        let iris = iris.filter(|i| i[0].is_finite() && i[1].is_finite()).unwrap_or(centre);
+        let iris = iris
+            .filter(|i| i[0].is_finite() && i[1].is_finite())
+            .unwrap_or(centre);
         let radius = radius
             .filter(|r| r.is_finite() && *r > 0.5)
             .unwrap_or(0.22 * width)
@@ -131,7 +137,12 @@ impl EyeLayer {
                     continue;
                 }
                 let i = (y * w + x) * 4;
-                let px = [image.rgba[i], image.rgba[i + 1], image.rgba[i + 2], image.rgba[i + 3]];
+                let px = [
+                    image.rgba[i],
+                    image.rgba[i + 1],
+                    image.rgba[i + 2],
+                    image.rgba[i + 3],
+                ];
                 let d = ((p[0] - iris[0]).powi(2) + (p[1] - iris[1]).powi(2)).sqrt();
                 if d > radius * 1.2 {
                     sclera_px.push(px);
@@ -158,7 +169,11 @@ impl EyeLayer {
             [225.0, 215.0, 205.0]
         };
         let iris_colour = if iris_sum[3] > 0.0 {
-            [iris_sum[0] / iris_sum[3], iris_sum[1] / iris_sum[3], iris_sum[2] / iris_sum[3]]
+            [
+                iris_sum[0] / iris_sum[3],
+                iris_sum[1] / iris_sum[3],
+                iris_sum[2] / iris_sum[3],
+            ]
         } else {
             [70.0, 50.0, 40.0]
         };
@@ -180,6 +195,7 @@ impl EyeLayer {
     /// Redraws the lid skin of a closing upper lid: between the fold and the lid edge the skin is
     /// stretched from the skin above the lashes, and the lashes keep their own thickness at the edge
     /// (stretching the whole band smears the lash line over the closed eye).
+    #[allow(clippy::too_many_arguments)]
     pub fn draw_closing_lid(
         &self,
         tex: &Texture<'_>,
@@ -308,7 +324,11 @@ impl EyeFrame {
         let width = (d[0] * d[0] + d[1] * d[1]).sqrt().max(1e-3);
         let axis = [d[0] / width, d[1] / width];
         // "Down" is the same side for both eyes, whichever way their corners run.
-        let normal = if axis[0] >= 0.0 { [-axis[1], axis[0]] } else { [axis[1], -axis[0]] };
+        let normal = if axis[0] >= 0.0 {
+            [-axis[1], axis[0]]
+        } else {
+            [axis[1], -axis[0]]
+        };
         Self {
             origin: corners[0],
             axis,
@@ -484,7 +504,12 @@ impl MouthReference {
                 let s = 0.3 + 0.4 * j as f32 / 8.0;
                 let (u, l) = frame.edges(s);
                 if l - u < 3.0 {
-                    return Self { index, image: image.clone(), frame, bite: 1.0 };
+                    return Self {
+                        index,
+                        image: image.clone(),
+                        frame,
+                        bite: 1.0,
+                    };
                 }
                 let p = frame.world(s, u + f * (l - u));
                 sum += luma(&tex.sample(p[0], p[1])) / 9.0;
@@ -496,7 +521,11 @@ impl MouthReference {
             .iter()
             .filter(|p| (0.45..=0.92).contains(&p.0))
             .fold((1.0, f32::MAX), |a, p| if p.1 < a.1 { *p } else { a });
-        let best = if darkest.1 < 0.75 * brightest { (darkest.1, darkest.0) } else { (0.0, 1.0) };
+        let best = if darkest.1 < 0.75 * brightest {
+            (darkest.1, darkest.0)
+        } else {
+            (0.0, 1.0)
+        };
         Self {
             index,
             bite: best.1,
@@ -533,14 +562,21 @@ impl MouthLayer {
         let mut lip = [0f32; 3];
         for &i in &OUTER_LIPS {
             // Halfway between the outer contour and the mouth centre: on the lip, not its edge.
-            let c = [(points[13][0] + points[14][0]) / 2.0, (points[13][1] + points[14][1]) / 2.0];
+            let c = [
+                (points[13][0] + points[14][0]) / 2.0,
+                (points[13][1] + points[14][1]) / 2.0,
+            ];
             let p = [(points[i][0] + c[0]) / 2.0, (points[i][1] + c[1]) / 2.0];
             let s = tex.sample(p[0], p[1]);
             for k in 0..3 {
                 lip[k] += s[k] as f32 / OUTER_LIPS.len() as f32;
             }
         }
-        let cavity = [lip[0] * 0.28 + 8.0, lip[1] * 0.16 + 2.0, lip[2] * 0.16 + 2.0];
+        let cavity = [
+            lip[0] * 0.28 + 8.0,
+            lip[1] * 0.16 + 2.0,
+            lip[2] * 0.16 + 2.0,
+        ];
         let tongue = [lip[0] * 0.55 + 10.0, lip[1] * 0.33, lip[2] * 0.35];
         let ivory = [236.0, 228.0, 212.0];
         let teeth = [

@@ -85,7 +85,8 @@ fn smoothstep(a: f32, b: f32, x: f32) -> f32 {
 fn point_segment_distance(p: [f32; 2], a: [f32; 2], b: [f32; 2]) -> f32 {
     let ab = [b[0] - a[0], b[1] - a[1]];
     let ap = [p[0] - a[0], p[1] - a[1]];
-    let t = ((ap[0] * ab[0] + ap[1] * ab[1]) / (ab[0] * ab[0] + ab[1] * ab[1]).max(1e-9)).clamp(0.0, 1.0);
+    let t = ((ap[0] * ab[0] + ap[1] * ab[1]) / (ab[0] * ab[0] + ab[1] * ab[1]).max(1e-9))
+        .clamp(0.0, 1.0);
     ((ap[0] - t * ab[0]).powi(2) + (ap[1] - t * ab[1]).powi(2)).sqrt()
 }
 
@@ -95,7 +96,10 @@ impl WarpMesh {
     pub fn new(points: &[[f32; 3]], canonical_y: &[f32], width: f32, height: f32) -> Self {
         let boundary = boundary_loop();
         let k = boundary.len();
-        let outline: Vec<[f32; 2]> = boundary.iter().map(|&i| [points[i][0], points[i][1]]).collect();
+        let outline: Vec<[f32; 2]> = boundary
+            .iter()
+            .map(|&i| [points[i][0], points[i][1]])
+            .collect();
         let outline64: Vec<[f64; 2]> = outline.iter().map(|p| [p[0] as f64, p[1] as f64]).collect();
         let distance_to_outline = |p: [f32; 2]| {
             (0..k)
@@ -120,7 +124,8 @@ impl WarpMesh {
             for i in 0..=nx {
                 let p = [width * i as f32 / nx as f32, height * j as f32 / ny as f32];
                 let on_border = i == 0 || j == 0 || i == nx || j == ny;
-                let inside_face = crate::rig::topology::inside(&outline64, [p[0] as f64, p[1] as f64]);
+                let inside_face =
+                    crate::rig::topology::inside(&outline64, [p[0] as f64, p[1] as f64]);
                 if on_border || (!inside_face && distance_to_outline(p) > 0.45 * step) {
                     anchors.push(p);
                 }
@@ -136,7 +141,13 @@ impl WarpMesh {
             crate::rig::topology::recover_edge(&pts, &mut tris, a, (a + 1) % k);
         }
         let anchor_start = points.len();
-        let index = |v: usize| if v < k { boundary[v] as u32 } else { (anchor_start + v - k) as u32 };
+        let index = |v: usize| {
+            if v < k {
+                boundary[v] as u32
+            } else {
+                (anchor_start + v - k) as u32
+            }
+        };
         let outer: Vec<[u32; 3]> = tris
             .into_iter()
             .filter(|t| {

@@ -191,10 +191,14 @@ impl PreparedHead {
             .iter()
             .map(|t| {
                 let t = t.map(u32::from);
-                ((z(t[0] as usize) + z(t[1] as usize) + z(t[2] as usize)) / 3.0, Item::Skin(t))
+                (
+                    (z(t[0] as usize) + z(t[1] as usize) + z(t[2] as usize)) / 3.0,
+                    Item::Skin(t),
+                )
             })
             .collect();
-        let ring_depth = |ring: &[usize]| ring.iter().map(|&i| z(i)).sum::<f32>() / ring.len() as f32;
+        let ring_depth =
+            |ring: &[usize]| ring.iter().map(|&i| z(i)).sum::<f32>() / ring.len() as f32;
         items.push((ring_depth(&RIGHT_EYE), Item::Eye(0)));
         items.push((ring_depth(&LEFT_EYE), Item::Eye(1)));
         items.push((ring_depth(&INNER_LIPS), Item::Mouth));
@@ -206,15 +210,27 @@ impl PreparedHead {
                 Item::Skin(t) => skin(t, out, &mut covered),
                 Item::Eye(side) => {
                     let ring: &[usize; 16] = if side == 0 { &RIGHT_EYE } else { &LEFT_EYE };
-                    let poly: Vec<[f32; 2]> =
-                        ring.iter().map(|&i| [target.points[i][0], target.points[i][1]]).collect();
+                    let poly: Vec<[f32; 2]> = ring
+                        .iter()
+                        .map(|&i| [target.points[i][0], target.points[i][1]])
+                        .collect();
                     let eye = &self.eyes[side];
                     let to_source = Similarity::new([poly[0], poly[8]], eye.corners);
                     let mut top: Vec<[f32; 2]> = poly[8..].to_vec();
                     top.push(poly[0]);
                     top.sort_by(|a, b| a[0].total_cmp(&b[0]));
                     fan(&poly, w, h, |y, x0, x1| {
-                        eye.shade_span(&tex, &to_source, target.gaze_shift[side], &top, y, x0, x1, out, w);
+                        eye.shade_span(
+                            &tex,
+                            &to_source,
+                            target.gaze_shift[side],
+                            &top,
+                            y,
+                            x0,
+                            x1,
+                            out,
+                            w,
+                        );
                         covered[y * w + x0..=y * w + x1].fill(true);
                         stats.eye_pixels += x1 + 1 - x0;
                     });
@@ -271,7 +287,11 @@ fn open_eye_rings(rig: &mut PortraitRig) {
                 _ => 0.0,
             };
             // Less towards the corners.
-            let along = if k < 8 { k as f32 / 8.0 } else { (16 - k) as f32 / 8.0 };
+            let along = if k < 8 {
+                k as f32 / 8.0
+            } else {
+                (16 - k) as f32 / 8.0
+            };
             let taper = (std::f32::consts::PI * along).sin();
             let p = &mut rig.landmarks[i];
             p[0] += sign * delta * taper * n[0];
@@ -462,7 +482,8 @@ impl MeshWarpRenderer {
                 }
             }
         }
-        let usable: Vec<Arc<PortraitImage>> = request.portraits[..rigs.len().min(request.portraits.len())].to_vec();
+        let usable: Vec<Arc<PortraitImage>> =
+            request.portraits[..rigs.len().min(request.portraits.len())].to_vec();
         let prepared = Arc::new(PreparedHead::new(&usable, &rigs, &self.expressions)?);
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache.push(CacheEntry {

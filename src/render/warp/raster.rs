@@ -32,7 +32,8 @@ pub(crate) fn rasterize(
             (p[1].clamp(-limit, limit) * SUB).round() as i64,
         ]
     });
-    let area = (v[1][0] - v[0][0]) * (v[2][1] - v[0][1]) - (v[1][1] - v[0][1]) * (v[2][0] - v[0][0]);
+    let area =
+        (v[1][0] - v[0][0]) * (v[2][1] - v[0][1]) - (v[1][1] - v[0][1]) * (v[2][0] - v[0][0]);
     if area == 0 {
         return;
     }
@@ -200,10 +201,20 @@ mod tests {
     fn two_triangles_of_a_square_draw_each_pixel_once() {
         let (w, h) = (37usize, 23usize);
         let mut count = vec![0u8; w * h];
-        let q = [[0.0, 0.0], [w as f32, 0.0], [w as f32, h as f32], [0.0, h as f32]];
+        let q = [
+            [0.0, 0.0],
+            [w as f32, 0.0],
+            [w as f32, h as f32],
+            [0.0, h as f32],
+        ];
         // A diagonal through pixel centres, and an interior point shared by four triangles.
         let mid = [10.5, 7.5];
-        for t in [[q[0], q[1], mid], [q[1], q[2], mid], [q[2], q[3], mid], [q[3], q[0], mid]] {
+        for t in [
+            [q[0], q[1], mid],
+            [q[1], q[2], mid],
+            [q[2], q[3], mid],
+            [q[3], q[0], mid],
+        ] {
             rasterize(t, w, h, |y, a, b| {
                 for x in a..=b {
                     count[y * w + x] += 1;
