@@ -53,6 +53,7 @@ pub mod capture;
 mod error;
 pub mod face;
 mod head;
+mod math;
 pub mod onnx;
 mod plugin;
 pub mod render;

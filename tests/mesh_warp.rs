@@ -94,19 +94,7 @@ fn face_crops(frames: &[Vec<u8>], w: u32, h: u32, rig: &PortraitRig, side: u32) 
 }
 
 fn contact_sheet(frames: &[Vec<u8>], w: u32, h: u32, path: &Path) {
-    let cols = 3;
-    let rows = frames.len().div_ceil(cols) as u32;
-    let mut sheet = image::RgbaImage::new(w * cols as u32, h * rows);
-    for (k, f) in frames.iter().enumerate() {
-        let img = image::RgbaImage::from_raw(w, h, f.clone()).unwrap();
-        image::imageops::replace(
-            &mut sheet,
-            &img,
-            (k % cols) as i64 * w as i64,
-            (k / cols) as i64 * h as i64,
-        );
-    }
-    sheet.save(path).unwrap();
+    contact_sheet_cols(frames, w, h, 3, path);
 }
 
 fn psnr(a: &[u8], b: &[u8]) -> f64 {

@@ -185,3 +185,31 @@ fn a_rig_given_with_the_head_is_used_without_tracking() {
     assert_ne!(pixels(&app, head), img, "the blink changed the picture");
     assert!(app.world().resource::<SeenErrors>().texts().is_empty());
 }
+
+#[test]
+fn a_sidecar_for_another_image_size_is_an_error_naming_it() {
+    let (mut app, dir) = app_in(
+        "stale_sidecar",
+        &[(&demo(), "face.png")],
+        TalkingHeadPlugin {
+            workers: 1,
+            ..default()
+        },
+    );
+    // The committed golden rig belongs to a 256 x 256 copy of the portrait, not the 512 x 512 file.
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/astronaut_256.rig.json"),
+        dir.join("face.png.rig.json"),
+    )
+    .unwrap();
+    let portrait = app.world().resource::<AssetServer>().load("face.png");
+    let head = app.world_mut().spawn(TalkingHead::new(portrait)).id();
+    update_until(&mut app, WAIT, "an error", |a| {
+        !a.world().resource::<SeenErrors>().texts().is_empty()
+    });
+    let errors = app.world().resource::<SeenErrors>().texts();
+    assert!(errors[0].contains("face.png.rig.json"), "{errors:?}");
+    assert!(errors[0].contains("256x256") && errors[0].contains("512x512"), "{errors:?}");
+    let img = image::open(demo()).unwrap().to_rgba8();
+    assert_eq!(pixels(&app, head), img.into_raw(), "the still portrait shows");
+}

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::topology::{LEFT_EYE, RIGHT_EYE};
 use crate::error::{Error, Result};
+use crate::math::{polyline_y as interp, smoothstep};
 use crate::face::Expression;
 use crate::tracking::canonical_face;
 
@@ -139,24 +140,7 @@ const LOWER_OUTER: [usize; 11] = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 
 const UPPER_INNER: [usize; 11] = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308];
 const LOWER_INNER: [usize; 11] = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308];
 
-fn smoothstep(a: f32, b: f32, x: f32) -> f32 {
-    let t = ((x - a) / (b - a)).clamp(0.0, 1.0);
-    t * t * (3.0 - 2.0 * t)
-}
 
-/// Piecewise-linear `y(x)` through points sorted by x; flat beyond the ends.
-fn interp(points: &[[f32; 2]], x: f32) -> f32 {
-    if x <= points[0][0] {
-        return points[0][1];
-    }
-    for w in points.windows(2) {
-        if x <= w[1][0] {
-            let t = (x - w[0][0]) / (w[1][0] - w[0][0]).max(1e-6);
-            return w[0][1] + t * (w[1][1] - w[0][1]);
-        }
-    }
-    points[points.len() - 1][1]
-}
 
 fn polygon(c: &[[f32; 3]], ring: impl Iterator<Item = usize>) -> Vec<[f64; 2]> {
     ring.map(|i| [c[i][0] as f64, c[i][1] as f64]).collect()

@@ -3,6 +3,7 @@
 
 use std::sync::OnceLock;
 
+pub(crate) use crate::math::inside;
 use crate::tracking::canonical_face;
 
 /// The face outline, clockwise from the top of the forehead (36 points).
@@ -134,21 +135,6 @@ fn centroid(p: &[[f64; 2]], t: &[usize; 3]) -> [f64; 2] {
     ]
 }
 
-/// Point in polygon (even-odd rule).
-pub(crate) fn inside(poly: &[[f64; 2]], p: [f64; 2]) -> bool {
-    let mut inside = false;
-    let mut j = poly.len() - 1;
-    for i in 0..poly.len() {
-        let (a, b) = (poly[i], poly[j]);
-        if (a[1] > p[1]) != (b[1] > p[1])
-            && p[0] < (b[0] - a[0]) * (p[1] - a[1]) / (b[1] - a[1]) + a[0]
-        {
-            inside = !inside;
-        }
-        j = i;
-    }
-    inside
-}
 
 /// Bowyer-Watson Delaunay triangulation; triangles counter-clockwise in a y-down frame.
 pub(crate) fn delaunay(points: &[[f64; 2]]) -> Vec<[usize; 3]> {

@@ -4,24 +4,11 @@
 use std::sync::Arc;
 
 use super::raster::Texture;
+pub(crate) use crate::math::inside;
+use crate::math::{polyline_y as interp_y, smoothstep};
 use crate::render::PortraitImage;
 use crate::rig::topology::{LEFT_EYE, RIGHT_EYE};
 
-/// Point in polygon (even-odd).
-pub(crate) fn inside(poly: &[[f32; 2]], p: [f32; 2]) -> bool {
-    let mut inside = false;
-    let mut j = poly.len() - 1;
-    for i in 0..poly.len() {
-        let (a, b) = (poly[i], poly[j]);
-        if (a[1] > p[1]) != (b[1] > p[1])
-            && p[0] < (b[0] - a[0]) * (p[1] - a[1]) / (b[1] - a[1]) + a[0]
-        {
-            inside = !inside;
-        }
-        j = i;
-    }
-    inside
-}
 
 fn luma(p: &[u8]) -> f32 {
     0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
@@ -375,22 +362,6 @@ fn lid_lines(
     (lid, fold)
 }
 
-/// y of a polyline (sorted by x) at `x`.
-fn interp_y(line: &[[f32; 2]], x: f32) -> f32 {
-    if line.is_empty() {
-        return 0.0;
-    }
-    if x <= line[0][0] {
-        return line[0][1];
-    }
-    for w in line.windows(2) {
-        if x <= w[1][0] {
-            let t = (x - w[0][0]) / (w[1][0] - w[0][0]).max(1e-6);
-            return w[0][1] + t * (w[1][1] - w[0][1]);
-        }
-    }
-    line[line.len() - 1][1]
-}
 
 /// Inner lip contours, corner to corner.
 pub(crate) const UPPER_INNER: [usize; 11] = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308];
@@ -492,6 +463,7 @@ impl MouthReference {
             width: image.width as usize,
             height: image.height as usize,
             rgba: &image.rgba,
+            px: &[],
         };
         // The luminance across the opening (middle of the mouth): the bite is a dark row between bright
         // teeth. Without one (the teeth fill the opening, or it is all dark), everything hangs from the
@@ -541,6 +513,8 @@ impl MouthReference {
 pub(crate) struct MouthLayer {
     pub reference: Option<MouthReference>,
     cavity: [f32; 3],
+    /// The lips' own colour, a little shaded: where the lips barely part they still look closed.
+    lip_line: [f32; 3],
     tongue: [f32; 3],
     teeth: [f32; 3],
 }
@@ -558,6 +532,7 @@ impl MouthLayer {
             width: image.width as usize,
             height: image.height as usize,
             rgba: &image.rgba,
+            px: &[],
         };
         let mut lip = [0f32; 3];
         for &i in &OUTER_LIPS {
@@ -587,6 +562,7 @@ impl MouthLayer {
         Self {
             reference,
             cavity,
+            lip_line: lip.map(|v| v * 0.7),
             tongue,
             teeth,
         }
@@ -632,6 +608,7 @@ impl MouthLayer {
                         width: r.image.width as usize,
                         height: r.image.height as usize,
                         rgba: &r.image.rgba,
+                        px: &[],
                     };
                     colour = Some(tex.sample(q[0], q[1]));
                 }
@@ -646,10 +623,7 @@ impl MouthLayer {
     fn synthetic(&self, s: f32, d_up: f32, d_lo: f32, w: f32) -> [u8; 4] {
         let h = d_up + d_lo;
         let centre = (1.0 - (2.0 * s - 1.0).abs()).clamp(0.0, 1.0);
-        let ss = |a: f32, b: f32, x: f32| {
-            let t = ((x - a) / (b - a)).clamp(0.0, 1.0);
-            t * t * (3.0 - 2.0 * t)
-        };
+        let ss = smoothstep;
         // Darkest deep inside, a little light where the lips meet the opening, and towards the corners.
         let inside_depth = (d_up.min(d_lo) / (0.5 * h).max(1e-3)).clamp(0.0, 1.0);
         let depth = (1.0 - 0.45 * inside_depth) * (0.7 + 0.3 * ss(0.0, 0.5, centre));
@@ -678,6 +652,9 @@ impl MouthLayer {
             let a = ss(lower_h, lower_h * 0.6, d_lo) * ss(0.3, 0.55, centre);
             mix(&mut c, self.teeth.map(|v| v * shade * 0.92), a);
         }
+        // A sliver of an opening (lips that barely part, at a corner in a smile) is a shaded lip line,
+        // not a black speck.
+        mix(&mut c, self.lip_line, 1.0 - ss(0.015 * w, 0.05 * w, h));
         [
             c[0].clamp(0.0, 255.0) as u8,
             c[1].clamp(0.0, 255.0) as u8,

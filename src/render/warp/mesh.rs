@@ -3,6 +3,7 @@
 
 use std::sync::OnceLock;
 
+use crate::math::smoothstep;
 use crate::rig::topology::triangles;
 use crate::tracking::canonical_face;
 
@@ -77,10 +78,6 @@ pub(crate) struct WarpMesh {
     pub outer: Vec<[u32; 3]>,
 }
 
-fn smoothstep(a: f32, b: f32, x: f32) -> f32 {
-    let t = ((x - a) / (b - a)).clamp(0.0, 1.0);
-    t * t * (3.0 - 2.0 * t)
-}
 
 fn point_segment_distance(p: [f32; 2], a: [f32; 2], b: [f32; 2]) -> f32 {
     let ab = [b[0] - a[0], b[1] - a[1]];
@@ -168,7 +165,7 @@ impl WarpMesh {
                 let to_border = p[0].min(width - p[0]).min(p[1]).min(height - p[1]).max(0.0);
                 let to_face = distance_to_outline(*p);
                 let reach = smoothstep(0.0, 1.0, to_border / (to_border + to_face).max(1e-3))
-                    * (1.0 - smoothstep(0.5 * face, 1.5 * face, to_face));
+                    * (1.0 - smoothstep(0.4 * face, 1.1 * face, to_face));
                 let mut w: Vec<f32> = outline
                     .iter()
                     .map(|q| 1.0 / ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + 1.0))

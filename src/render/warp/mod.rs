@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use layers::{EyeLayer, MouthFrame, MouthLayer, MouthReference, Similarity};
 use mesh::WarpMesh;
-use raster::{Texture, affine, rasterize};
+use raster::{Texture, affine, rasterize, texels};
 
 use super::portrait::PortraitImage;
 use super::renderer::{HeadRenderer, RenderRequest, RenderTarget};
@@ -31,6 +31,8 @@ pub struct PreparedHead {
     eyes: [EyeLayer; 2],
     mouth: MouthLayer,
     portrait: Arc<PortraitImage>,
+    /// The portrait's pixels as `u32`s, for the fast sampler.
+    texels: Vec<u32>,
 }
 
 /// What one frame drew.
@@ -42,6 +44,8 @@ pub struct WarpStats {
     pub eye_pixels: usize,
     /// Pixels drawn by the mouth layer.
     pub mouth_pixels: usize,
+    /// Pixels drawn from the warped portrait (more than the frame where the mesh folds over itself).
+    pub skin_pixels: usize,
 }
 
 impl PreparedHead {
@@ -107,6 +111,7 @@ impl PreparedHead {
             mesh,
             eyes,
             mouth,
+            texels: texels(&portrait.rgba),
             portrait: portrait.clone(),
         })
     }
@@ -145,6 +150,7 @@ impl PreparedHead {
             width: w,
             height: h,
             rgba: &self.portrait.rgba,
+            px: &self.texels,
         };
         let mut stats = WarpStats::default();
         let mut covered = vec![false; w * h];
@@ -165,6 +171,7 @@ impl PreparedHead {
         );
         let src = &self.mesh.src;
 
+        let drawn = std::cell::Cell::new(0usize);
         let skin = |t: [u32; 3], out: &mut [u8], covered: &mut [bool]| {
             let to = t.map(|i| dst[i as usize]);
             let from = t.map(|i| src[i as usize]);
@@ -173,6 +180,7 @@ impl PreparedHead {
             };
             rasterize(to, w, h, |y, x0, x1| {
                 tex.sample_span(&m, y, x0, x1, out, w);
+                drawn.set(drawn.get() + x1 + 1 - x0);
                 covered[y * w + x0..=y * w + x1].fill(true);
             });
         };
@@ -255,11 +263,14 @@ impl PreparedHead {
             let to_source = Similarity::new(corners, eye.corners);
             eye.draw_closing_lid(&tex, &to_source, &target.points, side, out, w, h);
         }
+        stats.skin_pixels = drawn.get();
         // Anything left (only where the mesh folds over itself) shows the portrait.
-        for (i, c) in covered.iter().enumerate() {
-            if !c {
-                stats.uncovered += 1;
-                out[i * 4..i * 4 + 4].copy_from_slice(&self.portrait.rgba[i * 4..i * 4 + 4]);
+        if let Some(first) = covered.iter().position(|c| !c) {
+            for (i, c) in covered.iter().enumerate().skip(first) {
+                if !c {
+                    stats.uncovered += 1;
+                    out[i * 4..i * 4 + 4].copy_from_slice(&self.portrait.rgba[i * 4..i * 4 + 4]);
+                }
             }
         }
         stats
@@ -433,7 +444,21 @@ impl MeshWarpRenderer {
         if let Some(file) = file {
             let sidecar = sidecar_path(file);
             if sidecar.exists() {
-                return PortraitRig::load(&sidecar);
+                let rig = PortraitRig::load(&sidecar)?;
+                if let Ok((w, h)) = image_size(file)
+                    && rig.image_size != [w, h]
+                {
+                    return Err(Error::Rig {
+                        path: sidecar.display().to_string(),
+                        problem: format!(
+                            "it was made for a {}x{} image but `{}` is {w}x{h}; delete it to rebuild it",
+                            rig.image_size[0],
+                            rig.image_size[1],
+                            file.display()
+                        ),
+                    });
+                }
+                return Ok(rig);
             }
         }
         let tracker = self.tracker()?;

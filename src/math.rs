@@ -1,0 +1,41 @@
+//! Small geometry helpers shared by the rig and the renderers.
+
+/// Hermite step from 0 at `a` to 1 at `b` (either order).
+pub(crate) fn smoothstep(a: f32, b: f32, x: f32) -> f32 {
+    let t = ((x - a) / (b - a)).clamp(0.0, 1.0);
+    t * t * (3.0 - 2.0 * t)
+}
+
+/// `y(x)` on a polyline of points sorted by x, linear between them and flat beyond the ends (0 for an
+/// empty line).
+pub(crate) fn polyline_y(line: &[[f32; 2]], x: f32) -> f32 {
+    let (Some(first), Some(last)) = (line.first(), line.last()) else {
+        return 0.0;
+    };
+    if x <= first[0] {
+        return first[1];
+    }
+    for w in line.windows(2) {
+        if x <= w[1][0] {
+            let t = (x - w[0][0]) / (w[1][0] - w[0][0]).max(1e-6);
+            return w[0][1] + t * (w[1][1] - w[0][1]);
+        }
+    }
+    last[1]
+}
+
+/// Point in polygon (even-odd rule), in `f32` or `f64`.
+pub(crate) fn inside<T: Copy + Into<f64>>(poly: &[[T; 2]], p: [T; 2]) -> bool {
+    let (px, py) = (p[0].into(), p[1].into());
+    let mut inside = false;
+    let mut j = poly.len().wrapping_sub(1);
+    for i in 0..poly.len() {
+        let (ax, ay) = (poly[i][0].into(), poly[i][1].into());
+        let (bx, by) = (poly[j][0].into(), poly[j][1].into());
+        if (ay > py) != (by > py) && px < (bx - ax) * (py - ay) / (by - ay) + ax {
+            inside = !inside;
+        }
+        j = i;
+    }
+    inside
+}
