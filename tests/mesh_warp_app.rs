@@ -209,7 +209,14 @@ fn a_sidecar_for_another_image_size_is_an_error_naming_it() {
     });
     let errors = app.world().resource::<SeenErrors>().texts();
     assert!(errors[0].contains("face.png.rig.json"), "{errors:?}");
-    assert!(errors[0].contains("256x256") && errors[0].contains("512x512"), "{errors:?}");
+    assert!(
+        errors[0].contains("256x256") && errors[0].contains("512x512"),
+        "{errors:?}"
+    );
     let img = image::open(demo()).unwrap().to_rgba8();
-    assert_eq!(pixels(&app, head), img.into_raw(), "the still portrait shows");
+    assert_eq!(
+        pixels(&app, head),
+        img.into_raw(),
+        "the still portrait shows"
+    );
 }

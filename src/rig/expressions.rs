@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::topology::{LEFT_EYE, RIGHT_EYE};
 use crate::error::{Error, Result};
-use crate::math::{polyline_y as interp, smoothstep};
 use crate::face::Expression;
+use crate::math::{polyline_y as interp, smoothstep};
 use crate::tracking::canonical_face;
 
 /// The rig file format version.
@@ -139,8 +139,6 @@ const UPPER_OUTER: [usize; 11] = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 29
 const LOWER_OUTER: [usize; 11] = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291];
 const UPPER_INNER: [usize; 11] = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308];
 const LOWER_INNER: [usize; 11] = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308];
-
-
 
 fn polygon(c: &[[f32; 3]], ring: impl Iterator<Item = usize>) -> Vec<[f64; 2]> {
     ring.map(|i| [c[i][0] as f64, c[i][1] as f64]).collect()

@@ -135,7 +135,6 @@ fn centroid(p: &[[f64; 2]], t: &[usize; 3]) -> [f64; 2] {
     ]
 }
 
-
 /// Bowyer-Watson Delaunay triangulation; triangles counter-clockwise in a y-down frame.
 pub(crate) fn delaunay(points: &[[f64; 2]]) -> Vec<[usize; 3]> {
     let n = points.len();

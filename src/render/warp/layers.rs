@@ -9,7 +9,6 @@ use crate::math::{polyline_y as interp_y, smoothstep};
 use crate::render::PortraitImage;
 use crate::rig::topology::{LEFT_EYE, RIGHT_EYE};
 
-
 fn luma(p: &[u8]) -> f32 {
     0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
 }
@@ -361,7 +360,6 @@ fn lid_lines(
     let fold = line(&mut fold.iter().copied());
     (lid, fold)
 }
-
 
 /// Inner lip contours, corner to corner.
 pub(crate) const UPPER_INNER: [usize; 11] = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308];

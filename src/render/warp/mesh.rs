@@ -78,7 +78,6 @@ pub(crate) struct WarpMesh {
     pub outer: Vec<[u32; 3]>,
 }
 
-
 fn point_segment_distance(p: [f32; 2], a: [f32; 2], b: [f32; 2]) -> f32 {
     let ab = [b[0] - a[0], b[1] - a[1]];
     let ap = [p[0] - a[0], p[1] - a[1]];

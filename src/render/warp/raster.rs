@@ -331,7 +331,12 @@ mod tests {
             tex.sample_span(&m, y, 3, 9, &mut fast_out, 16);
             slow.sample_span(&m, y, 3, 9, &mut slow_out, 16);
         }
-        assert!(fast_out.iter().zip(&slow_out).all(|(a, b)| a.abs_diff(*b) <= 1));
+        assert!(
+            fast_out
+                .iter()
+                .zip(&slow_out)
+                .all(|(a, b)| a.abs_diff(*b) <= 1)
+        );
         assert!(fast_out.iter().any(|&v| v != 0));
     }
 }
