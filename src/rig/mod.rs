@@ -24,7 +24,9 @@ use crate::face::FaceFrame;
 pub struct RiggedFace {
     /// The driving face, sanitised (weights in `0..=1`, no NaN).
     pub face: FaceFrame,
-    /// Target landmark positions on the portrait, in output pixels, once the head has a portrait rig.
+    /// Target landmark positions on the portrait, in output pixels, for renderers that want them
+    /// precomputed. The Rig set leaves it `None`: the mesh warp retargets on its worker thread
+    /// ([`Retargeter`]), which keeps the main thread's cost per head flat.
     pub landmarks: Option<Vec<[f32; 2]>>,
 }
 
