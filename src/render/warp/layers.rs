@@ -140,10 +140,12 @@ impl EyeLayer {
                 }
             }
         }
-        // The sclera is the bright part of what is not iris (lashes and lid shadows are darker).
+        // The sclera is the middle of what is not iris: lashes and lid shadows are darker, highlights
+        // brighter, and a fill from the brightest part looks startled on paintings.
         let sclera = if sclera_px.len() >= 4 {
             sclera_px.sort_by(|a, b| luma(a).total_cmp(&luma(b)));
-            let top = &sclera_px[sclera_px.len() / 2..];
+            let n = sclera_px.len();
+            let top = &sclera_px[n * 3 / 10..(n * 8 / 10).max(n * 3 / 10 + 1)];
             let mut s = [0f32; 3];
             for p in top {
                 for c in 0..3 {
