@@ -13,7 +13,10 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use super::topology::{LEFT_EYE, RIGHT_EYE};
+use super::topology::{
+    LEFT_EYE, LOWER_INNER_LIP as LOWER_INNER, LOWER_OUTER_LIP as LOWER_OUTER, RIGHT_EYE,
+    UPPER_INNER_LIP as UPPER_INNER, UPPER_OUTER_LIP as UPPER_OUTER,
+};
 use crate::error::{Error, Result};
 use crate::face::Expression;
 use crate::math::{polyline_y as interp, smoothstep};
@@ -133,12 +136,6 @@ impl ExpressionRig {
         Ok(())
     }
 }
-
-/// Outer lip contour, upper and lower, corner to corner (MediaPipe's lip lists).
-const UPPER_OUTER: [usize; 11] = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291];
-const LOWER_OUTER: [usize; 11] = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291];
-const UPPER_INNER: [usize; 11] = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308];
-const LOWER_INNER: [usize; 11] = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308];
 
 fn polygon(c: &[[f32; 3]], ring: impl Iterator<Item = usize>) -> Vec<[f64; 2]> {
     ring.map(|i| [c[i][0] as f64, c[i][1] as f64]).collect()

@@ -24,6 +24,33 @@ pub const INNER_LIPS: [usize; 20] = [
     78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191,
 ];
 
+/// The outer edge of the upper lip, from the subject's right mouth corner to the left one.
+pub const UPPER_OUTER_LIP: [usize; 11] = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291];
+/// The outer edge of the lower lip, corner to corner.
+pub const LOWER_OUTER_LIP: [usize; 11] = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291];
+/// The inner edge of the upper lip, corner to corner.
+pub const UPPER_INNER_LIP: [usize; 11] = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308];
+/// The inner edge of the lower lip, corner to corner.
+pub const LOWER_INNER_LIP: [usize; 11] = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308];
+/// The fold above the subject's right upper lid, outer to inner (MediaPipe's `rightEyeUpper2`).
+pub const RIGHT_EYE_FOLD: [usize; 7] = [113, 225, 224, 223, 222, 221, 189];
+/// The fold above the subject's left upper lid, outer to inner (MediaPipe's `leftEyeUpper2`).
+pub const LEFT_EYE_FOLD: [usize; 7] = [342, 445, 444, 443, 442, 441, 413];
+
+/// The opening of one eye: side 0 is the subject's right ([`RIGHT_EYE`]), 1 the left ([`LEFT_EYE`]).
+pub fn eye_ring(side: usize) -> &'static [usize; 16] {
+    if side == 0 { &RIGHT_EYE } else { &LEFT_EYE }
+}
+
+/// The fold above one eye's upper lid (side as in [`eye_ring`]).
+pub fn eye_fold(side: usize) -> &'static [usize; 7] {
+    if side == 0 {
+        &RIGHT_EYE_FOLD
+    } else {
+        &LEFT_EYE_FOLD
+    }
+}
+
 /// The mesh's triangles (indices into the 468 points), none inside the eyes or the mouth.
 pub fn triangles() -> &'static [[u16; 3]] {
     static TRIANGLES: OnceLock<Vec<[u16; 3]>> = OnceLock::new();

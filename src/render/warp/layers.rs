@@ -7,7 +7,9 @@ use super::raster::Texture;
 pub(crate) use crate::math::inside;
 use crate::math::{polyline_y as interp_y, smoothstep};
 use crate::render::PortraitImage;
-use crate::rig::topology::{LEFT_EYE, RIGHT_EYE};
+use crate::rig::topology::{
+    LOWER_INNER_LIP, LOWER_OUTER_LIP, UPPER_INNER_LIP, UPPER_OUTER_LIP, eye_fold, eye_ring,
+};
 
 fn luma(p: &[u8]) -> f32 {
     0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
@@ -60,11 +62,6 @@ impl Similarity {
     }
 }
 
-/// The fold above each upper lid, outer to inner (MediaPipe's `rightEyeUpper2`/`leftEyeUpper2`): the lid
-/// skin between it and the lid edge is what covers the eye in a blink.
-pub(crate) const RIGHT_FOLD: [usize; 7] = [113, 225, 224, 223, 222, 221, 189];
-pub(crate) const LEFT_FOLD: [usize; 7] = [342, 445, 444, 443, 442, 441, 413];
-
 /// One eye of the main portrait: its opening, iris and colours.
 #[derive(Clone, Debug)]
 pub(crate) struct EyeLayer {
@@ -91,8 +88,10 @@ impl EyeLayer {
         iris: Option<[f32; 2]>,
         radius: Option<f32>,
     ) -> Self {
-        let ring: &[usize; 16] = if side == 0 { &RIGHT_EYE } else { &LEFT_EYE };
-        let opening: Vec<[f32; 2]> = ring.iter().map(|&i| [points[i][0], points[i][1]]).collect();
+        let opening: Vec<[f32; 2]> = eye_ring(side)
+            .iter()
+            .map(|&i| [points[i][0], points[i][1]])
+            .collect();
         let corners = [opening[0], opening[8]];
         let width = ((corners[1][0] - corners[0][0]).powi(2)
             + (corners[1][1] - corners[0][1]).powi(2))
@@ -205,11 +204,10 @@ impl EyeLayer {
         let width = self.frame.width;
         let lash = (0.18 * width).max(1.0);
         // Target pixels to visit: around the target lid and fold.
-        let ring: &[usize] = if side == 0 { &RIGHT_EYE } else { &LEFT_EYE };
-        let fold_idx: &[usize] = if side == 0 { &RIGHT_FOLD } else { &LEFT_FOLD };
-        let pts: Vec<[f32; 2]> = ring
+        // The lid skin between the fold and the lid edge is what covers the eye.
+        let pts: Vec<[f32; 2]> = eye_ring(side)
             .iter()
-            .chain(fold_idx)
+            .chain(eye_fold(side))
             .map(|&i| [target[i][0], target[i][1]])
             .collect();
         let (x0, y0, x1, y1) = bbox(&pts, out_width, out_height);
@@ -349,8 +347,7 @@ fn lid_lines(
     side: usize,
     map: impl Fn([f32; 2]) -> [f32; 2],
 ) -> (Vec<[f32; 2]>, Vec<[f32; 2]>) {
-    let ring: &[usize; 16] = if side == 0 { &RIGHT_EYE } else { &LEFT_EYE };
-    let fold: &[usize; 7] = if side == 0 { &RIGHT_FOLD } else { &LEFT_FOLD };
+    let ring = eye_ring(side);
     let line = |idx: &mut dyn Iterator<Item = usize>| {
         let mut l: Vec<[f32; 2]> = idx
             .map(|i| frame.local(map([points[i][0], points[i][1]])))
@@ -359,16 +356,9 @@ fn lid_lines(
         l
     };
     let lid = line(&mut ring[8..].iter().copied().chain([ring[0]]));
-    let fold = line(&mut fold.iter().copied());
+    let fold = line(&mut eye_fold(side).iter().copied());
     (lid, fold)
 }
-
-/// Inner lip contours, corner to corner.
-pub(crate) const UPPER_INNER: [usize; 11] = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308];
-pub(crate) const LOWER_INNER: [usize; 11] = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308];
-const OUTER_LIPS: [usize; 20] = [
-    61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146,
-];
 
 /// A mouth in its own frame: `s` along the inner corners (0..1), `v` across (pixels, towards the chin).
 #[derive(Clone, Debug)]
@@ -405,7 +395,7 @@ impl MouthFrame {
             l.sort_by(|p, q| p[0].total_cmp(&q[0]));
             l
         };
-        let (upper, lower) = (line(&UPPER_INNER), line(&LOWER_INNER));
+        let (upper, lower) = (line(&UPPER_INNER_LIP), line(&LOWER_INNER_LIP));
         frame.upper = upper;
         frame.lower = lower;
         frame
@@ -534,17 +524,23 @@ impl MouthLayer {
             rgba: &image.rgba,
             px: &[],
         };
+        // The outer lip contour once around (both corners once), each point taken halfway towards the
+        // mouth centre: on the lip, not its edge.
+        let outline: Vec<usize> = UPPER_OUTER_LIP
+            .iter()
+            .chain(LOWER_OUTER_LIP[1..LOWER_OUTER_LIP.len() - 1].iter().rev())
+            .copied()
+            .collect();
+        let c = [
+            (points[13][0] + points[14][0]) / 2.0,
+            (points[13][1] + points[14][1]) / 2.0,
+        ];
         let mut lip = [0f32; 3];
-        for &i in &OUTER_LIPS {
-            // Halfway between the outer contour and the mouth centre: on the lip, not its edge.
-            let c = [
-                (points[13][0] + points[14][0]) / 2.0,
-                (points[13][1] + points[14][1]) / 2.0,
-            ];
+        for &i in &outline {
             let p = [(points[i][0] + c[0]) / 2.0, (points[i][1] + c[1]) / 2.0];
             let s = tex.sample(p[0], p[1]);
             for k in 0..3 {
-                lip[k] += s[k] as f32 / OUTER_LIPS.len() as f32;
+                lip[k] += s[k] as f32 / outline.len() as f32;
             }
         }
         let cavity = [

@@ -18,7 +18,7 @@ use super::renderer::{HeadRenderer, RenderRequest, RenderTarget};
 use crate::error::{Error, Result};
 use crate::face::FaceFrame;
 use crate::onnx::SessionOptions;
-use crate::rig::topology::{INNER_LIPS, LEFT_EYE, RIGHT_EYE, triangles};
+use crate::rig::topology::{INNER_LIPS, LEFT_EYE, RIGHT_EYE, eye_ring, triangles};
 use crate::rig::{ExpressionRig, PortraitRig, RetargetedFace, Retargeter, sidecar_path};
 use crate::tracking::{FaceTracker, ImageView};
 
@@ -213,24 +213,29 @@ impl PreparedHead {
         items.sort_by(|a, b| b.0.total_cmp(&a.0));
 
         let mouth_frame = MouthFrame::new(&target.points);
+        // Each eye's target pixels map back to the portrait by the similarity of its corners (the eyeball
+        // moves rigidly with them): used by the eye layer and by the closing lids.
+        let to_source = [0, 1].map(|side| {
+            let ring = eye_ring(side);
+            let corners = [ring[0], ring[8]].map(|i| [target.points[i][0], target.points[i][1]]);
+            Similarity::new(corners, self.eyes[side].corners)
+        });
         for (_, item) in items {
             match item {
                 Item::Skin(t) => skin(t, out, &mut covered),
                 Item::Eye(side) => {
-                    let ring: &[usize; 16] = if side == 0 { &RIGHT_EYE } else { &LEFT_EYE };
-                    let poly: Vec<[f32; 2]> = ring
+                    let poly: Vec<[f32; 2]> = eye_ring(side)
                         .iter()
                         .map(|&i| [target.points[i][0], target.points[i][1]])
                         .collect();
                     let eye = &self.eyes[side];
-                    let to_source = Similarity::new([poly[0], poly[8]], eye.corners);
                     let mut top: Vec<[f32; 2]> = poly[8..].to_vec();
                     top.push(poly[0]);
                     top.sort_by(|a, b| a[0].total_cmp(&b[0]));
                     fan(&poly, w, h, |y, x0, x1| {
                         eye.shade_span(
                             &tex,
-                            &to_source,
+                            &to_source[side],
                             target.gaze_shift[side],
                             &top,
                             y,
@@ -258,10 +263,7 @@ impl PreparedHead {
         }
         // Closing lids: lid skin over the eye, not a smear of lashes.
         for (side, eye) in self.eyes.iter().enumerate() {
-            let ring: &[usize; 16] = if side == 0 { &RIGHT_EYE } else { &LEFT_EYE };
-            let corners = [ring[0], ring[8]].map(|i| [target.points[i][0], target.points[i][1]]);
-            let to_source = Similarity::new(corners, eye.corners);
-            eye.draw_closing_lid(&tex, &to_source, &target.points, side, out, w, h);
+            eye.draw_closing_lid(&tex, &to_source[side], &target.points, side, out, w, h);
         }
         stats.skin_pixels = drawn.get();
         // Anything left (only where the mesh folds over itself) shows the portrait.
