@@ -67,7 +67,7 @@ impl Similarity {
 pub(crate) struct EyeLayer {
     /// The eye's frame (outer corner at 0, inner corner at 1), and in it the upper lid edge and the fold
     /// above it, as `[u, v]` polylines sorted by u (v in pixels, down).
-    pub frame: EyeFrame,
+    pub frame: SegmentFrame,
     pub lid: Vec<[f32; 2]>,
     pub fold: Vec<[f32; 2]>,
     /// Outer and inner corner (the eyeball moves rigidly with them).
@@ -164,7 +164,7 @@ impl EyeLayer {
         } else {
             [70.0, 50.0, 40.0]
         };
-        let frame = EyeFrame::new(corners);
+        let frame = SegmentFrame::eye(corners, side);
         let (lid, fold) = lid_lines(&frame, points, side, |p| p);
         Self {
             frame,
@@ -295,35 +295,43 @@ impl EyeLayer {
     }
 }
 
-/// An eye's own frame: `u` from the outer (0) to the inner (1) corner, `v` across in pixels (down).
+/// The frame of a segment `a -> b`: `u` along it (0 at `a`, 1 at `b`), `v` across it in pixels, positive
+/// on the side of `normal_sign * (-dy, dx)` (towards the chin for the mouth's and the eyes' segments as
+/// this module builds them).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct EyeFrame {
+pub(crate) struct SegmentFrame {
     origin: [f32; 2],
     axis: [f32; 2],
     normal: [f32; 2],
     pub width: f32,
 }
 
-impl EyeFrame {
-    fn new(corners: [[f32; 2]; 2]) -> Self {
-        let d = [corners[1][0] - corners[0][0], corners[1][1] - corners[0][1]];
+impl SegmentFrame {
+    fn new(a: [f32; 2], b: [f32; 2], normal_sign: f32) -> Self {
+        let d = [b[0] - a[0], b[1] - a[1]];
         let width = (d[0] * d[0] + d[1] * d[1]).sqrt().max(1e-3);
         let axis = [d[0] / width, d[1] / width];
-        // "Down" is the same side for both eyes, whichever way their corners run.
-        let normal = if axis[0] >= 0.0 {
-            [-axis[1], axis[0]]
-        } else {
-            [axis[1], -axis[0]]
-        };
         Self {
-            origin: corners[0],
+            origin: a,
             axis,
-            normal,
+            normal: [-axis[1] * normal_sign, axis[0] * normal_sign],
             width,
         }
     }
 
-    fn local(&self, p: [f32; 2]) -> [f32; 2] {
+    /// The frame of one eye, from its outer (`u` = 0) to its inner corner, `v` towards the chin. The
+    /// subject's right eye runs towards the subject's left, like the mouth; the left eye the other way.
+    pub fn eye(corners: [[f32; 2]; 2], side: usize) -> Self {
+        Self::new(corners[0], corners[1], if side == 0 { 1.0 } else { -1.0 })
+    }
+
+    /// The unit vector of growing `v`.
+    pub fn normal(&self) -> [f32; 2] {
+        self.normal
+    }
+
+    #[inline]
+    pub fn local(&self, p: [f32; 2]) -> [f32; 2] {
         let d = [p[0] - self.origin[0], p[1] - self.origin[1]];
         [
             (d[0] * self.axis[0] + d[1] * self.axis[1]) / self.width,
@@ -331,7 +339,7 @@ impl EyeFrame {
         ]
     }
 
-    fn world(&self, u: f32, v: f32) -> [f32; 2] {
+    pub fn world(&self, u: f32, v: f32) -> [f32; 2] {
         [
             self.origin[0] + self.axis[0] * u * self.width + self.normal[0] * v,
             self.origin[1] + self.axis[1] * u * self.width + self.normal[1] * v,
@@ -342,7 +350,7 @@ impl EyeFrame {
 /// The upper lid edge (corners included) and the fold above it of one eye of `points`, mapped by `map`,
 /// in `frame`'s coordinates, sorted by u.
 fn lid_lines(
-    frame: &EyeFrame,
+    frame: &SegmentFrame,
     points: &[[f32; 3]],
     side: usize,
     map: impl Fn([f32; 2]) -> [f32; 2],
@@ -360,12 +368,11 @@ fn lid_lines(
     (lid, fold)
 }
 
-/// A mouth in its own frame: `s` along the inner corners (0..1), `v` across (pixels, towards the chin).
+/// A mouth in its own frame: `s` along the inner corners (0..1), `v` across (pixels, towards the chin),
+/// with its inner lip edges.
 #[derive(Clone, Debug)]
 pub(crate) struct MouthFrame {
-    origin: [f32; 2],
-    axis: [f32; 2],
-    normal: [f32; 2],
+    frame: SegmentFrame,
     pub width: f32,
     upper: Vec<[f32; 2]>,
     lower: Vec<[f32; 2]>,
@@ -373,48 +380,28 @@ pub(crate) struct MouthFrame {
 
 impl MouthFrame {
     pub fn new(points: &[[f32; 3]]) -> Self {
-        let a = [points[78][0], points[78][1]];
-        let b = [points[308][0], points[308][1]];
-        let d = [b[0] - a[0], b[1] - a[1]];
-        let width = (d[0] * d[0] + d[1] * d[1]).sqrt().max(1e-3);
-        let axis = [d[0] / width, d[1] / width];
-        let normal = [-axis[1], axis[0]];
-        let mut frame = Self {
-            origin: a,
-            axis,
-            normal,
-            width,
-            upper: Vec::new(),
-            lower: Vec::new(),
-        };
+        let at = |i: usize| [points[i][0], points[i][1]];
+        let frame = SegmentFrame::new(at(78), at(308), 1.0);
         let line = |idx: &[usize; 11]| {
-            let mut l: Vec<[f32; 2]> = idx
-                .iter()
-                .map(|&i| frame.local([points[i][0], points[i][1]]))
-                .collect();
+            let mut l: Vec<[f32; 2]> = idx.iter().map(|&i| frame.local(at(i))).collect();
             l.sort_by(|p, q| p[0].total_cmp(&q[0]));
             l
         };
-        let (upper, lower) = (line(&UPPER_INNER_LIP), line(&LOWER_INNER_LIP));
-        frame.upper = upper;
-        frame.lower = lower;
-        frame
+        Self {
+            width: frame.width,
+            upper: line(&UPPER_INNER_LIP),
+            lower: line(&LOWER_INNER_LIP),
+            frame,
+        }
     }
 
     #[inline]
     pub fn local(&self, p: [f32; 2]) -> [f32; 2] {
-        let d = [p[0] - self.origin[0], p[1] - self.origin[1]];
-        [
-            (d[0] * self.axis[0] + d[1] * self.axis[1]) / self.width,
-            d[0] * self.normal[0] + d[1] * self.normal[1],
-        ]
+        self.frame.local(p)
     }
 
     pub fn world(&self, s: f32, v: f32) -> [f32; 2] {
-        [
-            self.origin[0] + self.axis[0] * s * self.width + self.normal[0] * v,
-            self.origin[1] + self.axis[1] * s * self.width + self.normal[1] * v,
-        ]
+        self.frame.world(s, v)
     }
 
     /// Upper and lower inner-lip edges at `s`.

@@ -9,7 +9,7 @@ mod raster;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use layers::{EyeLayer, MouthFrame, MouthLayer, MouthReference, Similarity};
+use layers::{EyeLayer, MouthFrame, MouthLayer, MouthReference, SegmentFrame, Similarity};
 use mesh::WarpMesh;
 use raster::{Texture, affine, rasterize, texels};
 
@@ -283,15 +283,12 @@ impl PreparedHead {
 /// lid edges to within a pixel or so; a slightly larger opening puts all of the white of the eye in the eye
 /// layer, so none of it is left on the lid skin that covers the eye in a blink.
 fn open_eye_rings(rig: &mut PortraitRig) {
-    for ring in [&RIGHT_EYE, &LEFT_EYE] {
-        let (a, b) = (rig.landmarks[ring[0]], rig.landmarks[ring[8]]);
-        let d = [b[0] - a[0], b[1] - a[1]];
-        let width = (d[0] * d[0] + d[1] * d[1]).sqrt().max(1e-3);
-        let n = {
-            let n = [-d[1] / width, d[0] / width];
-            if n[1] >= 0.0 { n } else { [-n[0], -n[1]] }
-        };
-        let delta = (0.07 * width).clamp(0.5, 4.0);
+    for side in 0..2 {
+        let ring = eye_ring(side);
+        let corners = [ring[0], ring[8]].map(|i| [rig.landmarks[i][0], rig.landmarks[i][1]]);
+        let frame = SegmentFrame::eye(corners, side);
+        let n = frame.normal();
+        let delta = (0.07 * frame.width).clamp(0.5, 4.0);
         for (k, &i) in ring.iter().enumerate() {
             // Lower lid: 1..8, upper lid: 9..16; the corners stay.
             let sign = match k {
