@@ -158,11 +158,35 @@ impl Retargeter {
             ]
         });
         let eye_width = [dist(33, 133), dist(362, 263)];
+        let mut shapes = expressions.dense();
+        // Blinks close this portrait's own lids, whatever their opening: the shapes' offsets for the lid
+        // pairs were made on the canonical face's opening, so they are replaced by this portrait's
+        // (vertical offsets are scaled by `vertical` when applied, hence the division).
+        for (ring, blink) in [
+            (&RIGHT_EYE, Expression::EyeBlinkRight),
+            (&LEFT_EYE, Expression::EyeBlinkLeft),
+        ] {
+            let shape = &mut shapes[blink as usize];
+            for k in 1..8 {
+                let (lower, upper) = (ring[k], ring[16 - k]);
+                let gap = canon[lower][1] - canon[upper][1];
+                for (i, dy) in [
+                    (upper, BLINK_MEET * gap),
+                    (lower, -(1.0 - BLINK_MEET) * gap),
+                ] {
+                    let dy = dy / vertical;
+                    match shape.iter_mut().find(|(j, _)| *j as usize == i) {
+                        Some((_, d)) => d[1] = dy,
+                        None => shape.push((i as u16, [0.0, dy, 0.0])),
+                    }
+                }
+            }
+        }
         Self {
             pose,
             canon,
             vertical,
-            shapes: expressions.dense(),
+            shapes,
             look_angle: expressions.look_angle,
             iris,
             eye_width,
@@ -172,14 +196,6 @@ impl Retargeter {
     /// The portrait's pose (its head angles as the rig sees them).
     pub fn portrait_pose(&self) -> &PoseFit {
         &self.pose
-    }
-
-    /// The vertical offset the shape of `e` gives landmark `i` (scaled to the portrait).
-    fn shapes_dy(&self, i: usize, e: Expression) -> f32 {
-        self.shapes[e as usize]
-            .iter()
-            .find(|(j, _)| *j as usize == i)
-            .map_or(0.0, |(_, d)| d[1] * self.vertical)
     }
 
     /// The portrait's lower face height (nose bridge to chin) over the canonical face's, clamped to
@@ -203,30 +219,6 @@ impl Retargeter {
                 c[0] += w * d[0];
                 c[1] += w * d[1] * self.vertical;
                 c[2] += w * d[2];
-            }
-        }
-        // Blinks close this portrait's own lids, whatever their opening: the lid pairs meet (the shapes'
-        // offsets for them are made on the canonical face's opening).
-        for (ring, blink) in [
-            (&RIGHT_EYE, Expression::EyeBlinkRight),
-            (&LEFT_EYE, Expression::EyeBlinkLeft),
-        ] {
-            let w = face.expressions.get(blink);
-            if w <= 0.0 {
-                continue;
-            }
-            for k in 1..8 {
-                let (lower, upper) = (ring[k], ring[16 - k]);
-                let gap = self.canon[lower][1] - self.canon[upper][1];
-                // Where the shapes (blink and the rest) put each lid, and where the blink wants it.
-                let (u0, l0) = (canon[upper][1], canon[lower][1]);
-                let (u_shape, l_shape) = (self.canon[upper][1], self.canon[lower][1]);
-                let meet_u = u_shape + BLINK_MEET * gap;
-                let meet_l = l_shape - (1.0 - BLINK_MEET) * gap;
-                let dy_u = self.shapes_dy(upper, blink) * w;
-                let dy_l = self.shapes_dy(lower, blink) * w;
-                canon[upper][1] = u0 - dy_u + w * (meet_u - u_shape);
-                canon[lower][1] = l0 - dy_l + w * (meet_l - l_shape);
             }
         }
         let points = canon
