@@ -115,15 +115,22 @@ impl WarpMesh {
         let step = width.max(height) / cells as f32;
         let nx = (width / step).ceil().max(1.0) as usize;
         let ny = (height / step).ceil().max(1.0) as usize;
-        let mut anchors = Vec::new();
+        // Each anchor with its distance to the face outline (for its reach below).
+        let mut anchors: Vec<[f32; 2]> = Vec::new();
+        let mut to_face: Vec<f32> = Vec::new();
         for j in 0..=ny {
             for i in 0..=nx {
                 let p = [width * i as f32 / nx as f32, height * j as f32 / ny as f32];
                 let on_border = i == 0 || j == 0 || i == nx || j == ny;
-                let inside_face =
-                    crate::rig::topology::inside(&outline64, [p[0] as f64, p[1] as f64]);
-                if on_border || (!inside_face && distance_to_outline(p) > 0.45 * step) {
+                if !on_border
+                    && crate::rig::topology::inside(&outline64, [p[0] as f64, p[1] as f64])
+                {
+                    continue;
+                }
+                let d = distance_to_outline(p);
+                if on_border || d > 0.45 * step {
                     anchors.push(p);
+                    to_face.push(d);
                 }
             }
         }
@@ -160,9 +167,9 @@ impl WarpMesh {
         // the image border.
         let anchor_weights = anchors
             .iter()
-            .map(|p| {
+            .zip(to_face)
+            .map(|(p, to_face)| {
                 let to_border = p[0].min(width - p[0]).min(p[1]).min(height - p[1]).max(0.0);
-                let to_face = distance_to_outline(*p);
                 let reach = smoothstep(0.0, 1.0, to_border / (to_border + to_face).max(1e-3))
                     * (1.0 - smoothstep(0.4 * face, 1.1 * face, to_face));
                 let mut w: Vec<f32> = outline
