@@ -174,6 +174,16 @@ pub fn library_candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
         return vec![PathBuf::from(p)];
     }
     let file = library_file_name();
+    setup_roots()
+        .into_iter()
+        .map(|root| root.join(SETUP_LIBRARY_DIR).join(file))
+        .collect()
+}
+
+/// Where `make setup`'s outputs are looked for, in order and without repeats: the working directory, the
+/// executable's four nearest parent folders (`target/<profile>/examples/..` up to the repository), and
+/// this crate's folder.
+pub(crate) fn setup_roots() -> Vec<PathBuf> {
     let mut roots = Vec::new();
     if let Ok(cwd) = std::env::current_dir() {
         roots.push(cwd);
@@ -184,9 +194,8 @@ pub fn library_candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
     roots.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     let mut out: Vec<PathBuf> = Vec::new();
     for root in roots {
-        let p = root.join(SETUP_LIBRARY_DIR).join(file);
-        if !out.contains(&p) {
-            out.push(p);
+        if !out.contains(&root) {
+            out.push(root);
         }
     }
     out

@@ -324,7 +324,7 @@ fn fan(poly: &[[f32; 2]], w: usize, h: usize, mut span: impl FnMut(usize, usize,
 /// Where the renderer finds the face models to rig portraits that have no rig.
 #[derive(Clone, Debug, Default)]
 pub enum TrackerSource {
-    /// `assets/models` under the asset folder, the working directory or the crate (after `make setup`).
+    /// `assets/models` found by [`default_models_dir`] (where `make setup` puts the models).
     #[default]
     Auto,
     /// The four models in this folder.
@@ -550,23 +550,16 @@ fn header_size(b: &[u8]) -> Option<(u32, u32)> {
     None
 }
 
-/// `assets/models` under `BEVY_ASSET_ROOT`, the working directory, the executable's folders or the crate.
+/// `assets/models` under `BEVY_ASSET_ROOT`, else in the places ONNX Runtime is looked for (the working
+/// directory, the executable's folders, this crate's folder): the first that holds the face models.
 pub fn default_models_dir() -> PathBuf {
-    let mut candidates = Vec::new();
-    if let Some(root) = std::env::var_os("BEVY_ASSET_ROOT") {
-        candidates.push(PathBuf::from(root).join("assets/models"));
-    }
-    if let Ok(cwd) = std::env::current_dir() {
-        candidates.extend(cwd.ancestors().map(|a| a.join("assets/models")));
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        candidates.extend(exe.ancestors().skip(1).map(|a| a.join("assets/models")));
-    }
-    candidates.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/models"));
-    candidates
-        .iter()
-        .find(|c| c.join(crate::tracking::MODEL_FILES[2]).exists())
-        .cloned()
+    let roots = std::env::var_os("BEVY_ASSET_ROOT")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(crate::onnx::setup_roots());
+    roots
+        .map(|root| root.join("assets/models"))
+        .find(|dir| dir.join(crate::tracking::MODEL_FILES[2]).exists())
         .unwrap_or_else(|| PathBuf::from("assets/models"))
 }
 
