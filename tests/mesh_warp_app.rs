@@ -23,26 +23,7 @@ fn app_in(name: &str, files: &[(&Path, &str)], plugin: TalkingHeadPlugin) -> (Ap
     for (src, dst) in files {
         std::fs::copy(src, dir.join(dst)).unwrap();
     }
-    let mut app = App::new();
-    app.add_plugins((
-        MinimalPlugins,
-        AssetPlugin {
-            file_path: dir.display().to_string(),
-            ..default()
-        },
-        ImagePlugin::default(),
-        plugin,
-    ));
-    app.register_asset_loader(bevy::image::ImageLoader::new(
-        bevy::image::CompressedImageFormats::empty(),
-    ));
-    app.init_resource::<SeenErrors>();
-    app.add_systems(
-        Last,
-        |mut r: MessageReader<TalkingHeadError>, seen: Res<SeenErrors>| {
-            seen.0.lock().unwrap().extend(r.read().cloned());
-        },
-    );
+    let app = app_with(&dir.display().to_string(), plugin);
     (app, dir)
 }
 

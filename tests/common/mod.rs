@@ -34,18 +34,27 @@ fn collect_errors(mut reader: MessageReader<TalkingHeadError>, seen: Res<SeenErr
 
 /// A headless app: MinimalPlugins, assets rooted at the repository, images, and the plugin.
 pub fn app(workers: usize) -> App {
-    let mut app = App::new();
-    app.add_plugins((
-        MinimalPlugins,
-        AssetPlugin {
-            file_path: ".".into(),
-            ..default()
-        },
-        ImagePlugin::default(),
+    app_with(
+        ".",
         TalkingHeadPlugin {
             workers,
             ..default()
         },
+    )
+}
+
+/// A headless app reading assets from `asset_folder`, with this plugin, collecting errors in
+/// [`SeenErrors`].
+pub fn app_with(asset_folder: &str, plugin: TalkingHeadPlugin) -> App {
+    let mut app = App::new();
+    app.add_plugins((
+        MinimalPlugins,
+        AssetPlugin {
+            file_path: asset_folder.into(),
+            ..default()
+        },
+        ImagePlugin::default(),
+        plugin,
     ));
     // Without a render device Bevy registers no image loader; register the plain one (PNG, JPEG).
     app.register_asset_loader(ImageLoader::new(CompressedImageFormats::empty()));
