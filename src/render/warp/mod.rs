@@ -131,8 +131,9 @@ impl PreparedHead {
         &self.retargeter
     }
 
-    /// Which portrait lends the mouth interior: the one with the most open mouth (`None` when every mouth
-    /// is closed: the interior is painted).
+    /// Which portrait lends the mouth interior, as an index into the portraits this head was prepared
+    /// with: the one with the most open mouth (`None` when every mouth is closed: the interior is
+    /// painted).
     pub fn mouth_reference(&self) -> Option<usize> {
         self.mouth.reference.as_ref().map(|r| r.index)
     }
@@ -493,21 +494,24 @@ impl MeshWarpRenderer {
                 return Ok(e.prepared.clone());
             }
         }
+        // Each portrait with its rig; the main one must have one, references without one are left out
+        // (with their image, so the rest stay paired).
+        let mut usable = Vec::new();
         let mut rigs = Vec::new();
         for (i, image) in request.portraits.iter().enumerate() {
             let given = request.rigs.get(i).and_then(|r| r.as_ref());
             let file = request.portrait_files.get(i).and_then(|f| f.as_deref());
             match self.rig_for(image, given, file) {
-                Ok(r) => rigs.push(r),
-                // The main portrait must have a rig; references without one are skipped.
+                Ok(r) => {
+                    usable.push(image.clone());
+                    rigs.push(r);
+                }
                 Err(e) if i == 0 => return Err(e),
                 Err(e) => {
                     bevy::log::warn!("few-shot reference {i} left out: {e}");
                 }
             }
         }
-        let usable: Vec<Arc<PortraitImage>> =
-            request.portraits[..rigs.len().min(request.portraits.len())].to_vec();
         let prepared = Arc::new(PreparedHead::new(&usable, &rigs, &self.expressions)?);
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache.push(CacheEntry {
