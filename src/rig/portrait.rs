@@ -129,28 +129,41 @@ impl PortraitRig {
         image: &ImageView<'_>,
         tracker: &FaceTracker,
     ) -> Result<Self> {
-        let sidecar = sidecar_path(portrait_path);
         let size = [image.width(), image.height()];
-        if sidecar.exists() {
-            let rig = Self::load(&sidecar)?;
-            if rig.image_size != size {
-                return Err(rig_error(
-                    &sidecar,
-                    format!(
-                        "it was made for a {}x{} image but `{}` is {}x{}; delete it to rebuild it",
-                        rig.image_size[0],
-                        rig.image_size[1],
-                        portrait_path.display(),
-                        size[0],
-                        size[1]
-                    ),
-                ));
-            }
+        if let Some(rig) = Self::load_sidecar(portrait_path, Some(size))? {
             return Ok(rig);
         }
         let rig = Self::build(tracker, image, &portrait_path.display().to_string())?;
-        rig.save(&sidecar)?;
+        rig.save(&sidecar_path(portrait_path))?;
         Ok(rig)
+    }
+
+    /// The rig in the sidecar of the portrait at `portrait_path`, if it has one. With the portrait's
+    /// `image_size`, a sidecar made for another size is an error (the portrait changed: delete the sidecar
+    /// to rebuild it).
+    pub fn load_sidecar(
+        portrait_path: &Path,
+        image_size: Option<[u32; 2]>,
+    ) -> Result<Option<Self>> {
+        let sidecar = sidecar_path(portrait_path);
+        if !sidecar.exists() {
+            return Ok(None);
+        }
+        let rig = Self::load(&sidecar)?;
+        if let Some([w, h]) = image_size
+            && rig.image_size != [w, h]
+        {
+            return Err(rig_error(
+                &sidecar,
+                format!(
+                    "it was made for a {}x{} image but `{}` is {w}x{h}; delete it to rebuild it",
+                    rig.image_size[0],
+                    rig.image_size[1],
+                    portrait_path.display(),
+                ),
+            ));
+        }
+        Ok(Some(rig))
     }
 
     /// The rig scaled to an image of `size` (the portrait scaled to another size). Depth scales with x.

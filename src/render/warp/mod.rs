@@ -441,39 +441,23 @@ impl MeshWarpRenderer {
         if let Some(rig) = given {
             return Ok(PortraitRig::clone(rig));
         }
-        if let Some(file) = file {
-            let sidecar = sidecar_path(file);
-            if sidecar.exists() {
-                let rig = PortraitRig::load(&sidecar)?;
-                if let Ok((w, h)) = image_size(file)
-                    && rig.image_size != [w, h]
-                {
-                    return Err(Error::Rig {
-                        path: sidecar.display().to_string(),
-                        problem: format!(
-                            "it was made for a {}x{} image but `{}` is {w}x{h}; delete it to rebuild it",
-                            rig.image_size[0],
-                            rig.image_size[1],
-                            file.display()
-                        ),
-                    });
-                }
-                return Ok(rig);
-            }
+        // The file's own size (read from its header once): the sidecar belongs to it.
+        let file_size = file.and_then(|f| image_size(f).ok()).map(|(w, h)| [w, h]);
+        if let Some(file) = file
+            && let Some(rig) = PortraitRig::load_sidecar(file, file_size)?
+        {
+            return Ok(rig);
         }
         let tracker = self.tracker()?;
         let label = file.map_or_else(|| "<portrait>".to_owned(), |f| f.display().to_string());
         let view = ImageView::new(image.width, image.height, 4, &image.rgba, &label)?;
         let rig = PortraitRig::build(&tracker, &view, &label)?;
         if self.write_sidecars
-            && let Some(file) = file
+            && let (Some(file), Some(size)) = (file, file_size)
         {
-            // The rig was made at output size; the sidecar belongs to the file's own size.
-            if let Ok((w, h)) = image_size(file) {
-                let sidecar = sidecar_path(file);
-                if let Err(e) = rig.scaled_to([w, h]).save(&sidecar) {
-                    bevy::log::debug!("not caching the portrait rig: {e}");
-                }
+            // The rig was made at output size; the sidecar is in the file's pixels.
+            if let Err(e) = rig.scaled_to(size).save(&sidecar_path(file)) {
+                bevy::log::debug!("not caching the portrait rig: {e}");
             }
         }
         Ok(rig)
