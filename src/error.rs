@@ -87,6 +87,22 @@ pub enum Error {
         /// What went wrong.
         problem: String,
     },
+    /// A face clip (`*.face.ron`) or a recording could not be read, parsed or written.
+    #[error("face clip `{path}`: {problem}")]
+    Clip {
+        /// The file or asset path.
+        path: String,
+        /// What is wrong, with the line and column for syntax errors.
+        problem: String,
+    },
+    /// Audio for lip sync (a WAV file, a PCM stream) could not be used.
+    #[error("audio `{path}`: {problem}")]
+    Audio {
+        /// The file or asset path.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// A renderer failed on one frame.
     #[error("renderer `{renderer}` failed: {message}")]
     Render {

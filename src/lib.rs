@@ -50,6 +50,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod capture;
+pub mod drive;
 mod error;
 pub mod face;
 mod head;
@@ -63,7 +64,7 @@ pub mod tracking;
 pub mod ui;
 
 pub use error::{Error, Result, TalkingHeadError};
-pub use face::{Expression, ExpressionWeights, FaceFrame, Gaze, HeadPose};
+pub use face::{Channel, Expression, ExpressionWeights, FaceFrame, FaceMask, Gaze, HeadPose};
 pub use head::{HeadRendererKind, TalkingHead};
 pub use plugin::{TalkingHeadPlugin, TalkingHeadSystems};
 pub use render::{HeadRenderer, HeadStats, TalkingHeadStats};
@@ -71,7 +72,12 @@ pub use render::{HeadRenderer, HeadStats, TalkingHeadStats};
 /// Everything a game usually needs: `use bevy_talking_head::prelude::*;`.
 pub mod prelude {
     pub use crate::TalkingHeadError;
-    pub use crate::face::{Expression, ExpressionWeights, FaceFrame, Gaze, HeadPose};
+    pub use crate::capture::CameraRequest;
+    pub use crate::drive::{
+        FaceClip, FaceClipEvent, FaceClipPlayer, FaceLayers, FaceRecorder, IdleLife, IdleSettings,
+        LipSync, LiveFace, PlayMode, SpeechAudio, VisemeTrack,
+    };
+    pub use crate::face::{Channel, Expression, ExpressionWeights, FaceFrame, FaceMask, Gaze, HeadPose};
     pub use crate::head::{HeadRendererKind, TalkingHead};
     pub use crate::onnx::OnnxModelAsset;
     pub use crate::plugin::{TalkingHeadPlugin, TalkingHeadSystems};

@@ -8,6 +8,7 @@ use bevy::asset::AssetApp;
 use bevy::ecs::schedule::{IntoScheduleConfigs, SystemSet};
 use bevy::log::{info, warn};
 
+use crate::drive::{TrackerConfig, add_driver_plugins, compose_faces};
 use crate::error::TalkingHeadError;
 use crate::onnx::{OnnxModelAsset, OnnxModelLoader, SessionOptions, onnx_runtime};
 use crate::render::systems::{
@@ -22,8 +23,11 @@ use crate::rig::rig_faces;
 /// [`TalkingHeadStats`] after [`Apply`](Self::Apply).
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TalkingHeadSystems {
-    /// Drivers (webcam, clips, idle life, lip sync, network) write each head's `FaceFrame`.
+    /// Drivers (webcam, clips, idle life, lip sync, network) write each head's layers
+    /// ([`FaceLayers`](crate::drive::FaceLayers)), or its `FaceFrame` directly.
     GatherFaces,
+    /// Each head's changed layers are blended into its `FaceFrame` (heads without layers keep theirs).
+    Compose,
     /// Each changed `FaceFrame` is sanitised and retargeted onto its portrait (`RiggedFace`).
     Rig,
     /// Portraits and renderers are resolved, and one render job per changed head goes to the worker pool
@@ -52,6 +56,9 @@ pub struct TalkingHeadPlugin {
     /// Save a `<portrait>.rig.json` sidecar next to portrait files after tracking them (default: yes), so
     /// the next start skips tracking and the rig can be edited by hand.
     pub write_rig_sidecars: bool,
+    /// Add the driver plugins (idle life, clips, lip sync, live tracking, recording) if they are not
+    /// added yet (default: yes). Turn off to pick drivers one by one from [`drive`](crate::drive).
+    pub drivers: bool,
 }
 
 impl Default for TalkingHeadPlugin {
@@ -63,6 +70,7 @@ impl Default for TalkingHeadPlugin {
             session_options: SessionOptions::default(),
             models_dir: None,
             write_rig_sidecars: true,
+            drivers: true,
         }
     }
 }
@@ -102,11 +110,20 @@ impl Plugin for TalkingHeadPlugin {
                 PostUpdate,
                 (
                     TalkingHeadSystems::GatherFaces,
+                    TalkingHeadSystems::Compose,
                     TalkingHeadSystems::Rig,
                     TalkingHeadSystems::Dispatch,
                     TalkingHeadSystems::Apply,
                 )
                     .chain(),
+            )
+            .insert_resource(TrackerConfig {
+                models_dir: self.models_dir.clone(),
+                options: self.session_options.clone(),
+            })
+            .add_systems(
+                PostUpdate,
+                compose_faces.in_set(TalkingHeadSystems::Compose),
             )
             .add_systems(PostUpdate, rig_faces.in_set(TalkingHeadSystems::Rig))
             .add_systems(
@@ -117,6 +134,9 @@ impl Plugin for TalkingHeadPlugin {
             )
             .add_systems(PostUpdate, apply_results.in_set(TalkingHeadSystems::Apply));
         insert_asset_folder(app);
+        if self.drivers {
+            add_driver_plugins(app);
+        }
     }
 
     fn finish(&self, app: &mut App) {

@@ -24,7 +24,10 @@ pub struct CapturedFrame {
 }
 
 /// Anything that yields frames: a webcam, a video file, an image sequence.
-pub trait FrameSource: Send {
+///
+/// Not `Send`: some camera backends must stay on the thread that opened them, so the capture driver opens
+/// its source on its own capture thread (from a `Send` opener).
+pub trait FrameSource {
     /// The next frame, `None` at the end. Blocks until it is there.
     fn next_frame(&mut self) -> Result<Option<CapturedFrame>>;
     /// A name for logs and errors (a path or a device name).

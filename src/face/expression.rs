@@ -119,6 +119,20 @@ impl FromStr for Expression {
     }
 }
 
+/// Serialised as its ARKit name (`"jawOpen"`); Live Link Face's `JawOpen` is accepted too.
+impl Serialize for Expression {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Expression {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// A weight in `0..=1` for each of the 52 [`Expression`]s.
 ///
 /// Serialised as a map from ARKit name to weight, leaving out zeros: `{"jawOpen": 0.4, "eyeBlinkLeft": 1.0}`.

@@ -1,7 +1,9 @@
 //! The neutral type that flows between stages: [`FaceFrame`], and the expression vocabulary.
 
+mod channel;
 mod expression;
 
+pub use channel::{Channel, FaceMask, UnknownChannel};
 pub use expression::{Expression, ExpressionWeights, UnknownExpression};
 
 use bevy::ecs::component::Component;

@@ -128,7 +128,7 @@ fn report(
     });
 }
 
-fn load_failure(
+pub(crate) fn load_failure(
     server: Option<&AssetServer>,
     id: impl Into<bevy::asset::UntypedAssetId>,
 ) -> Option<String> {

@@ -1,0 +1,836 @@
+//! [`FaceClip`]: keyframed faces in `*.face.ron` files, and how they are sampled.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use bevy::asset::io::Reader;
+use bevy::asset::{Asset, AssetLoader, LoadContext};
+use bevy::reflect::TypePath;
+use serde::{Deserialize, Serialize};
+
+use super::layers::FaceLayer;
+use crate::error::{Error, Result};
+use crate::face::{Channel, Expression, FaceFrame, FaceMask};
+use crate::math::smoothstep;
+
+/// What a clip does at its end.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PlayMode {
+    /// Plays once and holds its last frame until the player moves on.
+    #[default]
+    Once,
+    /// Starts over.
+    Loop,
+    /// Plays forwards, then backwards, and so on.
+    PingPong,
+}
+
+/// How a channel moves from one key to the next (set on the first of the two keys).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Interpolation {
+    /// Holds the key's value until the next key.
+    Step,
+    /// A straight line.
+    Linear,
+    /// Eases in and out (smoothstep): still at both keys, no overshoot.
+    Ease,
+    /// A Catmull-Rom spline through the keys: continuous speed across keys (still at the first and last
+    /// key); can overshoot a little, weights are clamped to `0..=1`.
+    #[default]
+    Smooth,
+}
+
+/// One key of one channel.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Keyframe {
+    /// Seconds from the clip's start.
+    pub time: f32,
+    /// The channel's value.
+    pub value: f32,
+    /// How the channel moves from here to its next key.
+    pub interpolation: Interpolation,
+}
+
+/// The keys of one channel, in time order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Track {
+    /// The channel it animates.
+    pub channel: Channel,
+    /// Its keys, times strictly increasing.
+    pub keys: Vec<Keyframe>,
+}
+
+impl Track {
+    /// The channel's value at `time` (seconds, clip time): the first key's value before it, the last's after.
+    pub fn sample(&self, time: f32) -> f32 {
+        let keys = &self.keys;
+        let Some(first) = keys.first() else {
+            return self.channel.neutral();
+        };
+        if !(time > first.time) {
+            return first.value;
+        }
+        let last = keys[keys.len() - 1];
+        if time >= last.time {
+            return last.value;
+        }
+        // keys[i].time <= time < keys[i + 1].time
+        let i = keys.partition_point(|k| k.time <= time) - 1;
+        let (a, b) = (keys[i], keys[i + 1]);
+        let dt = b.time - a.time;
+        let s = (time - a.time) / dt;
+        match a.interpolation {
+            Interpolation::Step => a.value,
+            Interpolation::Linear => a.value + (b.value - a.value) * s,
+            Interpolation::Ease => a.value + (b.value - a.value) * smoothstep(0.0, 1.0, s),
+            Interpolation::Smooth => {
+                let tangent = |j: usize| -> f32 {
+                    if j == 0 || j + 1 >= keys.len() {
+                        0.0
+                    } else {
+                        (keys[j + 1].value - keys[j - 1].value)
+                            / (keys[j + 1].time - keys[j - 1].time)
+                    }
+                };
+                let (m0, m1) = (tangent(i) * dt, tangent(i + 1) * dt);
+                let (s2, s3) = (s * s, s * s * s);
+                (2.0 * s3 - 3.0 * s2 + 1.0) * a.value
+                    + (s3 - 2.0 * s2 + s) * m0
+                    + (-2.0 * s3 + 3.0 * s2) * b.value
+                    + (s3 - s2) * m1
+            }
+        }
+    }
+}
+
+/// A named moment in a clip; the player sends a [`FaceClipEvent`](super::FaceClipEvent) when it passes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClipEvent {
+    /// Seconds from the clip's start.
+    pub time: f32,
+    /// Its name, e.g. `"line_done"`.
+    pub name: String,
+}
+
+/// Keyframed faces: ARKit expression weights, head pose and gaze over time, with named events.
+///
+/// Loaded from `*.face.ron` files by the asset server (or [`FaceClip::load`]), made in code with
+/// [`FaceClip::new`], or recorded ([`FaceRecorder`](super::FaceRecorder)). Each channel is animated only
+/// by the keys that name it, so a clip that keys only the mouth leaves the rest of the face to the layers
+/// below it. The format:
+///
+/// ```ron
+/// (
+///     mode: Loop,                // Once (default), Loop, PingPong
+///     interpolation: Smooth,     // default for keys: Step, Linear, Ease, Smooth (default)
+///     keys: [
+///         (time: 0.0, expressions: {"jawOpen": 0.0}, head: (yaw: 0.0)),
+///         (time: 0.25, expressions: {"jawOpen": 0.6, "mouthFunnel": 0.2}, interpolation: Linear),
+///         (time: 0.5, expressions: {"jawOpen": 0.1}, gaze: (yaw: 0.1, pitch: 0.0), head: (yaw: 0.05)),
+///     ],
+///     events: [(time: 0.5, name: "line_done")],
+///     // duration: 0.6,          // default: the last key or event
+/// )
+/// ```
+///
+/// `head` takes `yaw`, `pitch`, `roll` (radians), `x`, `y`, `z` (face widths) and `scale`; `gaze` takes
+/// `yaw` and `pitch` for both eyes, `left: (yaw, pitch)` and `right: (yaw, pitch)`, or any of `left_yaw`,
+/// `left_pitch`, `right_yaw`, `right_pitch` (later ones win). Every field of a key
+/// but `time` may be left out.
+#[derive(Asset, TypePath, Clone, Debug, PartialEq)]
+pub struct FaceClip {
+    mode: PlayMode,
+    duration: f32,
+    tracks: Vec<Track>,
+    events: Vec<ClipEvent>,
+}
+
+impl FaceClip {
+    /// A clip from tracks (one per channel; keys are sorted, and the clip is checked like a file).
+    pub fn new(mode: PlayMode, mut tracks: Vec<Track>, events: Vec<ClipEvent>) -> Result<Self> {
+        for t in &mut tracks {
+            t.keys.sort_by(|a, b| a.time.total_cmp(&b.time));
+        }
+        tracks.sort_by_key(|t| t.channel);
+        let mut events = events;
+        events.sort_by(|a, b| a.time.total_cmp(&b.time));
+        let clip = Self {
+            mode,
+            duration: 0.0,
+            tracks,
+            events,
+        };
+        clip.finish(None, "<in memory>")
+    }
+
+    fn finish(mut self, duration: Option<f32>, path: &str) -> Result<Self> {
+        let err = |problem: String| Error::Clip {
+            path: path.to_owned(),
+            problem,
+        };
+        for w in self.tracks.windows(2) {
+            if w[0].channel == w[1].channel {
+                return Err(err(format!("two tracks animate `{}`", w[0].channel)));
+            }
+        }
+        for t in &self.tracks {
+            for k in &t.keys {
+                if !(k.time.is_finite() && k.time >= 0.0 && k.value.is_finite()) {
+                    return Err(err(format!(
+                        "`{}` has a key at time {} with value {}: times must be finite and >= 0, values finite",
+                        t.channel, k.time, k.value
+                    )));
+                }
+            }
+            for w in t.keys.windows(2) {
+                if w[1].time <= w[0].time {
+                    return Err(err(format!(
+                        "`{}` has two keys at time {}",
+                        t.channel, w[0].time
+                    )));
+                }
+            }
+        }
+        for e in &self.events {
+            if !(e.time.is_finite() && e.time >= 0.0) {
+                return Err(err(format!(
+                    "event `{}` has time {}: it must be finite and >= 0",
+                    e.name, e.time
+                )));
+            }
+        }
+        let last = self
+            .tracks
+            .iter()
+            .filter_map(|t| t.keys.last().map(|k| k.time))
+            .chain(self.events.iter().map(|e| e.time))
+            .fold(0.0f32, f32::max);
+        self.duration = match duration {
+            Some(d) if !(d.is_finite() && d > 0.0) => {
+                return Err(err(format!("duration {d} must be a positive number")));
+            }
+            Some(d) => d,
+            None => last,
+        };
+        Ok(self)
+    }
+
+    /// Parses a clip from the text of a `*.face.ron` file; `path` names it in errors, which give the line
+    /// and column of syntax errors.
+    pub fn from_ron(text: &str, path: &str) -> Result<Self> {
+        let options = ron::Options::default()
+            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+        let file: ClipFile = options.from_str(text).map_err(|e| Error::Clip {
+            path: path.to_owned(),
+            problem: format!(
+                "line {}, column {}: {}",
+                e.span.start.line, e.span.start.col, e.code
+            ),
+        })?;
+        file.into_clip(path)
+    }
+
+    /// Reads a `*.face.ron` file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Clip {
+            path: path.display().to_string(),
+            problem: format!("cannot read the file: {e}"),
+        })?;
+        Self::from_ron(&text, &path.display().to_string())
+    }
+
+    /// The clip as `*.face.ron` text (values to 5 decimals).
+    pub fn to_ron(&self) -> String {
+        let file = ClipFile::from_clip(self);
+        let config = ron::ser::PrettyConfig::new()
+            .depth_limit(3)
+            .extensions(ron::extensions::Extensions::IMPLICIT_SOME);
+        ron::ser::to_string_pretty(&file, config).unwrap_or_default()
+    }
+
+    /// Writes the clip to a `*.face.ron` file.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        std::fs::write(path, self.to_ron()).map_err(|e| Error::Clip {
+            path: path.display().to_string(),
+            problem: format!("cannot write the file: {e}"),
+        })
+    }
+
+    /// What happens at the end.
+    pub fn mode(&self) -> PlayMode {
+        self.mode
+    }
+
+    /// Builder: another play mode.
+    pub fn with_mode(mut self, mode: PlayMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Length in seconds (one way, for ping-pong).
+    pub fn duration(&self) -> f32 {
+        self.duration
+    }
+
+    /// The animated channels.
+    pub fn tracks(&self) -> &[Track] {
+        &self.tracks
+    }
+
+    /// The named events, in time order.
+    pub fn events(&self) -> &[ClipEvent] {
+        &self.events
+    }
+
+    /// The channels the clip animates.
+    pub fn mask(&self) -> FaceMask {
+        FaceMask::of(self.tracks.iter().map(|t| t.channel))
+    }
+
+    /// Where in the clip `elapsed` seconds of playing are, after looping or ping-ponging.
+    pub fn clip_time(&self, elapsed: f32) -> f32 {
+        let d = self.duration;
+        if !(d > 0.0) || !elapsed.is_finite() {
+            return 0.0;
+        }
+        match self.mode {
+            PlayMode::Once => elapsed.clamp(0.0, d),
+            PlayMode::Loop => elapsed.rem_euclid(d),
+            PlayMode::PingPong => {
+                let p = elapsed.rem_euclid(2.0 * d);
+                if p <= d { p } else { 2.0 * d - p }
+            }
+        }
+    }
+
+    /// Whether a clip played for `elapsed` seconds has ended (only [`PlayMode::Once`] clips end).
+    pub fn is_finished(&self, elapsed: f32) -> bool {
+        self.mode == PlayMode::Once && elapsed >= self.duration
+    }
+
+    /// The face at clip time `time` (no looping applied): animated channels from their tracks, the rest
+    /// neutral. `frame.time` is `time`.
+    pub fn sample(&self, time: f32) -> FaceFrame {
+        let mut values = FaceFrame::neutral().to_channels();
+        for t in &self.tracks {
+            values[t.channel.index()] = t.sample(time);
+        }
+        FaceFrame::from_channels(&values, time as f64)
+    }
+
+    /// The clip at `time` as a layer with weight 1 on the animated channels.
+    pub fn layer_at(&self, time: f32) -> FaceLayer {
+        FaceLayer::new(self.sample(time), 1.0, self.mask())
+    }
+
+    /// The events passed while playing from `from` to `to` seconds (elapsed, before looping): those at
+    /// times in `(from, to]`. Loops pass an event once per cycle, ping-pongs twice (once each way, once at
+    /// the turning points). Events at time 0 of the first cycle are [`events_at_start`](Self::events_at_start).
+    pub fn events_between(&self, from: f32, to: f32) -> Vec<&ClipEvent> {
+        let mut out = Vec::new();
+        if !(to > from) || self.events.is_empty() {
+            return out;
+        }
+        let d = self.duration;
+        if self.mode == PlayMode::Once || !(d > 0.0) {
+            out.extend(self.events.iter().filter(|e| e.time > from && e.time <= to));
+            return out;
+        }
+        let period = if self.mode == PlayMode::Loop { d } else { 2.0 * d };
+        let first_cycle = (from / period).floor() as i64;
+        let last_cycle = (to / period).floor() as i64;
+        let mut hits: Vec<(f32, &ClipEvent)> = Vec::new();
+        for cycle in first_cycle..=last_cycle {
+            let base = cycle as f32 * period;
+            for e in &self.events {
+                let mut times = vec![base + e.time];
+                if self.mode == PlayMode::PingPong && e.time > 0.0 && e.time < d {
+                    times.push(base + 2.0 * d - e.time);
+                }
+                hits.extend(times.into_iter().filter(|t| *t > from && *t <= to).map(|t| (t, e)));
+            }
+        }
+        hits.sort_by(|a, b| a.0.total_cmp(&b.0));
+        out.extend(hits.into_iter().map(|(_, e)| e));
+        out
+    }
+
+    /// The events at time 0, passed when the clip starts.
+    pub fn events_at_start(&self) -> impl Iterator<Item = &ClipEvent> {
+        self.events.iter().filter(|e| e.time <= 0.0)
+    }
+
+    /// A clip through recorded faces: one linear key per frame on every channel that ever leaves neutral,
+    /// times from `frame.time` minus the first frame's. Frames must be in time order.
+    pub fn from_frames(frames: &[FaceFrame]) -> Result<Self> {
+        let Some(first) = frames.first() else {
+            return FaceClip::new(PlayMode::Once, Vec::new(), Vec::new());
+        };
+        let t0 = first.time;
+        let mut tracks = Vec::new();
+        for c in Channel::all() {
+            if frames.iter().all(|f| f.channel(c) == c.neutral()) {
+                continue;
+            }
+            let keys = frames
+                .iter()
+                .map(|f| Keyframe {
+                    time: (f.time - t0) as f32,
+                    value: f.channel(c),
+                    interpolation: Interpolation::Linear,
+                })
+                .collect();
+            tracks.push(Track { channel: c, keys });
+        }
+        let duration = frames.last().map_or(0.0, |f| (f.time - t0) as f32);
+        let mut clip = FaceClip::new(PlayMode::Once, tracks, Vec::new())?;
+        clip.duration = duration.max(clip.duration);
+        Ok(clip)
+    }
+}
+
+// ---- the file format ----
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClipFile {
+    #[serde(default)]
+    mode: PlayMode,
+    #[serde(default)]
+    interpolation: Interpolation,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    duration: Option<f32>,
+    keys: Vec<KeyFile>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    events: Vec<ClipEvent>,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct KeyFile {
+    time: f32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    interpolation: Option<Interpolation>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    expressions: BTreeMap<Expression, f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    head: Option<HeadKey>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gaze: Option<GazeKey>,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct HeadKey {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    yaw: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pitch: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    roll: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    x: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    y: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    z: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scale: Option<f32>,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct GazeKey {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    yaw: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pitch: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    left: Option<(f32, f32)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    right: Option<(f32, f32)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    left_yaw: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    left_pitch: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    right_yaw: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    right_pitch: Option<f32>,
+}
+
+impl GazeKey {
+    /// The most compact spelling of the same four optional values.
+    fn tidy(&mut self) {
+        let v = [self.left_yaw, self.left_pitch, self.right_yaw, self.right_pitch];
+        if let [Some(ly), Some(lp), Some(ry), Some(rp)] = v
+            && ly == ry
+            && lp == rp
+        {
+            *self = GazeKey {
+                yaw: Some(ly),
+                pitch: Some(lp),
+                ..GazeKey::default()
+            };
+            return;
+        }
+        if let (Some(y), Some(p)) = (self.left_yaw, self.left_pitch) {
+            self.left = Some((y, p));
+            (self.left_yaw, self.left_pitch) = (None, None);
+        }
+        if let (Some(y), Some(p)) = (self.right_yaw, self.right_pitch) {
+            self.right = Some((y, p));
+            (self.right_yaw, self.right_pitch) = (None, None);
+        }
+    }
+}
+
+impl KeyFile {
+    fn values(&self) -> Vec<(Channel, f32)> {
+        let mut v: Vec<(Channel, f32)> = self
+            .expressions
+            .iter()
+            .map(|(e, w)| (Channel::Expression(*e), *w))
+            .collect();
+        if let Some(h) = &self.head {
+            for (c, x) in [
+                (Channel::HeadYaw, h.yaw),
+                (Channel::HeadPitch, h.pitch),
+                (Channel::HeadRoll, h.roll),
+                (Channel::HeadX, h.x),
+                (Channel::HeadY, h.y),
+                (Channel::HeadZ, h.z),
+                (Channel::HeadScale, h.scale),
+            ] {
+                if let Some(x) = x {
+                    v.push((c, x));
+                }
+            }
+        }
+        if let Some(g) = &self.gaze {
+            let both = [
+                (Channel::GazeLeftYaw, g.yaw),
+                (Channel::GazeRightYaw, g.yaw),
+                (Channel::GazeLeftPitch, g.pitch),
+                (Channel::GazeRightPitch, g.pitch),
+            ];
+            let each = [
+                (Channel::GazeLeftYaw, g.left.map(|l| l.0)),
+                (Channel::GazeLeftPitch, g.left.map(|l| l.1)),
+                (Channel::GazeRightYaw, g.right.map(|r| r.0)),
+                (Channel::GazeRightPitch, g.right.map(|r| r.1)),
+                (Channel::GazeLeftYaw, g.left_yaw),
+                (Channel::GazeLeftPitch, g.left_pitch),
+                (Channel::GazeRightYaw, g.right_yaw),
+                (Channel::GazeRightPitch, g.right_pitch),
+            ];
+            for (c, x) in both.into_iter().chain(each) {
+                if let Some(x) = x {
+                    v.retain(|(old, _)| *old != c);
+                    v.push((c, x));
+                }
+            }
+        }
+        v
+    }
+
+    fn set(&mut self, c: Channel, x: f32) {
+        match c {
+            Channel::Expression(e) => {
+                self.expressions.insert(e, x);
+            }
+            Channel::HeadYaw => self.head.get_or_insert_default().yaw = Some(x),
+            Channel::HeadPitch => self.head.get_or_insert_default().pitch = Some(x),
+            Channel::HeadRoll => self.head.get_or_insert_default().roll = Some(x),
+            Channel::HeadX => self.head.get_or_insert_default().x = Some(x),
+            Channel::HeadY => self.head.get_or_insert_default().y = Some(x),
+            Channel::HeadZ => self.head.get_or_insert_default().z = Some(x),
+            Channel::HeadScale => self.head.get_or_insert_default().scale = Some(x),
+            Channel::GazeLeftYaw => self.gaze.get_or_insert_default().left_yaw = Some(x),
+            Channel::GazeLeftPitch => self.gaze.get_or_insert_default().left_pitch = Some(x),
+            Channel::GazeRightYaw => self.gaze.get_or_insert_default().right_yaw = Some(x),
+            Channel::GazeRightPitch => self.gaze.get_or_insert_default().right_pitch = Some(x),
+        }
+    }
+}
+
+/// Rounds to 5 decimals so files stay readable (1e-5 is far below anything visible).
+fn quantise(x: f32) -> f32 {
+    ((x as f64 * 1e5).round() / 1e5) as f32
+}
+
+impl ClipFile {
+    fn into_clip(self, path: &str) -> Result<FaceClip> {
+        let err = |problem: String| Error::Clip {
+            path: path.to_owned(),
+            problem,
+        };
+        let mut tracks: BTreeMap<Channel, Vec<Keyframe>> = BTreeMap::new();
+        let mut previous: Option<f32> = None;
+        for (i, key) in self.keys.iter().enumerate() {
+            if !(key.time.is_finite() && key.time >= 0.0) {
+                return Err(err(format!(
+                    "key {} (time {}): times must be finite and >= 0",
+                    i + 1,
+                    key.time
+                )));
+            }
+            if let Some(p) = previous
+                && key.time <= p
+            {
+                return Err(err(format!(
+                    "key {} (time {}) does not come after key {} (time {p}): keys must be in time order",
+                    i + 1,
+                    key.time,
+                    i
+                )));
+            }
+            previous = Some(key.time);
+            for (c, value) in key.values() {
+                if !value.is_finite() {
+                    return Err(err(format!(
+                        "key {} (time {}): `{c}` is not a finite number",
+                        i + 1,
+                        key.time
+                    )));
+                }
+                tracks.entry(c).or_default().push(Keyframe {
+                    time: key.time,
+                    value,
+                    interpolation: key.interpolation.unwrap_or(self.interpolation),
+                });
+            }
+        }
+        let clip = FaceClip {
+            mode: self.mode,
+            duration: 0.0,
+            tracks: tracks
+                .into_iter()
+                .map(|(channel, keys)| Track { channel, keys })
+                .collect(),
+            events: {
+                let mut e = self.events;
+                e.sort_by(|a, b| a.time.total_cmp(&b.time));
+                e
+            },
+        };
+        clip.finish(self.duration, path)
+    }
+
+    fn from_clip(clip: &FaceClip) -> ClipFile {
+        // The most common interpolation becomes the default; keys that differ say theirs.
+        let mut counts: BTreeMap<u8, usize> = BTreeMap::new();
+        for k in clip.tracks.iter().flat_map(|t| &t.keys) {
+            *counts.entry(k.interpolation as u8).or_default() += 1;
+        }
+        let all = [
+            Interpolation::Step,
+            Interpolation::Linear,
+            Interpolation::Ease,
+            Interpolation::Smooth,
+        ];
+        let default = counts
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map_or(Interpolation::Smooth, |(i, _)| all[*i as usize]);
+        let mut keys: BTreeMap<u32, KeyFile> = BTreeMap::new();
+        for t in &clip.tracks {
+            for k in &t.keys {
+                let key = keys.entry(k.time.to_bits()).or_insert_with(|| KeyFile {
+                    time: k.time,
+                    ..KeyFile::default()
+                });
+                key.set(t.channel, quantise(k.value));
+                if k.interpolation != default {
+                    key.interpolation = Some(k.interpolation);
+                }
+            }
+        }
+        let mut keys: Vec<KeyFile> = keys.into_values().collect();
+        for k in &mut keys {
+            if let Some(g) = &mut k.gaze {
+                g.tidy();
+            }
+        }
+        keys.sort_by(|a, b| a.time.total_cmp(&b.time));
+        let last = keys
+            .last()
+            .map(|k| k.time)
+            .into_iter()
+            .chain(clip.events.iter().map(|e| e.time))
+            .fold(0.0f32, f32::max);
+        ClipFile {
+            mode: clip.mode,
+            interpolation: default,
+            duration: (clip.duration != last && clip.duration > 0.0).then_some(clip.duration),
+            keys,
+            events: clip.events.clone(),
+        }
+    }
+}
+
+/// Loads `*.face.ron` files into [`FaceClip`]s.
+#[derive(TypePath, Default)]
+pub struct FaceClipLoader;
+
+impl AssetLoader for FaceClipLoader {
+    type Asset = FaceClip;
+    type Settings = ();
+    type Error = Error;
+
+    async fn load(
+        &self,
+        reader: &mut dyn Reader,
+        _settings: &(),
+        load_context: &mut LoadContext<'_>,
+    ) -> Result<FaceClip, Error> {
+        let path = load_context.path().to_string();
+        let mut bytes = Vec::new();
+        reader
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|e| Error::Clip {
+                path: path.clone(),
+                problem: format!("cannot read the file: {e}"),
+            })?;
+        let text = String::from_utf8(bytes).map_err(|e| Error::Clip {
+            path: path.clone(),
+            problem: format!("not UTF-8 text: {e}"),
+        })?;
+        FaceClip::from_ron(&text, &path)
+    }
+
+    fn extensions(&self) -> &[&str] {
+        &["face.ron"]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JAW: Channel = Channel::Expression(Expression::JawOpen);
+
+    fn clip(text: &str) -> FaceClip {
+        FaceClip::from_ron(text, "test.face.ron").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn each_interpolation_is_exact_at_keys_and_midpoints() {
+        let c = clip(
+            r#"(keys: [
+                (time: 0.0, expressions: {"jawOpen": 0.0}, interpolation: Step),
+                (time: 1.0, expressions: {"jawOpen": 0.4}, interpolation: Linear),
+                (time: 2.0, expressions: {"jawOpen": 0.8}, interpolation: Ease),
+                (time: 3.0, expressions: {"jawOpen": 0.2}),
+                (time: 5.0, expressions: {"jawOpen": 1.0}),
+                (time: 6.0, expressions: {"jawOpen": 0.6}),
+            ])"#,
+        );
+        let at = |t: f32| c.sample(t).expressions.get(Expression::JawOpen);
+        for (t, v) in [(0.0, 0.0), (1.0, 0.4), (2.0, 0.8), (3.0, 0.2), (5.0, 1.0), (6.0, 0.6)] {
+            assert!((at(t) - v).abs() < 1e-6, "key at {t}: {} != {v}", at(t));
+        }
+        assert_eq!(at(0.5), 0.0, "step holds");
+        assert_eq!(at(0.999), 0.0, "step holds until the next key");
+        assert!((at(1.5) - 0.6).abs() < 1e-6, "linear midpoint");
+        assert!((at(1.25) - 0.5).abs() < 1e-6, "linear quarter");
+        assert!((at(2.5) - 0.5).abs() < 1e-6, "ease midpoint");
+        // Ease: smoothstep(0.25) = 0.15625 of the way from 0.8 to 0.2.
+        assert!((at(2.25) - (0.8 - 0.6 * 0.15625)).abs() < 1e-6, "ease quarter");
+        // Smooth (Catmull-Rom) from key 3 (t=3, 0.2) to key 4 (t=5, 1.0): tangents (1.0-0.8)/(5-2) at
+        // key 3 and (0.6-0.2)/(6-3) at key 4; midpoint = mean + dt * (m0 - m1) / 8.
+        let (m0, m1) = (0.2 / 3.0, 0.4 / 3.0);
+        let expected = 0.6 + 2.0 * (m0 - m1) / 8.0;
+        assert!((at(4.0) - expected).abs() < 1e-6, "smooth midpoint {}", at(4.0));
+        // The last key is still: its segment eases into it from the previous key's tangent.
+        assert!((at(7.0) - 0.6).abs() < 1e-6, "holds after the end");
+        assert_eq!(c.duration(), 6.0);
+        assert_eq!(c.mask(), FaceMask::of([JAW]));
+    }
+
+    #[test]
+    fn loop_and_ping_pong_map_time_and_pass_events() {
+        let text = r#"(mode: Loop, keys: [(time: 0.0, expressions: {"jawOpen": 0.0}), (time: 2.0, expressions: {"jawOpen": 1.0}, interpolation: Linear)],
+            events: [(time: 0.5, name: "a"), (time: 2.0, name: "end")])"#;
+        let c = clip(text);
+        assert_eq!(c.clip_time(2.5), 0.5);
+        let names = |v: Vec<&ClipEvent>| v.into_iter().map(|e| e.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(c.events_between(0.0, 4.2)), ["a", "end", "a", "end"]);
+        assert_eq!(names(c.events_between(0.4, 0.5)), ["a"]);
+        assert_eq!(names(c.events_between(0.5, 0.6)), Vec::<String>::new());
+        let p = c.clone().with_mode(PlayMode::PingPong);
+        assert_eq!(p.clip_time(2.5), 1.5);
+        assert_eq!(p.clip_time(4.0), 0.0);
+        assert_eq!(names(p.events_between(0.0, 4.0)), ["a", "end", "a"]);
+        let o = c.with_mode(PlayMode::Once);
+        assert_eq!(o.clip_time(9.0), 2.0);
+        assert!(o.is_finished(2.0));
+        assert_eq!(names(o.events_between(1.9, 2.1)), ["end"]);
+        assert_eq!(names(o.events_between(2.1, 2.3)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn sparse_keys_animate_only_their_channels() {
+        let c = clip(
+            r#"(interpolation: Linear, keys: [
+                (time: 0.0, expressions: {"jawOpen": 0.0}, head: (yaw: 0.2)),
+                (time: 1.0, expressions: {"mouthSmileLeft": 1.0}, gaze: (yaw: 0.1, pitch: -0.1)),
+                (time: 2.0, expressions: {"jawOpen": 1.0}, gaze: (left: (0.3, 0.0))),
+            ])"#,
+        );
+        let f = c.sample(1.0);
+        assert!((f.expressions.get(Expression::JawOpen) - 0.5).abs() < 1e-6);
+        assert_eq!(f.head.yaw, 0.2);
+        assert_eq!(f.gaze.left, [0.1, -0.1]);
+        let f = c.sample(1.5);
+        assert!((f.gaze.left[0] - 0.2).abs() < 1e-6);
+        assert_eq!(f.gaze.right, [0.1, -0.1], "right eye keyed only at 1.0");
+        assert!(!c.mask().contains(Channel::HeadPitch));
+        assert!(c.mask().contains(Channel::GazeRightPitch));
+    }
+
+    #[test]
+    fn malformed_clips_name_the_file_line_and_column() {
+        let err = FaceClip::from_ron(
+            "(\n  keys: [\n    (time: 0.0, expressions: {\"jawOpen\" 0.5}),\n  ],\n)",
+            "clips/bad.face.ron",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("clips/bad.face.ron"), "{err}");
+        assert!(err.contains("line 3, column"), "{err}");
+        let err = FaceClip::from_ron(
+            "(keys: [\n(time: 0.0, expressions: {\"jawOpened\": 0.5})])",
+            "x.face.ron",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("line 2") && err.contains("jawOpened"), "{err}");
+        let err = FaceClip::from_ron("(keys: [(time: 1.0), (time: 0.5)])", "y.face.ron")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("key 2 (time 0.5)"), "{err}");
+        let err = FaceClip::from_ron("(keys: [], mode: Forever)", "z.face.ron")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("Forever"), "{err}");
+    }
+
+    #[test]
+    fn clips_round_trip_through_ron() {
+        let c = clip(
+            r#"(mode: PingPong, keys: [
+                (time: 0.0, expressions: {"jawOpen": 0.125}, head: (yaw: 0.2, scale: 1.1)),
+                (time: 0.5, expressions: {"jawOpen": 0.75}, interpolation: Step, gaze: (left: (0.1, 0.2))),
+                (time: 1.0, expressions: {"eyeBlinkLeft": 1.0}),
+            ], events: [(time: 0.5, name: "mid")], duration: 1.5)"#,
+        );
+        let text = c.to_ron();
+        let back = FaceClip::from_ron(&text, "round.face.ron").unwrap();
+        assert_eq!(back, c, "{text}");
+    }
+}

@@ -1,0 +1,140 @@
+//! Drivers: what moves a head. Each is its own plugin writing a [`FaceLayer`] into the head's
+//! [`FaceLayers`]; the layers are blended into the head's [`FaceFrame`](crate::FaceFrame) in
+//! [`TalkingHeadSystems::Compose`](crate::TalkingHeadSystems::Compose), lowest priority first:
+//!
+//! | priority | driver | component | moves by default |
+//! |---|---|---|---|
+//! | [`IDLE`](Priority::IDLE) | idle life | [`IdleLife`] | blinks, gaze, head |
+//! | [`TRACKING`](Priority::TRACKING) | webcam / video tracking | [`LiveFace`] | everything |
+//! | [`CLIP`](Priority::CLIP)` + i` | face clips | [`FaceClipPlayer`] | what the clip keys |
+//! | [`LIP_SYNC`](Priority::LIP_SYNC) | lip sync | [`LipSync`] | the mouth |
+//! | [`OVERRIDE`](Priority::OVERRIDE) | your code | [`FaceLayers::set_override`] | what you say |
+//!
+//! Every layer has a weight per channel (a layer weight times a [`FaceMask`]), so a talk clip can own the
+//! mouth while tracking owns the head, and an expression hotkey can blend half-way over the webcam.
+//! [`FaceRecorder`] records whatever the blend produced into a [`FaceClip`].
+
+mod clip;
+mod idle;
+mod layers;
+mod lipsync;
+pub mod livelink;
+pub use livelink::LiveLinkImport;
+mod live;
+mod player;
+mod record;
+
+pub use clip::{ClipEvent, FaceClip, FaceClipLoader, Interpolation, Keyframe, PlayMode, Track};
+pub use idle::{
+    BlinkSettings, BreathingSettings, DriftSettings, IdleGenerator, IdleLife, IdleSettings,
+    SaccadeSettings,
+};
+pub use layers::{Blend, FaceLayer, FaceLayers, LayerId, Priority};
+pub use lipsync::{
+    AudioLipSync, LipSync, LipSyncSettings, PcmSender, SpeechAudio, SpeechAudioLoader, Viseme,
+    VisemeKey, VisemeTrack,
+};
+pub use live::{LiveFace, LiveFaceState, LiveFaceStatus, LiveSample, LiveSource, SourceOpener};
+pub use player::{ClipLayer, FaceClipEvent, FaceClipPlayer};
+pub use record::FaceRecorder;
+
+pub(crate) use layers::compose_faces;
+pub(crate) use live::TrackerConfig;
+
+use bevy::app::{App, Plugin, PostUpdate};
+use bevy::asset::AssetApp;
+use bevy::ecs::schedule::IntoScheduleConfigs;
+
+use crate::plugin::TalkingHeadSystems;
+
+/// Idle life ([`IdleLife`]).
+#[derive(Default)]
+pub struct IdleLifePlugin;
+
+impl Plugin for IdleLifePlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(
+            PostUpdate,
+            idle::animate_idle.in_set(TalkingHeadSystems::GatherFaces),
+        );
+    }
+}
+
+/// Face clips: the `*.face.ron` asset, [`FaceClipPlayer`] and [`FaceClipEvent`].
+#[derive(Default)]
+pub struct FaceClipPlugin;
+
+impl Plugin for FaceClipPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_asset::<FaceClip>()
+            .register_asset_loader(FaceClipLoader)
+            .add_message::<FaceClipEvent>()
+            .add_systems(
+                PostUpdate,
+                player::play_clips.in_set(TalkingHeadSystems::GatherFaces),
+            );
+    }
+}
+
+/// Lip sync from audio (WAV assets, PCM streams) and viseme tracks ([`LipSync`]).
+#[derive(Default)]
+pub struct LipSyncPlugin;
+
+impl Plugin for LipSyncPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_asset::<SpeechAudio>()
+            .register_asset_loader(SpeechAudioLoader)
+            .add_systems(
+                PostUpdate,
+                lipsync::drive_lip_sync.in_set(TalkingHeadSystems::GatherFaces),
+            );
+    }
+}
+
+/// Live tracking from a webcam, a video file or an image sequence ([`LiveFace`]).
+#[derive(Default)]
+pub struct LiveFacePlugin;
+
+impl Plugin for LiveFacePlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(
+            PostUpdate,
+            live::drive_live_faces.in_set(TalkingHeadSystems::GatherFaces),
+        );
+    }
+}
+
+/// Recording what drives a head ([`FaceRecorder`]).
+#[derive(Default)]
+pub struct FaceRecorderPlugin;
+
+impl Plugin for FaceRecorderPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(
+            PostUpdate,
+            record::record_faces
+                .after(TalkingHeadSystems::Compose)
+                .before(TalkingHeadSystems::Rig),
+        );
+    }
+}
+
+/// Adds each driver plugin that is not there yet (the [`TalkingHeadPlugin`](crate::TalkingHeadPlugin)
+/// does this unless its `drivers` field is `false`).
+pub(crate) fn add_driver_plugins(app: &mut App) {
+    if !app.is_plugin_added::<IdleLifePlugin>() {
+        app.add_plugins(IdleLifePlugin);
+    }
+    if !app.is_plugin_added::<FaceClipPlugin>() {
+        app.add_plugins(FaceClipPlugin);
+    }
+    if !app.is_plugin_added::<LipSyncPlugin>() {
+        app.add_plugins(LipSyncPlugin);
+    }
+    if !app.is_plugin_added::<LiveFacePlugin>() {
+        app.add_plugins(LiveFacePlugin);
+    }
+    if !app.is_plugin_added::<FaceRecorderPlugin>() {
+        app.add_plugins(FaceRecorderPlugin);
+    }
+}
