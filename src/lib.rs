@@ -77,7 +77,9 @@ pub mod prelude {
         FaceClip, FaceClipEvent, FaceClipPlayer, FaceLayers, FaceRecorder, IdleLife, IdleSettings,
         LipSync, LiveFace, PlayMode, SpeechAudio, VisemeTrack,
     };
-    pub use crate::face::{Channel, Expression, ExpressionWeights, FaceFrame, FaceMask, Gaze, HeadPose};
+    pub use crate::face::{
+        Channel, Expression, ExpressionWeights, FaceFrame, FaceMask, Gaze, HeadPose,
+    };
     pub use crate::head::{HeadRendererKind, TalkingHead};
     pub use crate::onnx::OnnxModelAsset;
     pub use crate::plugin::{TalkingHeadPlugin, TalkingHeadSystems};

@@ -16,7 +16,8 @@ use crate::math::smoothstep;
 /// What a clip does at its end.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PlayMode {
-    /// Plays once and holds its last frame until the player moves on.
+    /// Plays once; at the end the player lets go of the face (the layers below show again), so a once
+    /// clip should end where it started, usually neutral.
     #[default]
     Once,
     /// Starts over.
@@ -67,7 +68,7 @@ impl Track {
         let Some(first) = keys.first() else {
             return self.channel.neutral();
         };
-        if !(time > first.time) {
+        if time.is_nan() || time <= first.time {
             return first.value;
         }
         let last = keys[keys.len() - 1];
@@ -293,7 +294,7 @@ impl FaceClip {
     /// Where in the clip `elapsed` seconds of playing are, after looping or ping-ponging.
     pub fn clip_time(&self, elapsed: f32) -> f32 {
         let d = self.duration;
-        if !(d > 0.0) || !elapsed.is_finite() {
+        if d.is_nan() || d <= 0.0 || !elapsed.is_finite() {
             return 0.0;
         }
         match self.mode {
@@ -331,15 +332,19 @@ impl FaceClip {
     /// the turning points). Events at time 0 of the first cycle are [`events_at_start`](Self::events_at_start).
     pub fn events_between(&self, from: f32, to: f32) -> Vec<&ClipEvent> {
         let mut out = Vec::new();
-        if !(to > from) || self.events.is_empty() {
+        if to.is_nan() || from.is_nan() || to <= from || self.events.is_empty() {
             return out;
         }
         let d = self.duration;
-        if self.mode == PlayMode::Once || !(d > 0.0) {
+        if self.mode == PlayMode::Once || d.is_nan() || d <= 0.0 {
             out.extend(self.events.iter().filter(|e| e.time > from && e.time <= to));
             return out;
         }
-        let period = if self.mode == PlayMode::Loop { d } else { 2.0 * d };
+        let period = if self.mode == PlayMode::Loop {
+            d
+        } else {
+            2.0 * d
+        };
         let first_cycle = (from / period).floor() as i64;
         let last_cycle = (to / period).floor() as i64;
         let mut hits: Vec<(f32, &ClipEvent)> = Vec::new();
@@ -350,7 +355,12 @@ impl FaceClip {
                 if self.mode == PlayMode::PingPong && e.time > 0.0 && e.time < d {
                     times.push(base + 2.0 * d - e.time);
                 }
-                hits.extend(times.into_iter().filter(|t| *t > from && *t <= to).map(|t| (t, e)));
+                hits.extend(
+                    times
+                        .into_iter()
+                        .filter(|t| *t > from && *t <= to)
+                        .map(|t| (t, e)),
+                );
             }
         }
         hits.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -465,7 +475,12 @@ struct GazeKey {
 impl GazeKey {
     /// The most compact spelling of the same four optional values.
     fn tidy(&mut self) {
-        let v = [self.left_yaw, self.left_pitch, self.right_yaw, self.right_pitch];
+        let v = [
+            self.left_yaw,
+            self.left_pitch,
+            self.right_yaw,
+            self.right_pitch,
+        ];
         if let [Some(ly), Some(lp), Some(ry), Some(rp)] = v
             && ly == ry
             && lp == rp
@@ -731,7 +746,14 @@ mod tests {
             ])"#,
         );
         let at = |t: f32| c.sample(t).expressions.get(Expression::JawOpen);
-        for (t, v) in [(0.0, 0.0), (1.0, 0.4), (2.0, 0.8), (3.0, 0.2), (5.0, 1.0), (6.0, 0.6)] {
+        for (t, v) in [
+            (0.0, 0.0),
+            (1.0, 0.4),
+            (2.0, 0.8),
+            (3.0, 0.2),
+            (5.0, 1.0),
+            (6.0, 0.6),
+        ] {
             assert!((at(t) - v).abs() < 1e-6, "key at {t}: {} != {v}", at(t));
         }
         assert_eq!(at(0.5), 0.0, "step holds");
@@ -740,12 +762,19 @@ mod tests {
         assert!((at(1.25) - 0.5).abs() < 1e-6, "linear quarter");
         assert!((at(2.5) - 0.5).abs() < 1e-6, "ease midpoint");
         // Ease: smoothstep(0.25) = 0.15625 of the way from 0.8 to 0.2.
-        assert!((at(2.25) - (0.8 - 0.6 * 0.15625)).abs() < 1e-6, "ease quarter");
+        assert!(
+            (at(2.25) - (0.8 - 0.6 * 0.15625)).abs() < 1e-6,
+            "ease quarter"
+        );
         // Smooth (Catmull-Rom) from key 3 (t=3, 0.2) to key 4 (t=5, 1.0): tangents (1.0-0.8)/(5-2) at
         // key 3 and (0.6-0.2)/(6-3) at key 4; midpoint = mean + dt * (m0 - m1) / 8.
         let (m0, m1) = (0.2 / 3.0, 0.4 / 3.0);
         let expected = 0.6 + 2.0 * (m0 - m1) / 8.0;
-        assert!((at(4.0) - expected).abs() < 1e-6, "smooth midpoint {}", at(4.0));
+        assert!(
+            (at(4.0) - expected).abs() < 1e-6,
+            "smooth midpoint {}",
+            at(4.0)
+        );
         // The last key is still: its segment eases into it from the previous key's tangent.
         assert!((at(7.0) - 0.6).abs() < 1e-6, "holds after the end");
         assert_eq!(c.duration(), 6.0);

@@ -368,7 +368,11 @@ impl IdleGenerator {
 
     fn gaze_at(&self, t: f64, s: SaccadeSettings) -> [f32; 2] {
         let f = if s.jump_time > 0.0 {
-            smoothstep(0.0, 1.0, ((t - self.jump_start) as f32 / s.jump_time).clamp(0.0, 1.0))
+            smoothstep(
+                0.0,
+                1.0,
+                ((t - self.jump_start) as f32 / s.jump_time).clamp(0.0, 1.0),
+            )
         } else {
             1.0
         };
@@ -494,10 +498,18 @@ mod tests {
             let (n, shut) = blinks(&mut g, 600.0, 60.0);
             let per_minute = n as f32 / 10.0;
             let mean_shut = shut.iter().sum::<f32>() / shut.len() as f32;
-            eprintln!("seed {seed}: {per_minute:.1} blinks/min, lids past half-closed {mean_shut:.3} s");
-            assert!((8.0..=30.0).contains(&per_minute), "seed {seed}: {per_minute} blinks/min");
+            eprintln!(
+                "seed {seed}: {per_minute:.1} blinks/min, lids past half-closed {mean_shut:.3} s"
+            );
+            assert!(
+                (8.0..=30.0).contains(&per_minute),
+                "seed {seed}: {per_minute} blinks/min"
+            );
             // Lids are past half-closed for about 40 % of a 0.18-0.32 s blink.
-            assert!((0.05..=0.2).contains(&mean_shut), "seed {seed}: {mean_shut} s");
+            assert!(
+                (0.05..=0.2).contains(&mean_shut),
+                "seed {seed}: {mean_shut} s"
+            );
         }
     }
 
@@ -506,7 +518,10 @@ mod tests {
         let mut slow = IdleSettings::default();
         slow.blink.as_mut().unwrap().mean_interval = 8.0;
         let (n, _) = blinks(&mut IdleGenerator::new(slow, 9), 600.0, 30.0);
-        assert!((5.0..=9.0).contains(&(n as f32 / 10.0)), "{n} blinks in 10 min");
+        assert!(
+            (5.0..=9.0).contains(&(n as f32 / 10.0)),
+            "{n} blinks in 10 min"
+        );
     }
 
     #[test]
@@ -536,7 +551,10 @@ mod tests {
             max_yaw = max_yaw.max(f.head.yaw.abs());
             assert!(f.head.roll.abs() <= 0.0251);
         }
-        assert!(gaze_moves > 30, "the eyes jumped {gaze_moves} times in two minutes");
+        assert!(
+            gaze_moves > 30,
+            "the eyes jumped {gaze_moves} times in two minutes"
+        );
         assert!(max_gaze <= s.saccades.unwrap().range[0] + 1e-6);
         assert!(max_yaw > 0.01 && max_yaw <= 0.0501, "yaw drift {max_yaw}");
         // Switched off: no movement at all on those channels.

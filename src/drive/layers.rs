@@ -31,7 +31,9 @@ impl Priority {
 }
 
 /// How a layer combines with what is below it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Blend {
     /// Moves each channel towards the layer's value by the channel's weight: `v = lerp(v, layer, w)`.
     /// Weight 1 replaces what is below.
@@ -87,7 +89,11 @@ impl FaceLayer {
             0.0
         };
         for (i, slot) in self.weights.iter_mut().enumerate() {
-            *slot = if mask.contains_index(i) { *slot * w } else { 0.0 };
+            *slot = if mask.contains_index(i) {
+                *slot * w
+            } else {
+                0.0
+            };
         }
         self
     }
@@ -108,11 +114,13 @@ impl FaceLayer {
         let mine = self.frame.to_channels();
         for (i, v) in values.iter_mut().enumerate() {
             let w = self.weights[i];
-            if !(w > 0.0) || !mine[i].is_finite() {
+            if w.is_nan() || w <= 0.0 || !mine[i].is_finite() {
                 continue;
             }
             match self.blend {
-                Blend::Override => *v += (mine[i] - *v) * w.min(1.0),
+                // Weight 1 replaces exactly (a lerp can leave the rounding of what was below).
+                Blend::Override if w >= 1.0 => *v = mine[i],
+                Blend::Override => *v += (mine[i] - *v) * w,
                 Blend::Additive => {
                     let neutral = Channel::from_index(i).map_or(0.0, Channel::neutral);
                     *v += (mine[i] - neutral) * w.min(1.0);
@@ -206,7 +214,10 @@ impl FaceLayers {
 
     /// Sets the user's override layer: `frame` on `mask` at `weight`, over every driver.
     pub fn set_override(&mut self, frame: FaceFrame, weight: f32, mask: FaceMask) {
-        self.set(LayerId::user_override(), FaceLayer::new(frame, weight, mask));
+        self.set(
+            LayerId::user_override(),
+            FaceLayer::new(frame, weight, mask),
+        );
     }
 
     /// Removes the user's override layer.
@@ -269,7 +280,8 @@ mod tests {
     #[test]
     fn masks_keep_a_layer_off_other_regions_and_additive_layers_add() {
         let mut layers = FaceLayers::default();
-        let mut tracked = with(Expression::EyeBlinkLeft, 0.7).with_expression(Expression::JawOpen, 0.1);
+        let mut tracked =
+            with(Expression::EyeBlinkLeft, 0.7).with_expression(Expression::JawOpen, 0.1);
         tracked.head.yaw = 0.3;
         layers.set(
             LayerId::new(Priority::TRACKING, "webcam"),
@@ -303,7 +315,10 @@ mod tests {
         let mut layers = FaceLayers::default();
         let mut bad = FaceFrame::neutral();
         bad.head.pitch = f32::NAN;
-        layers.set(LayerId::user_override(), FaceLayer::new(bad, f32::NAN, FaceMask::ALL));
+        layers.set(
+            LayerId::user_override(),
+            FaceLayer::new(bad, f32::NAN, FaceMask::ALL),
+        );
         layers.set(
             LayerId::new(Priority::IDLE, "idle"),
             FaceLayer::new(bad, 1.0, FaceMask::ALL),

@@ -77,8 +77,14 @@ impl MouthShape {
         e.set(Expression::MouthPucker, o * self.round * 0.3);
         e.set(Expression::MouthStretchLeft, o * self.wide * 0.35);
         e.set(Expression::MouthStretchRight, o * self.wide * 0.35);
-        e.set(Expression::MouthLowerDownLeft, o * (1.0 - self.round) * 0.25);
-        e.set(Expression::MouthLowerDownRight, o * (1.0 - self.round) * 0.25);
+        e.set(
+            Expression::MouthLowerDownLeft,
+            o * (1.0 - self.round) * 0.25,
+        );
+        e.set(
+            Expression::MouthLowerDownRight,
+            o * (1.0 - self.round) * 0.25,
+        );
         e.set(Expression::MouthUpperUpLeft, o * self.hiss * 0.2);
         e.set(Expression::MouthUpperUpRight, o * self.hiss * 0.2);
         f
@@ -146,14 +152,19 @@ impl AudioLipSync {
         let w_c = (1.0 - ratio / 2.0).clamp(-1.0, 1.0).acos();
         let centroid = (w_c / std::f64::consts::TAU * self.sample_rate as f64) as f32;
         let round = 1.0 - smoothstep(500.0, 1100.0, centroid);
-        let wide = smoothstep(1300.0, 2200.0, centroid) * (1.0 - smoothstep(3200.0, 4200.0, centroid));
+        let wide =
+            smoothstep(1300.0, 2200.0, centroid) * (1.0 - smoothstep(3200.0, 4200.0, centroid));
         let hiss = smoothstep(3000.0, 4500.0, centroid);
         let tau = if target > self.shape.open {
             s.attack
         } else {
             s.release
         };
-        let a = if tau > 0.0 { 1.0 - (-HOP / tau).exp() } else { 1.0 };
+        let a = if tau > 0.0 {
+            1.0 - (-HOP / tau).exp()
+        } else {
+            1.0
+        };
         let follow = |old: f32, new: f32| old + (new - old) * a;
         self.shape = MouthShape {
             open: follow(self.shape.open, target),
@@ -275,7 +286,7 @@ impl SpeechAudio {
     /// The mouth at `time` seconds into the audio (closed before and after).
     pub fn face_at(&self, time: f32) -> FaceFrame {
         let i = time / HOP;
-        if !(i >= 0.0) || self.faces.is_empty() {
+        if i.is_nan() || i < 0.0 || self.faces.is_empty() {
             return FaceFrame::neutral();
         }
         let (a, f) = (i.floor() as usize, i.fract());
@@ -371,7 +382,11 @@ impl Viseme {
                 (MouthStretchLeft, 0.1),
                 (MouthStretchRight, 0.1),
             ],
-            Viseme::KK => &[(JawOpen, 0.25), (MouthStretchLeft, 0.05), (MouthStretchRight, 0.05)],
+            Viseme::KK => &[
+                (JawOpen, 0.25),
+                (MouthStretchLeft, 0.05),
+                (MouthStretchRight, 0.05),
+            ],
             Viseme::CH => &[(JawOpen, 0.15), (MouthFunnel, 0.5), (MouthPucker, 0.2)],
             Viseme::SS => &[
                 (JawOpen, 0.07),
@@ -457,7 +472,11 @@ impl Viseme {
 
     /// The visemes of a written English word, by letter rules (digraphs first: th, ch, sh, ph, oo, ee, ng).
     fn of_word(word: &str) -> Vec<Viseme> {
-        let w: Vec<char> = word.to_lowercase().chars().filter(|c| c.is_alphabetic()).collect();
+        let w: Vec<char> = word
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphabetic())
+            .collect();
         let mut out = Vec::new();
         let mut i = 0;
         while i < w.len() {
@@ -618,16 +637,29 @@ impl VisemeTrack {
             return f;
         }
         let i = self.keys.partition_point(|k| k.time <= time);
-        let current = if i == 0 { Viseme::Sil } else { self.keys[i - 1].viseme };
-        let previous = if i >= 2 { self.keys[i - 2].viseme } else { Viseme::Sil };
-        let since = if i == 0 { 0.0 } else { time - self.keys[i - 1].time };
+        let current = if i == 0 {
+            Viseme::Sil
+        } else {
+            self.keys[i - 1].viseme
+        };
+        let previous = if i >= 2 {
+            self.keys[i - 2].viseme
+        } else {
+            Viseme::Sil
+        };
+        let since = if i == 0 {
+            0.0
+        } else {
+            time - self.keys[i - 1].time
+        };
         let mix = if self.transition > 0.0 {
             smoothstep(0.0, self.transition, since)
         } else {
             1.0
         };
         for (e, w) in previous.weights() {
-            f.expressions.set(*e, f.expressions.get(*e) + w * (1.0 - mix));
+            f.expressions
+                .set(*e, f.expressions.get(*e) + w * (1.0 - mix));
         }
         for (e, w) in current.weights() {
             f.expressions.set(*e, f.expressions.get(*e) + w * mix);
@@ -785,7 +817,10 @@ pub(crate) fn drive_lip_sync(
             },
             Source::Visemes(track) => {
                 sync.elapsed += dt;
-                (track.face_at(sync.elapsed), sync.elapsed <= track.duration())
+                (
+                    track.face_at(sync.elapsed),
+                    sync.elapsed <= track.duration(),
+                )
             }
             Source::Stream(analyser, rx) => {
                 let mut got = false;
@@ -849,21 +884,34 @@ mod tests {
         assert_eq!(
             seq,
             [
-                Viseme::E, Viseme::NN, Viseme::OH, Viseme::Sil, Viseme::Sil, Viseme::Sil, Viseme::PP,
-                Viseme::OH, Viseme::PP, Viseme::Sil
+                Viseme::E,
+                Viseme::NN,
+                Viseme::OH,
+                Viseme::Sil,
+                Viseme::Sil,
+                Viseme::Sil,
+                Viseme::PP,
+                Viseme::OH,
+                Viseme::PP,
+                Viseme::Sil
             ]
         );
         assert_eq!(t.duration(), 1.0);
         // The lips are shut on the b of "bob", open on its o, at rest after the end.
         let at = |time: f32| t.face_at(time).expressions;
         let b = t.keys[6].time + 0.08;
-        assert!(at(b).get(Expression::MouthPressLeft) > 0.4 && at(b).get(Expression::JawOpen) < 0.05);
+        assert!(
+            at(b).get(Expression::MouthPressLeft) > 0.4 && at(b).get(Expression::JawOpen) < 0.05
+        );
         let o = t.keys[7].time + 0.08;
         assert!(at(o).get(Expression::JawOpen) > 0.4);
         assert_eq!(at(1.5), crate::face::ExpressionWeights::default());
         let p = VisemeTrack::from_phonemes(&[("HH", 0.0, 0.1), ("AH0", 0.1, 0.2), ("M", 0.5, 0.6)]);
         let seq: Vec<Viseme> = p.keys.iter().map(|k| k.viseme).collect();
-        assert_eq!(seq, [Viseme::KK, Viseme::AA, Viseme::Sil, Viseme::PP, Viseme::Sil]);
+        assert_eq!(
+            seq,
+            [Viseme::KK, Viseme::AA, Viseme::Sil, Viseme::PP, Viseme::Sil]
+        );
         assert_eq!(Viseme::from_phoneme("ˈəʊ"), Some(Viseme::E));
         assert_eq!(Viseme::from_phoneme("ʃ"), Some(Viseme::CH));
         let w = VisemeTrack::from_words(&[("ma", 0.0, 0.2), ("pa", 0.2, 0.4)]);

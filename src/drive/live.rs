@@ -112,7 +112,8 @@ impl LiveSource {
                 VideoFileSource::open(&path).map(|s| Box::new(s) as Box<dyn FrameSource>)
             }),
             Self::ImageSequence { dir, fps, .. } => Arc::new(move || {
-                VideoFileSource::open_sequence(&dir, fps).map(|s| Box::new(s) as Box<dyn FrameSource>)
+                VideoFileSource::open_sequence(&dir, fps)
+                    .map(|s| Box::new(s) as Box<dyn FrameSource>)
             }),
             Self::Custom { open, .. } => open,
         }
@@ -128,8 +129,9 @@ fn open_webcam(request: &CameraRequest) -> Result<Box<dyn FrameSource>> {
 fn open_webcam(request: &CameraRequest) -> Result<Box<dyn FrameSource>> {
     Err(Error::Capture {
         source_name: format!("webcam {:?}", request.camera),
-        problem: "this build has no webcam support: enable the `webcam` feature of bevy_talking_head"
-            .to_owned(),
+        problem:
+            "this build has no webcam support: enable the `webcam` feature of bevy_talking_head"
+                .to_owned(),
     })
 }
 
@@ -379,7 +381,10 @@ impl LiveFace {
         };
         let mut threads = Vec::new();
         for (label, job) in [
-            ("capture", Box::new(move || capture.run()) as Box<dyn FnOnce() + Send>),
+            (
+                "capture",
+                Box::new(move || capture.run()) as Box<dyn FnOnce() + Send>,
+            ),
             ("tracking", Box::new(move || track.run())),
         ] {
             match std::thread::Builder::new()
@@ -388,7 +393,8 @@ impl LiveFace {
             {
                 Ok(t) => threads.push(t),
                 Err(e) => {
-                    self.status.state = LiveFaceState::Failed(format!("cannot start a thread: {e}"));
+                    self.status.state =
+                        LiveFaceState::Failed(format!("cannot start a thread: {e}"));
                 }
             }
         }
@@ -477,7 +483,10 @@ impl CaptureLoop {
                     Ok(Some(frame)) => {
                         if self.paced {
                             let due = opened + frame.timestamp;
-                            sleep_unless_stopped(&self.stop, due.saturating_duration_since(Instant::now()));
+                            sleep_unless_stopped(
+                                &self.stop,
+                                due.saturating_duration_since(Instant::now()),
+                            );
                         }
                         let item = (frame, sequence, Instant::now());
                         sequence += 1;
@@ -537,11 +546,12 @@ impl TrackLoop {
         let mut last_source_index = None;
         let mut frame_error_reported = false;
         while !self.stop.load(Ordering::Relaxed) {
-            let (frame, index, captured_at) = match self.frames.recv_timeout(Duration::from_millis(50)) {
-                Ok(item) => item,
-                Err(RecvTimeoutError::Timeout) => continue,
-                Err(RecvTimeoutError::Disconnected) => return,
-            };
+            let (frame, index, captured_at) =
+                match self.frames.recv_timeout(Duration::from_millis(50)) {
+                    Ok(item) => item,
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                };
             for c in self.control.try_iter() {
                 match c {
                     Control::Calibrate => calibrate = true,
@@ -582,7 +592,9 @@ impl TrackLoop {
                 analyzer.calibrate(&face);
                 calibrate = false;
             }
-            let t = captured_at.saturating_duration_since(self.epoch).as_secs_f64();
+            let t = captured_at
+                .saturating_duration_since(self.epoch)
+                .as_secs_f64();
             let mut out = analyzer.analyze(&face, t);
             out.time = t;
             let sample = LiveSample {

@@ -66,10 +66,13 @@ impl LiveLinkImport {
             path: path.to_owned(),
             problem: format!("line {line}: {problem}"),
         };
-        if !(self.fps > 0.0) {
+        if self.fps.is_nan() || self.fps <= 0.0 {
             return Err(err(0, format!("frame rate {} must be positive", self.fps)));
         }
-        let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty());
         let Some((_, header)) = lines.next() else {
             return Err(err(1, "the file is empty".to_owned()));
         };
@@ -77,7 +80,12 @@ impl LiveLinkImport {
         let time_col = columns
             .iter()
             .position(|c| c.eq_ignore_ascii_case("Timecode"))
-            .ok_or_else(|| err(1, "no `Timecode` column: not a Live Link Face CSV".to_owned()))?;
+            .ok_or_else(|| {
+                err(
+                    1,
+                    "no `Timecode` column: not a Live Link Face CSV".to_owned(),
+                )
+            })?;
         // (column, channel, is an angle)
         let mut mapped: Vec<(usize, Channel, bool)> = Vec::new();
         for (i, name) in columns.iter().enumerate() {
@@ -97,8 +105,14 @@ impl LiveLinkImport {
                 mapped.push((i, Channel::Expression(e), false));
             }
         }
-        if !mapped.iter().any(|(_, c, _)| matches!(c, Channel::Expression(_))) {
-            return Err(err(1, "no ARKit blendshape columns (EyeBlinkLeft, JawOpen, ...)".to_owned()));
+        if !mapped
+            .iter()
+            .any(|(_, c, _)| matches!(c, Channel::Expression(_)))
+        {
+            return Err(err(
+                1,
+                "no ARKit blendshape columns (EyeBlinkLeft, JawOpen, ...)".to_owned(),
+            ));
         }
         let mut times = Vec::new();
         let mut rows: Vec<Vec<f32>> = Vec::new();
@@ -107,16 +121,29 @@ impl LiveLinkImport {
             if fields.len() < columns.len() {
                 return Err(err(
                     n + 1,
-                    format!("{} fields where the header has {}", fields.len(), columns.len()),
+                    format!(
+                        "{} fields where the header has {}",
+                        fields.len(),
+                        columns.len()
+                    ),
                 ));
             }
             let t = parse_timecode(fields[time_col], self.fps).ok_or_else(|| {
-                err(n + 1, format!("bad timecode `{}` (expected HH:MM:SS:FF.fff)", fields[time_col]))
+                err(
+                    n + 1,
+                    format!(
+                        "bad timecode `{}` (expected HH:MM:SS:FF.fff)",
+                        fields[time_col]
+                    ),
+                )
             })?;
             let mut row = Vec::with_capacity(mapped.len());
             for (col, channel, _) in &mapped {
                 let v: f32 = fields[*col].parse().map_err(|_| {
-                    err(n + 1, format!("`{}` is not a number (column {channel})", fields[*col]))
+                    err(
+                        n + 1,
+                        format!("`{}` is not a number (column {channel})", fields[*col]),
+                    )
                 })?;
                 if !v.is_finite() {
                     return Err(err(n + 1, format!("column {channel} is not finite")));
@@ -144,10 +171,21 @@ impl LiveLinkImport {
         });
         let mut tracks = Vec::new();
         for (k, (_, channel, angle)) in mapped.iter().enumerate() {
-            let mut scale = if *angle && degrees { 1f32.to_radians() } else { 1.0 };
-            if (self.flip_yaw && matches!(channel, Channel::HeadYaw | Channel::GazeLeftYaw | Channel::GazeRightYaw))
+            let mut scale = if *angle && degrees {
+                1f32.to_radians()
+            } else {
+                1.0
+            };
+            if (self.flip_yaw
+                && matches!(
+                    channel,
+                    Channel::HeadYaw | Channel::GazeLeftYaw | Channel::GazeRightYaw
+                ))
                 || (self.flip_pitch
-                    && matches!(channel, Channel::HeadPitch | Channel::GazeLeftPitch | Channel::GazeRightPitch))
+                    && matches!(
+                        channel,
+                        Channel::HeadPitch | Channel::GazeLeftPitch | Channel::GazeRightPitch
+                    ))
             {
                 scale = -scale;
             }
@@ -162,7 +200,10 @@ impl LiveLinkImport {
             if keys.iter().all(|key| key.value == channel.neutral()) {
                 continue;
             }
-            tracks.push(Track { channel: *channel, keys });
+            tracks.push(Track {
+                channel: *channel,
+                keys,
+            });
         }
         FaceClip::new(PlayMode::Once, tracks, Vec::new()).map_err(|e| match e {
             Error::Clip { problem, .. } => Error::Clip {
@@ -197,13 +238,18 @@ mod tests {
         let f = clip.sample(2.0 / 60.0);
         assert!((f.expressions.get(Expression::JawOpen) - 0.4).abs() < 1e-5);
         // Channels that never move are not animated.
-        assert!(!clip.mask().contains(Channel::Expression(Expression::MouthLeft)));
+        assert!(
+            !clip
+                .mask()
+                .contains(Channel::Expression(Expression::MouthLeft))
+        );
         assert!(!clip.mask().contains(Channel::HeadRoll));
     }
 
     #[test]
     fn degrees_are_detected_and_yaw_can_be_flipped() {
-        let csv = "Timecode,EyeBlinkLeft,HeadYaw\n00:00:00:00.000,0.1,10.0\n00:00:00:01.000,0.1,20.0\n";
+        let csv =
+            "Timecode,EyeBlinkLeft,HeadYaw\n00:00:00:00.000,0.1,10.0\n00:00:00:01.000,0.1,20.0\n";
         let clip = LiveLinkImport {
             flip_yaw: true,
             ..LiveLinkImport::default()
@@ -216,10 +262,16 @@ mod tests {
     #[test]
     fn broken_files_name_the_file_and_line() {
         let e = LiveLinkImport::default()
-            .parse("Timecode,JawOpen\n00:00:00:00,0.1\n00:00:00:01,abc\n", "bad.csv")
+            .parse(
+                "Timecode,JawOpen\n00:00:00:00,0.1\n00:00:00:01,abc\n",
+                "bad.csv",
+            )
             .unwrap_err()
             .to_string();
-        assert!(e.contains("bad.csv") && e.contains("line 3") && e.contains("abc"), "{e}");
+        assert!(
+            e.contains("bad.csv") && e.contains("line 3") && e.contains("abc"),
+            "{e}"
+        );
         let e = LiveLinkImport::default()
             .parse("a,b\n1,2\n", "other.csv")
             .unwrap_err()

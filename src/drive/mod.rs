@@ -1,6 +1,6 @@
 //! Drivers: what moves a head. Each is its own plugin writing a [`FaceLayer`] into the head's
 //! [`FaceLayers`]; the layers are blended into the head's [`FaceFrame`](crate::FaceFrame) in
-//! [`TalkingHeadSystems::Compose`](crate::TalkingHeadSystems::Compose), lowest priority first:
+//! [`TalkingHeadSystems::Compose`], lowest priority first:
 //!
 //! | priority | driver | component | moves by default |
 //! |---|---|---|---|
@@ -10,7 +10,7 @@
 //! | [`LIP_SYNC`](Priority::LIP_SYNC) | lip sync | [`LipSync`] | the mouth |
 //! | [`OVERRIDE`](Priority::OVERRIDE) | your code | [`FaceLayers::set_override`] | what you say |
 //!
-//! Every layer has a weight per channel (a layer weight times a [`FaceMask`]), so a talk clip can own the
+//! Every layer has a weight per channel (a layer weight times a [`FaceMask`](crate::FaceMask)), so a talk clip can own the
 //! mouth while tracking owns the head, and an expression hotkey can blend half-way over the webcam.
 //! [`FaceRecorder`] records whatever the blend produced into a [`FaceClip`].
 

@@ -176,7 +176,7 @@ impl ClipLayer {
         self.current.as_ref().map_or(0.0, |p| p.elapsed)
     }
 
-    /// Whether a clip plays (a finished once clip still counts: it holds its last frame).
+    /// Whether a clip plays (a once clip stops at its end).
     pub fn is_playing(&self) -> bool {
         self.current.is_some()
     }
@@ -370,7 +370,8 @@ pub(crate) fn play_clips(
             // A clip that failed to load is dropped with an error; the queue moves on.
             if let Some(p) = &layer.current
                 && clips.get(&p.clip).is_none()
-                && let Some(why) = crate::render::systems::load_failure(server.as_deref(), p.clip.id())
+                && let Some(why) =
+                    crate::render::systems::load_failure(server.as_deref(), p.clip.id())
             {
                 error!("talking head {entity}: clip layer {index}: {why}");
                 errors.write(TalkingHeadError {
@@ -388,7 +389,8 @@ pub(crate) fn play_clips(
             let dt = real_dt * layer.speed.max(0.0);
             let mut next = false;
             if let Some(p) = &mut layer.current {
-                next = advance(p, dt, &clips, entity, index, &mut events) && !layer.queue.is_empty();
+                next =
+                    advance(p, dt, &clips, entity, index, &mut events) && !layer.queue.is_empty();
             }
             if next && let Some(clip) = layer.queue.pop_front() {
                 // The time past the end (or the cycle's end) carries over into the next clip.
@@ -405,6 +407,10 @@ pub(crate) fn play_clips(
                 playing.elapsed = overflow.unwrap_or(0.0);
                 playing.started = true;
                 layer.current = Some(playing);
+            }
+            // A once clip that has ended lets go of the face, unless something is queued after it.
+            if layer.current.as_ref().is_some_and(|p| p.finished) && layer.queue.is_empty() {
+                layer.current = None;
             }
             if let Some(fade) = &mut layer.fade {
                 if let Some(from) = &mut fade.from {

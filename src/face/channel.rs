@@ -238,9 +238,8 @@ impl FaceMask {
     /// Head rotation, translation and scale.
     pub const HEAD: FaceMask = FaceMask(bits(Expression::COUNT, Expression::COUNT + 6));
     /// Where the eyes look: the `eyeLook*` weights and the gaze angles.
-    pub const GAZE: FaceMask = FaceMask(
-        bits(1, 4) | bits(8, 11) | bits(Expression::COUNT + 7, Expression::COUNT + 10),
-    );
+    pub const GAZE: FaceMask =
+        FaceMask(bits(1, 4) | bits(8, 11) | bits(Expression::COUNT + 7, Expression::COUNT + 10));
     /// The lids: blinks, squints, wide eyes.
     pub const EYES: FaceMask = FaceMask(1 << 0 | bits(5, 6) | 1 << 7 | bits(12, 13));
     /// The brows.
@@ -316,7 +315,9 @@ impl fmt::Debug for FaceMask {
                 return write!(f, "FaceMask::{name}");
             }
         }
-        f.debug_set().entries(self.channels().map(Channel::name)).finish()
+        f.debug_set()
+            .entries(self.channels().map(Channel::name))
+            .finish()
     }
 }
 
@@ -407,7 +408,11 @@ mod tests {
             assert_eq!(seen & r.0, 0, "{r:?} overlaps another region");
             seen |= r.0;
         }
-        assert_eq!(FaceMask(seen), FaceMask::ALL, "every channel is in a region");
+        assert_eq!(
+            FaceMask(seen),
+            FaceMask::ALL,
+            "every channel is in a region"
+        );
         assert!(FaceMask::MOUTH.contains(Channel::Expression(Expression::JawOpen)));
         assert!(FaceMask::MOUTH.contains(Channel::Expression(Expression::TongueOut)));
         assert!(FaceMask::EYES.contains(Channel::Expression(Expression::EyeBlinkRight)));

@@ -42,6 +42,8 @@ pub(crate) struct RenderOutcome {
     pub pixels: Result<Vec<u8>, Error>,
     pub dispatched_at: Instant,
     pub render_time: Duration,
+    /// `time` of the face it shows.
+    pub face_time: f64,
 }
 
 /// The render worker pool. Jobs go out on one channel, finished frames come back on another; the apply
@@ -153,6 +155,7 @@ fn worker(jobs: Receiver<RenderJob>, results: Sender<RenderOutcome>) {
             pixels,
             dispatched_at,
             render_time: started.elapsed(),
+            face_time: face.time,
         };
         if results.send(outcome).is_err() {
             return;

@@ -85,6 +85,9 @@ pub struct HeadStats {
     pub last_render_time: Duration,
     /// A job is on the worker pool now.
     pub in_flight: bool,
+    /// [`FaceFrame::time`](crate::FaceFrame::time) of the face the texture shows now: with a live driver,
+    /// the capture time, so capture-to-texture latency can be measured.
+    pub last_face_time: f64,
 }
 
 /// Per-head [`HeadStats`], updated in [`TalkingHeadSystems::Apply`](crate::TalkingHeadSystems::Apply).
@@ -402,6 +405,7 @@ pub(crate) fn apply_results(
                 };
                 s.max_latency = s.max_latency.max(latency);
                 s.last_render_time = outcome.render_time;
+                s.last_face_time = outcome.face_time;
             }
             Err(e) => {
                 stats.entry(entity).frames_failed += 1;

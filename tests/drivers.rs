@@ -1,0 +1,762 @@
+//! The drivers in a headless app: clips (playing, queueing, layering, events, errors), idle life, lip
+//! sync on espeak-ng speech, recording and playback, and live tracking from a video file or a webcam
+//! that is not there.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use bevy::time::TimeUpdateStrategy;
+use bevy_talking_head::drive::{
+    FaceLayers, LiveFaceState, LiveSource, Priority, Viseme, VisemeTrack,
+};
+use bevy_talking_head::prelude::*;
+use common::*;
+
+const WAIT: Duration = Duration::from_secs(60);
+const DT: f32 = 1.0 / 60.0;
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = repo("target/tmp/drivers");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// A headless app whose clock moves exactly `DT` per update.
+fn stepped_app() -> App {
+    let mut app = app(1);
+    app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f32(
+        DT,
+    )));
+    app.init_resource::<SeenClipEvents>()
+        .add_systems(Last, collect_clip_events);
+    app
+}
+
+#[derive(Resource, Default)]
+struct SeenClipEvents(Vec<(Entity, String, u32)>);
+
+fn collect_clip_events(
+    mut reader: MessageReader<FaceClipEvent>,
+    mut seen: ResMut<SeenClipEvents>,
+    frames: Res<bevy::diagnostic::FrameCount>,
+) {
+    for e in reader.read() {
+        seen.0.push((e.entity, e.name.clone(), frames.0));
+    }
+}
+
+fn face(app: &App, e: Entity) -> FaceFrame {
+    *app.world().get::<FaceFrame>(e).unwrap()
+}
+
+fn add_clip(app: &mut App, clip: FaceClip) -> Handle<FaceClip> {
+    app.world_mut().resource_mut::<Assets<FaceClip>>().add(clip)
+}
+
+#[test]
+fn the_ready_clips_load_and_move_what_their_names_say() {
+    let load = |name: &str| {
+        FaceClip::load(repo(&format!("assets/clips/{name}.face.ron")))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let get = |f: &FaceFrame, e: Expression| f.expressions.get(e);
+    let talk = load("talk");
+    assert_eq!(talk.mode(), PlayMode::Loop);
+    assert_eq!(
+        talk.mask() & !FaceMask::MOUTH,
+        FaceMask::NONE,
+        "talk keys only the mouth"
+    );
+    let opens = (0..160)
+        .map(|i| get(&talk.sample(i as f32 * 0.01), Expression::JawOpen))
+        .filter(|j| *j > 0.3)
+        .count();
+    assert!(opens > 20, "the jaw opens in {opens} of 160 samples");
+    let smile = load("smile");
+    let mid = smile.sample(smile.duration() / 2.0);
+    assert!(
+        get(&mid, Expression::MouthSmileLeft) > 0.6 && get(&mid, Expression::MouthSmileRight) > 0.6
+    );
+    let surprise = load("surprise");
+    let mid = surprise.sample(0.3);
+    assert!(get(&mid, Expression::BrowInnerUp) > 0.6 && get(&mid, Expression::EyeWideLeft) > 0.5);
+    let anger = load("anger");
+    let mid = anger.sample(1.0);
+    assert!(
+        get(&mid, Expression::BrowDownLeft) > 0.6 && get(&mid, Expression::NoseSneerRight) > 0.3
+    );
+    let nod = load("nod");
+    assert_eq!(nod.mask(), FaceMask::of([Channel::HeadPitch]));
+    assert!(nod.sample(0.25).head.pitch < -0.1);
+    let shake = load("shake");
+    assert_eq!(shake.mask(), FaceMask::of([Channel::HeadYaw]));
+    assert!(shake.sample(0.2).head.yaw > 0.15 && shake.sample(0.45).head.yaw < -0.15);
+    for clip in [&smile, &surprise, &anger, &nod, &shake] {
+        assert_eq!(clip.mode(), PlayMode::Once);
+        // Once clips end where they began, so letting go of the face does not jump.
+        let (end, start) = (clip.sample(clip.duration()), clip.sample(0.0));
+        assert_eq!(
+            (end.expressions, end.head, end.gaze),
+            (start.expressions, start.head, start.gaze)
+        );
+        assert_eq!(clip.events().last().unwrap().name, "done");
+    }
+}
+
+#[test]
+fn a_player_follows_its_clip_frame_by_frame_sends_events_and_lets_go_at_the_end() {
+    let mut app = stepped_app();
+    let nod = FaceClip::load(repo("assets/clips/nod.face.ron")).unwrap();
+    let handle = add_clip(&mut app, nod.clone());
+    let head = app
+        .world_mut()
+        .spawn((FaceFrame::default(), FaceClipPlayer::playing(handle)))
+        .id();
+    let frames = (nod.duration() / DT).ceil() as usize + 3;
+    let mut pitches = Vec::new();
+    for _ in 0..frames {
+        app.update();
+        pitches.push(face(&app, head).head.pitch);
+    }
+    // Frame k shows the clip at k * DT (the first frame shows time 0).
+    for (k, p) in pitches.iter().enumerate() {
+        let t = k as f32 * DT;
+        let want = nod.sample(t).head.pitch;
+        assert!((p - want).abs() < 1e-4, "frame {k}: pitch {p}, clip {want}");
+    }
+    let events: Vec<String> = app
+        .world()
+        .resource::<SeenClipEvents>()
+        .0
+        .iter()
+        .map(|(_, n, _)| n.clone())
+        .collect();
+    assert_eq!(events, ["done", FaceClipEvent::FINISHED]);
+    let player = app.world().get::<FaceClipPlayer>(head).unwrap();
+    assert!(!player.layers()[0].is_playing());
+    let layers = app.world().get::<FaceLayers>(head).unwrap();
+    assert_eq!(layers.iter().count(), 0, "after the end the face is let go");
+}
+
+#[test]
+fn queued_clips_follow_and_layers_blend_with_weights_and_masks() {
+    let mut app = stepped_app();
+    let nod = FaceClip::load(repo("assets/clips/nod.face.ron")).unwrap();
+    let shake = FaceClip::load(repo("assets/clips/shake.face.ron")).unwrap();
+    let talk = FaceClip::load(repo("assets/clips/talk.face.ron")).unwrap();
+    let (hn, hs, ht) = (
+        add_clip(&mut app, nod.clone()),
+        add_clip(&mut app, shake.clone()),
+        add_clip(&mut app, talk.clone()),
+    );
+    let mut player = FaceClipPlayer::default();
+    player.play(hn);
+    player.queue(hs);
+    // Layer 1: talking at half weight (the talk clip keys only the mouth).
+    player.layer(1).set_weight(0.5).play(ht);
+    let head = app.world_mut().spawn((FaceFrame::default(), player)).id();
+    let nod_frames = (nod.duration() / DT).ceil() as usize;
+    let mut yaw_moved = false;
+    for k in 0..nod_frames + 40 {
+        app.update();
+        let f = face(&app, head);
+        let t = k as f32 * DT;
+        // The talk layer at half weight over a neutral mouth.
+        let jaw = talk
+            .sample(talk.clip_time(t))
+            .expressions
+            .get(Expression::JawOpen)
+            * 0.5;
+        assert!(
+            (f.expressions.get(Expression::JawOpen) - jaw).abs() < 1e-4,
+            "frame {k}: jaw {} want {jaw}",
+            f.expressions.get(Expression::JawOpen)
+        );
+        if k < nod_frames - 1 {
+            assert_eq!(f.head.yaw, 0.0, "frame {k}: the shake waits for the nod");
+        }
+        yaw_moved |= f.head.yaw.abs() > 0.1;
+    }
+    assert!(yaw_moved, "the queued shake played after the nod");
+
+    // An override layer on the head at weight 0.5 blends half-way over the clip; masks keep it there.
+    let mut over = FaceFrame::neutral().with_expression(Expression::JawOpen, 1.0);
+    over.head.roll = 0.4;
+    app.world_mut()
+        .get_mut::<FaceLayers>(head)
+        .unwrap()
+        .set_override(over, 0.5, FaceMask::HEAD);
+    app.update();
+    let f = face(&app, head);
+    assert!((f.head.roll - 0.2).abs() < 1e-6, "roll {}", f.head.roll);
+    assert!(
+        f.expressions.get(Expression::JawOpen) < 0.5,
+        "the jaw is outside the mask"
+    );
+    let layers = app.world().get::<FaceLayers>(head).unwrap();
+    let priorities: Vec<Priority> = layers.iter().map(|(id, _)| id.priority).collect();
+    assert!(
+        priorities.windows(2).all(|w| w[0] <= w[1]),
+        "{priorities:?}"
+    );
+}
+
+#[test]
+fn a_crossfade_blends_the_outgoing_and_incoming_clip() {
+    let mut app = stepped_app();
+    let up = |v: f32| {
+        FaceClip::from_ron(
+            &format!("(mode: Loop, keys: [(time: 0.0, head: (pitch: {v})), (time: 10.0, head: (pitch: {v}))])"),
+            "flat.face.ron",
+        )
+        .unwrap()
+    };
+    let (a, b) = (add_clip(&mut app, up(0.2)), add_clip(&mut app, up(-0.2)));
+    let head = app
+        .world_mut()
+        .spawn((FaceFrame::default(), FaceClipPlayer::playing(a)))
+        .id();
+    app.update();
+    assert!((face(&app, head).head.pitch - 0.2).abs() < 1e-6);
+    app.world_mut()
+        .get_mut::<FaceClipPlayer>(head)
+        .unwrap()
+        .crossfade(b, 0.5);
+    let mut seen = Vec::new();
+    for _ in 0..40 {
+        app.update();
+        seen.push(face(&app, head).head.pitch);
+    }
+    // Monotonic from 0.2 to -0.2 over 0.5 s (30 frames), halfway at 0.25 s.
+    assert!(seen.windows(2).all(|w| w[1] <= w[0] + 1e-6), "{seen:?}");
+    assert!(seen[14].abs() < 0.02, "halfway: {}", seen[14]);
+    assert!((seen[35] + 0.2).abs() < 1e-6);
+}
+
+#[test]
+fn a_malformed_clip_asset_reports_its_file_line_and_column_and_the_head_keeps_going() {
+    let dir = repo("target/tmp/drivers/bad_clip");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("broken.face.ron"),
+        "(\n  keys: [\n    (time: 0.0, expressions: {\"jawOpen\": 0.5}),\n    (time: 1.0 expressions: {}),\n  ],\n)\n",
+    )
+    .unwrap();
+    let mut app = app_with(
+        &dir.display().to_string(),
+        TalkingHeadPlugin {
+            workers: 1,
+            ..default()
+        },
+    );
+    let clip = app
+        .world()
+        .resource::<AssetServer>()
+        .load("broken.face.ron");
+    let head = app
+        .world_mut()
+        .spawn((
+            FaceFrame::default(),
+            FaceClipPlayer::playing(clip),
+            IdleLife::default().with_seed(3),
+        ))
+        .id();
+    update_until(&mut app, WAIT, "the clip error", |a| {
+        !a.world().resource::<SeenErrors>().texts().is_empty()
+    });
+    let texts = app.world().resource::<SeenErrors>().texts();
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert!(
+        texts[0].contains("broken.face.ron") && texts[0].contains("line 4, column"),
+        "{}",
+        texts[0]
+    );
+    // The head goes on with idle life.
+    for _ in 0..10 {
+        app.update();
+    }
+    assert!(!app.world().get::<FaceClipPlayer>(head).unwrap().layers()[0].is_playing());
+    assert_eq!(app.world().resource::<SeenErrors>().texts().len(), 1);
+}
+
+#[test]
+fn idle_life_in_an_app_blinks_like_a_person_and_replays_under_a_seed() {
+    let run = |seed: u64| {
+        let mut app = stepped_app();
+        let head = app
+            .world_mut()
+            .spawn((FaceFrame::default(), IdleLife::default().with_seed(seed)))
+            .id();
+        let mut blinks = Vec::new();
+        for _ in 0..(120.0 / DT) as usize {
+            app.update();
+            blinks.push(face(&app, head).expressions.get(Expression::EyeBlinkLeft));
+        }
+        blinks
+    };
+    let a = run(21);
+    assert_eq!(a, run(21), "the same seed replays exactly");
+    let onsets = a.windows(2).filter(|w| w[0] < 0.5 && w[1] >= 0.5).count();
+    let per_minute = onsets as f32 / 2.0;
+    assert!(
+        (8.0..=30.0).contains(&per_minute),
+        "{per_minute} blinks/min"
+    );
+}
+
+fn espeak(text: &str, out: &Path) -> bool {
+    match std::process::Command::new("espeak-ng")
+        .args(["-w"])
+        .arg(out)
+        .arg(text)
+        .status()
+    {
+        Ok(s) if s.success() => true,
+        other => {
+            assert!(
+                std::env::var_os("TALKING_HEAD_REQUIRE_TESTDATA").is_none(),
+                "espeak-ng is needed (Debian: apt-get install espeak-ng): {other:?}"
+            );
+            eprintln!("skipped: espeak-ng is not installed");
+            false
+        }
+    }
+}
+
+/// RMS level in dBFS of each 10 ms of `samples` (25 ms windows, as the lip sync analyses).
+fn levels(samples: &[f32], rate: u32) -> Vec<f32> {
+    let (hop, win) = (rate as usize / 100, rate as usize * 25 / 1000);
+    (0..)
+        .map(|i| i * hop)
+        .take_while(|s| s + win <= samples.len())
+        .map(|s| {
+            let e: f32 = samples[s..s + win].iter().map(|x| x * x).sum::<f32>() / win as f32;
+            10.0 * e.max(1e-12).log10()
+        })
+        .collect()
+}
+
+#[test]
+fn lip_sync_opens_the_mouth_during_espeak_speech_and_keeps_it_shut_in_silence() {
+    let wav = tmp("speech.wav");
+    if !espeak(
+        "Hello there. I am a talking head, and this is what my voice looks like.",
+        &wav,
+    ) {
+        return;
+    }
+    let speech = SpeechAudio::load(&wav).unwrap();
+    assert!(speech.duration() > 2.0, "{} s", speech.duration());
+    // Two seconds of silence after the speech: the mouth must close and stay closed.
+    let mut samples = speech.samples.to_vec();
+    samples.extend(vec![0.0; speech.sample_rate as usize * 2]);
+    let speech = SpeechAudio::from_samples(samples.clone(), speech.sample_rate);
+    let level = levels(&samples, speech.sample_rate);
+    let (mut voiced, mut voiced_open, mut silent, mut silent_max) = (0, 0, 0, 0.0f32);
+    let mut jaw_sum = 0.0;
+    let mut quiet_run = 0usize;
+    for (i, db) in level.iter().enumerate() {
+        let jaw = speech
+            .face_at(i as f32 * 0.01 + 0.0125)
+            .expressions
+            .get(Expression::JawOpen);
+        quiet_run = if *db < -60.0 { quiet_run + 1 } else { 0 };
+        if *db > -30.0 {
+            voiced += 1;
+            jaw_sum += jaw;
+            if jaw > 0.1 {
+                voiced_open += 1;
+            }
+        } else if quiet_run > 30 {
+            // More than 300 ms into a silence.
+            silent += 1;
+            silent_max = silent_max.max(jaw);
+        }
+    }
+    let mean_jaw = jaw_sum / voiced as f32;
+    eprintln!(
+        "espeak-ng: {voiced} loud 10 ms frames, mouth open (jawOpen > 0.1) in {voiced_open}, mean jawOpen {mean_jaw:.2}; {silent} silent frames, largest jawOpen {silent_max:.4}"
+    );
+    assert!(
+        voiced > 100 && silent > 150,
+        "{voiced} loud, {silent} silent frames"
+    );
+    assert!(
+        voiced_open as f32 > 0.85 * voiced as f32,
+        "{voiced_open} / {voiced}"
+    );
+    assert!(mean_jaw > 0.3, "mean jawOpen while speaking: {mean_jaw}");
+    assert!(silent_max < 0.05, "jawOpen in silence: {silent_max}");
+    // Pure digital silence: nothing at all.
+    let hush = SpeechAudio::from_samples(vec![0.0; 32000], 16000);
+    for i in 0..200 {
+        assert!(
+            hush.face_at(i as f32 * 0.01)
+                .expressions
+                .get(Expression::JawOpen)
+                < 0.05
+        );
+    }
+}
+
+#[test]
+fn espeak_phonemes_become_a_viseme_track_that_opens_on_vowels_and_closes_on_m() {
+    let out = std::process::Command::new("espeak-ng")
+        .args(["-q", "-x", "mama mia"])
+        .output();
+    let Ok(out) = out else {
+        assert!(
+            std::env::var_os("TALKING_HEAD_REQUIRE_TESTDATA").is_none(),
+            "espeak-ng is needed"
+        );
+        return;
+    };
+    // espeak's phoneme mnemonics, e.g. "m'A:m@ m'i@": split into symbols, spread over 1.2 s.
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut symbols: Vec<String> = Vec::new();
+    for c in text.trim().chars() {
+        if c.is_alphabetic() || c == '@' {
+            symbols.push(c.to_string());
+        }
+    }
+    assert!(symbols.len() >= 6, "{text}");
+    let step = 1.2 / symbols.len() as f32;
+    let timed: Vec<(&str, f32, f32)> = symbols
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i as f32 * step, (i + 1) as f32 * step))
+        .collect();
+    let track = VisemeTrack::from_phonemes(&timed);
+    let first = track.keys.first().unwrap();
+    assert_eq!(first.viseme, Viseme::PP, "{text}: {:?}", track.keys);
+    let at = |t: f32| track.face_at(t).expressions;
+    assert!(
+        at(first.time + step * 0.6).get(Expression::MouthPressLeft) > 0.4,
+        "lips shut on m"
+    );
+    assert!(
+        at(first.time + step * 1.6).get(Expression::JawOpen) > 0.3,
+        "open on the vowel: {text}"
+    );
+    assert_eq!(at(2.0).get(Expression::JawOpen), 0.0);
+}
+
+#[test]
+fn lip_sync_in_an_app_moves_only_the_mouth_and_lets_go_after_the_speech() {
+    let mut app = stepped_app();
+    let mut s = vec![0.0f32; 1600];
+    s.extend((0..16000).map(|i| 0.4 * (i as f32 / 16000.0 * 220.0 * std::f32::consts::TAU).sin()));
+    s.extend(vec![0.0f32; 1600]);
+    let audio = app
+        .world_mut()
+        .resource_mut::<Assets<SpeechAudio>>()
+        .add(SpeechAudio::from_samples(s, 16000));
+    let mut blink = FaceFrame::neutral().with_expression(Expression::EyeBlinkLeft, 0.7);
+    blink.head.yaw = 0.1;
+    let head = app
+        .world_mut()
+        .spawn((FaceFrame::default(), LipSync::audio(audio)))
+        .id();
+    app.world_mut().get_mut::<FaceLayers>(head).unwrap().set(
+        bevy_talking_head::drive::LayerId::new(Priority::TRACKING, "test"),
+        bevy_talking_head::drive::FaceLayer::new(blink, 1.0, FaceMask::ALL),
+    );
+    let mut jaw = Vec::new();
+    for _ in 0..(2.0 / DT) as usize {
+        app.update();
+        let f = face(&app, head);
+        assert_eq!(
+            f.expressions.get(Expression::EyeBlinkLeft),
+            0.7,
+            "the eyes are not the mouth's"
+        );
+        assert_eq!(f.head.yaw, 0.1);
+        jaw.push(f.expressions.get(Expression::JawOpen));
+    }
+    let open = jaw.iter().cloned().fold(0.0, f32::max);
+    assert!(open > 0.4, "largest jawOpen {open}");
+    assert!(
+        jaw[(1.7 / DT) as usize..].iter().all(|j| *j < 0.05),
+        "closed after the speech"
+    );
+}
+
+#[test]
+fn record_save_load_and_play_gives_the_same_faces() {
+    let mut app = stepped_app();
+    let talk = FaceClip::load(repo("assets/clips/talk.face.ron")).unwrap();
+    let nod = FaceClip::load(repo("assets/clips/nod.face.ron")).unwrap();
+    let (ht, hn) = (add_clip(&mut app, talk), add_clip(&mut app, nod));
+    let mut player = FaceClipPlayer::playing(ht);
+    player.layer(1).play(hn);
+    let source = app
+        .world_mut()
+        .spawn((
+            FaceFrame::default(),
+            player,
+            IdleLife::default().with_seed(8),
+            FaceRecorder::recording(),
+        ))
+        .id();
+    for _ in 0..150 {
+        app.update();
+    }
+    let recorded = app
+        .world()
+        .get::<FaceRecorder>(source)
+        .unwrap()
+        .frames()
+        .to_vec();
+    let clip = app
+        .world_mut()
+        .get_mut::<FaceRecorder>(source)
+        .unwrap()
+        .stop()
+        .unwrap();
+    let file = tmp("take.face.ron");
+    clip.save(&file).unwrap();
+    let loaded = FaceClip::load(&file).unwrap();
+    assert_eq!(loaded.tracks().len(), clip.tracks().len());
+    let handle = add_clip(&mut app, loaded);
+    let copy = app
+        .world_mut()
+        .spawn((
+            FaceFrame::default(),
+            FaceClipPlayer::playing(handle),
+            FaceRecorder::recording(),
+        ))
+        .id();
+    for _ in 0..150 {
+        app.update();
+    }
+    let replayed = app
+        .world()
+        .get::<FaceRecorder>(copy)
+        .unwrap()
+        .frames()
+        .to_vec();
+    assert_eq!(recorded.len(), 150);
+    let mut worst = 0.0f32;
+    for (k, (a, b)) in recorded.iter().zip(&replayed).enumerate().take(149) {
+        assert!(
+            (a.time - b.time).abs() < 1e-9,
+            "frame {k}: times {} {}",
+            a.time,
+            b.time
+        );
+        for c in Channel::all() {
+            let d = (a.channel(c) - b.channel(c)).abs();
+            worst = worst.max(d);
+            assert!(
+                d < 1e-4,
+                "frame {k} {c}: recorded {} replayed {}",
+                a.channel(c),
+                b.channel(c)
+            );
+        }
+    }
+    eprintln!("record -> save -> load -> play: largest difference {worst:e}");
+    let size = std::fs::metadata(&file).unwrap().len();
+    eprintln!(
+        "{} frames, {} animated channels: {size} bytes",
+        recorded.len(),
+        clip.tracks().len()
+    );
+}
+
+fn spawn_demo_head(app: &mut App) -> (Entity, Handle<Image>) {
+    let portrait: Handle<Image> = app
+        .world()
+        .resource::<AssetServer>()
+        .load("assets/portraits/astronaut.png");
+    let head = app
+        .world_mut()
+        .spawn(TalkingHead::new(portrait.clone()).with_output_size(UVec2::new(256, 256)))
+        .id();
+    (head, portrait)
+}
+
+#[test]
+fn without_a_webcam_the_app_warns_once_and_idle_life_animates_the_head() {
+    let mut app = app(1);
+    let (head, _) = spawn_demo_head(&mut app);
+    let mut live = LiveFace::webcam(CameraRequest::default());
+    live.retry_interval = Duration::from_millis(100);
+    let mut idle = IdleLife::default().with_seed(4);
+    // Blink often, so four seconds surely hold one.
+    let blink = idle.settings.blink.as_mut().unwrap();
+    (blink.mean_interval, blink.min_interval) = (0.8, 0.4);
+    app.world_mut().entity_mut(head).insert((live, idle));
+    update_until(&mut app, WAIT, "the first frame", |a| {
+        stats(a, head).frames_rendered >= 1
+    });
+    let first = pixels(&app, head);
+    let start = Instant::now();
+    let mut blinked = false;
+    let mut frames = Vec::new();
+    while start.elapsed() < Duration::from_secs(4) {
+        app.update();
+        blinked |= face(&app, head).expressions.get(Expression::EyeBlinkLeft) > 0.5;
+        frames.push(stats(&app, head).frames_rendered);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let errors = app.world().resource::<SeenErrors>().texts();
+    assert_eq!(
+        errors.len(),
+        1,
+        "one warning, not one per retry: {errors:?}"
+    );
+    assert!(errors[0].contains("webcam"), "{}", errors[0]);
+    let live = app.world().get::<LiveFace>(head).unwrap();
+    assert!(
+        matches!(live.status().state, LiveFaceState::Reconnecting(_)),
+        "{:?}",
+        live.status().state
+    );
+    assert_eq!(live.presence(), 0.0);
+    assert!(blinked, "idle life blinked within 4 s");
+    assert!(
+        *frames.last().unwrap() > 20,
+        "the head kept rendering: {frames:?}"
+    );
+    assert_ne!(pixels(&app, head), first, "the texture moves");
+}
+
+#[test]
+fn a_source_that_fails_then_comes_back_reconnects() {
+    use bevy_talking_head::capture::{FrameSource, VideoFileSource};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let Some(video) = testdata("driving/webcam_talking.mp4") else {
+        return;
+    };
+    let mut app = app(1);
+    let head = app.world_mut().spawn(FaceFrame::default()).id();
+    let tries = Arc::new(AtomicUsize::new(0));
+    let counter = tries.clone();
+    let open: bevy_talking_head::drive::SourceOpener = Arc::new(move || {
+        // The camera is missing for the first three attempts ("unplugged"), then it is back.
+        if counter.fetch_add(1, Ordering::SeqCst) < 3 {
+            return Err(bevy_talking_head::Error::Capture {
+                source_name: "test camera".into(),
+                problem: "device unplugged".into(),
+            });
+        }
+        VideoFileSource::open(&video).map(|s| Box::new(s) as Box<dyn FrameSource>)
+    });
+    let mut live = LiveFace::new(LiveSource::Custom {
+        name: "test camera".into(),
+        open,
+    });
+    live.retry_interval = Duration::from_millis(50);
+    app.world_mut().entity_mut(head).insert(live);
+    update_until(&mut app, WAIT, "tracked frames after reconnecting", |a| {
+        a.world().get::<LiveFace>(head).unwrap().status().samples >= 5
+    });
+    assert!(tries.load(Ordering::SeqCst) >= 4);
+    let errors = app.world().resource::<SeenErrors>().texts();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("unplugged"));
+    assert_eq!(
+        app.world().get::<LiveFace>(head).unwrap().status().state,
+        LiveFaceState::Streaming
+    );
+}
+
+#[test]
+fn a_video_through_the_live_driver_arrives_in_order_and_the_texture_follows() {
+    let Some(dir) = testdata("driving") else {
+        return;
+    };
+    let mut app = app(1);
+    let (head, _) = spawn_demo_head(&mut app);
+    app.world_mut()
+        .entity_mut(head)
+        .insert(LiveFace::new(LiveSource::Video {
+            path: dir.join("expressions_greenscreen.mp4"),
+            looping: false,
+        }));
+    let start = Instant::now();
+    let (mut last_index, mut last_time) = (None::<u64>, -1.0f64);
+    let (mut samples, mut textures) = (0, 0u64);
+    let mut latencies = Vec::new();
+    let mut tracking_times = Vec::new();
+    let mut shown = Vec::new();
+    let mut rendered = 0;
+    loop {
+        app.update();
+        let live = app.world().get::<LiveFace>(head).unwrap();
+        let status = live.status().clone();
+        if let Some(s) = &status.last
+            && last_index != Some(s.index)
+        {
+            assert!(
+                last_index.is_none_or(|l| s.index > l),
+                "sample {} after {last_index:?}",
+                s.index
+            );
+            assert!(
+                s.frame.time > last_time,
+                "time {} after {last_time}",
+                s.frame.time
+            );
+            last_index = Some(s.index);
+            last_time = s.frame.time;
+            samples += 1;
+            tracking_times.push((s.tracked_at - s.captured_at).as_secs_f64() * 1000.0);
+        }
+        // The composed face carries the capture time of the newest sample, never an older one.
+        let f = face(&app, head);
+        if live.presence() > 0.0 {
+            assert!(f.time <= last_time + 1e-9);
+        }
+        let st = stats(&app, head);
+        if st.frames_rendered > rendered {
+            rendered = st.frames_rendered;
+            if let Some(epoch) = status.epoch
+                && st.last_face_time > 0.0
+            {
+                let captured = epoch + Duration::from_secs_f64(st.last_face_time);
+                latencies.push(captured.elapsed().as_secs_f64() * 1000.0);
+                textures += 1;
+                if textures % 10 == 0 {
+                    shown.push(pixels(&app, head));
+                }
+            }
+        }
+        if status.state == LiveFaceState::Ended && start.elapsed() > Duration::from_secs(2) {
+            break;
+        }
+        assert!(start.elapsed() < WAIT, "the video did not end: {status:?}");
+        std::thread::sleep(Duration::from_millis(4));
+    }
+    let dropped = app.world().get::<LiveFace>(head).unwrap().status().dropped;
+    latencies.sort_by(f64::total_cmp);
+    tracking_times.sort_by(f64::total_cmp);
+    let pct = |v: &[f64], p: f64| v[((v.len() - 1) as f64 * p) as usize];
+    eprintln!(
+        "video -> live driver -> mesh warp: {samples} samples ({dropped} frames dropped newest-wins), {textures} textures; \
+         capture-to-texture median {:.1} ms, p95 {:.1} ms; tracking median {:.1} ms",
+        pct(&latencies, 0.5),
+        pct(&latencies, 0.95),
+        pct(&tracking_times, 0.5)
+    );
+    // 3.1 s at 25 fps: 78 frames. Most reach the main thread.
+    assert!(samples >= 40, "{samples} samples");
+    assert!(textures >= 30, "{textures} textures from live samples");
+    // The texture follows the face: the frames shown are not all the same.
+    let distinct = shown.windows(2).filter(|w| w[0] != w[1]).count();
+    assert!(
+        distinct + 1 >= shown.len() / 2,
+        "{distinct} changes in {} samples",
+        shown.len()
+    );
+    assert!(app.world().resource::<SeenErrors>().texts().is_empty());
+}
