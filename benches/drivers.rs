@@ -1,0 +1,195 @@
+//! What the drivers cost the main thread, and capture-to-texture latency of live tracking
+//! (`cargo bench --bench drivers`; figures go to BENCHMARKS.md).
+//!
+//! - `drivers/main_thread/<driver>/100 heads`: one `app.update()` (MinimalPlugins + the plugin) with 100
+//!   entities driven by `<driver>` and no renderer, so the figure is the driver + blending + rig stage;
+//!   `none` is the same app with 100 undriven faces, the baseline to subtract.
+//! - `drivers/main_thread/live_video/1 head`: one update with a `LiveFace` on a looping video (capture and
+//!   tracking run on their own threads; this is only the main thread's share).
+//! - Before criterion runs, a 60 Hz game loop plays a driving video through `LiveFace` into the mesh-warp
+//!   renderer and prints capture-to-texture latency: from the capture thread taking the frame to the
+//!   texture showing it.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bevy::prelude::*;
+use bevy_talking_head::drive::{LiveSource, VisemeTrack};
+use bevy_talking_head::prelude::*;
+use criterion::{BenchmarkId, Criterion};
+
+fn repo(p: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+fn app() -> App {
+    let mut app = App::new();
+    app.add_plugins((
+        MinimalPlugins,
+        AssetPlugin {
+            file_path: env!("CARGO_MANIFEST_DIR").into(),
+            ..default()
+        },
+        ImagePlugin::default(),
+        TalkingHeadPlugin {
+            workers: 1,
+            ..default()
+        },
+    ));
+    app
+}
+
+fn main_thread(c: &mut Criterion) {
+    let mut group = c.benchmark_group("drivers/main_thread");
+    let talk = FaceClip::load(repo("assets/clips/talk.face.ron")).expect("talk clip");
+    let line = VisemeTrack::from_text(
+        "I have walked these roads for forty years, and never once seen the like of you.",
+        0.0,
+        3600.0,
+    );
+    type Spawn<'a> = Box<dyn Fn(&mut App, usize) + 'a>;
+    let drivers: Vec<(&str, Spawn)> = vec![
+        ("none", Box::new(|app: &mut App, _| {
+            app.world_mut().spawn(FaceFrame::default());
+        })),
+        ("idle", Box::new(|app: &mut App, i| {
+            app.world_mut()
+                .spawn((FaceFrame::default(), IdleLife::default().with_seed(i as u64)));
+        })),
+        ("clip", Box::new(|app: &mut App, _| {
+            let h = app.world_mut().resource_mut::<Assets<FaceClip>>().add(talk.clone());
+            app.world_mut()
+                .spawn((FaceFrame::default(), FaceClipPlayer::playing(h)));
+        })),
+        ("lip_sync_visemes", Box::new(|app: &mut App, _| {
+            app.world_mut()
+                .spawn((FaceFrame::default(), LipSync::visemes(line.clone())));
+        })),
+        ("idle+clip+lip_sync", Box::new(|app: &mut App, i| {
+            let h = app.world_mut().resource_mut::<Assets<FaceClip>>().add(talk.clone());
+            let mut player = FaceClipPlayer::default();
+            player.layer(0).set_mask(FaceMask::HEAD | FaceMask::BROWS).play(h);
+            app.world_mut().spawn((
+                FaceFrame::default(),
+                IdleLife::default().with_seed(i as u64),
+                player,
+                LipSync::visemes(line.clone()),
+            ));
+        })),
+    ];
+    for (name, spawn) in &drivers {
+        let mut app = app();
+        for i in 0..100 {
+            spawn(&mut app, i);
+        }
+        app.update();
+        group.bench_function(BenchmarkId::new(*name, "100 heads"), |b| {
+            b.iter(|| app.update())
+        });
+    }
+    let video = repo("../shared/testdata/driving/expressions_head_turns.mp4");
+    if video.exists() {
+        let mut app = app();
+        app.world_mut().spawn((
+            FaceFrame::default(),
+            LiveFace::new(LiveSource::Video {
+                path: video,
+                looping: true,
+            }),
+        ));
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(2) {
+            app.update();
+        }
+        group.bench_function(BenchmarkId::new("live_video", "1 head"), |b| {
+            b.iter(|| app.update())
+        });
+    }
+    group.finish();
+}
+
+/// Plays a driving video through `LiveFace` into the mesh warp in a 60 Hz loop and prints the latency
+/// from capture to texture for each newly shown sample.
+fn latency() {
+    let video = repo("../shared/testdata/driving/webcam_talking.mp4");
+    if !video.exists() {
+        eprintln!("latency: {} is missing, skipped", video.display());
+        return;
+    }
+    let mut app = app();
+    let portrait: Handle<Image> = app
+        .world()
+        .resource::<AssetServer>()
+        .load("assets/portraits/astronaut.png");
+    let head = app
+        .world_mut()
+        .spawn((
+            TalkingHead::new(portrait).with_output_size(UVec2::new(256, 256)),
+            LiveFace::new(LiveSource::Video {
+                path: video,
+                looping: false,
+            }),
+        ))
+        .id();
+    let mut latencies = Vec::new();
+    let mut tracking = Vec::new();
+    let (mut shown_time, mut last_sample) = (-1.0f64, None);
+    let frame = Duration::from_secs_f64(1.0 / 60.0);
+    let start = Instant::now();
+    let mut next = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        app.update();
+        let live = app.world().get::<LiveFace>(head).unwrap();
+        let status = live.status().clone();
+        if let Some(s) = &status.last
+            && last_sample != Some(s.index)
+        {
+            last_sample = Some(s.index);
+            tracking.push((s.tracked_at - s.captured_at).as_secs_f64() * 1e3);
+        }
+        let stats = app
+            .world()
+            .resource::<TalkingHeadStats>()
+            .get(head)
+            .cloned()
+            .unwrap_or_default();
+        if live.presence() >= 1.0
+            && stats.last_face_time > shown_time
+            && let Some(epoch) = status.epoch
+        {
+            shown_time = stats.last_face_time;
+            let captured = epoch + Duration::from_secs_f64(stats.last_face_time);
+            latencies.push(captured.elapsed().as_secs_f64() * 1e3);
+        }
+        if status.state == bevy_talking_head::drive::LiveFaceState::Ended {
+            break;
+        }
+        next += frame;
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+    }
+    let pct = |v: &mut Vec<f64>, p: f64| {
+        v.sort_by(f64::total_cmp);
+        v.get(((v.len().max(1) - 1) as f64 * p) as usize).copied().unwrap_or(f64::NAN)
+    };
+    let dropped = app.world().get::<LiveFace>(head).unwrap().status().dropped;
+    eprintln!(
+        "latency (60 Hz loop, webcam_talking.mp4 -> tracking -> mesh warp 256): {} frames shown, {} tracked, {dropped} dropped; \
+         capture-to-texture median {:.1} ms, p95 {:.1} ms, max {:.1} ms; capture-to-tracked median {:.1} ms",
+        latencies.len(),
+        tracking.len(),
+        pct(&mut latencies, 0.5),
+        pct(&mut latencies, 0.95),
+        pct(&mut latencies, 1.0),
+        pct(&mut tracking, 0.5),
+    );
+}
+
+fn main() {
+    latency();
+    let mut c = Criterion::default()
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1))
+        .configure_from_args();
+    main_thread(&mut c);
+    c.final_summary();
+}
