@@ -49,33 +49,59 @@ fn main_thread(c: &mut Criterion) {
     );
     type Spawn<'a> = Box<dyn Fn(&mut App, usize) + 'a>;
     let drivers: Vec<(&str, Spawn)> = vec![
-        ("none", Box::new(|app: &mut App, _| {
-            app.world_mut().spawn(FaceFrame::default());
-        })),
-        ("idle", Box::new(|app: &mut App, i| {
-            app.world_mut()
-                .spawn((FaceFrame::default(), IdleLife::default().with_seed(i as u64)));
-        })),
-        ("clip", Box::new(|app: &mut App, _| {
-            let h = app.world_mut().resource_mut::<Assets<FaceClip>>().add(talk.clone());
-            app.world_mut()
-                .spawn((FaceFrame::default(), FaceClipPlayer::playing(h)));
-        })),
-        ("lip_sync_visemes", Box::new(|app: &mut App, _| {
-            app.world_mut()
-                .spawn((FaceFrame::default(), LipSync::visemes(line.clone())));
-        })),
-        ("idle+clip+lip_sync", Box::new(|app: &mut App, i| {
-            let h = app.world_mut().resource_mut::<Assets<FaceClip>>().add(talk.clone());
-            let mut player = FaceClipPlayer::default();
-            player.layer(0).set_mask(FaceMask::HEAD | FaceMask::BROWS).play(h);
-            app.world_mut().spawn((
-                FaceFrame::default(),
-                IdleLife::default().with_seed(i as u64),
-                player,
-                LipSync::visemes(line.clone()),
-            ));
-        })),
+        (
+            "none",
+            Box::new(|app: &mut App, _| {
+                app.world_mut().spawn(FaceFrame::default());
+            }),
+        ),
+        (
+            "idle",
+            Box::new(|app: &mut App, i| {
+                app.world_mut().spawn((
+                    FaceFrame::default(),
+                    IdleLife::default().with_seed(i as u64),
+                ));
+            }),
+        ),
+        (
+            "clip",
+            Box::new(|app: &mut App, _| {
+                let h = app
+                    .world_mut()
+                    .resource_mut::<Assets<FaceClip>>()
+                    .add(talk.clone());
+                app.world_mut()
+                    .spawn((FaceFrame::default(), FaceClipPlayer::playing(h)));
+            }),
+        ),
+        (
+            "lip_sync_visemes",
+            Box::new(|app: &mut App, _| {
+                app.world_mut()
+                    .spawn((FaceFrame::default(), LipSync::visemes(line.clone())));
+            }),
+        ),
+        (
+            "idle+clip+lip_sync",
+            Box::new(|app: &mut App, i| {
+                let h = app
+                    .world_mut()
+                    .resource_mut::<Assets<FaceClip>>()
+                    .add(talk.clone());
+                let mut player = FaceClipPlayer::default();
+                player
+                    .layer(0)
+                    .set_mask(FaceMask::HEAD | FaceMask::BROWS)
+                    .play(h);
+                app.world_mut().spawn((
+                    FaceFrame::default(),
+                    IdleLife::default().with_seed(i as u64),
+                    player,
+                    LipSync::visemes(line.clone()),
+                ));
+            }),
+        ),
     ];
     for (name, spawn) in &drivers {
         let mut app = app();
@@ -169,7 +195,9 @@ fn latency() {
     }
     let pct = |v: &mut Vec<f64>, p: f64| {
         v.sort_by(f64::total_cmp);
-        v.get(((v.len().max(1) - 1) as f64 * p) as usize).copied().unwrap_or(f64::NAN)
+        v.get(((v.len().max(1) - 1) as f64 * p) as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
     };
     let dropped = app.world().get::<LiveFace>(head).unwrap().status().dropped;
     eprintln!(

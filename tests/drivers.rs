@@ -760,3 +760,253 @@ fn a_video_through_the_live_driver_arrives_in_order_and_the_texture_follows() {
     );
     assert!(app.world().resource::<SeenErrors>().texts().is_empty());
 }
+
+/// A frame source made of a closure, counting the frames it gave.
+struct FnSource<
+    F: FnMut(u64) -> bevy_talking_head::Result<Option<bevy_talking_head::capture::CapturedFrame>>,
+> {
+    next: F,
+    index: u64,
+}
+
+impl<F> bevy_talking_head::capture::FrameSource for FnSource<F>
+where
+    F: FnMut(u64) -> bevy_talking_head::Result<Option<bevy_talking_head::capture::CapturedFrame>>,
+{
+    fn next_frame(
+        &mut self,
+    ) -> bevy_talking_head::Result<Option<bevy_talking_head::capture::CapturedFrame>> {
+        self.index += 1;
+        (self.next)(self.index)
+    }
+    fn name(&self) -> &str {
+        "fn source"
+    }
+}
+
+fn grey_frame(index: u64) -> bevy_talking_head::capture::CapturedFrame {
+    bevy_talking_head::capture::CapturedFrame {
+        width: 64,
+        height: 64,
+        rgb: vec![128; 64 * 64 * 3],
+        timestamp: Duration::from_millis(index * 10),
+        index,
+    }
+}
+
+fn custom(
+    opens: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    reads: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    mode: &'static str,
+) -> LiveSource {
+    use std::sync::atomic::Ordering;
+    LiveSource::Custom {
+        name: format!("test source ({mode})"),
+        open: std::sync::Arc::new(move || {
+            opens.fetch_add(1, Ordering::SeqCst);
+            let reads = reads.clone();
+            Ok(Box::new(FnSource {
+                index: 0,
+                next: move |i| {
+                    reads.fetch_add(1, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(2));
+                    match mode {
+                        "empty" => Ok(None),
+                        "broken" => Err(bevy_talking_head::Error::Capture {
+                            source_name: "test".into(),
+                            problem: "read failed: device unplugged".into(),
+                        }),
+                        _ => Ok(Some(grey_frame(i))),
+                    }
+                },
+            })
+                as Box<dyn bevy_talking_head::capture::FrameSource>)
+        }),
+    }
+}
+
+#[test]
+fn broken_sources_neither_spin_nor_warn_more_than_once() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    for mode in ["empty", "broken"] {
+        let (opens, reads) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let mut app = app(1);
+        let mut live = LiveFace::new(custom(opens.clone(), reads.clone(), mode));
+        live.retry_interval = Duration::from_millis(100);
+        let head = app.world_mut().spawn((FaceFrame::default(), live)).id();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_millis(1000) {
+            app.update();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let n = opens.load(Ordering::SeqCst);
+        assert!(
+            (3..=15).contains(&n),
+            "{mode}: opened {n} times in 1 s with a 100 ms retry"
+        );
+        let errors = app.world().resource::<SeenErrors>().texts();
+        assert_eq!(errors.len(), 1, "{mode}: {errors:?}");
+        let state = app
+            .world()
+            .get::<LiveFace>(head)
+            .unwrap()
+            .status()
+            .state
+            .clone();
+        assert!(
+            matches!(state, LiveFaceState::Reconnecting(_)),
+            "{mode}: {state:?}"
+        );
+    }
+}
+
+#[test]
+fn without_face_models_tracking_fails_once_and_the_capture_stops() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (opens, reads) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let mut app = app(1);
+    let live = LiveFace::new(custom(opens, reads.clone(), "frames"))
+        .with_models_dir(repo("target/tmp/drivers/no_models_here"));
+    let head = app.world_mut().spawn((FaceFrame::default(), live)).id();
+    update_until(&mut app, WAIT, "the failure", |a| {
+        matches!(
+            a.world().get::<LiveFace>(head).unwrap().status().state,
+            LiveFaceState::Failed(_)
+        )
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let before = reads.load(Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(300));
+    app.update();
+    assert_eq!(
+        reads.load(Ordering::SeqCst),
+        before,
+        "the capture thread stopped reading"
+    );
+    let errors = app.world().resource::<SeenErrors>().texts();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("make setup"), "{}", errors[0]);
+}
+
+#[test]
+fn removing_a_driver_removes_its_layer() {
+    let mut app = stepped_app();
+    let talk = add_clip(
+        &mut app,
+        FaceClip::load(repo("assets/clips/talk.face.ron")).unwrap(),
+    );
+    let track = VisemeTrack::from_text("aaaa aaaa aaaa aaaa", 0.0, 10.0);
+    let head = app
+        .world_mut()
+        .spawn((
+            FaceFrame::default(),
+            FaceClipPlayer::playing(talk),
+            LipSync::visemes(track),
+        ))
+        .id();
+    for _ in 0..30 {
+        app.update();
+    }
+    assert!(face(&app, head).expressions.get(Expression::JawOpen) > 0.3);
+    app.world_mut().entity_mut(head).remove::<LipSync>();
+    app.update();
+    let talk_clip = FaceClip::load(repo("assets/clips/talk.face.ron")).unwrap();
+    let jaw = face(&app, head).expressions.get(Expression::JawOpen);
+    let want = talk_clip
+        .sample(talk_clip.clip_time(30.0 * DT))
+        .expressions
+        .get(Expression::JawOpen);
+    assert!(
+        (jaw - want).abs() < 1e-4,
+        "after the lip sync goes, the clip shows: {jaw} vs {want}"
+    );
+    app.world_mut().entity_mut(head).remove::<FaceClipPlayer>();
+    app.update();
+    assert_eq!(face(&app, head).expressions.get(Expression::JawOpen), 0.0);
+    assert_eq!(
+        app.world().get::<FaceLayers>(head).unwrap().iter().count(),
+        0
+    );
+}
+
+#[test]
+fn queued_clips_send_their_start_events_and_odd_speeds_do_not_hang() {
+    let mut app = stepped_app();
+    let a = add_clip(
+        &mut app,
+        FaceClip::from_ron(
+            r#"(keys: [(time: 0.0, head: (yaw: 0.1)), (time: 0.1, head: (yaw: 0.0))])"#,
+            "a",
+        )
+        .unwrap(),
+    );
+    let b = add_clip(
+        &mut app,
+        FaceClip::from_ron(
+            r#"(mode: Loop, keys: [(time: 0.0, head: (yaw: 0.0)), (time: 0.5, head: (yaw: 0.2))],
+                events: [(time: 0.0, name: "b_start"), (time: 0.3, name: "b_mid")])"#,
+            "b",
+        )
+        .unwrap(),
+    );
+    let mut player = FaceClipPlayer::playing(a);
+    player.queue(b);
+    let head = app.world_mut().spawn((FaceFrame::default(), player)).id();
+    // 0.1 s of `a`, then 0.4 s of `b` (its loop, and the second `b_start`, come at 0.6 s).
+    for _ in 0..30 {
+        app.update();
+    }
+    let names: Vec<String> = app
+        .world()
+        .resource::<SeenClipEvents>()
+        .0
+        .iter()
+        .map(|(_, n, _)| n.clone())
+        .collect();
+    assert_eq!(names, [FaceClipEvent::FINISHED, "b_start", "b_mid"]);
+    // Infinite and NaN speeds pause rather than hang or poison the face.
+    for speed in [f32::INFINITY, f32::NAN, -3.0, 1e30] {
+        app.world_mut()
+            .get_mut::<FaceClipPlayer>(head)
+            .unwrap()
+            .set_speed(speed);
+        let t = Instant::now();
+        app.update();
+        assert!(t.elapsed() < Duration::from_secs(1), "speed {speed}");
+        assert!(face(&app, head).head.yaw.is_finite());
+    }
+}
+
+#[test]
+fn a_recording_skips_paused_frames() {
+    let mut app = stepped_app();
+    let head = app
+        .world_mut()
+        .spawn((
+            FaceFrame::default(),
+            IdleLife::default().with_seed(2),
+            FaceRecorder::recording(),
+        ))
+        .id();
+    for _ in 0..10 {
+        app.update();
+    }
+    app.world_mut().resource_mut::<Time<Virtual>>().pause();
+    for _ in 0..10 {
+        app.update();
+    }
+    app.world_mut().resource_mut::<Time<Virtual>>().unpause();
+    for _ in 0..10 {
+        app.update();
+    }
+    let mut rec = app.world_mut().get_mut::<FaceRecorder>(head).unwrap();
+    assert_eq!(
+        rec.frames().len(),
+        20,
+        "10 frames before and 10 after the pause"
+    );
+    let clip = rec.stop().unwrap();
+    assert!(clip.duration() > 0.0);
+}

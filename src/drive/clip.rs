@@ -135,9 +135,10 @@ pub struct ClipEvent {
 /// )
 /// ```
 ///
-/// `head` takes `yaw`, `pitch`, `roll` (radians), `x`, `y`, `z` (face widths) and `scale`; `gaze` takes
+/// `head` takes `yaw`, `pitch`, `roll` (radians), `x`, `y`, `z` (face widths) and `scale`. `gaze` takes
 /// `yaw` and `pitch` for both eyes, `left: (yaw, pitch)` and `right: (yaw, pitch)`, or any of `left_yaw`,
-/// `left_pitch`, `right_yaw`, `right_pitch` (later ones win). Every field of a key
+/// `left_pitch`, `right_yaw`, `right_pitch` (later ones win). A key's `interpolation` applies to all its
+/// channels; `channel_interpolation: {"headYaw": Step}` sets it for single channels. Every field of a key
 /// but `time` may be left out.
 #[derive(Asset, TypePath, Clone, Debug, PartialEq)]
 pub struct FaceClip {
@@ -345,8 +346,9 @@ impl FaceClip {
         } else {
             2.0 * d
         };
-        let first_cycle = (from / period).floor() as i64;
         let last_cycle = (to / period).floor() as i64;
+        // A huge step (speed or a stall) passes each event at most a hundred times, not forever.
+        let first_cycle = ((from / period).floor() as i64).max(last_cycle - 100);
         let mut hits: Vec<(f32, &ClipEvent)> = Vec::new();
         for cycle in first_cycle..=last_cycle {
             let base = cycle as f32 * period;
@@ -424,6 +426,8 @@ struct KeyFile {
     time: f32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     interpolation: Option<Interpolation>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    channel_interpolation: BTreeMap<Channel, Interpolation>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     expressions: BTreeMap<Expression, f32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -612,10 +616,16 @@ impl ClipFile {
                         key.time
                     )));
                 }
+                let interpolation = key
+                    .channel_interpolation
+                    .get(&c)
+                    .copied()
+                    .or(key.interpolation)
+                    .unwrap_or(self.interpolation);
                 tracks.entry(c).or_default().push(Keyframe {
                     time: key.time,
                     value,
-                    interpolation: key.interpolation.unwrap_or(self.interpolation),
+                    interpolation,
                 });
             }
         }
@@ -651,20 +661,44 @@ impl ClipFile {
             .iter()
             .max_by_key(|(_, n)| **n)
             .map_or(Interpolation::Smooth, |(i, _)| all[*i as usize]);
-        let mut keys: BTreeMap<u32, KeyFile> = BTreeMap::new();
+        let mut keys: BTreeMap<u32, (KeyFile, Vec<(Channel, Interpolation)>)> = BTreeMap::new();
         for t in &clip.tracks {
             for k in &t.keys {
-                let key = keys.entry(k.time.to_bits()).or_insert_with(|| KeyFile {
-                    time: k.time,
-                    ..KeyFile::default()
+                let (key, interps) = keys.entry(k.time.to_bits()).or_insert_with(|| {
+                    let key = KeyFile {
+                        time: k.time,
+                        ..KeyFile::default()
+                    };
+                    (key, Vec::new())
                 });
                 key.set(t.channel, quantise(k.value));
-                if k.interpolation != default {
-                    key.interpolation = Some(k.interpolation);
-                }
+                interps.push((t.channel, k.interpolation));
             }
         }
-        let mut keys: Vec<KeyFile> = keys.into_values().collect();
+        // Each key says its most common interpolation if that is not the clip's; channels that differ
+        // from the key's say theirs.
+        let mut keys: Vec<KeyFile> = keys
+            .into_values()
+            .map(|(mut key, interps)| {
+                let mut count = [0usize; 4];
+                for (_, i) in &interps {
+                    count[*i as usize] += 1;
+                }
+                let most = (0..4)
+                    .max_by_key(|i| (count[*i], *i == default as usize))
+                    .unwrap_or(0);
+                let key_interp = all[most];
+                if key_interp != default {
+                    key.interpolation = Some(key_interp);
+                }
+                for (c, i) in interps {
+                    if i != key_interp {
+                        key.channel_interpolation.insert(c, i);
+                    }
+                }
+                key
+            })
+            .collect();
         for k in &mut keys {
             if let Some(g) = &mut k.gaze {
                 g.tidy();
@@ -847,6 +881,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("Forever"), "{err}");
+    }
+
+    #[test]
+    fn keys_with_mixed_interpolations_round_trip() {
+        let c = clip(
+            r#"(keys: [
+                (time: 0.0, expressions: {"jawOpen": 0.0}, head: (yaw: 0.0), interpolation: Linear, channel_interpolation: {"headYaw": Step}),
+                (time: 1.0, expressions: {"jawOpen": 1.0}, head: (yaw: 1.0)),
+            ])"#,
+        );
+        assert!((c.sample(0.5).expressions.get(Expression::JawOpen) - 0.5).abs() < 1e-6);
+        assert_eq!(c.sample(0.5).head.yaw, 0.0);
+        let back = FaceClip::from_ron(&c.to_ron(), "mixed.face.ron").unwrap();
+        assert_eq!(back, c, "{}", c.to_ron());
     }
 
     #[test]

@@ -287,6 +287,13 @@ impl IdleGenerator {
             time: t,
             ..FaceFrame::neutral()
         };
+        // Parts switched off for a while pick up from now, not from when they stopped.
+        if self.next_blink < t - 0.5 {
+            self.next_blink = t;
+        }
+        if self.next_jump < t - 0.5 {
+            self.next_jump = t;
+        }
         if let Some(b) = self.settings.blink {
             if self.blink.is_none() && t >= self.next_blink {
                 let (lo, hi) = b.duration;
@@ -339,9 +346,10 @@ impl IdleGenerator {
             face.gaze.left = g;
             face.gaze.right = g;
         }
-        let tf = t as f32;
+        // Phases from f64 time, wrapped before going to f32, so hours of idling stay smooth.
+        let cycles = |freq: f32| (t * freq as f64).fract() as f32 * std::f32::consts::TAU;
         if let Some(b) = self.settings.breathing {
-            let phase = (tf * b.rate / 60.0 * std::f32::consts::TAU + self.breath_phase).sin();
+            let phase = (cycles(b.rate / 60.0) + self.breath_phase).sin();
             face.head.pitch += phase * b.pitch;
             face.head.translation[1] += phase * b.rise;
         }
@@ -350,9 +358,7 @@ impl IdleGenerator {
             for (axis, angle) in angles.iter_mut().enumerate() {
                 let sum: f32 = (0..3)
                     .map(|k| {
-                        (tf * self.drift_freq[axis][k] * std::f32::consts::TAU
-                            + self.drift_phase[axis][k])
-                            .sin()
+                        (cycles(self.drift_freq[axis][k]) + self.drift_phase[axis][k]).sin()
                             / (1.0 + k as f32)
                     })
                     .sum();
@@ -399,6 +405,7 @@ impl IdleGenerator {
 /// ```
 #[derive(Component, Clone, Debug)]
 #[require(FaceLayers)]
+#[component(on_remove = remove_idle_layer)]
 pub struct IdleLife {
     /// What moves. Changing it takes effect at once.
     pub settings: IdleSettings,
@@ -406,7 +413,7 @@ pub struct IdleLife {
     pub weight: f32,
     /// The seed; `None` derives one from the entity, so heads differ but replay the same way.
     pub seed: Option<u64>,
-    generator: Option<IdleGenerator>,
+    generator: Option<(u64, IdleGenerator)>,
 }
 
 impl Default for IdleLife {
@@ -441,8 +448,19 @@ impl IdleLife {
 
     /// The running generator (after the first frame).
     pub fn generator(&self) -> Option<&IdleGenerator> {
-        self.generator.as_ref()
+        self.generator.as_ref().map(|(_, g)| g)
     }
+}
+
+fn remove_idle_layer(
+    world: bevy::ecs::world::DeferredWorld,
+    ctx: bevy::ecs::lifecycle::HookContext,
+) {
+    super::layers::remove_layers_where(world, ctx.entity, |id| *id == idle_layer());
+}
+
+fn idle_layer() -> LayerId {
+    LayerId::new(Priority::IDLE, "idle")
 }
 
 /// Advances each head's idle life and writes its layer.
@@ -455,15 +473,19 @@ pub(crate) fn animate_idle(
         let idle = &mut *idle;
         let seed = idle.seed.unwrap_or(entity.to_bits());
         let settings = idle.settings;
-        let generator = idle
-            .generator
-            .get_or_insert_with(|| IdleGenerator::new(settings, seed));
+        // A new seed starts a new generator; new settings keep the timing state.
+        if idle.generator.as_ref().is_none_or(|(s, _)| *s != seed) {
+            idle.generator = Some((seed, IdleGenerator::new(settings, seed)));
+        }
+        let Some((_, generator)) = idle.generator.as_mut() else {
+            continue;
+        };
         if generator.settings != settings {
             generator.set_settings(settings);
         }
         let face = generator.advance(dt);
         layers.set(
-            LayerId::new(Priority::IDLE, "idle"),
+            idle_layer(),
             FaceLayer::new(face, idle.weight, settings.mask()),
         );
     }

@@ -202,6 +202,11 @@ impl FaceLayers {
         Some(self.layers.remove(at).1)
     }
 
+    /// Keeps only the layers for which `keep` returns `true`.
+    pub fn retain(&mut self, mut keep: impl FnMut(&LayerId) -> bool) {
+        self.layers.retain(|(id, _)| keep(id));
+    }
+
     /// The layer with this id.
     pub fn get(&self, id: &LayerId) -> Option<&FaceLayer> {
         self.layers.iter().find(|(i, _)| i == id).map(|(_, l)| l)
@@ -238,6 +243,18 @@ impl FaceLayers {
         let mut face = FaceFrame::from_channels(&values, time);
         face.sanitize();
         face
+    }
+}
+
+/// A component hook: when a driver component goes, its layers go with it (else the face would freeze
+/// on its last value).
+pub(crate) fn remove_layers_where(
+    mut world: bevy::ecs::world::DeferredWorld,
+    entity: bevy::ecs::entity::Entity,
+    doomed: impl Fn(&LayerId) -> bool,
+) {
+    if let Some(mut layers) = world.get_mut::<FaceLayers>(entity) {
+        layers.retain(|id| !doomed(id));
     }
 }
 

@@ -101,6 +101,8 @@ pub struct AudioLipSync {
     hop: usize,
     window: usize,
     pending: Vec<f32>,
+    /// Where the next window starts in `pending`.
+    offset: usize,
     shape: MouthShape,
     frames: u64,
 }
@@ -115,6 +117,7 @@ impl AudioLipSync {
             hop: ((rate as f32 * HOP) as usize).max(1),
             window: ((rate as f32 * WINDOW) as usize).max(2),
             pending: Vec::new(),
+            offset: 0,
             shape: MouthShape::default(),
             frames: 0,
         }
@@ -124,16 +127,19 @@ impl AudioLipSync {
     pub fn push(&mut self, samples: &[f32]) -> usize {
         self.pending.extend_from_slice(samples);
         let mut done = 0;
-        while self.pending.len() >= self.window {
+        while self.pending.len() - self.offset >= self.window {
             self.analyse_window();
-            self.pending.drain(..self.hop);
+            self.offset += self.hop;
             done += 1;
         }
+        // Drop what no window needs any more, once per push.
+        self.pending.drain(..self.offset);
+        self.offset = 0;
         done
     }
 
     fn analyse_window(&mut self) {
-        let w = &self.pending[..self.window];
+        let w = &self.pending[self.offset..self.offset + self.window];
         let (mut energy, mut slope) = (0.0f64, 0.0f64);
         let mut prev = w[0] as f64;
         for &x in w {
@@ -223,7 +229,16 @@ pub struct SpeechAudio {
 impl SpeechAudio {
     /// Speech from mono samples.
     pub fn from_samples(samples: Vec<f32>, sample_rate: u32) -> Self {
-        let faces = AudioLipSync::analyse(&samples, sample_rate, LipSyncSettings::default());
+        Self::from_samples_with(samples, sample_rate, LipSyncSettings::default())
+    }
+
+    /// Speech from mono samples, analysed with these settings.
+    pub fn from_samples_with(
+        samples: Vec<f32>,
+        sample_rate: u32,
+        settings: LipSyncSettings,
+    ) -> Self {
+        let faces = AudioLipSync::analyse(&samples, sample_rate, settings);
         Self {
             samples: samples.into(),
             sample_rate: sample_rate.max(1),
@@ -233,6 +248,15 @@ impl SpeechAudio {
 
     /// Decodes a WAV file's bytes; `path` names it in errors.
     pub fn from_wav_bytes(bytes: &[u8], path: &str) -> Result<Self> {
+        Self::from_wav_bytes_with(bytes, path, LipSyncSettings::default())
+    }
+
+    /// [`from_wav_bytes`](Self::from_wav_bytes) with analysis settings.
+    pub fn from_wav_bytes_with(
+        bytes: &[u8],
+        path: &str,
+        settings: LipSyncSettings,
+    ) -> Result<Self> {
         let err = |problem: String| Error::Audio {
             path: path.to_owned(),
             problem,
@@ -265,7 +289,7 @@ impl SpeechAudio {
             .chunks_exact(ch)
             .map(|frame| frame.iter().sum::<f32>() / ch as f32)
             .collect();
-        Ok(Self::from_samples(mono, spec.sample_rate))
+        Ok(Self::from_samples_with(mono, spec.sample_rate, settings))
     }
 
     /// Reads a WAV file.
@@ -286,7 +310,7 @@ impl SpeechAudio {
     /// The mouth at `time` seconds into the audio (closed before and after).
     pub fn face_at(&self, time: f32) -> FaceFrame {
         let i = time / HOP;
-        if i.is_nan() || i < 0.0 || self.faces.is_empty() {
+        if !i.is_finite() || i < 0.0 || self.faces.is_empty() {
             return FaceFrame::neutral();
         }
         let (a, f) = (i.floor() as usize, i.fract());
@@ -301,19 +325,20 @@ impl SpeechAudio {
     }
 }
 
-/// Loads `.wav` files as [`SpeechAudio`].
+/// Loads `.wav` files as [`SpeechAudio`]; the load settings are the [`LipSyncSettings`] to analyse with
+/// (`asset_server.load_with_settings("line.wav", |s: &mut LipSyncSettings| s.release = 0.12)`).
 #[derive(TypePath, Default)]
 pub struct SpeechAudioLoader;
 
 impl AssetLoader for SpeechAudioLoader {
     type Asset = SpeechAudio;
-    type Settings = ();
+    type Settings = LipSyncSettings;
     type Error = Error;
 
     async fn load(
         &self,
         reader: &mut dyn Reader,
-        _settings: &(),
+        settings: &LipSyncSettings,
         load_context: &mut LoadContext<'_>,
     ) -> Result<SpeechAudio, Error> {
         let path = load_context.path().to_string();
@@ -325,7 +350,7 @@ impl AssetLoader for SpeechAudioLoader {
                 path: path.clone(),
                 problem: format!("cannot read the file: {e}"),
             })?;
-        SpeechAudio::from_wav_bytes(&bytes, &path)
+        SpeechAudio::from_wav_bytes_with(&bytes, &path, *settings)
     }
 
     fn extensions(&self) -> &[&str] {
@@ -702,11 +727,13 @@ enum Source {
 
 /// Lip sync on a head, at [`Priority::LIP_SYNC`] on the mouth ([`FaceMask::MOUTH`]) by default.
 ///
-/// A WAV asset or a viseme track plays from when the component is added (or [`restart`](Self::restart)
-/// is called): start the sound at the same moment. A stream follows the samples as they arrive. When the
-/// speech ends, the layer fades out over 0.2 s and the layers below show again.
+/// A viseme track plays from when the component is added (or [`restart`](Self::restart) is called); a
+/// WAV asset from when it has loaded, as Bevy's `AudioPlayer` does with the same file: start the sound at
+/// the same moment. A stream follows the samples as they arrive. When the speech ends (or a stream
+/// stops sending for 0.3 s), the layer fades out over 0.2 s and the layers below show again.
 #[derive(Component, Clone, Debug)]
 #[require(FaceLayers)]
+#[component(on_remove = remove_lip_sync_layer)]
 pub struct LipSync {
     source: Source,
     /// How much the mouth follows, `0..=1`.
@@ -715,6 +742,8 @@ pub struct LipSync {
     pub mask: FaceMask,
     elapsed: f32,
     activity: f32,
+    /// Seconds since a stream last delivered samples.
+    quiet_for: f32,
     reported: bool,
 }
 
@@ -726,6 +755,7 @@ impl LipSync {
             mask: FaceMask::MOUTH,
             elapsed: 0.0,
             activity: 0.0,
+            quiet_for: f32::INFINITY,
             reported: false,
         }
     }
@@ -777,6 +807,17 @@ impl LipSync {
     }
 }
 
+fn lip_sync_layer() -> LayerId {
+    LayerId::new(Priority::LIP_SYNC, "lip sync")
+}
+
+fn remove_lip_sync_layer(
+    world: bevy::ecs::world::DeferredWorld,
+    ctx: bevy::ecs::lifecycle::HookContext,
+) {
+    super::layers::remove_layers_where(world, ctx.entity, |id| *id == lip_sync_layer());
+}
+
 /// Advances each lip sync and writes its layer.
 pub(crate) fn drive_lip_sync(
     time: Res<Time>,
@@ -786,7 +827,7 @@ pub(crate) fn drive_lip_sync(
     mut errors: MessageWriter<TalkingHeadError>,
 ) {
     let dt = time.delta_secs();
-    let id = LayerId::new(Priority::LIP_SYNC, "lip sync");
+    let id = lip_sync_layer();
     for (entity, mut sync, mut layers) in &mut heads {
         let sync = &mut *sync;
         let (face, speaking) = match &mut sync.source {
@@ -825,10 +866,12 @@ pub(crate) fn drive_lip_sync(
             Source::Stream(analyser, rx) => {
                 let mut got = false;
                 for chunk in rx.try_iter() {
-                    got |= analyser.push(&chunk) > 0;
+                    got |= !chunk.is_empty();
+                    analyser.push(&chunk);
                 }
-                let _ = got;
-                (analyser.face(), true)
+                sync.quiet_for = if got { 0.0 } else { sync.quiet_for + dt };
+                // A stream that stops sending (or whose sender is gone) lets go after 0.3 s.
+                (analyser.face(), sync.quiet_for < 0.3)
             }
         };
         // Fade in fast, out over 0.2 s.

@@ -248,9 +248,9 @@ impl Drop for Runtime {
 /// ```
 #[derive(Component)]
 #[require(FaceLayers, IdleLife)]
+#[component(on_remove = remove_live_layer)]
 pub struct LiveFace {
-    /// Where the frames come from. Replacing it restarts the driver.
-    pub source: LiveSource,
+    source: LiveSource,
     /// How much of the tracked face shows, `0..=1`.
     pub weight: f32,
     /// The channels tracking moves (everything by default).
@@ -263,7 +263,7 @@ pub struct LiveFace {
     pub models_dir: Option<PathBuf>,
     status: LiveFaceStatus,
     runtime: Option<Runtime>,
-    started_for: Option<String>,
+    restart: bool,
     calibrate: bool,
     presence: f32,
     last_face: Option<Instant>,
@@ -292,7 +292,7 @@ impl LiveFace {
             models_dir: None,
             status: LiveFaceStatus::default(),
             runtime: None,
-            started_for: None,
+            restart: true,
             calibrate: false,
             presence: 0.0,
             last_face: None,
@@ -311,6 +311,22 @@ impl LiveFace {
             path: path.into(),
             looping: true,
         })
+    }
+
+    /// Where the frames come from.
+    pub fn source(&self) -> &LiveSource {
+        &self.source
+    }
+
+    /// Switches to another source: the threads of the old one stop, new ones start on the next frame.
+    pub fn set_source(&mut self, source: LiveSource) {
+        self.source = source;
+        self.restart = true;
+    }
+
+    /// Starts the driver again (models and source opened anew, calibration forgotten).
+    pub fn restart(&mut self) {
+        self.restart = true;
     }
 
     /// Builder: the mask.
@@ -403,7 +419,7 @@ impl LiveFace {
             epoch: Some(epoch),
             ..LiveFaceStatus::default()
         };
-        self.started_for = Some(format!("{:?}", self.source));
+        self.restart = false;
         self.runtime = Some(Runtime {
             samples: sample_rx,
             status: status_rx,
@@ -472,9 +488,9 @@ impl CaptureLoop {
                     continue;
                 }
             };
-            failing = false;
-            let _ = self.status.send(Status::Opened(source.name().to_owned()));
+            let name = source.name().to_owned();
             let opened = Instant::now();
+            let mut frames = 0u64;
             loop {
                 if self.stop.load(Ordering::Relaxed) {
                     return;
@@ -490,6 +506,12 @@ impl CaptureLoop {
                         }
                         let item = (frame, sequence, Instant::now());
                         sequence += 1;
+                        if frames == 0 && (failing || sequence == 1) {
+                            // Opened and delivering: that is when a source counts as (back) up.
+                            let _ = self.status.send(Status::Opened(name.clone()));
+                        }
+                        frames += 1;
+                        failing = false;
                         match send_newest(&self.frames, &self.frames_back, item) {
                             Ok(true) => {
                                 self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -498,14 +520,28 @@ impl CaptureLoop {
                             Err(()) => return,
                         }
                     }
+                    // A source that ends before its first frame is broken, not finished: wait before
+                    // opening it again, so it cannot spin.
+                    Ok(None) if frames == 0 => {
+                        if !failing {
+                            failing = true;
+                            let _ = self.status.send(Status::Lost(
+                                "the source opened but gave no frames".to_owned(),
+                            ));
+                        }
+                        sleep_unless_stopped(&self.stop, self.retry);
+                        break;
+                    }
                     Ok(None) if self.looping => break,
                     Ok(None) => {
                         let _ = self.status.send(Status::Ended);
                         return;
                     }
                     Err(e) => {
-                        failing = true;
-                        let _ = self.status.send(Status::Lost(e.to_string()));
+                        if !failing {
+                            failing = true;
+                            let _ = self.status.send(Status::Lost(e.to_string()));
+                        }
                         sleep_unless_stopped(&self.stop, self.retry);
                         break;
                     }
@@ -537,6 +573,8 @@ impl TrackLoop {
                 let _ = self.status.send(Status::Failed(format!(
                     "{e}. The face models come from `make setup` (or `python3 models/setup.py`)"
                 )));
+                // Nothing will track: let the capture thread close the camera.
+                self.stop.store(true, Ordering::Relaxed);
                 return;
             }
         };
@@ -622,6 +660,17 @@ pub(crate) struct TrackerConfig {
     pub(crate) options: SessionOptions,
 }
 
+fn live_layer() -> LayerId {
+    LayerId::new(Priority::TRACKING, "live face")
+}
+
+fn remove_live_layer(
+    world: bevy::ecs::world::DeferredWorld,
+    ctx: bevy::ecs::lifecycle::HookContext,
+) {
+    super::layers::remove_layers_where(world, ctx.entity, |id| *id == live_layer());
+}
+
 /// Starts drivers, takes their newest samples and writes the tracking layers.
 pub(crate) fn drive_live_faces(
     time: Res<Time>,
@@ -634,7 +683,8 @@ pub(crate) fn drive_live_faces(
     let config = config.as_deref().unwrap_or(&default_config);
     for (entity, mut live, mut layers) in &mut heads {
         let live = &mut *live;
-        if live.started_for.as_deref() != Some(format!("{:?}", live.source).as_str()) {
+        if live.restart {
+            live.runtime = None;
             live.start(config);
         }
         let Some(rt) = &live.runtime else { continue };
@@ -645,10 +695,6 @@ pub(crate) fn drive_live_faces(
         for status in rt.status.try_iter() {
             match status {
                 Status::Opened(name) => {
-                    if live.warned {
-                        info!("talking head {entity}: `{name}` is back; tracking resumes");
-                    }
-                    live.warned = false;
                     live.status.source_name = name;
                     if matches!(
                         live.status.state,
@@ -692,6 +738,13 @@ pub(crate) fn drive_live_faces(
             });
         }
         if let Some(sample) = rt.samples.try_iter().last() {
+            if live.warned {
+                info!(
+                    "talking head {entity}: `{}` works again; tracking resumes",
+                    live.status.source_name
+                );
+                live.warned = false;
+            }
             live.status.samples += 1;
             live.last_face = Some(Instant::now());
             if matches!(
@@ -714,7 +767,7 @@ pub(crate) fn drive_live_faces(
         } else {
             (live.presence - step).max(0.0)
         };
-        let id = LayerId::new(Priority::TRACKING, "live face");
+        let id = live_layer();
         match (&live.status.last, live.presence > 0.0) {
             (Some(sample), true) => layers.set(
                 id,

@@ -123,6 +123,7 @@ impl ClipLayer {
     pub fn queue(&mut self, clip: Handle<FaceClip>) -> &mut Self {
         if self.current.is_none() {
             self.current = Some(Playing::new(clip));
+            self.fade_out = None;
         } else {
             self.queue.push_back(clip);
         }
@@ -209,6 +210,7 @@ impl ClipLayer {
 /// ```
 #[derive(Component, Clone, Debug, Default)]
 #[require(FaceLayers)]
+#[component(on_remove = remove_clip_layers)]
 pub struct FaceClipPlayer {
     layers: Vec<ClipLayer>,
 }
@@ -262,9 +264,20 @@ impl FaceClipPlayer {
     }
 }
 
+fn remove_clip_layers(
+    world: bevy::ecs::world::DeferredWorld,
+    ctx: bevy::ecs::lifecycle::HookContext,
+) {
+    super::layers::remove_layers_where(world, ctx.entity, |id| {
+        (Priority::CLIP.0..Priority::CLIP.0 + 100).contains(&id.priority.0)
+            && id.name.starts_with("clip ")
+    });
+}
+
 fn layer_id(index: usize) -> LayerId {
+    // Layers beyond the hundredth share its priority (in their order), staying under lip sync.
     LayerId::new(
-        Priority(Priority::CLIP.0 + index as i32),
+        Priority(Priority::CLIP.0 + index.min(99) as i32),
         format!("clip {index}"),
     )
 }
@@ -331,11 +344,14 @@ fn advance(
     let dt = if playing.started {
         dt
     } else {
+        // Starting: the events at 0, and those the clip starts past (a queued clip picks up the time
+        // its predecessor overran).
         playing.started = true;
-        if playing.elapsed <= 0.0 {
-            for e in clip.events_at_start() {
-                send(events, &e.name);
-            }
+        for e in clip.events_at_start() {
+            send(events, &e.name);
+        }
+        for e in clip.events_between(0.0, playing.elapsed) {
+            send(events, &e.name);
         }
         0.0
     };
@@ -352,7 +368,18 @@ fn advance(
         }
         return true;
     }
-    d > 0.0 && dt > 0.0 && (to / d).floor() > (from / d).floor()
+    if d <= 0.0 {
+        // A looping clip of one instant: every frame is the end of a cycle.
+        return dt > 0.0;
+    }
+    let period = if clip.mode() == super::PlayMode::PingPong {
+        2.0 * d
+    } else {
+        d
+    };
+    // Kept within one cycle, so a clip looping for days keeps its precision.
+    playing.elapsed = to.rem_euclid(period);
+    dt > 0.0 && (to / period).floor() > (from / period).floor()
 }
 
 /// Advances every player by the frame's time and writes its layers.
@@ -386,7 +413,12 @@ pub(crate) fn play_clips(
                 });
                 layer.current = layer.queue.pop_front().map(Playing::new);
             }
-            let dt = real_dt * layer.speed.max(0.0);
+            let speed = if layer.speed.is_finite() {
+                layer.speed.max(0.0)
+            } else {
+                0.0
+            };
+            let dt = real_dt * speed;
             let mut next = false;
             if let Some(p) = &mut layer.current {
                 next =
@@ -400,17 +432,18 @@ pub(crate) fn play_clips(
                     Some(match c.mode() {
                         _ if d <= 0.0 => 0.0,
                         super::PlayMode::Once => (p.elapsed - d).max(0.0),
-                        _ => p.elapsed.rem_euclid(d),
+                        // Already wrapped into the new cycle.
+                        _ => p.elapsed,
                     })
                 });
                 let mut playing = Playing::new(clip);
                 playing.elapsed = overflow.unwrap_or(0.0);
-                playing.started = true;
                 layer.current = Some(playing);
             }
             // A once clip that has ended lets go of the face, unless something is queued after it.
             if layer.current.as_ref().is_some_and(|p| p.finished) && layer.queue.is_empty() {
                 layer.current = None;
+                layer.fade_out = None;
             }
             if let Some(fade) = &mut layer.fade {
                 if let Some(from) = &mut fade.from {

@@ -10,6 +10,8 @@ use crate::face::FaceFrame;
 
 /// Records a head's [`FaceFrame`] every frame, after all drivers are blended (webcam, clips, idle life,
 /// lip sync, your own writes), into a [`FaceClip`] that plays back the same faces at the same times.
+/// Frames while the game's clock is paused are skipped. A frame takes about 270 bytes: an hour at 60 fps
+/// is some 60 MB, so stop long takes now and then.
 ///
 /// ```no_run
 /// # use bevy_talking_head::prelude::*;
@@ -68,9 +70,14 @@ pub(crate) fn record_faces(time: Res<Time>, mut heads: Query<(&FaceFrame, &mut F
             continue;
         }
         let start = *recorder.start.get_or_insert(now);
+        let t = now - start;
+        // A paused clock repeats its time: one frame per instant.
+        if recorder.frames.last().is_some_and(|last| t <= last.time) {
+            continue;
+        }
         let mut f = *face;
         f.sanitize();
-        f.time = now - start;
+        f.time = t;
         recorder.frames.push(f);
     }
 }
