@@ -36,6 +36,10 @@ fn app() -> App {
             ..default()
         },
     ));
+    // Without a render device Bevy registers no image loader; register the plain one (PNG, JPEG).
+    app.register_asset_loader(bevy::image::ImageLoader::new(
+        bevy::image::CompressedImageFormats::empty(),
+    ));
     app
 }
 
