@@ -1010,3 +1010,208 @@ fn a_recording_skips_paused_frames() {
     let clip = rec.stop().unwrap();
     assert!(clip.duration() > 0.0);
 }
+
+#[test]
+fn calibration_takes_the_current_face_as_neutral() {
+    let Some(video) = testdata("driving/expressions_greenscreen.mp4") else {
+        return;
+    };
+    // A still of the expressions video one second in, repeated as an image sequence.
+    let dir = repo("target/tmp/drivers/still_sequence");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ok = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-ss", "1.0", "-i"])
+        .arg(&video)
+        .args(["-frames:v", "1"])
+        .arg(dir.join("000.png"))
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    for i in 1..8 {
+        std::fs::copy(dir.join("000.png"), dir.join(format!("{i:03}.png"))).unwrap();
+    }
+    let mut app = app(1);
+    let head = app
+        .world_mut()
+        .spawn((
+            FaceFrame::default(),
+            LiveFace::new(LiveSource::ImageSequence {
+                dir: dir.clone(),
+                fps: 25.0,
+                looping: true,
+            }),
+        ))
+        .id();
+    // How far the face is from neutral: its largest expression weight and head angle.
+    let offset = |app: &App| {
+        app.world()
+            .get::<LiveFace>(head)
+            .unwrap()
+            .status()
+            .last
+            .as_ref()
+            .map(|s| {
+                let f = s.frame;
+                let weights = f
+                    .expressions
+                    .as_slice()
+                    .iter()
+                    .cloned()
+                    .fold(0.0f32, f32::max);
+                let angles = f
+                    .head
+                    .yaw
+                    .abs()
+                    .max(f.head.pitch.abs())
+                    .max(f.head.roll.abs());
+                (weights, angles)
+            })
+    };
+    update_until(&mut app, WAIT, "a tracked frame", |a| offset(a).is_some());
+    let before = offset(&app).unwrap();
+    app.world_mut()
+        .get_mut::<LiveFace>(head)
+        .unwrap()
+        .calibrate();
+    let samples = app.world().get::<LiveFace>(head).unwrap().status().samples;
+    update_until(&mut app, WAIT, "frames after calibrating", |a| {
+        a.world().get::<LiveFace>(head).unwrap().status().samples >= samples + 5
+    });
+    let after = offset(&app).unwrap();
+    eprintln!(
+        "the same frame before calibrating on it: largest weight {:.3}, angle {:.3} rad; after: {:.3}, {:.3}",
+        before.0, before.1, after.0, after.1
+    );
+    assert!(
+        before.0 > 0.1 || before.1 > 0.05,
+        "the frame is not neutral before: {before:?}"
+    );
+    // The eyeLook weights (gaze against the eye corners) keep a little of the frame's gaze.
+    assert!(
+        after.0 < 0.1 && after.0 < before.0 / 4.0 && after.1 < 0.01,
+        "after calibrating on it, it is the neutral face: {after:?}"
+    );
+}
+
+/// The demo portrait rigged from its sidecar, ready to render without an app.
+fn demo_head() -> (
+    u32,
+    u32,
+    bevy_talking_head::render::PreparedHead,
+    bevy_talking_head::rig::PortraitRig,
+) {
+    use bevy_talking_head::render::{PortraitImage, PreparedHead};
+    use bevy_talking_head::rig::{ExpressionRig, PortraitRig};
+    let path = repo("assets/portraits/astronaut.png");
+    let img = image::open(&path).expect("run `make setup`").to_rgba8();
+    let (w, h) = img.dimensions();
+    let rig = PortraitRig::load_sidecar(&path, Some([w, h]))
+        .unwrap()
+        .expect("the demo portrait's rig sidecar");
+    let p = std::sync::Arc::new(PortraitImage::new(w, h, img.into_raw()).unwrap());
+    let head =
+        PreparedHead::new(&[p], std::slice::from_ref(&rig), &ExpressionRig::default()).unwrap();
+    (w, h, head, rig)
+}
+
+#[test]
+fn the_ready_clips_on_the_demo_portrait_move_the_right_part_of_the_face() {
+    let (w, h, head, rig) = demo_head();
+    let render = |f: &FaceFrame| {
+        let mut out = vec![0u8; (w * h * 4) as usize];
+        head.render(f, &mut out);
+        out
+    };
+    let neutral = render(&FaceFrame::neutral());
+    // Changed pixels above and below the nose tip (landmark 1), within the face's box.
+    let nose_y = rig.landmarks[1][1] as u32;
+    let changed = |frame: &[u8]| {
+        let (mut above, mut below) = (0, 0);
+        for (i, (a, b)) in neutral
+            .chunks_exact(4)
+            .zip(frame.chunks_exact(4))
+            .enumerate()
+        {
+            let d: i32 = (0..3).map(|c| (a[c] as i32 - b[c] as i32).abs()).sum();
+            if d > 24 {
+                if (i as u32 / w) < nose_y {
+                    above += 1
+                } else {
+                    below += 1
+                }
+            }
+        }
+        (above, below)
+    };
+    let mut sheet = Vec::new();
+    // Tiles of the face (its landmarks' box, enlarged by half) at 192 x 192.
+    let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
+    for p in &rig.landmarks {
+        lo = [lo[0].min(p[0]), lo[1].min(p[1])];
+        hi = [hi[0].max(p[0]), hi[1].max(p[1])];
+    }
+    let side = ((hi[0] - lo[0]).max(hi[1] - lo[1]) * 1.5) as u32;
+    let x0 = (((lo[0] + hi[0]) / 2.0) as u32)
+        .saturating_sub(side / 2)
+        .min(w - side);
+    let y0 = (((lo[1] + hi[1]) / 2.0) as u32)
+        .saturating_sub(side / 2)
+        .min(h - side);
+    let small = |rgba: Vec<u8>| {
+        let img = image::RgbaImage::from_raw(w, h, rgba).unwrap();
+        let face = image::imageops::crop_imm(&img, x0, y0, side, side).to_image();
+        image::imageops::resize(&face, 192, 192, image::imageops::FilterType::Triangle).into_raw()
+    };
+    for (name, upper) in [
+        ("talk", false),
+        ("smile", false),
+        ("surprise", true),
+        ("anger", true),
+        ("nod", true),
+        ("shake", true),
+    ] {
+        let clip = FaceClip::load(repo(&format!("assets/clips/{name}.face.ron"))).unwrap();
+        let mut best = (0, 0);
+        for k in 0..6 {
+            let t = clip.duration() * k as f32 / 6.0;
+            let frame = render(&clip.sample(t));
+            let c = changed(&frame);
+            if c.0 + c.1 > best.0 + best.1 {
+                best = c;
+            }
+            sheet.push(small(frame));
+        }
+        eprintln!(
+            "{name}: at most {} pixels changed above the nose tip, {} below",
+            best.0, best.1
+        );
+        assert!(
+            best.0 + best.1 > 300,
+            "{name} barely moves the face: {best:?}"
+        );
+        if name == "talk" || name == "smile" {
+            assert!(best.1 > 2 * best.0, "{name} moves the lower face: {best:?}");
+        }
+        if name == "surprise" || name == "anger" {
+            assert!(best.0 > 300, "{name} moves the brows and eyes: {best:?}");
+        }
+        let _ = upper;
+    }
+    let out = tmp("clips_on_demo.png");
+    let cols = 6u32;
+    let rows = (sheet.len() as u32).div_ceil(cols);
+    let mut img = image::RgbaImage::new(192 * cols, 192 * rows);
+    for (k, f) in sheet.iter().enumerate() {
+        let tile = image::RgbaImage::from_raw(192, 192, f.clone()).unwrap();
+        image::imageops::replace(
+            &mut img,
+            &tile,
+            (k as u32 % cols) as i64 * 192,
+            (k as u32 / cols) as i64 * 192,
+        );
+    }
+    img.save(&out).unwrap();
+    eprintln!("contact sheet: {}", out.display());
+}
