@@ -10,7 +10,6 @@ use bevy::ecs::component::Component;
 use bevy::ecs::entity::Entity;
 use bevy::ecs::message::MessageWriter;
 use bevy::ecs::system::{Query, Res};
-use bevy::log::error;
 use bevy::reflect::TypePath;
 use bevy::time::Time;
 use crossbeam_channel::{Receiver, Sender};
@@ -837,21 +836,14 @@ pub(crate) fn drive_lip_sync(
                     (a.face_at(sync.elapsed), sync.elapsed <= a.duration())
                 }
                 None => {
-                    if !sync.reported
-                        && let Some(why) =
-                            crate::render::systems::load_failure(server.as_deref(), handle.id())
-                    {
-                        sync.reported = true;
-                        error!("talking head {entity}: lip sync: {why}");
-                        errors.write(TalkingHeadError {
+                    if !sync.reported {
+                        sync.reported = super::report_failed_asset(
                             entity,
-                            error: Arc::new(Error::Audio {
-                                path: handle
-                                    .path()
-                                    .map_or_else(|| "<unnamed>".to_owned(), |p| p.to_string()),
-                                problem: why,
-                            }),
-                        });
+                            handle,
+                            server.as_deref(),
+                            "lip sync",
+                            &mut errors,
+                        );
                     }
                     (FaceFrame::neutral(), false)
                 }

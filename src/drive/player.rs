@@ -1,19 +1,17 @@
 //! [`FaceClipPlayer`]: plays, queues, crossfades and layers [`FaceClip`]s on a head.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 use bevy::asset::{AssetId, AssetServer, Assets, Handle};
 use bevy::ecs::component::Component;
 use bevy::ecs::entity::Entity;
 use bevy::ecs::message::{Message, MessageWriter};
 use bevy::ecs::system::{Query, Res};
-use bevy::log::error;
 use bevy::time::Time;
 
 use super::clip::FaceClip;
 use super::layers::{FaceLayer, FaceLayers, LayerId, Priority};
-use crate::error::{Error, TalkingHeadError};
+use crate::error::TalkingHeadError;
 use crate::face::{Channel, FaceMask};
 
 /// Sent when a playing clip passes one of its named events, and with the name
@@ -397,20 +395,14 @@ pub(crate) fn play_clips(
             // A clip that failed to load is dropped with an error; the queue moves on.
             if let Some(p) = &layer.current
                 && clips.get(&p.clip).is_none()
-                && let Some(why) =
-                    crate::render::systems::load_failure(server.as_deref(), p.clip.id())
-            {
-                error!("talking head {entity}: clip layer {index}: {why}");
-                errors.write(TalkingHeadError {
+                && super::report_failed_asset(
                     entity,
-                    error: Arc::new(Error::Clip {
-                        path: p
-                            .clip
-                            .path()
-                            .map_or_else(|| "<unnamed>".to_owned(), |p| p.to_string()),
-                        problem: why,
-                    }),
-                });
+                    &p.clip,
+                    server.as_deref(),
+                    &format!("clip layer {index}"),
+                    &mut errors,
+                )
+            {
                 layer.current = layer.queue.pop_front().map(Playing::new);
             }
             let speed = if layer.speed.is_finite() {
