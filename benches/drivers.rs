@@ -3,7 +3,8 @@
 //!
 //! - `drivers/main_thread/<driver>/100 heads`: one `app.update()` (MinimalPlugins + the plugin) with 100
 //!   entities driven by `<driver>` and no renderer, so the figure is the driver + blending + rig stage;
-//!   `none` is the same app with 100 undriven faces, the baseline to subtract.
+//!   `none` is the same app with 100 undriven faces, the baseline to subtract (`none/1 head` for the
+//!   live driver).
 //! - `drivers/main_thread/live_video/1 head`: one update with a `LiveFace` on a looping video (capture and
 //!   tracking run on their own threads; this is only the main thread's share).
 //! - Before criterion runs, a 60 Hz game loop plays a driving video through `LiveFace` into the mesh-warp
@@ -117,6 +118,13 @@ fn main_thread(c: &mut Criterion) {
             b.iter(|| app.update())
         });
     }
+    // The one-head baseline for the live driver.
+    let mut one = app();
+    one.world_mut().spawn(FaceFrame::default());
+    one.update();
+    group.bench_function(BenchmarkId::new("none", "1 head"), |b| {
+        b.iter(|| one.update())
+    });
     let video = repo("../shared/testdata/driving/expressions_head_turns.mp4");
     if video.exists() {
         let mut app = app();

@@ -216,14 +216,20 @@ struct Runtime {
     control: Sender<Control>,
     stop: Arc<AtomicBool>,
     dropped: Arc<AtomicU64>,
-    _threads: Vec<JoinHandle<()>>,
+    /// Capture, then tracking.
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        // The threads see the flag (or their channels closing) and end on their own; the main thread
-        // does not wait for a blocked camera read.
+        // The threads see the flag (or their channels closing) and end on their own. The tracking thread
+        // is waited for a little (it ends within one inference), so ONNX Runtime is not torn down under
+        // it when the app exits; a capture thread blocked in a camera read is not waited for.
         self.stop.store(true, Ordering::Relaxed);
+        let until = Instant::now() + Duration::from_millis(100);
+        while self.threads.iter().skip(1).any(|t| !t.is_finished()) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 }
 
@@ -426,7 +432,7 @@ impl LiveFace {
             control: control_tx,
             stop,
             dropped,
-            _threads: threads,
+            threads,
         });
         self.presence = 0.0;
         self.last_face = None;
