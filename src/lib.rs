@@ -12,6 +12,12 @@
 //! thread never waits for a renderer; a head whose portrait, model or renderer fails keeps showing its
 //! still portrait and reports a [`TalkingHeadError`].
 //!
+//! What moves a head: write its `FaceFrame` yourself, or add drivers ([`drive`]): [`IdleLife`](drive::IdleLife)
+//! (blinks, glances, breathing), [`LiveFace`](drive::LiveFace) (a webcam or a video, tracked on its own
+//! threads), [`FaceClipPlayer`](drive::FaceClipPlayer) (`*.face.ron` keyframe clips),
+//! [`LipSync`](drive::LipSync) (speech audio or viseme tracks). Each writes a layer; the layers are blended
+//! by priority, weight and [`FaceMask`] into the `FaceFrame`.
+//!
 //! ```no_run
 //! use bevy::prelude::*;
 //! use bevy_talking_head::prelude::*;
@@ -75,7 +81,7 @@ pub mod prelude {
     pub use crate::capture::CameraRequest;
     pub use crate::drive::{
         FaceClip, FaceClipEvent, FaceClipPlayer, FaceLayers, FaceRecorder, IdleLife, IdleSettings,
-        LipSync, LiveFace, PlayMode, SpeechAudio, VisemeTrack,
+        LipSync, LiveFace, LiveSource, PlayMode, SpeechAudio, VisemeTrack,
     };
     pub use crate::face::{
         Channel, Expression, ExpressionWeights, FaceFrame, FaceMask, Gaze, HeadPose,
