@@ -54,7 +54,9 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         let number = |name: &str, v: String, lo: u32, hi: u32| -> Result<u32, String> {
             match v.parse::<u32>() {
                 Ok(n) if (lo..=hi).contains(&n) => Ok(n),
-                _ => Err(format!("{name} must be a whole number from {lo} to {hi}, not `{v}`")),
+                _ => Err(format!(
+                    "{name} must be a whole number from {lo} to {hi}, not `{v}`"
+                )),
             }
         };
         match a.as_str() {
@@ -67,8 +69,12 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             _ => positional.push(PathBuf::from(a)),
         }
     }
-    let [portrait, clip] = <[PathBuf; 2]>::try_from(positional)
-        .map_err(|p| format!("expected a PORTRAIT and a CLIP, got {} file arguments", p.len()))?;
+    let [portrait, clip] = <[PathBuf; 2]>::try_from(positional).map_err(|p| {
+        format!(
+            "expected a PORTRAIT and a CLIP, got {} file arguments",
+            p.len()
+        )
+    })?;
     Ok(Args {
         portrait,
         clip,
@@ -114,13 +120,18 @@ fn load_portrait(path: &Path, size: u32) -> Result<(Arc<PortraitImage>, Portrait
             eprintln!("rigging {} with the face tracker...", path.display());
             let models = bevy_talking_head::render::warp::default_models_dir();
             let tracker = FaceTracker::from_dir(&models, &Default::default()).map_err(|e| {
-                format!("{e}. The face models come from `make setup` (or `python3 models/setup.py`)")
+                format!(
+                    "{e}. The face models come from `make setup` (or `python3 models/setup.py`)"
+                )
             })?;
             PortraitRig::load_or_build(path, &full, &tracker).map_err(|e| e.to_string())?
         }
     };
     let k = size as f32 / w.max(h) as f32;
-    let (sw, sh) = (((w as f32 * k).round() as u32).max(1), ((h as f32 * k).round() as u32).max(1));
+    let (sw, sh) = (
+        ((w as f32 * k).round() as u32).max(1),
+        ((h as f32 * k).round() as u32).max(1),
+    );
     let portrait = PortraitImage::new(w, h, img.into_raw()).map_err(|e| e.to_string())?;
     let portrait = Arc::new(if (sw, sh) == (w, h) {
         portrait

@@ -11,6 +11,7 @@ What it makes (all git-ignored, all idempotent: a second run downloads and rebui
   assets/models/face_landmarks.onnx             MediaPipe face mesh, 468 points  } converted by tflite2onnx,
   assets/models/iris_landmarks.onnx             MediaPipe iris                   } PRelu rewritten (faster)
   assets/portraits/astronaut.png                public-domain NASA photo (Eileen Collins), from scikit-image
+  assets/portraits/astronaut_painted.png        the same, painted by models/paint_portrait.py (NPC example)
   models/.venv                                  the Python tools used for the conversion and the references
 Downloads are cached in models/.cache/wheels.
 """
@@ -81,7 +82,7 @@ class Setup:
 
     def step(self, text: str) -> None:
         self.step_no += 1
-        print(f"[{self.step_no}/5] {text}", flush=True)
+        print(f"[{self.step_no}/6] {text}", flush=True)
 
     def note(self, text: str) -> None:
         print(f"      {text}", flush=True)
@@ -186,9 +187,24 @@ class Setup:
         self.note(f"extracted {target.relative_to(ROOT)}")
         self.built += 1
 
+    def painted_portrait(self, python: Path) -> None:
+        self.step("Painted demo portrait (assets/portraits/astronaut_painted.png, for the NPC example)")
+        source, target = PORTRAITS / "astronaut.png", PORTRAITS / "astronaut_painted.png"
+        script = MODELS / "paint_portrait.py"
+        if target.exists() and target.stat().st_mtime >= max(script.stat().st_mtime, source.stat().st_mtime):
+            self.note("up to date")
+            self.present += 1
+            return
+        subprocess.run([str(python), str(script), str(source), str(target)], check=True)
+        # A rig made for the old picture would not fit the new one.
+        (PORTRAITS / "astronaut_painted.png.rig.json").unlink(missing_ok=True)
+        self.note(f"painted {target.relative_to(ROOT)}")
+        self.built += 1
+
     def check(self, python: Path) -> None:
         self.step("Checking the results")
         missing = [p for p in [ORT_DIR / _ort_library_name(), PORTRAITS / "astronaut.png",
+                               PORTRAITS / "astronaut_painted.png",
                                *[ASSET_MODELS / n for n in CONVERSIONS]] if not p.exists()]
         if missing:
             raise SystemExit("error: set-up finished but these are missing: " + ", ".join(map(str, missing)))
@@ -232,6 +248,7 @@ def main() -> None:
     s.onnxruntime()
     s.face_models(python)
     s.portrait()
+    s.painted_portrait(python)
     s.check(python)
     print(f"set-up complete in {time.time() - started:.1f} s: {s.downloaded} downloaded, {s.built} built, "
           f"{s.present} already present", flush=True)

@@ -1215,3 +1215,88 @@ fn the_ready_clips_on_the_demo_portrait_move_the_right_part_of_the_face() {
     img.save(&out).unwrap();
     eprintln!("contact sheet: {}", out.display());
 }
+
+/// Makes `assets/recordings/*.face.ron` (the `multiplayer_avatars` example's face streams) from the
+/// driving videos: `cargo test --test drivers -- --ignored make_recordings`. They are the tracker's output
+/// (expression weights, pose, gaze at the videos' frame rates), not the videos.
+#[test]
+#[ignore]
+fn make_recordings() {
+    let Some(dir) = testdata("driving") else {
+        return;
+    };
+    let out = repo("assets/recordings");
+    std::fs::create_dir_all(&out).unwrap();
+    for (video, name) in [
+        ("webcam_talking.mp4", "talking"),
+        ("expressions_greenscreen.mp4", "expressions"),
+        ("expressions_head_turns.mp4", "head_turns"),
+    ] {
+        let fps = bevy_talking_head::capture::VideoFileSource::open(dir.join(video))
+            .unwrap()
+            .fps();
+        let mut app = app(1);
+        app.insert_resource(TimeUpdateStrategy::ManualDuration(Duration::from_secs_f64(
+            1.0 / fps,
+        )));
+        let mut live = LiveFace::new(LiveSource::Video {
+            path: dir.join(video),
+            looping: false,
+        });
+        live.face_timeout = Duration::from_secs(5);
+        let head = app.world_mut().spawn((FaceFrame::default(), live)).id();
+        update_until(&mut app, WAIT, "the first tracked frame", |a| {
+            a.world().get::<LiveFace>(head).unwrap().presence() >= 1.0
+        });
+        app.world_mut()
+            .entity_mut(head)
+            .insert(FaceRecorder::recording());
+        let mut last = app
+            .world()
+            .get::<LiveFace>(head)
+            .unwrap()
+            .status()
+            .last
+            .as_ref()
+            .map(|s| s.index);
+        loop {
+            // Paused (the recording's clock stands still) until the next tracked frame arrives...
+            app.world_mut().resource_mut::<Time<Virtual>>().pause();
+            let ended = loop {
+                app.update();
+                let status = app.world().get::<LiveFace>(head).unwrap().status().clone();
+                if status.state == LiveFaceState::Ended {
+                    break true;
+                }
+                let index = status.last.as_ref().map(|s| s.index);
+                if index != last {
+                    last = index;
+                    break false;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            };
+            app.world_mut().resource_mut::<Time<Virtual>>().unpause();
+            if ended {
+                break;
+            }
+            // ...then one frame's step records it: one key per video frame.
+            app.update();
+        }
+        let clip = app
+            .world_mut()
+            .get_mut::<FaceRecorder>(head)
+            .unwrap()
+            .stop()
+            .unwrap()
+            .with_mode(PlayMode::Loop);
+        let path = out.join(format!("{name}.face.ron"));
+        clip.save(&path).unwrap();
+        eprintln!(
+            "{}: {:.1} s, {} channels, {} bytes",
+            path.display(),
+            clip.duration(),
+            clip.tracks().len(),
+            std::fs::metadata(&path).unwrap().len()
+        );
+    }
+}

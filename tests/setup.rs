@@ -17,10 +17,10 @@ fn setup_run_again_downloads_nothing() {
         "set-up failed offline (something was missing):\n{stdout}\n{stderr}"
     );
     assert!(
-        stdout.contains(": 0 downloaded, 0 built, 4 already present"),
+        stdout.contains(": 0 downloaded, 0 built, 5 already present"),
         "{stdout}"
     );
-    for step in ["[1/5]", "[2/5]", "[3/5]", "[4/5]", "[5/5]"] {
+    for step in ["[1/6]", "[2/6]", "[3/6]", "[4/6]", "[5/6]", "[6/6]"] {
         assert!(
             stdout.contains(step),
             "progress line {step} missing:\n{stdout}"

@@ -267,12 +267,16 @@ pub struct LiveFace {
     pub face_timeout: Duration,
     /// The face models; `None` uses the plugin's `models_dir`, then `assets/models`.
     pub models_dir: Option<PathBuf>,
+    /// Extra smoothing of the tracked face, `0..=1`: 0 shows each sample as tracked (the tracker already
+    /// filters jitter), 1 follows with a 0.25 s time constant (calmer, but blinks and words lag).
+    pub smoothing: f32,
     status: LiveFaceStatus,
     runtime: Option<Runtime>,
     restart: bool,
     calibrate: bool,
     presence: f32,
     last_face: Option<Instant>,
+    smoothed: Option<FaceFrame>,
     warned: bool,
 }
 
@@ -296,12 +300,14 @@ impl LiveFace {
             retry_interval: Duration::from_secs(1),
             face_timeout: Duration::from_millis(500),
             models_dir: None,
+            smoothing: 0.0,
             status: LiveFaceStatus::default(),
             runtime: None,
             restart: true,
             calibrate: false,
             presence: 0.0,
             last_face: None,
+            smoothed: None,
             warned: false,
         }
     }
@@ -436,6 +442,7 @@ impl LiveFace {
         });
         self.presence = 0.0;
         self.last_face = None;
+        self.smoothed = None;
         self.warned = false;
     }
 }
@@ -659,6 +666,25 @@ impl TrackLoop {
     }
 }
 
+/// `next` after the previous smoothed face, with a time constant of `amount` x 0.25 s.
+fn smooth(previous: Option<FaceFrame>, next: &FaceFrame, amount: f32) -> FaceFrame {
+    let tau = if amount.is_finite() {
+        amount.clamp(0.0, 1.0) * 0.25
+    } else {
+        0.0
+    };
+    let Some(prev) = previous.filter(|p| tau > 0.0 && next.time > p.time) else {
+        return *next;
+    };
+    let a = 1.0 - (-((next.time - prev.time) as f32) / tau).exp();
+    let (p, n) = (prev.to_channels(), next.to_channels());
+    let mut out = [0.0; crate::face::Channel::COUNT];
+    for ((o, p), n) in out.iter_mut().zip(p).zip(n) {
+        *o = p + (n - p) * a;
+    }
+    FaceFrame::from_channels(&out, next.time)
+}
+
 /// Where tracking finds its models, from the plugin.
 #[derive(bevy::ecs::resource::Resource, Clone, Debug, Default)]
 pub(crate) struct TrackerConfig {
@@ -744,6 +770,7 @@ pub(crate) fn drive_live_faces(
             });
         }
         if let Some(sample) = rt.samples.try_iter().last() {
+            live.smoothed = Some(smooth(live.smoothed, &sample.frame, live.smoothing));
             if live.warned {
                 info!(
                     "talking head {entity}: `{}` works again; tracking resumes",
@@ -774,10 +801,10 @@ pub(crate) fn drive_live_faces(
             (live.presence - step).max(0.0)
         };
         let id = live_layer();
-        match (&live.status.last, live.presence > 0.0) {
-            (Some(sample), true) => layers.set(
+        match (&live.smoothed, live.presence > 0.0) {
+            (Some(face), true) => layers.set(
                 id,
-                FaceLayer::new(sample.frame, live.weight * live.presence, live.mask),
+                FaceLayer::new(*face, live.weight * live.presence, live.mask),
             ),
             _ => {
                 if layers.get(&id).is_some() {

@@ -165,6 +165,18 @@ impl ClipLayer {
         self
     }
 
+    /// Jumps to `seconds` into the current clip (its events in between are not sent).
+    pub fn seek(&mut self, seconds: f32) -> &mut Self {
+        if let Some(p) = &mut self.current
+            && seconds.is_finite()
+        {
+            p.elapsed = seconds.max(0.0);
+            p.started = true;
+            p.finished = false;
+        }
+        self
+    }
+
     /// The clip playing, if any.
     pub fn current(&self) -> Option<&Handle<FaceClip>> {
         self.current.as_ref().map(|p| &p.clip)

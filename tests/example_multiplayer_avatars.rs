@@ -1,0 +1,37 @@
+//! The `multiplayer_avatars` example in a real window: four avatars show and move with their recorded
+//! face streams.
+
+mod common;
+
+use common::examples::{region, run_example};
+
+#[test]
+fn multiplayer_avatars_example_animates_four_heads() {
+    let Some(shots) = run_example("multiplayer_avatars", 2) else {
+        return;
+    };
+    let (a, b) = (&shots[0], &shots[1]);
+    assert_eq!(a.dimensions(), (900, 700));
+    // Tile i's 300 px portrait is centred at (450 - 200 + 400 col, 350 - 160 + 330 row).
+    for i in 0..4u32 {
+        let (col, row) = (i % 2, i / 2);
+        let (cx, cy) = (250 + 400 * col, 190 + 330 * row);
+        let (x0, y0, w, h) = (cx - 60, cy - 110, 120, 120);
+        let (_, std, pa) = region(a, x0, y0, w, h);
+        assert!(
+            std > 12.0,
+            "avatar {i}: the head region is flat (std {std:.1}): blank?"
+        );
+        let (_, _, pb) = region(b, x0, y0, w, h);
+        let changed = pa
+            .iter()
+            .zip(&pb)
+            .filter(|(p, q)| p.iter().zip(q.iter()).any(|(x, y)| x.abs_diff(*y) > 24))
+            .count();
+        eprintln!("avatar {i}: {changed} pixels changed between the screenshots");
+        assert!(
+            changed > 100,
+            "avatar {i} does not move ({changed} pixels changed)"
+        );
+    }
+}
