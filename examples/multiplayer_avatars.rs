@@ -80,12 +80,12 @@ struct Label(Entity);
 fn setup(mut commands: Commands, assets: Res<AssetServer>, mut images: ResMut<Assets<Image>>) {
     commands.spawn(Camera2d);
     for (i, (name, portrait, stream, offset)) in PLAYERS.into_iter().enumerate() {
-        let head = TalkingHead::new(assets.load(portrait)).with_output_size(UVec2::splat(300));
+        let head = TalkingHead::new(assets.load(portrait)).with_output_size(UVec2::splat(260));
         // The texture the head renders into, made here so the sprite can show it from the start.
         let output = images.add(Image::default());
         let head = head.with_output(output.clone());
         let (col, row) = ((i % 2) as f32, (i / 2) as f32);
-        let (x, y) = (-200.0 + 400.0 * col, 160.0 - 330.0 * row);
+        let (x, y) = (-200.0 + 400.0 * col, 185.0 - 345.0 * row);
         let avatar = commands
             .spawn((
                 head,
@@ -99,9 +99,9 @@ fn setup(mut commands: Commands, assets: Res<AssetServer>, mut images: ResMut<As
                 FaceClipPlayer::default(),
                 Sprite {
                     image: output,
-                    custom_size: Some(Vec2::splat(300.0)),
-                    // Head and shoulders: the upper middle of the 300 px portrait.
-                    rect: Some(Rect::new(45.0, 0.0, 255.0, 210.0)),
+                    custom_size: Some(Vec2::splat(260.0)),
+                    // Head and shoulders: the upper middle of the 260 px portrait.
+                    rect: Some(Rect::new(39.0, 0.0, 221.0, 182.0)),
                     ..default()
                 },
                 Transform::from_xyz(x, y, 0.0),
@@ -114,7 +114,7 @@ fn setup(mut commands: Commands, assets: Res<AssetServer>, mut images: ResMut<As
                 font_size: FontSize::Px(14.0),
                 ..default()
             },
-            Transform::from_xyz(x, y - 170.0, 1.0),
+            Transform::from_xyz(x, y - 152.0, 1.0),
         ));
     }
 }

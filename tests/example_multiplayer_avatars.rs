@@ -12,11 +12,12 @@ fn multiplayer_avatars_example_animates_four_heads() {
     };
     let (a, b) = (&shots[0], &shots[1]);
     assert_eq!(a.dimensions(), (900, 700));
-    // Tile i's 300 px portrait is centred at (450 - 200 + 400 col, 350 - 160 + 330 row).
+    // Tile i's 260 px portrait is centred at (450 - 200 + 400 col, 350 - 185 + 345 row); the face fills
+    // its upper middle.
     for i in 0..4u32 {
         let (col, row) = (i % 2, i / 2);
-        let (cx, cy) = (250 + 400 * col, 190 + 330 * row);
-        let (x0, y0, w, h) = (cx - 60, cy - 110, 120, 120);
+        let (cx, cy) = (250 + 400 * col, 165 + 345 * row);
+        let (x0, y0, w, h) = (cx - 60, cy - 90, 120, 120);
         let (_, std, pa) = region(a, x0, y0, w, h);
         assert!(
             std > 12.0,
