@@ -3,11 +3,13 @@
 //! The [`PortraitRig`] says where a portrait's face is; the [`ExpressionRig`] says what each ARKit
 //! expression does to a face; the [`Retargeter`] puts the two together for each frame.
 
+pub mod editor;
 mod expressions;
 mod portrait;
 mod retarget;
 pub mod topology;
 
+pub use editor::RigEditor;
 pub use expressions::{EXPRESSION_RIG_VERSION, ExpressionRig, Shape};
 pub use portrait::{PortraitRig, RIG_VERSION, RigSource, sidecar_path};
 pub use retarget::{HEAD_PIVOT, HeadMotion, RetargetedFace, Retargeter};
