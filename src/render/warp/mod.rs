@@ -336,6 +336,8 @@ pub enum TrackerSource {
 
 struct CacheEntry {
     portraits: Vec<Weak<PortraitImage>>,
+    /// The rigs given with the head (`None`: sidecar or tracker), so an edited rig prepares anew.
+    rigs: Vec<Option<Weak<PortraitRig>>>,
     prepared: Arc<PreparedHead>,
 }
 
@@ -463,17 +465,27 @@ impl MeshWarpRenderer {
         Ok(rig)
     }
 
-    /// The prepared head for these portraits, from the cache or made now.
+    /// The prepared head for these portraits (and given rigs), from the cache or made now.
     pub fn prepare(&self, request: &RenderRequest<'_>) -> Result<Arc<PreparedHead>> {
         {
             let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            cache.retain(|e| e.portraits.iter().all(|p| p.strong_count() > 0));
+            cache.retain(|e| {
+                e.portraits.iter().all(|p| p.strong_count() > 0)
+                    && e.rigs.iter().flatten().all(|r| r.strong_count() > 0)
+            });
+            let given = given_rigs(request);
             if let Some(e) = cache.iter().find(|e| {
                 e.portraits.len() == request.portraits.len()
                     && e.portraits
                         .iter()
                         .zip(request.portraits)
                         .all(|(a, b)| std::ptr::eq(a.as_ptr(), Arc::as_ptr(b)))
+                    && e.rigs.len() == given.len()
+                    && e.rigs.iter().zip(&given).all(|(a, b)| match (a, b) {
+                        (None, None) => true,
+                        (Some(a), Some(b)) => Weak::ptr_eq(a, b),
+                        _ => false,
+                    })
             }) {
                 return Ok(e.prepared.clone());
             }
@@ -500,6 +512,7 @@ impl MeshWarpRenderer {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache.push(CacheEntry {
             portraits: request.portraits.iter().map(Arc::downgrade).collect(),
+            rigs: given_rigs(request),
             prepared: prepared.clone(),
         });
         Ok(prepared)
@@ -571,4 +584,17 @@ impl HeadRenderer for MeshWarpRenderer {
         prepared.render(request.face, target.rgba);
         Ok(())
     }
+}
+
+/// The rigs a request gives, one slot per portrait, as weak references (their identity is the cache key).
+fn given_rigs(request: &RenderRequest<'_>) -> Vec<Option<Weak<PortraitRig>>> {
+    (0..request.portraits.len())
+        .map(|i| {
+            request
+                .rigs
+                .get(i)
+                .and_then(|r| r.as_ref())
+                .map(Arc::downgrade)
+        })
+        .collect()
 }
