@@ -10,7 +10,7 @@ demo: setup
 	$(CARGO) run --example expressions
 
 test: setup
-	$(CARGO) test
+	$(CARGO) test --features egui
 
 bench: setup
 	$(CARGO) bench

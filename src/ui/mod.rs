@@ -1,4 +1,8 @@
-//! egui widgets (feature `egui`): the inspector builds on these.
+//! egui widgets (feature `egui`): the inspector ([`TalkingHeadInspectorPlugin`]) and the stats table.
+
+mod inspector;
+
+pub use inspector::{InspectorState, TalkingHeadInspectorPlugin};
 
 use bevy_egui::egui;
 

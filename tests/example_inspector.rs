@@ -1,0 +1,42 @@
+//! The `inspector` example (feature `egui`) in a real window: the egui panel is drawn (with the
+//! portrait and the rendered head in it), and the head beside it talks.
+#![cfg(feature = "egui")]
+
+mod common;
+
+use common::examples::{region, run_example};
+
+#[test]
+fn inspector_example_draws_the_panel_and_the_head_talks() {
+    let Some(shots) = run_example("inspector", 2) else {
+        return;
+    };
+    let (a, b) = (&shots[0], &shots[1]);
+    assert_eq!(a.dimensions(), (1200, 760));
+    // The egui window at the top left: its dark panel with text, and the two 250 px pictures in it.
+    let (mean, std, _) = region(a, 20, 20, 500, 24);
+    eprintln!("panel title bar: mean {mean:.1}, std {std:.1}");
+    assert!(
+        mean < 90.0 && std > 5.0,
+        "no egui panel drawn (mean {mean:.1}, std {std:.1})"
+    );
+    let (_, std, _) = region(a, 40, 80, 200, 200);
+    assert!(
+        std > 15.0,
+        "the portrait in the panel is missing (std {std:.1})"
+    );
+    // The head on the right (440 px, centred at x = 600 + 340, y = 380 - 40).
+    let (x0, y0, w, h) = (860, 150, 160, 160);
+    let (_, std, pa) = region(a, x0, y0, w, h);
+    assert!(std > 12.0, "the head region is flat (std {std:.1})");
+    let (_, _, pb) = region(b, x0, y0, w, h);
+    let changed = pa
+        .iter()
+        .zip(&pb)
+        .filter(|(p, q)| p.iter().zip(q.iter()).any(|(x, y)| x.abs_diff(*y) > 24))
+        .count();
+    assert!(
+        changed > 100,
+        "the head does not move ({changed} pixels changed)"
+    );
+}
