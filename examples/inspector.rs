@@ -1,6 +1,8 @@
-//! The inspector (feature `egui`): the demo portrait talking (a clip) with idle life, and the inspector
-//! window beside it: the portrait with its rig, the rendered texture, render latency and dropped-frame
-//! plots, the drivers, and a slider for every expression and the pose to puppeteer the head by hand.
+//! The inspector (feature `egui`): the demo portrait, driven by a video through the live driver (or by the
+//! talk clip when the project's test video is not there), and the inspector window beside it: the
+//! portrait with its rig, the rendered texture, the video with its tracked landmarks, render latency and
+//! dropped-frame plots, the drivers, and a slider for every expression and the pose to puppeteer the head
+//! by hand.
 //!
 //! ```sh
 //! make setup                                           # once
@@ -40,19 +42,27 @@ fn main() {
 fn setup(mut commands: Commands, assets: Res<AssetServer>, mut images: ResMut<Assets<Image>>) {
     commands.spawn(Camera2d);
     let output = images.add(Image::default());
-    commands.spawn((
+    let mut head = commands.spawn((
         TalkingHead::new(assets.load("portraits/astronaut.png"))
             .with_output_size(UVec2::splat(400))
             .with_output(output.clone()),
         IdleLife::default(),
-        FaceClipPlayer::playing(assets.load("clips/talk.face.ron")),
         Sprite {
             image: output,
             custom_size: Some(Vec2::splat(440.0)),
             ..default()
         },
-        Transform::from_xyz(340.0, 40.0, 0.0),
+        Transform::from_xyz(360.0, 40.0, 0.0),
     ));
+    // Driven by the project's test video when it is next to the repository (the inspector then shows
+    // the video with its landmarks), else by the talk clip.
+    let video = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/testdata/driving/webcam_talking.mp4");
+    if video.exists() {
+        head.insert(LiveFace::video(video));
+    } else {
+        head.insert(FaceClipPlayer::playing(assets.load("clips/talk.face.ron")));
+    }
 }
 
 fn toggle(keys: Res<ButtonInput<KeyCode>>, mut state: ResMut<InspectorState>) {

@@ -25,8 +25,23 @@ fn inspector_example_draws_the_panel_and_the_head_talks() {
         std > 15.0,
         "the portrait in the panel is missing (std {std:.1})"
     );
-    // The head on the right (440 px, centred at x = 600 + 340, y = 380 - 40).
-    let (x0, y0, w, h) = (860, 150, 160, 160);
+    // Third in the row: the driving video's preview with its landmarks (green).
+    let video = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/testdata/driving/webcam_talking.mp4");
+    if video.exists() {
+        let (_, std, px) = region(a, 550, 90, 140, 140);
+        let green = px
+            .iter()
+            .filter(|p| p[1] > 200 && p[0] < 140 && p[2] < 170)
+            .count();
+        eprintln!("video preview: std {std:.1}, {green} landmark pixels");
+        assert!(
+            std > 12.0 && green > 30,
+            "no video preview with landmarks (std {std:.1}, {green} green)"
+        );
+    }
+    // The head on the right (440 px, centred at x = 600 + 360, y = 380 - 40).
+    let (x0, y0, w, h) = (880, 150, 160, 160);
     let (_, std, pa) = region(a, x0, y0, w, h);
     assert!(std > 12.0, "the head region is flat (std {std:.1})");
     let (_, _, pb) = region(b, x0, y0, w, h);

@@ -135,6 +135,47 @@ fn open_webcam(request: &CameraRequest) -> Result<Box<dyn FrameSource>> {
     })
 }
 
+/// A small copy of a captured frame with the tracked landmarks on it, for previews (the inspector's).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LivePreview {
+    /// Width in pixels (at most 240).
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// RGBA8, top row first.
+    pub rgba: Vec<u8>,
+    /// The 468 landmarks in the preview's pixels.
+    pub landmarks: Vec<[f32; 2]>,
+}
+
+impl LivePreview {
+    /// The frame scaled (nearest) so its longer side is at most `max_side`, with `points` (frame pixels).
+    pub fn of(frame: &CapturedFrame, points: &[[f32; 3]], max_side: u32) -> Self {
+        let k = (max_side as f32 / frame.width.max(frame.height).max(1) as f32).min(1.0);
+        let (w, h) = (
+            ((frame.width as f32 * k) as u32).max(1),
+            ((frame.height as f32 * k) as u32).max(1),
+        );
+        let mut rgba = Vec::with_capacity((w * h * 4) as usize);
+        for y in 0..h {
+            let sy = ((y as f32 + 0.5) / k) as u32;
+            for x in 0..w {
+                let sx = ((x as f32 + 0.5) / k) as u32;
+                let i = ((sy.min(frame.height - 1) * frame.width + sx.min(frame.width - 1)) * 3)
+                    as usize;
+                let px = frame.rgb.get(i..i + 3).unwrap_or(&[0, 0, 0]);
+                rgba.extend_from_slice(&[px[0], px[1], px[2], 255]);
+            }
+        }
+        Self {
+            width: w,
+            height: h,
+            rgba,
+            landmarks: points.iter().map(|p| [p[0] * k, p[1] * k]).collect(),
+        }
+    }
+}
+
 /// One tracked frame, as the main thread receives it.
 #[derive(Clone, Debug)]
 pub struct LiveSample {
@@ -149,6 +190,8 @@ pub struct LiveSample {
     pub captured_at: Instant,
     /// When the tracking thread finished it.
     pub tracked_at: Instant,
+    /// The frame with its landmarks, small, when a preview was asked for ([`LiveFace::set_preview`]).
+    pub preview: Option<Arc<LivePreview>>,
 }
 
 /// What a [`LiveFace`] is doing.
@@ -277,6 +320,7 @@ pub struct LiveFace {
     presence: f32,
     last_face: Option<Instant>,
     smoothed: Option<FaceFrame>,
+    preview: Arc<AtomicBool>,
     warned: bool,
 }
 
@@ -308,6 +352,7 @@ impl LiveFace {
             presence: 0.0,
             last_face: None,
             smoothed: None,
+            preview: Arc::new(AtomicBool::new(false)),
             warned: false,
         }
     }
@@ -359,6 +404,12 @@ impl LiveFace {
         self.calibrate = true;
     }
 
+    /// Asks the tracking thread for a small copy of each frame with its landmarks
+    /// ([`LiveSample::preview`]); off by default (it costs a little on the tracking thread).
+    pub fn set_preview(&self, on: bool) {
+        self.preview.store(on, Ordering::Relaxed);
+    }
+
     /// What the driver is doing, its counters and its latest sample.
     pub fn status(&self) -> &LiveFaceStatus {
         &self.status
@@ -406,6 +457,7 @@ impl LiveFace {
             dropped: dropped.clone(),
             epoch,
             name: name.clone(),
+            preview: self.preview.clone(),
         };
         let mut threads = Vec::new();
         for (label, job) in [
@@ -576,6 +628,7 @@ struct TrackLoop {
     dropped: Arc<AtomicU64>,
     epoch: Instant,
     name: String,
+    preview: Arc<AtomicBool>,
 }
 
 impl TrackLoop {
@@ -648,12 +701,17 @@ impl TrackLoop {
                 .as_secs_f64();
             let mut out = analyzer.analyze(&face, t);
             out.time = t;
+            let preview = self
+                .preview
+                .load(Ordering::Relaxed)
+                .then(|| Arc::new(LivePreview::of(&frame, &face.landmarks.points, 240)));
             let sample = LiveSample {
                 frame: out,
                 index,
                 source_index: frame.index,
                 captured_at,
                 tracked_at: Instant::now(),
+                preview,
             };
             match send_newest(&self.samples, &self.samples_back, sample) {
                 Ok(true) => {

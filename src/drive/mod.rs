@@ -34,7 +34,9 @@ pub use lipsync::{
     AudioLipSync, LipSync, LipSyncSettings, PcmSender, SpeechAudio, SpeechAudioLoader, Viseme,
     VisemeKey, VisemeTrack,
 };
-pub use live::{LiveFace, LiveFaceState, LiveFaceStatus, LiveSample, LiveSource, SourceOpener};
+pub use live::{
+    LiveFace, LiveFaceState, LiveFaceStatus, LivePreview, LiveSample, LiveSource, SourceOpener,
+};
 pub use player::{ClipLayer, FaceClipEvent, FaceClipPlayer};
 pub use record::FaceRecorder;
 

@@ -52,6 +52,7 @@ pub struct InspectorState {
     puppet: HashMap<Entity, FaceFrame>,
     history: HashMap<Entity, VecDeque<(f32, u64)>>,
     rigs: HashMap<Entity, Option<Arc<PortraitRig>>>,
+    previews: HashMap<Entity, (Handle<Image>, u64)>,
     clip: String,
 }
 
@@ -63,6 +64,7 @@ impl Default for InspectorState {
             puppet: HashMap::new(),
             history: HashMap::new(),
             rigs: HashMap::new(),
+            previews: HashMap::new(),
             clip: "clips/talk.face.ron".into(),
         }
     }
@@ -109,7 +111,7 @@ fn inspector_ui(
     mut state: ResMut<InspectorState>,
     stats: Res<TalkingHeadStats>,
     server: Res<AssetServer>,
-    images: Res<bevy::asset::Assets<Image>>,
+    mut images: ResMut<bevy::asset::Assets<Image>>,
     mut heads: Query<HeadItem<'_>>,
 ) -> bevy::ecs::error::Result {
     if !state.open {
@@ -118,17 +120,54 @@ fn inspector_ui(
     // Textures first (they need `contexts` mutably, the window needs its context).
     let mut textures: HashMap<Entity, (Option<egui::TextureId>, Option<egui::TextureId>)> =
         HashMap::new();
-    for (entity, head, ..) in heads.iter() {
+    let mut preview_textures: HashMap<Entity, egui::TextureId> = HashMap::new();
+    for (entity, head, _, _, live, ..) in heads.iter() {
         let portrait = head.portraits.first().cloned();
         let main = portrait.map(|p| contexts.add_image(EguiTextureHandle::Weak(p.id())));
         let out = contexts.add_image(EguiTextureHandle::Weak(head.output().id()));
         textures.insert(entity, (main, Some(out)));
+        // The live source's frame with its landmarks, as a texture updated per new sample.
+        if let Some(live) = live {
+            live.set_preview(state.open);
+            if let Some(sample) = &live.status().last
+                && let Some(p) = &sample.preview
+            {
+                let fresh = state
+                    .previews
+                    .get(&entity)
+                    .is_none_or(|(_, i)| *i != sample.index);
+                if fresh {
+                    let image = crate::head::output_image(
+                        bevy::math::UVec2::new(p.width, p.height),
+                        p.rgba.clone(),
+                    );
+                    match state.previews.get_mut(&entity) {
+                        Some((handle, index)) => {
+                            if let Some(mut old) = images.get_mut(&*handle) {
+                                *old = image;
+                            }
+                            *index = sample.index;
+                        }
+                        None => {
+                            let handle = images.add(image);
+                            state.previews.insert(entity, (handle, sample.index));
+                        }
+                    }
+                }
+                if let Some((handle, _)) = state.previews.get(&entity) {
+                    preview_textures.insert(
+                        entity,
+                        contexts.add_image(EguiTextureHandle::Strong(handle.clone())),
+                    );
+                }
+            }
+        }
     }
     let ctx = contexts.ctx_mut()?;
     let state = &mut *state;
     egui::Window::new("Talking heads")
         .default_pos(Pos2::new(10.0, 10.0))
-        .default_width(560.0)
+        .default_width(720.0)
         .show(ctx, |ui| {
             let entities: Vec<Entity> = heads.iter().map(|h| h.0).collect();
             if entities.is_empty() {
@@ -188,6 +227,20 @@ fn inspector_ui(
                 let (resp, painter) = ui.allocate_painter(size, egui::Sense::hover());
                 if let Some(t) = out_tex {
                     painter.image(t, resp.rect, uv, Color32::WHITE);
+                }
+                // The live source with its landmarks.
+                if let (Some(t), Some(p)) = (
+                    preview_textures.get(&entity),
+                    live.and_then(|l| l.status().last.as_ref()).and_then(|s| s.preview.clone()),
+                ) {
+                    let k = 180.0 / p.width.max(1) as f32;
+                    let size = Vec2::new(180.0, p.height as f32 * k);
+                    let (resp, painter) = ui.allocate_painter(size, egui::Sense::hover());
+                    painter.image(*t, resp.rect, uv, Color32::WHITE);
+                    for q in &p.landmarks {
+                        let at = resp.rect.min + Vec2::new(q[0] * k, q[1] * k);
+                        painter.circle_filled(at, 0.8, Color32::from_rgb(80, 255, 120));
+                    }
                 }
             });
             ui.label(format!(
