@@ -54,6 +54,7 @@ pub struct InspectorState {
     rigs: HashMap<Entity, Option<Arc<PortraitRig>>>,
     previews: HashMap<Entity, (Handle<Image>, u64)>,
     clip: String,
+    video: String,
 }
 
 impl Default for InspectorState {
@@ -66,6 +67,7 @@ impl Default for InspectorState {
             rigs: HashMap::new(),
             previews: HashMap::new(),
             clip: "clips/talk.face.ron".into(),
+            video: String::new(),
         }
     }
 }
@@ -291,6 +293,23 @@ fn inspector_ui(
                     }
                 }
             });
+            ui.horizontal(|ui| {
+                ui.label("live source: video file");
+                ui.text_edit_singleline(&mut state.video);
+                if ui.button("track it").clicked() && !state.video.trim().is_empty() {
+                    commands
+                        .entity(entity)
+                        .insert(LiveFace::video(state.video.trim().to_owned()));
+                }
+                if ui.button("webcam").clicked() {
+                    commands
+                        .entity(entity)
+                        .insert(LiveFace::webcam(crate::capture::CameraRequest::default()));
+                }
+                if live.is_some() && ui.button("stop").clicked() {
+                    commands.entity(entity).remove::<LiveFace>();
+                }
+            });
             if let Some(live) = live {
                 let st = live.status();
                 ui.label(format!(
@@ -327,10 +346,21 @@ fn inspector_ui(
                 egui::Grid::new("weights").num_columns(2).show(ui, |ui| {
                     let target = state.puppet.get_mut(&entity);
                     let mut frame = target.as_deref().copied().unwrap_or(*face);
-                    for c in [Channel::HeadYaw, Channel::HeadPitch, Channel::HeadRoll] {
+                    for (c, range) in [
+                        (Channel::HeadYaw, -0.6..=0.6),
+                        (Channel::HeadPitch, -0.6..=0.6),
+                        (Channel::HeadRoll, -0.6..=0.6),
+                        (Channel::HeadX, -0.2..=0.2),
+                        (Channel::HeadY, -0.2..=0.2),
+                        (Channel::HeadScale, 0.8..=1.2),
+                        (Channel::GazeLeftYaw, -0.5..=0.5),
+                        (Channel::GazeLeftPitch, -0.5..=0.5),
+                        (Channel::GazeRightYaw, -0.5..=0.5),
+                        (Channel::GazeRightPitch, -0.5..=0.5),
+                    ] {
                         ui.label(c.name());
                         let mut v = frame.channel(c);
-                        ui.add_enabled(puppet, egui::Slider::new(&mut v, -0.6..=0.6));
+                        ui.add_enabled(puppet, egui::Slider::new(&mut v, range));
                         frame.set_channel(c, v);
                         ui.end_row();
                     }
