@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::examples::{region, run_example};
+use common::examples::{changed_pixels, region, run_example};
 
 #[test]
 fn expressions_example_animates_the_portrait() {
@@ -16,15 +16,10 @@ fn expressions_example_animates_the_portrait() {
     let (x0, y0, w, h) = (300, 60, 200, 200);
     let (_, std, _) = region(neutral, x0, y0, w, h);
     assert!(std > 15.0, "the head region is flat (std {std:.1}): blank?");
-    let differing = |a: &image::RgbImage, b: &image::RgbImage| {
-        let (_, _, pa) = region(a, x0, y0, w, h);
-        let (_, _, pb) = region(b, x0, y0, w, h);
-        pa.iter()
-            .zip(&pb)
-            .filter(|(p, q)| p.iter().zip(q.iter()).any(|(x, y)| x.abs_diff(*y) > 24))
-            .count()
-    };
-    let (d_jaw, d_turn) = (differing(neutral, jaw), differing(neutral, turn));
+    let (d_jaw, d_turn) = (
+        changed_pixels(neutral, jaw, x0, y0, w, h),
+        changed_pixels(neutral, turn, x0, y0, w, h),
+    );
     eprintln!("pixels changed from neutral: jaw open {d_jaw}, turn left {d_turn}");
     assert!(
         d_jaw > 300,

@@ -94,3 +94,20 @@ pub fn run_example(name: &str, shots: usize) -> Option<Vec<image::RgbImage>> {
             .collect(),
     )
 }
+
+/// How many pixels of a region differ (by more than 24 in some channel) between two screenshots.
+pub fn changed_pixels(
+    a: &image::RgbImage,
+    b: &image::RgbImage,
+    x0: u32,
+    y0: u32,
+    w: u32,
+    h: u32,
+) -> usize {
+    let (_, _, pa) = region(a, x0, y0, w, h);
+    let (_, _, pb) = region(b, x0, y0, w, h);
+    pa.iter()
+        .zip(&pb)
+        .filter(|(p, q)| p.iter().zip(q.iter()).any(|(x, y)| x.abs_diff(*y) > 24))
+        .count()
+}
