@@ -56,6 +56,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod capture;
+pub mod codec;
 pub mod drive;
 mod error;
 pub mod face;
