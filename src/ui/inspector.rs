@@ -21,6 +21,7 @@ use crate::drive::{FaceClip, FaceClipPlayer, FaceLayers, IdleLife, LiveFace};
 use crate::face::{Channel, Expression, FaceFrame, FaceMask};
 use crate::head::TalkingHead;
 use crate::render::TalkingHeadStats;
+use crate::render::systems::AssetFolder;
 use crate::rig::PortraitRig;
 
 /// Adds the inspector window (and `EguiPlugin` if the app has none). Toggle it with
@@ -83,13 +84,17 @@ fn record_history(stats: Res<TalkingHeadStats>, mut state: ResMut<InspectorState
 }
 
 /// The rig to draw over a head's first portrait: the one given with the head, else its sidecar.
-fn rig_of(head: &TalkingHead, server: &AssetServer) -> Option<Arc<PortraitRig>> {
+fn rig_of(
+    head: &TalkingHead,
+    server: &AssetServer,
+    folder: Option<&AssetFolder>,
+) -> Option<Arc<PortraitRig>> {
     if let Some(Some(r)) = head.rigs.first() {
         return Some(r.clone());
     }
     let path = server.get_path(head.portraits.first()?.id())?;
-    let base = bevy::asset::io::file::FileAssetReader::get_base_path().join("assets");
-    let file = base.join(path.path());
+    // Sidecars sit beside portrait files in the asset folder the plugin found (as the mesh warp reads them).
+    let file = folder?.0.join(path.path());
     PortraitRig::load_sidecar(Path::new(&file), None)
         .ok()
         .flatten()
@@ -113,6 +118,7 @@ fn inspector_ui(
     mut state: ResMut<InspectorState>,
     stats: Res<TalkingHeadStats>,
     server: Res<AssetServer>,
+    folder: Option<Res<AssetFolder>>,
     mut images: ResMut<bevy::asset::Assets<Image>>,
     mut heads: Query<HeadItem<'_>>,
 ) -> bevy::ecs::error::Result {
@@ -200,7 +206,7 @@ fn inspector_ui(
             let rig = state
                 .rigs
                 .entry(entity)
-                .or_insert_with(|| rig_of(head, &server))
+                .or_insert_with(|| rig_of(head, &server, folder.as_deref()))
                 .clone();
             let (main_tex, out_tex) = textures.get(&entity).copied().unwrap_or((None, None));
             ui.horizontal(|ui| {
