@@ -314,13 +314,7 @@ impl SpeechAudio {
         }
         let (a, f) = (i.floor() as usize, i.fract());
         let get = |k: usize| self.faces.get(k).copied().unwrap_or_default();
-        let (fa, fb) = (get(a), get(a + 1));
-        let mut out = FaceFrame::neutral();
-        for e in Expression::ALL {
-            let (x, y) = (fa.expressions.get(e), fb.expressions.get(e));
-            out.expressions.set(e, x + (y - x) * f);
-        }
-        out
+        get(a).lerp(&get(a + 1), f)
     }
 }
 

@@ -735,12 +735,11 @@ fn smooth(previous: Option<FaceFrame>, next: &FaceFrame, amount: f32) -> FaceFra
         return *next;
     };
     let a = 1.0 - (-((next.time - prev.time) as f32) / tau).exp();
-    let (p, n) = (prev.to_channels(), next.to_channels());
-    let mut out = [0.0; crate::face::Channel::COUNT];
-    for ((o, p), n) in out.iter_mut().zip(p).zip(n) {
-        *o = p + (n - p) * a;
+    // The smoothed face keeps the newest sample's capture time.
+    FaceFrame {
+        time: next.time,
+        ..prev.lerp(next, a)
     }
-    FaceFrame::from_channels(&out, next.time)
 }
 
 /// Where tracking finds its models, from the plugin.

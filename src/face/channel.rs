@@ -192,6 +192,16 @@ impl FaceFrame {
         out
     }
 
+    /// The frame `t` of the way from `self` to `to`, channel by channel (and time); `t` in `0..=1`.
+    pub fn lerp(&self, to: &FaceFrame, t: f32) -> FaceFrame {
+        let (a, b) = (self.to_channels(), to.to_channels());
+        let mut out = [0.0; Channel::COUNT];
+        for ((o, a), b) in out.iter_mut().zip(a).zip(b) {
+            *o = a + (b - a) * t;
+        }
+        FaceFrame::from_channels(&out, self.time + (to.time - self.time) * t as f64)
+    }
+
     /// A frame from 63 channel values (expression weights clamped to `0..=1`).
     pub fn from_channels(values: &[f32; Channel::COUNT], time: f64) -> FaceFrame {
         let mut f = FaceFrame {
