@@ -428,6 +428,11 @@ impl LiveFace {
             .unwrap_or_else(crate::render::warp::default_models_dir);
         let name = self.source.name();
         let epoch = Instant::now();
+        self.status = LiveFaceStatus {
+            source_name: name.clone(),
+            epoch: Some(epoch),
+            ..LiveFaceStatus::default()
+        };
         let stop = Arc::new(AtomicBool::new(false));
         let dropped = Arc::new(AtomicU64::new(0));
         let (frame_tx, frame_rx) = crossbeam_channel::bounded::<(CapturedFrame, u64, Instant)>(1);
@@ -478,11 +483,6 @@ impl LiveFace {
                 }
             }
         }
-        self.status = LiveFaceStatus {
-            source_name: name.clone(),
-            epoch: Some(epoch),
-            ..LiveFaceStatus::default()
-        };
         self.restart = false;
         self.runtime = Some(Runtime {
             samples: sample_rx,
