@@ -103,6 +103,14 @@ pub enum Error {
         /// What is wrong.
         problem: String,
     },
+    /// A face stream from the network carried something that is not a face.
+    #[error("face stream `{stream}`: {problem}")]
+    Stream {
+        /// The stream's name (e.g. the player's) or its entity.
+        stream: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// A renderer failed on one frame.
     #[error("renderer `{renderer}` failed: {message}")]
     Render {

@@ -62,6 +62,7 @@ mod error;
 pub mod face;
 mod head;
 mod math;
+pub mod net;
 pub mod onnx;
 mod plugin;
 pub mod render;
@@ -88,6 +89,7 @@ pub mod prelude {
         Channel, Expression, ExpressionWeights, FaceFrame, FaceMask, Gaze, HeadPose,
     };
     pub use crate::head::{HeadRendererKind, TalkingHead};
+    pub use crate::net::{FaceSender, RemoteFace};
     pub use crate::onnx::OnnxModelAsset;
     pub use crate::plugin::{TalkingHeadPlugin, TalkingHeadSystems};
     pub use crate::render::{HeadRenderer, HeadStats, MeshWarpRenderer, TalkingHeadStats};

@@ -40,7 +40,7 @@ pub use live::{
 pub use player::{ClipLayer, FaceClipEvent, FaceClipPlayer};
 pub use record::FaceRecorder;
 
-pub(crate) use layers::compose_faces;
+pub(crate) use layers::{compose_faces, remove_layers_where};
 pub(crate) use live::TrackerConfig;
 
 use bevy::app::{App, Plugin, PostUpdate};
@@ -164,5 +164,8 @@ pub(crate) fn add_driver_plugins(app: &mut App) {
     }
     if !app.is_plugin_added::<FaceRecorderPlugin>() {
         app.add_plugins(FaceRecorderPlugin);
+    }
+    if !app.is_plugin_added::<crate::net::RemoteFacePlugin>() {
+        app.add_plugins(crate::net::RemoteFacePlugin);
     }
 }

@@ -1,0 +1,224 @@
+//! Face streams over [bevy_replicon](https://docs.rs/bevy_replicon) (feature `replicon`), with any of its
+//! transports (renet, quinnet, aeronet, Steam...).
+//!
+//! - Each client gives its own head a [`FaceSender`]; its packets go to the server as [`FaceUpload`]
+//!   client messages on the unreliable channel (a lost packet is bridged by the receivers, never resent).
+//! - The server spawns an avatar entity per player with [`FaceStreamOwner`] (which makes it
+//!   [`Replicated`] and gives it the replicated [`FaceStream`] marker). Each upload that decodes is
+//!   relayed as a [`FaceRelay`] server message, unreliable, to every client but its sender (who animates
+//!   its own head without the round trip), naming the avatar entity (replicon maps it to the client's).
+//!   Uploads that do not decode are dropped and reported once per client. Each packet crosses each
+//!   link once: no resending of stale faces (a replicated component would be sent again every server
+//!   tick until acknowledged).
+//! - On clients, each replicated avatar with a `FaceStream` (every player's but your own: the marker is
+//!   hidden from the owner) gets a [`RemoteFace`] that plays the relayed packets through its jitter
+//!   buffer into the head's tracking layer. Give that entity a [`TalkingHead`](crate::TalkingHead) (and,
+//!   if you like, an [`IdleLife`](crate::drive::IdleLife) for when the stream stalls) and it moves with
+//!   the player's face.
+//!
+//! ```no_run
+//! use bevy::prelude::*;
+//! use bevy_replicon::prelude::*;
+//! use bevy_talking_head::net::replicon::{FaceReplicationPlugin, FaceStreamOwner};
+//! use bevy_talking_head::prelude::*;
+//!
+//! let mut app = App::new();
+//! app.add_plugins((DefaultPlugins, RepliconPlugins /* , your transport's plugins */))
+//!     .add_plugins((TalkingHeadPlugin::default(), FaceReplicationPlugin))
+//!     .add_observer(spawn_avatar);
+//!
+//! /// Server: an avatar for each client that connects.
+//! fn spawn_avatar(add: On<Add, AuthorizedClient>, mut commands: Commands) {
+//!     commands.spawn(FaceStreamOwner(ClientId::Client(add.entity)));
+//! }
+//! ```
+//!
+//! Registration order must be the same on the server and the clients (replicon checks it): add this
+//! plugin in the same place in both.
+
+use std::collections::HashMap;
+
+use bevy::ecs::entity::MapEntities;
+use bevy::prelude::*;
+use bevy_replicon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{FacePacket, FaceSender, RemoteFace};
+use crate::TalkingHeadSystems;
+use crate::face::FaceFrame;
+
+/// Marks a player's avatar entity as carrying a face stream. Replicated to every client but the
+/// avatar's owner; clients give such entities a [`RemoteFace`].
+#[derive(Component, Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaceStream;
+
+/// On the server: which client's uploads drive this avatar. Makes the entity replicated with a
+/// [`FaceStream`], which its owner does not receive.
+#[derive(Component, Clone, Copy, Debug, PartialEq, Eq)]
+#[component(immutable)]
+#[require(Replicated, FaceStream)]
+pub struct FaceStreamOwner(pub ClientId);
+
+impl VisibilityFilter for FaceStreamOwner {
+    type ClientComponent = AuthorizedClient;
+    type Scope = SingleComponent<FaceStream>;
+
+    fn is_visible(&self, client: Entity, _: Option<&AuthorizedClient>) -> bool {
+        self.0 != ClientId::Client(client)
+    }
+}
+
+/// A client's face packet on its way to the server.
+#[derive(Message, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Deref)]
+pub struct FaceUpload(pub FacePacket);
+
+/// A player's face packet relayed by the server to the other clients.
+#[derive(Message, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MapEntities)]
+pub struct FaceRelay {
+    /// The avatar it drives.
+    #[entities]
+    #[serde(with = "bevy_replicon::compact_entity")]
+    pub avatar: Entity,
+    /// The face.
+    pub packet: FacePacket,
+}
+
+/// Registers the [`FaceStream`] marker, the [`FaceUpload`] and [`FaceRelay`] messages, and adds the
+/// systems that send, relay and receive faces. Add it after `RepliconPlugins`, on the server and on
+/// every client.
+#[derive(Default)]
+pub struct FaceReplicationPlugin;
+
+impl Plugin for FaceReplicationPlugin {
+    fn build(&self, app: &mut App) {
+        assert!(
+            app.is_plugin_added::<RepliconSharedPlugin>(),
+            "FaceReplicationPlugin: add bevy_replicon's RepliconPlugins before it"
+        );
+        app.replicate::<FaceStream>()
+            .add_client_message::<FaceUpload>(Channel::Unreliable)
+            .add_mapped_server_message::<FaceRelay>(Channel::Unreliable)
+            .add_visibility_filter::<FaceStreamOwner>()
+            .init_resource::<RelayStats>()
+            .add_observer(play_replicated_streams)
+            .add_systems(
+                PreUpdate,
+                (
+                    relay_uploads
+                        .after(ServerSystems::Receive)
+                        .run_if(in_state(ClientState::Disconnected)),
+                    receive_relayed.after(ClientSystems::Receive),
+                )
+                    .chain(),
+            )
+            .add_systems(
+                PostUpdate,
+                send_faces
+                    .after(TalkingHeadSystems::Compose)
+                    .before(ClientSystems::Send),
+            );
+    }
+}
+
+/// What the server's relay has done, for a server overlay or a log.
+#[derive(Resource, Clone, Debug, Default)]
+pub struct RelayStats {
+    /// Uploads relayed to the other clients.
+    pub relayed: u64,
+    /// Uploads not newer than the avatar's newest (reordered or duplicated on the way).
+    pub stale: u64,
+    /// Uploads whose face did not decode.
+    pub rejected: u64,
+    /// Uploads from a client with no avatar.
+    pub unowned: u64,
+    /// The newest sequence number relayed for each client, and whether it was warned about bad
+    /// uploads.
+    newest: HashMap<ClientId, (Option<u32>, bool)>,
+}
+
+/// Clients: packets of each [`FaceSender`] head's face.
+fn send_faces(
+    time: Res<Time<Real>>,
+    mut senders: Query<(&mut FaceSender, &FaceFrame)>,
+    mut uploads: MessageWriter<FaceUpload>,
+) {
+    let now = time.elapsed_secs_f64();
+    for (mut sender, face) in &mut senders {
+        if let Some(packet) = sender.poll(face, now) {
+            uploads.write(FaceUpload(packet));
+        }
+    }
+}
+
+/// Server: each upload that decodes and is newer goes to everyone but its sender.
+fn relay_uploads(
+    mut uploads: MessageReader<FromClient<FaceUpload>>,
+    avatars: Query<(Entity, &FaceStreamOwner)>,
+    mut stats: ResMut<RelayStats>,
+    mut relay: MessageWriter<ToClients<FaceRelay>>,
+) {
+    for FromClient {
+        client_id,
+        message: FaceUpload(packet),
+    } in uploads.read()
+    {
+        let Some((avatar, _)) = avatars.iter().find(|(_, o)| o.0 == *client_id) else {
+            stats.unowned += 1;
+            debug!("face upload from {client_id:?}, which has no avatar (FaceStreamOwner)");
+            continue;
+        };
+        let (newest, warned) = stats.newest.get(client_id).copied().unwrap_or_default();
+        if let Err(e) = packet.face() {
+            stats.rejected += 1;
+            if !warned {
+                warn!(
+                    "face upload from {client_id:?} for avatar {avatar} is not a face ({e}); dropped \
+                     (further bad uploads from this client are only counted)"
+                );
+            }
+            stats.newest.insert(*client_id, (newest, true));
+            continue;
+        }
+        // Newer, or a sender that started over.
+        if newest.is_some_and(|n| packet.seq <= n && n - packet.seq <= 1024) {
+            stats.stale += 1;
+            continue;
+        }
+        stats.newest.insert(*client_id, (Some(packet.seq), warned));
+        stats.relayed += 1;
+        relay.write(ToClients {
+            targets: SendTargets::AllExcept(*client_id),
+            message: FaceRelay {
+                avatar,
+                packet: packet.clone(),
+            },
+        });
+    }
+}
+
+/// Clients (and a listen server): relayed packets into their avatar's [`RemoteFace`].
+fn receive_relayed(
+    time: Res<Time<Real>>,
+    mut relayed: MessageReader<FaceRelay>,
+    mut avatars: Query<&mut RemoteFace>,
+) {
+    let now = time.elapsed_secs_f64();
+    for FaceRelay { avatar, packet } in relayed.read() {
+        if let Ok(mut remote) = avatars.get_mut(*avatar) {
+            // A bad packet is remembered by the RemoteFace and reported when it plays.
+            let _ = remote.push(packet, now);
+        }
+    }
+}
+
+/// Clients: a replicated avatar with a stream plays it (unless the game gave it its own `RemoteFace`,
+/// or it is a local sender).
+fn play_replicated_streams(
+    add: On<Add, FaceStream>,
+    avatars: Query<(), (With<Remote>, Without<RemoteFace>, Without<FaceSender>)>,
+    mut commands: Commands,
+) {
+    if avatars.contains(add.entity) {
+        commands.entity(add.entity).insert(RemoteFace::default());
+    }
+}
