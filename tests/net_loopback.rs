@@ -85,19 +85,20 @@ fn sample(trace: &Trace, t: f64) -> Option<(f32, f32)> {
     Some((a.1 + (b.1 - a.1) * k, a.2 + (b.2 - a.2) * k))
 }
 
-/// The delay (ms) at which `seen` best matches `sent`, and the mean and largest jaw error there.
+/// The delay (ms) at which `seen` best matches `sent`, and the mean and 99th-percentile jaw error there.
 fn best_lag(sent: &Trace, seen: &Trace) -> (u32, f32, f32) {
     (0..=600)
         .step_by(2)
         .filter_map(|ms| {
             let lag = f64::from(ms) / 1000.0;
-            let errors: Vec<f32> = seen
+            let mut errors: Vec<f32> = seen
                 .iter()
                 .filter_map(|s| sample(sent, s.0 - lag).map(|(jaw, _)| (jaw - s.1).abs()))
                 .collect();
             (errors.len() > seen.len() / 2).then(|| {
                 let mean = errors.iter().sum::<f32>() / errors.len() as f32;
-                (ms, mean, errors.iter().copied().fold(0.0, f32::max))
+                errors.sort_by(f32::total_cmp);
+                (ms, mean, errors[errors.len() * 99 / 100])
             })
         })
         .min_by(|a, b| a.1.total_cmp(&b.1))
@@ -135,15 +136,18 @@ fn client_b_sees_client_a_follow_its_clip_through_ten_percent_loss() {
     while start.elapsed() < Duration::from_secs(9) {
         let frame = Instant::now();
         server.update();
+        // Each app samples its faces at its `Time<Real>`, read as its update starts.
+        let ta = clock(Instant::now());
         a.update();
+        let tb = clock(Instant::now());
         b.update();
-        let t = clock(Instant::now());
+        let t = tb;
         let face = |app: &App, e: Entity| {
             let f = app.world().get::<FaceFrame>(e).unwrap();
             (f.expressions.get(Expression::JawOpen), f.head.yaw)
         };
         let (jaw, yaw) = face(&a, a_head);
-        a_sent.push((t, jaw, yaw));
+        a_sent.push((ta, jaw, yaw));
         let (jaw, yaw) = face(&b, b_head);
         b_sent.push((t, jaw, yaw));
         if let Some(e) = avatar_of_other(&mut b) {
@@ -153,15 +157,16 @@ fn client_b_sees_client_a_follow_its_clip_through_ten_percent_loss() {
         }
         if let Some(e) = avatar_of_other(&mut a) {
             let (jaw, yaw) = face(&a, e);
-            b_seen_by_a.push((t, jaw, yaw));
-            delays.push((t, a.world().get::<RemoteFace>(e).unwrap().buffer().delay().as_secs_f64()));
+            b_seen_by_a.push((ta, jaw, yaw));
+            delays.push((ta, a.world().get::<RemoteFace>(e).unwrap().buffer().delay().as_secs_f64()));
         }
         // Halfway, A's client sends one packet that is not a face: the server drops it.
         if t > 4.5 && !bad_sent {
             bad_sent = true;
             let mut packet = FacePacket::new(1_000_000, 0, &FaceFrame::neutral());
             let good = packet.clone().with_previous(33, &FaceFrame::neutral().with_expression(Expression::JawOpen, 0.5));
-            let bytes = bevy_replicon::postcard::to_allocvec(&good).unwrap();
+            let mut buf = [0u8; 256];
+            let bytes = bevy_replicon::postcard::to_slice(&good, &mut buf).unwrap();
             assert_eq!(bytes.len(), good.wire_size(), "FacePacket::wire_size is postcard's size");
             packet.frame = vec![0x10; 20];
             a.world_mut().write_message(FaceUpload(packet));
@@ -223,17 +228,22 @@ fn client_b_sees_client_a_follow_its_clip_through_ten_percent_loss() {
     assert!(frozen * 20 < rates.len(), "{frozen} of {} frames froze", rates.len());
     // - A's clip, late by a steady delay: the jitter buffer's (adapted to the link) plus the link and
     //   the ticks.
-    let (lag, mean, max) = best_lag(&a_sent, &settled);
-    eprintln!("B sees A {lag} ms late: jaw error mean {mean:.4}, max {max:.4}");
+    let (lag, mean, p99) = best_lag(&a_sent, &settled);
+    eprintln!("B sees A {lag} ms late: jaw error mean {mean:.4}, 99th percentile {p99:.4}");
     assert!(lag <= 250, "B sees A {lag} ms late (stated bound 250 ms)");
     assert!(lag >= 90, "{lag} ms is less than two 20 ms links and the 50 ms buffer: not A's stream?");
-    assert!(mean < 0.03 && max < 0.15, "jaw error mean {mean}, max {max}");
+    // (The error's worst moments: two packets lost in a row, bridged by a guess.)
+    assert!(mean < 0.03 && p99 < 0.12, "jaw error mean {mean}, 99th percentile {p99}");
     // The head turn comes through too (quantised to 0.005 rad).
-    let yaw_error = settled
+    let mut yaw_errors: Vec<f32> = settled
         .iter()
-        .filter_map(|s| sample(&a_sent, s.0 - f64::from(lag) / 1000.0).map(|(_, yaw)| (yaw - s.2).abs()))
-        .fold(0.0, f32::max);
-    assert!(yaw_error < 0.05, "yaw error {yaw_error}");
+        .filter_map(|s| {
+            sample(&a_sent, s.0 - f64::from(lag) / 1000.0).map(|(_, yaw)| (yaw - s.2).abs())
+        })
+        .collect();
+    yaw_errors.sort_by(f32::total_cmp);
+    let yaw_p99 = yaw_errors[yaw_errors.len() * 99 / 100];
+    assert!(yaw_p99 < 0.04, "yaw error 99th percentile {yaw_p99} rad");
     // And the other way round.
     let settled_a: Trace = b_seen_by_a.iter().copied().filter(|s| s.0 > warm).collect();
     let (lag_a, mean_a, _) = best_lag(&b_sent, &settled_a);

@@ -46,11 +46,68 @@ pub struct FacePacket {
     /// between one sender's packets matter).
     pub time_ms: u32,
     /// The face, a whole [`codec`] frame.
+    #[serde(with = "wire_bytes")]
     pub frame: Vec<u8>,
-    /// The previous packet's face again (milliseconds before this one, and its channels that differ
-    /// from this face as a [`codec`] frame of changes), so that a receiver that lost the previous
-    /// packet still gets it: a single lost packet costs nothing.
-    pub previous: Option<(u16, Vec<u8>)>,
+    /// The previous packet's face again, so that a receiver that lost the previous packet still gets
+    /// it: a single lost packet costs nothing.
+    pub previous: Option<PreviousFace>,
+}
+
+/// The previous packet's face, carried again in a [`FacePacket`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousFace {
+    /// How many milliseconds older than the packet's face it is.
+    pub ms: u16,
+    /// Its channels that differ from the packet's face, as a [`codec`] frame of changes (or a whole
+    /// frame, when that is smaller).
+    #[serde(with = "wire_bytes")]
+    pub frame: Vec<u8>,
+}
+
+/// Frames as byte strings: on postcard the same bytes as a `Vec<u8>`, but a length is checked against
+/// the input and `MAX_FRAME` before anything is allocated.
+mod wire_bytes {
+    use serde::de::{Error, SeqAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    /// No codec frame is longer (a frame of changes to all 63 channels is 72 bytes).
+    pub const MAX_FRAME: usize = 128;
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        d.deserialize_bytes(Frame)
+    }
+
+    struct Frame;
+
+    impl<'de> Visitor<'de> for Frame {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "a face frame of at most {MAX_FRAME} bytes")
+        }
+
+        fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            if v.len() > MAX_FRAME {
+                return Err(E::invalid_length(v.len(), &self));
+            }
+            Ok(v.to_vec())
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(b) = seq.next_element()? {
+                if out.len() == MAX_FRAME {
+                    return Err(A::Error::invalid_length(out.len() + 1, &self));
+                }
+                out.push(b);
+            }
+            Ok(out)
+        }
+    }
 }
 
 impl FacePacket {
@@ -71,7 +128,10 @@ impl FacePacket {
             return self;
         };
         encoder.encode_changes(&this);
-        self.previous = Some((ms, encoder.encode_changes(face)));
+        self.previous = Some(PreviousFace {
+            ms,
+            frame: encoder.encode_changes(face),
+        });
         self
     }
 
@@ -82,13 +142,13 @@ impl FacePacket {
 
     /// The previous packet's face and how many milliseconds older it is, if the packet carries it.
     pub fn previous_face(&self) -> Option<Result<(u16, FaceFrame), DecodeError>> {
-        let (ms, bytes) = self.previous.as_ref()?;
+        let previous = self.previous.as_ref()?;
         let mut decoder = codec::FaceDecoder::default();
         Some(
             decoder
                 .decode(&self.frame)
-                .and_then(|_| decoder.decode(bytes))
-                .map(|f| (*ms, f)),
+                .and_then(|_| decoder.decode(&previous.frame))
+                .map(|f| (previous.ms, f)),
         )
     }
 
@@ -102,8 +162,8 @@ impl FacePacket {
             + varint(self.frame.len() as u64)
             + self.frame.len()
             + 1
-            + self.previous.as_ref().map_or(0, |(ms, b)| {
-                varint(u64::from(*ms)) + varint(b.len() as u64) + b.len()
+            + self.previous.as_ref().map_or(0, |p| {
+                varint(u64::from(p.ms)) + varint(p.frame.len() as u64) + p.frame.len()
             })
     }
 }
@@ -382,7 +442,7 @@ mod tests {
         assert_eq!(packets.len(), 3);
         assert!(packets[0].previous.is_none());
         // The copy of a frame that differs in one channel: a header, a mask and one byte.
-        assert_eq!(packets[2].previous.as_ref().unwrap().1.len(), 10);
+        assert_eq!(packets[2].previous.as_ref().unwrap().frame.len(), 10);
         // seq, time (10,067 ms: two varint bytes), length, frame, Some, 33 ms, length, copy.
         assert_eq!(packets[2].wire_size(), 1 + 2 + 1 + 64 + 1 + 1 + 1 + 10);
         let (ms, face) = packets[2].previous_face().unwrap().unwrap();
