@@ -1,33 +1,40 @@
-//! The `multiplayer_avatars` example in a real window: four avatars show and move with their recorded
-//! face streams.
+//! The `multiplayer_avatars` example in a real window: a server and two clients on loopback. Client A
+//! (the window) shows its own head and client B's avatar as received; client B's own view (its head,
+//! and A's avatar as B receives it) is copied into the bottom row. All four tiles show a face that
+//! moves, so both streams cross the network both ways.
 
 mod common;
 
-use common::examples::{changed_pixels, region, run_example};
+use common::examples::{changed_pixels, region, run_example_with_log};
 
 #[test]
-fn multiplayer_avatars_example_animates_four_heads() {
-    let Some(shots) = run_example("multiplayer_avatars", 2) else {
+fn multiplayer_avatars_example_streams_faces_both_ways() {
+    let Some((shots, log)) = run_example_with_log("multiplayer_avatars", 2) else {
         return;
     };
+    // Each client logs what it receives every 2 s: both streams arrive (idle life alone would also
+    // move the heads).
+    for (who, from) in [("ada", "brix"), ("brix", "ada")] {
+        let needle = format!("{who} receives {from}: ");
+        let frames = log
+            .lines()
+            .filter_map(|l| l.split(&needle).nth(1)?.split(' ').next()?.parse::<u32>().ok())
+            .max();
+        eprintln!("{who} received {frames:?} frames from {from}");
+        assert!(frames.is_some_and(|n| n >= 30), "{who} did not receive {from}'s stream:\n{log}");
+    }
     let (a, b) = (&shots[0], &shots[1]);
-    assert_eq!(a.dimensions(), (900, 700));
-    // Tile i's 260 px portrait is centred at (450 - 200 + 400 col, 350 - 185 + 345 row); the face fills
-    // its upper middle.
-    for i in 0..4u32 {
-        let (col, row) = (i % 2, i / 2);
-        let (cx, cy) = (250 + 400 * col, 165 + 345 * row);
+    assert_eq!(a.dimensions(), (900, 720));
+    let names = ["A's own head", "B's avatar at A", "B's own head", "A's avatar at B"];
+    // Tile i is centred at (250 + 400 col, 185 + 345 row); the face fills its upper middle.
+    for (i, name) in names.iter().enumerate() {
+        let (col, row) = (i as u32 % 2, i as u32 / 2);
+        let (cx, cy) = (250 + 400 * col, 185 + 345 * row);
         let (x0, y0, w, h) = (cx - 60, cy - 90, 120, 120);
         let (_, std, _) = region(a, x0, y0, w, h);
-        assert!(
-            std > 12.0,
-            "avatar {i}: the head region is flat (std {std:.1}): blank?"
-        );
+        assert!(std > 12.0, "{name}: the head region is flat (std {std:.1}): blank?");
         let changed = changed_pixels(a, b, x0, y0, w, h);
-        eprintln!("avatar {i}: {changed} pixels changed between the screenshots");
-        assert!(
-            changed > 100,
-            "avatar {i} does not move ({changed} pixels changed)"
-        );
+        eprintln!("{name}: {changed} pixels changed between the screenshots");
+        assert!(changed > 100, "{name} does not move ({changed} pixels changed)");
     }
 }

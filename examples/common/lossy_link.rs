@@ -3,6 +3,8 @@
 //! link's address instead of the server's. Used by the `multiplayer_avatars` example (`--loss`) and the
 //! loopback test.
 
+#![allow(dead_code)]
+
 use std::collections::BinaryHeap;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};

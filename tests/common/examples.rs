@@ -40,6 +40,11 @@ pub fn region(img: &image::RgbImage, x0: u32, y0: u32, w: u32, h: u32) -> (f64, 
 /// (saying so) without xvfb-run and lavapipe, unless `CI` is set, where that is a failure. Fails if the
 /// example fails or logs an error.
 pub fn run_example(name: &str, shots: usize) -> Option<Vec<image::RgbImage>> {
+    run_example_with_log(name, shots).map(|(shots, _)| shots)
+}
+
+/// [`run_example`], also returning what the example printed.
+pub fn run_example_with_log(name: &str, shots: usize) -> Option<(Vec<image::RgbImage>, String)> {
     let lavapipe = Path::new("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json");
     if !have("xvfb-run") || !lavapipe.exists() {
         assert!(
@@ -84,15 +89,14 @@ pub fn run_example(name: &str, shots: usize) -> Option<Vec<image::RgbImage>> {
         output.status
     );
     assert!(!log.contains("ERROR"), "the example logged errors:\n{log}");
-    Some(
-        (1..=shots)
-            .map(|k| {
-                image::open(out_dir.join(format!("{name}_{k}.png")))
-                    .unwrap_or_else(|e| panic!("screenshot {k}: {e}"))
-                    .to_rgb8()
-            })
-            .collect(),
-    )
+    let shots = (1..=shots)
+        .map(|k| {
+            image::open(out_dir.join(format!("{name}_{k}.png")))
+                .unwrap_or_else(|e| panic!("screenshot {k}: {e}"))
+                .to_rgb8()
+        })
+        .collect();
+    Some((shots, log))
 }
 
 /// How many pixels of a region differ (by more than 24 in some channel) between two screenshots.
