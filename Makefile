@@ -10,10 +10,10 @@ demo: setup
 	$(CARGO) run --example expressions
 
 test: setup
-	$(CARGO) test --features egui
+	$(CARGO) test --features egui,replicon
 
 bench: setup
-	$(CARGO) bench
+	$(CARGO) bench --features replicon
 
 clippy:
 	$(CARGO) clippy --all-targets --all-features -- -D warnings

@@ -45,10 +45,7 @@ use common::HeadlessCapturePlugin;
 use crossbeam_channel::{Receiver, Sender};
 use serde::{Deserialize, Serialize};
 
-const PORTRAITS: [&str; 2] = [
-    "portraits/astronaut.png",
-    "portraits/astronaut_painted.png",
-];
+const PORTRAITS: [&str; 2] = ["portraits/astronaut.png", "portraits/astronaut_painted.png"];
 const RECORDINGS: [&str; 2] = [
     "recordings/talking.face.ron",
     "recordings/expressions.face.ron",
@@ -292,7 +289,12 @@ fn name_avatars(
             continue;
         };
         // Whatever a client sends is checked: a short name, a portrait that exists.
-        let name: String = message.name.chars().filter(|c| !c.is_control()).take(16).collect();
+        let name: String = message
+            .name
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(16)
+            .collect();
         info!("{client_id:?} joined as {name}");
         commands.entity(avatar).insert(Player {
             name,
@@ -424,9 +426,11 @@ fn attach_remote_heads(
         let output = images.add(Image::default());
         let slot = (0..).find(|i| slots.iter().all(|s| s.0 != *i)).unwrap_or(0);
         commands.entity(avatar).insert((
-            TalkingHead::new(assets.load(PORTRAITS[usize::from(player.portrait) % PORTRAITS.len()]))
-                .with_output_size(UVec2::splat(HEAD))
-                .with_output(output),
+            TalkingHead::new(
+                assets.load(PORTRAITS[usize::from(player.portrait) % PORTRAITS.len()]),
+            )
+            .with_output_size(UVec2::splat(HEAD))
+            .with_output(output),
             // While the stream stalls, the avatar still blinks and breathes.
             IdleLife::default(),
             RemoteSlot(slot),
@@ -566,11 +570,10 @@ fn window_app(me: Me, server: SocketAddr, mirror: Option<(Receiver<View>, f32)>)
             loss,
         });
     }
-    app.add_systems(Startup, setup_window)
-        .add_systems(
-            Update,
-            (attach_remote_heads, place_remote_heads, show_mirror, label).chain(),
-        );
+    app.add_systems(Startup, setup_window).add_systems(
+        Update,
+        (attach_remote_heads, place_remote_heads, show_mirror, label).chain(),
+    );
     app
 }
 
@@ -608,16 +611,36 @@ fn setup_window(
     commands.spawn(Camera2d);
     let output = images.add(Image::default());
     spawn_own_head(&mut commands, &me, &assets, output.clone()).insert(sprite(output, tile(0)));
-    commands.spawn((Label::Own, text(&format!("{} (you)", me.name), 14.0, tile(0) - Vec3::Y * 150.0)));
-    commands.spawn((Label::Slot(0), text("waiting for players...", 14.0, tile(1) - Vec3::Y * 150.0)));
+    commands.spawn((
+        Label::Own,
+        text(
+            &format!("{} (you)", me.name),
+            14.0,
+            tile(0) - Vec3::Y * 150.0,
+        ),
+    ));
+    commands.spawn((
+        Label::Slot(0),
+        text("waiting for players...", 14.0, tile(1) - Vec3::Y * 150.0),
+    ));
     commands.spawn((Label::Traffic, text("", 13.0, Vec3::new(0.0, 340.0, 1.0))));
     if let Some(m) = mirror {
         commands.spawn(sprite(m.own.clone(), tile(2)));
         commands.spawn(sprite(m.remote.clone(), tile(3)));
-        commands.spawn(text("brix (client B, on a thread: its own view)", 14.0, tile(2) - Vec3::Y * 150.0));
-        commands.spawn((Label::MirrorRemote, text("", 14.0, tile(3) - Vec3::Y * 150.0)));
+        commands.spawn(text(
+            "brix (client B, on a thread: its own view)",
+            14.0,
+            tile(2) - Vec3::Y * 150.0,
+        ));
+        commands.spawn((
+            Label::MirrorRemote,
+            text("", 14.0, tile(3) - Vec3::Y * 150.0),
+        ));
         let note = if m.loss > 0.0 {
-            format!("each client's link drops {:.0} % of the datagrams, 20-40 ms late", m.loss * 100.0)
+            format!(
+                "each client's link drops {:.0} % of the datagrams, 20-40 ms late",
+                m.loss * 100.0
+            )
         } else {
             "loopback, no loss (try --loss 10)".to_owned()
         };
@@ -637,7 +660,11 @@ fn place_remote_heads(
     }
 }
 
-fn show_mirror(mirror: Option<Res<MirrorOfB>>, mut images: ResMut<Assets<Image>>, mut labels: Query<(&Label, &mut Text2d)>) {
+fn show_mirror(
+    mirror: Option<Res<MirrorOfB>>,
+    mut images: ResMut<Assets<Image>>,
+    mut labels: Query<(&Label, &mut Text2d)>,
+) {
     let Some(m) = mirror else { return };
     let Some(view) = m.views.try_iter().last() else {
         return;
@@ -651,8 +678,10 @@ fn show_mirror(mirror: Option<Res<MirrorOfB>>, mut images: ResMut<Assets<Image>>
         }
         for (kind, mut text) in &mut labels {
             if matches!(kind, Label::MirrorRemote) {
-                text.0 = format!("{label}
-(as client B sees her)");
+                text.0 = format!(
+                    "{label}
+(as client B sees her)"
+                );
             }
         }
     }

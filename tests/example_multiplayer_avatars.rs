@@ -18,23 +18,44 @@ fn multiplayer_avatars_example_streams_faces_both_ways() {
         let needle = format!("{who} receives {from}: ");
         let frames = log
             .lines()
-            .filter_map(|l| l.split(&needle).nth(1)?.split(' ').next()?.parse::<u32>().ok())
+            .filter_map(|l| {
+                l.split(&needle)
+                    .nth(1)?
+                    .split(' ')
+                    .next()?
+                    .parse::<u32>()
+                    .ok()
+            })
             .max();
         eprintln!("{who} received {frames:?} frames from {from}");
-        assert!(frames.is_some_and(|n| n >= 30), "{who} did not receive {from}'s stream:\n{log}");
+        assert!(
+            frames.is_some_and(|n| n >= 30),
+            "{who} did not receive {from}'s stream:\n{log}"
+        );
     }
     let (a, b) = (&shots[0], &shots[1]);
     assert_eq!(a.dimensions(), (900, 720));
-    let names = ["A's own head", "B's avatar at A", "B's own head", "A's avatar at B"];
+    let names = [
+        "A's own head",
+        "B's avatar at A",
+        "B's own head",
+        "A's avatar at B",
+    ];
     // Tile i is centred at (250 + 400 col, 185 + 345 row); the face fills its upper middle.
     for (i, name) in names.iter().enumerate() {
         let (col, row) = (i as u32 % 2, i as u32 / 2);
         let (cx, cy) = (250 + 400 * col, 185 + 345 * row);
         let (x0, y0, w, h) = (cx - 60, cy - 90, 120, 120);
         let (_, std, _) = region(a, x0, y0, w, h);
-        assert!(std > 12.0, "{name}: the head region is flat (std {std:.1}): blank?");
+        assert!(
+            std > 12.0,
+            "{name}: the head region is flat (std {std:.1}): blank?"
+        );
         let changed = changed_pixels(a, b, x0, y0, w, h);
         eprintln!("{name}: {changed} pixels changed between the screenshots");
-        assert!(changed > 100, "{name} does not move ({changed} pixels changed)");
+        assert!(
+            changed > 100,
+            "{name} does not move ({changed} pixels changed)"
+        );
     }
 }

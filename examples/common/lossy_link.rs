@@ -166,7 +166,9 @@ fn relay(
             };
             if sent {
                 counters.forwarded.fetch_add(1, Ordering::Relaxed);
-                counters.bytes.fetch_add(d.bytes.len() as u64, Ordering::Relaxed);
+                counters
+                    .bytes
+                    .fetch_add(d.bytes.len() as u64, Ordering::Relaxed);
             }
             busy = true;
         }

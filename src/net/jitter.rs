@@ -293,7 +293,14 @@ impl JitterBuffer {
         self.insert(seq, sent, face, arrival, true)
     }
 
-    fn insert(&mut self, seq: u32, sent: f64, face: FaceFrame, arrival: f64, timed: bool) -> Pushed {
+    fn insert(
+        &mut self,
+        seq: u32,
+        sent: f64,
+        face: FaceFrame,
+        arrival: f64,
+        timed: bool,
+    ) -> Pushed {
         if !sent.is_finite() || !arrival.is_finite() {
             self.stats.late += 1;
             return Pushed::Late;
@@ -325,7 +332,11 @@ impl JitterBuffer {
         self.stream_start.get_or_insert(arrival);
         // The clock offset: transits of the window (a redundant copy's says nothing about the link).
         let window = self.settings.clock_window.as_secs_f64();
-        while self.transits.front().is_some_and(|t| t.0 < arrival - window) {
+        while self
+            .transits
+            .front()
+            .is_some_and(|t| t.0 < arrival - window)
+        {
             self.transits.pop_front();
         }
         if timed {
@@ -388,9 +399,7 @@ impl JitterBuffer {
 
     /// The face to show at `now` (the receiver's clock, in seconds), or `None` before the first frame.
     pub fn sample(&mut self, now: f64) -> Option<JitterSample> {
-        let dt = self
-            .last_sample
-            .map_or(0.0, |t| (now - t).max(0.0) as f32);
+        let dt = self.last_sample.map_or(0.0, |t| (now - t).max(0.0) as f32);
         self.last_sample = Some(now);
         // Move the delay towards what the link asks for, by stretching or squeezing play-out time.
         if self.state == Playout::Empty {
@@ -552,7 +561,11 @@ mod tests {
             {
                 assert_eq!(s.state, Playout::Playing, "at {now}");
                 let expected = ramp(now - 0.1 - 0.020);
-                assert!((jaw(&s) - expected).abs() < 0.004, "at {now}: {} vs {expected}", jaw(&s));
+                assert!(
+                    (jaw(&s) - expected).abs() < 0.004,
+                    "at {now}: {} vs {expected}",
+                    jaw(&s)
+                );
                 if let Some(prev) = last {
                     let step: f32 = jaw(&s) - prev;
                     assert!((0.0..0.012).contains(&step), "jump of {step} at {now}");
@@ -582,7 +595,11 @@ mod tests {
         for i in 0..600u32 {
             let sent = f64::from(i) / 30.0;
             let lost = uniform() < 0.1;
-            let transit = if i < 300 { 0.01 + 0.08 * uniform() } else { 0.01 };
+            let transit = if i < 300 {
+                0.01 + 0.08 * uniform()
+            } else {
+                0.01
+            };
             if !lost {
                 arrivals.push((sent + transit, i, sent));
             }
@@ -607,7 +624,11 @@ mod tests {
             now += 1.0 / 60.0;
         }
         let at = |t: f64| delays.iter().find(|d| d.0 >= t).unwrap().1;
-        eprintln!("delay {:.3} s jittery, {:.3} s steady; {holding} held, {late} late", at(9.0), at(19.9));
+        eprintln!(
+            "delay {:.3} s jittery, {:.3} s steady; {holding} held, {late} late",
+            at(9.0),
+            at(19.9)
+        );
         assert!((0.09..0.16).contains(&at(9.0)), "jittery: {}", at(9.0));
         assert!(holding <= 2, "{holding} frames held on the jittery link");
         assert!(late <= 6, "{late} late frames");

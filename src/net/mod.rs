@@ -301,13 +301,20 @@ impl RemoteFace {
     pub fn push(&mut self, packet: &FacePacket, arrival: f64) -> Result<Pushed, DecodeError> {
         let sent = f64::from(packet.time_ms) / 1000.0;
         let previous = packet.previous_face();
-        match packet.face().and_then(|face| Ok((face, previous.transpose()?))) {
+        match packet
+            .face()
+            .and_then(|face| Ok((face, previous.transpose()?)))
+        {
             Ok((face, previous)) => {
                 if let Some((ms, previous)) = previous
                     && let Some(seq) = packet.seq.checked_sub(1)
                 {
-                    self.buffer
-                        .push_redundant(seq, sent - f64::from(ms) / 1000.0, previous, arrival);
+                    self.buffer.push_redundant(
+                        seq,
+                        sent - f64::from(ms) / 1000.0,
+                        previous,
+                        arrival,
+                    );
                 }
                 Ok(self.buffer.push(packet.seq, sent, face, arrival))
             }
@@ -380,7 +387,11 @@ pub(crate) fn play_remote_faces(
         let id = network_layer();
         match remote.buffer.sample(now) {
             Some(s) if s.weight > 0.0 => {
-                let layer = FaceLayer::new(s.face, s.weight * remote.weight.clamp(0.0, 1.0), remote.mask);
+                let layer = FaceLayer::new(
+                    s.face,
+                    s.weight * remote.weight.clamp(0.0, 1.0),
+                    remote.mask,
+                );
                 layers.set(id, layer);
             }
             _ => {
@@ -437,7 +448,12 @@ mod tests {
         let mut sender = FaceSender::default();
         let jaw = |w| FaceFrame::neutral().with_expression(Expression::JawOpen, w);
         let packets: Vec<FacePacket> = (0..3)
-            .filter_map(|i| sender.poll(&jaw(0.2 * i as f32), 10.0 + f64::from(i) / 30.0 + 1e-3 * f64::from(i)))
+            .filter_map(|i| {
+                sender.poll(
+                    &jaw(0.2 * i as f32),
+                    10.0 + f64::from(i) / 30.0 + 1e-3 * f64::from(i),
+                )
+            })
             .collect();
         assert_eq!(packets.len(), 3);
         assert!(packets[0].previous.is_none());
@@ -462,10 +478,16 @@ mod tests {
     fn a_remote_face_rejects_bad_packets_and_keeps_playing_good_ones() {
         let mut r = RemoteFace::default();
         let face = FaceFrame::neutral().with_expression(Expression::JawOpen, 0.6);
-        assert_eq!(r.push(&FacePacket::new(0, 1000, &face), 5.0), Ok(Pushed::Accepted));
+        assert_eq!(
+            r.push(&FacePacket::new(0, 1000, &face), 5.0),
+            Ok(Pushed::Accepted)
+        );
         let mut bad = FacePacket::new(1, 1033, &face);
         bad.frame.truncate(40);
-        assert!(matches!(r.push(&bad, 5.03), Err(DecodeError::Truncated { .. })));
+        assert!(matches!(
+            r.push(&bad, 5.03),
+            Err(DecodeError::Truncated { .. })
+        ));
         bad.frame = vec![0x20; 64];
         assert_eq!(r.push(&bad, 5.04), Err(DecodeError::Version(2)));
         assert_eq!(r.rejected(), 2);
