@@ -117,20 +117,23 @@ fn costs(c: &mut Criterion) {
     group.bench_function("postcard_deserialize", |b| {
         b.iter(|| postcard::from_bytes::<FacePacket>(&bytes))
     });
-    group.bench_function("remote_push_and_sample (decode both, buffer, interpolate)", |b| {
-        let mut remote = RemoteFace::default();
-        let mut i = 0;
-        b.iter(|| {
-            let p = &packets[i % packets.len()];
-            i += 1;
-            if i % packets.len() == 0 {
-                remote = RemoteFace::default();
-            }
-            let arrival = f64::from(p.time_ms) / 1000.0 + 0.03;
-            let _ = remote.push(p, arrival);
-            remote.buffer_mut().sample(arrival)
-        })
-    });
+    group.bench_function(
+        "remote_push_and_sample (decode both, buffer, interpolate)",
+        |b| {
+            let mut remote = RemoteFace::default();
+            let mut i = 0;
+            b.iter(|| {
+                let p = &packets[i % packets.len()];
+                i += 1;
+                if i % packets.len() == 0 {
+                    remote = RemoteFace::default();
+                }
+                let arrival = f64::from(p.time_ms) / 1000.0 + 0.03;
+                let _ = remote.push(p, arrival);
+                remote.buffer_mut().sample(arrival)
+            })
+        },
+    );
     group.finish();
 }
 

@@ -413,9 +413,12 @@ fn spawn_own_head<'a>(
     own
 }
 
+/// Another player's avatar (the own one has no `FaceStream` here) without a head yet.
+type HeadlessAvatar = (With<FaceStream>, Without<TalkingHead>);
+
 /// Gives each remote player's avatar (a replicated entity with a face stream and a name) a head.
 fn attach_remote_heads(
-    avatars: Query<(Entity, &Player), (With<FaceStream>, Without<TalkingHead>)>,
+    avatars: Query<(Entity, &Player), HeadlessAvatar>,
     slots: Query<&RemoteSlot>,
     assets: Res<AssetServer>,
     mut images: ResMut<Assets<Image>>,

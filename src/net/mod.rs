@@ -4,7 +4,7 @@
 //! The pieces below do not depend on any networking crate:
 //!
 //! - [`FacePacket`]: one frame on the wire: a sequence number, the sender's clock and the face as
-//!   [`codec`](crate::codec) bytes (64 for a whole face). `serde` types, so any transport can carry them.
+//!   [`codec`] bytes (64 for a whole face). `serde` types, so any transport can carry them.
 //! - [`FaceSender`] on a local head: makes a packet of its face at a fixed rate (30 Hz by default).
 //! - [`RemoteFace`] on an avatar: push the packets that arrive; a [`JitterBuffer`] plays them back at a
 //!   steady delay, interpolating across late and lost packets, as the head's tracking layer

@@ -211,11 +211,14 @@ fn receive_relayed(
     }
 }
 
+/// A replicated avatar that does not play a stream yet and is not this client's own head.
+type NewRemoteAvatar = (With<Remote>, Without<RemoteFace>, Without<FaceSender>);
+
 /// Clients: a replicated avatar with a stream plays it (unless the game gave it its own `RemoteFace`,
 /// or it is a local sender).
 fn play_replicated_streams(
     add: On<Add, FaceStream>,
-    avatars: Query<(), (With<Remote>, Without<RemoteFace>, Without<FaceSender>)>,
+    avatars: Query<(), NewRemoteAvatar>,
     mut commands: Commands,
 ) {
     if avatars.contains(add.entity) {

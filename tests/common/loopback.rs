@@ -3,6 +3,8 @@
 //! benchmark. The including crate declares the `lossy_link` and `net` modules
 //! (`examples/common/{lossy_link,net}.rs`).
 
+#![allow(dead_code)]
+
 use std::f32::consts::TAU;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
