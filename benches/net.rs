@@ -84,7 +84,7 @@ fn figures() {
             .copied()
             .filter(|s| s.0 > 3.5)
             .collect();
-        let (lag, mean_error, _) = best_lag(&run.a_sent, &settled);
+        let (lag, mean_error, _, _) = best_lag(&run.a_sent, &settled);
         let buffer = run.b_delays.last().map_or(0.0, |d| d.1 * 1000.0);
         let sent = lo.a.world().resource::<ClientStats>().sent_bps;
         let received = lo.b.world().resource::<ClientStats>().received_bps;

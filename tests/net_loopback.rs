@@ -27,11 +27,12 @@ fn client_b_sees_client_a_follow_its_clip_through_ten_percent_loss() {
         jitter: Duration::from_millis(20),
         seed: 0,
     });
-    let mut bad_sent = false;
+    let mut bad_sent = 0;
     let run = lo.run(9.0, |lo, t| {
-        // Halfway, A's client sends one packet that is not a face: the server drops it.
-        if t > 4.5 && !bad_sent {
-            bad_sent = true;
+        // Halfway, A's client sends five packets that are not faces (over the lossy link, so not all
+        // arrive): the server drops them.
+        if t > 4.5 && bad_sent < 5 {
+            bad_sent += 1;
             let mut packet = FacePacket::new(1_000_000, 0, &FaceFrame::neutral());
             let good = packet.clone().with_previous(
                 33,
@@ -96,7 +97,10 @@ fn client_b_sees_client_a_follow_its_clip_through_ten_percent_loss() {
         (0.07..0.13).contains(&loss.0) && (0.07..0.13).contains(&loss.1),
         "{loss:?}"
     );
-    assert_eq!(relay.rejected, 1, "the bad upload is dropped by the server");
+    assert!(
+        (1..=5).contains(&relay.rejected),
+        "the bad uploads that arrive are dropped by the server: {relay:?}"
+    );
     // Only the owner's avatar copy has no stream: each client plays exactly the other one.
     for app in [&mut a, &mut b] {
         let streams = app
@@ -151,17 +155,20 @@ fn client_b_sees_client_a_follow_its_clip_through_ten_percent_loss() {
     );
     // - A's clip, late by a steady delay: the jitter buffer's (adapted to the link) plus the link and
     //   the ticks.
-    let (lag, mean, p99) = best_lag(&a_sent, &settled);
-    eprintln!("B sees A {lag} ms late: jaw error mean {mean:.4}, 99th percentile {p99:.4}");
+    let (lag, mean, p95, p99) = best_lag(&a_sent, &settled);
+    eprintln!(
+        "B sees A {lag} ms late: jaw error mean {mean:.4}, 95th percentile {p95:.4}, 99th {p99:.4}"
+    );
     assert!(lag <= 250, "B sees A {lag} ms late (stated bound 250 ms)");
     assert!(
         lag >= 90,
         "{lag} ms is less than two 20 ms links and the 50 ms buffer: not A's stream?"
     );
-    // (The error's worst moments: two packets lost in a row, bridged by a guess.)
+    // Within a few hundredths nearly all the time; the worst moments (three or more packets lost in a
+    // row, bridged by a guess and a short hold) stay under 0.2 of the jaw's range.
     assert!(
-        mean < 0.03 && p99 < 0.12,
-        "jaw error mean {mean}, 99th percentile {p99}"
+        mean < 0.03 && p95 < 0.07 && p99 < 0.2,
+        "jaw error mean {mean}, 95th percentile {p95}, 99th {p99}"
     );
     // The head turn comes through too (quantised to 0.005 rad).
     let mut yaw_errors: Vec<f32> = settled
@@ -175,7 +182,12 @@ fn client_b_sees_client_a_follow_its_clip_through_ten_percent_loss() {
     assert!(yaw_p99 < 0.04, "yaw error 99th percentile {yaw_p99} rad");
     // And the other way round.
     let settled_a: Trace = b_seen_by_a.iter().copied().filter(|s| s.0 > warm).collect();
-    let (lag_a, mean_a, _) = best_lag(&b_sent, &settled_a);
+    assert!(
+        settled_a.len() > 250,
+        "A saw B's avatar in {} frames",
+        settled_a.len()
+    );
+    let (lag_a, mean_a, _, _) = best_lag(&b_sent, &settled_a);
     eprintln!("A sees B {lag_a} ms late: jaw error mean {mean_a:.4}");
     assert!(
         lag_a <= 250 && mean_a < 0.03,

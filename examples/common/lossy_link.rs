@@ -117,7 +117,7 @@ fn relay(
     counters: &LinkCounters,
     stop: &AtomicBool,
 ) {
-    let mut rng = c.seed | 1;
+    let mut rng = c.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
     let mut next = move || {
         // xorshift64*
         rng ^= rng >> 12;

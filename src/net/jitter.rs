@@ -12,7 +12,7 @@ pub struct JitterSettings {
     /// later on a link with more jitter, enough to bridge 95 % of the packets and one lost packet.
     pub delay: Duration,
     /// Whether the delay adapts to the link's jitter (between `delay` and `max_delay`). It changes
-    /// smoothly: the stream plays up to 20 % slower while the delay grows, 10 % faster while it shrinks.
+    /// smoothly: the stream plays up to 50 % slower while the delay grows, 10 % faster while it shrinks.
     pub adaptive: bool,
     /// The longest adaptive delay.
     pub max_delay: Duration,
@@ -24,9 +24,10 @@ pub struct JitterSettings {
     /// ...and then the stream fades out over this long (the head's lower layers, e.g. idle life, take
     /// over). Streams that start or come back fade in over the same time.
     pub fade: Duration,
-    /// Frames kept at most (older ones are dropped first).
+    /// Frames kept at most (older ones are dropped first; 64 covers the longest delay at 120 Hz).
     pub capacity: usize,
-    /// The window over which the fastest transit time (the clock offset) is measured.
+    /// The window over which the fastest transit time (the clock offset) is measured. Long, so that
+    /// the offset rarely moves; the jitter that sets the delay is measured over the last 3 s.
     pub clock_window: Duration,
 }
 
@@ -39,8 +40,8 @@ impl Default for JitterSettings {
             extrapolate: Duration::from_millis(70),
             hold: Duration::from_millis(250),
             fade: Duration::from_millis(250),
-            capacity: 32,
-            clock_window: Duration::from_secs(2),
+            capacity: 64,
+            clock_window: Duration::from_secs(10),
         }
     }
 }
@@ -65,8 +66,8 @@ pub enum Pushed {
     Duplicate,
     /// Arrived after its time to play had passed; dropped.
     Late,
-    /// The sender restarted (its sequence numbers or clock went far back): the buffer starts over with
-    /// this frame.
+    /// The sender started over (its numbering went back while its clock went on, jumped by more than
+    /// 1024, or only old frames came for 8 packets): the buffer starts over with this frame.
     Restarted,
 }
 
@@ -92,7 +93,7 @@ pub enum Playout {
 /// Counters of a stream, for a network overlay or a log.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct JitterStats {
-    /// Frames accepted.
+    /// Frames accepted (not counting recovered copies).
     pub received: u64,
     /// Sequence numbers skipped (frames lost, or never sent by a sender that merged them).
     pub missing: u64,
@@ -159,13 +160,16 @@ pub struct JitterBuffer {
     frames: VecDeque<Stamped>,
     transits: VecDeque<(f64, f64)>,
     newest_seq: Option<u32>,
+    newest_sent: Option<f64>,
+    first_seq: Option<u32>,
+    stale_run: u32,
     played_seq: Option<u32>,
     previous: Option<Stamped>,
     shown: Option<FaceFrame>,
     correction: Option<([f32; Channel::COUNT], f32)>,
     stream_start: Option<f64>,
     interval: f64,
-    delay: f64,
+    lag: Option<f64>,
     wanted_delay: f64,
     weight: f32,
     last_sample: Option<f64>,
@@ -186,13 +190,16 @@ impl JitterBuffer {
             frames: VecDeque::new(),
             transits: VecDeque::new(),
             newest_seq: None,
+            newest_sent: None,
+            first_seq: None,
+            stale_run: 0,
             played_seq: None,
             previous: None,
             shown: None,
             correction: None,
             stream_start: None,
             interval: 1.0 / 30.0,
-            delay: settings.delay.as_secs_f64(),
+            lag: None,
             wanted_delay: settings.delay.as_secs_f64(),
             weight: 0.0,
             last_sample: None,
@@ -240,12 +247,19 @@ impl JitterBuffer {
 
     /// The time on the sender's clock that plays at `now` (the receiver's clock).
     pub fn playout_time(&self, now: f64) -> Option<f64> {
-        Some(now - self.clock_offset()? - self.delay)
+        match self.lag {
+            Some(lag) => Some(now - lag),
+            None => Some(now - self.clock_offset()? - self.wanted_delay),
+        }
     }
 
     /// The delay the stream plays at now, behind the fastest packet (see [`JitterSettings`]).
     pub fn delay(&self) -> Duration {
-        Duration::from_secs_f64(self.delay)
+        let delay = match (self.lag, self.clock_offset()) {
+            (Some(lag), Some(offset)) => lag - offset,
+            _ => self.wanted_delay,
+        };
+        Duration::from_secs_f64(delay.max(0.0))
     }
 
     /// The delay the link's jitter asks for: the 95th percentile of the transits above the fastest,
@@ -262,6 +276,11 @@ impl JitterBuffer {
         // The first half second of a stream often comes in a burst (packets queued while the
         // connection or the avatar was set up): it sets the clock but not the delay, once there is more.
         let settled = self.stream_start.map_or(f64::NEG_INFINITY, |t| t + 0.5);
+        let recent = self
+            .transits
+            .back()
+            .map_or(f64::NEG_INFINITY, |t| t.0 - 3.0);
+        let settled = settled.max(recent);
         let mut spread: Vec<f64> = self
             .transits
             .iter()
@@ -269,7 +288,12 @@ impl JitterBuffer {
             .map(|t| t.1 - fastest)
             .collect();
         if spread.is_empty() {
-            spread = self.transits.iter().map(|t| t.1 - fastest).collect();
+            spread = self
+                .transits
+                .iter()
+                .filter(|t| t.0 >= recent)
+                .map(|t| t.1 - fastest)
+                .collect();
         }
         spread.sort_by(f64::total_cmp);
         let q95 = spread[(spread.len() - 1) * 95 / 100];
@@ -282,6 +306,10 @@ impl JitterBuffer {
         self.frames.clear();
         self.transits.clear();
         self.newest_seq = None;
+        self.newest_sent = None;
+        self.first_seq = None;
+        self.stale_run = 0;
+        self.lag = None;
         self.played_seq = None;
         self.previous = None;
         self.stream_start = None;
@@ -306,17 +334,25 @@ impl JitterBuffer {
             return Pushed::Late;
         }
         let mut result = Pushed::Accepted;
-        if let Some(newest) = self.newest_seq {
-            let newest_sent = self.frames.back().map_or(f64::NEG_INFINITY, |f| f.sent);
-            // A sender that started over: far older sequence numbers, or a clock that went back.
-            if (seq < newest && newest - seq > 1024) || sent + 5.0 < newest_sent {
+        if let Some((newest, newest_sent)) = self.newest_seq.zip(self.newest_sent) {
+            let old = seq <= newest;
+            // A sender that started over: numbering went back while its clock went on, or went on
+            // while its clock went far back, or jumped far either way, or (a new sender whose clock
+            // also went back) nothing but "old" frames for a while. A single old frame with an old
+            // clock is a late copy, not a restart.
+            let restarted = (old && sent > newest_sent)
+                || (!old && sent + 5.0 < newest_sent)
+                || seq.abs_diff(newest) > 1024
+                || (old && self.stale_run >= 8);
+            if restarted {
                 self.clear();
                 self.stats.restarts += 1;
                 result = Pushed::Restarted;
-            } else if seq <= newest {
+            } else if old {
                 if self.frames.iter().any(|f| f.seq == seq)
                     || self.played_seq.is_some_and(|p| seq <= p)
                 {
+                    self.stale_run += 1;
                     self.stats.duplicates += 1;
                     return Pushed::Duplicate;
                 }
@@ -324,11 +360,13 @@ impl JitterBuffer {
                     .playout_time(arrival)
                     .is_some_and(|t| sent < t && self.frames.front().is_some_and(|f| f.sent <= t))
                 {
+                    self.stale_run += 1;
                     self.stats.late += 1;
                     return Pushed::Late;
                 }
             }
         }
+        self.stale_run = 0;
         self.stream_start.get_or_insert(arrival);
         // The clock offset: transits of the window (a redundant copy's says nothing about the link).
         let window = self.settings.clock_window.as_secs_f64();
@@ -353,6 +391,7 @@ impl JitterBuffer {
             Some(newest) if seq > newest => {
                 self.stats.missing += u64::from(seq - newest - 1);
                 self.newest_seq = Some(seq);
+                self.newest_sent = Some(sent);
                 // The sender's interval between packets, from consecutive newest frames.
                 if let Some(prev) = at.checked_sub(1).and_then(|i| self.frames.get(i)) {
                     let gap = (sent - prev.sent) / f64::from(seq - prev.seq);
@@ -361,12 +400,18 @@ impl JitterBuffer {
                     }
                 }
             }
-            Some(_) if result == Pushed::Accepted => {
-                // Filled a gap counted as missing.
+            Some(_) => {
+                // Filled a gap: missing if it is after the stream's first frame.
                 self.stats.reordered += 1;
-                self.stats.missing = self.stats.missing.saturating_sub(1);
+                if self.first_seq.is_some_and(|first| seq > first) {
+                    self.stats.missing = self.stats.missing.saturating_sub(1);
+                }
             }
-            _ => self.newest_seq = Some(seq),
+            None => {
+                self.newest_seq = Some(seq);
+                self.newest_sent = Some(sent);
+                self.first_seq = Some(seq);
+            }
         }
         while self.frames.len() > self.settings.capacity.max(2) {
             self.frames.pop_front();
@@ -389,11 +434,12 @@ impl JitterBuffer {
         if known || late || !sent.is_finite() {
             return;
         }
-        let reordered = self.stats.reordered;
+        let (reordered, received) = (self.stats.reordered, self.stats.received);
         if self.insert(seq, sent, face, arrival, false) == Pushed::Accepted {
-            // A gap filled (no longer missing), but not a frame that came out of order.
+            // A gap filled (no longer missing), but neither a received frame nor one out of order.
             self.stats.recovered += 1;
             self.stats.reordered = reordered;
+            self.stats.received = received;
         }
     }
 
@@ -401,13 +447,27 @@ impl JitterBuffer {
     pub fn sample(&mut self, now: f64) -> Option<JitterSample> {
         let dt = self.last_sample.map_or(0.0, |t| (now - t).max(0.0) as f32);
         self.last_sample = Some(now);
-        // Move the delay towards what the link asks for, by stretching or squeezing play-out time.
-        if self.state == Playout::Empty {
-            self.delay = self.wanted_delay;
-        } else if self.wanted_delay > self.delay {
-            self.delay = (self.delay + f64::from(dt) * 0.2).min(self.wanted_delay);
-        } else {
-            self.delay = (self.delay - f64::from(dt) * 0.1).max(self.wanted_delay);
+        // Move the play-out lag (clock offset + delay) towards what the link asks for by stretching or
+        // squeezing play-out time, so that neither a faster packet (a new clock offset) nor more
+        // jitter makes the face jump; only a change larger than `hold` (a new route, a restarted
+        // sender) is taken at once.
+        if let Some(offset) = self.clock_offset() {
+            let target = offset + self.wanted_delay;
+            let dt = f64::from(dt);
+            self.lag = Some(match self.lag {
+                Some(lag)
+                    if self.state != Playout::Empty
+                        && (target - lag).abs() <= self.settings.hold.as_secs_f64() =>
+                {
+                    if target > lag {
+                        // Later quickly (frames would come too late), earlier slowly.
+                        (lag + dt * 0.5).min(target)
+                    } else {
+                        (lag - dt * 0.1).max(target)
+                    }
+                }
+                _ => target,
+            });
         }
         let Some(target) = self.playout_time(now) else {
             self.state = Playout::Empty;
@@ -635,6 +695,36 @@ mod tests {
         assert!((at(19.9) - 0.05).abs() < 0.002, "steady: {}", at(19.9));
     }
 
+    /// One packet 40 ms faster than all the others moves the clock offset: play-out eases into it
+    /// (and back out when it leaves the window) instead of jumping.
+    #[test]
+    fn a_faster_packet_moves_play_out_smoothly() {
+        let mut b = JitterBuffer::default();
+        let ramp = |t: f64| (t / 10.0) as f32;
+        let (mut now, mut i, mut last, mut largest) = (0.0, 0u32, None::<f32>, 0.0f32);
+        while now < 8.0 {
+            while f64::from(i) / 30.0 + 0.045 <= now {
+                let sent = f64::from(i) / 30.0;
+                let transit = if i == 60 { 0.005 } else { 0.045 };
+                b.push(i, sent, open(ramp(sent)), sent + transit);
+                i += 1;
+            }
+            if let Some(s) = b.sample(now)
+                && now > 1.0
+            {
+                assert_ne!(s.state, Playout::Buffering, "at {now}");
+                if let Some(prev) = last {
+                    largest = largest.max((jaw(&s) - prev).abs());
+                }
+                last = Some(jaw(&s));
+            }
+            now += 1.0 / 60.0;
+        }
+        // The ramp moves 0.00167 a frame; play-out 50 % slower or 10 % faster at most, and here the
+        // offset only moves earlier (10 %).
+        assert!(largest < 0.0019, "a step of {largest}");
+    }
+
     #[test]
     fn duplicates_late_frames_and_restarts_are_told_apart() {
         let mut b = JitterBuffer::new(JitterSettings::fixed(Duration::from_millis(100)));
@@ -652,11 +742,34 @@ mod tests {
         // 13 (sent at 11.15) arrives when play-out is at 11.16: too late to play.
         assert_eq!(b.push(13, 11.15, open(0.4), 15.26), Pushed::Late);
         assert_eq!(b.push(9, 10.95, open(0.0), 15.27), Pushed::Duplicate);
-        // The sender restarts from 0 with its clock back at 0.
-        assert_eq!(b.push(0, 0.0, open(0.9), 16.0), Pushed::Restarted);
+        // A copy of frame 3, six seconds late: old, not a restart.
+        assert_eq!(b.push(3, 10.1, open(0.0), 15.3), Pushed::Duplicate);
+        // The sender starts over from 0, its clock going on.
+        assert_eq!(b.push(0, 11.3, open(0.9), 16.0), Pushed::Restarted);
         assert_eq!(b.len(), 1);
         let stats = b.stats();
-        assert_eq!((stats.restarts, stats.late, stats.duplicates), (1, 1, 2));
+        assert_eq!((stats.restarts, stats.late, stats.duplicates), (1, 1, 3));
+        // A new sender whose clock starts at 0 too: its first frames look old, then it is a restart.
+        let pushed: Vec<Pushed> = (0..10)
+            .map(|i| {
+                b.push(
+                    i,
+                    f64::from(i) / 30.0,
+                    open(0.5),
+                    17.0 + f64::from(i) / 30.0,
+                )
+            })
+            .collect();
+        assert_eq!(
+            pushed.iter().filter(|p| **p == Pushed::Restarted).count(),
+            1,
+            "{pushed:?}"
+        );
+        assert_eq!(pushed.last(), Some(&Pushed::Accepted));
+        // Numbering that jumps by more than 1024 (garbage, or a sender far ahead) is a restart too,
+        // not a million missing frames.
+        assert_eq!(b.push(5_000_000, 1.0, open(0.5), 18.0), Pushed::Restarted);
+        assert!(b.stats().missing < 10, "{:?}", b.stats());
     }
 
     #[test]

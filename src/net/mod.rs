@@ -42,8 +42,8 @@ use crate::{TalkingHeadError, TalkingHeadSystems};
 pub struct FacePacket {
     /// Counts up by one per packet from each sender (orders packets, finds the lost ones).
     pub seq: u32,
-    /// The sender's clock when the face was sampled, in milliseconds (any origin: only differences
-    /// between one sender's packets matter).
+    /// The sender's clock when the face was sampled, in milliseconds, wrapping (any origin: only
+    /// differences between one sender's packets matter).
     pub time_ms: u32,
     /// The face, a whole [`codec`] frame.
     #[serde(with = "wire_bytes")]
@@ -194,10 +194,15 @@ impl Default for FaceSender {
 }
 
 impl FaceSender {
-    /// Sends `hz` packets a second (clamped to 1..=120).
+    /// Sends `hz` packets a second (clamped to 1..=120; 30 if not a number).
     pub fn at_rate(hz: f32) -> Self {
+        let hz = if hz.is_finite() {
+            hz.clamp(1.0, 120.0)
+        } else {
+            30.0
+        };
         Self {
-            interval: Duration::from_secs_f32(1.0 / hz.clamp(1.0, 120.0)),
+            interval: Duration::from_secs_f32(1.0 / hz),
             enabled: true,
             redundancy: true,
             next_seq: 0,
@@ -218,7 +223,8 @@ impl FaceSender {
             Some(at) if now < at + interval => self.next_at = Some(at + interval),
             _ => self.next_at = Some(now + interval),
         }
-        let time_ms = (now * 1000.0) as u32;
+        // Milliseconds, wrapping after 49.7 days (receivers unwrap them).
+        let time_ms = (now * 1000.0) as u64 as u32;
         let mut packet = FacePacket::new(self.next_seq, time_ms, face);
         if self.redundancy
             && let Some((last_ms, last)) = &self.last
@@ -267,6 +273,7 @@ pub struct RemoteFace {
     rejected: u64,
     error: Option<DecodeError>,
     reported: bool,
+    last_ms: Option<(u32, f64)>,
 }
 
 impl Default for RemoteFace {
@@ -286,6 +293,7 @@ impl RemoteFace {
             rejected: 0,
             error: None,
             reported: false,
+            last_ms: None,
         }
     }
 
@@ -299,31 +307,28 @@ impl RemoteFace {
     /// the plugin plays the stream on). A packet whose face does not decode is counted, remembered for
     /// the plugin to report once, and otherwise ignored.
     pub fn push(&mut self, packet: &FacePacket, arrival: f64) -> Result<Pushed, DecodeError> {
-        let sent = f64::from(packet.time_ms) / 1000.0;
-        let previous = packet.previous_face();
-        match packet
-            .face()
-            .and_then(|face| Ok((face, previous.transpose()?)))
-        {
-            Ok((face, previous)) => {
-                if let Some((ms, previous)) = previous
-                    && let Some(seq) = packet.seq.checked_sub(1)
-                {
-                    self.buffer.push_redundant(
-                        seq,
-                        sent - f64::from(ms) / 1000.0,
-                        previous,
-                        arrival,
-                    );
-                }
-                Ok(self.buffer.push(packet.seq, sent, face, arrival))
-            }
+        let face = match packet.face() {
+            Ok(face) => face,
             Err(e) => {
                 self.rejected += 1;
                 self.error = Some(e.clone());
-                Err(e)
+                return Err(e);
             }
+        };
+        // The sender's clock in milliseconds wraps after 49.7 days: unwrap it against the last packet.
+        let sent = match self.last_ms {
+            Some((ms, secs)) => secs + f64::from(packet.time_ms.wrapping_sub(ms) as i32) / 1000.0,
+            None => f64::from(packet.time_ms) / 1000.0,
+        };
+        self.last_ms = Some((packet.time_ms, sent));
+        // A redundant copy that does not decode is only ignored: the packet's own face is good.
+        if let Some(Ok((ms, previous))) = packet.previous_face()
+            && let Some(seq) = packet.seq.checked_sub(1)
+        {
+            self.buffer
+                .push_redundant(seq, sent - f64::from(ms) / 1000.0, previous, arrival);
         }
+        Ok(self.buffer.push(packet.seq, sent, face, arrival))
     }
 
     /// The jitter buffer (its counters, state and settings).
@@ -472,6 +477,29 @@ mod tests {
         let stats = r.buffer().stats();
         assert_eq!((stats.recovered, stats.missing), (1, 0), "{stats:?}");
         assert_eq!(r.buffer().len(), 3);
+    }
+
+    #[test]
+    fn the_senders_clock_may_wrap_and_a_bad_copy_is_only_ignored() {
+        let jaw = |w| FaceFrame::neutral().with_expression(Expression::JawOpen, w);
+        let mut r = RemoteFace::default();
+        // 49.7 days in, the millisecond clock wraps between two packets.
+        let before = u32::MAX - 10;
+        r.push(&FacePacket::new(7, before, &jaw(0.0)), 100.0)
+            .unwrap();
+        let mut next = FacePacket::new(8, before.wrapping_add(33), &jaw(0.5));
+        next.previous = Some(PreviousFace {
+            ms: 33,
+            frame: vec![0x11, 0xff],
+        });
+        assert_eq!(r.push(&next, 100.033), Ok(Pushed::Accepted));
+        assert_eq!((r.rejected(), r.buffer().stats().restarts), (0, 0));
+        // Play-out between the two: halfway.
+        let s = r.buffer_mut().sample(100.033 + 0.05 - 0.0165).unwrap();
+        assert!(
+            (s.face.expressions.get(Expression::JawOpen) - 0.25).abs() < 0.02,
+            "{s:?}"
+        );
     }
 
     #[test]

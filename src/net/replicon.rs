@@ -11,7 +11,8 @@
 //!   link once: no resending of stale faces (a replicated component would be sent again every server
 //!   tick until acknowledged).
 //! - On clients, each replicated avatar with a `FaceStream` (every player's but your own: the marker is
-//!   hidden from the owner) gets a [`RemoteFace`] that plays the relayed packets through its jitter
+//!   hidden from the owner) gets a [`RemoteFace`] (on a listen server, add it yourself to the avatars
+//!   the host shows: the relayed packets reach the host too) that plays the relayed packets through its jitter
 //!   buffer into the head's tracking layer. Give that entity a [`TalkingHead`](crate::TalkingHead) (and,
 //!   if you like, an [`IdleLife`](crate::drive::IdleLife) for when the stream stalls) and it moves with
 //!   the player's face.
@@ -101,12 +102,13 @@ impl Plugin for FaceReplicationPlugin {
             .add_visibility_filter::<FaceStreamOwner>()
             .init_resource::<RelayStats>()
             .add_observer(play_replicated_streams)
+            .add_observer(forget_client)
             .add_systems(
                 PreUpdate,
                 (
                     relay_uploads
                         .after(ServerSystems::Receive)
-                        .run_if(in_state(ClientState::Disconnected)),
+                        .run_if(in_state(ServerState::Running)),
                     receive_relayed.after(ClientSystems::Receive),
                 )
                     .chain(),
@@ -131,9 +133,9 @@ pub struct RelayStats {
     pub rejected: u64,
     /// Uploads from a client with no avatar.
     pub unowned: u64,
-    /// The newest sequence number relayed for each client, and whether it was warned about bad
-    /// uploads.
-    newest: HashMap<ClientId, (Option<u32>, bool)>,
+    /// The newest sequence number and clock relayed for each client, and whether it was warned about
+    /// bad uploads.
+    newest: HashMap<ClientId, (Option<(u32, u32)>, bool)>,
 }
 
 /// Clients: packets of each [`FaceSender`] head's face.
@@ -168,6 +170,7 @@ fn relay_uploads(
             continue;
         };
         let (newest, warned) = stats.newest.get(client_id).copied().unwrap_or_default();
+        let mut packet = packet.clone();
         if let Err(e) = packet.face() {
             stats.rejected += 1;
             if !warned {
@@ -179,24 +182,30 @@ fn relay_uploads(
             stats.newest.insert(*client_id, (newest, true));
             continue;
         }
-        // Newer, or a sender that started over.
-        if newest.is_some_and(|n| packet.seq <= n && n - packet.seq <= 1024) {
+        // A redundant copy that does not decode is dropped; the face itself goes on.
+        if packet.previous_face().is_some_and(|p| p.is_err()) {
+            packet.previous = None;
+        }
+        // Newer, or a sender that started over (numbering back by more than a minute's worth).
+        if newest.is_some_and(|(n, ms)| {
+            packet.seq <= n && n - packet.seq <= 1024 && packet.time_ms.wrapping_sub(ms) as i32 <= 0
+        }) {
             stats.stale += 1;
             continue;
         }
-        stats.newest.insert(*client_id, (Some(packet.seq), warned));
+        stats
+            .newest
+            .insert(*client_id, (Some((packet.seq, packet.time_ms)), warned));
         stats.relayed += 1;
         relay.write(ToClients {
             targets: SendTargets::AllExcept(*client_id),
-            message: FaceRelay {
-                avatar,
-                packet: packet.clone(),
-            },
+            message: FaceRelay { avatar, packet },
         });
     }
 }
 
-/// Clients (and a listen server): relayed packets into their avatar's [`RemoteFace`].
+/// Clients: relayed packets into their avatar's [`RemoteFace`]. (A listen server receives them too:
+/// give the avatars it shows a `RemoteFace` yourself; the automatic one is only for clients.)
 fn receive_relayed(
     time: Res<Time<Real>>,
     mut relayed: MessageReader<FaceRelay>,
@@ -213,6 +222,11 @@ fn receive_relayed(
 
 /// A replicated avatar that does not play a stream yet and is not this client's own head.
 type NewRemoteAvatar = (With<Remote>, Without<RemoteFace>, Without<FaceSender>);
+
+/// Server: a client that leaves is forgotten by the relay.
+fn forget_client(remove: On<Remove, ConnectedClient>, mut stats: ResMut<RelayStats>) {
+    stats.newest.remove(&ClientId::Client(remove.entity));
+}
 
 /// Clients: a replicated avatar with a stream plays it (unless the game gave it its own `RemoteFace`,
 /// or it is a local sender).

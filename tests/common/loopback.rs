@@ -99,8 +99,9 @@ pub fn sample(trace: &Trace, t: f64) -> Option<(f32, f32)> {
     Some((a.1 + (b.1 - a.1) * k, a.2 + (b.2 - a.2) * k))
 }
 
-/// The delay (ms) at which `seen` best matches `sent`, and the mean and 99th-percentile jaw error there.
-pub fn best_lag(sent: &Trace, seen: &Trace) -> (u32, f32, f32) {
+/// The delay (ms) at which `seen` best matches `sent`, and the mean, 95th- and 99th-percentile jaw error
+/// there.
+pub fn best_lag(sent: &Trace, seen: &Trace) -> (u32, f32, f32, f32) {
     (0..=600)
         .step_by(2)
         .filter_map(|ms| {
@@ -112,7 +113,8 @@ pub fn best_lag(sent: &Trace, seen: &Trace) -> (u32, f32, f32) {
             (errors.len() > seen.len() / 2).then(|| {
                 let mean = errors.iter().sum::<f32>() / errors.len() as f32;
                 errors.sort_by(f32::total_cmp);
-                (ms, mean, errors[errors.len() * 99 / 100])
+                let at = |q: usize| errors[errors.len() * q / 100];
+                (ms, mean, at(95), at(99))
             })
         })
         .min_by(|a, b| a.1.total_cmp(&b.1))
