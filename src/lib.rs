@@ -63,6 +63,7 @@ pub mod face;
 mod head;
 mod math;
 pub mod net;
+pub mod neural;
 pub mod onnx;
 mod plugin;
 pub mod render;
