@@ -14,8 +14,9 @@ fn root() -> PathBuf {
 /// The 468 landmarks of a committed portrait rig, in a square crop around the face (its landmarks'
 /// box with a quarter of margin each side, as the generator sees faces) scaled to `size` x `size`.
 fn rig_landmarks(portrait: &str, size: u32) -> Vec<[f32; 2]> {
-    let text = std::fs::read_to_string(root().join(format!("assets/portraits/{portrait}.rig.json")))
-        .expect("committed rig");
+    let text =
+        std::fs::read_to_string(root().join(format!("assets/portraits/{portrait}.rig.json")))
+            .expect("committed rig");
     let rig: serde_json::Value = serde_json::from_str(&text).unwrap();
     let points: Vec<[f32; 2]> = rig["landmarks"]
         .as_array()
@@ -73,7 +74,9 @@ fn rust_and_python_draw_the_same_sketch() {
             // And the same face opened: the jaw and lips moved down, to draw a face that talks.
             for (k, variant) in ["still", "moved"].iter().enumerate() {
                 if k == 1 {
-                    for i in [14usize, 17, 84, 87, 152, 148, 176, 377, 400, 178, 181, 314, 317, 402, 405] {
+                    for i in [
+                        14usize, 17, 84, 87, 152, 148, 176, 377, 400, 178, 181, 314, 317, 402, 405,
+                    ] {
                         landmarks[i][1] += size as f32 * 0.04;
                     }
                 }
@@ -93,7 +96,10 @@ fn rust_and_python_draw_the_same_sketch() {
                     .count();
                 let lit = rust.chunks(3).filter(|p| p != &[0, 0, 0]).count();
                 eprintln!("{name}: {lit} pixels drawn, {differ} differ");
-                assert!(differ * 100 <= pixels, "{name}: {differ} of {pixels} pixels differ");
+                assert!(
+                    differ * 100 <= pixels,
+                    "{name}: {differ} of {pixels} pixels differ"
+                );
                 // Every region's colour shows, and the sketch is lines, not a fill.
                 for region in &spec.regions {
                     assert!(
@@ -102,7 +108,10 @@ fn rust_and_python_draw_the_same_sketch() {
                         region.name
                     );
                 }
-                assert!(lit * 100 > pixels && lit * 5 < pixels, "{name}: {lit} of {pixels} lit");
+                assert!(
+                    lit * 100 > pixels && lit * 5 < pixels,
+                    "{name}: {lit} of {pixels} lit"
+                );
             }
         }
     }

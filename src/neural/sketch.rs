@@ -102,7 +102,8 @@ impl SketchSpec {
                     region.points[i], region.name
                 )));
             }
-            let segments = pts.len().saturating_sub(1) + usize::from(region.closed && pts.len() > 2);
+            let segments =
+                pts.len().saturating_sub(1) + usize::from(region.closed && pts.len() > 2);
             for s in 0..segments {
                 let (a, b) = (pts[s], pts[(s + 1) % pts.len()]);
                 draw_segment(&mut out, n, a, b, half, region.color);

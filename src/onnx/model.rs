@@ -143,9 +143,52 @@ pub mod contracts {
         ],
     };
 
+    /// The neural path's embedder (Zakharov et al. 2019): `frames [K,3,R,R]` and their landmark
+    /// `sketches [K,3,R,R]`, RGB in -1..1, -> `embedding [1,D]`, the mean over the K shots. Metadata:
+    /// `talking_head.sketch_version`, `talking_head.resolution` (R), `talking_head.shots` (the K it was
+    /// trained with), `talking_head.embedding_size` (D). See `neural::validate_pair`.
+    pub const NEURAL_EMBEDDER: ModelContract = ModelContract {
+        name: "neural_embedder",
+        inputs: &[
+            TensorSpec {
+                name: "frames",
+                shape: &[Any, Fixed(3), Any, Any],
+            },
+            TensorSpec {
+                name: "sketches",
+                shape: &[Any, Fixed(3), Any, Any],
+            },
+        ],
+        outputs: &[TensorSpec {
+            name: "embedding",
+            shape: &[Fixed(1), Any],
+        }],
+    };
+    /// The neural path's generator: a landmark `sketch [B,3,R,R]` (-1..1) and the person's `embedding
+    /// [B,D]` -> `image [B,3,R,R]`, RGB in -1..1. Metadata as [`NEURAL_EMBEDDER`] (without `shots`).
+    pub const NEURAL_GENERATOR: ModelContract = ModelContract {
+        name: "neural_generator",
+        inputs: &[
+            TensorSpec {
+                name: "sketch",
+                shape: &[Any, Fixed(3), Any, Any],
+            },
+            TensorSpec {
+                name: "embedding",
+                shape: &[Any, Any],
+            },
+        ],
+        outputs: &[TensorSpec {
+            name: "image",
+            shape: &[Any, Fixed(3), Any, Any],
+        }],
+    };
+
     /// Every known contract.
-    pub const ALL: [&ModelContract; 5] = [
+    pub const ALL: [&ModelContract; 7] = [
         &EXPRESSION_FILTER,
+        &NEURAL_EMBEDDER,
+        &NEURAL_GENERATOR,
         &FACE_DETECTOR,
         &FACE_DETECTOR_FULL_RANGE,
         &FACE_LANDMARKS,
@@ -205,6 +248,7 @@ pub struct OnnxModel {
     contract: Option<&'static ModelContract>,
     inputs: Vec<TensorInfo>,
     outputs: Vec<TensorInfo>,
+    metadata: Vec<(String, String)>,
 }
 
 impl fmt::Debug for OnnxModel {
@@ -288,10 +332,21 @@ impl OnnxModel {
         };
         let inputs = info(session.inputs());
         let outputs = info(session.outputs());
-        let declared = session
+        let metadata: Vec<(String, String)> = session
             .metadata()
             .ok()
-            .and_then(|m| m.custom(CONTRACT_METADATA_KEY));
+            .map(|m| {
+                m.custom_keys()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|k| m.custom(&k).map(|v| (k, v)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let declared = metadata
+            .iter()
+            .find(|(k, _)| k == CONTRACT_METADATA_KEY)
+            .map(|(_, v)| v.clone());
         let contract = match (contract, declared) {
             (Some(c), _) => Some(c),
             (None, Some(name)) => {
@@ -308,6 +363,7 @@ impl OnnxModel {
             contract: None,
             inputs,
             outputs,
+            metadata,
         };
         match contract {
             Some(c) => {
@@ -395,6 +451,14 @@ impl OnnxModel {
     /// The contract the model was checked against, if any.
     pub fn contract(&self) -> Option<&'static ModelContract> {
         self.contract
+    }
+
+    /// A custom metadata value of the model (e.g. `talking_head.resolution`).
+    pub fn metadata(&self, key: &str) -> Option<&str> {
+        self.metadata
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The model's inputs.

@@ -1,0 +1,171 @@
+//! The neural path's ONNX contract: a pair of (tiny, untrained) models that follow it loads, validates
+//! and runs (shapes, value range, different sketches give different images); pairs broken in one way
+//! each are rejected with a message that names the file and the problem.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use bevy_talking_head::neural::{NeuralModelInfo, SketchSpec, validate_pair};
+use bevy_talking_head::onnx::{OnnxModel, SessionOptions, TensorData};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Makes a pair with `models/training/contract_models.py` (broken as `brk` says).
+fn make_pair(brk: Option<&str>) -> PathBuf {
+    let dir = root().join(format!(
+        "target/tmp/neural_contract/{}",
+        brk.unwrap_or("valid")
+    ));
+    let python = root().join("models/.venv/bin/python");
+    let mut cmd = Command::new(&python);
+    cmd.arg(root().join("models/training/contract_models.py"))
+        .arg(&dir);
+    if let Some(b) = brk {
+        cmd.args(["--break", b]);
+    }
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("{}: {e} (run `make setup`)", python.display()));
+    assert!(status.success(), "contract_models.py failed");
+    dir
+}
+
+fn load(dir: &Path) -> bevy_talking_head::Result<(OnnxModel, OnnxModel)> {
+    let options = SessionOptions::default();
+    Ok((
+        OnnxModel::from_file(dir.join("embedder.onnx"), None, &options)?,
+        OnnxModel::from_file(dir.join("generator.onnx"), None, &options)?,
+    ))
+}
+
+/// A sketch of the demo portrait's face, mouth closed or opened by `open` of the size.
+fn sketch(size: u32, open: f32) -> Vec<f32> {
+    let text =
+        std::fs::read_to_string(root().join("assets/portraits/astronaut.png.rig.json")).unwrap();
+    let rig: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut points: Vec<[f32; 2]> = rig["landmarks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| [p[0].as_f64().unwrap() as f32, p[1].as_f64().unwrap() as f32])
+        .collect();
+    let (lo, hi) = points
+        .iter()
+        .fold(([f32::MAX; 2], [f32::MIN; 2]), |(lo, hi), p| {
+            (
+                [lo[0].min(p[0]), lo[1].min(p[1])],
+                [hi[0].max(p[0]), hi[1].max(p[1])],
+            )
+        });
+    let side = (hi[0] - lo[0]).max(hi[1] - lo[1]) * 1.5;
+    let centre = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0];
+    for p in &mut points {
+        *p = [
+            ((p[0] - centre[0]) / side + 0.5) * size as f32,
+            ((p[1] - centre[1]) / side + 0.5) * size as f32,
+        ];
+    }
+    for i in [14usize, 17, 84, 87, 178, 181, 314, 317, 402, 405] {
+        points[i][1] += open * size as f32;
+    }
+    let rgb = SketchSpec::v1().rasterise(&points, size).unwrap();
+    // NCHW, -1..1.
+    let n = (size * size) as usize;
+    let mut out = vec![0.0; 3 * n];
+    for (i, px) in rgb.chunks(3).enumerate() {
+        for c in 0..3 {
+            out[c * n + i] = f32::from(px[c]) / 127.5 - 1.0;
+        }
+    }
+    out
+}
+
+#[test]
+fn a_pair_that_follows_the_contract_validates_and_runs() {
+    let dir = make_pair(None);
+    let (embedder, generator) = load(&dir).unwrap();
+    let info = validate_pair(&embedder, &generator).unwrap();
+    assert_eq!(
+        info,
+        NeuralModelInfo {
+            resolution: 64,
+            shots: 8,
+            embedding_size: 8,
+            sketch_version: 1
+        }
+    );
+    let r = i64::from(info.resolution);
+    // Two shots of the person: here the sketch stands in for the frame too.
+    let shots: Vec<f32> = [sketch(64, 0.0), sketch(64, 0.02)].concat();
+    let tensor = |data: Vec<f32>, k: i64| TensorData {
+        shape: vec![k, 3, r, r],
+        data,
+    };
+    let embedding = embedder
+        .run(
+            vec![
+                ("frames", tensor(shots.clone(), 2)),
+                ("sketches", tensor(shots, 2)),
+            ],
+            &["embedding"],
+        )
+        .unwrap()
+        .remove(0);
+    assert_eq!(embedding.shape, vec![1, 8]);
+    let mut images = Vec::new();
+    for open in [0.0, 0.06] {
+        let image = generator
+            .run(
+                vec![
+                    ("sketch", tensor(sketch(64, open), 1)),
+                    ("embedding", embedding.clone()),
+                ],
+                &["image"],
+            )
+            .unwrap()
+            .remove(0);
+        assert_eq!(image.shape, vec![1, 3, r, r]);
+        assert!(image.data.iter().all(|v| (-1.0..=1.0).contains(v)));
+        images.push(image.data);
+    }
+    let differ = images[0]
+        .iter()
+        .zip(&images[1])
+        .filter(|(a, b)| (*a - *b).abs() > 0.05)
+        .count();
+    assert!(differ > 20, "an open mouth changed {differ} values");
+}
+
+#[test]
+fn pairs_that_break_the_contract_are_rejected_with_the_reason() {
+    for (brk, file, expected) in [
+        (
+            "sketch_version",
+            "embedder.onnx",
+            "trained on sketch version 2; this crate draws version 1",
+        ),
+        (
+            "resolution_metadata",
+            "generator.onnx",
+            "does not match `talking_head.resolution` = 128",
+        ),
+        ("input_name", "embedder.onnx", "input `frames` is missing"),
+        ("embedding_size", "generator.onnx", "the embedder"),
+        (
+            "missing_metadata",
+            "embedder.onnx",
+            "the metadata has no `talking_head.shots`",
+        ),
+    ] {
+        let dir = make_pair(Some(brk));
+        let err = load(&dir)
+            .and_then(|(e, g)| validate_pair(&e, &g))
+            .expect_err(brk)
+            .to_string();
+        eprintln!("{brk}: {err}");
+        assert!(err.contains(expected), "{brk}: {err}");
+        assert!(err.contains(file), "{brk}: the message names {file}: {err}");
+    }
+}
