@@ -2,6 +2,8 @@
 //! and runs (shapes, value range, different sketches give different images); pairs broken in one way
 //! each are rejected with a message that names the file and the problem.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -42,31 +44,7 @@ fn load(dir: &Path) -> bevy_talking_head::Result<(OnnxModel, OnnxModel)> {
 
 /// A sketch of the demo portrait's face, mouth closed or opened by `open` of the size.
 fn sketch(size: u32, open: f32) -> Vec<f32> {
-    let text =
-        std::fs::read_to_string(root().join("assets/portraits/astronaut.png.rig.json")).unwrap();
-    let rig: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let mut points: Vec<[f32; 2]> = rig["landmarks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| [p[0].as_f64().unwrap() as f32, p[1].as_f64().unwrap() as f32])
-        .collect();
-    let (lo, hi) = points
-        .iter()
-        .fold(([f32::MAX; 2], [f32::MIN; 2]), |(lo, hi), p| {
-            (
-                [lo[0].min(p[0]), lo[1].min(p[1])],
-                [hi[0].max(p[0]), hi[1].max(p[1])],
-            )
-        });
-    let side = (hi[0] - lo[0]).max(hi[1] - lo[1]) * 1.5;
-    let centre = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0];
-    for p in &mut points {
-        *p = [
-            ((p[0] - centre[0]) / side + 0.5) * size as f32,
-            ((p[1] - centre[1]) / side + 0.5) * size as f32,
-        ];
-    }
+    let mut points = common::face_crop_landmarks("astronaut.png", size);
     for i in [14usize, 17, 84, 87, 178, 181, 314, 317, 402, 405] {
         points[i][1] += open * size as f32;
     }

@@ -2,6 +2,8 @@
 //! (`models/training/sketch.py`) from the same definition: the same picture, pixel for pixel but for
 //! rounding at the edge of a line (at most 1 % of the pixels may differ).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -9,37 +11,6 @@ use bevy_talking_head::neural::SketchSpec;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The 468 landmarks of a committed portrait rig, in a square crop around the face (its landmarks'
-/// box with a quarter of margin each side, as the generator sees faces) scaled to `size` x `size`.
-fn rig_landmarks(portrait: &str, size: u32) -> Vec<[f32; 2]> {
-    let text =
-        std::fs::read_to_string(root().join(format!("assets/portraits/{portrait}.rig.json")))
-            .expect("committed rig");
-    let rig: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let points: Vec<[f32; 2]> = rig["landmarks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| [p[0].as_f64().unwrap() as f32, p[1].as_f64().unwrap() as f32])
-        .collect();
-    let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
-    for p in &points {
-        for k in 0..2 {
-            lo[k] = lo[k].min(p[k]);
-            hi[k] = hi[k].max(p[k]);
-        }
-    }
-    let side = (hi[0] - lo[0]).max(hi[1] - lo[1]) * 1.5;
-    let centre = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0];
-    points
-        .iter()
-        .map(|p| {
-            let f = |k: usize| ((p[k] - centre[k]) / side + 0.5) * size as f32;
-            [f(0), f(1)]
-        })
-        .collect()
 }
 
 fn python_sketch(landmarks: &[[f32; 2]], size: u32, dir: &Path, name: &str) -> Vec<u8> {
@@ -70,7 +41,7 @@ fn rust_and_python_draw_the_same_sketch() {
     std::fs::create_dir_all(&dir).unwrap();
     for portrait in ["astronaut.png", "astronaut_painted.png"] {
         for size in [64u32, 256] {
-            let mut landmarks = rig_landmarks(portrait, size);
+            let mut landmarks = common::face_crop_landmarks(portrait, size);
             // And the same face opened: the jaw and lips moved down, to draw a face that talks.
             for (k, variant) in ["still", "moved"].iter().enumerate() {
                 if k == 1 {
