@@ -142,14 +142,25 @@ impl FacePacket {
 
     /// The previous packet's face and how many milliseconds older it is, if the packet carries it.
     pub fn previous_face(&self) -> Option<Result<(u16, FaceFrame), DecodeError>> {
-        let previous = self.previous.as_ref()?;
+        match self.faces() {
+            Ok((_, previous)) => previous,
+            Err(e) => self.previous.as_ref().map(|_| Err(e)),
+        }
+    }
+
+    /// The face and, if the packet carries it, the previous face (or why that copy does not decode),
+    /// decoding the frame once.
+    #[allow(clippy::type_complexity)]
+    pub fn faces(
+        &self,
+    ) -> Result<(FaceFrame, Option<Result<(u16, FaceFrame), DecodeError>>), DecodeError> {
         let mut decoder = codec::FaceDecoder::default();
-        Some(
-            decoder
-                .decode(&self.frame)
-                .and_then(|_| decoder.decode(&previous.frame))
-                .map(|f| (previous.ms, f)),
-        )
+        let face = decoder.decode(&self.frame)?;
+        let previous = self
+            .previous
+            .as_ref()
+            .map(|p| decoder.decode(&p.frame).map(|f| (p.ms, f)));
+        Ok((face, previous))
     }
 
     /// Its size with postcard (bevy_replicon's encoding), before any transport's headers.
@@ -307,8 +318,8 @@ impl RemoteFace {
     /// the plugin plays the stream on). A packet whose face does not decode is counted, remembered for
     /// the plugin to report once, and otherwise ignored.
     pub fn push(&mut self, packet: &FacePacket, arrival: f64) -> Result<Pushed, DecodeError> {
-        let face = match packet.face() {
-            Ok(face) => face,
+        let (face, previous) = match packet.faces() {
+            Ok(faces) => faces,
             Err(e) => {
                 self.rejected += 1;
                 self.error = Some(e.clone());
@@ -322,7 +333,7 @@ impl RemoteFace {
         };
         self.last_ms = Some((packet.time_ms, sent));
         // A redundant copy that does not decode is only ignored: the packet's own face is good.
-        if let Some(Ok((ms, previous))) = packet.previous_face()
+        if let Some(Ok((ms, previous))) = previous
             && let Some(seq) = packet.seq.checked_sub(1)
         {
             self.buffer

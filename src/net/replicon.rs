@@ -170,22 +170,21 @@ fn relay_uploads(
             continue;
         };
         let (newest, warned) = stats.newest.get(client_id).copied().unwrap_or_default();
-        let mut packet = packet.clone();
-        if let Err(e) = packet.face() {
-            stats.rejected += 1;
-            if !warned {
-                warn!(
-                    "face upload from {client_id:?} for avatar {avatar} is not a face ({e}); dropped \
-                     (further bad uploads from this client are only counted)"
-                );
-            }
-            stats.newest.insert(*client_id, (newest, true));
-            continue;
-        }
         // A redundant copy that does not decode is dropped; the face itself goes on.
-        if packet.previous_face().is_some_and(|p| p.is_err()) {
-            packet.previous = None;
-        }
+        let bad_copy = match packet.faces() {
+            Ok((_, previous)) => previous.is_some_and(|p| p.is_err()),
+            Err(e) => {
+                stats.rejected += 1;
+                if !warned {
+                    warn!(
+                        "face upload from {client_id:?} for avatar {avatar} is not a face ({e}); \
+                         dropped (further bad uploads from this client are only counted)"
+                    );
+                }
+                stats.newest.insert(*client_id, (newest, true));
+                continue;
+            }
+        };
         // Newer, or a sender that started over (numbering back by more than a minute's worth).
         if newest.is_some_and(|(n, ms)| {
             packet.seq <= n && n - packet.seq <= 1024 && packet.time_ms.wrapping_sub(ms) as i32 <= 0
@@ -197,6 +196,10 @@ fn relay_uploads(
             .newest
             .insert(*client_id, (Some((packet.seq, packet.time_ms)), warned));
         stats.relayed += 1;
+        let mut packet = packet.clone();
+        if bad_copy {
+            packet.previous = None;
+        }
         relay.write(ToClients {
             targets: SendTargets::AllExcept(*client_id),
             message: FaceRelay { avatar, packet },
