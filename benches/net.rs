@@ -7,6 +7,8 @@
 //!   counters) and end-to-end delay (the lag at which B's copy of A's face best matches A's).
 //! - `net/*`: the CPU cost of each step of one packet (sending, postcard, receiving, playing).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
 #[path = "../tests/common/loopback.rs"]
 mod loopback;
 #[path = "../examples/common/lossy_link.rs"]

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::examples::{changed_pixels, region, run_example};
+use common::examples::{moving_head, region, run_example};
 
 #[test]
 fn inspector_example_draws_the_panel_and_the_head_talks() {
@@ -41,10 +41,7 @@ fn inspector_example_draws_the_panel_and_the_head_talks() {
         );
     }
     // The head on the right (440 px, centred at x = 600 + 360, y = 380 - 40).
-    let (x0, y0, w, h) = (880, 150, 160, 160);
-    let (_, std, _) = region(a, x0, y0, w, h);
-    assert!(std > 12.0, "the head region is flat (std {std:.1})");
-    let changed = changed_pixels(a, b, x0, y0, w, h);
+    let changed = moving_head(a, b, (880, 150, 160, 160), "the head");
     assert!(
         changed > 100,
         "the head does not move ({changed} pixels changed)"

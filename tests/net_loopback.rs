@@ -2,6 +2,7 @@
 //! one process, each client's link through a relay that drops 10 % of the datagrams each way and delays
 //! the rest by 20-40 ms.
 
+mod common;
 #[path = "common/loopback.rs"]
 mod loopback;
 #[path = "../examples/common/lossy_link.rs"]

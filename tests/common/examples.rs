@@ -99,6 +99,24 @@ pub fn run_example_with_log(name: &str, shots: usize) -> Option<(Vec<image::RgbI
     Some((shots, log))
 }
 
+/// How many pixels of a head's region changed between two screenshots ([`changed_pixels`]), after
+/// asserting that the region shows something in the first (not flat: no blank or missing head).
+pub fn moving_head(
+    a: &image::RgbImage,
+    b: &image::RgbImage,
+    (x0, y0, w, h): (u32, u32, u32, u32),
+    what: &str,
+) -> usize {
+    let (_, std, _) = region(a, x0, y0, w, h);
+    assert!(
+        std > 12.0,
+        "{what}: the region is flat (std {std:.1}): blank?"
+    );
+    let changed = changed_pixels(a, b, x0, y0, w, h);
+    eprintln!("{what}: {changed} pixels changed between the screenshots");
+    changed
+}
+
 /// How many pixels of a region differ (by more than 24 in some channel) between two screenshots.
 pub fn changed_pixels(
     a: &image::RgbImage,

@@ -1,7 +1,7 @@
 //! A server and two clients over bevy_replicon + renet on loopback, each client's link through a
 //! [`LossyLink`], stepped together in one thread; shared by the loopback test and the network
-//! benchmark. The including crate declares the `lossy_link` and `net` modules
-//! (`examples/common/{lossy_link,net}.rs`).
+//! benchmark. The including crate declares the `common` (`tests/common`), `lossy_link` and `net`
+//! (`examples/common/{lossy_link,net}.rs`) modules.
 
 #![allow(dead_code)]
 
@@ -9,7 +9,6 @@ use std::f32::consts::TAU;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use bevy::image::{CompressedImageFormats, ImageLoader};
 use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
 use bevy_replicon::prelude::*;
@@ -43,17 +42,7 @@ pub fn server() -> (App, SocketAddr) {
 
 /// A client driving its own head (a `FaceSender`) with `clip`, connected through `link`.
 pub fn client(id: u64, link: SocketAddr, clip: FaceClip) -> (App, Entity) {
-    let mut app = App::new();
-    app.add_plugins((
-        MinimalPlugins,
-        AssetPlugin::default(),
-        ImagePlugin::default(),
-        TalkingHeadPlugin {
-            workers: 1,
-            ..default()
-        },
-    ));
-    app.register_asset_loader(ImageLoader::new(CompressedImageFormats::empty()));
+    let mut app = crate::common::app(1);
     app.add_plugins((StatesPlugin, RepliconPlugins, RepliconRenetPlugins))
         .add_plugins(FaceReplicationPlugin);
     app.finish();
