@@ -29,6 +29,11 @@ pub enum HeadRendererKind {
     /// `assets/models/expression_tint.onnx`. The head shows its still portrait until the model has loaded,
     /// and if it fails to load.
     ExpressionFilter(Handle<OnnxModelAsset>),
+    /// The few-shot neural model ([`NeuralRenderer`](crate::neural::NeuralRenderer)): an embedder and a
+    /// generator exported by `models/training/train.py export`. Heads with the same two models share one
+    /// renderer, so their frames are batched. The head shows its still portrait until both have loaded
+    /// and its embedding is ready, and if either fails to load or the pair breaks the contract.
+    Neural(crate::neural::NeuralModels),
     /// Your own renderer.
     Custom(Arc<dyn HeadRenderer>),
 }
@@ -41,6 +46,11 @@ impl std::fmt::Debug for HeadRendererKind {
             Self::ExpressionFilter(h) => {
                 f.debug_tuple("ExpressionFilter").field(&h.path()).finish()
             }
+            Self::Neural(m) => f
+                .debug_struct("Neural")
+                .field("embedder", &m.embedder.path())
+                .field("generator", &m.generator.path())
+                .finish(),
             Self::Custom(r) => f.debug_tuple("Custom").field(&r.name()).finish(),
         }
     }

@@ -5,33 +5,13 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use bevy_talking_head::neural::{NeuralModelInfo, SketchSpec, validate_pair};
 use bevy_talking_head::onnx::{OnnxModel, SessionOptions, TensorData};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// Makes a pair with `models/training/contract_models.py` (broken as `brk` says).
 fn make_pair(brk: Option<&str>) -> PathBuf {
-    let dir = root().join(format!(
-        "target/tmp/neural_contract/{}",
-        brk.unwrap_or("valid")
-    ));
-    let python = root().join("models/.venv/bin/python");
-    let mut cmd = Command::new(&python);
-    cmd.arg(root().join("models/training/contract_models.py"))
-        .arg(&dir);
-    if let Some(b) = brk {
-        cmd.args(["--break", b]);
-    }
-    let status = cmd
-        .status()
-        .unwrap_or_else(|e| panic!("{}: {e} (run `make setup`)", python.display()));
-    assert!(status.success(), "contract_models.py failed");
-    dir
+    common::contract_pair(brk.unwrap_or("valid"), brk.map(|b| vec!["--break", b]).unwrap_or_default())
 }
 
 fn load(dir: &Path) -> bevy_talking_head::Result<(OnnxModel, OnnxModel)> {

@@ -1,12 +1,32 @@
 //! The neural path of Zakharov et al. 2019 (few-shot adversarial talking heads): the landmark sketch
-//! the generator is conditioned on, and the contract of the embedder and generator models
-//! ([`validate_pair`]). The training code lives in `models/training`.
+//! the generator is conditioned on, the face crop the models see, the contract of the embedder and
+//! generator models ([`validate_pair`]) and the renderer that runs them ([`NeuralRenderer`], or
+//! [`HeadRendererKind::Neural`](crate::HeadRendererKind::Neural) with two model assets). The training code
+//! lives in `models/training` (see its README).
 
 mod contract;
+mod crop;
+mod renderer;
 mod sketch;
 
 pub use contract::{
     EMBEDDING_SIZE_KEY, NeuralModelInfo, RESOLUTION_KEY, SHOTS_KEY, SKETCH_VERSION_KEY,
     validate_pair,
 };
+pub use crop::FaceCrop;
+pub use renderer::{NeuralHead, NeuralRenderer, NeuralStats};
 pub use sketch::{SKETCH_V1, SketchRegion, SketchSpec};
+
+use bevy::asset::Handle;
+
+use crate::onnx::OnnxModelAsset;
+
+/// The two model assets of a neural head, for
+/// [`HeadRendererKind::Neural`](crate::HeadRendererKind::Neural).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NeuralModels {
+    /// `embedder.onnx`.
+    pub embedder: Handle<OnnxModelAsset>,
+    /// `generator.onnx`.
+    pub generator: Handle<OnnxModelAsset>,
+}

@@ -2,10 +2,10 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use bevy::asset::{AssetEvent, AssetServer, Assets, LoadState};
+use bevy::asset::{AssetEvent, AssetId, AssetServer, Assets, LoadState};
 use bevy::ecs::prelude::*;
 use bevy::image::Image;
 use bevy::log::{debug, error};
@@ -17,6 +17,7 @@ use super::renderer::{ExpressionFilterRenderer, HeadRenderer};
 use super::warp::MeshWarpRenderer;
 use crate::error::{Error, TalkingHeadError};
 use crate::head::{HeadRendererKind, TalkingHead, output_image};
+use crate::neural::{NeuralModels, NeuralRenderer};
 use crate::onnx::OnnxModelAsset;
 use crate::rig::RiggedFace;
 
@@ -175,7 +176,9 @@ pub(crate) fn prepare_heads(
     mut stats: ResMut<TalkingHeadStats>,
     mesh_warp: Res<SharedMeshWarp>,
     folder: Option<Res<AssetFolder>>,
+    mut neural: Local<NeuralCache>,
 ) {
+    neural.retain(|(_, _, r)| r.strong_count() > 0);
     let server = server.as_deref();
     let modified_images: Vec<_> = image_events
         .read()
@@ -204,11 +207,20 @@ pub(crate) fn prepare_heads(
             state.portraits_failed = false;
             state.renderer_failed = false;
         }
-        if let HeadRendererKind::ExpressionFilter(h) = &head.renderer
-            && modified_models.contains(&h.id())
-        {
+        let models_changed = match &head.renderer {
+            HeadRendererKind::ExpressionFilter(h) => modified_models.contains(&h.id()),
+            HeadRendererKind::Neural(m) => {
+                modified_models.contains(&m.embedder.id())
+                    || modified_models.contains(&m.generator.id())
+            }
+            _ => false,
+        };
+        if models_changed {
             state.renderer = None;
             state.renderer_failed = false;
+            neural.retain(|(e, g, _)| {
+                !modified_models.contains(e) && !modified_models.contains(g)
+            });
         }
 
         // Portraits: all that have loaded (failed ones are reported and skipped), once none is loading.
@@ -281,6 +293,17 @@ pub(crate) fn prepare_heads(
                 HeadRendererKind::Still => None,
                 HeadRendererKind::MeshWarp => Some(mesh_warp.0.clone() as Arc<dyn HeadRenderer>),
                 HeadRendererKind::Custom(r) => Some(r.clone()),
+                HeadRendererKind::Neural(m) => {
+                    match neural_renderer(m, &models, server, &mesh_warp, &mut neural) {
+                        Ok(Some(r)) => Some(r as Arc<dyn HeadRenderer>),
+                        Ok(None) => None,
+                        Err(e) => {
+                            report(entity, state, e, &mut errors);
+                            state.renderer_failed = true;
+                            None
+                        }
+                    }
+                }
                 HeadRendererKind::ExpressionFilter(handle) => match models.get(handle) {
                     Some(asset) => match ExpressionFilterRenderer::new(asset.model.clone()) {
                         Ok(r) => Some(Arc::new(r)),
@@ -308,6 +331,52 @@ pub(crate) fn prepare_heads(
             }
         }
     }
+}
+
+/// Neural renderers by (embedder, generator), shared by the heads that use the pair (so their frames
+/// batch); dropped with the last head.
+pub(crate) type NeuralCache = Vec<(
+    AssetId<OnnxModelAsset>,
+    AssetId<OnnxModelAsset>,
+    Weak<NeuralRenderer>,
+)>;
+
+/// The shared renderer of a pair of neural models: `Ok(None)` while either is loading.
+fn neural_renderer(
+    m: &NeuralModels,
+    models: &Assets<OnnxModelAsset>,
+    server: Option<&AssetServer>,
+    mesh_warp: &SharedMeshWarp,
+    cache: &mut NeuralCache,
+) -> Result<Option<Arc<NeuralRenderer>>, Error> {
+    let (e, g) = (m.embedder.id(), m.generator.id());
+    if let Some(r) = cache
+        .iter()
+        .find(|(ce, cg, _)| *ce == e && *cg == g)
+        .and_then(|(_, _, r)| r.upgrade())
+    {
+        return Ok(Some(r));
+    }
+    let mut loaded = Vec::new();
+    for handle in [&m.embedder, &m.generator] {
+        match models.get(handle) {
+            Some(asset) => loaded.push(asset.model.clone()),
+            None => {
+                if let Some(message) = load_failure(server, handle) {
+                    let path = handle
+                        .path()
+                        .map_or_else(|| "<unnamed model>".to_owned(), |p| p.to_string());
+                    return Err(Error::Asset { path, message });
+                }
+                return Ok(None);
+            }
+        }
+    }
+    let generator = loaded.pop().expect("two models");
+    let embedder = loaded.pop().expect("two models");
+    let renderer = NeuralRenderer::new(embedder, generator, mesh_warp.0.clone())?;
+    cache.push((e, g, Arc::downgrade(&renderer)));
+    Ok(Some(renderer))
 }
 
 /// Sends one job per head whose face changed, unless that head already has one in flight (then the newest

@@ -244,3 +244,20 @@ pub fn face_crop_landmarks(portrait: &str, size: u32) -> Vec<[f32; 2]> {
         })
         .collect()
 }
+
+/// A pair of tiny neural models of the contract, made by `models/training/contract_models.py` with
+/// `args` into `target/tmp/neural_contract/<name>` (needs `make setup`'s Python tools).
+#[allow(dead_code)]
+pub fn contract_pair(name: &str, args: Vec<&str>) -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("target/tmp/neural_contract").join(name);
+    let python = root.join("models/.venv/bin/python");
+    let status = std::process::Command::new(&python)
+        .arg(root.join("models/training/contract_models.py"))
+        .arg(&dir)
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("{}: {e} (run `make setup`)", python.display()));
+    assert!(status.success(), "contract_models.py failed");
+    dir
+}

@@ -33,6 +33,8 @@ pub struct PreparedHead {
     portrait: Arc<PortraitImage>,
     /// The portrait's pixels as `u32`s, for the fast sampler.
     texels: Vec<u32>,
+    /// Every usable portrait with its rig (scaled to that portrait), the main one first.
+    shots: Vec<(Arc<PortraitImage>, PortraitRig)>,
 }
 
 /// What one frame drew.
@@ -93,11 +95,13 @@ impl PreparedHead {
         let sclera = [0, 1, 2].map(|k| (eyes[0].sclera[k] + eyes[1].sclera[k]) / 2.0);
         // Few shots: the reference with the most open mouth lends its interior.
         let mut reference: Option<(f32, MouthReference)> = None;
+        let mut shots = Vec::new();
         for (index, (image, r)) in portraits.iter().zip(rigs).enumerate() {
             let r = r.scaled_to([image.width, image.height]);
             if r.check().is_err() {
                 continue;
             }
+            shots.push((image.clone(), r.clone()));
             let frame = MouthFrame::new(&r.landmarks);
             let open = frame.openness();
             if open > 0.0 && reference.as_ref().is_none_or(|(o, _)| open > *o) {
@@ -113,12 +117,19 @@ impl PreparedHead {
             mouth,
             texels: texels(&portrait.rgba),
             portrait: portrait.clone(),
+            shots,
         })
     }
 
     /// The main portrait's rig, at output size.
     pub fn rig(&self) -> &PortraitRig {
         &self.rig
+    }
+
+    /// Every portrait whose rig is sound, with that rig in its own pixels; the main portrait first (the
+    /// few shots a neural embedder averages).
+    pub fn shots(&self) -> &[(Arc<PortraitImage>, PortraitRig)] {
+        &self.shots
     }
 
     /// Where the face's landmarks go on this portrait.

@@ -1,0 +1,567 @@
+//! [`NeuralRenderer`]: the few-shot talking-head model as a [`HeadRenderer`].
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, Weak};
+
+use crossbeam_channel::{Sender, bounded};
+
+use super::{FaceCrop, NeuralModelInfo, SketchSpec, validate_pair};
+use crate::error::{Error, Result};
+use crate::face::FaceFrame;
+use crate::onnx::{OnnxModel, SessionOptions, TensorData};
+use crate::render::{
+    HeadRenderer, MeshWarpRenderer, PortraitImage, PreparedHead, RenderRequest, RenderTarget,
+};
+
+const NAME: &str = "neural";
+
+/// One head made ready for the generator: its rigged portraits, the crop the model sees and the
+/// person's embedding (the embedder's mean over the portraits, the few shots).
+#[derive(Debug)]
+pub struct NeuralHead {
+    prepared: Arc<PreparedHead>,
+    crop: FaceCrop,
+    embedding: Arc<Vec<f32>>,
+    shots: usize,
+}
+
+impl NeuralHead {
+    /// The square of the main portrait (output pixels) the generator draws.
+    pub fn crop(&self) -> FaceCrop {
+        self.crop
+    }
+
+    /// The person's embedding.
+    pub fn embedding(&self) -> &[f32] {
+        &self.embedding
+    }
+
+    /// How many portraits the embedding averages.
+    pub fn shots(&self) -> usize {
+        self.shots
+    }
+
+    /// The rigged portraits (mesh-warp preparation: rigs and retargeting).
+    pub fn prepared(&self) -> &Arc<PreparedHead> {
+        &self.prepared
+    }
+}
+
+/// Counters of a [`NeuralRenderer`] since it was made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NeuralStats {
+    /// Embeddings computed (one per portrait set; later frames use the cached one).
+    pub embeddings: u64,
+    /// Frames generated.
+    pub frames: u64,
+    /// Generator runs (a run draws a batch of frames).
+    pub batches: u64,
+    /// The largest batch so far.
+    pub largest_batch: usize,
+}
+
+enum Slot {
+    Pending,
+    Ready(Arc<NeuralHead>),
+    /// The error's text (errors are not `Clone`).
+    Failed(String),
+}
+
+struct CacheEntry {
+    portraits: Vec<Weak<PortraitImage>>,
+    slot: Arc<(Mutex<Slot>, Condvar)>,
+}
+
+struct Job {
+    sketch: Vec<f32>,
+    embedding: Arc<Vec<f32>>,
+    reply: Sender<Result<Vec<f32>>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: Vec<Job>,
+    running: bool,
+}
+
+/// The neural path of Zakharov et al. 2019 as a renderer: an embedder and a generator of the crate's
+/// contract ([`validate_pair`]), exported by `models/training/train.py export`.
+///
+/// - The person's **embedding** is computed once per portrait set, on a thread of its own, and cached
+///   (keyed by the portraits, dropped with them); until it is ready the head shows its still portrait.
+/// - Each **frame**: the face is retargeted onto the main portrait (the mesh warp's rig and retargeting),
+///   its landmarks are drawn as the [`SketchSpec::v1`] sketch inside the face's [`FaceCrop`], the
+///   generator draws that square, and it is blended into the portrait (soft edges).
+/// - Frames of **all the heads that share this renderer** are batched: while the generator runs, frames
+///   that arrive wait, and the next run draws them all at once (one `[B, 3, R, R]` call). Share one
+///   `Arc<NeuralRenderer>` between heads ([`HeadRendererKind::Neural`](crate::HeadRendererKind::Neural)
+///   does) to batch them.
+/// - The execution provider is the crate's: CPU by default, CUDA, TensorRT, DirectML or CoreML with the
+///   feature of that name ([`SessionOptions`]).
+pub struct NeuralRenderer {
+    embedder: Arc<OnnxModel>,
+    generator: Arc<OnnxModel>,
+    info: NeuralModelInfo,
+    spec: SketchSpec,
+    name: String,
+    warp: Arc<MeshWarpRenderer>,
+    cache: Mutex<Vec<CacheEntry>>,
+    queue: Mutex<Queue>,
+    turn: Condvar,
+    max_batch: usize,
+    embeddings: AtomicU64,
+    frames: AtomicU64,
+    batches: AtomicU64,
+    largest_batch: AtomicUsize,
+    me: Weak<NeuralRenderer>,
+}
+
+impl std::fmt::Debug for NeuralRenderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NeuralRenderer")
+            .field("name", &self.name)
+            .field("info", &self.info)
+            .field("max_batch", &self.max_batch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NeuralRenderer {
+    /// Wraps a loaded embedder and generator, after [`validate_pair`]. `warp` rigs the portraits and
+    /// retargets faces (share the plugin's, [`SharedMeshWarp`](crate::render::SharedMeshWarp), so a
+    /// portrait is rigged once).
+    pub fn new(
+        embedder: Arc<OnnxModel>,
+        generator: Arc<OnnxModel>,
+        warp: Arc<MeshWarpRenderer>,
+    ) -> Result<Arc<Self>> {
+        Self::with_max_batch(embedder, generator, warp, 8)
+    }
+
+    /// As [`new`](Self::new), with at most `max_batch` frames per generator run (at least 1).
+    pub fn with_max_batch(
+        embedder: Arc<OnnxModel>,
+        generator: Arc<OnnxModel>,
+        warp: Arc<MeshWarpRenderer>,
+        max_batch: usize,
+    ) -> Result<Arc<Self>> {
+        let info = validate_pair(&embedder, &generator)?;
+        let name = format!("{NAME}({}, {} px)", generator.label(), info.resolution);
+        Ok(Arc::new_cyclic(|me| Self {
+            embedder,
+            generator,
+            info,
+            spec: SketchSpec::v1(),
+            name,
+            warp,
+            cache: Mutex::new(Vec::new()),
+            queue: Mutex::new(Queue::default()),
+            turn: Condvar::new(),
+            max_batch: max_batch.max(1),
+            embeddings: AtomicU64::new(0),
+            frames: AtomicU64::new(0),
+            batches: AtomicU64::new(0),
+            largest_batch: AtomicUsize::new(0),
+            me: me.clone(),
+        }))
+    }
+
+    /// Loads `embedder.onnx` and `generator.onnx` from `dir` (what `train.py export` writes).
+    pub fn from_dir(
+        dir: impl AsRef<Path>,
+        options: &SessionOptions,
+        warp: Arc<MeshWarpRenderer>,
+    ) -> Result<Arc<Self>> {
+        let dir = dir.as_ref();
+        let embedder = OnnxModel::from_file(dir.join("embedder.onnx"), None, options)?;
+        let generator = OnnxModel::from_file(dir.join("generator.onnx"), None, options)?;
+        Self::new(Arc::new(embedder), Arc::new(generator), warp)
+    }
+
+    /// What the models declare.
+    pub fn info(&self) -> NeuralModelInfo {
+        self.info
+    }
+
+    /// Counters since the renderer was made.
+    pub fn stats(&self) -> NeuralStats {
+        NeuralStats {
+            embeddings: self.embeddings.load(Ordering::Relaxed),
+            frames: self.frames.load(Ordering::Relaxed),
+            batches: self.batches.load(Ordering::Relaxed),
+            largest_batch: self.largest_batch.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The head for these portraits, made now (rigs, crop, embedding) unless cached; waits for one being
+    /// made by another thread.
+    pub fn prepare(&self, request: &RenderRequest<'_>) -> Result<Arc<NeuralHead>> {
+        let (slot, fresh) = self.slot(request);
+        if fresh {
+            self.fill(&slot, request);
+        }
+        let (lock, ready) = &*slot;
+        let mut state = lock.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            match &*state {
+                Slot::Ready(head) => return Ok(head.clone()),
+                Slot::Failed(e) => return Err(self.error(e.clone())),
+                Slot::Pending => state = ready.wait(state).unwrap_or_else(|e| e.into_inner()),
+            }
+        }
+    }
+
+    /// The cache slot of these portraits, and whether it was just made (the caller fills it).
+    fn slot(&self, request: &RenderRequest<'_>) -> (Arc<(Mutex<Slot>, Condvar)>, bool) {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.retain(|e| e.portraits.iter().all(|p| p.strong_count() > 0));
+        if let Some(e) = cache.iter().find(|e| {
+            e.portraits.len() == request.portraits.len()
+                && e.portraits
+                    .iter()
+                    .zip(request.portraits)
+                    .all(|(a, b)| std::ptr::eq(a.as_ptr(), Arc::as_ptr(b)))
+        }) {
+            return (e.slot.clone(), false);
+        }
+        let slot = Arc::new((Mutex::new(Slot::Pending), Condvar::new()));
+        cache.push(CacheEntry {
+            portraits: request.portraits.iter().map(Arc::downgrade).collect(),
+            slot: slot.clone(),
+        });
+        (slot, true)
+    }
+
+    fn fill(&self, slot: &(Mutex<Slot>, Condvar), request: &RenderRequest<'_>) {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.make_head(request)))
+            .unwrap_or_else(|_| {
+                Err(self.error("preparing the head panicked".into()))
+            });
+        let (lock, ready) = slot;
+        *lock.lock().unwrap_or_else(|e| e.into_inner()) = match result {
+            Ok(head) => Slot::Ready(Arc::new(head)),
+            Err(e) => Slot::Failed(e.to_string()),
+        };
+        ready.notify_all();
+    }
+
+    fn error(&self, message: String) -> Error {
+        Error::Render {
+            renderer: self.name.clone(),
+            message,
+        }
+    }
+
+    fn make_head(&self, request: &RenderRequest<'_>) -> Result<NeuralHead> {
+        let prepared = self.warp.prepare(request)?;
+        let r = self.info.resolution;
+        let main = &prepared.rig().landmarks;
+        let crop = FaceCrop::around(&main.iter().map(|p| [p[0], p[1]]).collect::<Vec<_>>())
+            .ok_or_else(|| self.error("the portrait's rig spans no area".into()))?;
+        let n = (r * r) as usize;
+        let (mut frames, mut sketches) = (Vec::new(), Vec::new());
+        let mut shots = 0;
+        for (image, rig) in prepared.shots() {
+            let points: Vec<[f32; 2]> = rig.landmarks.iter().map(|p| [p[0], p[1]]).collect();
+            let Some(c) = FaceCrop::around(&points) else {
+                continue;
+            };
+            let rgb = c.sample_rgb(&image.rgba, 4, image.width, image.height, r);
+            let local: Vec<[f32; 2]> = points.iter().map(|p| c.to_crop(*p, r)).collect();
+            let sketch = self.spec.rasterise(&local, r)?;
+            frames.extend(planar(&rgb, n));
+            sketches.extend(planar(&sketch, n));
+            shots += 1;
+        }
+        let shape = vec![shots as i64, 3, i64::from(r), i64::from(r)];
+        let out = self
+            .embedder
+            .run(
+                vec![
+                    ("frames", TensorData { shape: shape.clone(), data: frames }),
+                    ("sketches", TensorData { shape, data: sketches }),
+                ],
+                &["embedding"],
+            )?
+            .remove(0);
+        let d = self.info.embedding_size as usize;
+        if out.data.len() != d || out.data.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Inference {
+                path: self.embedder.label().to_owned(),
+                message: format!(
+                    "the embedding has shape {:?} (or values that are not numbers), expected [1, {d}]",
+                    out.shape
+                ),
+            });
+        }
+        self.embeddings.fetch_add(1, Ordering::Relaxed);
+        Ok(NeuralHead {
+            prepared,
+            crop,
+            embedding: Arc::new(out.data),
+            shots,
+        })
+    }
+
+    /// The sketch the generator gets for `face` on `head`: `[3, R, R]`, -1..1.
+    pub fn sketch(&self, head: &NeuralHead, face: &FaceFrame) -> Result<Vec<f32>> {
+        let r = self.info.resolution;
+        let target = head.prepared.retarget(face);
+        let local: Vec<[f32; 2]> = target
+            .points
+            .iter()
+            .map(|p| head.crop.to_crop([p[0], p[1]], r))
+            .collect();
+        let rgb = self.spec.rasterise(&local, r)?;
+        Ok(planar(&rgb, (r * r) as usize))
+    }
+
+    /// Draws one frame of `face` for `head`: the generator's square, `[3, R, R]` in -1..1. Batched with
+    /// the frames other threads ask for meanwhile.
+    pub fn generate(&self, head: &NeuralHead, face: &FaceFrame) -> Result<Vec<f32>> {
+        let sketch = self.sketch(head, face)?;
+        self.generate_sketch(sketch, head.embedding.clone())
+    }
+
+    /// The generator on one sketch (`[3, R, R]`, -1..1) and embedding, batched.
+    pub fn generate_sketch(&self, sketch: Vec<f32>, embedding: Arc<Vec<f32>>) -> Result<Vec<f32>> {
+        let (reply, answer) = bounded(1);
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        queue.jobs.push(Job {
+            sketch,
+            embedding,
+            reply,
+        });
+        loop {
+            if let Ok(result) = answer.try_recv() {
+                return result;
+            }
+            if !queue.running {
+                // This thread runs the next batch: every frame waiting, up to the limit.
+                queue.running = true;
+                let take = queue.jobs.len().min(self.max_batch);
+                let batch: Vec<Job> = queue.jobs.drain(..take).collect();
+                drop(queue);
+                self.run_batch(batch);
+                queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+                queue.running = false;
+                self.turn.notify_all();
+                continue;
+            }
+            queue = self.turn.wait(queue).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn run_batch(&self, batch: Vec<Job>) {
+        let r = i64::from(self.info.resolution);
+        let d = self.info.embedding_size as usize;
+        let b = batch.len();
+        let per = (3 * r * r) as usize;
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut sketches = Vec::with_capacity(b * per);
+            let mut embeddings = Vec::with_capacity(b * d);
+            for job in &batch {
+                sketches.extend_from_slice(&job.sketch);
+                embeddings.extend_from_slice(&job.embedding);
+            }
+            let out = self
+                .generator
+                .run(
+                    vec![
+                        (
+                            "sketch",
+                            TensorData {
+                                shape: vec![b as i64, 3, r, r],
+                                data: sketches,
+                            },
+                        ),
+                        (
+                            "embedding",
+                            TensorData {
+                                shape: vec![b as i64, d as i64],
+                                data: embeddings,
+                            },
+                        ),
+                    ],
+                    &["image"],
+                )?
+                .remove(0);
+            if out.shape != [b as i64, 3, r, r] {
+                return Err(Error::Inference {
+                    path: self.generator.label().to_owned(),
+                    message: format!(
+                        "output `image` has shape {:?}, expected [{b}, 3, {r}, {r}]",
+                        out.shape
+                    ),
+                });
+            }
+            Ok(out.data)
+        }))
+        .unwrap_or_else(|_| Err(self.error("the generator panicked".into())));
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.largest_batch.fetch_max(b, Ordering::Relaxed);
+        match result {
+            Ok(data) => {
+                self.frames.fetch_add(b as u64, Ordering::Relaxed);
+                for (job, image) in batch.into_iter().zip(data.chunks_exact(per)) {
+                    let _ = job.reply.send(Ok(image.to_vec()));
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for job in batch {
+                    let _ = job.reply.send(Err(self.error(message.clone())));
+                }
+            }
+        }
+    }
+
+    /// Starts making the head for these portraits on a thread of its own, if it is not cached or being
+    /// made; `Ok(None)` until it is ready.
+    fn head_async(&self, request: &RenderRequest<'_>) -> Result<Option<Arc<NeuralHead>>> {
+        let (slot, fresh) = self.slot(request);
+        if fresh {
+            let Some(me) = self.me.upgrade() else {
+                return Err(self.error("the renderer is being dropped".into()));
+            };
+            let owned = OwnedRequest::from(request);
+            let thread_slot = slot.clone();
+            let spawned = std::thread::Builder::new()
+                .name("talking-head-neural-embed".into())
+                .spawn(move || me.fill(&thread_slot, &owned.request()));
+            if let Err(e) = spawned {
+                let (lock, ready) = &*slot;
+                *lock.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Slot::Failed(format!("cannot start the embedding thread: {e}"));
+                ready.notify_all();
+            }
+        }
+        let state = slot.0.lock().unwrap_or_else(|e| e.into_inner());
+        match &*state {
+            Slot::Ready(head) => Ok(Some(head.clone())),
+            Slot::Failed(e) => Err(self.error(e.clone())),
+            Slot::Pending => Ok(None),
+        }
+    }
+}
+
+/// A [`RenderRequest`] that owns its parts, for the embedding thread.
+struct OwnedRequest {
+    face: FaceFrame,
+    rig: crate::rig::RiggedFace,
+    portraits: Vec<Arc<PortraitImage>>,
+    rigs: Vec<Option<Arc<crate::rig::PortraitRig>>>,
+    files: Vec<Option<std::path::PathBuf>>,
+}
+
+impl OwnedRequest {
+    fn from(r: &RenderRequest<'_>) -> Self {
+        Self {
+            face: *r.face,
+            rig: r.rig.clone(),
+            portraits: r.portraits.to_vec(),
+            rigs: r.rigs.to_vec(),
+            files: r.portrait_files.to_vec(),
+        }
+    }
+
+    fn request(&self) -> RenderRequest<'_> {
+        RenderRequest {
+            face: &self.face,
+            rig: &self.rig,
+            portraits: &self.portraits,
+            rigs: &self.rigs,
+            portrait_files: &self.files,
+        }
+    }
+}
+
+/// RGB bytes (HWC) -> planar floats (CHW) in -1..1.
+fn planar(rgb: &[u8], n: usize) -> Vec<f32> {
+    let mut out = vec![0.0; 3 * n];
+    for (i, px) in rgb.chunks_exact(3).enumerate().take(n) {
+        for c in 0..3 {
+            out[c * n + i] = f32::from(px[c]) / 127.5 - 1.0;
+        }
+    }
+    out
+}
+
+/// Blends the generator's square (`[3, R, R]`, -1..1) over `portrait` into `out` (both RGBA, output
+/// size), through `crop`, with edges that fade over the outer eighth of the square.
+pub(crate) fn composite(
+    image: &[f32],
+    r: u32,
+    crop: FaceCrop,
+    portrait: &PortraitImage,
+    out: &mut [u8],
+) {
+    out.copy_from_slice(&portrait.rgba);
+    let (w, h) = (portrait.width as i64, portrait.height as i64);
+    let n = r as usize;
+    let plane = n * n;
+    let half = crop.side / 2.0;
+    let x0 = ((crop.centre[0] - half).floor() as i64).clamp(0, w);
+    let x1 = ((crop.centre[0] + half).ceil() as i64).clamp(0, w);
+    let y0 = ((crop.centre[1] - half).floor() as i64).clamp(0, h);
+    let y1 = ((crop.centre[1] + half).ceil() as i64).clamp(0, h);
+    let feather = r as f32 / 8.0;
+    let sample = |c: usize, x: f32, y: f32| {
+        let fx = (x - 0.5).clamp(0.0, (n - 1) as f32);
+        let fy = (y - 0.5).clamp(0.0, (n - 1) as f32);
+        let (ix, iy) = (fx as usize, fy as usize);
+        let (jx, jy) = ((ix + 1).min(n - 1), (iy + 1).min(n - 1));
+        let (ax, ay) = (fx - ix as f32, fy - iy as f32);
+        let at = |x: usize, y: usize| image[c * plane + y * n + x];
+        let top = at(ix, iy) * (1.0 - ax) + at(jx, iy) * ax;
+        let bottom = at(ix, jy) * (1.0 - ax) + at(jx, jy) * ax;
+        top * (1.0 - ay) + bottom * ay
+    };
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let q = crop.to_crop([x as f32 + 0.5, y as f32 + 0.5], r);
+            let edge = q[0].min(q[1]).min(r as f32 - q[0]).min(r as f32 - q[1]);
+            if edge <= 0.0 {
+                continue;
+            }
+            let t = (edge / feather).min(1.0);
+            let alpha = t * t * (3.0 - 2.0 * t);
+            let i = ((y * w + x) * 4) as usize;
+            for c in 0..3 {
+                let v = sample(c, q[0], q[1]);
+                let v = if v.is_finite() {
+                    ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).clamp(0.0, 255.0)
+                } else {
+                    f32::from(out[i + c])
+                };
+                let old = f32::from(out[i + c]);
+                out[i + c] = (old + (v - old) * alpha).round() as u8;
+            }
+        }
+    }
+}
+
+impl HeadRenderer for NeuralRenderer {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn render(&self, request: &RenderRequest<'_>, target: &mut RenderTarget<'_>) -> Result<()> {
+        let portrait = &request.portraits[0];
+        let Some(head) = self.head_async(request)? else {
+            // The embedding is being made: the still portrait meanwhile.
+            target.rgba.copy_from_slice(&portrait.rgba);
+            return Ok(());
+        };
+        let image = self.generate(&head, &request.rig.face)?;
+        composite(
+            &image,
+            self.info.resolution,
+            head.crop,
+            portrait,
+            target.rgba,
+        );
+        Ok(())
+    }
+}
