@@ -20,3 +20,22 @@ clippy:
 
 ci:
 	bash .ci/run
+
+# The training code end to end on frames the project makes (the demo portraits baked with two clips):
+# a few steps of meta-learning and fine-tuning at 32 px, the ONNX export, and the Rust runtime on it.
+TRAIN_CHECK ?= target/train-check
+TRAIN_PY = models/.venv-training/bin/python models/training/train.py
+.PHONY: train-check
+train-check: setup
+	$(PYTHON) models/setup.py --training
+	rm -rf $(TRAIN_CHECK) && mkdir -p $(TRAIN_CHECK)
+	$(CARGO) build --features egui,replicon --example bake --example prepare_training_data
+	$(CARGO) run -q --features egui,replicon --example bake -- assets/portraits/astronaut.png assets/clips/talk.face.ron --out $(TRAIN_CHECK)/frames/astronaut --size 128 --fps 12
+	$(CARGO) run -q --features egui,replicon --example bake -- assets/portraits/astronaut_painted.png assets/clips/surprise.face.ron --out $(TRAIN_CHECK)/frames/painted --size 128 --fps 12
+	rm -f $(TRAIN_CHECK)/frames/*/sheet.png $(TRAIN_CHECK)/frames/*/animation.gif
+	$(CARGO) run -q --features egui,replicon --example prepare_training_data -- --out $(TRAIN_CHECK)/data --size 32 $(TRAIN_CHECK)/frames/astronaut $(TRAIN_CHECK)/frames/painted
+	$(TRAIN_PY) meta --data $(TRAIN_CHECK)/data --out $(TRAIN_CHECK)/meta --resolution 32 --channels 8 --embedding 32 --shots 4 --batch 2 --steps 20 --log-every 5 --save-every 10 --sample-every 20
+	$(TRAIN_PY) meta --data $(TRAIN_CHECK)/data --out $(TRAIN_CHECK)/meta --steps 30 --log-every 5 --batch 2 --resume
+	$(TRAIN_PY) finetune --data $(TRAIN_CHECK)/data/astronaut --from $(TRAIN_CHECK)/meta/checkpoint.pt --out $(TRAIN_CHECK)/person --shots 4 --batch 2 --steps 10 --log-every 5
+	$(TRAIN_PY) export --checkpoint $(TRAIN_CHECK)/person/checkpoint.pt --out $(TRAIN_CHECK)/export
+	TALKING_HEAD_TRAINED_MODELS=$(CURDIR)/$(TRAIN_CHECK)/export $(CARGO) test --features egui,replicon --test neural_runtime

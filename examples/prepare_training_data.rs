@@ -8,6 +8,8 @@
 //!     [--max-frames N] VIDEO...
 //! ```
 //!
+//! A VIDEO may be a folder of PNG frames (read in name order at 25 fps), such as the `bake` example's.
+//!
 //! Writes, for each video, `DIR/<video name>/000000.png ...` (RGB, `--size` square) and
 //! `DIR/<video name>/landmarks.json`: `{"version": 1, "resolution", "source", "crop", "frames": [{"file",
 //! "index", "time", "landmarks": [[x, y], ...]}]}` with the 468 face-mesh points in crop pixels. One crop
@@ -98,7 +100,13 @@ struct Tracked {
 }
 
 fn prepare(video: &Path, args: &Args, tracker: &mut FaceTracker) -> Result<usize, String> {
-    let mut source = VideoFileSource::open(video).map_err(|e| e.to_string())?;
+    // A folder is an image sequence (25 fps), as the `bake` example writes.
+    let mut source = if video.is_dir() {
+        VideoFileSource::open_sequence(video, 25.0)
+    } else {
+        VideoFileSource::open(video)
+    }
+    .map_err(|e| e.to_string())?;
     tracker.reset();
     let mut tracked = Vec::new();
     let (mut seen, mut faceless) = (0u64, 0usize);
@@ -145,8 +153,8 @@ fn prepare(video: &Path, args: &Args, tracker: &mut FaceTracker) -> Result<usize
     let Some(crop) = FaceCrop::median(&crops) else {
         return Err(format!("no face found in {seen} frames"));
     };
-    let name = video
-        .file_stem()
+    let name = if video.is_dir() { video.file_name() } else { video.file_stem() };
+    let name = name
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "video".into());
     let dir = args.out.join(&name);

