@@ -39,3 +39,19 @@ train-check: setup
 	$(TRAIN_PY) finetune --data $(TRAIN_CHECK)/data/astronaut --from $(TRAIN_CHECK)/meta/checkpoint.pt --out $(TRAIN_CHECK)/person --shots 4 --batch 2 --steps 10 --log-every 5
 	$(TRAIN_PY) export --checkpoint $(TRAIN_CHECK)/person/checkpoint.pt --out $(TRAIN_CHECK)/export
 	TALKING_HEAD_TRAINED_MODELS=$(CURDIR)/$(TRAIN_CHECK)/export $(CARGO) test --features egui,replicon --test neural_runtime
+
+# Models for the neural bench: the training code's export at 256 px with its default widths (one step of
+# meta-learning on baked frames: the weights are untrained, the cost is the same).
+NEURAL_BENCH ?= target/neural-bench
+.PHONY: neural-bench-models bench-neural
+neural-bench-models: setup
+	$(PYTHON) models/setup.py --training
+	rm -rf $(NEURAL_BENCH) && mkdir -p $(NEURAL_BENCH)
+	$(CARGO) run -q --features egui,replicon --example bake -- assets/portraits/astronaut.png assets/clips/talk.face.ron --out $(NEURAL_BENCH)/frames/astronaut --size 512 --fps 6
+	rm -f $(NEURAL_BENCH)/frames/*/sheet.png $(NEURAL_BENCH)/frames/*/animation.gif
+	$(CARGO) run -q --features egui,replicon --example prepare_training_data -- --out $(NEURAL_BENCH)/data --size 256 $(NEURAL_BENCH)/frames/astronaut
+	$(TRAIN_PY) meta --data $(NEURAL_BENCH)/data --out $(NEURAL_BENCH)/meta --resolution 256 --steps 1 --batch 1 --shots 2
+	$(TRAIN_PY) export --checkpoint $(NEURAL_BENCH)/meta/checkpoint.pt --out $(NEURAL_BENCH)/export
+
+bench-neural: neural-bench-models
+	$(CARGO) bench --features replicon --bench neural

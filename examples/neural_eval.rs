@@ -30,7 +30,8 @@ use bevy_talking_head::render::{
 use bevy_talking_head::rig::RiggedFace;
 use bevy_talking_head::tracking::{FaceAnalyzer, FaceTracker, ImageView};
 
-const USAGE: &str = "usage: neural_eval --models DIR --data DIR --video VIDEO [--holdout F] [--out DIR]";
+const USAGE: &str =
+    "usage: neural_eval --models DIR --data DIR --video VIDEO [--holdout F] [--out DIR]";
 
 struct Args {
     models: PathBuf,
@@ -133,7 +134,9 @@ fn run(args: &Args) -> Result<(), String> {
     let meta_path = args.data.join("landmarks.json");
     let meta: serde_json::Value = std::fs::read_to_string(&meta_path)
         .map_err(|e| format!("{}: {e}", meta_path.display()))
-        .and_then(|t| serde_json::from_str(&t).map_err(|e| format!("{}: {e}", meta_path.display())))?;
+        .and_then(|t| {
+            serde_json::from_str(&t).map_err(|e| format!("{}: {e}", meta_path.display()))
+        })?;
     let crop: FaceCrop = serde_json::from_value(meta["crop"].clone())
         .map_err(|e| format!("{}: crop: {e}", meta_path.display()))?;
     let r = meta["resolution"].as_u64().ok_or("no resolution")? as u32;
@@ -251,13 +254,22 @@ fn run(args: &Args) -> Result<(), String> {
             .as_array()
             .map(|a| {
                 a.iter()
-                    .map(|p| [p[0].as_f64().unwrap_or(0.0) as f32, p[1].as_f64().unwrap_or(0.0) as f32])
+                    .map(|p| {
+                        [
+                            p[0].as_f64().unwrap_or(0.0) as f32,
+                            p[1].as_f64().unwrap_or(0.0) as f32,
+                        ]
+                    })
                     .collect()
             })
             .unwrap_or_default();
         let sketch = spec.rasterise(&landmarks, r).map_err(|e| e.to_string())?;
         let planar: Vec<f32> = (0..3)
-            .flat_map(|c| sketch.chunks_exact(3).map(move |p| f32::from(p[c]) / 127.5 - 1.0))
+            .flat_map(|c| {
+                sketch
+                    .chunks_exact(3)
+                    .map(move |p| f32::from(p[c]) / 127.5 - 1.0)
+            })
             .collect();
         let out = neural
             .generate_sketch(planar, Arc::new(head.embedding().to_vec()))
@@ -265,7 +277,9 @@ fn run(args: &Args) -> Result<(), String> {
         let lm: Vec<u8> = (0..size)
             .flat_map(|p| {
                 let out = &out;
-                (0..3).map(move |c| ((out[c * size + p].clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8)
+                (0..3).map(move |c| {
+                    ((out[c * size + p].clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8
+                })
             })
             .collect();
         for (s, img) in scores.iter_mut().zip([&warped, &drawn, &lm]) {
@@ -303,10 +317,20 @@ fn run(args: &Args) -> Result<(), String> {
     for (y, row) in rows.iter().enumerate() {
         for (x, img) in row.iter().enumerate() {
             let tile = image::RgbImage::from_raw(r, r, img.clone()).expect("tile");
-            image::imageops::replace(&mut sheet, &tile, i64::from(x as u32 * r), (y as u32 * r) as i64);
+            image::imageops::replace(
+                &mut sheet,
+                &tile,
+                i64::from(x as u32 * r),
+                (y as u32 * r) as i64,
+            );
         }
     }
-    let sheet = image::imageops::resize(&sheet, cols * r * 3, 4 * r * 3, image::imageops::FilterType::Nearest);
+    let sheet = image::imageops::resize(
+        &sheet,
+        cols * r * 3,
+        4 * r * 3,
+        image::imageops::FilterType::Nearest,
+    );
     sheet
         .save(args.out.join("sheet.png"))
         .map_err(|e| e.to_string())?;

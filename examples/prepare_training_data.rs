@@ -26,7 +26,8 @@ use bevy_talking_head::neural::FaceCrop;
 use bevy_talking_head::render::warp::default_models_dir;
 use bevy_talking_head::tracking::{FaceTracker, ImageView};
 
-const USAGE: &str = "usage: prepare_training_data --out DIR [--size PX] [--every N] [--max-frames N] VIDEO...
+const USAGE: &str =
+    "usage: prepare_training_data --out DIR [--size PX] [--every N] [--max-frames N] VIDEO...
   --out        output folder (one folder per video inside)
   --size       square crop size in pixels, a power of two from 16 to 1024 (default: 64)
   --every      keep every Nth frame (default: 1)
@@ -125,12 +126,7 @@ fn prepare(video: &Path, args: &Args, tracker: &mut FaceTracker) -> Result<usize
             Some(face) => tracked.push(Tracked {
                 index: frame.index,
                 time: frame.timestamp.as_secs_f64(),
-                landmarks: face
-                    .landmarks
-                    .points
-                    .iter()
-                    .map(|p| [p[0], p[1]])
-                    .collect(),
+                landmarks: face.landmarks.points.iter().map(|p| [p[0], p[1]]).collect(),
                 rgb: frame.rgb,
                 width: frame.width,
                 height: frame.height,
@@ -153,7 +149,11 @@ fn prepare(video: &Path, args: &Args, tracker: &mut FaceTracker) -> Result<usize
     let Some(crop) = FaceCrop::median(&crops) else {
         return Err(format!("no face found in {seen} frames"));
     };
-    let name = if video.is_dir() { video.file_name() } else { video.file_stem() };
+    let name = if video.is_dir() {
+        video.file_name()
+    } else {
+        video.file_stem()
+    };
     let name = name
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "video".into());

@@ -11,7 +11,10 @@ use bevy_talking_head::onnx::{OnnxModel, SessionOptions, TensorData};
 
 /// Makes a pair with `models/training/contract_models.py` (broken as `brk` says).
 fn make_pair(brk: Option<&str>) -> PathBuf {
-    common::contract_pair(brk.unwrap_or("valid"), brk.map(|b| vec!["--break", b]).unwrap_or_default())
+    common::contract_pair(
+        brk.unwrap_or("valid"),
+        brk.map(|b| vec!["--break", b]).unwrap_or_default(),
+    )
 }
 
 fn load(dir: &Path) -> bevy_talking_head::Result<(OnnxModel, OnnxModel)> {

@@ -85,7 +85,10 @@ fn changed(a: &[u8], b: &[u8], size: u32, crop: FaceCrop) -> (usize, usize) {
         if pa == pb {
             continue;
         }
-        let (x, y) = ((i as u32 % size) as f32 + 0.5, (i as u32 / size) as f32 + 0.5);
+        let (x, y) = (
+            (i as u32 % size) as f32 + 0.5,
+            (i as u32 / size) as f32 + 0.5,
+        );
         let dx = (x - crop.centre[0]).abs();
         let dy = (y - crop.centre[1]).abs();
         if dx < half - 2.0 && dy < half - 2.0 {
@@ -107,7 +110,10 @@ fn the_embedding_is_made_once_off_the_render_thread_and_the_face_square_follows_
 
     // The first call starts the embedding and shows the still portrait meanwhile.
     let first = render(&renderer, &portraits, &FaceFrame::default());
-    assert_eq!(first, still, "the still portrait while the embedding is made");
+    assert_eq!(
+        first, still,
+        "the still portrait while the embedding is made"
+    );
     let start = Instant::now();
     let neutral = loop {
         let frame = render(&renderer, &portraits, &FaceFrame::default());
@@ -132,7 +138,10 @@ fn the_embedding_is_made_once_off_the_render_thread_and_the_face_square_follows_
         })
         .unwrap();
     assert_eq!(head.shots(), 1);
-    assert_eq!(head.embedding().len(), renderer.info().embedding_size as usize);
+    assert_eq!(
+        head.embedding().len(),
+        renderer.info().embedding_size as usize
+    );
     let crop = head.crop();
     // The square of the face is drawn by the model; the rest of the portrait is untouched.
     let (inside, outside) = changed(&still, &neutral, size, crop);
@@ -235,9 +244,16 @@ fn a_neural_head_in_the_plugin_animates_and_a_broken_model_keeps_the_still_portr
         },
     );
     // The still portrait first, then model frames.
-    update_until(&mut app, Duration::from_secs(30), "the still portraits", |app| {
-        [a, b, broken].iter().all(|h| pixels(app, *h).len() == 128 * 128 * 4)
-    });
+    update_until(
+        &mut app,
+        Duration::from_secs(30),
+        "the still portraits",
+        |app| {
+            [a, b, broken]
+                .iter()
+                .all(|h| pixels(app, *h).len() == 128 * 128 * 4)
+        },
+    );
     let still = pixels(&app, broken);
     let mut t = 0.0;
     update_until(&mut app, Duration::from_secs(30), "neural frames", |app| {
@@ -245,18 +261,27 @@ fn a_neural_head_in_the_plugin_animates_and_a_broken_model_keeps_the_still_portr
         for h in [a, b] {
             set_face(app, h, |f| {
                 f.time = t;
-                f.expressions.set(Expression::JawOpen, (t * 5.0).sin().abs() as f32);
+                f.expressions
+                    .set(Expression::JawOpen, (t * 5.0).sin().abs() as f32);
             });
         }
         pixels(app, a) != still && pixels(app, b) != still
     });
     // Both heads went through one shared renderer.
     assert_eq!(stats(&app, a).renderer, stats(&app, b).renderer);
-    assert!(stats(&app, a).renderer.starts_with("neural("), "{:?}", stats(&app, a).renderer);
+    assert!(
+        stats(&app, a).renderer.starts_with("neural("),
+        "{:?}",
+        stats(&app, a).renderer
+    );
     let errors = app.world().resource::<SeenErrors>().texts();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(errors[0].contains("no_such_generator.onnx"), "{errors:?}");
-    assert_eq!(pixels(&app, broken), still, "the broken head keeps its still portrait");
+    assert_eq!(
+        pixels(&app, broken),
+        still,
+        "the broken head keeps its still portrait"
+    );
 }
 
 /// The export of the training code (CI: `make train-check` trains a few steps and sets the variable).
@@ -299,7 +324,10 @@ fn the_training_codes_export_loads_and_draws_different_faces_for_different_sketc
         .collect();
     for image in &images {
         assert_eq!(image.len(), 3 * r * r);
-        assert!(image.iter().all(|v| (-1.0..=1.0).contains(v)), "values outside -1..1");
+        assert!(
+            image.iter().all(|v| (-1.0..=1.0).contains(v)),
+            "values outside -1..1"
+        );
         let mean = image.iter().sum::<f32>() / image.len() as f32;
         let spread = image.iter().map(|v| (v - mean).abs()).sum::<f32>() / image.len() as f32;
         assert!(spread > 0.01, "a flat image (mean deviation {spread})");
@@ -310,7 +338,10 @@ fn the_training_codes_export_loads_and_draws_different_faces_for_different_sketc
         .map(|(a, b)| (a - b).abs())
         .sum::<f32>()
         / images[0].len() as f32;
-    assert!(diff > 0.005, "two sketches gave nearly the same image ({diff})");
+    assert!(
+        diff > 0.005,
+        "two sketches gave nearly the same image ({diff})"
+    );
     // Through the renderer: the drawn square lands in the portrait.
     let frame = render(&renderer, &portraits, &FaceFrame::default());
     let start = Instant::now();

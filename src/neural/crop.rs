@@ -25,7 +25,10 @@ impl FaceCrop {
     pub fn around(landmarks: &[[f32; 2]]) -> Option<Self> {
         let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
         let mut n = 0;
-        for p in landmarks.iter().filter(|p| p[0].is_finite() && p[1].is_finite()) {
+        for p in landmarks
+            .iter()
+            .filter(|p| p[0].is_finite() && p[1].is_finite())
+        {
             n += 1;
             for k in 0..2 {
                 lo[k] = lo[k].min(p[k]);
@@ -37,7 +40,10 @@ impl FaceCrop {
             return None;
         }
         Some(Self {
-            centre: [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0 - Self::LIFT * extent],
+            centre: [
+                (lo[0] + hi[0]) / 2.0,
+                (lo[1] + hi[1]) / 2.0 - Self::LIFT * extent,
+            ],
             side: extent * Self::SCALE,
         })
     }
@@ -144,7 +150,15 @@ mod tests {
         assert!(FaceCrop::around(&[[1.0, 1.0]]).is_none());
         assert!(FaceCrop::around(&[[1.0, 1.0], [1.0, 1.0]]).is_none());
         assert!(FaceCrop::around(&[[f32::NAN, 1.0], [1.0, 1.0]]).is_none());
-        let m = FaceCrop::median(&[crop, crop, FaceCrop { centre: [0.0; 2], side: 1.0 }]).unwrap();
+        let m = FaceCrop::median(&[
+            crop,
+            crop,
+            FaceCrop {
+                centre: [0.0; 2],
+                side: 1.0,
+            },
+        ])
+        .unwrap();
         assert_eq!(m, crop);
     }
 
@@ -163,12 +177,22 @@ mod tests {
             }
         }
         // The whole image at 2x2: each output pixel averages its own 2x2 block.
-        let whole = FaceCrop { centre: [2.0, 2.0], side: 4.0 };
+        let whole = FaceCrop {
+            centre: [2.0, 2.0],
+            side: 4.0,
+        };
         let out = whole.sample_rgb(&img, 3, 4, 4, 2);
         assert_eq!(&out[0..3], &[200, 0, 0]);
         assert_eq!(&out[3..6], &[0, 0, 200]);
         // A crop reaching far left of the image sees the left edge repeated.
-        let left = FaceCrop { centre: [-10.0, 2.0], side: 4.0 };
-        assert!(left.sample_rgb(&img, 3, 4, 4, 2).chunks(3).all(|p| p == [200, 0, 0]));
+        let left = FaceCrop {
+            centre: [-10.0, 2.0],
+            side: 4.0,
+        };
+        assert!(
+            left.sample_rgb(&img, 3, 4, 4, 2)
+                .chunks(3)
+                .all(|p| p == [200, 0, 0])
+        );
     }
 }

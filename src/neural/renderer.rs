@@ -234,10 +234,9 @@ impl NeuralRenderer {
     }
 
     fn fill(&self, slot: &(Mutex<Slot>, Condvar), request: &RenderRequest<'_>) {
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.make_head(request)))
-            .unwrap_or_else(|_| {
-                Err(self.error("preparing the head panicked".into()))
-            });
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.make_head(request)))
+                .unwrap_or_else(|_| Err(self.error("preparing the head panicked".into())));
         let (lock, ready) = slot;
         *lock.lock().unwrap_or_else(|e| e.into_inner()) = match result {
             Ok(head) => Slot::Ready(Arc::new(head)),
@@ -279,8 +278,20 @@ impl NeuralRenderer {
             .embedder
             .run(
                 vec![
-                    ("frames", TensorData { shape: shape.clone(), data: frames }),
-                    ("sketches", TensorData { shape, data: sketches }),
+                    (
+                        "frames",
+                        TensorData {
+                            shape: shape.clone(),
+                            data: frames,
+                        },
+                    ),
+                    (
+                        "sketches",
+                        TensorData {
+                            shape,
+                            data: sketches,
+                        },
+                    ),
                 ],
                 &["embedding"],
             )?

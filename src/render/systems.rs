@@ -218,9 +218,7 @@ pub(crate) fn prepare_heads(
         if models_changed {
             state.renderer = None;
             state.renderer_failed = false;
-            neural.retain(|(e, g, _)| {
-                !modified_models.contains(e) && !modified_models.contains(g)
-            });
+            neural.retain(|(e, g, _)| !modified_models.contains(e) && !modified_models.contains(g));
         }
 
         // Portraits: all that have loaded (failed ones are reported and skipped), once none is loading.
