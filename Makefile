@@ -34,6 +34,7 @@ train-check: setup
 	$(CARGO) run -q --features egui,replicon --example bake -- assets/portraits/astronaut_painted.png assets/clips/surprise.face.ron --out $(TRAIN_CHECK)/frames/painted --size 128 --fps 12
 	rm -f $(TRAIN_CHECK)/frames/*/sheet.png $(TRAIN_CHECK)/frames/*/animation.gif
 	$(CARGO) run -q --features egui,replicon --example prepare_training_data -- --out $(TRAIN_CHECK)/data --size 32 $(TRAIN_CHECK)/frames/astronaut $(TRAIN_CHECK)/frames/painted
+	models/.venv-training/bin/python models/training/test_training.py $(TRAIN_CHECK)/data
 	$(TRAIN_PY) meta --data $(TRAIN_CHECK)/data --out $(TRAIN_CHECK)/meta --resolution 32 --channels 8 --embedding 32 --shots 4 --batch 2 --steps 20 --log-every 5 --save-every 10 --sample-every 20
 	$(TRAIN_PY) meta --data $(TRAIN_CHECK)/data --out $(TRAIN_CHECK)/meta --steps 30 --log-every 5 --batch 2 --resume
 	$(TRAIN_PY) finetune --data $(TRAIN_CHECK)/data/astronaut --from $(TRAIN_CHECK)/meta/checkpoint.pt --out $(TRAIN_CHECK)/person --shots 4 --batch 2 --steps 10 --log-every 5

@@ -214,9 +214,13 @@ def meta(args) -> None:
             progress.line(step, dict(cnt=l_cnt.item(), adv=l_adv.item(), fm=l_fm.item(), mch=l_mch.item(),
                                      d=l_d.item()))
         if step % args.sample_every == 0 or step == args.steps:
+            # Eval mode: spectral norm's power iteration must not advance outside training steps (a resumed
+            # run then ends exactly where a straight one does).
+            E.eval(), G.eval()
             with torch.no_grad():
                 fr, sk, tg, ts, _ = [t.to(device) for t in fixed]
                 out = G(ts, E(fr, sk))
+            E.train(), G.train()
             save_samples(args.out / "samples" / f"step_{step:06d}.png", data_mod.to_uint8(ts),
                          data_mod.to_uint8(tg), data_mod.to_uint8(out))
         if step % args.save_every == 0 or step == args.steps:
@@ -318,8 +322,10 @@ def finetune(args) -> None:
             progress.line(step, dict(cnt=l_cnt.item(), adv=l_adv.item(), fm=l_fm.item(), d=l_d.item()))
         if step % args.sample_every == 0 or step == args.steps:
             show = held_idx[:: max(len(held_idx) // 4, 1)][:4] if len(held_idx) else shots[:4]
+            G.eval()
             with torch.no_grad():
                 out = G(sketches[show].to(device), e_new.expand(len(show), -1))
+            G.train()
             save_samples(args.out / "samples" / f"step_{step:06d}.png", video.sketches[show],
                          video.frames[show], data_mod.to_uint8(out))
         if step % args.save_every == 0 or step == args.steps:

@@ -249,8 +249,14 @@ pub fn face_crop_landmarks(portrait: &str, size: u32) -> Vec<[f32; 2]> {
 /// `args` into `target/tmp/neural_contract/<name>` (needs `make setup`'s Python tools).
 #[allow(dead_code)]
 pub fn contract_pair(name: &str, args: Vec<&str>) -> std::path::PathBuf {
+    // Once per name and process: tests run in parallel and must not read a pair while it is rewritten.
+    static MADE: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("target/tmp/neural_contract").join(name);
+    if made.iter().any(|m| m == name) {
+        return dir;
+    }
     let python = root.join("models/.venv/bin/python");
     let status = std::process::Command::new(&python)
         .arg(root.join("models/training/contract_models.py"))
@@ -259,5 +265,6 @@ pub fn contract_pair(name: &str, args: Vec<&str>) -> std::path::PathBuf {
         .status()
         .unwrap_or_else(|e| panic!("{}: {e} (run `make setup`)", python.display()));
     assert!(status.success(), "contract_models.py failed");
+    made.push(name.to_owned());
     dir
 }
