@@ -8,7 +8,9 @@
 //! place. The default renderer, [`MeshWarpRenderer`](render::MeshWarpRenderer), needs no trained weights:
 //! it rigs the portrait once with the face tracker (ONNX Runtime through `ort`), retargets each face onto
 //! it ([`rig::Retargeter`]) and warps the portrait's own pixels along the face mesh, with the eyes and the
-//! mouth interior drawn as layers. The main
+//! mouth interior drawn as layers. The neural path of Zakharov et al. 2019 ([`neural`]) draws the face
+//! with a few-shot generator trained by the code in `models/training`
+//! ([`HeadRendererKind::Neural`]). The main
 //! thread never waits for a renderer; a head whose portrait, model or renderer fails keeps showing its
 //! still portrait and reports a [`TalkingHeadError`].
 //!
