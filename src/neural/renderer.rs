@@ -558,6 +558,22 @@ impl HeadRenderer for NeuralRenderer {
         &self.name
     }
 
+    fn wants_redraw(&self, request: &RenderRequest<'_>) -> bool {
+        // While the embedding is being made the frame was the still portrait: ask again.
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.iter().any(|e| {
+            e.portraits.len() == request.portraits.len()
+                && e.portraits
+                    .iter()
+                    .zip(request.portraits)
+                    .all(|(a, b)| std::ptr::eq(a.as_ptr(), Arc::as_ptr(b)))
+                && matches!(
+                    *e.slot.0.lock().unwrap_or_else(|e| e.into_inner()),
+                    Slot::Pending
+                )
+        })
+    }
+
     fn render(&self, request: &RenderRequest<'_>, target: &mut RenderTarget<'_>) -> Result<()> {
         let portrait = &request.portraits[0];
         let Some(head) = self.head_async(request)? else {

@@ -44,6 +44,8 @@ pub(crate) struct RenderOutcome {
     pub render_time: Duration,
     /// `time` of the face it shows.
     pub face_time: f64,
+    /// The renderer drew a stand-in and wants the face again ([`HeadRenderer::wants_redraw`]).
+    pub redraw: bool,
 }
 
 /// The render worker pool. Jobs go out on one channel, finished frames come back on another; the apply
@@ -131,9 +133,17 @@ fn worker(jobs: Receiver<RenderJob>, results: Sender<RenderOutcome>) {
             height,
             rgba: &mut buffer,
         };
-        let result = catch_unwind(AssertUnwindSafe(|| renderer.render(&request, &mut target)));
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            renderer
+                .render(&request, &mut target)
+                .map(|()| renderer.wants_redraw(&request))
+        }));
+        let mut redraw = false;
         let pixels = match result {
-            Ok(Ok(())) => Ok(buffer),
+            Ok(Ok(again)) => {
+                redraw = again;
+                Ok(buffer)
+            }
             Ok(Err(e)) => Err(e),
             Err(panic) => {
                 let message = panic
@@ -156,6 +166,7 @@ fn worker(jobs: Receiver<RenderJob>, results: Sender<RenderOutcome>) {
             dispatched_at,
             render_time: started.elapsed(),
             face_time: face.time,
+            redraw,
         };
         if results.send(outcome).is_err() {
             return;

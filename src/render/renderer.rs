@@ -46,6 +46,14 @@ pub trait HeadRenderer: Send + Sync + 'static {
 
     /// Renders one frame.
     fn render(&self, request: &RenderRequest<'_>, target: &mut RenderTarget<'_>) -> Result<()>;
+
+    /// Asked after each successful [`render`](Self::render): whether that frame was a stand-in (say the
+    /// still portrait while a model prepares the head) and the same face should be drawn again soon. The
+    /// plugin then sends the head's face again on the next frame, even if it did not change. Default: no.
+    fn wants_redraw(&self, request: &RenderRequest<'_>) -> bool {
+        let _ = request;
+        false
+    }
 }
 
 /// Shows the first portrait unchanged: the fallback of every head.

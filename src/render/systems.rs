@@ -457,6 +457,10 @@ pub(crate) fn apply_results(
         }
         state.applied_seq = outcome.seq;
         let latency = outcome.dispatched_at.elapsed();
+        if outcome.redraw {
+            // A stand-in frame: draw the face again next frame.
+            state.pending = true;
+        }
         match outcome.pixels {
             Ok(pixels) => {
                 if let Some(old) = write_output(&mut images, head, size, pixels) {
