@@ -5,12 +5,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
-use bevy_talking_head::neural::{FaceCrop, NeuralModels, NeuralRenderer};
+use bevy_talking_head::neural::{FaceCrop, NeuralHead, NeuralModels, NeuralRenderer};
 use bevy_talking_head::onnx::SessionOptions;
 use bevy_talking_head::prelude::*;
 use bevy_talking_head::render::{
@@ -71,6 +71,19 @@ fn render(
     rgba
 }
 
+/// The renderer's head for the demo portrait(s), made now.
+fn prepare(renderer: &NeuralRenderer, portraits: &[Arc<PortraitImage>]) -> Arc<NeuralHead> {
+    renderer
+        .prepare(&RenderRequest {
+            face: &FaceFrame::default(),
+            rig: &RiggedFace::default(),
+            portraits,
+            rigs: &[],
+            portrait_files: &vec![Some(root().join(PORTRAIT)); portraits.len()],
+        })
+        .unwrap()
+}
+
 fn jaw_open() -> FaceFrame {
     let mut face = FaceFrame::default();
     face.expressions.set(Expression::JawOpen, 1.0);
@@ -128,15 +141,7 @@ fn the_embedding_is_made_once_off_the_render_thread_and_the_face_square_follows_
     assert_eq!(stats.embeddings, 1, "one embedding for the portrait set");
     assert!(stats.frames >= 2);
 
-    let head = renderer
-        .prepare(&RenderRequest {
-            face: &FaceFrame::default(),
-            rig: &RiggedFace::default(),
-            portraits: &portraits,
-            rigs: &[],
-            portrait_files: &[Some(root().join(PORTRAIT))],
-        })
-        .unwrap();
+    let head = prepare(&renderer, &portraits);
     assert_eq!(head.shots(), 1);
     assert_eq!(
         head.embedding().len(),
@@ -163,15 +168,7 @@ fn frames_of_heads_that_share_the_renderer_are_batched_and_equal_unbatched_ones(
     let dir = contract_pair("batch_512", vec!["--resolution", "512"]);
     let renderer = NeuralRenderer::from_dir(&dir, &SessionOptions::default(), warp()).unwrap();
     let portraits = vec![portrait(512)];
-    let head = renderer
-        .prepare(&RenderRequest {
-            face: &FaceFrame::default(),
-            rig: &RiggedFace::default(),
-            portraits: &portraits,
-            rigs: &[],
-            portrait_files: &[Some(root().join(PORTRAIT))],
-        })
-        .unwrap();
+    let head = prepare(&renderer, &portraits);
     let faces = [FaceFrame::default(), jaw_open()];
     let alone: Vec<Vec<f32>> = faces
         .iter()
@@ -309,15 +306,7 @@ fn the_training_codes_export_loads_and_draws_different_faces_for_different_sketc
     let info = renderer.info();
     let r = info.resolution as usize;
     let portraits = vec![portrait(256)];
-    let head = renderer
-        .prepare(&RenderRequest {
-            face: &FaceFrame::default(),
-            rig: &RiggedFace::default(),
-            portraits: &portraits,
-            rigs: &[],
-            portrait_files: &[Some(Path::new(env!("CARGO_MANIFEST_DIR")).join(PORTRAIT))],
-        })
-        .unwrap();
+    let head = prepare(&renderer, &portraits);
     let mut turned = jaw_open();
     turned.head.yaw = 0.3;
     let images: Vec<Vec<f32>> = [FaceFrame::default(), turned]

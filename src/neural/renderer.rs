@@ -12,6 +12,7 @@ use crate::face::FaceFrame;
 use crate::onnx::{OnnxModel, SessionOptions, TensorData};
 use crate::render::{
     HeadRenderer, MeshWarpRenderer, PortraitImage, PreparedHead, RenderRequest, RenderTarget,
+    same_portraits,
 };
 
 const NAME: &str = "neural";
@@ -216,13 +217,10 @@ impl NeuralRenderer {
     fn slot(&self, request: &RenderRequest<'_>) -> (Arc<(Mutex<Slot>, Condvar)>, bool) {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache.retain(|e| e.portraits.iter().all(|p| p.strong_count() > 0));
-        if let Some(e) = cache.iter().find(|e| {
-            e.portraits.len() == request.portraits.len()
-                && e.portraits
-                    .iter()
-                    .zip(request.portraits)
-                    .all(|(a, b)| std::ptr::eq(a.as_ptr(), Arc::as_ptr(b)))
-        }) {
+        if let Some(e) = cache
+            .iter()
+            .find(|e| same_portraits(&e.portraits, request.portraits))
+        {
             return (e.slot.clone(), false);
         }
         let slot = Arc::new((Mutex::new(Slot::Pending), Condvar::new()));
@@ -562,11 +560,7 @@ impl HeadRenderer for NeuralRenderer {
         // While the embedding is being made the frame was the still portrait: ask again.
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache.iter().any(|e| {
-            e.portraits.len() == request.portraits.len()
-                && e.portraits
-                    .iter()
-                    .zip(request.portraits)
-                    .all(|(a, b)| std::ptr::eq(a.as_ptr(), Arc::as_ptr(b)))
+            same_portraits(&e.portraits, request.portraits)
                 && matches!(
                     *e.slot.0.lock().unwrap_or_else(|e| e.into_inner()),
                     Slot::Pending

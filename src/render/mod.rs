@@ -7,6 +7,7 @@ pub(crate) mod systems;
 pub mod warp;
 
 pub use pool::RenderPool;
+pub(crate) use portrait::same_portraits;
 pub use portrait::{MAX_PORTRAIT_SIDE, PortraitImage};
 pub use renderer::{
     ExpressionFilterRenderer, HeadRenderer, RenderRequest, RenderTarget, StillRenderer,

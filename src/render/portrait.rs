@@ -164,3 +164,15 @@ mod tests {
         );
     }
 }
+
+/// Whether `cached` (held weakly by a renderer's cache) are exactly the portraits `current`, by identity.
+pub(crate) fn same_portraits(
+    cached: &[std::sync::Weak<PortraitImage>],
+    current: &[std::sync::Arc<PortraitImage>],
+) -> bool {
+    cached.len() == current.len()
+        && cached
+            .iter()
+            .zip(current)
+            .all(|(a, b)| std::ptr::eq(a.as_ptr(), std::sync::Arc::as_ptr(b)))
+}

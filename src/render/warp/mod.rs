@@ -486,11 +486,7 @@ impl MeshWarpRenderer {
             });
             let given = given_rigs(request);
             if let Some(e) = cache.iter().find(|e| {
-                e.portraits.len() == request.portraits.len()
-                    && e.portraits
-                        .iter()
-                        .zip(request.portraits)
-                        .all(|(a, b)| std::ptr::eq(a.as_ptr(), Arc::as_ptr(b)))
+                super::same_portraits(&e.portraits, request.portraits)
                     && e.rigs.len() == given.len()
                     && e.rigs.iter().zip(&given).all(|(a, b)| match (a, b) {
                         (None, None) => true,
