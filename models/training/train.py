@@ -137,6 +137,27 @@ def optimisers(E, G, D, args, finetune_params=None):
             torch.optim.Adam(d_params, lr=args.lr_d, betas=(0.5, 0.999)))
 
 
+def adversarial_step(D, content, opt_g, opt_d, fake, target, tsketch, args, column, extra_g=0.0, extra_d=None):
+    """One update of the generator side (content + adversarial + feature matching + `extra_g`), then one
+    of the discriminator (hinge + `extra_d()`). `column` picks D's column: `video=` or `w=`."""
+    score_fake, feats_fake = D(fake, tsketch, **column)
+    with torch.no_grad():
+        _, feats_real = D(target, tsketch, **column)
+    l_cnt = content(fake, target)
+    l_adv = -score_fake.mean() * args.adv_weight
+    l_fm = losses.feature_matching(feats_fake, feats_real) * args.fm_weight
+    opt_g.zero_grad(set_to_none=True)
+    (l_cnt + l_adv + l_fm + extra_g).backward()
+    opt_g.step()
+    score_real, _ = D(target, tsketch, **column)
+    score_fake, _ = D(fake.detach(), tsketch, **column)
+    l_d = losses.hinge_d(score_real, score_fake) + (extra_d() if extra_d else 0.0)
+    opt_d.zero_grad(set_to_none=True)
+    l_d.backward()
+    opt_d.step()
+    return dict(cnt=l_cnt.item(), adv=l_adv.item(), fm=l_fm.item(), d=l_d.item())
+
+
 # -- meta-learning ---------------------------------------------------------------------------------------
 
 def meta(args) -> None:
@@ -192,27 +213,14 @@ def meta(args) -> None:
         # Generator and embedder.
         e = E(frames, sketches)
         fake = G(tsketch, e)
-        score_fake, feats_fake = D(fake, tsketch, vid)
-        with torch.no_grad():
-            _, feats_real = D(target, tsketch, vid)
-        l_cnt = content(fake, target)
-        l_adv = -score_fake.mean() * args.adv_weight
-        l_fm = losses.feature_matching(feats_fake, feats_real) * args.fm_weight
         l_mch = losses.embedding_match(D.W(vid).detach(), e) * args.mch_weight
-        opt_g.zero_grad(set_to_none=True)
-        (l_cnt + l_adv + l_fm + l_mch).backward()
-        opt_g.step()
-        # Discriminator (and its per-video columns, pulled towards the embeddings).
-        score_real, _ = D(target, tsketch, vid)
-        score_fake, _ = D(fake.detach(), tsketch, vid)
-        l_d = losses.hinge_d(score_real, score_fake) + losses.embedding_match(D.W(vid), e.detach()) * args.mch_weight
-        opt_d.zero_grad(set_to_none=True)
-        l_d.backward()
-        opt_d.step()
+        # The discriminator's per-video columns are pulled towards the embeddings too.
+        terms = adversarial_step(D, content, opt_g, opt_d, fake, target, tsketch, args, dict(video=vid),
+                                 extra_g=l_mch,
+                                 extra_d=lambda: losses.embedding_match(D.W(vid), e.detach()) * args.mch_weight)
         step += 1
         if step % args.log_every == 0 or step == args.steps:
-            progress.line(step, dict(cnt=l_cnt.item(), adv=l_adv.item(), fm=l_fm.item(), mch=l_mch.item(),
-                                     d=l_d.item()))
+            progress.line(step, {**terms, "mch": l_mch.item()})
         if step % args.sample_every == 0 or step == args.steps:
             # Eval mode: spectral norm's power iteration must not advance outside training steps (a resumed
             # run then ends exactly where a straight one does).
@@ -302,24 +310,10 @@ def finetune(args) -> None:
                                                               replace=False))].mean(0) for _ in pick])
         w = w_new.expand(len(pick), -1)
         fake = G(tsketch, e)
-        score_fake, feats_fake = D(fake, tsketch, w=w)
-        with torch.no_grad():
-            _, feats_real = D(target, tsketch, w=w)
-        l_cnt = content(fake, target)
-        l_adv = -score_fake.mean() * args.adv_weight
-        l_fm = losses.feature_matching(feats_fake, feats_real) * args.fm_weight
-        opt_g.zero_grad(set_to_none=True)
-        (l_cnt + l_adv + l_fm).backward()
-        opt_g.step()
-        score_real, _ = D(target, tsketch, w=w)
-        score_fake, _ = D(fake.detach(), tsketch, w=w)
-        l_d = losses.hinge_d(score_real, score_fake)
-        opt_d.zero_grad(set_to_none=True)
-        l_d.backward()
-        opt_d.step()
+        terms = adversarial_step(D, content, opt_g, opt_d, fake, target, tsketch, args, dict(w=w))
         step += 1
         if step % args.log_every == 0 or step == args.steps:
-            progress.line(step, dict(cnt=l_cnt.item(), adv=l_adv.item(), fm=l_fm.item(), d=l_d.item()))
+            progress.line(step, terms)
         if step % args.sample_every == 0 or step == args.steps:
             show = held_idx[:: max(len(held_idx) // 4, 1)][:4] if len(held_idx) else shots[:4]
             G.eval()
