@@ -5,7 +5,9 @@
 //! the same as trained ones), or the folder `TALKING_HEAD_BENCH_NEURAL` names. Without them the bench
 //! says so and measures nothing.
 //!
-//! - `neural/generator/B`: one generator run of B frames (ms per frame = time / B), CPU provider.
+//! - `neural/generator/B`: B frames asked at once from B threads, batched into one run (ms per frame =
+//!   time / B), CPU provider, one intra-op thread (the crate's default).
+//! - `neural/generator_2_threads/1`: one frame with ONNX Runtime allowed two threads.
 //! - `neural/frame/512`: a whole frame through the renderer: retarget, sketch, generator (batch 1),
 //!   composite into a 512 x 512 portrait.
 //! - `neural/embedding`: the embedder on one portrait (once per portrait set).
@@ -100,6 +102,23 @@ fn bench(c: &mut Criterion) {
                 rgba: &mut out,
             };
             renderer.render(&request, &mut target).unwrap();
+        })
+    });
+    // The same generator with ONNX Runtime allowed both cores inside one run.
+    let two = SessionOptions {
+        intra_threads: 2,
+        ..SessionOptions::default()
+    };
+    let wide = NeuralRenderer::from_dir(
+        &dir,
+        &two,
+        Arc::new(MeshWarpRenderer::new().with_tracker(TrackerSource::None, two.clone())),
+    )
+    .unwrap();
+    group.bench_function(BenchmarkId::new("generator_2_threads", 1), |bench| {
+        bench.iter(|| {
+            wide.generate_sketch(sketch.clone(), embedding.clone())
+                .unwrap()
         })
     });
     let embedder_only = NeuralRenderer::from_dir(
