@@ -138,23 +138,20 @@ fn worker(jobs: Receiver<RenderJob>, results: Sender<RenderOutcome>) {
                 .render(&request, &mut target)
                 .map(|()| renderer.wants_redraw(&request))
         }));
-        let mut redraw = false;
-        let pixels = match result {
-            Ok(Ok(again)) => {
-                redraw = again;
-                Ok(buffer)
-            }
-            Ok(Err(e)) => Err(e),
+        let (pixels, redraw) = match result {
+            Ok(Ok(again)) => (Ok(buffer), again),
+            Ok(Err(e)) => (Err(e), false),
             Err(panic) => {
                 let message = panic
                     .downcast_ref::<&str>()
                     .map(|s| s.to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown panic".into());
-                Err(Error::Render {
+                let error = Error::Render {
                     renderer: renderer.name().to_owned(),
                     message: format!("panicked: {message}"),
-                })
+                };
+                (Err(error), false)
             }
         };
         let outcome = RenderOutcome {

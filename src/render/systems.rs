@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use bevy::asset::{AssetEvent, AssetId, AssetServer, Assets, LoadState};
+use bevy::asset::{AssetEvent, AssetId, AssetServer, Assets, Handle, LoadState};
 use bevy::ecs::prelude::*;
 use bevy::image::Image;
 use bevy::log::{debug, error};
@@ -18,7 +18,7 @@ use super::warp::MeshWarpRenderer;
 use crate::error::{Error, TalkingHeadError};
 use crate::head::{HeadRendererKind, TalkingHead, output_image};
 use crate::neural::{NeuralModels, NeuralRenderer};
-use crate::onnx::OnnxModelAsset;
+use crate::onnx::{OnnxModel, OnnxModelAsset};
 use crate::rig::RiggedFace;
 
 /// The mesh-warp renderer the plugin shares between heads (its portrait cache and face tracker with it).
@@ -287,42 +287,24 @@ pub(crate) fn prepare_heads(
         }
 
         if state.renderer.is_none() && !state.renderer_failed {
-            state.renderer = match &head.renderer {
-                HeadRendererKind::Still => None,
-                HeadRendererKind::MeshWarp => Some(mesh_warp.0.clone() as Arc<dyn HeadRenderer>),
-                HeadRendererKind::Custom(r) => Some(r.clone()),
+            // `Ok(None)`: a model is still loading.
+            let made: Result<Option<Arc<dyn HeadRenderer>>, Error> = match &head.renderer {
+                HeadRendererKind::Still => Ok(None),
+                HeadRendererKind::MeshWarp => Ok(Some(mesh_warp.0.clone())),
+                HeadRendererKind::Custom(r) => Ok(Some(r.clone())),
                 HeadRendererKind::Neural(m) => {
-                    match neural_renderer(m, &models, server, &mesh_warp, &mut neural) {
-                        Ok(Some(r)) => Some(r as Arc<dyn HeadRenderer>),
-                        Ok(None) => None,
-                        Err(e) => {
-                            report(entity, state, e, &mut errors);
-                            state.renderer_failed = true;
-                            None
-                        }
-                    }
+                    neural_renderer(m, &models, server, &mesh_warp, &mut neural)
+                        .map(|r| r.map(|r| r as Arc<dyn HeadRenderer>))
                 }
-                HeadRendererKind::ExpressionFilter(handle) => match models.get(handle) {
-                    Some(asset) => match ExpressionFilterRenderer::new(asset.model.clone()) {
-                        Ok(r) => Some(Arc::new(r)),
-                        Err(e) => {
-                            report(entity, state, e, &mut errors);
-                            state.renderer_failed = true;
-                            None
-                        }
-                    },
-                    None => {
-                        if let Some(message) = load_failure(server, handle) {
-                            let path = handle
-                                .path()
-                                .map_or_else(|| "<unnamed model>".to_owned(), |p| p.to_string());
-                            report(entity, state, Error::Asset { path, message }, &mut errors);
-                            state.renderer_failed = true;
-                        }
-                        None
-                    }
-                },
+                HeadRendererKind::ExpressionFilter(handle) => loaded_model(&models, server, handle)
+                    .and_then(|m| m.map(ExpressionFilterRenderer::new).transpose())
+                    .map(|r| r.map(|r| Arc::new(r) as Arc<dyn HeadRenderer>)),
             };
+            state.renderer = made.unwrap_or_else(|e| {
+                report(entity, state, e, &mut errors);
+                state.renderer_failed = true;
+                None
+            });
             if let Some(r) = &state.renderer {
                 stats.entry(entity).renderer = r.name().to_owned();
                 state.pending = true;
@@ -338,6 +320,26 @@ pub(crate) type NeuralCache = Vec<(
     AssetId<OnnxModelAsset>,
     Weak<NeuralRenderer>,
 )>;
+
+/// A loaded model asset: `Ok(None)` while it loads, an error naming the file when loading failed.
+fn loaded_model(
+    models: &Assets<OnnxModelAsset>,
+    server: Option<&AssetServer>,
+    handle: &Handle<OnnxModelAsset>,
+) -> Result<Option<Arc<OnnxModel>>, Error> {
+    if let Some(asset) = models.get(handle) {
+        return Ok(Some(asset.model.clone()));
+    }
+    match load_failure(server, handle) {
+        Some(message) => Err(Error::Asset {
+            path: handle
+                .path()
+                .map_or_else(|| "<unnamed model>".to_owned(), |p| p.to_string()),
+            message,
+        }),
+        None => Ok(None),
+    }
+}
 
 /// The shared renderer of a pair of neural models: `Ok(None)` while either is loading.
 fn neural_renderer(
@@ -355,23 +357,12 @@ fn neural_renderer(
     {
         return Ok(Some(r));
     }
-    let mut loaded = Vec::new();
-    for handle in [&m.embedder, &m.generator] {
-        match models.get(handle) {
-            Some(asset) => loaded.push(asset.model.clone()),
-            None => {
-                if let Some(message) = load_failure(server, handle) {
-                    let path = handle
-                        .path()
-                        .map_or_else(|| "<unnamed model>".to_owned(), |p| p.to_string());
-                    return Err(Error::Asset { path, message });
-                }
-                return Ok(None);
-            }
-        }
-    }
-    let generator = loaded.pop().expect("two models");
-    let embedder = loaded.pop().expect("two models");
+    let Some(embedder) = loaded_model(models, server, &m.embedder)? else {
+        return Ok(None);
+    };
+    let Some(generator) = loaded_model(models, server, &m.generator)? else {
+        return Ok(None);
+    };
     let renderer = NeuralRenderer::new(embedder, generator, mesh_warp.0.clone())?;
     cache.push((e, g, Arc::downgrade(&renderer)));
     Ok(Some(renderer))
