@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::tracking::bilinear;
+
 /// A square in image pixels: the face's landmark box, [`SCALE`](Self::SCALE) times its longer side,
 /// raised by [`LIFT`](Self::LIFT) of that side (room for hair; the chin sits lower in the square).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -100,8 +102,6 @@ impl FaceCrop {
         }
         let step = self.side / size as f32;
         let taps = (step.ceil() as usize).clamp(1, 8);
-        let (w, h) = (width as usize, height as usize);
-        let at = |x: usize, y: usize, c: usize| f32::from(pixels[(y * w + x) * channels + c]);
         for y in 0..n {
             for x in 0..n {
                 let mut acc = [0.0f32; 3];
@@ -112,15 +112,9 @@ impl FaceCrop {
                             y as f32 + (ty as f32 + 0.5) / taps as f32,
                         ];
                         let p = self.to_image(q, size);
-                        let fx = (p[0] - 0.5).clamp(0.0, (w - 1) as f32);
-                        let fy = (p[1] - 0.5).clamp(0.0, (h - 1) as f32);
-                        let (x0, y0) = (fx as usize, fy as usize);
-                        let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
-                        let (ax, ay) = (fx - x0 as f32, fy - y0 as f32);
-                        for (c, a) in acc.iter_mut().enumerate() {
-                            let top = at(x0, y0, c) * (1.0 - ax) + at(x1, y0, c) * ax;
-                            let bottom = at(x0, y1, c) * (1.0 - ax) + at(x1, y1, c) * ax;
-                            *a += top * (1.0 - ay) + bottom * ay;
+                        let v = bilinear(pixels, width, height, channels, p[0], p[1]);
+                        for (a, v) in acc.iter_mut().zip(v) {
+                            *a += v;
                         }
                     }
                 }

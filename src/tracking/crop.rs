@@ -69,18 +69,6 @@ impl<'a> ImageView<'a> {
         self.height
     }
 
-    #[inline]
-    fn pixel(&self, x: i64, y: i64) -> [f32; 3] {
-        let x = x.clamp(0, self.width as i64 - 1) as usize;
-        let y = y.clamp(0, self.height as i64 - 1) as usize;
-        let i = (y * self.width as usize + x) * self.channels;
-        [
-            self.data[i] as f32,
-            self.data[i + 1] as f32,
-            self.data[i + 2] as f32,
-        ]
-    }
-
     /// Bilinear sample at continuous coordinates (pixel centres at `+0.5`); outside the image the border
     /// is replicated, or black when `zero_outside`.
     #[inline]
@@ -89,25 +77,46 @@ impl<'a> ImageView<'a> {
         {
             return [0.0; 3];
         }
-        let fx = x - 0.5;
-        let fy = y - 0.5;
-        let x0 = fx.floor();
-        let y0 = fy.floor();
-        let tx = fx - x0;
-        let ty = fy - y0;
-        let (x0, y0) = (x0 as i64, y0 as i64);
-        let a = self.pixel(x0, y0);
-        let b = self.pixel(x0 + 1, y0);
-        let c = self.pixel(x0, y0 + 1);
-        let d = self.pixel(x0 + 1, y0 + 1);
-        let mut out = [0.0; 3];
-        for k in 0..3 {
-            let top = a[k] + (b[k] - a[k]) * tx;
-            let bottom = c[k] + (d[k] - c[k]) * tx;
-            out[k] = top + (bottom - top) * ty;
-        }
-        out
+        bilinear(self.data, self.width, self.height, self.channels, x, y)
     }
+}
+
+/// Bilinear sample of the first three channels of `data` (`channels` bytes a pixel, top row first) at
+/// continuous coordinates (pixel centres at `+0.5`), the border replicated outside the image. The image
+/// must not be empty.
+#[inline]
+pub(crate) fn bilinear(
+    data: &[u8],
+    width: u32,
+    height: u32,
+    channels: usize,
+    x: f32,
+    y: f32,
+) -> [f32; 3] {
+    let pixel = |x: i64, y: i64| {
+        let x = x.clamp(0, width as i64 - 1) as usize;
+        let y = y.clamp(0, height as i64 - 1) as usize;
+        let i = (y * width as usize + x) * channels;
+        [data[i] as f32, data[i + 1] as f32, data[i + 2] as f32]
+    };
+    let fx = x - 0.5;
+    let fy = y - 0.5;
+    let x0 = fx.floor();
+    let y0 = fy.floor();
+    let tx = fx - x0;
+    let ty = fy - y0;
+    let (x0, y0) = (x0 as i64, y0 as i64);
+    let a = pixel(x0, y0);
+    let b = pixel(x0 + 1, y0);
+    let c = pixel(x0, y0 + 1);
+    let d = pixel(x0 + 1, y0 + 1);
+    let mut out = [0.0; 3];
+    for k in 0..3 {
+        let top = a[k] + (b[k] - a[k]) * tx;
+        let bottom = c[k] + (d[k] - c[k]) * tx;
+        out[k] = top + (bottom - top) * ty;
+    }
+    out
 }
 
 /// A square region of an image, rotated by `angle` (radians, image x towards image y), resampled to

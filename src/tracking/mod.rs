@@ -10,6 +10,7 @@ mod pose;
 mod smoothing;
 mod tracker;
 
+pub(crate) use crop::bilinear;
 pub use crop::{Crop, ImageView, MAX_IMAGE_SIDE, MIN_IMAGE_SIDE};
 pub use detector::{Detection, DetectorKind, FaceDetector, weighted_nms};
 pub use expression::{Calibration, ExpressionFeatures, EyeDetail, FaceAnalyzer};
