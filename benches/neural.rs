@@ -71,7 +71,6 @@ fn bench(c: &mut Criterion) {
     };
     let head = renderer.prepare(&request).unwrap();
     let sketch = renderer.sketch(&head, &face).unwrap();
-    let embedding = Arc::new(head.embedding().to_vec());
     let r = renderer.info().resolution;
 
     let mut group = c.benchmark_group("neural");
@@ -83,11 +82,7 @@ fn bench(c: &mut Criterion) {
             bench.iter(|| {
                 std::thread::scope(|s| {
                     for _ in 0..b {
-                        s.spawn(|| {
-                            renderer
-                                .generate_sketch(sketch.clone(), embedding.clone())
-                                .unwrap()
-                        });
+                        s.spawn(|| renderer.generate_sketch(&head, sketch.clone()).unwrap());
                     }
                 })
             })
@@ -116,10 +111,7 @@ fn bench(c: &mut Criterion) {
     )
     .unwrap();
     group.bench_function(BenchmarkId::new("generator_2_threads", 1), |bench| {
-        bench.iter(|| {
-            wide.generate_sketch(sketch.clone(), embedding.clone())
-                .unwrap()
-        })
+        bench.iter(|| wide.generate_sketch(&head, sketch.clone()).unwrap())
     });
     let embedder_only = NeuralRenderer::from_dir(
         &dir,

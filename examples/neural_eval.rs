@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use bevy_talking_head::capture::{FrameSource, VideoFileSource};
-use bevy_talking_head::neural::{FaceCrop, NeuralRenderer, SketchSpec};
+use bevy_talking_head::neural::{FaceCrop, NeuralRenderer};
 use bevy_talking_head::onnx::SessionOptions;
 use bevy_talking_head::prelude::*;
 use bevy_talking_head::render::warp::default_models_dir;
@@ -216,7 +216,6 @@ fn run(args: &Args) -> Result<(), String> {
         .prepare(&request(&still, &rigged_still, &portraits, &rigs))
         .map_err(|e| e.to_string())?;
 
-    let spec = SketchSpec::v1();
     let size = (r * r) as usize;
     let mut rows: [Vec<Vec<u8>>; 4] = Default::default();
     let mut scores = [[0.0f64; 2]; 3];
@@ -263,16 +262,11 @@ fn run(args: &Args) -> Result<(), String> {
                     .collect()
             })
             .unwrap_or_default();
-        let sketch = spec.rasterise(&landmarks, r).map_err(|e| e.to_string())?;
-        let planar: Vec<f32> = (0..3)
-            .flat_map(|c| {
-                sketch
-                    .chunks_exact(3)
-                    .map(move |p| f32::from(p[c]) / 127.5 - 1.0)
-            })
-            .collect();
+        let sketch = neural
+            .sketch_landmarks(&landmarks)
+            .map_err(|e| e.to_string())?;
         let out = neural
-            .generate_sketch(planar, Arc::new(head.embedding().to_vec()))
+            .generate_sketch(&head, sketch)
             .map_err(|e| e.to_string())?;
         let lm: Vec<u8> = (0..size)
             .flat_map(|p| {

@@ -217,11 +217,8 @@ impl NeuralRenderer {
     fn slot(&self, request: &RenderRequest<'_>) -> (Arc<(Mutex<Slot>, Condvar)>, bool) {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache.retain(|e| e.portraits.iter().all(|p| p.strong_count() > 0));
-        if let Some(e) = cache
-            .iter()
-            .find(|e| same_portraits(&e.portraits, request.portraits))
-        {
-            return (e.slot.clone(), false);
+        if let Some(slot) = cached(&cache, request) {
+            return (slot.clone(), false);
         }
         let slot = Arc::new((Mutex::new(Slot::Pending), Condvar::new()));
         cache.push(CacheEntry {
@@ -266,9 +263,8 @@ impl NeuralRenderer {
             };
             let rgb = c.sample_rgb(&image.rgba, 4, image.width, image.height, r);
             let local: Vec<[f32; 2]> = points.iter().map(|p| c.to_crop(*p, r)).collect();
-            let sketch = self.spec.rasterise(&local, r)?;
             frames.extend(planar(&rgb, n));
-            sketches.extend(planar(&sketch, n));
+            sketches.extend(self.sketch_landmarks(&local)?);
             shots += 1;
         }
         let shape = vec![shots as i64, 3, i64::from(r), i64::from(r)];
@@ -322,7 +318,13 @@ impl NeuralRenderer {
             .iter()
             .map(|p| head.crop.to_crop([p[0], p[1]], r))
             .collect();
-        let rgb = self.spec.rasterise(&local, r)?;
+        self.sketch_landmarks(&local)
+    }
+
+    /// The sketch of landmarks already in the pixels of the model's `R` x `R` crop: `[3, R, R]`, -1..1.
+    pub fn sketch_landmarks(&self, landmarks: &[[f32; 2]]) -> Result<Vec<f32>> {
+        let r = self.info.resolution;
+        let rgb = self.spec.rasterise(landmarks, r)?;
         Ok(planar(&rgb, (r * r) as usize))
     }
 
@@ -330,11 +332,12 @@ impl NeuralRenderer {
     /// the frames other threads ask for meanwhile.
     pub fn generate(&self, head: &NeuralHead, face: &FaceFrame) -> Result<Vec<f32>> {
         let sketch = self.sketch(head, face)?;
-        self.generate_sketch(sketch, head.embedding.clone())
+        self.generate_sketch(head, sketch)
     }
 
-    /// The generator on one sketch (`[3, R, R]`, -1..1) and embedding, batched.
-    pub fn generate_sketch(&self, sketch: Vec<f32>, embedding: Arc<Vec<f32>>) -> Result<Vec<f32>> {
+    /// The generator on one sketch (`[3, R, R]`, -1..1) with `head`'s embedding, batched.
+    pub fn generate_sketch(&self, head: &NeuralHead, sketch: Vec<f32>) -> Result<Vec<f32>> {
+        let embedding = head.embedding.clone();
         let (reply, answer) = bounded(1);
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         queue.jobs.push(Job {
@@ -455,6 +458,17 @@ impl NeuralRenderer {
     }
 }
 
+/// The cache slot of the request's portraits, if any.
+fn cached<'a>(
+    cache: &'a [CacheEntry],
+    request: &RenderRequest<'_>,
+) -> Option<&'a Arc<(Mutex<Slot>, Condvar)>> {
+    cache
+        .iter()
+        .find(|e| same_portraits(&e.portraits, request.portraits))
+        .map(|e| &e.slot)
+}
+
 /// A [`RenderRequest`] that owns its parts, for the embedding thread.
 struct OwnedRequest {
     face: FaceFrame,
@@ -559,12 +573,11 @@ impl HeadRenderer for NeuralRenderer {
     fn wants_redraw(&self, request: &RenderRequest<'_>) -> bool {
         // While the embedding is being made the frame was the still portrait: ask again.
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache.iter().any(|e| {
-            same_portraits(&e.portraits, request.portraits)
-                && matches!(
-                    *e.slot.0.lock().unwrap_or_else(|e| e.into_inner()),
-                    Slot::Pending
-                )
+        cached(&cache, request).is_some_and(|slot| {
+            matches!(
+                *slot.0.lock().unwrap_or_else(|e| e.into_inner()),
+                Slot::Pending
+            )
         })
     }
 
