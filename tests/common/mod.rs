@@ -213,9 +213,9 @@ pub fn tracker() -> bevy_talking_head::tracking::FaceTracker {
     .expect("the face models are missing: run `make setup`")
 }
 
-/// The 468 landmarks of a committed portrait rig (`assets/portraits/<portrait>.rig.json`), in a square
-/// crop around the face (its landmarks' box with a quarter of margin each side, as the neural
-/// generator sees faces), scaled to `size` x `size` pixels.
+/// The 468 landmarks of a committed portrait rig (`assets/portraits/<portrait>.rig.json`), in the
+/// [`FaceCrop`](bevy_talking_head::neural::FaceCrop) around the face (as the neural models see faces),
+/// scaled to `size` x `size` pixels.
 pub fn face_crop_landmarks(portrait: &str, size: u32) -> Vec<[f32; 2]> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join(format!("assets/portraits/{portrait}.rig.json"));
@@ -227,22 +227,8 @@ pub fn face_crop_landmarks(portrait: &str, size: u32) -> Vec<[f32; 2]> {
         .iter()
         .map(|p| [p[0].as_f64().unwrap() as f32, p[1].as_f64().unwrap() as f32])
         .collect();
-    let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
-    for p in &points {
-        for k in 0..2 {
-            lo[k] = lo[k].min(p[k]);
-            hi[k] = hi[k].max(p[k]);
-        }
-    }
-    let side = (hi[0] - lo[0]).max(hi[1] - lo[1]) * 1.5;
-    let centre = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0];
-    points
-        .iter()
-        .map(|p| {
-            let f = |k: usize| ((p[k] - centre[k]) / side + 0.5) * size as f32;
-            [f(0), f(1)]
-        })
-        .collect()
+    let crop = bevy_talking_head::neural::FaceCrop::around(&points).expect("a face-sized rig");
+    points.iter().map(|p| crop.to_crop(*p, size)).collect()
 }
 
 /// A pair of tiny neural models of the contract, made by `models/training/contract_models.py` with
