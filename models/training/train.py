@@ -66,6 +66,23 @@ def save_atomic(obj, path: Path) -> None:
     tmp.replace(path)
 
 
+def save_state(path: Path, stage: str, step: int, nets: dict, opts: dict, rng, **extra) -> None:
+    """Everything a run needs to go on exactly where it stopped: networks, optimisers, step and both random
+    generators, plus the stage's own `extra` entries."""
+    save_atomic(dict(version=CHECKPOINT_VERSION, stage=stage, step=step, rng=rng.bit_generator.state,
+                     torch_rng=torch.get_rng_state(), **{k: v.state_dict() for k, v in {**nets, **opts}.items()},
+                     **extra), path)
+
+
+def restore_state(ck: dict, nets: dict, opts: dict, rng) -> int:
+    """Loads what save_state wrote into `nets`, `opts` and `rng`; returns the step."""
+    for k, v in {**nets, **opts}.items():
+        v.load_state_dict(ck[k])
+    rng.bit_generator.state = ck["rng"]
+    torch.set_rng_state(ck["torch_rng"])
+    return ck["step"]
+
+
 def load_checkpoint(path: Path) -> dict:
     if not path.is_file():
         raise SystemExit(f"error: {path}: no such checkpoint")
@@ -188,12 +205,9 @@ def meta(args) -> None:
     opt_g, opt_d = optimisers(E, G, D, args)
     rng = np.random.default_rng(args.seed)
     step = 0
+    nets, opts = dict(E=E, G=G, D=D), dict(opt_g=opt_g, opt_d=opt_d)
     if ck:
-        E.load_state_dict(ck["E"]), G.load_state_dict(ck["G"]), D.load_state_dict(ck["D"])
-        opt_g.load_state_dict(ck["opt_g"]), opt_d.load_state_dict(ck["opt_d"])
-        rng.bit_generator.state = ck["rng"]
-        torch.set_rng_state(ck["torch_rng"])
-        step = ck["step"]
+        step = restore_state(ck, nets, opts, rng)
         log(f"[meta] resumed at step {step} from {resume}")
     log(f"[meta] content loss: {content.kind}; E {sum(p.numel() for p in E.parameters()):,} G "
         f"{sum(p.numel() for p in G.parameters()):,} D {sum(p.numel() for p in D.parameters()):,} parameters")
@@ -201,10 +215,8 @@ def meta(args) -> None:
     progress = Progress("meta", step, args.steps)
 
     def checkpoint():
-        save_atomic(dict(version=CHECKPOINT_VERSION, stage="meta", config=cfg, videos=names, step=step,
-                         E=E.state_dict(), G=G.state_dict(), D=D.state_dict(), opt_g=opt_g.state_dict(),
-                         opt_d=opt_d.state_dict(), rng=rng.bit_generator.state, torch_rng=torch.get_rng_state(),
-                         content=content.kind), args.out / "checkpoint.pt")
+        save_state(args.out / "checkpoint.pt", "meta", step, nets, opts, rng, config=cfg, videos=names,
+                   content=content.kind)
 
     fixed = data_mod.episode(videos, pools, min(4, max(len(videos), 2)), cfg["shots"], np.random.default_rng(1))
     while step < args.steps:
@@ -278,14 +290,11 @@ def finetune(args) -> None:
     opt_g, opt_d = optimisers(None, G, D, args, finetune_params=[w_new])
     rng = np.random.default_rng(args.seed)
     step = 0
+    nets, opts = dict(E=E, G=G, D=D), dict(opt_g=opt_g, opt_d=opt_d)
     if ck:
-        G.load_state_dict(ck["G"]), D.load_state_dict(ck["D"])
+        step = restore_state(ck, nets, opts, rng)
         w_new.data.copy_(ck["w_new"].to(device))
         e_new = ck["embedding"].to(device)
-        opt_g.load_state_dict(ck["opt_g"]), opt_d.load_state_dict(ck["opt_d"])
-        rng.bit_generator.state = ck["rng"]
-        torch.set_rng_state(ck["torch_rng"])
-        step = ck["step"]
         log(f"[finetune] resumed at step {step} from {resume}")
     log(f"[finetune] {video.name}: {len(shots)} shots for training, {len(held_idx)} frames held out, "
         f"content loss {content.kind}, device {device}")
@@ -294,12 +303,9 @@ def finetune(args) -> None:
     sketches = data_mod.to_tensor(video.sketches)
 
     def checkpoint():
-        save_atomic(dict(version=CHECKPOINT_VERSION, stage="finetune", config=cfg, videos=src["videos"],
-                         person=video.name, shots=shots.tolist(), held_out=held_idx.tolist(), step=step,
-                         embedding=e_new.detach().cpu(), w_new=w_new.detach().cpu(), E=E.state_dict(),
-                         G=G.state_dict(), D=D.state_dict(), opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict(),
-                         rng=rng.bit_generator.state, torch_rng=torch.get_rng_state(), content=content.kind),
-                    args.out / "checkpoint.pt")
+        save_state(args.out / "checkpoint.pt", "finetune", step, nets, opts, rng, config=cfg,
+                   videos=src["videos"], person=video.name, shots=shots.tolist(), held_out=held_idx.tolist(),
+                   embedding=e_new.detach().cpu(), w_new=w_new.detach().cpu(), content=content.kind)
 
     while step < args.steps:
         pick = rng.choice(shots, size=args.batch)
