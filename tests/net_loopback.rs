@@ -10,18 +10,57 @@ mod lossy_link;
 #[path = "../examples/common/net.rs"]
 mod net;
 
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use bevy::log::tracing::{self, Event, Level, Subscriber, field::Field, field::Visit};
+use bevy::log::tracing_subscriber::{Layer, Registry, layer::Context, layer::SubscriberExt};
 use bevy::prelude::*;
 use bevy_replicon::prelude::*;
-use bevy_talking_head::net::replicon::{FaceStream, FaceUpload, RelayStats};
+use bevy_replicon::shared::server_entity_map::ServerEntityMap;
+use bevy_talking_head::net::replicon::{
+    FaceStream, FaceStreamOwner, FaceUpload, ReceiveStats, RelayStats,
+};
 use bevy_talking_head::net::{FacePacket, Playout};
 use bevy_talking_head::prelude::*;
 use loopback::{Loopback, Run, Trace, avatar_of_other, best_lag, sample};
 use lossy_link::LinkConditions;
 
+/// Every ERROR logged in this test binary, by any thread (replicon's included): the network must not
+/// log errors for what is normal in a game, like a player leaving.
+fn logged_errors() -> &'static Mutex<Vec<String>> {
+    static ERRORS: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+    ERRORS.get_or_init(|| {
+        struct Errors;
+        struct Message(String);
+        impl Visit for Message {
+            fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+                self.0 += &format!("{}={value:?} ", field.name());
+            }
+        }
+        impl<S: Subscriber> Layer<S> for Errors {
+            fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+                if *event.metadata().level() == Level::ERROR {
+                    let mut message = Message(format!("{}: ", event.metadata().target()));
+                    event.record(&mut message);
+                    logged_errors().lock().unwrap().push(message.0);
+                }
+            }
+        }
+        tracing::subscriber::set_global_default(Registry::default().with(Errors))
+            .expect("no other subscriber in this test binary");
+        Mutex::new(Vec::new())
+    })
+}
+
+fn assert_no_errors_logged() {
+    let errors = logged_errors().lock().unwrap();
+    assert!(errors.is_empty(), "errors logged: {errors:#?}");
+}
+
 #[test]
 fn client_b_sees_client_a_follow_its_clip_through_ten_percent_loss() {
+    logged_errors();
     let mut lo = Loopback::start(LinkConditions {
         loss: 0.10,
         delay: Duration::from_millis(20),
@@ -201,4 +240,135 @@ fn client_b_sees_client_a_follow_its_clip_through_ten_percent_loss() {
     let received = b.world().resource::<ClientStats>().received_bps;
     eprintln!("A sends {sent:.0} B/s, B receives {received:.0} B/s");
     assert!(sent > 1000.0 && sent < 8000.0, "{sent} B/s");
+    assert_no_errors_logged();
+}
+
+/// Hides whole avatars from one client (the game's interest management, say players in other rooms).
+#[derive(Component, Clone, Copy, PartialEq, Eq)]
+#[component(immutable)]
+struct HiddenFrom(Entity);
+
+impl VisibilityFilter for HiddenFrom {
+    type ClientComponent = AuthorizedClient;
+    type Scope = Entity;
+
+    fn is_visible(&self, client: Entity, _: Option<&AuthorizedClient>) -> bool {
+        self.0 != client
+    }
+}
+
+/// An avatar that disappears from a client, while its player goes on streaming, and a player who
+/// leaves: the relayed faces that still arrive for an avatar the client no longer has are dropped
+/// and counted, nothing is logged as an error, and the stream plays again when the avatar comes back.
+#[test]
+fn faces_for_avatars_a_client_does_not_have_are_dropped_quietly() {
+    logged_errors();
+    // A link that reorders datagrams (20-40 ms), so relayed faces can arrive after the avatar's
+    // despawn.
+    let mut lo = Loopback::start(LinkConditions {
+        loss: 0.0,
+        delay: Duration::from_millis(20),
+        jitter: Duration::from_millis(20),
+        seed: 0,
+    });
+    lo.server
+        .add_visibility_filter::<HiddenFrom>()
+        // The game's part: a player's avatar goes when the player goes.
+        .add_observer(
+            |remove: On<Remove, ConnectedClient>,
+             avatars: Query<(Entity, &FaceStreamOwner)>,
+             mut commands: Commands| {
+                for (avatar, owner) in &avatars {
+                    if owner.0 == ClientId::Client(remove.entity) {
+                        commands.entity(avatar).despawn();
+                    }
+                }
+            },
+        );
+    let played = |app: &App| app.world().resource::<ReceiveStats>().clone();
+    // Phases: 0-2.5 s streaming; 2.5-4.5 s A's avatar hidden from B; 4.5-6.5 s visible again;
+    // then A leaves.
+    let mut log: Vec<(f64, ReceiveStats, bool)> = Vec::new();
+    let (mut hidden, mut shown, mut left) = (false, false, false);
+    lo.run(8.5, |lo, t| {
+        let b_has_a = avatar_of_other(&mut lo.b).is_some();
+        log.push((t, played(&lo.b), b_has_a));
+        // A's avatar on the server, and B's client entity there.
+        let server = lo.server.world_mut();
+        let avatars: Vec<(Entity, FaceStreamOwner)> = server
+            .query::<(Entity, &FaceStreamOwner)>()
+            .iter(server)
+            .map(|(e, o)| (e, *o))
+            .collect();
+        let a_avatar = avatar_of_other(&mut lo.b).and_then(|e| {
+            let map = lo.b.world().resource::<ServerEntityMap>();
+            map.to_server().get(&e).copied()
+        });
+        if t > 2.5 && !hidden {
+            let a_avatar = a_avatar.expect("B plays A's avatar before it is hidden");
+            let Some((_, FaceStreamOwner(ClientId::Client(b_client)))) =
+                avatars.iter().find(|(e, _)| *e != a_avatar).copied()
+            else {
+                panic!("B has no avatar on the server");
+            };
+            lo.server
+                .world_mut()
+                .entity_mut(a_avatar)
+                .insert(HiddenFrom(b_client));
+            hidden = true;
+        }
+        if t > 4.5 && !shown {
+            let server = lo.server.world_mut();
+            let hidden_avatar = server
+                .query_filtered::<Entity, With<HiddenFrom>>()
+                .single(server)
+                .unwrap();
+            server.entity_mut(hidden_avatar).remove::<HiddenFrom>();
+            shown = true;
+        }
+        if t > 6.5 && !left {
+            lo.a.world_mut()
+                .resource_mut::<bevy_replicon_renet::RenetClient>()
+                .disconnect();
+            left = true;
+        }
+    });
+    let at = |t: f64| log.iter().find(|s| s.0 >= t).unwrap().clone();
+    for t in [2.4, 3.0, 4.4, 5.5, 6.4, 7.0, 8.4] {
+        let (_, stats, has) = at(t);
+        eprintln!("{t:.1} s: B has A's avatar: {has}; {stats:?}");
+    }
+    // Nothing in this is an error: not the faces still arriving for an avatar that went.
+    assert_no_errors_logged();
+    // Streaming: B plays A's faces.
+    let (_, before, has) = at(2.4);
+    assert!(has && before.played > 30, "{before:?}");
+    // Hidden: B's copy of the avatar goes (within half a second); faces that still come are dropped.
+    let (_, hidden_start, has) = at(3.0);
+    assert!(
+        !has,
+        "A's avatar is still on B half a second after it was hidden"
+    );
+    let (_, hidden_end, _) = at(4.4);
+    assert!(
+        hidden_end.unknown - hidden_start.unknown > 30,
+        "the server goes on relaying A's faces to B, which drops them: {hidden_start:?} -> {hidden_end:?}"
+    );
+    assert!(
+        hidden_end.played - hidden_start.played <= 2,
+        "faces played for a hidden avatar: {hidden_start:?} -> {hidden_end:?}"
+    );
+    // Shown again: a new copy plays the stream.
+    let (_, shown_start, _) = at(5.5);
+    let (_, shown_end, has) = at(6.4);
+    assert!(has, "A's avatar did not come back to B");
+    assert!(
+        shown_end.played - shown_start.played > 20,
+        "the returned avatar does not play: {shown_start:?} -> {shown_end:?}"
+    );
+    // A left: its avatar is gone from B, and nothing is relayed any more.
+    let (_, gone, has) = at(7.5);
+    assert!(!has, "A's avatar is still on B a second after A left");
+    let (_, end, _) = at(8.4);
+    assert_eq!(gone.played, end.played, "faces played after A left");
 }

@@ -6,7 +6,13 @@
 //! - The server spawns an avatar entity per player with [`FaceStreamOwner`] (which makes it
 //!   [`Replicated`] and gives it the replicated [`FaceStream`] marker). Each upload that decodes is
 //!   relayed as a [`FaceRelay`] server message, unreliable, to every client but its sender (who animates
-//!   its own head without the round trip), naming the avatar entity (replicon maps it to the client's).
+//!   its own head without the round trip), naming the avatar by its entity on the server. Each client
+//!   finds its copy of that avatar in replicon's [`ServerEntityMap`]; a face for an avatar it does not
+//!   have (the player just left, the avatar is not replicated to it yet, or the game's visibility
+//!   filters hide it) is dropped and counted in [`ReceiveStats`], which is what should happen to a
+//!   face nobody can see. (Replicon's entity mapping would log an error for each of those.) Relayed
+//!   faces are independent of replication: they play as they arrive instead of waiting for the
+//!   server's reliable updates.
 //!   Uploads that do not decode are dropped and reported once per client. Each packet crosses each
 //!   link once: no resending of stale faces (a replicated component would be sent again every server
 //!   tick until acknowledged).
@@ -39,9 +45,9 @@
 
 use std::collections::HashMap;
 
-use bevy::ecs::entity::MapEntities;
 use bevy::prelude::*;
 use bevy_replicon::prelude::*;
+use bevy_replicon::shared::server_entity_map::ServerEntityMap;
 use serde::{Deserialize, Serialize};
 
 use super::{FacePacket, FaceSender, RemoteFace};
@@ -74,10 +80,11 @@ impl VisibilityFilter for FaceStreamOwner {
 pub struct FaceUpload(pub FacePacket);
 
 /// A player's face packet relayed by the server to the other clients.
-#[derive(Message, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, MapEntities)]
+#[derive(Message, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaceRelay {
-    /// The avatar it drives.
-    #[entities]
+    /// The avatar it drives: its entity on the server (not mapped to the client's entity on the way;
+    /// the receiving system looks it up, so faces for avatars a client does not have are dropped
+    /// quietly).
     #[serde(with = "bevy_replicon::compact_entity")]
     pub avatar: Entity,
     /// The face.
@@ -98,9 +105,11 @@ impl Plugin for FaceReplicationPlugin {
         );
         app.replicate::<FaceStream>()
             .add_client_message::<FaceUpload>(Channel::Unreliable)
-            .add_mapped_server_message::<FaceRelay>(Channel::Unreliable)
+            .add_server_message::<FaceRelay>(Channel::Unreliable)
+            .make_message_independent::<FaceRelay>()
             .add_visibility_filter::<FaceStreamOwner>()
             .init_resource::<RelayStats>()
+            .init_resource::<ReceiveStats>()
             .add_observer(play_replicated_streams)
             .add_observer(forget_client)
             .add_systems(
@@ -136,6 +145,17 @@ pub struct RelayStats {
     /// The newest sequence number and clock relayed for each client, and whether it was warned about
     /// bad uploads.
     newest: HashMap<ClientId, (Option<(u32, u32)>, bool)>,
+}
+
+/// What a client has done with the faces the server relayed to it, for an overlay or a log.
+#[derive(Resource, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReceiveStats {
+    /// Faces given to their avatar's [`RemoteFace`].
+    pub played: u64,
+    /// Faces for an avatar this client does not have (the player left, the avatar is not replicated
+    /// here yet, or visibility filters hide it from this client), or that has no `RemoteFace`:
+    /// dropped.
+    pub unknown: u64,
 }
 
 /// Clients: packets of each [`FaceSender`] head's face.
@@ -211,14 +231,39 @@ fn relay_uploads(
 /// give the avatars it shows a `RemoteFace` yourself; the automatic one is only for clients.)
 fn receive_relayed(
     time: Res<Time<Real>>,
+    server: Res<State<ServerState>>,
+    // Absent on a dedicated server (replicon's client plugin disabled).
+    entities: Option<Res<ServerEntityMap>>,
     mut relayed: MessageReader<FaceRelay>,
     mut avatars: Query<&mut RemoteFace>,
+    mut stats: ResMut<ReceiveStats>,
 ) {
     let now = time.elapsed_secs_f64();
     for FaceRelay { avatar, packet } in relayed.read() {
-        if let Ok(mut remote) = avatars.get_mut(*avatar) {
-            // A bad packet is remembered by the RemoteFace and reported when it plays.
-            let _ = remote.push(packet, now);
+        // A listen server receives its own entities; a client maps the server's to its own.
+        let local = if *server.get() == ServerState::Running {
+            Some(*avatar)
+        } else {
+            entities
+                .as_ref()
+                .and_then(|map| map.to_client().get(avatar).copied())
+        };
+        match local.and_then(|e| avatars.get_mut(e).ok()) {
+            Some(mut remote) => {
+                stats.played += 1;
+                // A bad packet is remembered by the RemoteFace and reported when it plays.
+                let _ = remote.push(packet, now);
+            }
+            None => {
+                if stats.unknown == 0 {
+                    debug!(
+                        "relayed face for server avatar {avatar}, which this client does not play \
+                         (left, not replicated here yet, or hidden); dropped (further ones are only \
+                         counted in ReceiveStats)"
+                    );
+                }
+                stats.unknown += 1;
+            }
         }
     }
 }
