@@ -235,7 +235,7 @@ impl NeuralRenderer {
         let (lock, ready) = slot;
         *lock.lock().unwrap_or_else(|e| e.into_inner()) = match result {
             Ok(head) => Slot::Ready(Arc::new(head)),
-            Err(e) => Slot::Failed(e.to_string()),
+            Err(e) => Slot::Failed(failure_text(&self.name, e)),
         };
         ready.notify_all();
     }
@@ -458,6 +458,18 @@ impl NeuralRenderer {
     }
 }
 
+/// What a cache slot keeps of a failure, to be wrapped again by `NeuralRenderer::error` each time it
+/// is reported: this renderer's own errors without their prefix (else it would name the renderer twice).
+fn failure_text(renderer: &str, e: Error) -> String {
+    match e {
+        Error::Render {
+            renderer: name,
+            message,
+        } if name == renderer => message,
+        e => e.to_string(),
+    }
+}
+
 /// The cache slot of the request's portraits, if any.
 fn cached<'a>(
     cache: &'a [CacheEntry],
@@ -597,5 +609,38 @@ impl HeadRenderer for NeuralRenderer {
             target.rgba,
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cached_failure_names_the_renderer_once_when_reported_again() {
+        let name = "neural(embedder.onnx, generator.onnx)";
+        let own = Error::Render {
+            renderer: name.into(),
+            message: "the portrait's rig spans no area".into(),
+        };
+        let reported = Error::Render {
+            renderer: name.into(),
+            message: failure_text(name, own),
+        }
+        .to_string();
+        assert_eq!(reported.matches("neural(").count(), 1, "{reported}");
+        assert!(
+            reported.ends_with("the portrait's rig spans no area"),
+            "{reported}"
+        );
+        // Another renderer's (the mesh warp's) error keeps its own name inside ours.
+        let warp = Error::Render {
+            renderer: "mesh warp".into(),
+            message: "no face".into(),
+        };
+        assert_eq!(
+            failure_text(name, warp),
+            "renderer `mesh warp` failed: no face"
+        );
     }
 }
