@@ -14,6 +14,9 @@
 //! `<portrait>.rig.json` sidecar, or by the face tracker (`make setup` provides its models) which then
 //! writes the sidecar.
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -87,23 +90,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let args = match parse_args(&args) {
-        Ok(a) => a,
-        Err(e) => {
-            if !e.is_empty() {
-                eprintln!("bake: {e}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match bake(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bake: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::main(USAGE, parse_args(&args), bake)
 }
 
 /// The portrait scaled so its longer side is `size`, and its rig at that size.

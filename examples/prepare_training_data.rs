@@ -17,6 +17,9 @@
 //! without a face are left out (and counted). A video that cannot be read is reported and skipped; the
 //! exit status is 1 when no video gave frames.
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -196,35 +199,22 @@ fn prepare(video: &Path, args: &Args, tracker: &mut FaceTracker) -> Result<usize
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let args = match parse_args(&args) {
-        Ok(a) => a,
-        Err(e) => {
-            if !e.is_empty() {
-                eprintln!("error: {e}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    let models = default_models_dir();
-    let mut tracker = match FaceTracker::from_dir(&models, &Default::default()) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e} (the face models come from `make setup`)");
-            return ExitCode::FAILURE;
-        }
-    };
+    cli::main(USAGE, parse_args(&args), run)
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let mut tracker = FaceTracker::from_dir(default_models_dir(), &Default::default())
+        .map_err(|e| format!("{e} (the face models come from `make setup`)"))?;
     let mut total = 0;
     for video in &args.videos {
-        match prepare(video, &args, &mut tracker) {
+        match prepare(video, args, &mut tracker) {
             Ok(n) => total += n,
             Err(e) => eprintln!("error: {}: {e}; skipped", video.display()),
         }
     }
     if total == 0 {
-        eprintln!("error: no frames were prepared");
-        return ExitCode::FAILURE;
+        return Err("no frames were prepared".into());
     }
     eprintln!("{total} frames in {}", args.out.display());
-    ExitCode::SUCCESS
+    Ok(())
 }
