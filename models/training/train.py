@@ -175,14 +175,19 @@ def adversarial_step(D, content, opt_g, opt_d, fake, target, tsketch, args, colu
     return dict(cnt=l_cnt.item(), adv=l_adv.item(), fm=l_fm.item(), d=l_d.item())
 
 
-# -- meta-learning ---------------------------------------------------------------------------------------
-
-def meta(args) -> None:
+def start_run(args):
+    """What meta-learning and fine-tuning do first: seed, threads, device, and the output folder (the
+    checkpoint to resume from, if any)."""
     torch.manual_seed(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = pick_device(args.device)
-    resume = prepare_out(args)
+    return pick_device(args.device), prepare_out(args)
+
+
+# -- meta-learning ---------------------------------------------------------------------------------------
+
+def meta(args) -> None:
+    device, resume = start_run(args)
     cfg = dict(resolution=args.resolution, channels=args.channels, embedding=args.embedding,
                residual_blocks=args.residual_blocks, shots=args.shots)
     ck = load_checkpoint(resume) if resume else None
@@ -251,11 +256,7 @@ def meta(args) -> None:
 # -- few-shot fine-tuning --------------------------------------------------------------------------------
 
 def finetune(args) -> None:
-    torch.manual_seed(args.seed)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = pick_device(args.device)
-    resume = prepare_out(args)
+    device, resume = start_run(args)
     ck = load_checkpoint(resume) if resume else None
     base = load_checkpoint(args.from_checkpoint) if not ck else None
     src = ck or base
