@@ -110,21 +110,23 @@ class Setup:
         self.downloaded += 1
         return self.wheel(requirement, platform_specific)
 
-    # -- steps -------------------------------------------------------------------------------
-    def python_tools(self) -> Path:
-        self.step("Python tools for model conversion (models/.venv)")
-        python = VENV / "bin" / "python"
-        stamp = VENV / ".requirements.sha256"
-        want = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    def venv_up_to_date(self, python: Path, stamp: Path, want: str) -> bool:
+        """Whether the venv was installed from the requirements as they are now (noted and counted)."""
         if python.exists() and stamp.exists() and stamp.read_text().strip() == want:
             self.note("up to date")
             self.present += 1
+            return True
+        return False
+
+    # -- steps -------------------------------------------------------------------------------
+    def python_tools(self) -> Path:
+        self.step("Python tools for model conversion (models/.venv)")
+        python, stamp, want = _venv_paths(VENV, REQUIREMENTS)
+        if self.venv_up_to_date(python, stamp, want):
             return python
         if self.offline and not _all_requirements_cached():
             raise SystemExit(f"error: the Python tools are not installed and --offline forbids downloading them")
-        if VENV.exists():
-            shutil.rmtree(VENV)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        _fresh_venv(VENV)
         CACHE.mkdir(parents=True, exist_ok=True)
         if not _all_requirements_cached():
             self.note("downloading pinned packages from PyPI (models/requirements.txt)")
@@ -139,18 +141,12 @@ class Setup:
 
     def training_tools(self) -> Path:
         self.step("Training tools (models/.venv-training: PyTorch, models/training/requirements.txt)")
-        python = TRAINING_VENV / "bin" / "python"
-        stamp = TRAINING_VENV / ".requirements.sha256"
-        want = hashlib.sha256(TRAINING_REQUIREMENTS.read_bytes()).hexdigest()
-        if python.exists() and stamp.exists() and stamp.read_text().strip() == want:
-            self.note("up to date")
-            self.present += 1
+        python, stamp, want = _venv_paths(TRAINING_VENV, TRAINING_REQUIREMENTS)
+        if self.venv_up_to_date(python, stamp, want):
             return python
         if self.offline:
             raise SystemExit("error: the training tools are not installed and --offline forbids downloading them")
-        if TRAINING_VENV.exists():
-            shutil.rmtree(TRAINING_VENV)
-        venv.EnvBuilder(with_pip=True).create(TRAINING_VENV)
+        _fresh_venv(TRAINING_VENV)
         self.note("installing pinned packages from PyPI (about 3 GB the first time; pip shows progress)")
         subprocess.run([str(python), "-m", "pip", "install", "--progress-bar", "on", "--only-binary=:all:",
                         "-r", str(TRAINING_REQUIREMENTS)], check=True)
@@ -237,6 +233,20 @@ class Setup:
         if missing:
             raise SystemExit("error: set-up finished but these are missing: " + ", ".join(map(str, missing)))
         self.note("all files present")
+
+
+def _venv_paths(root: Path, requirements: Path) -> tuple[Path, Path, str]:
+    """A venv's python, its stamp (the digest of the requirements it was installed from) and the digest of
+    the requirements now."""
+    want = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    return root / "bin" / "python", root / ".requirements.sha256", want
+
+
+def _fresh_venv(root: Path) -> None:
+    """An empty venv with pip at `root`, replacing whatever was there."""
+    if root.exists():
+        shutil.rmtree(root)
+    venv.EnvBuilder(with_pip=True).create(root)
 
 
 def _all_requirements_cached() -> bool:
