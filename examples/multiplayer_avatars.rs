@@ -256,17 +256,7 @@ fn server_app(addr: SocketAddr) -> App {
     app.add_observer(|add: On<Add, AuthorizedClient>, mut commands: Commands| {
         commands.spawn(FaceStreamOwner(ClientId::Client(add.entity)));
     })
-    .add_observer(
-        |remove: On<Remove, ConnectedClient>,
-         avatars: Query<(Entity, &FaceStreamOwner)>,
-         mut commands: Commands| {
-            for (avatar, owner) in &avatars {
-                if owner.0 == ClientId::Client(remove.entity) {
-                    commands.entity(avatar).despawn();
-                }
-            }
-        },
-    )
+    .add_observer(net::despawn_avatar_of_leaving_client)
     .add_systems(PreUpdate, name_avatars.after(ServerSystems::Receive));
     if addr.port() != 0 {
         app.add_systems(Startup, move |world: &mut World| {

@@ -291,17 +291,7 @@ fn faces_for_avatars_a_client_does_not_have_are_dropped_quietly() {
     lo.server
         .add_visibility_filter::<HiddenFrom>()
         // The game's part: a player's avatar goes when the player goes.
-        .add_observer(
-            |remove: On<Remove, ConnectedClient>,
-             avatars: Query<(Entity, &FaceStreamOwner)>,
-             mut commands: Commands| {
-                for (avatar, owner) in &avatars {
-                    if owner.0 == ClientId::Client(remove.entity) {
-                        commands.entity(avatar).despawn();
-                    }
-                }
-            },
-        );
+        .add_observer(net::despawn_avatar_of_leaving_client);
     let played = |app: &App| app.world().resource::<ReceiveStats>().clone();
     // Phases: 0-2.5 s streaming; 2.5-4.5 s A's avatar hidden from B; 4.5-6.5 s visible again;
     // then A leaves.

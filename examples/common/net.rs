@@ -14,6 +14,7 @@ use bevy_replicon_renet::netcode::{
 };
 use bevy_replicon_renet::renet::ConnectionConfig;
 use bevy_replicon_renet::{RenetChannelsExt, RenetClient, RenetServer};
+use bevy_talking_head::net::replicon::FaceStreamOwner;
 
 /// Tells this crate's peers from other netcode games.
 pub const PROTOCOL_ID: u64 = 0x7a1c_4e4d;
@@ -77,4 +78,19 @@ pub fn connect(world: &mut World, client_id: u64, server: SocketAddr) -> io::Res
     world.insert_resource(client);
     world.insert_resource(transport);
     Ok(())
+}
+
+/// Server: a client's avatar (its `FaceStreamOwner` entity) goes when the client goes. An observer:
+/// `app.add_observer(net::despawn_avatar_of_leaving_client)`.
+#[allow(dead_code)] // not by the network benchmark
+pub fn despawn_avatar_of_leaving_client(
+    remove: On<Remove, ConnectedClient>,
+    avatars: Query<(Entity, &FaceStreamOwner)>,
+    mut commands: Commands,
+) {
+    for (avatar, owner) in &avatars {
+        if owner.0 == ClientId::Client(remove.entity) {
+            commands.entity(avatar).despawn();
+        }
+    }
 }
