@@ -421,7 +421,7 @@ impl NeuralRenderer {
                 }
             }
             Err(e) => {
-                let message = e.to_string();
+                let message = failure_text(&self.name, e);
                 for job in batch {
                     let _ = job.reply.send(Err(self.error(message.clone())));
                 }
@@ -458,8 +458,9 @@ impl NeuralRenderer {
     }
 }
 
-/// What a cache slot keeps of a failure, to be wrapped again by `NeuralRenderer::error` each time it
-/// is reported: this renderer's own errors without their prefix (else it would name the renderer twice).
+/// What a cache slot or a failed batch keeps of a failure, to be wrapped again by
+/// `NeuralRenderer::error` each time it is reported: this renderer's own errors without their prefix
+/// (else it would name the renderer twice).
 fn failure_text(renderer: &str, e: Error) -> String {
     match e {
         Error::Render {
