@@ -543,16 +543,20 @@ pub(crate) fn composite(
     let y0 = ((crop.centre[1] - half).floor() as i64).clamp(0, h);
     let y1 = ((crop.centre[1] + half).ceil() as i64).clamp(0, h);
     let feather = r as f32 / 8.0;
-    let sample = |c: usize, x: f32, y: f32| {
+    // Bilinear in the planar square (pixel centres at +0.5, border replicated), the three channels
+    // at once.
+    let sample = |x: f32, y: f32| {
         let fx = (x - 0.5).clamp(0.0, (n - 1) as f32);
         let fy = (y - 0.5).clamp(0.0, (n - 1) as f32);
         let (ix, iy) = (fx as usize, fy as usize);
         let (jx, jy) = ((ix + 1).min(n - 1), (iy + 1).min(n - 1));
         let (ax, ay) = (fx - ix as f32, fy - iy as f32);
-        let at = |x: usize, y: usize| image[c * plane + y * n + x];
-        let top = at(ix, iy) * (1.0 - ax) + at(jx, iy) * ax;
-        let bottom = at(ix, jy) * (1.0 - ax) + at(jx, jy) * ax;
-        top * (1.0 - ay) + bottom * ay
+        [0, 1, 2].map(|c| {
+            let at = |x: usize, y: usize| image[c * plane + y * n + x];
+            let top = at(ix, iy) * (1.0 - ax) + at(jx, iy) * ax;
+            let bottom = at(ix, jy) * (1.0 - ax) + at(jx, jy) * ax;
+            top * (1.0 - ay) + bottom * ay
+        })
     };
     for y in y0..y1 {
         for x in x0..x1 {
@@ -564,8 +568,7 @@ pub(crate) fn composite(
             let t = (edge / feather).min(1.0);
             let alpha = t * t * (3.0 - 2.0 * t);
             let i = ((y * w + x) * 4) as usize;
-            for c in 0..3 {
-                let v = sample(c, q[0], q[1]);
+            for (c, v) in sample(q[0], q[1]).into_iter().enumerate() {
                 let v = if v.is_finite() {
                     ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).clamp(0.0, 255.0)
                 } else {
