@@ -157,6 +157,9 @@ def optimisers(E, G, D, args, finetune_params=None):
 def adversarial_step(D, content, opt_g, opt_d, fake, target, tsketch, args, column, extra_g=0.0, extra_d=None):
     """One update of the generator side (content + adversarial + feature matching + `extra_g`), then one
     of the discriminator (hinge + `extra_d()`). `column` picks D's column: `video=` or `w=`."""
+    # The generator side's backward goes through D without filling D's gradients (the discriminator
+    # step clears them anyway); every D parameter is trainable, so True restores it.
+    D.requires_grad_(False)
     score_fake, feats_fake = D(fake, tsketch, **column)
     with torch.no_grad():
         _, feats_real = D(target, tsketch, **column)
@@ -166,6 +169,7 @@ def adversarial_step(D, content, opt_g, opt_d, fake, target, tsketch, args, colu
     opt_g.zero_grad(set_to_none=True)
     (l_cnt + l_adv + l_fm + extra_g).backward()
     opt_g.step()
+    D.requires_grad_(True)
     score_real, _ = D(target, tsketch, **column)
     score_fake, _ = D(fake.detach(), tsketch, **column)
     l_d = losses.hinge_d(score_real, score_fake) + (extra_d() if extra_d else 0.0)
@@ -280,9 +284,10 @@ def finetune(args) -> None:
     E.load_state_dict(src["E"]), G.load_state_dict(src["G"]), D.load_state_dict(src["D"])
     E, G, D = E.to(device).eval().requires_grad_(False), G.to(device), D.to(device)
     # e_new from the K shots (embedder frozen); psi' = P e_new + delta, delta learnt; D's column w' from e_new.
+    frames = data_mod.to_tensor(video.frames)
+    sketches = data_mod.to_tensor(video.sketches)
     with torch.no_grad():
-        fr = data_mod.to_tensor(video.frames[shots]).to(device)
-        sk = data_mod.to_tensor(video.sketches[shots]).to(device)
+        fr, sk = frames[shots].to(device), sketches[shots].to(device)
         per_shot = torch.cat([E.per_shot(fr[i:i + 16], sk[i:i + 16]) for i in range(0, len(fr), 16)])
         e_new = per_shot.mean(0)
     G.delta.requires_grad_(True)
@@ -300,8 +305,6 @@ def finetune(args) -> None:
     log(f"[finetune] {video.name}: {len(shots)} shots for training, {len(held_idx)} frames held out, "
         f"content loss {content.kind}, device {device}")
     progress = Progress("finetune", step, args.steps)
-    frames = data_mod.to_tensor(video.frames)
-    sketches = data_mod.to_tensor(video.sketches)
 
     def checkpoint():
         save_state(args.out / "checkpoint.pt", "finetune", step, nets, opts, rng, config=cfg,
@@ -363,6 +366,8 @@ class ExportEmbedder(torch.nn.Module):
 def export(args) -> None:
     import onnx
 
+    import contract_models  # its metadata writer; imports onnx too
+
     ck = load_checkpoint(args.checkpoint)
     cfg = ck["config"]
     E, G, _ = build(cfg, len(ck["videos"]))
@@ -402,9 +407,7 @@ def export(args) -> None:
             torch.onnx.export(module, inputs, str(path), input_names=in_names, output_names=out_names,
                               dynamic_axes=axes, opset_version=17, dynamo=False)
         model = onnx.load(str(path))
-        for key, value in {**common, **meta}.items():
-            p = model.metadata_props.add()
-            p.key, p.value = key, str(value)
+        contract_models.metadata(model, {**common, **meta})
         onnx.checker.check_model(model)
         onnx.save(model, str(path))
         # The export computes what PyTorch computes.
