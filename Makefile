@@ -23,10 +23,12 @@ ci:
 
 # The training code end to end on frames the project makes (the demo portraits baked with two clips):
 # a few steps of meta-learning and fine-tuning at 32 px, the ONNX export, and the Rust runtime on it.
+# (No `setup` prerequisite here or below: `setup.py --training` does the whole set-up, training tools
+# included.)
 TRAIN_CHECK ?= target/train-check
 TRAIN_PY = models/.venv-training/bin/python models/training/train.py
 .PHONY: train-check
-train-check: setup
+train-check:
 	$(PYTHON) models/setup.py --training
 	rm -rf $(TRAIN_CHECK) && mkdir -p $(TRAIN_CHECK)
 	$(CARGO) build --features egui,replicon --example bake --example prepare_training_data
@@ -45,7 +47,7 @@ train-check: setup
 # meta-learning on baked frames: the weights are untrained, the cost is the same).
 NEURAL_BENCH ?= target/neural-bench
 .PHONY: neural-bench-models bench-neural
-neural-bench-models: setup
+neural-bench-models:
 	$(PYTHON) models/setup.py --training
 	rm -rf $(NEURAL_BENCH) && mkdir -p $(NEURAL_BENCH)
 	$(CARGO) run -q --features egui,replicon --example bake -- assets/portraits/astronaut.png assets/clips/talk.face.ron --out $(NEURAL_BENCH)/frames/astronaut --size 512 --fps 6
