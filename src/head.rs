@@ -1,19 +1,17 @@
-//! The [`TalkingHead`] component: portraits in, a texture out.
+//! The [`TalkingHead`] component and its [`HeadRendererKind`]: the user's data of a head (portraits,
+//! renderer, rigs, output). The stages register what they keep per head themselves.
 
 use std::sync::Arc;
 
-use bevy::asset::{Assets, Handle, RenderAssetUsages};
+use bevy::asset::Handle;
 use bevy::ecs::component::Component;
-use bevy::ecs::lifecycle::HookContext;
-use bevy::ecs::world::DeferredWorld;
 use bevy::image::Image;
 use bevy::math::UVec2;
-use wgpu_types::{Extent3d, TextureDimension, TextureFormat};
 
 use crate::face::FaceFrame;
 use crate::onnx::OnnxModelAsset;
-use crate::render::HeadRenderer;
-use crate::rig::{PortraitRig, RiggedFace};
+use crate::renderer::HeadRenderer;
+use crate::rig::PortraitRig;
 
 /// Which renderer draws a head.
 #[derive(Clone, Default)]
@@ -23,7 +21,7 @@ pub enum HeadRendererKind {
     /// along the face mesh, with eye and mouth layers. The plugin shares one renderer between heads.
     #[default]
     MeshWarp,
-    /// The first portrait, unchanged.
+    /// The first portrait, unchanged ([`StillRenderer`](crate::render::StillRenderer)).
     Still,
     /// An ONNX model of the `expression_filter` contract (portrait + expression weights -> image), such as
     /// `assets/models/expression_tint.onnx`. The head shows its still portrait until the model has loaded,
@@ -33,9 +31,30 @@ pub enum HeadRendererKind {
     /// generator exported by `models/training/train.py export`. Heads with the same two models share one
     /// renderer, so their frames are batched. The head shows its still portrait until both have loaded
     /// and its embedding is ready, and if either fails to load or the pair breaks the contract.
-    Neural(crate::neural::NeuralModels),
+    Neural(NeuralModels),
     /// Your own renderer.
     Custom(Arc<dyn HeadRenderer>),
+}
+
+impl HeadRendererKind {
+    /// Whether this renderer draws from the portrait's rig (then the rig stage rigs the head's
+    /// portraits before its first frame).
+    pub fn needs_rig(&self) -> bool {
+        match self {
+            Self::MeshWarp | Self::Neural(_) => true,
+            Self::Still | Self::ExpressionFilter(_) => false,
+            Self::Custom(r) => r.needs_rig(),
+        }
+    }
+}
+
+/// The two model assets of a neural head, for [`HeadRendererKind::Neural`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NeuralModels {
+    /// `embedder.onnx`.
+    pub embedder: Handle<OnnxModelAsset>,
+    /// `generator.onnx`.
+    pub generator: Handle<OnnxModelAsset>,
 }
 
 impl std::fmt::Debug for HeadRendererKind {
@@ -78,8 +97,7 @@ impl std::fmt::Debug for HeadRendererKind {
 /// }
 /// ```
 #[derive(Component, Clone, Debug)]
-#[component(on_add = create_output)]
-#[require(FaceFrame, RiggedFace, crate::render::systems::HeadState)]
+#[require(FaceFrame)]
 pub struct TalkingHead {
     /// The portraits of this face; the first is the main one. Changing them re-renders the head.
     pub portraits: Vec<Handle<Image>>,
@@ -137,43 +155,14 @@ impl TalkingHead {
         self
     }
 
-    /// The texture this head renders into.
+    /// The texture this head renders into (a new one is made when the head is added, unless you gave
+    /// one).
     pub fn output(&self) -> &Handle<Image> {
         &self.output
     }
-}
 
-/// An RGBA8 sRGB image of `size`, kept in both worlds so the CPU can keep writing it.
-pub(crate) fn output_image(size: UVec2, rgba: Vec<u8>) -> Image {
-    Image::new(
-        Extent3d {
-            width: size.x,
-            height: size.y,
-            depth_or_array_layers: 1,
-        },
-        TextureDimension::D2,
-        rgba,
-        TextureFormat::Rgba8UnormSrgb,
-        RenderAssetUsages::default(),
-    )
-}
-
-fn create_output(mut world: DeferredWorld, context: HookContext) {
-    let needs_output = world
-        .get::<TalkingHead>(context.entity)
-        .is_some_and(|h| h.output == Handle::default());
-    if !needs_output {
-        return;
-    }
-    let Some(mut images) = world.get_resource_mut::<Assets<Image>>() else {
-        bevy::log::error!(
-            "TalkingHead added but there is no Assets<Image>: add ImagePlugin (DefaultPlugins has it)"
-        );
-        return;
-    };
-    // Transparent until the portrait has loaded.
-    let handle = images.add(output_image(UVec2::ONE, vec![0; 4]));
-    if let Some(mut head) = world.get_mut::<TalkingHead>(context.entity) {
-        head.output = handle;
+    /// Sets the texture this head renders into (the render stage gives a head without one its own).
+    pub fn set_output(&mut self, output: Handle<Image>) {
+        self.output = output;
     }
 }

@@ -26,7 +26,7 @@
 //!
 //! fn main() {
 //!     App::new()
-//!         .add_plugins((DefaultPlugins, TalkingHeadPlugin::default()))
+//!         .add_plugins((DefaultPlugins, TalkingHeadPlugins))
 //!         .add_systems(Startup, spawn)
 //!         .add_systems(Update, talk)
 //!         .run();
@@ -68,21 +68,27 @@ pub mod net;
 pub mod neural;
 pub mod onnx;
 mod plugin;
+mod portrait;
 pub mod render;
+mod renderer;
+mod report;
 pub mod rig;
+mod schedule;
 pub mod tracking;
 #[cfg(feature = "egui")]
 pub mod ui;
 
 pub use error::{Error, Result, TalkingHeadError};
 pub use face::{Channel, Expression, ExpressionWeights, FaceFrame, FaceMask, Gaze, HeadPose};
-pub use head::{HeadRendererKind, TalkingHead};
-pub use plugin::{TalkingHeadPlugin, TalkingHeadSystems};
-pub use render::{HeadRenderer, HeadStats, TalkingHeadStats};
+pub use head::{HeadRendererKind, NeuralModels, TalkingHead};
+pub use plugin::{TalkingHeadPlugin, TalkingHeadPlugins};
+pub use render::{HeadStats, TalkingHeadStats};
+pub use renderer::{HeadRenderer, RenderRequest, RenderTarget};
+pub use report::HeadErrors;
+pub use schedule::TalkingHeadSystems;
 
 /// Everything a game usually needs: `use bevy_talking_head::prelude::*;`.
 pub mod prelude {
-    pub use crate::TalkingHeadError;
     pub use crate::capture::CameraRequest;
     pub use crate::drive::{
         FaceClip, FaceClipEvent, FaceClipPlayer, FaceLayers, FaceRecorder, IdleLife, IdleSettings,
@@ -91,10 +97,13 @@ pub mod prelude {
     pub use crate::face::{
         Channel, Expression, ExpressionWeights, FaceFrame, FaceMask, Gaze, HeadPose,
     };
+    pub use crate::error::TalkingHeadError;
     pub use crate::head::{HeadRendererKind, TalkingHead};
     pub use crate::net::{FaceSender, RemoteFace};
     pub use crate::onnx::OnnxModelAsset;
-    pub use crate::plugin::{TalkingHeadPlugin, TalkingHeadSystems};
-    pub use crate::render::{HeadRenderer, HeadStats, MeshWarpRenderer, TalkingHeadStats};
+    pub use crate::plugin::{TalkingHeadPlugin, TalkingHeadPlugins};
+    pub use crate::render::{HeadStats, MeshWarpRenderer, TalkingHeadStats};
+    pub use crate::renderer::HeadRenderer;
+    pub use crate::schedule::TalkingHeadSystems;
     pub use crate::rig::{ExpressionRig, PortraitRig};
 }

@@ -1,43 +1,37 @@
-//! [`TalkingHeadPlugin`] and the public, chained [`TalkingHeadSystems`].
+//! [`TalkingHeadPlugin`] (the core pipeline) and [`TalkingHeadPlugins`] (the core with every driver,
+//! remote faces and, with feature `egui`, the inspector).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use bevy::app::{App, Plugin, PostUpdate};
+use bevy::app::{App, Plugin, PluginGroup, PluginGroupBuilder, PostUpdate};
 use bevy::asset::AssetApp;
-use bevy::ecs::schedule::{IntoScheduleConfigs, SystemSet};
+use bevy::ecs::schedule::IntoScheduleConfigs;
 use bevy::log::{info, warn};
 
-use crate::drive::{TrackerConfig, add_driver_plugins, compose_faces};
-use crate::error::TalkingHeadError;
-use crate::onnx::{OnnxModelAsset, OnnxModelLoader, SessionOptions, onnx_runtime};
-use crate::render::systems::{
-    AssetFolder, SharedMeshWarp, apply_results, dispatch_jobs, prepare_heads,
+use crate::drive::{
+    FaceClipPlugin, FaceRecorderPlugin, IdleLifePlugin, LipSyncPlugin, LiveFacePlugin,
+    TrackerConfig, compose_faces,
 };
-use crate::render::{MeshWarpRenderer, RenderPool, TalkingHeadStats, TrackerSource};
-use crate::rig::rig_faces;
+use crate::error::TalkingHeadError;
+use crate::head::TalkingHead;
+use crate::net::RemoteFacePlugin;
+use crate::neural::resolve_neural_renderers;
+use crate::onnx::{OnnxModelAsset, OnnxModelLoader, SessionOptions, onnx_runtime};
+use crate::render::{
+    AssetFolder, HeadState, RenderPool, TalkingHeadStats, apply_results, create_output,
+    dispatch_jobs, forget_head, load_portraits, resolve_renderers,
+};
+use crate::report::LoggedErrors;
+use crate::rig::{
+    HeadRig, PortraitRigger, RiggedFace, Rigger, TrackerSource, retarget_faces, rig_portraits,
+};
+use crate::schedule::TalkingHeadSystems;
 
-/// The pipeline's stages, run in this order in `PostUpdate`, after your game logic in `Update`.
-///
-/// Write [`FaceFrame`](crate::FaceFrame)s in `Update` or in [`GatherFaces`](Self::GatherFaces); read
-/// [`TalkingHeadStats`] after [`Apply`](Self::Apply).
-#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TalkingHeadSystems {
-    /// Drivers (webcam, clips, idle life, lip sync, network) write each head's layers
-    /// ([`FaceLayers`](crate::drive::FaceLayers)), or its `FaceFrame` directly.
-    GatherFaces,
-    /// Each head's changed layers are blended into its `FaceFrame` (heads without layers keep theirs).
-    Compose,
-    /// Each changed `FaceFrame` is sanitised and retargeted onto its portrait (`RiggedFace`).
-    Rig,
-    /// Portraits and renderers are resolved, and one render job per changed head goes to the worker pool
-    /// (never more than one in flight per head; the newest face waits, older waiting faces are dropped).
-    Dispatch,
-    /// Finished frames are written into the heads' textures in place, newest only; stats are updated.
-    Apply,
-}
-
-/// Adds talking heads to an app: the `.onnx` model asset, the render worker pool and the pipeline systems.
+/// The core of talking heads: the `.onnx` model asset, the rig stage, the render worker pool and the
+/// pipeline's systems ([`TalkingHeadSystems`]). Without drivers: heads move when their
+/// [`FaceFrame`](crate::face::FaceFrame) is written. [`TalkingHeadPlugins`] adds this with every driver;
+/// add it alone to pick drivers one by one from [`drive`](crate::drive).
 ///
 /// Needs `AssetPlugin` and `ImagePlugin` (both in `DefaultPlugins`).
 #[derive(Clone, Debug)]
@@ -50,15 +44,12 @@ pub struct TalkingHeadPlugin {
     pub onnxruntime_library: Option<PathBuf>,
     /// Execution providers and threads for model sessions.
     pub session_options: SessionOptions,
-    /// Where the face models are that rig portraits for the mesh-warp renderer (portraits without a rig
-    /// or sidecar are tracked once). `None` finds `assets/models` (where `make setup` puts them).
+    /// Where the face models are that rig portraits (portraits without a rig or sidecar are tracked
+    /// once). `None` finds `assets/models` (where `make setup` puts them).
     pub models_dir: Option<PathBuf>,
     /// Save a `<portrait>.rig.json` sidecar next to portrait files after tracking them (default: yes), so
     /// the next start skips tracking and the rig can be edited by hand.
     pub write_rig_sidecars: bool,
-    /// Add the driver plugins (idle life, clips, lip sync, live tracking, recording) if they are not
-    /// added yet (default: yes). Turn off to pick drivers one by one from [`drive`](crate::drive).
-    pub drivers: bool,
 }
 
 impl Default for TalkingHeadPlugin {
@@ -70,7 +61,6 @@ impl Default for TalkingHeadPlugin {
             session_options: SessionOptions::default(),
             models_dir: None,
             write_rig_sidecars: true,
-            drivers: true,
         }
     }
 }
@@ -89,23 +79,35 @@ impl Plugin for TalkingHeadPlugin {
             self.workers.max(1),
             self.session_options.execution_providers
         );
+        if !app.world().contains_resource::<Rigger>() {
+            let rigger = PortraitRigger::new()
+                .with_tracker(
+                    self.models_dir
+                        .clone()
+                        .map_or(TrackerSource::Auto, TrackerSource::Dir),
+                    self.session_options.clone(),
+                )
+                .with_sidecars(self.write_rig_sidecars);
+            app.insert_resource(Rigger(Arc::new(rigger)));
+        }
         app.init_asset::<OnnxModelAsset>()
             .register_asset_loader(OnnxModelLoader {
                 options: self.session_options.clone(),
             })
             .add_message::<TalkingHeadError>()
+            .init_resource::<LoggedErrors>()
             .insert_resource(RenderPool::new(self.workers))
-            .insert_resource(SharedMeshWarp(Arc::new(
-                MeshWarpRenderer::new()
-                    .with_tracker(
-                        self.models_dir
-                            .clone()
-                            .map_or(TrackerSource::Auto, TrackerSource::Dir),
-                        self.session_options.clone(),
-                    )
-                    .with_sidecars(self.write_rig_sidecars),
-            )))
             .init_resource::<TalkingHeadStats>()
+            .insert_resource(TrackerConfig {
+                models_dir: self.models_dir.clone(),
+                options: self.session_options.clone(),
+            })
+            // What the stages keep per head.
+            .register_required_components::<TalkingHead, RiggedFace>()
+            .register_required_components::<TalkingHead, HeadRig>()
+            .register_required_components::<TalkingHead, HeadState>()
+            .add_observer(create_output)
+            .add_observer(forget_head)
             .configure_sets(
                 PostUpdate,
                 (
@@ -117,31 +119,70 @@ impl Plugin for TalkingHeadPlugin {
                 )
                     .chain(),
             )
-            .insert_resource(TrackerConfig {
-                models_dir: self.models_dir.clone(),
-                options: self.session_options.clone(),
-            })
             .add_systems(
                 PostUpdate,
-                compose_faces.in_set(TalkingHeadSystems::Compose),
-            )
-            .add_systems(PostUpdate, rig_faces.in_set(TalkingHeadSystems::Rig))
-            .add_systems(
-                PostUpdate,
-                (prepare_heads, dispatch_jobs)
-                    .chain()
-                    .in_set(TalkingHeadSystems::Dispatch),
-            )
-            .add_systems(PostUpdate, apply_results.in_set(TalkingHeadSystems::Apply));
+                (
+                    compose_faces.in_set(TalkingHeadSystems::Compose),
+                    (load_portraits, rig_portraits, retarget_faces)
+                        .chain()
+                        .in_set(TalkingHeadSystems::Rig),
+                    (
+                        (resolve_renderers, resolve_neural_renderers),
+                        dispatch_jobs,
+                    )
+                        .chain()
+                        .in_set(TalkingHeadSystems::Dispatch),
+                    apply_results.in_set(TalkingHeadSystems::Apply),
+                ),
+            );
         insert_asset_folder(app);
-        if self.drivers {
-            add_driver_plugins(app);
-        }
     }
 
     fn finish(&self, app: &mut App) {
         // In case AssetPlugin was added after this plugin.
         insert_asset_folder(app);
+        if !app.is_plugin_added::<IdleLifePlugin>() && !app.is_plugin_added::<FaceClipPlugin>() {
+            info!(
+                "bevy_talking_head: no drivers added (heads move only when their FaceFrame is \
+                 written); add TalkingHeadPlugins for idle life, clips, lip sync, live tracking and \
+                 remote faces"
+            );
+        }
+    }
+}
+
+/// Everything: [`TalkingHeadPlugin`] (the core) with every driver ([`IdleLifePlugin`],
+/// [`FaceClipPlugin`], [`LipSyncPlugin`], [`LiveFacePlugin`], [`FaceRecorderPlugin`]), remote faces
+/// ([`RemoteFacePlugin`]) and, with feature `egui`, the inspector
+/// (`TalkingHeadInspectorPlugin`, disabled: enable it where the app has `EguiPlugin`).
+///
+/// ```no_run
+/// # use bevy::prelude::*;
+/// # use bevy_talking_head::prelude::*;
+/// App::new().add_plugins((
+///     DefaultPlugins,
+///     // Like DefaultPlugins: `set` a plugin's settings, `disable` what you don't want.
+///     TalkingHeadPlugins.set(TalkingHeadPlugin { workers: 2, ..default() }),
+/// ));
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TalkingHeadPlugins;
+
+impl PluginGroup for TalkingHeadPlugins {
+    fn build(self) -> PluginGroupBuilder {
+        let group = PluginGroupBuilder::start::<Self>()
+            .add(TalkingHeadPlugin::default())
+            .add(IdleLifePlugin)
+            .add(FaceClipPlugin)
+            .add(LipSyncPlugin)
+            .add(LiveFacePlugin)
+            .add(FaceRecorderPlugin)
+            .add(RemoteFacePlugin);
+        #[cfg(feature = "egui")]
+        let group = group
+            .add(crate::ui::TalkingHeadInspectorPlugin)
+            .disable::<crate::ui::TalkingHeadInspectorPlugin>();
+        group
     }
 }
 

@@ -425,7 +425,7 @@ impl LiveFace {
             .models_dir
             .clone()
             .or_else(|| config.models_dir.clone())
-            .unwrap_or_else(crate::render::warp::default_models_dir);
+            .unwrap_or_else(crate::tracking::default_models_dir);
         let name = self.source.name();
         let epoch = Instant::now();
         self.status = LiveFaceStatus {

@@ -1,6 +1,6 @@
 //! Drivers: what moves a head. Each is its own plugin writing a [`FaceLayer`] into the head's
 //! [`FaceLayers`]; the layers are blended into the head's [`FaceFrame`](crate::FaceFrame) in
-//! [`TalkingHeadSystems::Compose`], lowest priority first:
+//! [`TalkingHeadSystems::Compose`](crate::schedule::TalkingHeadSystems::Compose), lowest priority first:
 //!
 //! | priority | driver | component | moves by default |
 //! |---|---|---|---|
@@ -47,8 +47,8 @@ use bevy::app::{App, Plugin, PostUpdate};
 use bevy::asset::AssetApp;
 use bevy::ecs::schedule::IntoScheduleConfigs;
 
-use crate::TalkingHeadError;
-use crate::plugin::TalkingHeadSystems;
+use crate::error::TalkingHeadError;
+use crate::schedule::TalkingHeadSystems;
 
 /// If a driver's asset failed to load: logs it and sends it as the head's [`TalkingHeadError`] (Bevy's
 /// message names the file and, for clips, the line and column). Returns whether it failed.
@@ -59,9 +59,12 @@ pub(crate) fn report_failed_asset<A: bevy::asset::Asset>(
     what: &str,
     errors: &mut bevy::ecs::message::MessageWriter<TalkingHeadError>,
 ) -> bool {
-    let Some(why) = crate::render::systems::load_failure(server, handle.id()) else {
+    let failed = server.and_then(|s| s.get_load_state(handle.id()));
+    let Some(bevy::asset::LoadState::Failed(why)) = failed else {
         return false;
     };
+    // Bevy's error text can carry a backtrace after the first line.
+    let why = why.to_string().lines().next().unwrap_or_default().to_owned();
     bevy::log::error!("talking head {entity}: {what}: {why}");
     errors.write(TalkingHeadError {
         entity,
@@ -144,28 +147,5 @@ impl Plugin for FaceRecorderPlugin {
                 .after(TalkingHeadSystems::Compose)
                 .before(TalkingHeadSystems::Rig),
         );
-    }
-}
-
-/// Adds each driver plugin that is not there yet (the [`TalkingHeadPlugin`](crate::TalkingHeadPlugin)
-/// does this unless its `drivers` field is `false`).
-pub(crate) fn add_driver_plugins(app: &mut App) {
-    if !app.is_plugin_added::<IdleLifePlugin>() {
-        app.add_plugins(IdleLifePlugin);
-    }
-    if !app.is_plugin_added::<FaceClipPlugin>() {
-        app.add_plugins(FaceClipPlugin);
-    }
-    if !app.is_plugin_added::<LipSyncPlugin>() {
-        app.add_plugins(LipSyncPlugin);
-    }
-    if !app.is_plugin_added::<LiveFacePlugin>() {
-        app.add_plugins(LiveFacePlugin);
-    }
-    if !app.is_plugin_added::<FaceRecorderPlugin>() {
-        app.add_plugins(FaceRecorderPlugin);
-    }
-    if !app.is_plugin_added::<crate::net::RemoteFacePlugin>() {
-        app.add_plugins(crate::net::RemoteFacePlugin);
     }
 }

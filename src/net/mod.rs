@@ -34,7 +34,8 @@ use crate::codec::{self, DecodeError};
 use crate::drive::{FaceLayer, FaceLayers, LayerId, Priority};
 use crate::error::Error;
 use crate::face::{FaceFrame, FaceMask};
-use crate::{TalkingHeadError, TalkingHeadSystems};
+use crate::error::TalkingHeadError;
+use crate::schedule::TalkingHeadSystems;
 
 /// One face on the wire.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

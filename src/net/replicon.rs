@@ -51,7 +51,7 @@ use bevy_replicon::shared::server_entity_map::ServerEntityMap;
 use serde::{Deserialize, Serialize};
 
 use super::{FacePacket, FaceSender, RemoteFace};
-use crate::TalkingHeadSystems;
+use crate::schedule::TalkingHeadSystems;
 use crate::face::FaceFrame;
 
 /// Marks a player's avatar entity as carrying a face stream. Replicated to every client but the

@@ -1,12 +1,13 @@
 //! The neural path of Zakharov et al. 2019 (few-shot adversarial talking heads): the landmark sketch
 //! the generator is conditioned on, the face crop the models see, the contract of the embedder and
 //! generator models ([`validate_pair`]) and the renderer that runs them ([`NeuralRenderer`], or
-//! [`HeadRendererKind::Neural`](crate::HeadRendererKind::Neural) with two model assets). The training code
+//! [`HeadRendererKind::Neural`](crate::head::HeadRendererKind::Neural) with two model assets). The training code
 //! lives in `models/training` (see its README).
 
 mod contract;
 mod crop;
 mod renderer;
+mod resolve;
 mod sketch;
 
 pub use contract::{
@@ -17,16 +18,7 @@ pub use crop::FaceCrop;
 pub use renderer::{NeuralHead, NeuralRenderer, NeuralStats};
 pub use sketch::{SKETCH_V1, SketchRegion, SketchSpec};
 
-use bevy::asset::Handle;
+pub(crate) use resolve::resolve_neural_renderers;
 
-use crate::onnx::OnnxModelAsset;
-
-/// The two model assets of a neural head, for
-/// [`HeadRendererKind::Neural`](crate::HeadRendererKind::Neural).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct NeuralModels {
-    /// `embedder.onnx`.
-    pub embedder: Handle<OnnxModelAsset>,
-    /// `generator.onnx`.
-    pub generator: Handle<OnnxModelAsset>,
-}
+/// The two model assets of a neural head (defined with the head's other settings).
+pub use crate::head::NeuralModels;

@@ -1,27 +1,27 @@
 //! [`NeuralRenderer`]: the few-shot talking-head model as a [`HeadRenderer`].
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 
 use crossbeam_channel::{Sender, bounded};
 
-use super::{FaceCrop, NeuralModelInfo, SketchSpec, validate_pair};
+use super::contract::{NeuralModelInfo, validate_pair};
+use super::crop::FaceCrop;
+use super::sketch::SketchSpec;
 use crate::error::{Error, Result};
-use crate::face::FaceFrame;
 use crate::onnx::{OnnxModel, SessionOptions, TensorData};
-use crate::render::{
-    HeadRenderer, MeshWarpRenderer, PortraitImage, PreparedHead, RenderRequest, RenderTarget,
-    same_portraits,
-};
+use crate::portrait::PortraitImage;
+use crate::renderer::{HeadRenderer, RenderRequest, RenderTarget};
+use crate::rig::{RetargetedFace, RiggedPortraits};
 
 const NAME: &str = "neural";
 
-/// One head made ready for the generator: its rigged portraits, the crop the model sees and the
-/// person's embedding (the embedder's mean over the portraits, the few shots).
+/// One head made ready for the generator: the crop the model sees and the person's embedding (the
+/// embedder's mean over the portraits, the few shots). Kept in the head's
+/// [`RiggedPortraits`], freed with them.
 #[derive(Debug)]
 pub struct NeuralHead {
-    prepared: Arc<PreparedHead>,
     crop: FaceCrop,
     embedding: Arc<Vec<f32>>,
     shots: usize,
@@ -41,11 +41,6 @@ impl NeuralHead {
     /// How many portraits the embedding averages.
     pub fn shots(&self) -> usize {
         self.shots
-    }
-
-    /// The rigged portraits (mesh-warp preparation: rigs and retargeting).
-    pub fn prepared(&self) -> &Arc<PreparedHead> {
-        &self.prepared
     }
 }
 
@@ -69,10 +64,31 @@ enum Slot {
     Failed(String),
 }
 
-struct CacheEntry {
-    portraits: Vec<Weak<PortraitImage>>,
-    slot: Arc<(Mutex<Slot>, Condvar)>,
+/// The head of one rigged portrait set for one renderer, made once (on a thread of its own).
+struct HeadSlot {
+    state: Mutex<Slot>,
+    ready: Condvar,
+    /// Someone is making (or made) the head.
+    started: AtomicBool,
 }
+
+impl HeadSlot {
+    fn new() -> Self {
+        Self {
+            state: Mutex::new(Slot::Pending),
+            ready: Condvar::new(),
+            started: AtomicBool::new(false),
+        }
+    }
+
+    fn set(&self, slot: Slot) {
+        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = slot;
+        self.ready.notify_all();
+    }
+}
+
+/// Each renderer's own key in the rigged portraits' prepared data.
+static NEXT_RENDERER: AtomicU64 = AtomicU64::new(1);
 
 struct Job {
     sketch: Vec<f32>,
@@ -89,10 +105,11 @@ struct Queue {
 /// The neural path of Zakharov et al. 2019 as a renderer: an embedder and a generator of the crate's
 /// contract ([`validate_pair`]), exported by `models/training/train.py export`.
 ///
-/// - The person's **embedding** is computed once per portrait set, on a thread of its own, and cached
-///   (keyed by the portraits, dropped with them); until it is ready the head shows its still portrait.
-/// - Each **frame**: the face is retargeted onto the main portrait (the mesh warp's rig and retargeting),
-///   its landmarks are drawn as the [`SketchSpec::v1`] sketch inside the face's [`FaceCrop`], the
+/// - The person's **embedding** is computed once per rigged portrait set, on a thread of its own, and
+///   kept with the rigged portraits (dropped with them); until it is ready the head shows its still
+///   portrait.
+/// - Each **frame**: the face comes retargeted onto the main portrait by the rig stage, its landmarks are
+///   drawn as the [`SketchSpec::v1`] sketch inside the face's [`FaceCrop`], the
 ///   generator draws that square, and it is blended into the portrait (soft edges).
 /// - Frames of **all the heads that share this renderer** are batched: while the generator runs, frames
 ///   that arrive wait, and the next run draws them all at once (one `[B, 3, R, R]` call). Share one
@@ -106,8 +123,8 @@ pub struct NeuralRenderer {
     info: NeuralModelInfo,
     spec: SketchSpec,
     name: String,
-    warp: Arc<MeshWarpRenderer>,
-    cache: Mutex<Vec<CacheEntry>>,
+    /// This renderer's key in the rigged portraits' prepared data.
+    key: u64,
     queue: Mutex<Queue>,
     turn: Condvar,
     max_batch: usize,
@@ -129,22 +146,15 @@ impl std::fmt::Debug for NeuralRenderer {
 }
 
 impl NeuralRenderer {
-    /// Wraps a loaded embedder and generator, after [`validate_pair`]. `warp` rigs the portraits and
-    /// retargets faces (share the plugin's, [`SharedMeshWarp`](crate::render::SharedMeshWarp), so a
-    /// portrait is rigged once).
-    pub fn new(
-        embedder: Arc<OnnxModel>,
-        generator: Arc<OnnxModel>,
-        warp: Arc<MeshWarpRenderer>,
-    ) -> Result<Arc<Self>> {
-        Self::with_max_batch(embedder, generator, warp, 8)
+    /// Wraps a loaded embedder and generator, after [`validate_pair`].
+    pub fn new(embedder: Arc<OnnxModel>, generator: Arc<OnnxModel>) -> Result<Arc<Self>> {
+        Self::with_max_batch(embedder, generator, 8)
     }
 
     /// As [`new`](Self::new), with at most `max_batch` frames per generator run (at least 1).
     pub fn with_max_batch(
         embedder: Arc<OnnxModel>,
         generator: Arc<OnnxModel>,
-        warp: Arc<MeshWarpRenderer>,
         max_batch: usize,
     ) -> Result<Arc<Self>> {
         let info = validate_pair(&embedder, &generator)?;
@@ -155,8 +165,7 @@ impl NeuralRenderer {
             info,
             spec: SketchSpec::v1(),
             name,
-            warp,
-            cache: Mutex::new(Vec::new()),
+            key: NEXT_RENDERER.fetch_add(1, Ordering::Relaxed),
             queue: Mutex::new(Queue::default()),
             turn: Condvar::new(),
             max_batch: max_batch.max(1),
@@ -169,15 +178,11 @@ impl NeuralRenderer {
     }
 
     /// Loads `embedder.onnx` and `generator.onnx` from `dir` (what `train.py export` writes).
-    pub fn from_dir(
-        dir: impl AsRef<Path>,
-        options: &SessionOptions,
-        warp: Arc<MeshWarpRenderer>,
-    ) -> Result<Arc<Self>> {
+    pub fn from_dir(dir: impl AsRef<Path>, options: &SessionOptions) -> Result<Arc<Self>> {
         let dir = dir.as_ref();
         let embedder = OnnxModel::from_file(dir.join("embedder.onnx"), None, options)?;
         let generator = OnnxModel::from_file(dir.join("generator.onnx"), None, options)?;
-        Self::new(Arc::new(embedder), Arc::new(generator), warp)
+        Self::new(Arc::new(embedder), Arc::new(generator))
     }
 
     /// What the models declare.
@@ -195,49 +200,36 @@ impl NeuralRenderer {
         }
     }
 
-    /// The head for these portraits, made now (rigs, crop, embedding) unless cached; waits for one being
-    /// made by another thread.
-    pub fn prepare(&self, request: &RenderRequest<'_>) -> Result<Arc<NeuralHead>> {
-        let (slot, fresh) = self.slot(request);
-        if fresh {
-            self.fill(&slot, request);
+    /// The head for these rigged portraits, made now (crop, embedding) unless made already; waits for one
+    /// being made by another thread.
+    pub fn prepare(&self, rigged: &RiggedPortraits) -> Result<Arc<NeuralHead>> {
+        let slot = self.slot(rigged)?;
+        if !slot.started.swap(true, Ordering::AcqRel) {
+            self.fill(&slot, rigged);
         }
-        let (lock, ready) = &*slot;
-        let mut state = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = slot.state.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             match &*state {
                 Slot::Ready(head) => return Ok(head.clone()),
                 Slot::Failed(e) => return Err(self.error(e.clone())),
-                Slot::Pending => state = ready.wait(state).unwrap_or_else(|e| e.into_inner()),
+                Slot::Pending => state = slot.ready.wait(state).unwrap_or_else(|e| e.into_inner()),
             }
         }
     }
 
-    /// The cache slot of these portraits, and whether it was just made (the caller fills it).
-    fn slot(&self, request: &RenderRequest<'_>) -> (Arc<(Mutex<Slot>, Condvar)>, bool) {
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache.retain(|e| e.portraits.iter().all(|p| p.strong_count() > 0));
-        if let Some(slot) = cached(&cache, request) {
-            return (slot.clone(), false);
-        }
-        let slot = Arc::new((Mutex::new(Slot::Pending), Condvar::new()));
-        cache.push(CacheEntry {
-            portraits: request.portraits.iter().map(Arc::downgrade).collect(),
-            slot: slot.clone(),
-        });
-        (slot, true)
+    /// This renderer's slot in the rigged portraits.
+    fn slot(&self, rigged: &RiggedPortraits) -> Result<Arc<HeadSlot>> {
+        rigged.prepared(self.key, |_| Ok(HeadSlot::new()))
     }
 
-    fn fill(&self, slot: &(Mutex<Slot>, Condvar), request: &RenderRequest<'_>) {
+    fn fill(&self, slot: &HeadSlot, rigged: &RiggedPortraits) {
         let result =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.make_head(request)))
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.make_head(rigged)))
                 .unwrap_or_else(|_| Err(self.error("preparing the head panicked".into())));
-        let (lock, ready) = slot;
-        *lock.lock().unwrap_or_else(|e| e.into_inner()) = match result {
+        slot.set(match result {
             Ok(head) => Slot::Ready(Arc::new(head)),
             Err(e) => Slot::Failed(failure_text(&self.name, e)),
-        };
-        ready.notify_all();
+        });
     }
 
     fn error(&self, message: String) -> Error {
@@ -247,16 +239,15 @@ impl NeuralRenderer {
         }
     }
 
-    fn make_head(&self, request: &RenderRequest<'_>) -> Result<NeuralHead> {
-        let prepared = self.warp.prepare(request)?;
+    fn make_head(&self, rigged: &RiggedPortraits) -> Result<NeuralHead> {
         let r = self.info.resolution;
-        let main = &prepared.rig().landmarks;
+        let main = &rigged.rig().landmarks;
         let crop = FaceCrop::around(&main.iter().map(|p| [p[0], p[1]]).collect::<Vec<_>>())
             .ok_or_else(|| self.error("the portrait's rig spans no area".into()))?;
         let n = (r * r) as usize;
         let (mut frames, mut sketches) = (Vec::new(), Vec::new());
         let mut shots = 0;
-        for (image, rig) in prepared.shots() {
+        for (image, rig) in rigged.shots() {
             let points: Vec<[f32; 2]> = rig.landmarks.iter().map(|p| [p[0], p[1]]).collect();
             let Some(c) = FaceCrop::around(&points) else {
                 continue;
@@ -302,17 +293,15 @@ impl NeuralRenderer {
         }
         self.embeddings.fetch_add(1, Ordering::Relaxed);
         Ok(NeuralHead {
-            prepared,
             crop,
             embedding: Arc::new(out.data),
             shots,
         })
     }
 
-    /// The sketch the generator gets for `face` on `head`: `[3, R, R]`, -1..1.
-    pub fn sketch(&self, head: &NeuralHead, face: &FaceFrame) -> Result<Vec<f32>> {
+    /// The sketch the generator gets for a face retargeted onto `head`'s portrait: `[3, R, R]`, -1..1.
+    pub fn sketch(&self, head: &NeuralHead, target: &RetargetedFace) -> Result<Vec<f32>> {
         let r = self.info.resolution;
-        let target = head.prepared.retarget(face);
         let local: Vec<[f32; 2]> = target
             .points
             .iter()
@@ -328,10 +317,10 @@ impl NeuralRenderer {
         Ok(planar(&rgb, (r * r) as usize))
     }
 
-    /// Draws one frame of `face` for `head`: the generator's square, `[3, R, R]` in -1..1. Batched with
-    /// the frames other threads ask for meanwhile.
-    pub fn generate(&self, head: &NeuralHead, face: &FaceFrame) -> Result<Vec<f32>> {
-        let sketch = self.sketch(head, face)?;
+    /// Draws one frame of a face retargeted onto `head`'s portrait: the generator's square, `[3, R, R]`
+    /// in -1..1. Batched with the frames other threads ask for meanwhile.
+    pub fn generate(&self, head: &NeuralHead, target: &RetargetedFace) -> Result<Vec<f32>> {
+        let sketch = self.sketch(head, target)?;
         self.generate_sketch(head, sketch)
     }
 
@@ -429,27 +418,26 @@ impl NeuralRenderer {
         }
     }
 
-    /// Starts making the head for these portraits on a thread of its own, if it is not cached or being
-    /// made; `Ok(None)` until it is ready.
-    fn head_async(&self, request: &RenderRequest<'_>) -> Result<Option<Arc<NeuralHead>>> {
-        let (slot, fresh) = self.slot(request);
-        if fresh {
+    /// Starts making the head for these rigged portraits on a thread of its own, if it is not made or
+    /// being made; `Ok(None)` until it is ready.
+    fn head_async(&self, rigged: &Arc<RiggedPortraits>) -> Result<Option<Arc<NeuralHead>>> {
+        let slot = self.slot(rigged)?;
+        if !slot.started.swap(true, Ordering::AcqRel) {
+            let owned = rigged.clone();
+            let thread_slot = slot.clone();
             let Some(me) = self.me.upgrade() else {
                 return Err(self.error("the renderer is being dropped".into()));
             };
-            let owned = OwnedRequest::from(request);
-            let thread_slot = slot.clone();
             let spawned = std::thread::Builder::new()
                 .name("talking-head-neural-embed".into())
-                .spawn(move || me.fill(&thread_slot, &owned.request()));
+                .spawn(move || me.fill(&thread_slot, &owned));
             if let Err(e) = spawned {
-                let (lock, ready) = &*slot;
-                *lock.lock().unwrap_or_else(|e| e.into_inner()) =
-                    Slot::Failed(format!("cannot start the embedding thread: {e}"));
-                ready.notify_all();
+                slot.set(Slot::Failed(format!(
+                    "cannot start the embedding thread: {e}"
+                )));
             }
         }
-        let state = slot.0.lock().unwrap_or_else(|e| e.into_inner());
+        let state = slot.state.lock().unwrap_or_else(|e| e.into_inner());
         match &*state {
             Slot::Ready(head) => Ok(Some(head.clone())),
             Slot::Failed(e) => Err(self.error(e.clone())),
@@ -468,48 +456,6 @@ fn failure_text(renderer: &str, e: Error) -> String {
             message,
         } if name == renderer => message,
         e => e.to_string(),
-    }
-}
-
-/// The cache slot of the request's portraits, if any.
-fn cached<'a>(
-    cache: &'a [CacheEntry],
-    request: &RenderRequest<'_>,
-) -> Option<&'a Arc<(Mutex<Slot>, Condvar)>> {
-    cache
-        .iter()
-        .find(|e| same_portraits(&e.portraits, request.portraits))
-        .map(|e| &e.slot)
-}
-
-/// A [`RenderRequest`] that owns its parts, for the embedding thread.
-struct OwnedRequest {
-    face: FaceFrame,
-    rig: crate::rig::RiggedFace,
-    portraits: Vec<Arc<PortraitImage>>,
-    rigs: Vec<Option<Arc<crate::rig::PortraitRig>>>,
-    files: Vec<Option<std::path::PathBuf>>,
-}
-
-impl OwnedRequest {
-    fn from(r: &RenderRequest<'_>) -> Self {
-        Self {
-            face: *r.face,
-            rig: r.rig.clone(),
-            portraits: r.portraits.to_vec(),
-            rigs: r.rigs.to_vec(),
-            files: r.portrait_files.to_vec(),
-        }
-    }
-
-    fn request(&self) -> RenderRequest<'_> {
-        RenderRequest {
-            face: &self.face,
-            rig: &self.rig,
-            portraits: &self.portraits,
-            rigs: &self.rigs,
-            portrait_files: &self.files,
-        }
     }
 }
 
@@ -586,25 +532,31 @@ impl HeadRenderer for NeuralRenderer {
         &self.name
     }
 
+    fn needs_rig(&self) -> bool {
+        true
+    }
+
     fn wants_redraw(&self, request: &RenderRequest<'_>) -> bool {
         // While the embedding is being made the frame was the still portrait: ask again.
-        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        cached(&cache, request).is_some_and(|slot| {
+        request.rig.and_then(|r| self.slot(r).ok()).is_some_and(|slot| {
             matches!(
-                *slot.0.lock().unwrap_or_else(|e| e.into_inner()),
+                *slot.state.lock().unwrap_or_else(|e| e.into_inner()),
                 Slot::Pending
             )
         })
     }
 
     fn render(&self, request: &RenderRequest<'_>, target: &mut RenderTarget<'_>) -> Result<()> {
-        let portrait = &request.portraits[0];
-        let Some(head) = self.head_async(request)? else {
+        let (Some(rigged), Some(face)) = (request.rig, request.target) else {
+            return Err(self.error("the request carries no rig".into()));
+        };
+        let portrait = rigged.portrait();
+        let Some(head) = self.head_async(rigged)? else {
             // The embedding is being made: the still portrait meanwhile.
             target.rgba.copy_from_slice(&portrait.rgba);
             return Ok(());
         };
-        let image = self.generate(&head, &request.rig.face)?;
+        let image = self.generate(&head, face)?;
         composite(
             &image,
             self.info.resolution,

@@ -1,16 +1,36 @@
-//! Rendering heads: the [`HeadRenderer`] seam, the worker pool, and writing finished frames into textures.
+//! The render stage: each head's portraits loaded at its output size, its renderer resolved, one job per
+//! changed face on a pool of worker threads, and finished frames written into the head's texture.
+//!
+//! - `portraits`: portraits converted and the still portrait shown; the rig asked for (in
+//!   [`Rig`](crate::schedule::TalkingHeadSystems::Rig), before the rig stage).
+//! - `resolve` and `pool` ([`Dispatch`](crate::schedule::TalkingHeadSystems::Dispatch)): renderers
+//!   resolved from [`HeadRendererKind`](crate::head::HeadRendererKind), jobs sent to the [`RenderPool`].
+//! - `apply` ([`Apply`](crate::schedule::TalkingHeadSystems::Apply)): frames written, [`TalkingHeadStats`].
+//! - The built-in renderers: [`MeshWarpRenderer`] (the default), [`StillRenderer`],
+//!   [`ExpressionFilterRenderer`]; the seam they implement is [`HeadRenderer`].
 
+mod apply;
+mod expression_filter;
 mod pool;
-mod portrait;
-mod renderer;
-pub(crate) mod systems;
+mod portraits;
+mod resolve;
+mod state;
+mod stats;
+mod still;
 pub mod warp;
 
+pub(crate) use apply::{apply_results, create_output, forget_head, output_image};
+pub use expression_filter::ExpressionFilterRenderer;
+pub(crate) use pool::dispatch_jobs;
 pub use pool::RenderPool;
-pub(crate) use portrait::same_portraits;
-pub use portrait::{MAX_PORTRAIT_SIDE, PortraitImage};
-pub use renderer::{
-    ExpressionFilterRenderer, HeadRenderer, RenderRequest, RenderTarget, StillRenderer,
-};
-pub use systems::{HeadStats, SharedMeshWarp, TalkingHeadStats};
-pub use warp::{MeshWarpRenderer, PreparedHead, TrackerSource, WarpStats};
+pub(crate) use portraits::{AssetFolder, load_portraits};
+pub(crate) use resolve::{install, loaded_model, resolve_renderers};
+pub(crate) use state::HeadState;
+pub use stats::{HeadStats, TalkingHeadStats};
+pub use still::StillRenderer;
+pub use warp::{MeshWarpRenderer, PreparedHead, WarpHead, WarpStats};
+
+// The seam and the image type renderers take, where users have always found them.
+pub use crate::portrait::{MAX_PORTRAIT_SIDE, PortraitImage};
+pub use crate::renderer::{HeadRenderer, RenderRequest, RenderTarget};
+pub use crate::rig::TrackerSource;

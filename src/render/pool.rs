@@ -1,30 +1,31 @@
-//! Worker threads that run [`HeadRenderer`]s off the main thread, joined to the ECS by crossbeam channels.
+//! Dispatch and the worker pool: one render job per head whose face changed goes to worker threads that
+//! run [`HeadRenderer`]s off the main thread, joined to the ECS by crossbeam channels. The dispatch system
+//! runs in [`TalkingHeadSystems::Dispatch`](crate::schedule::TalkingHeadSystems::Dispatch).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use bevy::ecs::entity::Entity;
-use bevy::ecs::resource::Resource;
+use bevy::ecs::prelude::*;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
-use super::portrait::PortraitImage;
-use super::renderer::{HeadRenderer, RenderRequest, RenderTarget};
+use super::state::HeadState;
+use super::stats::TalkingHeadStats;
 use crate::error::Error;
-use crate::face::FaceFrame;
-use crate::rig::{PortraitRig, RiggedFace};
+use crate::portrait::PortraitImage;
+use crate::renderer::{HeadRenderer, RenderRequest, RenderTarget};
+use crate::rig::{HeadRig, RiggedFace, RiggedPortraits};
 
 /// One frame to render for one head.
 pub(crate) struct RenderJob {
     pub head: Entity,
     pub seq: u64,
-    pub face: FaceFrame,
-    pub rig: RiggedFace,
+    /// The face, sanitised and retargeted (once: the job's only copy).
+    pub face: RiggedFace,
     pub portraits: Vec<Arc<PortraitImage>>,
-    pub rigs: Vec<Option<Arc<PortraitRig>>>,
-    pub portrait_files: Vec<Option<PathBuf>>,
+    /// The head's rigged portraits, for renderers that need them.
+    pub rig: Option<Arc<RiggedPortraits>>,
     pub width: u32,
     pub height: u32,
     pub renderer: Arc<dyn HeadRenderer>,
@@ -46,6 +47,59 @@ pub(crate) struct RenderOutcome {
     pub face_time: f64,
     /// The renderer drew a stand-in and wants the face again ([`HeadRenderer::wants_redraw`]).
     pub redraw: bool,
+}
+
+/// Sends one job per head whose face changed, unless that head already has one in flight (then the newest
+/// face waits, replacing any older waiting face). A head whose renderer needs a rig waits for it.
+pub(crate) fn dispatch_jobs(
+    mut heads: Query<(Entity, Ref<RiggedFace>, &HeadRig, &mut HeadState)>,
+    pool: Res<RenderPool>,
+    mut stats: ResMut<TalkingHeadStats>,
+) {
+    for (entity, face, head_rig, mut state) in &mut heads {
+        let state = &mut *state;
+        if face.is_changed() {
+            if state.pending_face {
+                stats.entry(entity).frames_dropped += 1;
+            }
+            state.pending = true;
+            state.pending_face = true;
+        }
+        let Some(renderer) = state.renderer.clone() else {
+            continue;
+        };
+        if !state.pending || state.in_flight.is_some() || state.portraits.is_empty() {
+            continue;
+        }
+        let rig = if renderer.needs_rig() {
+            match (head_rig.rigged(), &face.target) {
+                (Some(rig), Some(_)) => Some(rig.clone()),
+                // Still being rigged (or rigging failed, which was reported): the still portrait shows.
+                _ => continue,
+            }
+        } else {
+            None
+        };
+        let seq = state.bump();
+        let job = RenderJob {
+            head: entity,
+            seq,
+            face: RiggedFace::clone(&face),
+            portraits: state.portraits.clone(),
+            rig,
+            width: state.size.x,
+            height: state.size.y,
+            renderer,
+            buffer: std::mem::take(&mut state.spare),
+            dispatched_at: Instant::now(),
+        };
+        if pool.submit(job) {
+            state.in_flight = Some(seq);
+            state.pending = false;
+            state.pending_face = false;
+            stats.entry(entity).in_flight = true;
+        }
+    }
 }
 
 /// The render worker pool. Jobs go out on one channel, finished frames come back on another; the apply
@@ -110,10 +164,8 @@ fn worker(jobs: Receiver<RenderJob>, results: Sender<RenderOutcome>) {
             head,
             seq,
             face,
-            rig,
             portraits,
-            rigs,
-            portrait_files,
+            rig,
             width,
             height,
             renderer,
@@ -122,11 +174,10 @@ fn worker(jobs: Receiver<RenderJob>, results: Sender<RenderOutcome>) {
         } = job;
         buffer.resize(width as usize * height as usize * 4, 0);
         let request = RenderRequest {
-            face: &face,
-            rig: &rig,
+            face: &face.face,
             portraits: &portraits,
-            rigs: &rigs,
-            portrait_files: &portrait_files,
+            rig: rig.as_ref(),
+            target: face.target.as_deref(),
         };
         let mut target = RenderTarget {
             width,
@@ -162,7 +213,7 @@ fn worker(jobs: Receiver<RenderJob>, results: Sender<RenderOutcome>) {
             pixels,
             dispatched_at,
             render_time: started.elapsed(),
-            face_time: face.time,
+            face_time: face.face.time,
             redraw,
         };
         if results.send(outcome).is_err() {

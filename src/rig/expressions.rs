@@ -22,6 +22,10 @@ use crate::face::Expression;
 use crate::math::{polyline_y as interp, smoothstep};
 use crate::tracking::canonical_face;
 
+
+/// Where closed lids meet, as a fraction of the opening from the upper lid: the upper lid does nearly all
+/// of a blink.
+pub const BLINK_MEET: f32 = 1.0;
 /// The rig file format version.
 pub const EXPRESSION_RIG_VERSION: u32 = 1;
 
@@ -313,7 +317,7 @@ fn build_default() -> ExpressionRig {
         ),
         (&LEFT_EYE, E::EyeBlinkLeft, E::EyeWideLeft, E::EyeSquintLeft),
     ] {
-        let closing = blink_offsets(c, ring, super::retarget::BLINK_MEET);
+        let closing = blink_offsets(c, ring, BLINK_MEET);
         b.add(blink, |i, _| closing[i]);
         // Wide: the upper lid lifts a third of the opening.
         let lifting = blink_offsets(c, ring, 1.0);

@@ -1,42 +1,30 @@
-//! The rig stage: a [`FaceFrame`] retargeted onto one head's portrait.
+//! The rig stage: portraits rigged once, and every [`FaceFrame`](crate::face::FaceFrame) retargeted onto
+//! its head's portrait.
 //!
-//! The [`PortraitRig`] says where a portrait's face is; the [`ExpressionRig`] says what each ARKit
-//! expression does to a face; the [`Retargeter`] puts the two together for each frame.
+//! - [`PortraitRig`]: where a portrait's face is (468 landmarks, irises), from the head
+//!   ([`TalkingHead::with_rigs`](crate::head::TalkingHead::with_rigs)), the portrait's
+//!   `<file>.rig.json` sidecar, or the face tracker (which then writes the sidecar).
+//! - [`ExpressionRig`]: what each ARKit expression does to a face.
+//! - [`PortraitRigger`]: makes [`RiggedPortraits`] (a head's portraits, their rigs and the
+//!   [`Retargeter`]) and keeps one cache of them by portrait identity, freed with the last head.
+//! - The stage's systems ([`TalkingHeadSystems::Rig`](crate::schedule::TalkingHeadSystems::Rig)) rig
+//!   the portraits of heads that ask ([`HeadRig`]) on a task, and retarget each changed face
+//!   ([`RiggedFace`]). Renderers receive the rigged portraits and the retargeted face, and only draw.
 
 pub mod editor;
 mod expressions;
 mod portrait;
 mod retarget;
+mod rigged;
+mod rigger;
+mod stage;
 pub mod topology;
 
 pub use editor::RigEditor;
-pub use expressions::{EXPRESSION_RIG_VERSION, ExpressionRig, Shape};
+pub use expressions::{BLINK_MEET, EXPRESSION_RIG_VERSION, ExpressionRig, Shape};
 pub use portrait::{PortraitRig, RIG_VERSION, RigSource, sidecar_path};
 pub use retarget::{HEAD_PIVOT, HeadMotion, RetargetedFace, Retargeter};
-
-use bevy::ecs::component::Component;
-use bevy::ecs::query::Changed;
-use bevy::ecs::system::Query;
-
-use crate::face::FaceFrame;
-
-/// The face as the renderer of one head should draw it. Written by the [`Rig`](crate::TalkingHeadSystems::Rig)
-/// set whenever the head's [`FaceFrame`] changes; renderers read it.
-#[derive(Component, Clone, Debug, Default, PartialEq)]
-pub struct RiggedFace {
-    /// The driving face, sanitised (weights in `0..=1`, no NaN).
-    pub face: FaceFrame,
-    /// Target landmark positions on the portrait, in output pixels, for renderers that want them
-    /// precomputed. The Rig set leaves it `None`: the mesh warp retargets on its worker thread
-    /// ([`Retargeter`]), which keeps the main thread's cost per head flat.
-    pub landmarks: Option<Vec<[f32; 2]>>,
-}
-
-/// Copies changed faces into [`RiggedFace`].
-pub(crate) fn rig_faces(mut heads: Query<(&FaceFrame, &mut RiggedFace), Changed<FaceFrame>>) {
-    for (face, mut rigged) in &mut heads {
-        let mut face = *face;
-        face.sanitize();
-        rigged.face = face;
-    }
-}
+pub use rigged::RiggedPortraits;
+pub use rigger::{PortraitRigger, RigRequest, TrackerSource};
+pub(crate) use stage::{retarget_faces, rig_portraits};
+pub use stage::{HeadRig, RiggedFace, Rigger};

@@ -6,7 +6,7 @@
 //! the head, then the portrait's own pose puts them back into its pixels. A neutral frame gives back the
 //! portrait's landmarks exactly.
 
-use super::expressions::ExpressionRig;
+use super::expressions::{BLINK_MEET, ExpressionRig};
 use super::portrait::PortraitRig;
 use super::topology::{LEFT_EYE, RIGHT_EYE};
 use crate::face::{Expression, FaceFrame};
@@ -27,9 +27,6 @@ fn clamp_finite(v: f32, limit: f32) -> f32 {
     }
 }
 
-/// Where closed lids meet, as a fraction of the opening from the upper lid: the upper lid does nearly all
-/// of a blink.
-pub const BLINK_MEET: f32 = 1.0;
 /// Depth beyond which points turn with the head as if they were at this depth.
 const DEPTH_CAP: f32 = 0.05;
 /// Face width in canonical units (cheek to cheek), the unit of [`HeadPose::translation`](crate::HeadPose).

@@ -20,4 +20,4 @@ pub use landmarks::{
 };
 pub use pose::{PoseFit, RIGID_POINTS, canonical_face, fit_pose, rotation_from_angles};
 pub use smoothing::{OneEuroFilter, OneEuroParams, PointSmoother};
-pub use tracker::{FaceChoice, FaceTracker, MODEL_FILES, TrackedFace};
+pub use tracker::{FaceChoice, FaceTracker, MODEL_FILES, TrackedFace, default_models_dir};

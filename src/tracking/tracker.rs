@@ -229,3 +229,18 @@ impl FaceTracker {
         })
     }
 }
+
+/// Where the face models are by default: `assets/models` under `BEVY_ASSET_ROOT`, else in the places
+/// ONNX Runtime is looked for (the working directory, the executable's folders, this crate's folder): the
+/// first that holds them (`make setup` puts them in the repository's `assets/models`).
+pub fn default_models_dir() -> std::path::PathBuf {
+    use std::path::PathBuf;
+    let roots = std::env::var_os("BEVY_ASSET_ROOT")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(crate::onnx::setup_roots());
+    roots
+        .map(|root| root.join("assets/models"))
+        .find(|dir| dir.join(MODEL_FILES[2]).exists())
+        .unwrap_or_else(|| PathBuf::from("assets/models"))
+}

@@ -21,7 +21,7 @@ use crate::drive::{FaceClip, FaceClipPlayer, FaceLayers, IdleLife, LiveFace};
 use crate::face::{Channel, Expression, FaceFrame, FaceMask};
 use crate::head::TalkingHead;
 use crate::render::TalkingHeadStats;
-use crate::render::systems::AssetFolder;
+use crate::render::AssetFolder;
 use crate::rig::PortraitRig;
 
 /// Adds the inspector window (and `EguiPlugin` if the app has none). Toggle it with
@@ -145,7 +145,7 @@ fn inspector_ui(
                     .get(&entity)
                     .is_none_or(|(_, i)| *i != sample.index);
                 if fresh {
-                    let image = crate::head::output_image(
+                    let image = crate::render::output_image(
                         bevy::math::UVec2::new(p.width, p.height),
                         p.rgba.clone(),
                     );

@@ -132,18 +132,6 @@ fn check_size(width: u32, height: u32, label: &str) -> Result<()> {
     Ok(())
 }
 
-/// Whether `cached` (held weakly by a renderer's cache) are exactly the portraits `current`, by identity.
-pub(crate) fn same_portraits(
-    cached: &[std::sync::Weak<PortraitImage>],
-    current: &[std::sync::Arc<PortraitImage>],
-) -> bool {
-    cached.len() == current.len()
-        && cached
-            .iter()
-            .zip(current)
-            .all(|(a, b)| std::ptr::eq(a.as_ptr(), std::sync::Arc::as_ptr(b)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

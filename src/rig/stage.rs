@@ -1,0 +1,188 @@
+//! The rig stage's systems, in [`TalkingHeadSystems::Rig`]: portraits are rigged (from the cache, or on a
+//! task) for the heads that ask for it ([`HeadRig`]), and each changed [`FaceFrame`] is sanitised and
+//! retargeted onto its head's rig ([`RiggedFace`]).
+
+use std::sync::Arc;
+
+use bevy::asset::{AssetEvent, AssetId};
+use bevy::ecs::prelude::*;
+use bevy::image::Image;
+use bevy::tasks::futures_lite::future;
+use bevy::tasks::{AsyncComputeTaskPool, Task, TaskPool};
+
+use super::retarget::RetargetedFace;
+use super::rigged::RiggedPortraits;
+use super::rigger::{PortraitRigger, RigRequest};
+use crate::error::{Error, Result};
+use crate::face::FaceFrame;
+use crate::report::HeadErrors;
+
+/// The app's [`PortraitRigger`] (the plugin inserts it from its settings; insert your own before the
+/// plugin to change the expression shapes).
+#[derive(Resource, Clone, Debug)]
+pub struct Rigger(pub Arc<PortraitRigger>);
+
+/// The face as the renderer of one head should draw it. Written by the
+/// [`Rig`](crate::schedule::TalkingHeadSystems::Rig) set whenever the head's [`FaceFrame`] or its rig
+/// changes; render jobs carry it.
+#[derive(Component, Clone, Debug, Default, PartialEq)]
+pub struct RiggedFace {
+    /// The driving face, sanitised (weights in `0..=1`, no NaN).
+    pub face: FaceFrame,
+    /// The face retargeted onto the head's rigged portraits (landmarks, iris, gaze and head motion in
+    /// output pixels); `None` while the head has no rig (its renderer needs none, or it is being made).
+    pub target: Option<Arc<RetargetedFace>>,
+}
+
+/// Where a head's rig stands.
+#[derive(Default)]
+enum RigState {
+    /// No rig wanted.
+    #[default]
+    None,
+    /// Wanted: made (or looked up) on the next run of the rig stage.
+    Requested(RigRequest),
+    /// Being made on a task.
+    Rigging(RigRequest, Task<Result<Arc<RiggedPortraits>>>),
+    /// Ready.
+    Ready(Arc<RiggedPortraits>),
+    /// Rigging failed (reported); asked again only with new portraits.
+    Failed,
+}
+
+/// A head's rig: which portraits its renderer wants rigged, and the [`RiggedPortraits`] once they are.
+/// The render stage asks ([`request`](Self::request)) when a head's portraits have loaded and its renderer
+/// needs a rig; the rig stage answers.
+#[derive(Component, Default)]
+pub struct HeadRig {
+    state: RigState,
+    /// The rig became ready (or went) since the faces were last retargeted.
+    fresh: bool,
+}
+
+impl std::fmt::Debug for HeadRig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.state {
+            RigState::None => "none",
+            RigState::Requested(_) => "requested",
+            RigState::Rigging(..) => "rigging",
+            RigState::Ready(_) => "ready",
+            RigState::Failed => "failed",
+        };
+        f.debug_struct("HeadRig").field("state", &state).finish()
+    }
+}
+
+impl HeadRig {
+    /// Asks for these portraits to be rigged (`None`: no rig), dropping the current rig.
+    pub fn request(&mut self, request: Option<RigRequest>) {
+        self.state = request.map_or(RigState::None, RigState::Requested);
+        self.fresh = true;
+    }
+
+    /// The rigged portraits, once ready.
+    pub fn rigged(&self) -> Option<&Arc<RiggedPortraits>> {
+        match &self.state {
+            RigState::Ready(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Whether rigging failed for the current portraits.
+    pub fn failed(&self) -> bool {
+        matches!(self.state, RigState::Failed)
+    }
+}
+
+/// Rigs the portraits of heads that asked: from the cache at once, else on a task (one per portrait set
+/// at a time; other heads with the same portraits wait for it and then find it in the cache).
+pub(crate) fn rig_portraits(
+    mut heads: Query<(Entity, &mut HeadRig)>,
+    rigger: Res<Rigger>,
+    mut image_events: MessageReader<AssetEvent<Image>>,
+    mut errors: HeadErrors,
+) {
+    for event in image_events.read() {
+        if let AssetEvent::Modified { id } = event {
+            rigger.0.forget_image(*id);
+        }
+    }
+    // Portrait sets being rigged now (by their main portrait's asset or pixels).
+    let mut in_flight: Vec<(AssetId<Image>, *const crate::portrait::PortraitImage)> = heads
+        .iter()
+        .filter_map(|(_, h)| match &h.state {
+            RigState::Rigging(r, _) => Some(key(r)),
+            _ => None,
+        })
+        .collect();
+    for (entity, mut head) in &mut heads {
+        let head = &mut *head;
+        match std::mem::take(&mut head.state) {
+            RigState::Requested(request) => {
+                if let Some(rigged) = rigger.0.cached_rig(&request) {
+                    head.state = RigState::Ready(rigged);
+                    head.fresh = true;
+                } else if in_flight.contains(&key(&request)) {
+                    head.state = RigState::Requested(request);
+                } else {
+                    in_flight.push(key(&request));
+                    let task_rigger = rigger.0.clone();
+                    let task_request = request.clone();
+                    let task = AsyncComputeTaskPool::get_or_init(TaskPool::default).spawn(async move {
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            task_rigger.rig(&task_request)
+                        }))
+                        .unwrap_or_else(|_| {
+                            Err(Error::Rig {
+                                path: "<portrait>".into(),
+                                problem: "rigging panicked".into(),
+                            })
+                        })
+                    });
+                    head.state = RigState::Rigging(request, task);
+                }
+            }
+            RigState::Rigging(request, mut task) => {
+                match future::block_on(future::poll_once(&mut task)) {
+                    None => head.state = RigState::Rigging(request, task),
+                    Some(Ok(rigged)) => {
+                        head.state = RigState::Ready(rigged);
+                        head.fresh = true;
+                    }
+                    Some(Err(e)) => {
+                        errors.report(entity, e);
+                        head.state = RigState::Failed;
+                    }
+                }
+            }
+            other => head.state = other,
+        }
+    }
+    rigger.0.prune();
+}
+
+fn key(request: &RigRequest) -> (AssetId<Image>, *const crate::portrait::PortraitImage) {
+    let id = request.ids.first().copied().unwrap_or_else(AssetId::invalid);
+    let pixels = if id == AssetId::invalid() {
+        request.portraits.first().map_or(std::ptr::null(), Arc::as_ptr)
+    } else {
+        std::ptr::null()
+    };
+    (id, pixels)
+}
+
+/// Sanitises each changed face and retargets it onto its head's rig, into [`RiggedFace`].
+pub(crate) fn retarget_faces(
+    mut heads: Query<(Ref<FaceFrame>, &mut HeadRig, &mut RiggedFace)>,
+) {
+    for (face, mut rig, mut rigged) in &mut heads {
+        if !face.is_changed() && !rig.fresh {
+            continue;
+        }
+        rig.bypass_change_detection().fresh = false;
+        let mut face = *face;
+        face.sanitize();
+        let target = rig.rigged().map(|r| Arc::new(r.retarget(&face)));
+        *rigged = RiggedFace { face, target };
+    }
+}
