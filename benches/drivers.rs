@@ -32,10 +32,10 @@ fn app() -> App {
             ..default()
         },
         ImagePlugin::default(),
-        TalkingHeadPlugin {
+        TalkingHeadPlugins.set(TalkingHeadPlugin {
             workers: 1,
             ..default()
-        },
+        }),
     ));
     // Without a render device Bevy registers no image loader; register the plain one (PNG, JPEG).
     app.register_asset_loader(bevy::image::ImageLoader::new(

@@ -19,10 +19,8 @@ use std::time::Duration;
 use bevy_talking_head::neural::NeuralRenderer;
 use bevy_talking_head::onnx::SessionOptions;
 use bevy_talking_head::prelude::*;
-use bevy_talking_head::render::{
-    MeshWarpRenderer, PortraitImage, RenderRequest, RenderTarget, TrackerSource,
-};
-use bevy_talking_head::rig::RiggedFace;
+use bevy_talking_head::render::{PortraitImage, RenderRequest, RenderTarget};
+use bevy_talking_head::rig::{PortraitRigger, RigRequest, RiggedPortraits, TrackerSource};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 fn models() -> Option<PathBuf> {
@@ -46,31 +44,25 @@ fn bench(c: &mut Criterion) {
         return;
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let warp = Arc::new(
-        MeshWarpRenderer::new().with_tracker(TrackerSource::None, SessionOptions::default()),
-    );
-    let renderer = NeuralRenderer::from_dir(&dir, &SessionOptions::default(), warp).unwrap();
+    let renderer = NeuralRenderer::from_dir(&dir, &SessionOptions::default()).unwrap();
     let file = root.join("assets/portraits/astronaut.png");
     let img = image::open(&file)
         .expect("run `make setup` first")
         .to_rgba8();
     let p = PortraitImage::new(img.width(), img.height(), img.into_raw()).unwrap();
     let portraits = vec![Arc::new(p.resized(512, 512))];
-    let files = vec![Some(file)];
+    // The portrait's rig from its sidecar (`make setup` or a test run tracked it), as the rig stage does.
+    let rigger = PortraitRigger::new().with_tracker(TrackerSource::None, SessionOptions::default());
+    let mut rig_request = RigRequest::from_images(portraits.clone(), vec![None]);
+    rig_request.files = vec![Some(file)];
+    let rigged = rigger
+        .rig(&rig_request)
+        .expect("the demo portrait's rig sidecar: run the demo or the tests once");
     let face = FaceFrame::neutral().with_expression(Expression::JawOpen, 0.5);
-    let rigged = RiggedFace {
-        face,
-        landmarks: None,
-    };
-    let request = RenderRequest {
-        face: &face,
-        rig: &rigged,
-        portraits: &portraits,
-        rigs: &[],
-        portrait_files: &files,
-    };
-    let head = renderer.prepare(&request).unwrap();
-    let sketch = renderer.sketch(&head, &face).unwrap();
+    let target = rigged.retarget(&face);
+    let request = RenderRequest::rigged(&face, &rigged, &target);
+    let head = renderer.prepare(&rigged).unwrap();
+    let sketch = renderer.sketch(&head, &target).unwrap();
     let r = renderer.info().resolution;
 
     let mut group = c.benchmark_group("neural");
@@ -104,32 +96,21 @@ fn bench(c: &mut Criterion) {
         intra_threads: 2,
         ..SessionOptions::default()
     };
-    let wide = NeuralRenderer::from_dir(
-        &dir,
-        &two,
-        Arc::new(MeshWarpRenderer::new().with_tracker(TrackerSource::None, two.clone())),
-    )
-    .unwrap();
+    let wide = NeuralRenderer::from_dir(&dir, &two).unwrap();
     group.bench_function(BenchmarkId::new("generator_2_threads", 1), |bench| {
         bench.iter(|| wide.generate_sketch(&head, sketch.clone()).unwrap())
     });
-    let embedder_only = NeuralRenderer::from_dir(
-        &dir,
-        &SessionOptions::default(),
-        Arc::new(
-            MeshWarpRenderer::new().with_tracker(TrackerSource::None, SessionOptions::default()),
-        ),
-    )
-    .unwrap();
+    let embedder_only = NeuralRenderer::from_dir(&dir, &SessionOptions::default()).unwrap();
     group.bench_function("embedding", |bench| {
         bench.iter(|| {
-            // A fresh portrait Arc each time misses the cache: the embedder runs.
-            let fresh = vec![Arc::new(PortraitImage::clone(&portraits[0]))];
-            let req = RenderRequest {
-                portraits: &fresh,
-                ..request
-            };
-            embedder_only.prepare(&req).unwrap()
+            // Freshly rigged portraits each time have no embedding yet: the embedder runs.
+            let fresh = RiggedPortraits::new(
+                &portraits,
+                std::slice::from_ref(rigged.rig()),
+                rigger.expressions(),
+            )
+            .unwrap();
+            embedder_only.prepare(&fresh).unwrap()
         })
     });
     group.finish();

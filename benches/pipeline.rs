@@ -17,7 +17,6 @@ use bevy_talking_head::prelude::*;
 use bevy_talking_head::render::{
     ExpressionFilterRenderer, PortraitImage, RenderRequest, RenderTarget, StillRenderer,
 };
-use bevy_talking_head::rig::RiggedFace;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 fn portrait(size: u32) -> Arc<PortraitImage> {
@@ -37,20 +36,10 @@ fn renderers(c: &mut Criterion) {
     .expect("run `make setup` first");
     let filter = ExpressionFilterRenderer::new(Arc::new(model)).unwrap();
     let face = FaceFrame::neutral().with_expression(Expression::JawOpen, 0.5);
-    let rig = RiggedFace {
-        face,
-        landmarks: None,
-    };
     let mut group = c.benchmark_group("render");
     for size in [256u32, 512] {
         let portraits = [portrait(size)];
-        let request = RenderRequest {
-            face: &face,
-            rig: &rig,
-            portraits: &portraits,
-            rigs: &[],
-            portrait_files: &[],
-        };
+        let request = RenderRequest::new(&face, &portraits);
         let mut buf = vec![0u8; (size * size * 4) as usize];
         group.bench_with_input(
             BenchmarkId::new("expression_filter", size),

@@ -105,7 +105,7 @@ fn load_portrait(path: &Path, size: u32) -> Result<(Arc<PortraitImage>, Portrait
         Some(rig) => rig,
         None => {
             eprintln!("rigging {} with the face tracker...", path.display());
-            let models = bevy_talking_head::render::warp::default_models_dir();
+            let models = bevy_talking_head::tracking::default_models_dir();
             let tracker = FaceTracker::from_dir(&models, &Default::default()).map_err(|e| {
                 format!(
                     "{e}. The face models come from `make setup` (or `python3 models/setup.py`)"

@@ -29,7 +29,7 @@ fn main() {
             }),
             ..default()
         }))
-        .add_plugins(TalkingHeadPlugin::default())
+        .add_plugins(TalkingHeadPlugins)
         .add_plugins(HeadlessCapturePlugin {
             name: "expressions",
             // The middle of the neutral, jaw-open and turn-left steps.

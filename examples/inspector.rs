@@ -29,7 +29,7 @@ fn main() {
             }),
             ..default()
         }))
-        .add_plugins((TalkingHeadPlugin::default(), TalkingHeadInspectorPlugin))
+        .add_plugins((TalkingHeadPlugins, TalkingHeadInspectorPlugin))
         .add_plugins(HeadlessCapturePlugin {
             name: "inspector",
             at: vec![1.5, 3.0],

@@ -48,7 +48,7 @@ fn main() {
             }),
             ..default()
         }))
-        .add_plugins(TalkingHeadPlugin::default())
+        .add_plugins(TalkingHeadPlugins)
         .add_plugins(HeadlessCapturePlugin {
             name: "landmark_editor",
             at: vec![1.0, 2.5],
@@ -220,7 +220,7 @@ fn open_editor(
         && let Some(data) = image.data.as_ref()
     {
         // No sidecar: ask the tracker first.
-        let models = bevy_talking_head::render::warp::default_models_dir();
+        let models = bevy_talking_head::tracking::default_models_dir();
         let tracked = FaceTracker::from_dir(&models, &Default::default()).and_then(|t| {
             let view = ImageView::new(size.x, size.y, 4, data, &portrait.asset)?;
             PortraitRig::build(&t, &view, &portrait.asset)

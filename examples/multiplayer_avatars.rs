@@ -446,10 +446,10 @@ fn headless_client(me: Me, server: SocketAddr, view: Sender<View>) -> App {
         StatesPlugin,
         AssetPlugin::default(),
         ImagePlugin::default(),
-        TalkingHeadPlugin {
+        TalkingHeadPlugins.set(TalkingHeadPlugin {
             workers: 1,
             ..default()
-        },
+        }),
     ));
     // Without a render device Bevy registers no image loader; the plain one reads PNG and JPEG.
     app.register_asset_loader(ImageLoader::new(CompressedImageFormats::empty()));
@@ -547,7 +547,7 @@ fn window_app(me: Me, server: SocketAddr, mirror: Option<(Receiver<View>, f32)>)
         }),
         ..default()
     }))
-    .add_plugins(TalkingHeadPlugin::default())
+    .add_plugins(TalkingHeadPlugins)
     .add_plugins(HeadlessCapturePlugin {
         name: "multiplayer_avatars",
         at: vec![4.0, 5.0],

@@ -26,11 +26,8 @@ use bevy_talking_head::capture::{FrameSource, VideoFileSource};
 use bevy_talking_head::neural::{FaceCrop, NeuralRenderer};
 use bevy_talking_head::onnx::SessionOptions;
 use bevy_talking_head::prelude::*;
-use bevy_talking_head::render::warp::default_models_dir;
-use bevy_talking_head::render::{
-    MeshWarpRenderer, PortraitImage, PreparedHead, RenderRequest, RenderTarget, TrackerSource,
-};
-use bevy_talking_head::rig::RiggedFace;
+use bevy_talking_head::tracking::default_models_dir;
+use bevy_talking_head::render::{PortraitImage, PreparedHead, RenderRequest, RenderTarget};
 use bevy_talking_head::tracking::{FaceAnalyzer, FaceTracker, ImageView};
 
 const USAGE: &str =
@@ -186,10 +183,7 @@ fn run(args: &Args) -> Result<(), String> {
         &ExpressionRig::default(),
     )
     .map_err(|e| e.to_string())?;
-    let shared = Arc::new(
-        MeshWarpRenderer::new().with_tracker(TrackerSource::None, SessionOptions::default()),
-    );
-    let neural = NeuralRenderer::from_dir(&args.models, &SessionOptions::default(), shared)
+    let neural = NeuralRenderer::from_dir(&args.models, &SessionOptions::default())
         .map_err(|e| e.to_string())?;
     if neural.info().resolution != r {
         return Err(format!(
@@ -197,27 +191,9 @@ fn run(args: &Args) -> Result<(), String> {
             neural.info().resolution
         ));
     }
-    let portraits = vec![portrait.clone()];
-    let rigs = vec![Some(Arc::new(rig))];
-    fn request<'a>(
-        face: &'a FaceFrame,
-        rigged: &'a RiggedFace,
-        portraits: &'a [Arc<PortraitImage>],
-        rigs: &'a [Option<Arc<PortraitRig>>],
-    ) -> RenderRequest<'a> {
-        RenderRequest {
-            face,
-            rig: rigged,
-            portraits,
-            rigs,
-            portrait_files: &[],
-        }
-    }
-    let still = FaceFrame::default();
-    let rigged_still = RiggedFace::default();
-    let head = neural
-        .prepare(&request(&still, &rigged_still, &portraits, &rigs))
-        .map_err(|e| e.to_string())?;
+    // The same rigged portrait the mesh warp draws: the neural head is prepared from it.
+    let rigged = warp.rigged().clone();
+    let head = neural.prepare(&rigged).map_err(|e| e.to_string())?;
 
     let size = (r * r) as usize;
     let mut rows: [Vec<Vec<u8>>; 4] = Default::default();
@@ -239,17 +215,17 @@ fn run(args: &Args) -> Result<(), String> {
         face.sanitize();
         warp.render(&face, &mut full);
         let warped = crop.sample_rgb(&full, 4, w, h, r);
-        let rigged = RiggedFace {
-            face,
-            landmarks: None,
-        };
+        let retargeted = rigged.retarget(&face);
         let mut target = RenderTarget {
             width: w,
             height: h,
             rgba: &mut full,
         };
         neural
-            .render(&request(&face, &rigged, &portraits, &rigs), &mut target)
+            .render(
+                &RenderRequest::rigged(&face, &rigged, &retargeted),
+                &mut target,
+            )
             .map_err(|e| e.to_string())?;
         let drawn = crop.sample_rgb(&full, 4, w, h, r);
         let landmarks: Vec<[f32; 2]> = e["landmarks"]

@@ -52,7 +52,7 @@ fn main() {
             }),
             ..default()
         }))
-        .add_plugins(TalkingHeadPlugin::default())
+        .add_plugins(TalkingHeadPlugins)
         .add_plugins(HeadlessCapturePlugin {
             name: "npc_dialogue",
             // The first line (the painted captain smiling and talking), the second (the engineer).

@@ -26,7 +26,7 @@ use std::process::ExitCode;
 
 use bevy_talking_head::capture::{FrameSource, VideoFileSource};
 use bevy_talking_head::neural::FaceCrop;
-use bevy_talking_head::render::warp::default_models_dir;
+use bevy_talking_head::tracking::default_models_dir;
 use bevy_talking_head::tracking::{FaceTracker, ImageView};
 
 const USAGE: &str =

@@ -91,7 +91,7 @@ fn main() {
             KEYS[0]
         }))
         .insert_resource(options)
-        .add_plugins(TalkingHeadPlugin::default())
+        .add_plugins(TalkingHeadPlugins)
         .add_plugins(HeadlessCapturePlugin {
             name: "streamer_overlay",
             at: vec![1.5, 3.0],

@@ -25,12 +25,6 @@ impl LoggedErrors {
     pub(crate) fn forget(&mut self, head: Entity) {
         self.heads.remove(&head);
     }
-
-    /// Heads with logged problems (for tests of the pruning).
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.heads.len()
-    }
 }
 
 /// Reports problems of heads: logs each distinct one once per head and sends a [`TalkingHeadError`].

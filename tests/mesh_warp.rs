@@ -243,8 +243,8 @@ fn jaw_open_moves_lower_lip_and_chin_by_the_rig_amount() {
     // The rig's amount: the shape's canonical offset, in this portrait's pixels (its pose's scale and
     // rotation, and the lower face's proportion, which retargeting reports).
     let shape = &ExpressionRig::default().shapes["jawOpen"].offsets;
-    let pose = *head.retargeter().portrait_pose();
-    let vertical = head.retargeter().vertical_proportion();
+    let pose = *head.rigged().retargeter().portrait_pose();
+    let vertical = head.rigged().retargeter().vertical_proportion();
     for i in [14usize, 17, 152, 87, 317] {
         let d = shape[&(i as u16)];
         let d = [d[0], d[1] * vertical, d[2]];

@@ -13,10 +13,8 @@ use bevy::prelude::*;
 use bevy_talking_head::neural::{FaceCrop, NeuralHead, NeuralModels, NeuralRenderer};
 use bevy_talking_head::onnx::SessionOptions;
 use bevy_talking_head::prelude::*;
-use bevy_talking_head::render::{
-    MeshWarpRenderer, PortraitImage, RenderRequest, RenderTarget, TrackerSource,
-};
-use bevy_talking_head::rig::RiggedFace;
+use bevy_talking_head::render::{PortraitImage, RenderRequest, RenderTarget};
+use bevy_talking_head::rig::{PortraitRigger, RetargetedFace, RigRequest, RiggedPortraits};
 use common::*;
 
 const PORTRAIT: &str = "assets/portraits/astronaut.png";
@@ -25,7 +23,7 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The demo portrait at `size` x `size` (its rig comes from the committed sidecar).
+/// The demo portrait at `size` x `size`.
 fn portrait(size: u32) -> Arc<PortraitImage> {
     let img = image::open(root().join(PORTRAIT))
         .expect("make setup provides the demo portrait")
@@ -38,29 +36,23 @@ fn portrait(size: u32) -> Arc<PortraitImage> {
     })
 }
 
-fn warp() -> Arc<MeshWarpRenderer> {
-    Arc::new(MeshWarpRenderer::new().with_tracker(TrackerSource::None, SessionOptions::default()))
+/// The portraits rigged by the face tracker, as the rig stage does (no sidecar written; each rigger
+/// tracks anew, so no test depends on another's files).
+fn rigged(portraits: &[Arc<PortraitImage>]) -> Arc<RiggedPortraits> {
+    PortraitRigger::new()
+        .with_sidecars(false)
+        .rig(&RigRequest::from_images(
+            portraits.to_vec(),
+            vec![None; portraits.len()],
+        ))
+        .expect("the demo portrait rigs (make setup provides the face models)")
 }
 
-/// Renders `face` with `renderer` on `portraits` (files given, for the rig sidecar).
-fn render(
-    renderer: &NeuralRenderer,
-    portraits: &[Arc<PortraitImage>],
-    face: &FaceFrame,
-) -> Vec<u8> {
-    let files = vec![Some(root().join(PORTRAIT)); portraits.len()];
-    let rig = RiggedFace {
-        face: *face,
-        landmarks: None,
-    };
-    let request = RenderRequest {
-        face,
-        rig: &rig,
-        portraits,
-        rigs: &[],
-        portrait_files: &files,
-    };
-    let (w, h) = (portraits[0].width, portraits[0].height);
+/// Renders `face` with `renderer` on the rigged portraits.
+fn render(renderer: &NeuralRenderer, rig: &Arc<RiggedPortraits>, face: &FaceFrame) -> Vec<u8> {
+    let target = rig.retarget(face);
+    let request = RenderRequest::rigged(face, rig, &target);
+    let (w, h) = (rig.portrait().width, rig.portrait().height);
     let mut rgba = vec![0; (w * h * 4) as usize];
     let mut target = RenderTarget {
         width: w,
@@ -71,17 +63,14 @@ fn render(
     rgba
 }
 
-/// The renderer's head for the demo portrait(s), made now.
-fn prepare(renderer: &NeuralRenderer, portraits: &[Arc<PortraitImage>]) -> Arc<NeuralHead> {
-    renderer
-        .prepare(&RenderRequest {
-            face: &FaceFrame::default(),
-            rig: &RiggedFace::default(),
-            portraits,
-            rigs: &[],
-            portrait_files: &vec![Some(root().join(PORTRAIT)); portraits.len()],
-        })
-        .unwrap()
+/// The renderer's head for the rigged portraits, made now.
+fn prepare(renderer: &NeuralRenderer, rig: &RiggedPortraits) -> Arc<NeuralHead> {
+    renderer.prepare(rig).unwrap()
+}
+
+/// `face` retargeted onto the rigged portraits.
+fn on(rig: &RiggedPortraits, face: &FaceFrame) -> RetargetedFace {
+    rig.retarget(face)
 }
 
 fn jaw_open() -> FaceFrame {
@@ -116,32 +105,33 @@ fn changed(a: &[u8], b: &[u8], size: u32, crop: FaceCrop) -> (usize, usize) {
 #[test]
 fn the_embedding_is_made_once_off_the_render_thread_and_the_face_square_follows_the_face() {
     let dir = contract_pair("valid", vec![]);
-    let renderer = NeuralRenderer::from_dir(&dir, &SessionOptions::default(), warp()).unwrap();
+    let renderer = NeuralRenderer::from_dir(&dir, &SessionOptions::default()).unwrap();
     let size = 256;
     let portraits = vec![portrait(size)];
     let still = portraits[0].rgba.clone();
+    let rig = rigged(&portraits);
 
     // The first call starts the embedding and shows the still portrait meanwhile.
-    let first = render(&renderer, &portraits, &FaceFrame::default());
+    let first = render(&renderer, &rig, &FaceFrame::default());
     assert_eq!(
         first, still,
         "the still portrait while the embedding is made"
     );
     let start = Instant::now();
     let neutral = loop {
-        let frame = render(&renderer, &portraits, &FaceFrame::default());
+        let frame = render(&renderer, &rig, &FaceFrame::default());
         if frame != still {
             break frame;
         }
         assert!(start.elapsed() < Duration::from_secs(20), "no neural frame");
         std::thread::sleep(Duration::from_millis(5));
     };
-    let open = render(&renderer, &portraits, &jaw_open());
+    let open = render(&renderer, &rig, &jaw_open());
     let stats = renderer.stats();
     assert_eq!(stats.embeddings, 1, "one embedding for the portrait set");
     assert!(stats.frames >= 2);
 
-    let head = prepare(&renderer, &portraits);
+    let head = prepare(&renderer, &rig);
     assert_eq!(head.shots(), 1);
     assert_eq!(
         head.embedding().len(),
@@ -166,10 +156,11 @@ fn the_embedding_is_made_once_off_the_render_thread_and_the_face_square_follows_
 fn frames_of_heads_that_share_the_renderer_are_batched_and_equal_unbatched_ones() {
     // A larger pair, so a generator run lasts long enough for frames to queue behind it.
     let dir = contract_pair("batch_512", vec!["--resolution", "512"]);
-    let renderer = NeuralRenderer::from_dir(&dir, &SessionOptions::default(), warp()).unwrap();
+    let renderer = NeuralRenderer::from_dir(&dir, &SessionOptions::default()).unwrap();
     let portraits = vec![portrait(512)];
-    let head = prepare(&renderer, &portraits);
-    let faces = [FaceFrame::default(), jaw_open()];
+    let rig = rigged(&portraits);
+    let head = prepare(&renderer, &rig);
+    let faces = [FaceFrame::default(), jaw_open()].map(|f| on(&rig, &f));
     let alone: Vec<Vec<f32>> = faces
         .iter()
         .map(|f| renderer.generate(&head, f).unwrap())
@@ -301,17 +292,18 @@ fn the_training_codes_export_loads_and_draws_different_faces_for_different_sketc
     let Some(dir) = trained_models() else {
         return;
     };
-    let renderer = NeuralRenderer::from_dir(&dir, &SessionOptions::default(), warp())
+    let renderer = NeuralRenderer::from_dir(&dir, &SessionOptions::default())
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let info = renderer.info();
     let r = info.resolution as usize;
     let portraits = vec![portrait(256)];
-    let head = prepare(&renderer, &portraits);
+    let rig = rigged(&portraits);
+    let head = prepare(&renderer, &rig);
     let mut turned = jaw_open();
     turned.head.yaw = 0.3;
     let images: Vec<Vec<f32>> = [FaceFrame::default(), turned]
         .iter()
-        .map(|f| renderer.generate(&head, f).unwrap())
+        .map(|f| renderer.generate(&head, &on(&rig, f)).unwrap())
         .collect();
     for image in &images {
         assert_eq!(image.len(), 3 * r * r);
@@ -334,13 +326,13 @@ fn the_training_codes_export_loads_and_draws_different_faces_for_different_sketc
         "two sketches gave nearly the same image ({diff})"
     );
     // Through the renderer: the drawn square lands in the portrait.
-    let frame = render(&renderer, &portraits, &FaceFrame::default());
+    let frame = render(&renderer, &rig, &FaceFrame::default());
     let start = Instant::now();
     let mut frame = frame;
     while frame == portraits[0].rgba {
         assert!(start.elapsed() < Duration::from_secs(30));
         std::thread::sleep(Duration::from_millis(5));
-        frame = render(&renderer, &portraits, &FaceFrame::default());
+        frame = render(&renderer, &rig, &FaceFrame::default());
     }
     println!(
         "trained export {}: {} px, embedding {}, {:?}",

@@ -31,7 +31,7 @@
 //!
 //! let mut app = App::new();
 //! app.add_plugins((DefaultPlugins, RepliconPlugins /* , your transport's plugins */))
-//!     .add_plugins((TalkingHeadPlugin::default(), FaceReplicationPlugin))
+//!     .add_plugins((TalkingHeadPlugins, FaceReplicationPlugin))
 //!     .add_observer(spawn_avatar);
 //!
 //! /// Server: an avatar for each client that connects.

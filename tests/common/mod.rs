@@ -54,7 +54,7 @@ pub fn app_with(asset_folder: &str, plugin: TalkingHeadPlugin) -> App {
             ..default()
         },
         ImagePlugin::default(),
-        plugin,
+        TalkingHeadPlugins.set(plugin),
     ));
     // Without a render device Bevy registers no image loader; register the plain one (PNG, JPEG).
     app.register_asset_loader(ImageLoader::new(CompressedImageFormats::empty()));
