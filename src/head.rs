@@ -21,7 +21,7 @@ pub enum HeadRendererKind {
     /// along the face mesh, with eye and mouth layers. The plugin shares one renderer between heads.
     #[default]
     MeshWarp,
-    /// The first portrait, unchanged ([`StillRenderer`](crate::render::StillRenderer)).
+    /// The first portrait, unchanged (no renderer runs).
     Still,
     /// An ONNX model of the `expression_filter` contract (portrait + expression weights -> image), such as
     /// `assets/models/expression_tint.onnx`. The head shows its still portrait until the model has loaded,

@@ -1101,7 +1101,8 @@ fn calibration_takes_the_current_face_as_neutral() {
     );
 }
 
-/// The demo portrait rigged from its sidecar, ready to render without an app.
+/// The demo portrait rigged by the face tracker (as the rig stage does, without reading or writing a
+/// sidecar: no test depends on another's files), ready to render without an app.
 fn demo_head() -> (
     u32,
     u32,
@@ -1110,12 +1111,14 @@ fn demo_head() -> (
 ) {
     use bevy_talking_head::render::{PortraitImage, PreparedHead};
     use bevy_talking_head::rig::{ExpressionRig, PortraitRig};
+    use bevy_talking_head::tracking::{FaceTracker, ImageView, default_models_dir};
     let path = repo("assets/portraits/astronaut.png");
     let img = image::open(&path).expect("run `make setup`").to_rgba8();
     let (w, h) = img.dimensions();
-    let rig = PortraitRig::load_sidecar(&path, Some([w, h]))
-        .unwrap()
-        .expect("the demo portrait's rig sidecar");
+    let tracker = FaceTracker::from_dir(default_models_dir(), &Default::default())
+        .expect("run `make setup`: the face models");
+    let view = ImageView::new(w, h, 4, img.as_raw(), "astronaut.png").unwrap();
+    let rig = PortraitRig::build(&tracker, &view, "astronaut.png").unwrap();
     let p = std::sync::Arc::new(PortraitImage::new(w, h, img.into_raw()).unwrap());
     let head =
         PreparedHead::new(&[p], std::slice::from_ref(&rig), &ExpressionRig::default()).unwrap();

@@ -6,8 +6,10 @@
 //! - `resolve` and `pool` ([`Dispatch`](crate::schedule::TalkingHeadSystems::Dispatch)): renderers
 //!   resolved from [`HeadRendererKind`](crate::head::HeadRendererKind), jobs sent to the [`RenderPool`].
 //! - `apply` ([`Apply`](crate::schedule::TalkingHeadSystems::Apply)): frames written, [`TalkingHeadStats`].
-//! - The built-in renderers: [`MeshWarpRenderer`] (the default), [`StillRenderer`],
-//!   [`ExpressionFilterRenderer`]; the seam they implement is [`HeadRenderer`].
+//! - The built-in renderers: [`MeshWarpRenderer`] (the default) and [`ExpressionFilterRenderer`]; the
+//!   seam they implement is [`HeadRenderer`]. A head of kind `Still` has no renderer: it keeps the still
+//!   portrait the render stage shows as soon as the portrait loads (and falls back to whenever a frame
+//!   fails).
 
 mod apply;
 mod expression_filter;
@@ -16,7 +18,6 @@ mod portraits;
 mod resolve;
 mod state;
 mod stats;
-mod still;
 pub mod warp;
 
 pub(crate) use apply::{apply_results, create_output, forget_head, output_image};
@@ -27,7 +28,6 @@ pub(crate) use portraits::{AssetFolder, load_portraits};
 pub(crate) use resolve::{install, loaded_model, resolve_renderers};
 pub(crate) use state::HeadState;
 pub use stats::{HeadStats, TalkingHeadStats};
-pub use still::StillRenderer;
 pub use warp::{MeshWarpRenderer, PreparedHead, WarpHead, WarpStats};
 
 // The seam and the image type renderers take, where users have always found them.

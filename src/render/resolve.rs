@@ -10,7 +10,6 @@ use bevy::ecs::prelude::*;
 use super::expression_filter::ExpressionFilterRenderer;
 use super::state::HeadState;
 use super::stats::TalkingHeadStats;
-use super::still::StillRenderer;
 use super::warp::MeshWarpRenderer;
 use crate::error::Error;
 use crate::head::{HeadRendererKind, TalkingHead};
@@ -18,7 +17,7 @@ use crate::onnx::{OnnxModel, OnnxModelAsset};
 use crate::renderer::HeadRenderer;
 use crate::report::{HeadErrors, asset_label};
 
-/// Resolves the renderers of heads of the built-in kinds (mesh warp, still, expression filter, custom).
+/// Resolves the renderers of heads of the built-in kinds (mesh warp, expression filter, custom).
 pub(crate) fn resolve_renderers(
     mut heads: Query<(Entity, &TalkingHead, &mut HeadState)>,
     models: Res<Assets<OnnxModelAsset>>,
@@ -44,7 +43,8 @@ pub(crate) fn resolve_renderers(
             continue;
         }
         let made: Result<Option<Arc<dyn HeadRenderer>>, Error> = match &head.renderer {
-            HeadRendererKind::Still => Ok(Some(Arc::new(StillRenderer))),
+            // The still portrait is already showing.
+            HeadRendererKind::Still => continue,
             HeadRendererKind::MeshWarp => Ok(Some(Arc::new(MeshWarpRenderer))),
             HeadRendererKind::Custom(r) => Ok(Some(r.clone())),
             HeadRendererKind::ExpressionFilter(handle) => loaded_model(&models, &errors, handle)

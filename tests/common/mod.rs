@@ -213,20 +213,26 @@ pub fn tracker() -> bevy_talking_head::tracking::FaceTracker {
     .expect("the face models are missing: run `make setup`")
 }
 
-/// The 468 landmarks of a committed portrait rig (`assets/portraits/<portrait>.rig.json`), in the
+/// The 468 landmarks of a demo portrait (`assets/portraits/<portrait>`, rigged here by the face tracker:
+/// no sidecar is read, so no test depends on another's files), in the
 /// [`FaceCrop`](bevy_talking_head::neural::FaceCrop) around the face (as the neural models see faces),
 /// scaled to `size` x `size` pixels.
 pub fn face_crop_landmarks(portrait: &str, size: u32) -> Vec<[f32; 2]> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("assets/portraits/{portrait}.rig.json"));
-    let text = std::fs::read_to_string(&path).expect("committed rig");
-    let rig: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let points: Vec<[f32; 2]> = rig["landmarks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| [p[0].as_f64().unwrap() as f32, p[1].as_f64().unwrap() as f32])
-        .collect();
+        .join(format!("assets/portraits/{portrait}"));
+    let img = image::open(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run `make setup`)", path.display()))
+        .to_rgba8();
+    let view = bevy_talking_head::tracking::ImageView::new(
+        img.width(),
+        img.height(),
+        4,
+        img.as_raw(),
+        portrait,
+    )
+    .unwrap();
+    let rig = bevy_talking_head::rig::PortraitRig::build(&tracker(), &view, portrait).unwrap();
+    let points: Vec<[f32; 2]> = rig.landmarks.iter().map(|p| [p[0], p[1]]).collect();
     let crop = bevy_talking_head::neural::FaceCrop::around(&points).expect("a face-sized rig");
     points.iter().map(|p| crop.to_crop(*p, size)).collect()
 }
