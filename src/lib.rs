@@ -3,18 +3,25 @@
 //! Animate a talking head from one portrait (a photo, a painting, concept art) inside a Bevy game.
 //!
 //! A [`TalkingHead`] component owns a texture. Every frame, the head's [`FaceFrame`] (head pose, the 52
-//! ARKit expression weights, gaze) goes through the pipeline in [`TalkingHeadSystems`]: it is rendered by a
-//! [`HeadRenderer`] on a pool of worker threads and the finished frame is written into the texture in
-//! place. The default renderer, [`MeshWarpRenderer`](render::MeshWarpRenderer), needs no trained weights:
-//! it rigs the portrait once with the face tracker (ONNX Runtime through `ort`), retargets each face onto
-//! it ([`rig::Retargeter`]) and warps the portrait's own pixels along the face mesh, with the eyes and the
-//! mouth interior drawn as layers. The neural path of Zakharov et al. 2019 ([`neural`]) draws the face
-//! with a few-shot generator trained by the code in `models/training`
-//! ([`HeadRendererKind::Neural`]). The main
-//! thread never waits for a renderer; a head whose portrait, model or renderer fails keeps showing its
-//! still portrait and reports a [`TalkingHeadError`].
+//! ARKit expression weights, gaze) takes one path through the stages of [`TalkingHeadSystems`]:
 //!
-//! What moves a head: write its `FaceFrame` yourself, or add drivers ([`drive`]): [`IdleLife`](drive::IdleLife)
+//! 1. **drivers** ([`drive`], [`net`]) write layers, which **compose** blends into the `FaceFrame`;
+//! 2. the **rig** stage ([`rig`]) rigs the head's portraits once (given rig, sidecar, or the face tracker,
+//!    on a task; cached and shared by every head on those portraits) and retargets each changed face onto
+//!    them ([`rig::RiggedFace`]);
+//! 3. **dispatch** sends one job per changed head to a pool of worker threads, where a [`HeadRenderer`]
+//!    draws it (through ONNX Runtime for model-based renderers);
+//! 4. **apply** writes the finished frame into the texture in place.
+//!
+//! The default renderer, [`MeshWarpRenderer`](render::MeshWarpRenderer), needs no trained weights: it warps
+//! the portrait's own pixels along the face mesh, with the eyes and the mouth interior drawn as layers. The
+//! neural path of Zakharov et al. 2019 ([`neural`]) draws the face with a few-shot generator trained by the
+//! code in `models/training` ([`HeadRendererKind::Neural`]). The main thread never waits for a renderer; a
+//! head whose portrait, rig, model or renderer fails keeps showing its still portrait and reports a
+//! [`TalkingHeadError`].
+//!
+//! What moves a head: write its `FaceFrame` yourself, or add drivers ([`drive`], all added by
+//! [`TalkingHeadPlugins`]; [`TalkingHeadPlugin`] alone is the core without them): [`IdleLife`](drive::IdleLife)
 //! (blinks, glances, breathing), [`LiveFace`](drive::LiveFace) (a webcam or a video, tracked on its own
 //! threads), [`FaceClipPlayer`](drive::FaceClipPlayer) (`*.face.ron` keyframe clips),
 //! [`LipSync`](drive::LipSync) (speech audio or viseme tracks). Each writes a layer; the layers are blended

@@ -431,10 +431,12 @@ impl NeuralRenderer {
             let spawned = std::thread::Builder::new()
                 .name("talking-head-neural-embed".into())
                 .spawn(move || me.fill(&thread_slot, &owned));
-            if let Err(e) = spawned {
-                slot.set(Slot::Failed(format!(
+            match spawned {
+                // The frame that starts the embedding always shows the still portrait.
+                Ok(_) => return Ok(None),
+                Err(e) => slot.set(Slot::Failed(format!(
                     "cannot start the embedding thread: {e}"
-                )));
+                ))),
             }
         }
         let state = slot.state.lock().unwrap_or_else(|e| e.into_inner());
