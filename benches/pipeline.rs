@@ -57,7 +57,7 @@ fn renderers(c: &mut Criterion) {
         );
         group.bench_with_input(BenchmarkId::new("still", size), &size, |b, &size| {
             b.iter(|| {
-                let mut t = RenderTarget {
+                let t = RenderTarget {
                     width: size,
                     height: size,
                     rgba: &mut buf,

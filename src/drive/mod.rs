@@ -1,6 +1,6 @@
 //! Drivers: what moves a head. Each is its own plugin writing a [`FaceLayer`] into the head's
 //! [`FaceLayers`]; the layers are blended into the head's [`FaceFrame`](crate::FaceFrame) in
-//! [`TalkingHeadSystems::Compose`](crate::schedule::TalkingHeadSystems::Compose), lowest priority first:
+//! [`TalkingHeadSystems::Compose`], lowest priority first:
 //!
 //! | priority | driver | component | moves by default |
 //! |---|---|---|---|
