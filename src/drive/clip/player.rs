@@ -9,8 +9,8 @@ use bevy::ecs::message::{Message, MessageWriter};
 use bevy::ecs::system::{Query, Res};
 use bevy::time::Time;
 
-use super::clip::FaceClip;
-use super::layers::{FaceLayer, FaceLayers, LayerId, Priority};
+use super::FaceClip;
+use crate::drive::layers::{FaceLayer, FaceLayers, LayerId, Priority};
 use crate::error::TalkingHeadError;
 use crate::face::{Channel, FaceMask};
 
@@ -278,7 +278,7 @@ fn remove_clip_layers(
     world: bevy::ecs::world::DeferredWorld,
     ctx: bevy::ecs::lifecycle::HookContext,
 ) {
-    super::layers::remove_layers_where(world, ctx.entity, |id| {
+    crate::drive::layers::remove_layers_where(world, ctx.entity, |id| {
         (Priority::CLIP.0..Priority::CLIP.0 + 100).contains(&id.priority.0)
             && id.name.starts_with("clip ")
     });
@@ -407,7 +407,7 @@ pub(crate) fn play_clips(
             // A clip that failed to load is dropped with an error; the queue moves on.
             if let Some(p) = &layer.current
                 && clips.get(&p.clip).is_none()
-                && super::report_failed_asset(
+                && crate::drive::report_failed_asset(
                     entity,
                     &p.clip,
                     server.as_deref(),
