@@ -2,15 +2,19 @@
 //! (piecewise-affine warp with anchors around the face and on the border), with the eyes and the mouth
 //! interior drawn as layers behind the lids and lips. No trained weights.
 
-mod layers;
+mod eye;
+mod geometry;
 mod mesh;
+mod mouth;
 mod raster;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use layers::{EyeLayer, MouthFrame, MouthLayer, MouthReference, SegmentFrame, Similarity};
+use eye::EyeLayer;
+use geometry::{SegmentFrame, Similarity};
 use mesh::WarpMesh;
+use mouth::{MouthFrame, MouthLayer, MouthReference};
 use raster::{Texture, affine, rasterize, texels};
 
 use super::portrait::PortraitImage;
