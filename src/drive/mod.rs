@@ -39,7 +39,7 @@ pub use live::{
 };
 pub use record::FaceRecorder;
 
-pub(crate) use layers::{compose_faces, remove_layers_where};
+pub(crate) use layers::{compose_faces, remove_layers};
 pub(crate) use live::TrackerConfig;
 
 use bevy::app::{App, Plugin, PostUpdate};

@@ -10,7 +10,7 @@ use bevy::ecs::system::{Query, Res};
 use bevy::time::Time;
 
 use super::FaceClip;
-use crate::drive::layers::{FaceLayer, FaceLayers, LayerId, Priority};
+use crate::drive::layers::{FaceLayer, FaceLayers, LayerId, Priority, remove_layers};
 use crate::error::TalkingHeadError;
 use crate::face::{Channel, FaceMask};
 
@@ -220,7 +220,7 @@ impl ClipLayer {
 /// ```
 #[derive(Component, Clone, Debug, Default)]
 #[require(FaceLayers)]
-#[component(on_remove = remove_clip_layers)]
+#[component(on_remove = remove_layers(is_clip_layer))]
 pub struct FaceClipPlayer {
     layers: Vec<ClipLayer>,
 }
@@ -274,14 +274,10 @@ impl FaceClipPlayer {
     }
 }
 
-fn remove_clip_layers(
-    world: bevy::ecs::world::DeferredWorld,
-    ctx: bevy::ecs::lifecycle::HookContext,
-) {
-    crate::drive::layers::remove_layers_where(world, ctx.entity, |id| {
-        (Priority::CLIP.0..Priority::CLIP.0 + 100).contains(&id.priority.0)
-            && id.name.starts_with("clip ")
-    });
+/// Whether `id` is one of a player's layers ([`layer_id`]).
+fn is_clip_layer(id: &LayerId) -> bool {
+    (Priority::CLIP.0..Priority::CLIP.0 + 100).contains(&id.priority.0)
+        && id.name.starts_with("clip ")
 }
 
 fn layer_id(index: usize) -> LayerId {
@@ -478,15 +474,8 @@ pub(crate) fn play_clips(
                 }
                 None => current,
             };
-            let id = layer_id(index);
-            match blended {
-                Some(l) => layers.set(id, l.scaled(layer.weight * out_weight, layer.mask)),
-                None => {
-                    if layers.get(&id).is_some() {
-                        layers.remove(&id);
-                    }
-                }
-            }
+            let blended = blended.map(|l| l.scaled(layer.weight * out_weight, layer.mask));
+            FaceLayers::put(&mut layers, layer_id(index), blended);
         }
     }
 }

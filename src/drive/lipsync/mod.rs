@@ -21,7 +21,7 @@ use bevy::ecs::system::{Query, Res};
 use bevy::time::Time;
 use crossbeam_channel::Receiver;
 
-use super::layers::{FaceLayer, FaceLayers, LayerId, Priority};
+use super::layers::{FaceLayer, FaceLayers, LayerId, Priority, remove_layers};
 use crate::error::TalkingHeadError;
 use crate::face::{FaceFrame, FaceMask};
 
@@ -40,7 +40,7 @@ enum Source {
 /// stops sending for 0.3 s), the layer fades out over 0.2 s and the layers below show again.
 #[derive(Component, Clone, Debug)]
 #[require(FaceLayers)]
-#[component(on_remove = remove_lip_sync_layer)]
+#[component(on_remove = remove_layers(|id| *id == LIP_SYNC_LAYER))]
 pub struct LipSync {
     source: Source,
     /// How much the mouth follows, `0..=1`.
@@ -114,16 +114,8 @@ impl LipSync {
     }
 }
 
-fn lip_sync_layer() -> LayerId {
-    LayerId::new(Priority::LIP_SYNC, "lip sync")
-}
-
-fn remove_lip_sync_layer(
-    world: bevy::ecs::world::DeferredWorld,
-    ctx: bevy::ecs::lifecycle::HookContext,
-) {
-    super::layers::remove_layers_where(world, ctx.entity, |id| *id == lip_sync_layer());
-}
+/// The layer lip sync writes (and takes with it when it goes).
+const LIP_SYNC_LAYER: LayerId = LayerId::fixed(Priority::LIP_SYNC, "lip sync");
 
 /// Advances each lip sync and writes its layer.
 pub(crate) fn drive_lip_sync(
@@ -134,7 +126,6 @@ pub(crate) fn drive_lip_sync(
     mut errors: MessageWriter<TalkingHeadError>,
 ) {
     let dt = time.delta_secs();
-    let id = lip_sync_layer();
     for (entity, mut sync, mut layers) in &mut heads {
         let sync = &mut *sync;
         let (face, speaking) = match &mut sync.source {
@@ -179,10 +170,7 @@ pub(crate) fn drive_lip_sync(
         let rate = if speaking { 20.0 } else { 5.0 };
         sync.activity += (target - sync.activity).clamp(-rate * dt, rate * dt);
         let weight = sync.weight * sync.activity;
-        if weight > 0.0 {
-            layers.set(id.clone(), FaceLayer::new(face, weight, sync.mask));
-        } else if layers.get(&id).is_some() {
-            layers.remove(&id);
-        }
+        let layer = (weight > 0.0).then(|| FaceLayer::new(face, weight, sync.mask));
+        FaceLayers::put(&mut layers, LIP_SYNC_LAYER, layer);
     }
 }

@@ -34,7 +34,7 @@ use bevy::log::{info, warn};
 use bevy::time::Time;
 
 use super::idle::IdleLife;
-use super::layers::{FaceLayer, FaceLayers, LayerId, Priority};
+use super::layers::{FaceLayer, FaceLayers, LayerId, Priority, remove_layers};
 use crate::capture::{CameraRequest, CapturedFrame};
 use crate::error::{Error, TalkingHeadError};
 use crate::face::{FaceFrame, FaceMask};
@@ -66,7 +66,7 @@ use tracking_thread::TrackLoop;
 /// ```
 #[derive(Component)]
 #[require(FaceLayers, IdleLife)]
-#[component(on_remove = remove_live_layer)]
+#[component(on_remove = remove_layers(|id| *id == LIVE_LAYER))]
 pub struct LiveFace {
     source: LiveSource,
     /// How much of the tracked face shows, `0..=1`.
@@ -275,16 +275,8 @@ pub(crate) struct TrackerConfig {
     pub(crate) options: SessionOptions,
 }
 
-fn live_layer() -> LayerId {
-    LayerId::new(Priority::TRACKING, "live face")
-}
-
-fn remove_live_layer(
-    world: bevy::ecs::world::DeferredWorld,
-    ctx: bevy::ecs::lifecycle::HookContext,
-) {
-    super::layers::remove_layers_where(world, ctx.entity, |id| *id == live_layer());
-}
+/// The layer live tracking writes (and takes with it when it goes).
+const LIVE_LAYER: LayerId = LayerId::fixed(Priority::TRACKING, "live face");
 
 /// Starts drivers, takes their newest samples and writes the tracking layers.
 pub(crate) fn drive_live_faces(
@@ -383,17 +375,14 @@ pub(crate) fn drive_live_faces(
         } else {
             (live.presence - step).max(0.0)
         };
-        let id = live_layer();
-        match (&live.smoothed, live.presence > 0.0) {
-            (Some(face), true) => layers.set(
-                id,
-                FaceLayer::new(*face, live.weight * live.presence, live.mask),
-            ),
-            _ => {
-                if layers.get(&id).is_some() {
-                    layers.remove(&id);
-                }
-            }
-        }
+        let layer = match (&live.smoothed, live.presence > 0.0) {
+            (Some(face), true) => Some(FaceLayer::new(
+                *face,
+                live.weight * live.presence,
+                live.mask,
+            )),
+            _ => None,
+        };
+        FaceLayers::put(&mut layers, LIVE_LAYER, layer);
     }
 }
