@@ -6,33 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
+use super::{CapturedFrame, FrameSource};
 use crate::error::{Error, Result};
-
-/// One captured frame: RGB8, top row first.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CapturedFrame {
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-    /// `width * height * 3` bytes.
-    pub rgb: Vec<u8>,
-    /// When the frame was captured, from the start of the source.
-    pub timestamp: Duration,
-    /// Frame number from 0.
-    pub index: u64,
-}
-
-/// Anything that yields frames: a webcam, a video file, an image sequence.
-///
-/// Not `Send`: some camera backends must stay on the thread that opened them, so the capture driver opens
-/// its source on its own capture thread (from a `Send` opener).
-pub trait FrameSource {
-    /// The next frame, `None` at the end. Blocks until it is there.
-    fn next_frame(&mut self) -> Result<Option<CapturedFrame>>;
-    /// A name for logs and errors (a path or a device name).
-    fn name(&self) -> &str;
-}
 
 fn video_error(path: &Path, problem: impl Into<String>) -> Error {
     Error::Capture {

@@ -6,7 +6,7 @@ use bevy::ecs::system::{Query, Res};
 use bevy::time::Time;
 use serde::{Deserialize, Serialize};
 
-use super::layers::{FaceLayer, FaceLayers, LayerId, Priority};
+use super::layers::{FaceLayer, FaceLayers, LayerId, Priority, remove_layers};
 use crate::face::{Channel, Expression, FaceFrame, FaceMask};
 use crate::math::smoothstep;
 
@@ -405,7 +405,7 @@ impl IdleGenerator {
 /// ```
 #[derive(Component, Clone, Debug)]
 #[require(FaceLayers)]
-#[component(on_remove = remove_idle_layer)]
+#[component(on_remove = remove_layers(|id| *id == IDLE_LAYER))]
 pub struct IdleLife {
     /// What moves. Changing it takes effect at once.
     pub settings: IdleSettings,
@@ -452,16 +452,8 @@ impl IdleLife {
     }
 }
 
-fn remove_idle_layer(
-    world: bevy::ecs::world::DeferredWorld,
-    ctx: bevy::ecs::lifecycle::HookContext,
-) {
-    super::layers::remove_layers_where(world, ctx.entity, |id| *id == idle_layer());
-}
-
-fn idle_layer() -> LayerId {
-    LayerId::new(Priority::IDLE, "idle")
-}
+/// The layer idle life writes (and takes with it when it goes).
+const IDLE_LAYER: LayerId = LayerId::fixed(Priority::IDLE, "idle");
 
 /// Advances each head's idle life and writes its layer.
 pub(crate) fn animate_idle(
@@ -484,9 +476,10 @@ pub(crate) fn animate_idle(
             generator.set_settings(settings);
         }
         let face = generator.advance(dt);
-        layers.set(
-            idle_layer(),
-            FaceLayer::new(face, idle.weight, settings.mask()),
+        FaceLayers::put(
+            &mut layers,
+            IDLE_LAYER,
+            Some(FaceLayer::new(face, idle.weight, settings.mask())),
         );
     }
 }

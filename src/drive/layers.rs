@@ -152,6 +152,14 @@ impl LayerId {
     pub fn user_override() -> Self {
         Self::new(Priority::OVERRIDE, "override")
     }
+
+    /// A layer id with a fixed name, for a driver's `const` layer id.
+    pub(crate) const fn fixed(priority: Priority, name: &'static str) -> Self {
+        Self {
+            priority,
+            name: Cow::Borrowed(name),
+        }
+    }
 }
 
 /// The layers that drive one head, blended in priority order into its [`FaceFrame`] in
@@ -202,6 +210,30 @@ impl FaceLayers {
         Some(self.layers.remove(at).1)
     }
 
+    /// What a driver writes each frame: sets layer `id` to `layer` (adding or replacing it), or removes it
+    /// if `layer` is `None`, and marks `layers` changed only if that changed anything, so writing the same
+    /// layer again keeps `Changed<FaceLayers>` quiet (and the head is not composed again for nothing).
+    /// Returns whether it changed.
+    pub(crate) fn put(
+        layers: &mut impl DetectChangesMut<Inner = FaceLayers>,
+        id: LayerId,
+        layer: Option<FaceLayer>,
+    ) -> bool {
+        let inner = layers.bypass_change_detection();
+        let changed = match layer {
+            Some(layer) if inner.get(&id) == Some(&layer) => false,
+            Some(layer) => {
+                inner.set(id, layer);
+                true
+            }
+            None => inner.remove(&id).is_some(),
+        };
+        if changed {
+            layers.set_changed();
+        }
+        changed
+    }
+
     /// Keeps only the layers for which `keep` returns `true`.
     pub fn retain(&mut self, mut keep: impl FnMut(&LayerId) -> bool) {
         self.layers.retain(|(id, _)| keep(id));
@@ -246,9 +278,20 @@ impl FaceLayers {
     }
 }
 
+/// A driver component's `on_remove` hook, `#[component(on_remove = remove_layers(|id| ...))]`: when the
+/// component goes, the layers for which `owned` returns `true` go with it (else the face would freeze on
+/// their last value).
+pub(crate) fn remove_layers(
+    owned: impl Fn(&LayerId) -> bool,
+) -> impl Fn(bevy::ecs::world::DeferredWorld<'_>, bevy::ecs::lifecycle::HookContext) {
+    move |world: bevy::ecs::world::DeferredWorld<'_>, ctx: bevy::ecs::lifecycle::HookContext| {
+        remove_layers_where(world, ctx.entity, &owned)
+    }
+}
+
 /// A component hook: when a driver component goes, its layers go with it (else the face would freeze
 /// on its last value).
-pub(crate) fn remove_layers_where(
+fn remove_layers_where(
     mut world: bevy::ecs::world::DeferredWorld,
     entity: bevy::ecs::entity::Entity,
     doomed: impl Fn(&LayerId) -> bool,
@@ -341,5 +384,65 @@ mod tests {
             FaceLayer::new(bad, 1.0, FaceMask::ALL),
         );
         assert_eq!(layers.compose(), FaceFrame::neutral());
+    }
+
+    /// A driver writes its layer every frame; `Changed<FaceLayers>` (and so the head's composition) only
+    /// sees the frames in which the layer actually changed. Plain `set` through `Mut` would mark every one.
+    #[test]
+    fn putting_the_same_layer_again_keeps_changed_quiet() {
+        use bevy::ecs::resource::Resource;
+        use bevy::ecs::schedule::{IntoScheduleConfigs, Schedule};
+        use bevy::ecs::system::{Res, ResMut};
+        use bevy::ecs::world::World;
+
+        /// What the driver writes this frame.
+        #[derive(Resource)]
+        struct Next(Option<FaceLayer>);
+        /// The frames in which `Changed<FaceLayers>` saw the head.
+        #[derive(Resource, Default)]
+        struct Seen(Vec<usize>);
+        #[derive(Resource, Default)]
+        struct Frame(usize);
+
+        const ID: LayerId = LayerId::fixed(Priority::IDLE, "test");
+        fn drive(next: Res<Next>, mut heads: Query<&mut FaceLayers>) {
+            for mut layers in &mut heads {
+                FaceLayers::put(&mut layers, ID, next.0.clone());
+            }
+        }
+        fn watch(
+            heads: Query<(), Changed<FaceLayers>>,
+            mut frame: ResMut<Frame>,
+            mut seen: ResMut<Seen>,
+        ) {
+            if !heads.is_empty() {
+                seen.0.push(frame.0);
+            }
+            frame.0 += 1;
+        }
+
+        let mut world = World::new();
+        world.init_resource::<Seen>();
+        world.init_resource::<Frame>();
+        let head = world.spawn(FaceLayers::default()).id();
+        let mut schedule = Schedule::default();
+        schedule.add_systems((drive, watch).chain());
+        let a = FaceLayer::new(with(Expression::JawOpen, 0.5), 1.0, FaceMask::MOUTH);
+        let b = FaceLayer::new(with(Expression::JawOpen, 0.7), 1.0, FaceMask::MOUTH);
+        for next in [
+            Some(a.clone()), // 0: added (and spawned): changed
+            Some(a.clone()), // 1: the same again: quiet
+            Some(b.clone()), // 2: another value: changed
+            Some(b),         // 3: quiet
+            None,            // 4: cleared: changed
+            None,            // 5: nothing to clear: quiet
+            Some(a),         // 6: back: changed
+        ] {
+            world.insert_resource(Next(next));
+            schedule.run(&mut world);
+        }
+        assert_eq!(world.resource::<Seen>().0, [0, 2, 4, 6]);
+        let layers = world.get::<FaceLayers>(head).unwrap();
+        assert_eq!(layers.iter().count(), 1);
     }
 }

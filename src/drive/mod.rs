@@ -21,9 +21,9 @@ mod lipsync;
 pub mod livelink;
 pub use livelink::LiveLinkImport;
 mod live;
-mod player;
 mod record;
 
+pub use clip::player::{ClipLayer, FaceClipEvent, FaceClipPlayer};
 pub use clip::{ClipEvent, FaceClip, FaceClipLoader, Interpolation, Keyframe, PlayMode, Track};
 pub use idle::{
     BlinkSettings, BreathingSettings, DriftSettings, IdleGenerator, IdleLife, IdleSettings,
@@ -37,10 +37,9 @@ pub use lipsync::{
 pub use live::{
     LiveFace, LiveFaceState, LiveFaceStatus, LivePreview, LiveSample, LiveSource, SourceOpener,
 };
-pub use player::{ClipLayer, FaceClipEvent, FaceClipPlayer};
 pub use record::FaceRecorder;
 
-pub(crate) use layers::{compose_faces, remove_layers_where};
+pub(crate) use layers::{compose_faces, remove_layers};
 pub(crate) use live::TrackerConfig;
 
 use bevy::app::{App, Plugin, PostUpdate};
@@ -102,7 +101,7 @@ impl Plugin for FaceClipPlugin {
             .add_message::<FaceClipEvent>()
             .add_systems(
                 PostUpdate,
-                player::play_clips.in_set(TalkingHeadSystems::GatherFaces),
+                clip::player::play_clips.in_set(TalkingHeadSystems::GatherFaces),
             );
     }
 }

@@ -272,7 +272,7 @@ impl FaceSender {
 /// ```
 #[derive(Component, Clone, Debug)]
 #[require(FaceLayers, FaceFrame)]
-#[component(on_remove = remove_network_layer)]
+#[component(on_remove = crate::drive::remove_layers(|id| *id == NETWORK_LAYER))]
 pub struct RemoteFace {
     buffer: JitterBuffer,
     /// How much of the received face shows, `0..=1`.
@@ -359,17 +359,8 @@ impl RemoteFace {
     }
 }
 
-fn network_layer() -> LayerId {
-    LayerId::new(Priority::TRACKING, "network")
-}
-
-fn remove_network_layer(
-    world: bevy::ecs::world::DeferredWorld,
-    ctx: bevy::ecs::lifecycle::HookContext,
-) {
-    let id = network_layer();
-    crate::drive::remove_layers_where(world, ctx.entity, |l| *l == id);
-}
+/// The layer a remote face writes (and takes with it when it goes).
+const NETWORK_LAYER: LayerId = LayerId::fixed(Priority::TRACKING, "network");
 
 /// Plays each [`RemoteFace`] into its head's tracking layer, and reports bad packets once per stream.
 pub(crate) fn play_remote_faces(
@@ -401,22 +392,15 @@ pub(crate) fn play_remote_faces(
                 }),
             });
         }
-        let id = network_layer();
-        match remote.buffer.sample(now) {
-            Some(s) if s.weight > 0.0 => {
-                let layer = FaceLayer::new(
-                    s.face,
-                    s.weight * remote.weight.clamp(0.0, 1.0),
-                    remote.mask,
-                );
-                layers.set(id, layer);
-            }
-            _ => {
-                if layers.get(&id).is_some() {
-                    layers.remove(&id);
-                }
-            }
-        }
+        let layer = match remote.buffer.sample(now) {
+            Some(s) if s.weight > 0.0 => Some(FaceLayer::new(
+                s.face,
+                s.weight * remote.weight.clamp(0.0, 1.0),
+                remote.mask,
+            )),
+            _ => None,
+        };
+        FaceLayers::put(&mut layers, NETWORK_LAYER, layer);
     }
 }
 

@@ -7,7 +7,8 @@ use bevy::asset::{Asset, AssetLoader, LoadContext};
 use bevy::reflect::TypePath;
 use serde::{Deserialize, Serialize};
 
-use super::model::{OnnxModel, contracts};
+use super::contracts;
+use super::model::OnnxModel;
 use super::runtime::SessionOptions;
 use crate::error::Error;
 

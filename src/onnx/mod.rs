@@ -1,14 +1,13 @@
 //! ONNX Runtime through `ort`: loading the library, models checked against contracts, model assets.
 
 mod asset;
+pub mod contracts;
 mod model;
 mod runtime;
 
 pub use asset::{OnnxModelAsset, OnnxModelLoader, OnnxModelSettings};
-pub use model::{
-    CONTRACT_METADATA_KEY, Dim, ModelContract, OnnxModel, TensorData, TensorInfo, TensorSpec,
-    contracts,
-};
+pub use contracts::{CONTRACT_METADATA_KEY, Dim, ModelContract, TensorSpec};
+pub use model::{OnnxModel, TensorData, TensorInfo};
 pub(crate) use runtime::setup_roots;
 pub use runtime::{
     ExecutionProvider, ONNXRUNTIME_VERSION, OnnxRuntime, SETUP_LIBRARY_DIR, SessionOptions,

@@ -3,14 +3,18 @@
 //! interior drawn as layers behind the lids and lips. No trained weights. It only draws: the portraits
 //! come rigged and the face retargeted from the rig stage ([`crate::rig`]).
 
-mod layers;
+mod eye;
+mod geometry;
 mod mesh;
+mod mouth;
 mod raster;
 
 use std::sync::Arc;
 
-use layers::{EyeLayer, MouthFrame, MouthLayer, MouthReference, Similarity};
+use eye::EyeLayer;
+use geometry::Similarity;
 use mesh::WarpMesh;
+use mouth::{MouthFrame, MouthLayer, MouthReference};
 use raster::{Texture, affine, rasterize, texels};
 
 use crate::error::{Error, Result};

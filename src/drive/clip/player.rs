@@ -9,8 +9,8 @@ use bevy::ecs::message::{Message, MessageWriter};
 use bevy::ecs::system::{Query, Res};
 use bevy::time::Time;
 
-use super::clip::FaceClip;
-use super::layers::{FaceLayer, FaceLayers, LayerId, Priority};
+use super::FaceClip;
+use crate::drive::layers::{FaceLayer, FaceLayers, LayerId, Priority, remove_layers};
 use crate::error::TalkingHeadError;
 use crate::face::{Channel, FaceMask};
 
@@ -220,7 +220,7 @@ impl ClipLayer {
 /// ```
 #[derive(Component, Clone, Debug, Default)]
 #[require(FaceLayers)]
-#[component(on_remove = remove_clip_layers)]
+#[component(on_remove = remove_layers(is_clip_layer))]
 pub struct FaceClipPlayer {
     layers: Vec<ClipLayer>,
 }
@@ -274,14 +274,10 @@ impl FaceClipPlayer {
     }
 }
 
-fn remove_clip_layers(
-    world: bevy::ecs::world::DeferredWorld,
-    ctx: bevy::ecs::lifecycle::HookContext,
-) {
-    super::layers::remove_layers_where(world, ctx.entity, |id| {
-        (Priority::CLIP.0..Priority::CLIP.0 + 100).contains(&id.priority.0)
-            && id.name.starts_with("clip ")
-    });
+/// Whether `id` is one of a player's layers ([`layer_id`]).
+fn is_clip_layer(id: &LayerId) -> bool {
+    (Priority::CLIP.0..Priority::CLIP.0 + 100).contains(&id.priority.0)
+        && id.name.starts_with("clip ")
 }
 
 fn layer_id(index: usize) -> LayerId {
@@ -407,7 +403,7 @@ pub(crate) fn play_clips(
             // A clip that failed to load is dropped with an error; the queue moves on.
             if let Some(p) = &layer.current
                 && clips.get(&p.clip).is_none()
-                && super::report_failed_asset(
+                && crate::drive::report_failed_asset(
                     entity,
                     &p.clip,
                     server.as_deref(),
@@ -478,15 +474,8 @@ pub(crate) fn play_clips(
                 }
                 None => current,
             };
-            let id = layer_id(index);
-            match blended {
-                Some(l) => layers.set(id, l.scaled(layer.weight * out_weight, layer.mask)),
-                None => {
-                    if layers.get(&id).is_some() {
-                        layers.remove(&id);
-                    }
-                }
-            }
+            let blended = blended.map(|l| l.scaled(layer.weight * out_weight, layer.mask));
+            FaceLayers::put(&mut layers, layer_id(index), blended);
         }
     }
 }

@@ -1,0 +1,176 @@
+//! Lip sync: the mouth from speech audio (a WAV asset or a live PCM stream) or from a timed viseme track.
+//!
+//! This module holds the [`LipSync`] component and its system; the audio analysis is in `analysis`, WAV
+//! assets in `audio`, visemes in `viseme` and the PCM stream's sender in `pcm`.
+
+mod analysis;
+mod audio;
+mod pcm;
+mod viseme;
+
+pub use analysis::{AudioLipSync, LipSyncSettings};
+pub use audio::{SpeechAudio, SpeechAudioLoader};
+pub use pcm::PcmSender;
+pub use viseme::{Viseme, VisemeKey, VisemeTrack};
+
+use bevy::asset::{AssetServer, Assets, Handle};
+use bevy::ecs::component::Component;
+use bevy::ecs::entity::Entity;
+use bevy::ecs::message::MessageWriter;
+use bevy::ecs::system::{Query, Res};
+use bevy::time::Time;
+use crossbeam_channel::Receiver;
+
+use super::layers::{FaceLayer, FaceLayers, LayerId, Priority, remove_layers};
+use crate::error::TalkingHeadError;
+use crate::face::{FaceFrame, FaceMask};
+
+#[derive(Clone, Debug)]
+enum Source {
+    Audio(Handle<SpeechAudio>),
+    Stream(Box<AudioLipSync>, Receiver<Vec<f32>>),
+    Visemes(VisemeTrack),
+}
+
+/// Lip sync on a head, at [`Priority::LIP_SYNC`] on the mouth ([`FaceMask::MOUTH`]) by default.
+///
+/// A viseme track plays from when the component is added (or [`restart`](Self::restart) is called); a
+/// WAV asset from when it has loaded, as Bevy's `AudioPlayer` does with the same file: start the sound at
+/// the same moment. A stream follows the samples as they arrive. When the speech ends (or a stream
+/// stops sending for 0.3 s), the layer fades out over 0.2 s and the layers below show again.
+#[derive(Component, Clone, Debug)]
+#[require(FaceLayers)]
+#[component(on_remove = remove_layers(|id| *id == LIP_SYNC_LAYER))]
+pub struct LipSync {
+    source: Source,
+    /// How much the mouth follows, `0..=1`.
+    pub weight: f32,
+    /// The channels it moves.
+    pub mask: FaceMask,
+    elapsed: f32,
+    activity: f32,
+    /// Seconds since a stream last delivered samples.
+    quiet_for: f32,
+    reported: bool,
+}
+
+impl LipSync {
+    fn with_source(source: Source) -> Self {
+        Self {
+            source,
+            weight: 1.0,
+            mask: FaceMask::MOUTH,
+            elapsed: 0.0,
+            activity: 0.0,
+            quiet_for: f32::INFINITY,
+            reported: false,
+        }
+    }
+
+    /// Lip sync to a WAV asset.
+    pub fn audio(audio: Handle<SpeechAudio>) -> Self {
+        Self::with_source(Source::Audio(audio))
+    }
+
+    /// Lip sync to a viseme track.
+    pub fn visemes(track: VisemeTrack) -> Self {
+        Self::with_source(Source::Visemes(track))
+    }
+
+    /// Lip sync to live PCM at `sample_rate`: push samples through the returned sender.
+    pub fn stream(sample_rate: u32, settings: LipSyncSettings) -> (Self, PcmSender) {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let analyser = AudioLipSync::new(sample_rate, settings);
+        (
+            Self::with_source(Source::Stream(Box::new(analyser), rx)),
+            PcmSender(tx),
+        )
+    }
+
+    /// Builder: the weight.
+    pub fn with_weight(mut self, weight: f32) -> Self {
+        self.weight = weight;
+        self
+    }
+
+    /// Builder: the mask.
+    pub fn with_mask(mut self, mask: FaceMask) -> Self {
+        self.mask = mask;
+        self
+    }
+
+    /// Plays the audio or track again from the start.
+    pub fn restart(&mut self) {
+        self.elapsed = 0.0;
+        self.reported = false;
+    }
+
+    /// Seconds since it started (for streams: seconds of audio analysed).
+    pub fn elapsed(&self) -> f32 {
+        match &self.source {
+            Source::Stream(a, _) => a.time(),
+            _ => self.elapsed,
+        }
+    }
+}
+
+/// The layer lip sync writes (and takes with it when it goes).
+const LIP_SYNC_LAYER: LayerId = LayerId::fixed(Priority::LIP_SYNC, "lip sync");
+
+/// Advances each lip sync and writes its layer.
+pub(crate) fn drive_lip_sync(
+    time: Res<Time>,
+    audio: Res<Assets<SpeechAudio>>,
+    server: Option<Res<AssetServer>>,
+    mut heads: Query<(Entity, &mut LipSync, &mut FaceLayers)>,
+    mut errors: MessageWriter<TalkingHeadError>,
+) {
+    let dt = time.delta_secs();
+    for (entity, mut sync, mut layers) in &mut heads {
+        let sync = &mut *sync;
+        let (face, speaking) = match &mut sync.source {
+            Source::Audio(handle) => match audio.get(&*handle) {
+                Some(a) => {
+                    sync.elapsed += dt;
+                    (a.face_at(sync.elapsed), sync.elapsed <= a.duration())
+                }
+                None => {
+                    if !sync.reported {
+                        sync.reported = super::report_failed_asset(
+                            entity,
+                            handle,
+                            server.as_deref(),
+                            "lip sync",
+                            &mut errors,
+                        );
+                    }
+                    (FaceFrame::neutral(), false)
+                }
+            },
+            Source::Visemes(track) => {
+                sync.elapsed += dt;
+                (
+                    track.face_at(sync.elapsed),
+                    sync.elapsed <= track.duration(),
+                )
+            }
+            Source::Stream(analyser, rx) => {
+                let mut got = false;
+                for chunk in rx.try_iter() {
+                    got |= !chunk.is_empty();
+                    analyser.push(&chunk);
+                }
+                sync.quiet_for = if got { 0.0 } else { sync.quiet_for + dt };
+                // A stream that stops sending (or whose sender is gone) lets go after 0.3 s.
+                (analyser.face(), sync.quiet_for < 0.3)
+            }
+        };
+        // Fade in fast, out over 0.2 s.
+        let target = if speaking { 1.0 } else { 0.0 };
+        let rate = if speaking { 20.0 } else { 5.0 };
+        sync.activity += (target - sync.activity).clamp(-rate * dt, rate * dt);
+        let weight = sync.weight * sync.activity;
+        let layer = (weight > 0.0).then(|| FaceLayer::new(face, weight, sync.mask));
+        FaceLayers::put(&mut layers, LIP_SYNC_LAYER, layer);
+    }
+}

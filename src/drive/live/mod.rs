@@ -1,0 +1,388 @@
+//! [`LiveFace`]: a head driven by a tracked face from a webcam, a video file or an image sequence.
+//!
+//! Three threads per driven head: a capture thread reads frames (pacing files to their frame rate) and
+//! hands the newest to the tracking thread; the tracking thread runs the face tracker and the
+//! [`FaceAnalyzer`](crate::tracking::FaceAnalyzer) and hands the newest [`LiveSample`] to the main
+//! thread, whose system only copies it into the head's tracking layer. Nothing on the main thread waits.
+//!
+//! This module holds the [`LiveFace`] component and its system; the sources are in `source`, what it
+//! reports in `status` and `preview`, the threads in `capture_thread` and `tracking_thread`, what
+//! connects them to the system in `runtime`, and its smoothing in `smoother`.
+
+mod capture_thread;
+mod preview;
+mod runtime;
+mod smoother;
+mod source;
+mod status;
+mod tracking_thread;
+
+pub use preview::LivePreview;
+pub use source::{LiveSource, SourceOpener};
+pub use status::{LiveFaceState, LiveFaceStatus, LiveSample};
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bevy::ecs::component::Component;
+use bevy::ecs::entity::Entity;
+use bevy::ecs::message::MessageWriter;
+use bevy::ecs::system::{Query, Res};
+use bevy::log::{info, warn};
+use bevy::time::Time;
+
+use super::idle::IdleLife;
+use super::layers::{FaceLayer, FaceLayers, LayerId, Priority, remove_layers};
+use crate::capture::{CameraRequest, CapturedFrame};
+use crate::error::{Error, TalkingHeadError};
+use crate::face::{FaceFrame, FaceMask};
+use crate::onnx::SessionOptions;
+
+use capture_thread::CaptureLoop;
+use runtime::{Control, Runtime, Status};
+use smoother::smooth;
+use tracking_thread::TrackLoop;
+
+/// A head driven live by a tracked face: a webcam, a video file, an image sequence or your own
+/// [`FrameSource`](crate::capture::FrameSource).
+///
+/// Capture and tracking run on their own threads; each frame the newest tracked face becomes the head's
+/// tracking layer ([`Priority::TRACKING`]). When there is no camera, the camera fails to open or is
+/// unplugged, one warning is logged (and sent as a [`TalkingHeadError`]), the tracking layer fades out so
+/// the head's [`IdleLife`] (required, added with default settings) takes over, and the source is opened
+/// again every [`retry_interval`](Self::retry_interval) until it comes back.
+///
+/// ```no_run
+/// # use bevy::prelude::*;
+/// # use bevy_talking_head::prelude::*;
+/// # fn spawn(mut commands: Commands, portrait: Handle<Image>) {
+/// commands.spawn((
+///     TalkingHead::new(portrait),
+///     LiveFace::webcam(CameraRequest::default()),
+/// ));
+/// # }
+/// ```
+#[derive(Component)]
+#[require(FaceLayers, IdleLife)]
+#[component(on_remove = remove_layers(|id| *id == LIVE_LAYER))]
+pub struct LiveFace {
+    source: LiveSource,
+    /// How much of the tracked face shows, `0..=1`.
+    pub weight: f32,
+    /// The channels tracking moves (everything by default).
+    pub mask: FaceMask,
+    /// How often a failed source is opened again.
+    pub retry_interval: Duration,
+    /// With no face for this long, the tracking layer fades out to idle life.
+    pub face_timeout: Duration,
+    /// The face models; `None` uses the plugin's `models_dir`, then `assets/models`.
+    pub models_dir: Option<PathBuf>,
+    /// Extra smoothing of the tracked face, `0..=1`: 0 shows each sample as tracked (the tracker already
+    /// filters jitter), 1 follows with a 0.25 s time constant (calmer, but blinks and words lag).
+    pub smoothing: f32,
+    status: LiveFaceStatus,
+    runtime: Option<Runtime>,
+    restart: bool,
+    calibrate: bool,
+    presence: f32,
+    last_face: Option<Instant>,
+    smoothed: Option<FaceFrame>,
+    preview: Arc<AtomicBool>,
+    warned: bool,
+}
+
+impl std::fmt::Debug for LiveFace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveFace")
+            .field("source", &self.source)
+            .field("weight", &self.weight)
+            .field("state", &self.status.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LiveFace {
+    /// A driver for `source`.
+    pub fn new(source: LiveSource) -> Self {
+        Self {
+            source,
+            weight: 1.0,
+            mask: FaceMask::ALL,
+            retry_interval: Duration::from_secs(1),
+            face_timeout: Duration::from_millis(500),
+            models_dir: None,
+            smoothing: 0.0,
+            status: LiveFaceStatus::default(),
+            runtime: None,
+            restart: true,
+            calibrate: false,
+            presence: 0.0,
+            last_face: None,
+            smoothed: None,
+            preview: Arc::new(AtomicBool::new(false)),
+            warned: false,
+        }
+    }
+
+    /// Driven by a webcam.
+    pub fn webcam(request: CameraRequest) -> Self {
+        Self::new(LiveSource::Webcam(request))
+    }
+
+    /// Driven by a video file (looping).
+    pub fn video(path: impl Into<PathBuf>) -> Self {
+        Self::new(LiveSource::Video {
+            path: path.into(),
+            looping: true,
+        })
+    }
+
+    /// Where the frames come from.
+    pub fn source(&self) -> &LiveSource {
+        &self.source
+    }
+
+    /// Switches to another source: the threads of the old one stop, new ones start on the next frame.
+    pub fn set_source(&mut self, source: LiveSource) {
+        self.source = source;
+        self.restart = true;
+    }
+
+    /// Starts the driver again (models and source opened anew, calibration forgotten).
+    pub fn restart(&mut self) {
+        self.restart = true;
+    }
+
+    /// Builder: the mask.
+    pub fn with_mask(mut self, mask: FaceMask) -> Self {
+        self.mask = mask;
+        self
+    }
+
+    /// Builder: the face models' folder.
+    pub fn with_models_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.models_dir = Some(dir.into());
+        self
+    }
+
+    /// Takes the next tracked face as the user's neutral face (mouth closed, looking ahead): expression
+    /// weights are measured from it from then on.
+    pub fn calibrate(&mut self) {
+        self.calibrate = true;
+    }
+
+    /// Asks the tracking thread for a small copy of each frame with its landmarks
+    /// ([`LiveSample::preview`]); off by default (it costs a little on the tracking thread).
+    pub fn set_preview(&self, on: bool) {
+        self.preview.store(on, Ordering::Relaxed);
+    }
+
+    /// What the driver is doing, its counters and its latest sample.
+    pub fn status(&self) -> &LiveFaceStatus {
+        &self.status
+    }
+
+    /// How much the tracking layer shows now (`0` while the face or the source is lost, fading to 1).
+    pub fn presence(&self) -> f32 {
+        self.presence
+    }
+
+    fn start(&mut self, config: &TrackerConfig) {
+        let models = self
+            .models_dir
+            .clone()
+            .or_else(|| config.models_dir.clone())
+            .unwrap_or_else(crate::tracking::default_models_dir);
+        let name = self.source.name();
+        let epoch = Instant::now();
+        self.status = LiveFaceStatus {
+            source_name: name.clone(),
+            epoch: Some(epoch),
+            ..LiveFaceStatus::default()
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let dropped = Arc::new(AtomicU64::new(0));
+        let (frame_tx, frame_rx) = crossbeam_channel::bounded::<(CapturedFrame, u64, Instant)>(1);
+        let (sample_tx, sample_rx) = crossbeam_channel::bounded::<LiveSample>(1);
+        let (status_tx, status_rx) = crossbeam_channel::unbounded();
+        let (control_tx, control_rx) = crossbeam_channel::unbounded();
+        let capture = CaptureLoop {
+            opener: self.source.opener(),
+            paced: self.source.paced(),
+            looping: self.source.looping(),
+            retry: self.retry_interval,
+            frames: frame_tx,
+            frames_back: frame_rx.clone(),
+            status: status_tx.clone(),
+            stop: stop.clone(),
+            dropped: dropped.clone(),
+        };
+        let track = TrackLoop {
+            models,
+            options: config.options.clone(),
+            frames: frame_rx,
+            samples: sample_tx,
+            samples_back: sample_rx.clone(),
+            status: status_tx,
+            control: control_rx,
+            stop: stop.clone(),
+            dropped: dropped.clone(),
+            epoch,
+            name: name.clone(),
+            preview: self.preview.clone(),
+        };
+        let mut threads = Vec::new();
+        for (label, job) in [
+            (
+                "capture",
+                Box::new(move || capture.run()) as Box<dyn FnOnce() + Send>,
+            ),
+            ("tracking", Box::new(move || track.run())),
+        ] {
+            match std::thread::Builder::new()
+                .name(format!("talking-head {label}"))
+                .spawn(job)
+            {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    self.status.state =
+                        LiveFaceState::Failed(format!("cannot start a thread: {e}"));
+                }
+            }
+        }
+        self.restart = false;
+        self.runtime = Some(Runtime {
+            samples: sample_rx,
+            status: status_rx,
+            control: control_tx,
+            stop,
+            dropped,
+            threads,
+        });
+        self.presence = 0.0;
+        self.last_face = None;
+        self.smoothed = None;
+        self.warned = false;
+    }
+}
+
+/// Where tracking finds its models, from the plugin.
+#[derive(bevy::ecs::resource::Resource, Clone, Debug, Default)]
+pub(crate) struct TrackerConfig {
+    pub(crate) models_dir: Option<PathBuf>,
+    pub(crate) options: SessionOptions,
+}
+
+/// The layer live tracking writes (and takes with it when it goes).
+const LIVE_LAYER: LayerId = LayerId::fixed(Priority::TRACKING, "live face");
+
+/// Starts drivers, takes their newest samples and writes the tracking layers.
+pub(crate) fn drive_live_faces(
+    time: Res<Time>,
+    config: Option<Res<TrackerConfig>>,
+    mut heads: Query<(Entity, &mut LiveFace, &mut FaceLayers)>,
+    mut errors: MessageWriter<TalkingHeadError>,
+) {
+    let dt = time.delta_secs();
+    let default_config = TrackerConfig::default();
+    let config = config.as_deref().unwrap_or(&default_config);
+    for (entity, mut live, mut layers) in &mut heads {
+        let live = &mut *live;
+        if live.restart {
+            live.runtime = None;
+            live.start(config);
+        }
+        let Some(rt) = &live.runtime else { continue };
+        if std::mem::take(&mut live.calibrate) {
+            let _ = rt.control.send(Control::Calibrate);
+        }
+        let mut problem = None;
+        for status in rt.status.try_iter() {
+            match status {
+                Status::Opened(name) => {
+                    live.status.source_name = name;
+                    if matches!(
+                        live.status.state,
+                        LiveFaceState::Starting | LiveFaceState::Reconnecting(_)
+                    ) {
+                        live.status.state = LiveFaceState::Starting;
+                    }
+                }
+                Status::Lost(why) => {
+                    live.status.state = LiveFaceState::Reconnecting(why.clone());
+                    problem = Some(why);
+                }
+                Status::Ended => live.status.state = LiveFaceState::Ended,
+                Status::Failed(why) => {
+                    live.status.state = LiveFaceState::Failed(why.clone());
+                    problem = Some(why);
+                }
+                Status::Face(seen) => {
+                    live.status.state = if seen {
+                        LiveFaceState::Streaming
+                    } else {
+                        LiveFaceState::NoFace
+                    };
+                }
+            }
+        }
+        if let Some(why) = problem
+            && !live.warned
+        {
+            live.warned = true;
+            warn!(
+                "talking head {entity}: live face from `{}`: {why}; idle life takes over until it works",
+                live.status.source_name
+            );
+            errors.write(TalkingHeadError {
+                entity,
+                error: Arc::new(Error::Capture {
+                    source_name: live.status.source_name.clone(),
+                    problem: why,
+                }),
+            });
+        }
+        if let Some(sample) = rt.samples.try_iter().last() {
+            live.smoothed = Some(smooth(live.smoothed, &sample.frame, live.smoothing));
+            if live.warned {
+                info!(
+                    "talking head {entity}: `{}` works again; tracking resumes",
+                    live.status.source_name
+                );
+                live.warned = false;
+            }
+            live.status.samples += 1;
+            live.last_face = Some(Instant::now());
+            if matches!(
+                live.status.state,
+                LiveFaceState::Starting | LiveFaceState::NoFace
+            ) {
+                live.status.state = LiveFaceState::Streaming;
+            }
+            live.status.last = Some(sample);
+        }
+        live.status.dropped = rt.dropped.load(Ordering::Relaxed);
+        let fresh = live
+            .last_face
+            .is_some_and(|t| t.elapsed() <= live.face_timeout);
+        let present = fresh && live.status.state == LiveFaceState::Streaming;
+        // Fade in or out over a quarter of a second.
+        let step = dt / 0.25;
+        live.presence = if present {
+            (live.presence + step).min(1.0)
+        } else {
+            (live.presence - step).max(0.0)
+        };
+        let layer = match (&live.smoothed, live.presence > 0.0) {
+            (Some(face), true) => Some(FaceLayer::new(
+                *face,
+                live.weight * live.presence,
+                live.mask,
+            )),
+            _ => None,
+        };
+        FaceLayers::put(&mut layers, LIVE_LAYER, layer);
+    }
+}

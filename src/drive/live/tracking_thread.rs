@@ -1,0 +1,124 @@
+//! The tracking thread: runs the face tracker and the [`FaceAnalyzer`] on the newest captured frame and
+//! hands the newest [`LiveSample`] to the main thread.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use super::preview::LivePreview;
+use super::runtime::{Control, Status, send_newest};
+use super::status::LiveSample;
+use crate::capture::CapturedFrame;
+use crate::onnx::SessionOptions;
+use crate::tracking::{FaceAnalyzer, FaceTracker, ImageView};
+
+pub(super) struct TrackLoop {
+    pub(super) models: PathBuf,
+    pub(super) options: SessionOptions,
+    pub(super) frames: Receiver<(CapturedFrame, u64, Instant)>,
+    pub(super) samples: Sender<LiveSample>,
+    pub(super) samples_back: Receiver<LiveSample>,
+    pub(super) status: Sender<Status>,
+    pub(super) control: Receiver<Control>,
+    pub(super) stop: Arc<AtomicBool>,
+    pub(super) dropped: Arc<AtomicU64>,
+    pub(super) epoch: Instant,
+    pub(super) name: String,
+    pub(super) preview: Arc<AtomicBool>,
+}
+
+impl TrackLoop {
+    pub(super) fn run(self) {
+        let mut tracker = match FaceTracker::from_dir(&self.models, &self.options) {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = self.status.send(Status::Failed(format!(
+                    "{e}. The face models come from `make setup` (or `python3 models/setup.py`)"
+                )));
+                // Nothing will track: let the capture thread close the camera.
+                self.stop.store(true, Ordering::Relaxed);
+                return;
+            }
+        };
+        let mut analyzer = FaceAnalyzer::default();
+        let mut calibrate = false;
+        let mut had_face: Option<bool> = None;
+        let mut last_source_index = None;
+        let mut frame_error_reported = false;
+        while !self.stop.load(Ordering::Relaxed) {
+            let (frame, index, captured_at) =
+                match self.frames.recv_timeout(Duration::from_millis(50)) {
+                    Ok(item) => item,
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                };
+            for c in self.control.try_iter() {
+                match c {
+                    Control::Calibrate => calibrate = true,
+                }
+            }
+            // A new source (reconnect or loop) starts from its frame 0: track from scratch.
+            if last_source_index.is_some_and(|last| frame.index <= last) {
+                tracker.reset();
+            }
+            last_source_index = Some(frame.index);
+            let view = match ImageView::new(frame.width, frame.height, 3, &frame.rgb, &self.name) {
+                Ok(v) => v,
+                Err(e) => {
+                    if !frame_error_reported {
+                        frame_error_reported = true;
+                        let _ = self.status.send(Status::Lost(e.to_string()));
+                    }
+                    continue;
+                }
+            };
+            let tracked = match tracker.track(&view) {
+                Ok(t) => t,
+                Err(e) => {
+                    if !frame_error_reported {
+                        frame_error_reported = true;
+                        let _ = self.status.send(Status::Lost(e.to_string()));
+                    }
+                    continue;
+                }
+            };
+            let seen = tracked.is_some();
+            if had_face != Some(seen) {
+                had_face = Some(seen);
+                let _ = self.status.send(Status::Face(seen));
+            }
+            let Some(face) = tracked else { continue };
+            if calibrate {
+                analyzer.calibrate(&face);
+                calibrate = false;
+            }
+            let t = captured_at
+                .saturating_duration_since(self.epoch)
+                .as_secs_f64();
+            let mut out = analyzer.analyze(&face, t);
+            out.time = t;
+            let preview = self
+                .preview
+                .load(Ordering::Relaxed)
+                .then(|| Arc::new(LivePreview::of(&frame, &face.landmarks.points, 240)));
+            let sample = LiveSample {
+                frame: out,
+                index,
+                source_index: frame.index,
+                captured_at,
+                tracked_at: Instant::now(),
+                preview,
+            };
+            match send_newest(&self.samples, &self.samples_back, sample) {
+                Ok(true) => {
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(false) => {}
+                Err(()) => return,
+            }
+        }
+    }
+}

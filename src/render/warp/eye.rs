@@ -1,0 +1,274 @@
+//! The eye layer: what shows through the eye holes of the face mesh (sclera and iris, behind the lids),
+//! and the redrawn skin of a closing upper lid.
+
+use super::geometry::{SegmentFrame, Similarity, luma};
+use super::raster::Texture;
+use crate::math::{inside, polyline_y as interp_y};
+use crate::render::PortraitImage;
+use crate::rig::topology::{eye_fold, eye_ring};
+
+fn bbox(poly: &[[f32; 2]], w: usize, h: usize) -> (usize, usize, usize, usize) {
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for p in poly {
+        x0 = x0.min(p[0]);
+        y0 = y0.min(p[1]);
+        x1 = x1.max(p[0]);
+        y1 = y1.max(p[1]);
+    }
+    let c = |v: f32, n: usize| (v.max(0.0) as usize).min(n.saturating_sub(1));
+    (c(x0, w), c(y0, h), c(x1.ceil(), w), c(y1.ceil(), h))
+}
+
+/// One eye of the main portrait: its opening, iris and colours.
+#[derive(Clone, Debug)]
+pub(crate) struct EyeLayer {
+    /// The eye's frame (outer corner at 0, inner corner at 1), and in it the upper lid edge and the fold
+    /// above it, as `[u, v]` polylines sorted by u (v in pixels, down).
+    pub frame: SegmentFrame,
+    pub lid: Vec<[f32; 2]>,
+    pub fold: Vec<[f32; 2]>,
+    /// Outer and inner corner (the eyeball moves rigidly with them).
+    pub corners: [[f32; 2]; 2],
+    /// The opening in the portrait.
+    pub opening: Vec<[f32; 2]>,
+    pub iris: [f32; 2],
+    pub radius: f32,
+    pub sclera: [f32; 3],
+    pub iris_colour: [f32; 3],
+}
+
+impl EyeLayer {
+    pub fn new(
+        image: &PortraitImage,
+        points: &[[f32; 3]],
+        side: usize,
+        iris: Option<[f32; 2]>,
+        radius: Option<f32>,
+    ) -> Self {
+        let opening: Vec<[f32; 2]> = eye_ring(side)
+            .iter()
+            .map(|&i| [points[i][0], points[i][1]])
+            .collect();
+        let corners = [opening[0], opening[8]];
+        let width = ((corners[1][0] - corners[0][0]).powi(2)
+            + (corners[1][1] - corners[0][1]).powi(2))
+        .sqrt();
+        let centre = {
+            let mut c = [0.0; 2];
+            for p in &opening {
+                c[0] += p[0] / 16.0;
+                c[1] += p[1] / 16.0;
+            }
+            c
+        };
+        let iris = iris
+            .filter(|i| i[0].is_finite() && i[1].is_finite())
+            .unwrap_or(centre);
+        let radius = radius
+            .filter(|r| r.is_finite() && *r > 0.5)
+            .unwrap_or(0.22 * width)
+            .min(0.4 * width);
+        let (w, h) = (image.width as usize, image.height as usize);
+        let (x0, y0, x1, y1) = bbox(&opening, w, h);
+        let mut sclera_px: Vec<[u8; 4]> = Vec::new();
+        let mut iris_sum = [0f32; 4];
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                let p = [x as f32 + 0.5, y as f32 + 0.5];
+                if !inside(&opening, p) {
+                    continue;
+                }
+                let i = (y * w + x) * 4;
+                let px = [
+                    image.rgba[i],
+                    image.rgba[i + 1],
+                    image.rgba[i + 2],
+                    image.rgba[i + 3],
+                ];
+                let d = ((p[0] - iris[0]).powi(2) + (p[1] - iris[1]).powi(2)).sqrt();
+                if d > radius * 1.2 {
+                    sclera_px.push(px);
+                } else if d < radius * 0.9 {
+                    for c in 0..3 {
+                        iris_sum[c] += px[c] as f32;
+                    }
+                    iris_sum[3] += 1.0;
+                }
+            }
+        }
+        // The sclera is the middle of what is not iris: lashes and lid shadows are darker, highlights
+        // brighter, and a fill from the brightest part looks startled on paintings.
+        let sclera = if sclera_px.len() >= 4 {
+            sclera_px.sort_by(|a, b| luma(a).total_cmp(&luma(b)));
+            let n = sclera_px.len();
+            let top = &sclera_px[n * 3 / 10..(n * 8 / 10).max(n * 3 / 10 + 1)];
+            let mut s = [0f32; 3];
+            for p in top {
+                for c in 0..3 {
+                    s[c] += p[c] as f32 / top.len() as f32;
+                }
+            }
+            s
+        } else {
+            [225.0, 215.0, 205.0]
+        };
+        let iris_colour = if iris_sum[3] > 0.0 {
+            [
+                iris_sum[0] / iris_sum[3],
+                iris_sum[1] / iris_sum[3],
+                iris_sum[2] / iris_sum[3],
+            ]
+        } else {
+            [70.0, 50.0, 40.0]
+        };
+        let frame = SegmentFrame::eye(corners, side);
+        let (lid, fold) = lid_lines(&frame, points, side, |p| p);
+        Self {
+            frame,
+            lid,
+            fold,
+            corners,
+            opening,
+            iris,
+            radius,
+            sclera,
+            iris_colour,
+        }
+    }
+
+    /// Redraws the lid skin of a closing upper lid: between the fold and the lid edge the skin is
+    /// stretched from the skin above the lashes, and the lashes keep their own thickness at the edge
+    /// (stretching the whole band smears the lash line over the closed eye).
+    #[allow(clippy::too_many_arguments)]
+    pub fn draw_closing_lid(
+        &self,
+        tex: &Texture<'_>,
+        to_source: &Similarity,
+        target: &[[f32; 3]],
+        side: usize,
+        out: &mut [u8],
+        out_width: usize,
+        out_height: usize,
+    ) {
+        let (lid_t, fold_t) = lid_lines(&self.frame, target, side, |p| to_source.apply(p));
+        let closing = (1..10).any(|k| {
+            let u = k as f32 / 10.0;
+            interp_y(&lid_t, u) > interp_y(&self.lid, u) + 0.5
+        });
+        if !closing {
+            return;
+        }
+        let width = self.frame.width;
+        let lash = (0.18 * width).max(1.0);
+        // Target pixels to visit: around the target lid and fold.
+        // The lid skin between the fold and the lid edge is what covers the eye.
+        let pts: Vec<[f32; 2]> = eye_ring(side)
+            .iter()
+            .chain(eye_fold(side))
+            .map(|&i| [target[i][0], target[i][1]])
+            .collect();
+        let (x0, y0, x1, y1) = bbox(&pts, out_width, out_height);
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                let q = to_source.apply([x as f32 + 0.5, y as f32 + 0.5]);
+                let [u, v] = self.frame.local(q);
+                if !(0.0..=1.0).contains(&u) {
+                    continue;
+                }
+                let (lt, ft) = (interp_y(&lid_t, u), interp_y(&fold_t, u));
+                let (ls, fs) = (interp_y(&self.lid, u), interp_y(&self.fold, u));
+                if v < ft || v > lt || lt <= ls + 0.25 || lt - ft < 2.0 * lash {
+                    continue;
+                }
+                let vs = if v >= lt - lash {
+                    ls - (lt - v)
+                } else {
+                    fs + (v - ft) * (ls - lash - fs) / (lt - lash - ft)
+                };
+                let src = self.frame.world(u, vs);
+                let colour = tex.sample(src[0], src[1]);
+                let i = (y * out_width + x) * 4;
+                out[i..i + 4].copy_from_slice(&colour);
+            }
+        }
+    }
+
+    /// Shades the target pixels of `span` (row `y`, `x0..=x1`) of an eye whose corners moved to
+    /// `corners`, with the iris shifted by `gaze` (portrait pixels), into `out`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn shade_span(
+        &self,
+        tex: &Texture<'_>,
+        to_source: &Similarity,
+        gaze: [f32; 2],
+        top: &[[f32; 2]],
+        y: usize,
+        x0: usize,
+        x1: usize,
+        out: &mut [u8],
+        out_width: usize,
+    ) {
+        let rr = self.radius * 1.1;
+        let moved = [self.iris[0] + gaze[0], self.iris[1] + gaze[1]];
+        for x in x0..=x1 {
+            let p = [x as f32 + 0.5, y as f32 + 0.5];
+            let q = to_source.apply(p);
+            let dm = ((q[0] - moved[0]).powi(2) + (q[1] - moved[1]).powi(2)).sqrt();
+            let colour: [u8; 4] = if dm < rr {
+                // The iris, from where it is in the portrait; its hidden top mirrored from the bottom.
+                let a = [q[0] - gaze[0], q[1] - gaze[1]];
+                if inside(&self.opening, a) {
+                    tex.sample(a[0], a[1])
+                } else {
+                    let m = [a[0], 2.0 * self.iris[1] - a[1]];
+                    if inside(&self.opening, m) {
+                        tex.sample(m[0], m[1])
+                    } else {
+                        let c = self.iris_colour;
+                        [c[0] as u8, c[1] as u8, c[2] as u8, 255]
+                    }
+                }
+            } else {
+                let d0 = ((q[0] - self.iris[0]).powi(2) + (q[1] - self.iris[1]).powi(2)).sqrt();
+                if d0 >= rr && inside(&self.opening, q) {
+                    tex.sample(q[0], q[1])
+                } else {
+                    // Sclera where the iris was, shaded under the upper lid.
+                    let lid = interp_y(top, p[0]);
+                    let depth = ((p[1] - lid) / (0.6 * self.radius).max(1.0)).clamp(0.0, 1.0);
+                    let shade = 0.8 + 0.2 * depth;
+                    let s = self.sclera;
+                    [
+                        (s[0] * shade) as u8,
+                        (s[1] * shade) as u8,
+                        (s[2] * shade) as u8,
+                        255,
+                    ]
+                }
+            };
+            let i = (y * out_width + x) * 4;
+            out[i..i + 4].copy_from_slice(&colour);
+        }
+    }
+}
+
+/// The upper lid edge (corners included) and the fold above it of one eye of `points`, mapped by `map`,
+/// in `frame`'s coordinates, sorted by u.
+fn lid_lines(
+    frame: &SegmentFrame,
+    points: &[[f32; 3]],
+    side: usize,
+    map: impl Fn([f32; 2]) -> [f32; 2],
+) -> (Vec<[f32; 2]>, Vec<[f32; 2]>) {
+    let ring = eye_ring(side);
+    let line = |idx: &mut dyn Iterator<Item = usize>| {
+        let mut l: Vec<[f32; 2]> = idx
+            .map(|i| frame.local(map([points[i][0], points[i][1]])))
+            .collect();
+        l.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        l
+    };
+    let lid = line(&mut ring[8..].iter().copied().chain([ring[0]]));
+    let fold = line(&mut eye_fold(side).iter().copied());
+    (lid, fold)
+}
