@@ -26,8 +26,8 @@ use bevy_talking_head::capture::{FrameSource, VideoFileSource};
 use bevy_talking_head::neural::{FaceCrop, NeuralRenderer};
 use bevy_talking_head::onnx::SessionOptions;
 use bevy_talking_head::prelude::*;
-use bevy_talking_head::tracking::default_models_dir;
 use bevy_talking_head::render::{PortraitImage, PreparedHead, RenderRequest, RenderTarget};
+use bevy_talking_head::tracking::default_models_dir;
 use bevy_talking_head::tracking::{FaceAnalyzer, FaceTracker, ImageView};
 
 const USAGE: &str =

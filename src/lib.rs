@@ -101,16 +101,16 @@ pub mod prelude {
         FaceClip, FaceClipEvent, FaceClipPlayer, FaceLayers, FaceRecorder, IdleLife, IdleSettings,
         LipSync, LiveFace, LiveSource, PlayMode, SpeechAudio, VisemeTrack,
     };
+    pub use crate::error::TalkingHeadError;
     pub use crate::face::{
         Channel, Expression, ExpressionWeights, FaceFrame, FaceMask, Gaze, HeadPose,
     };
-    pub use crate::error::TalkingHeadError;
     pub use crate::head::{HeadRendererKind, TalkingHead};
     pub use crate::net::{FaceSender, RemoteFace};
     pub use crate::onnx::OnnxModelAsset;
     pub use crate::plugin::{TalkingHeadPlugin, TalkingHeadPlugins};
     pub use crate::render::{HeadStats, MeshWarpRenderer, TalkingHeadStats};
     pub use crate::renderer::HeadRenderer;
-    pub use crate::schedule::TalkingHeadSystems;
     pub use crate::rig::{ExpressionRig, PortraitRig};
+    pub use crate::schedule::TalkingHeadSystems;
 }

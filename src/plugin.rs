@@ -126,10 +126,7 @@ impl Plugin for TalkingHeadPlugin {
                     (load_portraits, rig_portraits, retarget_faces)
                         .chain()
                         .in_set(TalkingHeadSystems::Rig),
-                    (
-                        (resolve_renderers, resolve_neural_renderers),
-                        dispatch_jobs,
-                    )
+                    ((resolve_renderers, resolve_neural_renderers), dispatch_jobs)
                         .chain()
                         .in_set(TalkingHeadSystems::Dispatch),
                     apply_results.in_set(TalkingHeadSystems::Apply),

@@ -10,7 +10,7 @@ use bevy::ecs::entity::Entity;
 use bevy::ecs::message::MessageWriter;
 use bevy::ecs::resource::Resource;
 use bevy::ecs::system::{Res, ResMut, SystemParam};
-use bevy::log::{debug, error};
+use bevy::log::{debug, error, warn};
 
 use crate::error::{Error, TalkingHeadError};
 
@@ -27,6 +27,11 @@ impl LoggedErrors {
     }
 }
 
+enum Level {
+    Error,
+    Warn,
+}
+
 /// Reports problems of heads: logs each distinct one once per head and sends a [`TalkingHeadError`].
 #[derive(SystemParam)]
 pub struct HeadErrors<'w> {
@@ -36,14 +41,28 @@ pub struct HeadErrors<'w> {
 }
 
 impl HeadErrors<'_> {
-    /// Logs `error` for `head` (once per distinct text) and sends it as a [`TalkingHeadError`].
+    /// Logs `error` for `head` as an error (once per distinct text; repeats go to the debug log) and sends
+    /// it as a [`TalkingHeadError`].
     pub fn report(&mut self, head: Entity, error: Error) {
+        self.send(head, error, Level::Error);
+    }
+
+    /// As [`report`](Self::report), logged as a warning: for problems the head rides out by itself (a
+    /// camera that went away, a bad packet), where another driver takes over meanwhile.
+    pub fn warn(&mut self, head: Entity, error: Error) {
+        self.send(head, error, Level::Warn);
+    }
+
+    fn send(&mut self, head: Entity, error: Error, level: Level) {
         let text = error.to_string();
         let seen = self.logged.heads.entry(head).or_default();
         if seen.contains(&text) {
             debug!("talking head {head}: {text}");
         } else {
-            error!("talking head {head}: {text}");
+            match level {
+                Level::Error => error!("talking head {head}: {text}"),
+                Level::Warn => warn!("talking head {head}: {text}"),
+            }
             seen.insert(text);
         }
         self.messages.write(TalkingHeadError {
@@ -56,7 +75,9 @@ impl HeadErrors<'_> {
     /// line and column; only its first line is kept, a backtrace may follow).
     pub fn load_failure(&self, id: impl Into<UntypedAssetId>) -> Option<String> {
         match self.server.as_deref()?.get_load_state(id)? {
-            LoadState::Failed(e) => Some(e.to_string().lines().next().unwrap_or_default().to_owned()),
+            LoadState::Failed(e) => {
+                Some(e.to_string().lines().next().unwrap_or_default().to_owned())
+            }
             _ => None,
         }
     }

@@ -171,7 +171,10 @@ fn cycles(g: &Graph) -> Vec<Vec<String>> {
 #[test]
 fn no_two_top_level_modules_import_each_other() {
     let (top, _, _) = graphs();
-    assert!(top.contains_key("render") && top["render"].contains("rig"), "{top:?}");
+    assert!(
+        top.contains_key("render") && top["render"].contains("rig"),
+        "{top:?}"
+    );
     let found = cycles(&top);
     assert!(found.is_empty(), "import cycles between modules: {found:?}");
 }
@@ -205,5 +208,8 @@ fn the_checker_finds_a_cycle() {
         paths("use super::super::rig::{A, B};", "render::warp::mesh"),
         vec![vec!["render", "rig"]]
     );
-    assert_eq!(paths("crate::TalkingHead", "head"), vec![vec!["TalkingHead"]]);
+    assert_eq!(
+        paths("crate::TalkingHead", "head"),
+        vec![vec!["TalkingHead"]]
+    );
 }

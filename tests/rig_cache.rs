@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bevy::prelude::*;
 use bevy_talking_head::prelude::*;
-use bevy_talking_head::rig::{HeadRig, Rigger, RiggedPortraits};
+use bevy_talking_head::rig::{HeadRig, RiggedPortraits, Rigger};
 use common::*;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -39,8 +39,7 @@ fn spawn_round(app: &mut App, round: u32, n: u32) -> (Vec<Entity>, Vec<Weak<Rigg
             let portrait = flat_portrait(app, SIZE, [shade, 255 - shade, 90, 255]);
             app.world_mut()
                 .spawn(
-                    TalkingHead::new(portrait)
-                        .with_rigs(vec![PortraitRig::template([SIZE, SIZE])]),
+                    TalkingHead::new(portrait).with_rigs(vec![PortraitRig::template([SIZE, SIZE])]),
                 )
                 .id()
         })
@@ -61,16 +60,24 @@ fn spawn_round(app: &mut App, round: u32, n: u32) -> (Vec<Entity>, Vec<Weak<Rigg
 /// Despawns the heads and their portraits, and updates until the caches have let go.
 fn despawn_round(app: &mut App, heads: &[Entity]) {
     for &head in heads {
-        let portraits = app.world().get::<TalkingHead>(head).unwrap().portraits.clone();
+        let portraits = app
+            .world()
+            .get::<TalkingHead>(head)
+            .unwrap()
+            .portraits
+            .clone();
         app.world_mut().despawn(head);
         let mut images = app.world_mut().resource_mut::<Assets<Image>>();
         for p in portraits {
             images.remove(&p);
         }
     }
-    update_until(app, WAIT, "in-flight jobs to finish and the cache to empty", |a| {
-        cached_rigs(a) == 0
-    });
+    update_until(
+        app,
+        WAIT,
+        "in-flight jobs to finish and the cache to empty",
+        |a| cached_rigs(a) == 0,
+    );
 }
 
 #[test]
@@ -93,11 +100,18 @@ fn heads_on_one_portrait_share_one_rig() {
             .unwrap()
             .clone()
     };
-    assert!(Arc::ptr_eq(&rig_of(a), &rig_of(b)), "two rigs for one portrait");
+    assert!(
+        Arc::ptr_eq(&rig_of(a), &rig_of(b)),
+        "two rigs for one portrait"
+    );
     assert_eq!(cached_rigs(&app), 1);
     app.world_mut().despawn(a);
     app.update();
-    assert_eq!(cached_rigs(&app), 1, "the other head still shows the portrait");
+    assert_eq!(
+        cached_rigs(&app),
+        1,
+        "the other head still shows the portrait"
+    );
     app.world_mut().despawn(b);
     app.update();
     assert_eq!(cached_rigs(&app), 0, "the last head took its rig with it");

@@ -46,36 +46,7 @@ use bevy::app::{App, Plugin, PostUpdate};
 use bevy::asset::AssetApp;
 use bevy::ecs::schedule::IntoScheduleConfigs;
 
-use crate::error::TalkingHeadError;
 use crate::schedule::TalkingHeadSystems;
-
-/// If a driver's asset failed to load: logs it and sends it as the head's [`TalkingHeadError`] (Bevy's
-/// message names the file and, for clips, the line and column). Returns whether it failed.
-pub(crate) fn report_failed_asset<A: bevy::asset::Asset>(
-    entity: bevy::ecs::entity::Entity,
-    handle: &bevy::asset::Handle<A>,
-    server: Option<&bevy::asset::AssetServer>,
-    what: &str,
-    errors: &mut bevy::ecs::message::MessageWriter<TalkingHeadError>,
-) -> bool {
-    let failed = server.and_then(|s| s.get_load_state(handle.id()));
-    let Some(bevy::asset::LoadState::Failed(why)) = failed else {
-        return false;
-    };
-    // Bevy's error text can carry a backtrace after the first line.
-    let why = why.to_string().lines().next().unwrap_or_default().to_owned();
-    bevy::log::error!("talking head {entity}: {what}: {why}");
-    errors.write(TalkingHeadError {
-        entity,
-        error: std::sync::Arc::new(crate::error::Error::Asset {
-            path: handle
-                .path()
-                .map_or_else(|| "<unnamed>".to_owned(), |p| p.to_string()),
-            message: why,
-        }),
-    });
-    true
-}
 
 /// Idle life ([`IdleLife`]).
 #[derive(Default)]

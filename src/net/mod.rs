@@ -24,7 +24,6 @@ pub mod replicon;
 
 pub use jitter::{JitterBuffer, JitterSample, JitterSettings, JitterStats, Playout, Pushed};
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bevy::prelude::*;
@@ -33,8 +32,9 @@ use serde::{Deserialize, Serialize};
 use crate::codec::{self, DecodeError};
 use crate::drive::{FaceLayer, FaceLayers, LayerId, Priority};
 use crate::error::Error;
-use crate::face::{FaceFrame, FaceMask};
 use crate::error::TalkingHeadError;
+use crate::face::{FaceFrame, FaceMask};
+use crate::report::HeadErrors;
 use crate::schedule::TalkingHeadSystems;
 
 /// One face on the wire.
@@ -366,7 +366,7 @@ const NETWORK_LAYER: LayerId = LayerId::fixed(Priority::TRACKING, "network");
 pub(crate) fn play_remote_faces(
     time: Res<Time<Real>>,
     mut heads: Query<(Entity, &mut RemoteFace, &mut FaceLayers)>,
-    mut errors: MessageWriter<TalkingHeadError>,
+    mut errors: HeadErrors,
 ) {
     let now = time.elapsed_secs_f64();
     for (entity, mut remote, mut layers) in &mut heads {
@@ -380,17 +380,14 @@ pub(crate) fn play_remote_faces(
             } else {
                 remote.name.clone()
             };
-            warn!(
-                "talking head {entity}: face stream `{name}` sent a bad packet ({e}); it is ignored \
-                 (further bad packets are only counted)"
-            );
-            errors.write(TalkingHeadError {
+            // Further bad packets are only counted.
+            errors.warn(
                 entity,
-                error: Arc::new(Error::Stream {
+                Error::Stream {
                     stream: name,
-                    problem: e.to_string(),
-                }),
-            });
+                    problem: format!("a bad packet, ignored: {e}"),
+                },
+            );
         }
         let layer = match remote.buffer.sample(now) {
             Some(s) if s.weight > 0.0 => Some(FaceLayer::new(

@@ -51,8 +51,8 @@ use bevy_replicon::shared::server_entity_map::ServerEntityMap;
 use serde::{Deserialize, Serialize};
 
 use super::{FacePacket, FaceSender, RemoteFace};
-use crate::schedule::TalkingHeadSystems;
 use crate::face::FaceFrame;
+use crate::schedule::TalkingHeadSystems;
 
 /// Marks a player's avatar entity as carrying a face stream. Replicated to every client but the
 /// avatar's owner; clients give such entities a [`RemoteFace`].

@@ -540,12 +540,15 @@ impl HeadRenderer for NeuralRenderer {
 
     fn wants_redraw(&self, request: &RenderRequest<'_>) -> bool {
         // While the embedding is being made the frame was the still portrait: ask again.
-        request.rig.and_then(|r| self.slot(r).ok()).is_some_and(|slot| {
-            matches!(
-                *slot.state.lock().unwrap_or_else(|e| e.into_inner()),
-                Slot::Pending
-            )
-        })
+        request
+            .rig
+            .and_then(|r| self.slot(r).ok())
+            .is_some_and(|slot| {
+                matches!(
+                    *slot.state.lock().unwrap_or_else(|e| e.into_inner()),
+                    Slot::Pending
+                )
+            })
     }
 
     fn render(&self, request: &RenderRequest<'_>, target: &mut RenderTarget<'_>) -> Result<()> {

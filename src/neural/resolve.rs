@@ -42,9 +42,9 @@ pub(crate) fn resolve_neural_renderers(
             _ => None,
         })
         .collect();
-    cache.0.retain(|(e, g, r)| {
-        r.strong_count() > 0 && !modified.contains(e) && !modified.contains(g)
-    });
+    cache
+        .0
+        .retain(|(e, g, r)| r.strong_count() > 0 && !modified.contains(e) && !modified.contains(g));
     for (entity, head, mut state) in &mut heads {
         let HeadRendererKind::Neural(m) = &head.renderer else {
             continue;

@@ -22,8 +22,8 @@ pub mod warp;
 
 pub(crate) use apply::{apply_results, create_output, forget_head, output_image};
 pub use expression_filter::ExpressionFilterRenderer;
-pub(crate) use pool::dispatch_jobs;
 pub use pool::RenderPool;
+pub(crate) use pool::dispatch_jobs;
 pub(crate) use portraits::{AssetFolder, load_portraits};
 pub(crate) use resolve::{install, loaded_model, resolve_renderers};
 pub(crate) use state::HeadState;

@@ -93,7 +93,8 @@ pub(crate) fn load_portraits(
             .unwrap_or(UVec2::new(first.width, first.height))
             .max(UVec2::ONE);
         state.size = size;
-        let (ids, files): (Vec<_>, Vec<_>) = loaded.iter().map(|(id, _, f)| (*id, f.clone())).unzip();
+        let (ids, files): (Vec<_>, Vec<_>) =
+            loaded.iter().map(|(id, _, f)| (*id, f.clone())).unzip();
         state.portraits = loaded
             .into_iter()
             .map(|(_, p, _)| Arc::new(p.resized(size.x, size.y)))

@@ -22,7 +22,6 @@ use crate::face::Expression;
 use crate::math::{polyline_y as interp, smoothstep};
 use crate::tracking::canonical_face;
 
-
 /// Where closed lids meet, as a fraction of the opening from the upper lid: the upper lid does nearly all
 /// of a blink.
 pub const BLINK_MEET: f32 = 1.0;

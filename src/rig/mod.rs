@@ -26,5 +26,5 @@ pub use portrait::{PortraitRig, RIG_VERSION, RigSource, sidecar_path};
 pub use retarget::{HEAD_PIVOT, HeadMotion, RetargetedFace, Retargeter};
 pub use rigged::RiggedPortraits;
 pub use rigger::{PortraitRigger, RigRequest, TrackerSource};
-pub(crate) use stage::{retarget_faces, rig_portraits};
 pub use stage::{HeadRig, RiggedFace, Rigger};
+pub(crate) use stage::{retarget_faces, rig_portraits};

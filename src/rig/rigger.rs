@@ -238,10 +238,12 @@ impl PortraitRigger {
         }
         RiggedPortraits::new(&usable, &rigs, &self.expressions).map_err(|e| match e {
             Error::Rig { problem, .. } => Error::Rig {
-                path: request.files.first().cloned().flatten().map_or_else(
-                    || "<portrait>".to_owned(),
-                    |f| f.display().to_string(),
-                ),
+                path: request
+                    .files
+                    .first()
+                    .cloned()
+                    .flatten()
+                    .map_or_else(|| "<portrait>".to_owned(), |f| f.display().to_string()),
                 problem,
             },
             e => e,

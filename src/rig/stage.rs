@@ -128,17 +128,18 @@ pub(crate) fn rig_portraits(
                     in_flight.push(key(&request));
                     let task_rigger = rigger.0.clone();
                     let task_request = request.clone();
-                    let task = AsyncComputeTaskPool::get_or_init(TaskPool::default).spawn(async move {
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            task_rigger.rig(&task_request)
-                        }))
-                        .unwrap_or_else(|_| {
-                            Err(Error::Rig {
-                                path: "<portrait>".into(),
-                                problem: "rigging panicked".into(),
+                    let task =
+                        AsyncComputeTaskPool::get_or_init(TaskPool::default).spawn(async move {
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                task_rigger.rig(&task_request)
+                            }))
+                            .unwrap_or_else(|_| {
+                                Err(Error::Rig {
+                                    path: "<portrait>".into(),
+                                    problem: "rigging panicked".into(),
+                                })
                             })
-                        })
-                    });
+                        });
                     head.state = RigState::Rigging(request, task);
                 }
             }
@@ -162,9 +163,16 @@ pub(crate) fn rig_portraits(
 }
 
 fn key(request: &RigRequest) -> (AssetId<Image>, *const crate::portrait::PortraitImage) {
-    let id = request.ids.first().copied().unwrap_or_else(AssetId::invalid);
+    let id = request
+        .ids
+        .first()
+        .copied()
+        .unwrap_or_else(AssetId::invalid);
     let pixels = if id == AssetId::invalid() {
-        request.portraits.first().map_or(std::ptr::null(), Arc::as_ptr)
+        request
+            .portraits
+            .first()
+            .map_or(std::ptr::null(), Arc::as_ptr)
     } else {
         std::ptr::null()
     };
@@ -172,9 +180,7 @@ fn key(request: &RigRequest) -> (AssetId<Image>, *const crate::portrait::Portrai
 }
 
 /// Sanitises each changed face and retargets it onto its head's rig, into [`RiggedFace`].
-pub(crate) fn retarget_faces(
-    mut heads: Query<(Ref<FaceFrame>, &mut HeadRig, &mut RiggedFace)>,
-) {
+pub(crate) fn retarget_faces(mut heads: Query<(Ref<FaceFrame>, &mut HeadRig, &mut RiggedFace)>) {
     for (face, mut rig, mut rigged) in &mut heads {
         if !face.is_changed() && !rig.fresh {
             continue;

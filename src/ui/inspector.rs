@@ -20,8 +20,8 @@ use bevy_egui::{EguiContexts, EguiPlugin, EguiPrimaryContextPass, EguiTextureHan
 use crate::drive::{FaceClip, FaceClipPlayer, FaceLayers, IdleLife, LiveFace};
 use crate::face::{Channel, Expression, FaceFrame, FaceMask};
 use crate::head::TalkingHead;
-use crate::render::TalkingHeadStats;
 use crate::render::AssetFolder;
+use crate::render::TalkingHeadStats;
 use crate::rig::PortraitRig;
 
 /// Adds the inspector window (and `EguiPlugin` if the app has none). Toggle it with

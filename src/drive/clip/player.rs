@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use bevy::asset::{AssetId, AssetServer, Assets, Handle};
+use bevy::asset::{AssetId, Assets, Handle};
 use bevy::ecs::component::Component;
 use bevy::ecs::entity::Entity;
 use bevy::ecs::message::{Message, MessageWriter};
@@ -11,8 +11,8 @@ use bevy::time::Time;
 
 use super::FaceClip;
 use crate::drive::layers::{FaceLayer, FaceLayers, LayerId, Priority, remove_layers};
-use crate::error::TalkingHeadError;
 use crate::face::{Channel, FaceMask};
+use crate::report::HeadErrors;
 
 /// Sent when a playing clip passes one of its named events, and with the name
 /// [`FINISHED`](Self::FINISHED) when a [`PlayMode::Once`](super::PlayMode::Once) clip reaches its end.
@@ -392,10 +392,9 @@ fn advance(
 pub(crate) fn play_clips(
     time: Res<Time>,
     clips: Res<Assets<FaceClip>>,
-    server: Option<Res<AssetServer>>,
     mut heads: Query<(Entity, &mut FaceClipPlayer, &mut FaceLayers)>,
     mut events: MessageWriter<FaceClipEvent>,
-    mut errors: MessageWriter<TalkingHeadError>,
+    mut errors: HeadErrors,
 ) {
     let real_dt = time.delta_secs();
     for (entity, mut player, mut layers) in &mut heads {
@@ -403,13 +402,7 @@ pub(crate) fn play_clips(
             // A clip that failed to load is dropped with an error; the queue moves on.
             if let Some(p) = &layer.current
                 && clips.get(&p.clip).is_none()
-                && crate::drive::report_failed_asset(
-                    entity,
-                    &p.clip,
-                    server.as_deref(),
-                    &format!("clip layer {index}"),
-                    &mut errors,
-                )
+                && errors.report_failed_asset(entity, &p.clip)
             {
                 layer.current = layer.queue.pop_front().map(Playing::new);
             }

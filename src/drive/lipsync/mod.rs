@@ -13,17 +13,16 @@ pub use audio::{SpeechAudio, SpeechAudioLoader};
 pub use pcm::PcmSender;
 pub use viseme::{Viseme, VisemeKey, VisemeTrack};
 
-use bevy::asset::{AssetServer, Assets, Handle};
+use bevy::asset::{Assets, Handle};
 use bevy::ecs::component::Component;
 use bevy::ecs::entity::Entity;
-use bevy::ecs::message::MessageWriter;
 use bevy::ecs::system::{Query, Res};
 use bevy::time::Time;
 use crossbeam_channel::Receiver;
 
 use super::layers::{FaceLayer, FaceLayers, LayerId, Priority, remove_layers};
-use crate::error::TalkingHeadError;
 use crate::face::{FaceFrame, FaceMask};
+use crate::report::HeadErrors;
 
 #[derive(Clone, Debug)]
 enum Source {
@@ -121,9 +120,8 @@ const LIP_SYNC_LAYER: LayerId = LayerId::fixed(Priority::LIP_SYNC, "lip sync");
 pub(crate) fn drive_lip_sync(
     time: Res<Time>,
     audio: Res<Assets<SpeechAudio>>,
-    server: Option<Res<AssetServer>>,
     mut heads: Query<(Entity, &mut LipSync, &mut FaceLayers)>,
-    mut errors: MessageWriter<TalkingHeadError>,
+    mut errors: HeadErrors,
 ) {
     let dt = time.delta_secs();
     for (entity, mut sync, mut layers) in &mut heads {
@@ -136,13 +134,7 @@ pub(crate) fn drive_lip_sync(
                 }
                 None => {
                     if !sync.reported {
-                        sync.reported = super::report_failed_asset(
-                            entity,
-                            handle,
-                            server.as_deref(),
-                            "lip sync",
-                            &mut errors,
-                        );
+                        sync.reported = errors.report_failed_asset(entity, handle);
                     }
                     (FaceFrame::neutral(), false)
                 }

@@ -28,17 +28,17 @@ use std::time::{Duration, Instant};
 
 use bevy::ecs::component::Component;
 use bevy::ecs::entity::Entity;
-use bevy::ecs::message::MessageWriter;
 use bevy::ecs::system::{Query, Res};
-use bevy::log::{info, warn};
+use bevy::log::info;
 use bevy::time::Time;
 
 use super::idle::IdleLife;
 use super::layers::{FaceLayer, FaceLayers, LayerId, Priority, remove_layers};
 use crate::capture::{CameraRequest, CapturedFrame};
-use crate::error::{Error, TalkingHeadError};
+use crate::error::Error;
 use crate::face::{FaceFrame, FaceMask};
 use crate::onnx::SessionOptions;
+use crate::report::HeadErrors;
 
 use capture_thread::CaptureLoop;
 use runtime::{Control, Runtime, Status};
@@ -283,7 +283,7 @@ pub(crate) fn drive_live_faces(
     time: Res<Time>,
     config: Option<Res<TrackerConfig>>,
     mut heads: Query<(Entity, &mut LiveFace, &mut FaceLayers)>,
-    mut errors: MessageWriter<TalkingHeadError>,
+    mut errors: HeadErrors,
 ) {
     let dt = time.delta_secs();
     let default_config = TrackerConfig::default();
@@ -332,17 +332,14 @@ pub(crate) fn drive_live_faces(
             && !live.warned
         {
             live.warned = true;
-            warn!(
-                "talking head {entity}: live face from `{}`: {why}; idle life takes over until it works",
-                live.status.source_name
-            );
-            errors.write(TalkingHeadError {
+            // Lower layers (idle life) take over until the source works again.
+            errors.warn(
                 entity,
-                error: Arc::new(Error::Capture {
+                Error::Capture {
                     source_name: live.status.source_name.clone(),
                     problem: why,
-                }),
-            });
+                },
+            );
         }
         if let Some(sample) = rt.samples.try_iter().last() {
             live.smoothed = Some(smooth(live.smoothed, &sample.frame, live.smoothing));

@@ -157,7 +157,12 @@ impl WarpHead {
 
     /// Draws `target` (retargeted onto `rigged`, the portraits this was made from) into `out` (RGBA8,
     /// the portrait's size).
-    pub fn draw(&self, rigged: &RiggedPortraits, target: &RetargetedFace, out: &mut [u8]) -> WarpStats {
+    pub fn draw(
+        &self,
+        rigged: &RiggedPortraits,
+        target: &RetargetedFace,
+        out: &mut [u8],
+    ) -> WarpStats {
         let portrait = rigged.portrait();
         let (w, h) = (portrait.width as usize, portrait.height as usize);
         let tex = Texture {
