@@ -72,6 +72,7 @@ pub mod render;
 pub mod rig;
 pub mod tracking;
 #[cfg(feature = "egui")]
+#[cfg_attr(docsrs, doc(cfg(feature = "egui")))]
 pub mod ui;
 
 pub use error::{Error, Result, TalkingHeadError};

@@ -26,24 +26,28 @@ pub enum ExecutionProvider {
     Cpu,
     /// NVIDIA CUDA (feature `cuda`).
     #[cfg(feature = "cuda")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "cuda")))]
     Cuda {
         /// GPU index.
         device_id: i32,
     },
     /// NVIDIA TensorRT (feature `tensorrt`).
     #[cfg(feature = "tensorrt")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tensorrt")))]
     TensorRt {
         /// GPU index.
         device_id: i32,
     },
     /// DirectML on Windows (feature `directml`).
     #[cfg(feature = "directml")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "directml")))]
     DirectMl {
         /// Adapter index.
         device_id: i32,
     },
     /// Apple CoreML (feature `coreml`).
     #[cfg(feature = "coreml")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "coreml")))]
     CoreMl,
 }
 
