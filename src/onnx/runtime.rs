@@ -140,25 +140,32 @@ pub fn onnx_runtime(explicit: Option<&Path>) -> Result<&'static OnnxRuntime> {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(", ");
-    let missing = |reason: String| Error::OnnxRuntimeMissing {
-        reason,
-        version: ONNXRUNTIME_VERSION,
-        searched: searched.clone(),
+    let missing = |reason: String, source: Option<Box<dyn std::error::Error + Send + Sync>>| {
+        Error::OnnxRuntimeMissing {
+            reason,
+            version: ONNXRUNTIME_VERSION,
+            searched: searched.clone(),
+            source,
+        }
     };
     let library = candidates
         .iter()
         .find(|p| p.is_file())
         .cloned()
-        .ok_or_else(|| missing("no ONNX Runtime library file found".into()))?;
+        .ok_or_else(|| missing("no ONNX Runtime library file found".into(), None))?;
     let environment = ort::init_from(&library)
-        .map_err(|e| missing(format!("loading `{}` failed: {e}", library.display())))?
+        .map_err(|e| {
+            let reason = format!("loading `{}` failed: {e}", library.display());
+            missing(reason, Some(Box::new(e)))
+        })?
         .with_name("bevy_talking_head")
         .build()
         .map_err(|e| {
-            missing(format!(
+            let reason = format!(
                 "creating the environment from `{}` failed: {e}",
                 library.display()
-            ))
+            );
+            missing(reason, Some(Box::new(e)))
         })?;
     Ok(RUNTIME.get_or_init(|| OnnxRuntime {
         environment,
@@ -238,6 +245,7 @@ mod tests {
             reason: "x".into(),
             version: ONNXRUNTIME_VERSION,
             searched: "/a".into(),
+            source: None,
         };
         let msg = e.to_string();
         assert!(
