@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 /// Everything that can go wrong in `bevy_talking_head`. Systems never panic on these: they log them, send
 /// them as [`TalkingHeadError`](crate::TalkingHeadError) messages and keep the head on its still portrait.
+///
+/// Where ONNX Runtime failed, its error is kept as the [`source`](std::error::Error::source) (boxed, so
+/// that this type does not change with `ort`, pinned while it is a release candidate): downcast it with
+/// `downcast_ref::<ort::Error>()` to read, say, its `ort::ErrorCode`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -20,6 +24,10 @@ pub enum Error {
         version: &'static str,
         /// The places searched, joined for display.
         searched: String,
+        /// What ONNX Runtime (`ort`) reported, when the library was found but failed to load
+        /// (`ort::LoadDynamicError`) or to start (`ort::Error`). Its text is already in `reason`.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// A model file could not be read.
     #[error("cannot read model `{}`: {source}", path.display())]
@@ -36,6 +44,10 @@ pub enum Error {
         path: String,
         /// ONNX Runtime's message.
         message: String,
+        /// ONNX Runtime's error (an `ort::Error`), when it is ONNX Runtime that failed; its text is
+        /// `message`.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// A model loaded but does not match the contract it is used for.
     #[error("model `{path}` does not fit the `{contract}` contract: {problem}")]
@@ -54,6 +66,10 @@ pub enum Error {
         path: String,
         /// ONNX Runtime's message.
         message: String,
+        /// ONNX Runtime's error (an `ort::Error`), when it is ONNX Runtime that failed (not, say, an
+        /// output of the wrong shape); its text is `message`.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// A portrait image could not be used.
     #[error("portrait `{path}` cannot be used: {problem}")]
@@ -133,4 +149,104 @@ pub struct TalkingHeadError {
     pub entity: bevy::ecs::entity::Entity,
     /// What went wrong.
     pub error: std::sync::Arc<Error>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+    use std::path::Path;
+
+    use super::*;
+    use crate::onnx::{OnnxModel, SessionOptions, TensorData};
+
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+
+    #[test]
+    fn errors_with_an_ort_source_stay_send_and_sync() {
+        assert_send_sync::<Error>();
+        assert_send_sync::<TalkingHeadError>();
+    }
+
+    #[test]
+    fn a_model_load_failure_keeps_the_ort_error_as_its_source() {
+        let e = OnnxModel::from_bytes(
+            b"not an ONNX file",
+            "garbage.onnx",
+            None,
+            &SessionOptions::default(),
+        )
+        .expect_err("garbage is not a model");
+        let Error::ModelLoad {
+            path,
+            message,
+            source: Some(_),
+        } = &e
+        else {
+            panic!(
+                "a model-load error with a source (is ONNX Runtime set up? `make setup`): {e:?}"
+            );
+        };
+        assert_eq!(path, "garbage.onnx");
+        let ort = e
+            .source()
+            .and_then(|s| s.downcast_ref::<ort::Error>())
+            .expect("the source is the ort::Error");
+        // The text is what it was before the source was kept: ONNX Runtime's message after the path.
+        assert_eq!(ort.to_string(), *message);
+        assert_eq!(
+            e.to_string(),
+            format!("cannot load model `garbage.onnx`: {message}")
+        );
+        assert!(
+            matches!(
+                ort.code(),
+                ort::ErrorCode::InvalidProtobuf | ort::ErrorCode::InvalidGraph
+            ),
+            "{:?}",
+            ort.code()
+        );
+    }
+
+    #[test]
+    fn an_inference_failure_keeps_the_ort_error_and_an_empty_file_has_none() {
+        let model = OnnxModel::from_file(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models/expression_tint.onnx"),
+            None,
+            &SessionOptions::default(),
+        )
+        .expect("the committed tint model loads (is ONNX Runtime set up? `make setup`)");
+        let input = TensorData {
+            shape: vec![1, 52],
+            data: vec![0.0; 52],
+        };
+        let e = model
+            .run(vec![("no_such_input", input)], &["image"])
+            .expect_err("an input the model does not have");
+        assert!(
+            matches!(
+                &e,
+                Error::Inference {
+                    source: Some(_),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let ort = e.source().and_then(|s| s.downcast_ref::<ort::Error>());
+        assert!(ort.is_some(), "the source is the ort::Error: {e:?}");
+        assert!(e.to_string().starts_with("running model `"), "{e}");
+
+        // Failures that are not ONNX Runtime's have no source.
+        let empty = OnnxModel::from_bytes(b"", "empty.onnx", None, &SessionOptions::default())
+            .expect_err("an empty file");
+        assert!(
+            matches!(&empty, Error::ModelLoad { source: None, .. }),
+            "{empty:?}"
+        );
+        assert!(empty.source().is_none());
+        assert_eq!(
+            empty.to_string(),
+            "cannot load model `empty.onnx`: the file is empty"
+        );
+    }
 }

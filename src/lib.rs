@@ -83,6 +83,7 @@ pub mod rig;
 mod schedule;
 pub mod tracking;
 #[cfg(feature = "egui")]
+#[cfg_attr(docsrs, doc(cfg(feature = "egui")))]
 pub mod ui;
 
 pub use error::{Error, Result, TalkingHeadError};

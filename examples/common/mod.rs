@@ -1,7 +1,8 @@
 //! Shared by the examples: scripted screenshots for headless runs (CI, README pictures).
 //!
 //! `TALKING_HEAD_SCREENSHOTS=DIR` makes an example save `DIR/<name>_1.png` and `DIR/<name>_2.png` at the
-//! times (seconds after its first rendered frame) that the example passes, then exit.
+//! times (seconds after its first rendered frame) that the example passes, then exit. Each screenshot's log
+//! line says how many frames each head had rendered by then (`frames rendered [N, ...]`), for the tests.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -68,6 +69,7 @@ fn capture(
     mut commands: Commands,
     mut capture: ResMut<Capture>,
     clock: Res<ScriptClock>,
+    stats: Res<TalkingHeadStats>,
     mut exit: MessageWriter<AppExit>,
 ) {
     if let Some(n) = capture.exit_in_frames.as_mut() {
@@ -84,8 +86,10 @@ fn capture(
         let path = capture
             .dir
             .join(format!("{}_{}.png", capture.name, capture.taken));
+        let mut rendered: Vec<u64> = stats.iter().map(|(_, s)| s.frames_rendered).collect();
+        rendered.sort_unstable();
         info!(
-            "screenshot at script time {:.2} s -> {}",
+            "screenshot at script time {:.2} s -> {} (frames rendered {rendered:?})",
             clock.t,
             path.display()
         );

@@ -6,6 +6,7 @@
 mod camera;
 mod video;
 #[cfg(feature = "webcam")]
+#[cfg_attr(docsrs, doc(cfg(feature = "webcam")))]
 pub mod webcam;
 
 pub use camera::{CameraRequest, CameraSelector, PixelFormat};

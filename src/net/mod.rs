@@ -20,6 +20,7 @@
 
 mod jitter;
 #[cfg(feature = "replicon")]
+#[cfg_attr(docsrs, doc(cfg(feature = "replicon")))]
 pub mod replicon;
 
 pub use jitter::{JitterBuffer, JitterSample, JitterSettings, JitterStats, Playout, Pushed};

@@ -289,6 +289,7 @@ impl NeuralRenderer {
                     "the embedding has shape {:?} (or values that are not numbers), expected [1, {d}]",
                     out.shape
                 ),
+                source: None,
             });
         }
         self.embeddings.fetch_add(1, Ordering::Relaxed);
@@ -395,6 +396,7 @@ impl NeuralRenderer {
                         "output `image` has shape {:?}, expected [{b}, 3, {r}, {r}]",
                         out.shape
                     ),
+                    source: None,
                 });
             }
             Ok(out.data)

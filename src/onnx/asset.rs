@@ -60,6 +60,7 @@ impl AssetLoader for OnnxModelLoader {
             Some(name) => Some(contracts::by_name(name).ok_or_else(|| Error::ModelLoad {
                 path: label.clone(),
                 message: format!("the load settings name an unknown contract `{name}`"),
+                source: None,
             })?),
         };
         let model = OnnxModel::from_bytes(&bytes, &label, contract, &self.options)?;

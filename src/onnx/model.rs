@@ -96,20 +96,22 @@ impl OnnxModel {
         options: &SessionOptions,
     ) -> Result<Self> {
         let runtime = onnx_runtime(None)?;
-        let load_err = |e: &dyn fmt::Display| Error::ModelLoad {
+        let load_err = |e: ort::Error| Error::ModelLoad {
             path: label.to_owned(),
             message: e.to_string(),
+            source: Some(Box::new(e)),
         };
         if bytes.is_empty() {
             return Err(Error::ModelLoad {
                 path: label.to_owned(),
                 message: "the file is empty".into(),
+                source: None,
             });
         }
-        let mut builder = Session::builder(runtime.environment()).map_err(|e| load_err(&e))?;
+        let mut builder = Session::builder(runtime.environment()).map_err(load_err)?;
         builder = builder
             .with_intra_threads(options.intra_threads.max(1))
-            .map_err(|e| load_err(&e))?;
+            .map_err(|e| load_err(e.into()))?;
         if !options.execution_providers.is_empty() {
             let eps: Vec<_> = options
                 .execution_providers
@@ -118,11 +120,9 @@ impl OnnxModel {
                 .collect();
             builder = builder
                 .with_execution_providers(eps)
-                .map_err(|e| load_err(&e))?;
+                .map_err(|e| load_err(e.into()))?;
         }
-        let session = builder
-            .commit_from_memory(bytes)
-            .map_err(|e| load_err(&e))?;
+        let session = builder.commit_from_memory(bytes).map_err(load_err)?;
         let info = |outlets: &[ort::value::Outlet]| -> Vec<TensorInfo> {
             outlets
                 .iter()
@@ -163,6 +163,7 @@ impl OnnxModel {
                 Some(contracts::by_name(&name).ok_or_else(|| Error::ModelLoad {
                     path: label.to_owned(),
                     message: format!("the model declares an unknown contract `{name}`"),
+                    source: None,
                 })?)
             }
             (None, None) => None,
@@ -287,27 +288,30 @@ impl OnnxModel {
         inputs: Vec<(&str, TensorData)>,
         outputs: &[&str],
     ) -> Result<Vec<TensorData>> {
-        let err = |e: &dyn fmt::Display| Error::Inference {
+        let err = |e: ort::Error| Error::Inference {
             path: self.label.clone(),
             message: e.to_string(),
+            source: Some(Box::new(e)),
         };
         let mut values = Vec::with_capacity(inputs.len());
         for (name, t) in inputs {
-            let tensor = Tensor::from_array((t.shape, t.data)).map_err(|e| err(&e))?;
+            let tensor = Tensor::from_array((t.shape, t.data)).map_err(err)?;
             values.push((
                 std::borrow::Cow::Owned(name.to_owned()),
                 ort::session::SessionInputValue::from(tensor),
             ));
         }
         let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        let result = session.run(values).map_err(|e| err(&e))?;
+        let result = session.run(values).map_err(err)?;
         outputs
             .iter()
             .map(|name| {
-                let value = result
-                    .get(name)
-                    .ok_or_else(|| err(&format!("no output `{name}`")))?;
-                let (shape, data) = value.try_extract_tensor::<f32>().map_err(|e| err(&e))?;
+                let value = result.get(name).ok_or_else(|| Error::Inference {
+                    path: self.label.clone(),
+                    message: format!("no output `{name}`"),
+                    source: None,
+                })?;
+                let (shape, data) = value.try_extract_tensor::<f32>().map_err(err)?;
                 Ok(TensorData {
                     shape: shape.to_vec(),
                     data: data.to_vec(),

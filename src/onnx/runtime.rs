@@ -26,24 +26,28 @@ pub enum ExecutionProvider {
     Cpu,
     /// NVIDIA CUDA (feature `cuda`).
     #[cfg(feature = "cuda")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "cuda")))]
     Cuda {
         /// GPU index.
         device_id: i32,
     },
     /// NVIDIA TensorRT (feature `tensorrt`).
     #[cfg(feature = "tensorrt")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tensorrt")))]
     TensorRt {
         /// GPU index.
         device_id: i32,
     },
     /// DirectML on Windows (feature `directml`).
     #[cfg(feature = "directml")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "directml")))]
     DirectMl {
         /// Adapter index.
         device_id: i32,
     },
     /// Apple CoreML (feature `coreml`).
     #[cfg(feature = "coreml")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "coreml")))]
     CoreMl,
 }
 
@@ -136,25 +140,32 @@ pub fn onnx_runtime(explicit: Option<&Path>) -> Result<&'static OnnxRuntime> {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(", ");
-    let missing = |reason: String| Error::OnnxRuntimeMissing {
-        reason,
-        version: ONNXRUNTIME_VERSION,
-        searched: searched.clone(),
+    let missing = |reason: String, source: Option<Box<dyn std::error::Error + Send + Sync>>| {
+        Error::OnnxRuntimeMissing {
+            reason,
+            version: ONNXRUNTIME_VERSION,
+            searched: searched.clone(),
+            source,
+        }
     };
     let library = candidates
         .iter()
         .find(|p| p.is_file())
         .cloned()
-        .ok_or_else(|| missing("no ONNX Runtime library file found".into()))?;
+        .ok_or_else(|| missing("no ONNX Runtime library file found".into(), None))?;
     let environment = ort::init_from(&library)
-        .map_err(|e| missing(format!("loading `{}` failed: {e}", library.display())))?
+        .map_err(|e| {
+            let reason = format!("loading `{}` failed: {e}", library.display());
+            missing(reason, Some(Box::new(e)))
+        })?
         .with_name("bevy_talking_head")
         .build()
         .map_err(|e| {
-            missing(format!(
+            let reason = format!(
                 "creating the environment from `{}` failed: {e}",
                 library.display()
-            ))
+            );
+            missing(reason, Some(Box::new(e)))
         })?;
     Ok(RUNTIME.get_or_init(|| OnnxRuntime {
         environment,
@@ -234,6 +245,7 @@ mod tests {
             reason: "x".into(),
             version: ONNXRUNTIME_VERSION,
             searched: "/a".into(),
+            source: None,
         };
         let msg = e.to_string();
         assert!(

@@ -62,6 +62,7 @@ impl HeadRenderer for ExpressionFilterRenderer {
                     "output `image` has shape {:?}, expected [1, 3, {h}, {w}]",
                     out.shape
                 ),
+                source: None,
             });
         }
         for (i, (dst, src)) in target

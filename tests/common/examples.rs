@@ -99,6 +99,23 @@ pub fn run_example_with_log(name: &str, shots: usize) -> Option<(Vec<image::RgbI
     Some((shots, log))
 }
 
+/// Each head's frames rendered at each screenshot, as the examples' `HeadlessCapturePlugin` logs them
+/// (`screenshot at script time ... (frames rendered [12, 40])`), screenshot by screenshot.
+pub fn frames_rendered_at_screenshots(log: &str) -> Vec<Vec<u64>> {
+    log.lines()
+        .filter(|l| l.contains("screenshot at script time"))
+        .filter_map(|l| {
+            let list = l.split("(frames rendered [").nth(1)?.split(']').next()?;
+            Some(
+                list.split(", ")
+                    .filter(|n| !n.is_empty())
+                    .map(|n| n.parse().unwrap_or_else(|e| panic!("`{n}` in `{l}`: {e}")))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
 /// How many pixels of a head's region changed between two screenshots ([`changed_pixels`]), after
 /// asserting that the region shows something in the first (not flat: no blank or missing head).
 pub fn moving_head(
