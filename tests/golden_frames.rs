@@ -5,9 +5,15 @@
 //! `target/tmp/golden/`) and then refresh the committed ones with `UPDATE_GOLDEN=1 cargo test --test
 //! golden_frames`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
+use bevy::asset::RenderAssetUsages;
+use bevy::prelude::*;
+use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 use bevy_talking_head::prelude::*;
 use bevy_talking_head::render::{PortraitImage, PreparedHead};
 use bevy_talking_head::rig::{ExpressionRig, PortraitRig};
@@ -55,11 +61,7 @@ fn faces() -> Vec<(&'static str, FaceFrame)> {
 #[test]
 fn golden_frames_match() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
-    let img = image::open(root().join("assets/portraits/astronaut.png"))
-        .expect("run `make setup` first")
-        .to_rgba8();
-    let p = PortraitImage::new(img.width(), img.height(), img.into_raw()).unwrap();
-    let p = Arc::new(p.resized(256, 256));
+    let (p, _) = demo_256();
     let rig_path = golden("astronaut_256.rig.json");
     if update {
         let tracker = bevy_talking_head::tracking::FaceTracker::from_dir(
@@ -124,4 +126,60 @@ fn golden_frames_match() {
         "frames differ from tests/golden (new ones in {}): {failures:?}",
         tmp.display()
     );
+}
+
+/// The demo portrait at 256 x 256 and its committed rig.
+fn demo_256() -> (Arc<PortraitImage>, PortraitRig) {
+    let img = image::open(root().join("assets/portraits/astronaut.png"))
+        .expect("run `make setup` first")
+        .to_rgba8();
+    let p = PortraitImage::new(img.width(), img.height(), img.into_raw()).unwrap();
+    let rig = PortraitRig::load(&golden("astronaut_256.rig.json")).unwrap();
+    (Arc::new(p.resized(256, 256)), rig)
+}
+
+#[test]
+fn the_app_draws_the_golden_frames_bit_for_bit() {
+    // Through the whole pipeline (compose, the rig stage on its task, dispatch to a worker, the mesh
+    // warp, apply) a face gives exactly the frame the warp draws on its own.
+    let (p, rig) = demo_256();
+    let direct = PreparedHead::new(
+        std::slice::from_ref(&p),
+        std::slice::from_ref(&rig),
+        &ExpressionRig::default(),
+    )
+    .unwrap();
+    let mut app = common::app(1);
+    let image = Image::new(
+        Extent3d {
+            width: 256,
+            height: 256,
+            depth_or_array_layers: 1,
+        },
+        TextureDimension::D2,
+        p.rgba.clone(),
+        TextureFormat::Rgba8UnormSrgb,
+        RenderAssetUsages::default(),
+    );
+    let portrait = app.world_mut().resource_mut::<Assets<Image>>().add(image);
+    let head = app
+        .world_mut()
+        .spawn(TalkingHead::new(portrait).with_rigs(vec![rig]))
+        .id();
+    for (name, face) in faces() {
+        let before = common::stats(&app, head).frames_rendered;
+        common::set_face(&mut app, head, |f| *f = face);
+        common::update_until(
+            &mut app,
+            Duration::from_secs(60),
+            &format!("the {name} frame"),
+            |a| common::stats(a, head).frames_rendered > before && !common::stats(a, head).in_flight,
+        );
+        let mut want = vec![0u8; p.rgba.len()];
+        direct.render(&face, &mut want);
+        let got = common::pixels(&app, head);
+        let differ = got.iter().zip(&want).filter(|(a, b)| a != b).count();
+        assert_eq!(differ, 0, "{name}: {differ} channel values differ from the warp's own frame");
+    }
+    assert!(app.world().resource::<common::SeenErrors>().texts().is_empty());
 }
