@@ -70,6 +70,9 @@ pub mod onnx;
 mod plugin;
 pub mod render;
 pub mod rig;
+#[cfg(feature = "test-utils")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-utils")))]
+pub mod testing;
 pub mod tracking;
 #[cfg(feature = "egui")]
 #[cfg_attr(docsrs, doc(cfg(feature = "egui")))]
