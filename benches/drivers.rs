@@ -17,31 +17,22 @@ use std::time::{Duration, Instant};
 use bevy::prelude::*;
 use bevy_talking_head::drive::{LiveSource, VisemeTrack};
 use bevy_talking_head::prelude::*;
+use bevy_talking_head::testing::{head_stats, headless_app};
 use criterion::{BenchmarkId, Criterion};
 
 fn repo(p: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
 }
 
+/// A headless app (the crate's test kit: MinimalPlugins, assets at the repository, images, the plugin).
 fn app() -> App {
-    let mut app = App::new();
-    app.add_plugins((
-        MinimalPlugins,
-        AssetPlugin {
-            file_path: env!("CARGO_MANIFEST_DIR").into(),
-            ..default()
-        },
-        ImagePlugin::default(),
-        TalkingHeadPlugins.set(TalkingHeadPlugin {
+    headless_app(
+        env!("CARGO_MANIFEST_DIR"),
+        TalkingHeadPlugin {
             workers: 1,
             ..default()
-        }),
-    ));
-    // Without a render device Bevy registers no image loader; register the plain one (PNG, JPEG).
-    app.register_asset_loader(bevy::image::ImageLoader::new(
-        bevy::image::CompressedImageFormats::empty(),
-    ));
-    app
+        },
+    )
 }
 
 fn main_thread(c: &mut Criterion) {
@@ -185,12 +176,7 @@ fn latency() {
             last_sample = Some(s.index);
             tracking.push((s.tracked_at - s.captured_at).as_secs_f64() * 1e3);
         }
-        let stats = app
-            .world()
-            .resource::<TalkingHeadStats>()
-            .get(head)
-            .cloned()
-            .unwrap_or_default();
+        let stats = head_stats(&app, head);
         if live.presence() >= 1.0
             && stats.last_face_time > shown_time
             && let Some(epoch) = status.epoch

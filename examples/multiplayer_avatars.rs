@@ -34,7 +34,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bevy::app::ScheduleRunnerPlugin;
-use bevy::image::{CompressedImageFormats, ImageLoader};
 use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
 use bevy_replicon::prelude::*;
@@ -440,19 +439,16 @@ struct View {
 }
 
 fn headless_client(me: Me, server: SocketAddr, view: Sender<View>) -> App {
-    let mut app = App::new();
-    app.add_plugins((
-        MinimalPlugins,
-        StatesPlugin,
-        AssetPlugin::default(),
-        ImagePlugin::default(),
-        TalkingHeadPlugins.set(TalkingHeadPlugin {
+    // The crate's headless app (feature `test-utils`): MinimalPlugins, assets, images with the plain
+    // image loader, the talking-head plugins.
+    let mut app = bevy_talking_head::testing::headless_app(
+        "assets",
+        TalkingHeadPlugin {
             workers: 1,
             ..default()
-        }),
-    ));
-    // Without a render device Bevy registers no image loader; the plain one reads PNG and JPEG.
-    app.register_asset_loader(ImageLoader::new(CompressedImageFormats::empty()));
+        },
+    );
+    app.add_plugins(StatesPlugin);
     client_plugins(&mut app, me, server);
     app.insert_resource(ViewSender(view))
         .add_systems(Startup, spawn_headless_own_head)

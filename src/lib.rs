@@ -81,6 +81,9 @@ mod renderer;
 mod report;
 pub mod rig;
 mod schedule;
+#[cfg(feature = "test-utils")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-utils")))]
+pub mod testing;
 pub mod tracking;
 #[cfg(feature = "egui")]
 #[cfg_attr(docsrs, doc(cfg(feature = "egui")))]

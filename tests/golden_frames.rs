@@ -173,13 +173,23 @@ fn the_app_draws_the_golden_frames_bit_for_bit() {
             &mut app,
             Duration::from_secs(60),
             &format!("the {name} frame"),
-            |a| common::stats(a, head).frames_rendered > before && !common::stats(a, head).in_flight,
+            |a| {
+                common::stats(a, head).frames_rendered > before && !common::stats(a, head).in_flight
+            },
         );
         let mut want = vec![0u8; p.rgba.len()];
         direct.render(&face, &mut want);
         let got = common::pixels(&app, head);
         let differ = got.iter().zip(&want).filter(|(a, b)| a != b).count();
-        assert_eq!(differ, 0, "{name}: {differ} channel values differ from the warp's own frame");
+        assert_eq!(
+            differ, 0,
+            "{name}: {differ} channel values differ from the warp's own frame"
+        );
     }
-    assert!(app.world().resource::<common::SeenErrors>().texts().is_empty());
+    assert!(
+        app.world()
+            .resource::<common::SeenErrors>()
+            .texts()
+            .is_empty()
+    );
 }

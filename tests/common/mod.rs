@@ -4,33 +4,17 @@
 pub mod examples;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bevy::asset::RenderAssetUsages;
-use bevy::image::{CompressedImageFormats, ImageLoader};
 use bevy::prelude::*;
-use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 use bevy_talking_head::prelude::*;
 use bevy_talking_head::render::{RenderRequest, RenderTarget};
-
-/// Every `TalkingHeadError` seen, collected in `Last` (messages only live two updates).
-#[derive(Resource, Default, Clone)]
-pub struct SeenErrors(pub Arc<Mutex<Vec<TalkingHeadError>>>);
-
-impl SeenErrors {
-    pub fn texts(&self) -> Vec<String> {
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|e| e.error.to_string())
-            .collect()
-    }
-}
-
-fn collect_errors(mut reader: MessageReader<TalkingHeadError>, seen: Res<SeenErrors>) {
-    seen.0.lock().unwrap().extend(reader.read().cloned());
-}
+// The crate's public test kit (feature `test-utils`, on for tests through the self dev-dependency).
+// Not every test binary uses every helper.
+#[allow(unused_imports)]
+pub use bevy_talking_head::testing::{
+    SeenErrors, flat_portrait, head_stats as stats, output_pixels as pixels, update_until,
+};
 
 /// A headless app: MinimalPlugins, assets rooted at the repository, images, and the plugin.
 pub fn app(workers: usize) -> App {
@@ -46,52 +30,7 @@ pub fn app(workers: usize) -> App {
 /// A headless app reading assets from `asset_folder`, with this plugin, collecting errors in
 /// [`SeenErrors`].
 pub fn app_with(asset_folder: &str, plugin: TalkingHeadPlugin) -> App {
-    let mut app = App::new();
-    app.add_plugins((
-        MinimalPlugins,
-        AssetPlugin {
-            file_path: asset_folder.into(),
-            ..default()
-        },
-        ImagePlugin::default(),
-        TalkingHeadPlugins.set(plugin),
-    ));
-    // Without a render device Bevy registers no image loader; register the plain one (PNG, JPEG).
-    app.register_asset_loader(ImageLoader::new(CompressedImageFormats::empty()));
-    app.init_resource::<SeenErrors>()
-        .add_systems(Last, collect_errors);
-    app
-}
-
-/// A flat RGBA portrait added straight to `Assets<Image>`.
-pub fn flat_portrait(app: &mut App, size: u32, rgba: [u8; 4]) -> Handle<Image> {
-    let image = Image::new_fill(
-        Extent3d {
-            width: size,
-            height: size,
-            depth_or_array_layers: 1,
-        },
-        TextureDimension::D2,
-        &rgba,
-        TextureFormat::Rgba8UnormSrgb,
-        RenderAssetUsages::default(),
-    );
-    app.world_mut().resource_mut::<Assets<Image>>().add(image)
-}
-
-/// The head's output pixels.
-pub fn pixels(app: &App, head: Entity) -> Vec<u8> {
-    let handle = app
-        .world()
-        .get::<TalkingHead>(head)
-        .unwrap()
-        .output()
-        .clone();
-    app.world()
-        .resource::<Assets<Image>>()
-        .get(&handle)
-        .and_then(|i| i.data.clone())
-        .unwrap_or_default()
+    bevy_talking_head::testing::headless_app(asset_folder, plugin)
 }
 
 /// The first pixel of the head's output.
@@ -99,35 +38,6 @@ pub fn first_pixel(app: &App, head: Entity) -> [u8; 4] {
     let p = pixels(app, head);
     assert!(p.len() >= 4, "the head has no pixels yet");
     [p[0], p[1], p[2], p[3]]
-}
-
-pub fn stats(app: &App, head: Entity) -> HeadStats {
-    app.world()
-        .resource::<TalkingHeadStats>()
-        .get(head)
-        .cloned()
-        .unwrap_or_default()
-}
-
-/// Updates the app until `done` holds, sleeping a little between updates; panics after `timeout`.
-pub fn update_until(
-    app: &mut App,
-    timeout: Duration,
-    what: &str,
-    mut done: impl FnMut(&mut App) -> bool,
-) {
-    let start = Instant::now();
-    loop {
-        app.update();
-        if done(app) {
-            return;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
 }
 
 pub fn set_face(app: &mut App, head: Entity, f: impl FnOnce(&mut FaceFrame)) {
