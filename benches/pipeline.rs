@@ -86,48 +86,69 @@ impl HeadRenderer for Instant {
 
 fn main_thread(c: &mut Criterion) {
     let mut group = c.benchmark_group("main_thread");
-    for heads in [1usize, 100] {
-        let mut app = App::new();
-        app.add_plugins((
-            MinimalPlugins,
-            AssetPlugin::default(),
-            ImagePlugin::default(),
-            TalkingHeadPlugin {
-                workers: 1,
-                ..default()
-            },
-        ));
-        let renderer = HeadRendererKind::Custom(Arc::new(Instant));
-        let entities: Vec<Entity> = (0..heads)
-            .map(|_| {
-                let image = Image::new_fill(
-                    Extent3d {
-                        width: 64,
-                        height: 64,
-                        depth_or_array_layers: 1,
-                    },
-                    TextureDimension::D2,
-                    &[100, 100, 100, 255],
-                    TextureFormat::Rgba8UnormSrgb,
-                    RenderAssetUsages::default(),
+    // `update`: heads with a renderer that needs no rig (dispatch + apply). `update_mesh_warp`: mesh-warp
+    // heads (given template rigs), so the rig stage also retargets every changed face on the main thread.
+    for (name, warp) in [("update", false), ("update_mesh_warp", true)] {
+        for heads in [1usize, 100] {
+            let mut app = App::new();
+            app.add_plugins((
+                MinimalPlugins,
+                AssetPlugin::default(),
+                ImagePlugin::default(),
+                TalkingHeadPlugin {
+                    workers: 1,
+                    ..default()
+                },
+            ));
+            let renderer = HeadRendererKind::Custom(Arc::new(Instant));
+            let entities: Vec<Entity> = (0..heads)
+                .map(|_| {
+                    let image = Image::new_fill(
+                        Extent3d {
+                            width: 64,
+                            height: 64,
+                            depth_or_array_layers: 1,
+                        },
+                        TextureDimension::D2,
+                        &[100, 100, 100, 255],
+                        TextureFormat::Rgba8UnormSrgb,
+                        RenderAssetUsages::default(),
+                    );
+                    let handle = app.world_mut().resource_mut::<Assets<Image>>().add(image);
+                    let head = if warp {
+                        TalkingHead::new(handle).with_rigs(vec![PortraitRig::template([64, 64])])
+                    } else {
+                        TalkingHead::new(handle).with_renderer(renderer.clone())
+                    };
+                    app.world_mut().spawn(head).id()
+                })
+                .collect();
+            // Until every head is rigged (a task) and has drawn once.
+            let start = std::time::Instant::now();
+            while entities.iter().any(|e| {
+                app.world()
+                    .resource::<TalkingHeadStats>()
+                    .get(*e)
+                    .is_none_or(|s| s.frames_rendered == 0)
+            }) {
+                assert!(
+                    start.elapsed() < Duration::from_secs(60),
+                    "heads never drew"
                 );
-                let handle = app.world_mut().resource_mut::<Assets<Image>>().add(image);
-                app.world_mut()
-                    .spawn(TalkingHead::new(handle).with_renderer(renderer.clone()))
-                    .id()
-            })
-            .collect();
-        app.update();
-        let mut t = 0.0;
-        group.bench_function(BenchmarkId::new("update", format!("{heads} heads")), |b| {
-            b.iter(|| {
-                t += 1.0;
-                for &e in &entities {
-                    app.world_mut().get_mut::<FaceFrame>(e).unwrap().time = t;
-                }
                 app.update();
-            })
-        });
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let mut t = 0.0;
+            group.bench_function(BenchmarkId::new(name, format!("{heads} heads")), |b| {
+                b.iter(|| {
+                    t += 1.0;
+                    for &e in &entities {
+                        app.world_mut().get_mut::<FaceFrame>(e).unwrap().time = t;
+                    }
+                    app.update();
+                })
+            });
+        }
     }
     group.finish();
 }

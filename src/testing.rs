@@ -265,23 +265,20 @@ pub fn output_pixels(app: &App, head: Entity) -> Vec<u8> {
 /// ```
 /// use std::time::Duration;
 ///
-/// use std::sync::Arc;
-///
 /// use bevy::prelude::*;
 /// use bevy_talking_head::prelude::*;
-/// use bevy_talking_head::render::StillRenderer;
 /// use bevy_talking_head::testing::{flat_portrait, head_stats, headless_app, update_until};
 ///
 /// let mut app = headless_app("assets", TalkingHeadPlugin { workers: 1, ..default() });
-/// let portrait = flat_portrait(&mut app, 16, [90, 90, 90, 255]);
-/// // A renderer that needs no model: the portrait copied, on a worker.
-/// let renderer = HeadRendererKind::Custom(Arc::new(StillRenderer));
-/// let head = app.world_mut().spawn(TalkingHead::new(portrait).with_renderer(renderer)).id();
+/// let portrait = flat_portrait(&mut app, 64, [90, 90, 90, 255]);
+/// // The default renderer, the mesh warp, with a rig given (no face tracker, no model files).
+/// let rig = PortraitRig::template([64, 64]);
+/// let head = app.world_mut().spawn(TalkingHead::new(portrait).with_rigs(vec![rig])).id();
 /// assert_eq!(head_stats(&app, head).frames_rendered, 0);
 /// update_until(&mut app, Duration::from_secs(10), "a frame", |app| {
 ///     head_stats(app, head).frames_rendered > 0
 /// });
-/// assert_eq!(head_stats(&app, head).renderer, "still");
+/// assert_eq!(head_stats(&app, head).renderer, "mesh_warp");
 /// ```
 pub fn head_stats(app: &App, head: Entity) -> HeadStats {
     app.world()

@@ -11,7 +11,7 @@ use super::renderer::NeuralRenderer;
 use crate::error::Error;
 use crate::head::{HeadRendererKind, NeuralModels, TalkingHead};
 use crate::onnx::OnnxModelAsset;
-use crate::render::{HeadState, TalkingHeadStats, install, loaded_model};
+use crate::render::{HeadState, TalkingHeadStats, install, loaded_model, modified};
 use crate::renderer::HeadRenderer;
 use crate::report::HeadErrors;
 
@@ -35,13 +35,7 @@ pub(crate) fn resolve_neural_renderers(
     mut stats: ResMut<TalkingHeadStats>,
     mut cache: Local<NeuralCache>,
 ) {
-    let modified: Vec<_> = model_events
-        .read()
-        .filter_map(|e| match e {
-            AssetEvent::Modified { id } => Some(*id),
-            _ => None,
-        })
-        .collect();
+    let modified = modified(&mut model_events);
     cache
         .0
         .retain(|(e, g, r)| r.strong_count() > 0 && !modified.contains(e) && !modified.contains(g));

@@ -25,7 +25,7 @@ pub use expression_filter::ExpressionFilterRenderer;
 pub use pool::RenderPool;
 pub(crate) use pool::dispatch_jobs;
 pub(crate) use portraits::{AssetFolder, load_portraits};
-pub(crate) use resolve::{install, loaded_model, resolve_renderers};
+pub(crate) use resolve::{install, loaded_model, modified, resolve_renderers};
 pub(crate) use state::HeadState;
 pub use stats::{HeadStats, TalkingHeadStats};
 pub use warp::{MeshWarpRenderer, PreparedHead, WarpHead, WarpStats};

@@ -11,6 +11,7 @@ use bevy::image::Image;
 use bevy::math::UVec2;
 
 use super::apply::write_output;
+use super::resolve::modified;
 use super::state::HeadState;
 use crate::error::Error;
 use crate::head::TalkingHead;
@@ -30,13 +31,7 @@ pub(crate) fn load_portraits(
     folder: Option<Res<AssetFolder>>,
     mut errors: HeadErrors,
 ) {
-    let modified: Vec<_> = image_events
-        .read()
-        .filter_map(|e| match e {
-            AssetEvent::Modified { id } => Some(*id),
-            _ => None,
-        })
-        .collect();
+    let modified = modified(&mut image_events);
     for (entity, head, mut state, mut rig) in &mut heads {
         let state = &mut *state;
         if head.is_changed() || head.portraits.iter().any(|p| modified.contains(&p.id())) {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use bevy::asset::{AssetEvent, Assets, Handle};
+use bevy::asset::{Asset, AssetEvent, AssetId, Assets, Handle};
 use bevy::ecs::prelude::*;
 
 use super::expression_filter::ExpressionFilterRenderer;
@@ -25,13 +25,7 @@ pub(crate) fn resolve_renderers(
     mut errors: HeadErrors,
     mut stats: ResMut<TalkingHeadStats>,
 ) {
-    let modified: Vec<_> = model_events
-        .read()
-        .filter_map(|e| match e {
-            AssetEvent::Modified { id } => Some(*id),
-            _ => None,
-        })
-        .collect();
+    let modified = modified(&mut model_events);
     for (entity, head, mut state) in &mut heads {
         if let HeadRendererKind::ExpressionFilter(h) = &head.renderer
             && modified.contains(&h.id())
@@ -78,6 +72,17 @@ pub(crate) fn install(
             state.renderer_failed = true;
         }
     }
+}
+
+/// The assets modified since the reader last read (hot reload).
+pub(crate) fn modified<A: Asset>(events: &mut MessageReader<AssetEvent<A>>) -> Vec<AssetId<A>> {
+    events
+        .read()
+        .filter_map(|e| match e {
+            AssetEvent::Modified { id } => Some(*id),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A loaded model asset: `Ok(None)` while it loads, an error naming the file when loading failed.
