@@ -20,9 +20,9 @@ mod state;
 mod stats;
 pub mod warp;
 
-pub(crate) use apply::{apply_results, create_output, forget_head};
 #[cfg(feature = "egui")]
 pub(crate) use apply::output_image;
+pub(crate) use apply::{apply_results, create_output, forget_head};
 pub use expression_filter::ExpressionFilterRenderer;
 pub use pool::RenderPool;
 pub(crate) use pool::dispatch_jobs;

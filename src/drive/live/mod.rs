@@ -50,7 +50,7 @@ use tracking_thread::TrackLoop;
 ///
 /// Capture and tracking run on their own threads; each frame the newest tracked face becomes the head's
 /// tracking layer ([`Priority::TRACKING`]). When there is no camera, the camera fails to open or is
-/// unplugged, one warning is logged (and sent as a [`TalkingHeadError`]), the tracking layer fades out so
+/// unplugged, one warning is logged (and sent as a [`TalkingHeadError`](crate::TalkingHeadError)), the tracking layer fades out so
 /// the head's [`IdleLife`] (required, added with default settings) takes over, and the source is opened
 /// again every [`retry_interval`](Self::retry_interval) until it comes back.
 ///
