@@ -7,7 +7,7 @@
 //!
 //! 1. **drivers** ([`drive`], [`net`]) write layers, which **compose** blends into the `FaceFrame`;
 //! 2. the **rig** stage ([`rig`]) rigs the head's portraits once (given rig, sidecar, or the face tracker,
-//!    on a task; cached and shared by every head on those portraits) and retargets each changed face onto
+//!    on rig threads; cached and shared by every head on those portraits) and retargets each changed face onto
 //!    them ([`rig::RiggedFace`]);
 //! 3. **dispatch** sends one job per changed head to a pool of worker threads, where a [`HeadRenderer`]
 //!    draws it (through ONNX Runtime for model-based renderers);

@@ -24,7 +24,8 @@ use crate::render::{
 };
 use crate::report::LoggedErrors;
 use crate::rig::{
-    HeadRig, PortraitRigger, RiggedFace, Rigger, TrackerSource, retarget_faces, rig_portraits,
+    HeadRig, PortraitRigger, RigThreads, RiggedFace, Rigger, TrackerSource, retarget_faces,
+    rig_portraits,
 };
 use crate::schedule::TalkingHeadSystems;
 
@@ -36,7 +37,8 @@ use crate::schedule::TalkingHeadSystems;
 /// Needs `AssetPlugin` and `ImagePlugin` (both in `DefaultPlugins`).
 #[derive(Clone, Debug)]
 pub struct TalkingHeadPlugin {
-    /// Render worker threads. Default: one less than the CPU count, at least one.
+    /// Render worker threads, and as many threads that rig portraits (run the face tracker on a new
+    /// portrait). Default: one less than the CPU count, at least one.
     pub workers: usize,
     /// The ONNX Runtime library to load. `None` looks at `ORT_DYLIB_PATH`, then where `make setup` puts it.
     /// Without ONNX Runtime, heads with ONNX renderers stay on their still portrait, with an error saying
@@ -97,6 +99,7 @@ impl Plugin for TalkingHeadPlugin {
             .add_message::<TalkingHeadError>()
             .init_resource::<LoggedErrors>()
             .insert_resource(RenderPool::new(self.workers))
+            .insert_resource(RigThreads::new(self.workers))
             .init_resource::<TalkingHeadStats>()
             .insert_resource(TrackerConfig {
                 models_dir: self.models_dir.clone(),

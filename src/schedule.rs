@@ -19,7 +19,7 @@ pub enum TalkingHeadSystems {
     Compose,
     /// Portraits and faces are made ready for the renderer, on the main thread: each head's portraits are
     /// converted to its output size when they (or the head) change, and the still portrait is shown; heads
-    /// whose renderer needs a rig get it from the rig cache, or have it made on a task (given rig, else the
+    /// whose renderer needs a rig get it from the rig cache, or have it made on a rig thread (given rig, else the
     /// portrait's sidecar, else the face tracker); every changed `FaceFrame` is sanitised and retargeted
     /// onto the rig ([`RiggedFace`](crate::rig::RiggedFace)).
     Rig,

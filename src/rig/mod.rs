@@ -8,7 +8,7 @@
 //! - [`PortraitRigger`]: makes [`RiggedPortraits`] (a head's portraits, their rigs and the
 //!   [`Retargeter`]) and keeps one cache of them by portrait identity, freed with the last head.
 //! - The stage's systems ([`TalkingHeadSystems::Rig`](crate::schedule::TalkingHeadSystems::Rig)) rig
-//!   the portraits of heads that ask ([`HeadRig`]) on a task, and retarget each changed face
+//!   the portraits of heads that ask ([`HeadRig`]) on threads of their own, and retarget each changed face
 //!   ([`RiggedFace`]). Renderers receive the rigged portraits and the retargeted face, and only draw.
 
 pub mod editor;
@@ -27,4 +27,4 @@ pub use retarget::{HEAD_PIVOT, HeadMotion, RetargetedFace, Retargeter};
 pub use rigged::RiggedPortraits;
 pub use rigger::{PortraitRigger, RigRequest, TrackerSource};
 pub use stage::{HeadRig, RiggedFace, Rigger};
-pub(crate) use stage::{retarget_faces, rig_portraits};
+pub(crate) use stage::{RigThreads, retarget_faces, rig_portraits};

@@ -1,14 +1,15 @@
-//! The rig stage's systems, in [`TalkingHeadSystems::Rig`]: portraits are rigged (from the cache, or on a
-//! task) for the heads that ask for it ([`HeadRig`]), and each changed [`FaceFrame`] is sanitised and
-//! retargeted onto its head's rig ([`RiggedFace`]).
+//! The rig stage's systems, in [`TalkingHeadSystems::Rig`](crate::schedule::TalkingHeadSystems::Rig):
+//! portraits are rigged (from the cache, or on the rig stage's own threads) for the heads that ask for it
+//! ([`HeadRig`]), and each changed [`FaceFrame`] is sanitised and retargeted onto its head's rig
+//! ([`RiggedFace`]).
 
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use bevy::asset::{AssetEvent, AssetId};
 use bevy::ecs::prelude::*;
 use bevy::image::Image;
-use bevy::tasks::futures_lite::future;
-use bevy::tasks::{AsyncComputeTaskPool, Task, TaskPool};
+use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded, unbounded};
 
 use super::retarget::RetargetedFace;
 use super::rigged::RiggedPortraits;
@@ -21,6 +22,71 @@ use crate::report::HeadErrors;
 /// plugin to change the expression shapes).
 #[derive(Resource, Clone, Debug)]
 pub struct Rigger(pub Arc<PortraitRigger>);
+
+type RigReply = Result<Arc<RiggedPortraits>>;
+
+struct RigJob {
+    rigger: Arc<PortraitRigger>,
+    request: RigRequest,
+    reply: Sender<RigReply>,
+}
+
+/// The threads portraits are rigged on (the face tracker takes a fraction of a second to seconds). Joined
+/// when the app is dropped, so no rigging outlives it (ONNX Runtime must not be running when the process
+/// exits).
+#[derive(Resource)]
+pub(crate) struct RigThreads {
+    jobs: Option<Sender<RigJob>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl RigThreads {
+    /// Starts `count` threads (at least one).
+    pub(crate) fn new(count: usize) -> Self {
+        let (tx, rx) = unbounded::<RigJob>();
+        let threads = (0..count.max(1))
+            .filter_map(|i| {
+                let jobs = rx.clone();
+                std::thread::Builder::new()
+                    .name(format!("talking-head-rig-{i}"))
+                    .spawn(move || {
+                        for job in jobs.iter() {
+                            let result =
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                    job.rigger.rig(&job.request)
+                                }))
+                                .unwrap_or_else(|_| {
+                                    Err(Error::Rig {
+                                        path: "<portrait>".into(),
+                                        problem: "rigging panicked".into(),
+                                    })
+                                });
+                            let _ = job.reply.send(result);
+                        }
+                    })
+                    .ok()
+            })
+            .collect();
+        Self {
+            jobs: Some(tx),
+            threads,
+        }
+    }
+
+    fn submit(&self, job: RigJob) -> bool {
+        !self.threads.is_empty() && self.jobs.as_ref().is_some_and(|tx| tx.send(job).is_ok())
+    }
+}
+
+impl Drop for RigThreads {
+    fn drop(&mut self) {
+        // Closing the channel ends each thread after its current portrait.
+        self.jobs.take();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
 
 /// The face as the renderer of one head should draw it. Written by the
 /// [`Rig`](crate::schedule::TalkingHeadSystems::Rig) set whenever the head's [`FaceFrame`] or its rig
@@ -42,8 +108,8 @@ enum RigState {
     None,
     /// Wanted: made (or looked up) on the next run of the rig stage.
     Requested(RigRequest),
-    /// Being made on a task.
-    Rigging(RigRequest, Task<Result<Arc<RiggedPortraits>>>),
+    /// Being made on a rig thread.
+    Rigging(RigRequest, Receiver<RigReply>),
     /// Ready.
     Ready(Arc<RiggedPortraits>),
     /// Rigging failed (reported); asked again only with new portraits.
@@ -94,11 +160,12 @@ impl HeadRig {
     }
 }
 
-/// Rigs the portraits of heads that asked: from the cache at once, else on a task (one per portrait set
-/// at a time; other heads with the same portraits wait for it and then find it in the cache).
+/// Rigs the portraits of heads that asked: from the cache at once, else on a rig thread (one job per
+/// portrait set at a time; other heads with the same portraits wait for it and then find it in the cache).
 pub(crate) fn rig_portraits(
     mut heads: Query<(Entity, &mut HeadRig)>,
     rigger: Res<Rigger>,
+    threads: Res<RigThreads>,
     mut image_events: MessageReader<AssetEvent<Image>>,
     mut errors: HeadErrors,
 ) {
@@ -126,36 +193,47 @@ pub(crate) fn rig_portraits(
                     head.state = RigState::Requested(request);
                 } else {
                     in_flight.push(key(&request));
-                    let task_rigger = rigger.0.clone();
-                    let task_request = request.clone();
-                    let task =
-                        AsyncComputeTaskPool::get_or_init(TaskPool::default).spawn(async move {
-                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                task_rigger.rig(&task_request)
-                            }))
-                            .unwrap_or_else(|_| {
-                                Err(Error::Rig {
-                                    path: "<portrait>".into(),
-                                    problem: "rigging panicked".into(),
-                                })
-                            })
-                        });
-                    head.state = RigState::Rigging(request, task);
-                }
-            }
-            RigState::Rigging(request, mut task) => {
-                match future::block_on(future::poll_once(&mut task)) {
-                    None => head.state = RigState::Rigging(request, task),
-                    Some(Ok(rigged)) => {
-                        head.state = RigState::Ready(rigged);
-                        head.fresh = true;
-                    }
-                    Some(Err(e)) => {
-                        errors.report(entity, e);
+                    let (reply, answer) = bounded(1);
+                    let job = RigJob {
+                        rigger: rigger.0.clone(),
+                        request: request.clone(),
+                        reply,
+                    };
+                    if threads.submit(job) {
+                        head.state = RigState::Rigging(request, answer);
+                    } else {
+                        errors.report(
+                            entity,
+                            Error::Rig {
+                                path: "<portrait>".into(),
+                                problem: "the rig threads are not running".into(),
+                            },
+                        );
                         head.state = RigState::Failed;
                     }
                 }
             }
+            RigState::Rigging(request, answer) => match answer.try_recv() {
+                Err(TryRecvError::Empty) => head.state = RigState::Rigging(request, answer),
+                Ok(Ok(rigged)) => {
+                    head.state = RigState::Ready(rigged);
+                    head.fresh = true;
+                }
+                Ok(Err(e)) => {
+                    errors.report(entity, e);
+                    head.state = RigState::Failed;
+                }
+                Err(TryRecvError::Disconnected) => {
+                    errors.report(
+                        entity,
+                        Error::Rig {
+                            path: "<portrait>".into(),
+                            problem: "the rig thread went away".into(),
+                        },
+                    );
+                    head.state = RigState::Failed;
+                }
+            },
             other => head.state = other,
         }
     }
