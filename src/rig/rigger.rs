@@ -181,11 +181,10 @@ impl PortraitRigger {
 
     /// The rigged portraits of `request` if they are cached (cheap: for the main thread).
     pub fn cached_rig(&self, request: &RigRequest) -> Option<Arc<RiggedPortraits>> {
-        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache
-            .iter()
-            .filter(|e| request.same_key(e))
-            .find_map(|e| e.rigged.upgrade())
+        lookup(
+            &self.cache.lock().unwrap_or_else(|e| e.into_inner()),
+            request,
+        )
     }
 
     /// The rigged portraits of `request`: cached, or made now (which may run the face tracker: seconds,
@@ -197,11 +196,7 @@ impl PortraitRigger {
         let made = Arc::new(self.rig_uncached(request)?);
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         // Another thread may have made the same meanwhile: share one.
-        if let Some(r) = cache
-            .iter()
-            .filter(|e| request.same_key(e))
-            .find_map(|e| e.rigged.upgrade())
-        {
+        if let Some(r) = lookup(&cache, request) {
             return Ok(r);
         }
         cache.retain(|e| e.rigged.strong_count() > 0);
@@ -308,6 +303,14 @@ impl PortraitRigger {
         }
         Ok(rig)
     }
+}
+
+/// The live rigged portraits of `request` in `cache`.
+fn lookup(cache: &[CacheEntry], request: &RigRequest) -> Option<Arc<RiggedPortraits>> {
+    cache
+        .iter()
+        .filter(|e| request.same_key(e))
+        .find_map(|e| e.rigged.upgrade())
 }
 
 /// The pixel size of a PNG or JPEG file, from its header.
