@@ -1029,8 +1029,12 @@ fn calibration_takes_the_current_face_as_neutral() {
         .unwrap()
         .success();
     assert!(ok);
-    for i in 1..8 {
-        std::fs::copy(dir.join("000.png"), dir.join(format!("{i:03}.png"))).unwrap();
+    // Long enough not to loop while the test runs: a loop starts the tracker afresh, and a tracker that
+    // starts afresh reads a still a little differently from one that follows it from its previous crop
+    // (with 8 frames a loop, the phases differed by 0.08 of a weight, and calibrating on the wrong phase
+    // under load failed this test in CI).
+    for i in 1..500 {
+        std::fs::hard_link(dir.join("000.png"), dir.join(format!("{i:03}.png"))).unwrap();
     }
     let mut app = app(1);
     let head = app
@@ -1092,11 +1096,10 @@ fn calibration_takes_the_current_face_as_neutral() {
         before.0 > 0.1 || before.1 > 0.05,
         "the frame is not neutral before: {before:?}"
     );
-    // The eyeLook weights (gaze against the eye corners) keep a little of the frame's gaze, and the
-    // tracker's crop feedback moves the landmarks of a repeated still by a fraction of a pixel (angles
-    // within 0.011 rad seen).
+    // Settled tracking reads the same still the same way (0.002 of a weight and 0.000 rad seen); a little
+    // room is left for the tracker's crop feedback.
     assert!(
-        after.0 < 0.1 && after.0 < before.0 / 4.0 && after.1 < before.1 / 2.5,
+        after.0 < 0.05 && after.1 < 0.02,
         "after calibrating on it, it is the neutral face: {after:?}"
     );
 }
