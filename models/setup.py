@@ -15,7 +15,10 @@ What it makes (all git-ignored, all idempotent: a second run downloads and rebui
   models/.venv                                  the Python tools used for the conversion and the references
   models/.venv-training                         with --training: PyTorch and the training code's packages
                                                 (models/training/requirements.txt; about 3 GB from PyPI)
-Downloads are cached in models/.cache/wheels (the training packages in pip's own cache).
+  models/.venv-reference                        with --reference: Google's MediaPipe 1.2.2 (the reference the
+                                                tracker is compared with; models/reference/requirements.txt;
+                                                about 160 MB from PyPI; for developers, never a dependency)
+Downloads are cached in models/.cache/wheels (the training and reference packages in pip's own cache).
 """
 from __future__ import annotations
 
@@ -41,6 +44,8 @@ PORTRAITS = ROOT / "assets" / "portraits"
 REQUIREMENTS = MODELS / "requirements.txt"
 TRAINING_VENV = MODELS / ".venv-training"
 TRAINING_REQUIREMENTS = MODELS / "training" / "requirements.txt"
+REFERENCE_VENV = MODELS / ".venv-reference"
+REFERENCE_REQUIREMENTS = MODELS / "reference" / "requirements.txt"
 
 ORT_VERSION = "1.31.1"
 # (wheel requirement, file inside the wheel, where it goes)
@@ -152,6 +157,23 @@ class Setup:
                         "-r", str(TRAINING_REQUIREMENTS)], check=True)
         subprocess.run([str(python), "-c", "import torch, onnx, onnxruntime, PIL; print('      torch', torch.__version__)"],
                        check=True)
+        stamp.write_text(want)
+        self.downloaded += 1
+        return python
+
+    def reference_tools(self) -> Path:
+        self.step("Reference runtime (models/.venv-reference: MediaPipe, models/reference/requirements.txt)")
+        python, stamp, want = _venv_paths(REFERENCE_VENV, REFERENCE_REQUIREMENTS)
+        if self.venv_up_to_date(python, stamp, want):
+            return python
+        if self.offline:
+            raise SystemExit("error: the reference runtime is not installed and --offline forbids downloading it")
+        _fresh_venv(REFERENCE_VENV)
+        self.note("installing pinned packages from PyPI (about 160 MB the first time; pip shows progress)")
+        subprocess.run([str(python), "-m", "pip", "install", "--progress-bar", "on", "--only-binary=:all:",
+                        "-r", str(REFERENCE_REQUIREMENTS)], check=True)
+        subprocess.run([str(python), "-c", "import mediapipe, tflite_runtime.interpreter, numpy; "
+                        "print('      mediapipe', mediapipe.__version__, '/ numpy', numpy.__version__)"], check=True)
         stamp.write_text(want)
         self.downloaded += 1
         return python
@@ -281,9 +303,11 @@ def main() -> None:
     parser.add_argument("--offline", action="store_true", help="fail rather than download anything")
     parser.add_argument("--training", action="store_true",
                         help="also install the training code's packages (PyTorch) into models/.venv-training")
+    parser.add_argument("--reference", action="store_true",
+                        help="also install Google's MediaPipe (the reference runtime) into models/.venv-reference")
     args = parser.parse_args()
     started = time.time()
-    s = Setup(args.offline, 7 if args.training else 6)
+    s = Setup(args.offline, 6 + args.training + args.reference)
     python = s.python_tools()
     s.onnxruntime()
     s.face_models(python)
@@ -292,6 +316,8 @@ def main() -> None:
     s.check(python)
     if args.training:
         s.training_tools()
+    if args.reference:
+        s.reference_tools()
     print(f"set-up complete in {time.time() - started:.1f} s: {s.downloaded} downloaded, {s.built} built, "
           f"{s.present} already present", flush=True)
 
