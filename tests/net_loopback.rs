@@ -165,9 +165,13 @@ fn client_b_sees_client_a_follow_its_clip_through_ten_percent_loss() {
     // Connected, streaming and the jitter buffers settled within 3.5 s; from then on, through the lossy link:
     let warm = 3.5;
     let settled: Trace = a_seen_by_b.iter().copied().filter(|s| s.0 > warm).collect();
+    // In (nearly) every frame B drew after that: counted against B's own frames, not the wall clock, so a
+    // loaded machine that draws fewer frames (31 a second seen in CI while other builds ran) still
+    // passes, and 100 frames are still enough to measure what follows.
+    let b_frames = b_sent.iter().filter(|s| s.0 > warm).count();
     assert!(
-        settled.len() > 250,
-        "B saw A's avatar in {} frames",
+        settled.len() >= 100 && settled.len() * 100 >= b_frames * 95,
+        "B saw A's avatar in {} of its {b_frames} frames",
         settled.len()
     );
     // - continuous: (almost) never waiting for a packet, never faded, and never faster than the clip

@@ -17,10 +17,10 @@ fn setup_run_again_downloads_nothing() {
         "set-up failed offline (something was missing):\n{stdout}\n{stderr}"
     );
     assert!(
-        stdout.contains(": 0 downloaded, 0 built, 5 already present"),
+        stdout.contains(": 0 downloaded, 0 built, 6 already present"),
         "{stdout}"
     );
-    for step in ["[1/6]", "[2/6]", "[3/6]", "[4/6]", "[5/6]", "[6/6]"] {
+    for step in ["[1/7]", "[2/7]", "[3/7]", "[4/7]", "[5/7]", "[6/7]", "[7/7]"] {
         assert!(
             stdout.contains(step),
             "progress line {step} missing:\n{stdout}"

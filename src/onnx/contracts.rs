@@ -112,6 +112,39 @@ pub const FACE_LANDMARKS: ModelContract = ModelContract {
         },
     ],
 };
+/// MediaPipe Face Mesh V2 (from Google's Face Landmarker bundle): `image [1,3,256,256]` (RGB in 0..1) ->
+/// `landmarks [1,1,1,1434]` (478 x xyz in crop pixels: the 468 mesh points, then the irises),
+/// `presence [1,1,1,1]` (logit). Its third output, `score_2 [1,1]`, is not documented by Google and unused.
+pub const FACE_MESH_V2: ModelContract = ModelContract {
+    name: "face_mesh_v2",
+    inputs: &[TensorSpec {
+        name: "image",
+        shape: &[Fixed(1), Fixed(3), Fixed(256), Fixed(256)],
+    }],
+    outputs: &[
+        TensorSpec {
+            name: "landmarks",
+            shape: &[Fixed(1), Fixed(1), Fixed(1), Fixed(1434)],
+        },
+        TensorSpec {
+            name: "presence",
+            shape: &[Fixed(1), Fixed(1), Fixed(1), Fixed(1)],
+        },
+    ],
+};
+/// MediaPipe Blendshape V2: `points [1,146,2]` (146 of Face Mesh V2's points, image pixels) ->
+/// `blendshapes [52]` (MediaPipe's order: `_neutral`, then 51 ARKit names without `tongueOut`).
+pub const FACE_BLENDSHAPES: ModelContract = ModelContract {
+    name: "face_blendshapes",
+    inputs: &[TensorSpec {
+        name: "points",
+        shape: &[Fixed(1), Fixed(146), Fixed(2)],
+    }],
+    outputs: &[TensorSpec {
+        name: "blendshapes",
+        shape: &[Fixed(52)],
+    }],
+};
 /// MediaPipe iris: `image [1,3,64,64]` -> `eye_contour [1,213]` (71 x xyz), `iris [1,15]` (5 x xyz).
 pub const IRIS_LANDMARKS: ModelContract = ModelContract {
     name: "iris_landmarks",
@@ -173,7 +206,7 @@ pub const NEURAL_GENERATOR: ModelContract = ModelContract {
 };
 
 /// Every known contract.
-pub const ALL: [&ModelContract; 7] = [
+pub const ALL: [&ModelContract; 9] = [
     &EXPRESSION_FILTER,
     &NEURAL_EMBEDDER,
     &NEURAL_GENERATOR,
@@ -181,6 +214,8 @@ pub const ALL: [&ModelContract; 7] = [
     &FACE_DETECTOR_FULL_RANGE,
     &FACE_LANDMARKS,
     &IRIS_LANDMARKS,
+    &FACE_MESH_V2,
+    &FACE_BLENDSHAPES,
 ];
 
 /// The contract called `name`.

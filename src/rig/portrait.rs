@@ -62,14 +62,12 @@ fn rig_error(path: &Path, problem: impl Into<String>) -> Error {
 impl PortraitRig {
     /// A rig from a tracked face.
     pub fn from_tracked(face: &TrackedFace, image_size: [u32; 2]) -> Self {
-        let iris = face
-            .eyes
-            .as_ref()
-            .map(|e| e.clone().map(|e| [e.iris[0][0], e.iris[0][1]]));
-        let iris_radius = face.eyes.as_ref().map(|e| {
-            e.clone().map(|e| {
-                let c = e.iris[0];
-                e.iris[1..]
+        let irises = face.irises();
+        let iris = irises.map(|e| e.map(|e| [e[0][0], e[0][1]]));
+        let iris_radius = irises.map(|e| {
+            e.map(|e| {
+                let c = e[0];
+                e[1..]
                     .iter()
                     .map(|p| ((p[0] - c[0]).powi(2) + (p[1] - c[1]).powi(2)).sqrt())
                     .sum::<f32>()
@@ -80,7 +78,8 @@ impl PortraitRig {
             version: RIG_VERSION,
             source: RigSource::Tracked,
             image_size,
-            landmarks: face.landmarks.points.clone(),
+            // The mesh's 468 (Face Mesh V2's irises are in `iris`).
+            landmarks: face.landmarks.points.iter().take(468).copied().collect(),
             iris,
             iris_radius,
             presence: face.landmarks.presence,

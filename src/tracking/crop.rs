@@ -156,7 +156,8 @@ impl Crop {
         self.side / self.size as f32
     }
 
-    /// Samples the crop into a CHW float tensor, each value `pixel * mul + add`.
+    /// Samples the crop into a CHW float tensor, each value `pixel * mul + add`; tensor pixel `(u, v)` is
+    /// the crop's point `(u + 0.5, v + 0.5)`.
     pub fn sample_chw(
         &self,
         image: &ImageView<'_>,
@@ -164,12 +165,26 @@ impl Crop {
         add: f32,
         zero_outside: bool,
     ) -> Vec<f32> {
+        self.sample_chw_at(image, mul, add, zero_outside, 0.5)
+    }
+
+    /// [`sample_chw`](Self::sample_chw) with tensor pixel `(u, v)` at the crop's point `(u + at, v + at)`.
+    /// MediaPipe's graphs warp with OpenCV, whose destination pixel `u` is the crop's point `u`: `at = 0`
+    /// reproduces them.
+    pub fn sample_chw_at(
+        &self,
+        image: &ImageView<'_>,
+        mul: f32,
+        add: f32,
+        zero_outside: bool,
+        at: f32,
+    ) -> Vec<f32> {
         let n = self.size as usize;
         let plane = n * n;
         let mut out = vec![0f32; 3 * plane];
         for v in 0..n {
             for u in 0..n {
-                let [x, y] = self.to_image(u as f32 + 0.5, v as f32 + 0.5);
+                let [x, y] = self.to_image(u as f32 + at, v as f32 + at);
                 let p = image.sample(x, y, zero_outside);
                 let i = v * n + u;
                 out[i] = p[0] * mul + add;

@@ -1,11 +1,11 @@
-//! From a tracked face to a [`FaceFrame`]: head pose against the canonical face, ARKit-named expression
-//! weights from landmark geometry in the canonical frame, gaze from the irises, and calibration to a user's
-//! neutral face.
+//! From a tracked face to a [`FaceFrame`]: head pose against the canonical face, the 52 ARKit expression
+//! weights (from the blendshape model when it ran, else from landmark geometry in the canonical frame),
+//! gaze from the irises, and calibration to a user's neutral face.
 
 use super::pose::{PoseFit, fit_pose};
 use super::smoothing::{OneEuroFilter, OneEuroParams};
 use super::tracker::TrackedFace;
-use crate::face::{Expression, FaceFrame, Gaze, HeadPose};
+use crate::face::{Expression, ExpressionWeights, FaceFrame, Gaze, HeadPose};
 
 /// Landmark measurements in the canonical frame (units of the outer eye-corner distance, y down) that the
 /// expression weights are read from.
@@ -108,6 +108,9 @@ pub struct Calibration {
     /// The neutral mesh in the canonical frame (expression offsets are measured from it; the canonical face
     /// when not calibrated).
     pub points: Option<Vec<[f32; 3]>>,
+    /// The blendshape model's weights on the neutral face: each channel then reads 0 there and 1 at full
+    /// (`(w - neutral) / (1 - neutral)`). `None`: the model's weights as they are.
+    pub blendshapes: Option<ExpressionWeights>,
 }
 
 /// Turns [`TrackedFace`]s into [`FaceFrame`]s, with smoothing of the head angles.
@@ -128,6 +131,7 @@ impl Default for FaceAnalyzer {
                 features: ExpressionFeatures::TYPICAL_NEUTRAL,
                 pose: None,
                 points: None,
+                blendshapes: None,
             },
             angle_smoothing: OneEuroParams::ANGLES,
             filters: Default::default(),
@@ -146,19 +150,27 @@ fn clamp01(v: f32) -> f32 {
 
 /// Canonical-frame mesh and eyes of a tracked face under `pose`.
 fn to_canonical(face: &TrackedFace, pose: &PoseFit) -> (Vec<[f32; 3]>, Option<[EyeDetail; 2]>) {
-    let canon = face
-        .landmarks
-        .points
+    let points = &face.landmarks.points;
+    let canon: Vec<[f32; 3]> = points
         .iter()
+        .take(468)
         .map(|p| pose.to_canonical(*p))
         .collect();
-    let eyes = face.eyes.as_ref().map(|eyes| {
-        eyes.clone().map(|e| EyeDetail {
+    let eyes = match &face.eyes {
+        Some(eyes) => Some(eyes.clone().map(|e| EyeDetail {
             iris: pose.to_canonical(e.iris[0]),
             upper: pose.to_canonical(e.contour[12]),
             lower: pose.to_canonical(e.contour[4]),
-        })
-    });
+        })),
+        // Face Mesh V2: its own irises, and the lids of the mesh (which V2 follows through blinks).
+        None => face.irises().map(|irises| {
+            [(0, 159, 145), (1, 386, 374)].map(|(side, upper, lower)| EyeDetail {
+                iris: pose.to_canonical(irises[side][0]),
+                upper: canon[upper],
+                lower: canon[lower],
+            })
+        }),
+    };
     (canon, eyes)
 }
 
@@ -172,6 +184,7 @@ impl FaceAnalyzer {
             features,
             pose: Some(pose),
             points: Some(canon),
+            blendshapes: face.blendshapes,
         };
         self.filters = Default::default();
     }
@@ -247,6 +260,16 @@ impl FaceAnalyzer {
             scale: pose.scale / reference.scale,
         };
 
+        if let Some(weights) = &face.blendshapes {
+            // The blendshape model reads all 52 (gaze too, as the eyeLook weights: the gaze angles stay 0 so
+            // renderers do not turn the eyes twice); calibrated per channel against the neutral face.
+            let neutral = self.calibration.blendshapes.unwrap_or_default();
+            for e in Expression::ALL {
+                let (w, n) = (weights.get(e), neutral.get(e).clamp(0.0, 0.95));
+                frame.expressions.set(e, clamp01((w - n) / (1.0 - n)));
+            }
+            return frame;
+        }
         let e = &mut frame.expressions;
         // ARKit's Left and Right are the face's own sides: its right eye is on the image left.
         for (side, blink, wide) in [

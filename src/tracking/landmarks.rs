@@ -1,4 +1,5 @@
-//! The 468-point face mesh and the iris models, run on rotated crops.
+//! The face meshes (MediaPipe's 468-point mesh and Face Mesh V2's 478 points) and the iris model, run on
+//! rotated crops.
 
 use std::sync::Arc;
 
@@ -19,10 +20,11 @@ pub mod points {
     pub const LEFT_EYE_OUTER: usize = 263;
 }
 
-/// The 468 landmarks of one face, in image pixels (`z` on the same scale, negative towards the camera).
+/// The landmarks of one face, in image pixels (`z` on the same scale, negative towards the camera).
 #[derive(Clone, Debug, PartialEq)]
 pub struct FaceLandmarks {
-    /// 468 points `[x, y, z]`.
+    /// 468 mesh points `[x, y, z]`, then (from Face Mesh V2) the irises: 468-472 the subject's right iris
+    /// (centre first), 473-477 the left.
     pub points: Vec<[f32; 3]>,
     /// Probability that a face is in the crop.
     pub presence: f32,
@@ -69,15 +71,37 @@ pub fn crop_from_landmarks(points: &[[f32; 3]]) -> Crop {
     }
 }
 
+/// The crop for the next frame as MediaPipe's Face Landmarker makes it: the upright bounding box of all the
+/// points, turned so the outer eye corners (33, 263) are level, squared on its longer side and scaled 1.5
+/// (`face_landmarks_detector_graph.cc`: LandmarksToDetection, DetectionsToRects, RectTransformation).
+pub fn crop_from_landmarks_mediapipe(points: &[[f32; 3]], size: u32) -> Crop {
+    let a = points[points::RIGHT_EYE_OUTER];
+    let b = points[points::LEFT_EYE_OUTER];
+    let angle = (b[1] - a[1]).atan2(b[0] - a[0]);
+    let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
+    for p in points {
+        lo = [lo[0].min(p[0]), lo[1].min(p[1])];
+        hi = [hi[0].max(p[0]), hi[1].max(p[1])];
+    }
+    Crop {
+        centre: [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0],
+        side: 1.5 * (hi[0] - lo[0]).max(hi[1] - lo[1]),
+        angle,
+        size,
+        mirror: false,
+    }
+}
+
 /// Runs a landmark model (input `image`, RGB in 0..1) on `crop` of `image`.
 fn run_on_crop(
     model: &OnnxModel,
     image: &ImageView<'_>,
     crop: &Crop,
     outputs: &[&str],
+    at: f32,
 ) -> Result<Vec<TensorData>> {
     let n = crop.size as i64;
-    let input = crop.sample_chw(image, 1.0 / 255.0, 0.0, false);
+    let input = crop.sample_chw_at(image, 1.0 / 255.0, 0.0, false, at);
     model.run(
         vec![(
             "image",
@@ -96,26 +120,98 @@ fn crop_point(crop: &Crop, p: &[f32]) -> [f32; 3] {
     [x, y, p[2] * crop.scale()]
 }
 
-/// The face-mesh model.
+const SAMPLE_AT: f32 = 0.25;
+
+/// Which face-mesh model a [`FaceLandmarker`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MeshModel {
+    /// MediaPipe's first face mesh (`face_landmarks.onnx`): 468 points from a 192 px crop; the irises
+    /// come from the separate iris model.
+    V1,
+    /// Face Mesh V2 from Google's Face Landmarker (`face_mesh_v2.onnx`): 478 points, irises included,
+    /// from a 256 px crop.
+    V2,
+}
+
+impl MeshModel {
+    /// The crop side in model pixels.
+    pub fn input_size(self) -> u32 {
+        match self {
+            MeshModel::V1 => 192,
+            MeshModel::V2 => 256,
+        }
+    }
+
+    /// How many points it gives.
+    pub fn points(self) -> usize {
+        match self {
+            MeshModel::V1 => 468,
+            MeshModel::V2 => 478,
+        }
+    }
+}
+
+/// A face-mesh model ([`MeshModel::V1`] or [`MeshModel::V2`], told apart by their contracts).
 #[derive(Debug, Clone)]
 pub struct FaceLandmarker {
     model: Arc<OnnxModel>,
+    kind: MeshModel,
 }
 
 impl FaceLandmarker {
-    /// Wraps a model, checking its contract.
+    /// Wraps a model, checking that it follows [`contracts::FACE_MESH_V2`] or [`contracts::FACE_LANDMARKS`].
     pub fn new(model: Arc<OnnxModel>) -> Result<Self> {
-        model.check(&contracts::FACE_LANDMARKS)?;
-        Ok(Self { model })
+        let kind = match model.check(&contracts::FACE_MESH_V2) {
+            Ok(()) => MeshModel::V2,
+            Err(v2) => match model.check(&contracts::FACE_LANDMARKS) {
+                Ok(()) => MeshModel::V1,
+                // A model meant for V2 (478 points) reports against V2; anything else against V1.
+                Err(v1) => {
+                    let for_v2 = model
+                        .inputs()
+                        .iter()
+                        .any(|i| i.name == "image" && i.shape.last() == Some(&256));
+                    return Err(if for_v2 { v2 } else { v1 });
+                }
+            },
+        };
+        Ok(Self { model, kind })
     }
 
-    /// Runs the mesh on `crop` of `image`.
+    /// Which mesh model this is.
+    pub fn kind(&self) -> MeshModel {
+        self.kind
+    }
+
+    /// Runs the mesh on `crop` of `image` (the crop's `size` is set to the model's).
     pub fn run(&self, image: &ImageView<'_>, crop: Crop) -> Result<FaceLandmarks> {
-        let crop = Crop { size: 192, ..crop };
-        let out = run_on_crop(&self.model, image, &crop, &["landmarks", "presence"])?;
+        let crop = Crop {
+            size: self.kind.input_size(),
+            ..crop
+        };
+        // Face Mesh V2 sees its crop as MediaPipe's graph samples it (OpenCV's pixel convention).
+        let at = match self.kind {
+            MeshModel::V1 => 0.5,
+            MeshModel::V2 => SAMPLE_AT,
+        };
+        let out = run_on_crop(&self.model, image, &crop, &["landmarks", "presence"], at)?;
+        let n = self.kind.points();
+        if out[0].data.len() < 3 * n || out[1].data.is_empty() {
+            return Err(crate::error::Error::Inference {
+                path: self.model.label().to_owned(),
+                message: format!(
+                    "the face mesh gave {} landmark values and {} presence values ({} and 1 expected)",
+                    out[0].data.len(),
+                    out[1].data.len(),
+                    3 * n
+                ),
+                source: None,
+            });
+        }
         let points = out[0]
             .data
             .chunks_exact(3)
+            .take(n)
             .map(|p| crop_point(&crop, p))
             .collect();
         let presence = 1.0 / (1.0 + (-out[1].data[0]).exp());
@@ -184,7 +280,7 @@ impl IrisLandmarker {
             size: 64,
             mirror,
         };
-        let out = run_on_crop(&self.model, image, &crop, &["eye_contour", "iris"])?;
+        let out = run_on_crop(&self.model, image, &crop, &["eye_contour", "iris"], 0.5)?;
         let map = |p: &[f32]| crop_point(&crop, p);
         let contour = out[0].data.chunks_exact(3).map(map).collect();
         let mut iris = [[0.0; 3]; 5];

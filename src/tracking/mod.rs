@@ -1,6 +1,8 @@
 //! Face tracking with ONNX (no Bevy inside, so it runs on any thread): BlazeFace detection, rotated crops,
-//! the 468-point face mesh and the iris model, in still and video modes.
+//! Face Mesh V2 (478 points) and the blendshape model (the 52 ARKit weights), in still and video modes; the
+//! older 468-point mesh and iris model on request.
 
+mod blendshapes;
 mod crop;
 mod detector;
 mod expression;
@@ -14,10 +16,14 @@ pub(crate) use crop::bilinear;
 pub use crop::{Crop, ImageView, MAX_IMAGE_SIDE, MIN_IMAGE_SIDE};
 pub use detector::{Detection, DetectorKind, FaceDetector, weighted_nms};
 pub use expression::{Calibration, ExpressionFeatures, EyeDetail, FaceAnalyzer};
+pub use blendshapes::{BLENDSHAPE_NAMES, BLENDSHAPE_POINTS, BlendshapeModel, to_weights};
 pub use landmarks::{
-    EyeLandmarks, FaceLandmarker, FaceLandmarks, IrisLandmarker, crop_from_detection,
-    crop_from_landmarks, points,
+    EyeLandmarks, FaceLandmarker, FaceLandmarks, IrisLandmarker, MeshModel, crop_from_detection,
+    crop_from_landmarks, crop_from_landmarks_mediapipe, points,
 };
 pub use pose::{PoseFit, RIGID_POINTS, canonical_face, fit_pose, rotation_from_angles};
 pub use smoothing::{OneEuroFilter, OneEuroParams, PointSmoother};
-pub use tracker::{FaceChoice, FaceTracker, MODEL_FILES, TrackedFace, default_models_dir};
+pub use tracker::{
+    FaceChoice, FaceTracker, MESH_V1_MODEL_FILES, MODEL_FILES, TrackedFace, TrackerModels,
+    default_models_dir,
+};

@@ -1,15 +1,18 @@
-//! [`FaceTracker`]: detector -> rotated crop -> 468 landmarks -> iris, on stills and on video.
+//! [`FaceTracker`]: detector -> rotated crop -> Face Mesh V2's 478 landmarks -> the 52 blendshapes, on
+//! stills and on video (or, with [`TrackerModels::MeshV1`], the older 468-point mesh and the iris model).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use super::crop::{Crop, ImageView};
 use super::detector::{Detection, DetectorKind, FaceDetector};
+use super::blendshapes::BlendshapeModel;
 use super::landmarks::{
-    EyeLandmarks, FaceLandmarker, FaceLandmarks, IrisLandmarker, crop_from_detection,
-    crop_from_landmarks,
+    EyeLandmarks, FaceLandmarker, FaceLandmarks, IrisLandmarker, MeshModel, crop_from_detection,
+    crop_from_landmarks, crop_from_landmarks_mediapipe,
 };
 use crate::error::Result;
+use crate::face::ExpressionWeights;
 use crate::onnx::{OnnxModel, SessionOptions};
 
 /// Which face to follow when there are several.
@@ -27,10 +30,37 @@ pub enum FaceChoice {
 pub struct TrackedFace {
     /// The detection it started from (`None` when it was tracked from the previous frame's landmarks).
     pub detection: Option<Detection>,
-    /// The 468 mesh points and their crop.
+    /// The mesh points (468, or 478 with the irises from Face Mesh V2) and their crop.
     pub landmarks: FaceLandmarks,
-    /// Both eyes, `[subject's right, subject's left]`, when the iris model ran.
+    /// Both eyes, `[subject's right, subject's left]`, when the iris model ran ([`TrackerModels::MeshV1`]).
     pub eyes: Option<[EyeLandmarks; 2]>,
+    /// The 52 ARKit weights from the blendshape model, when it ran ([`TrackerModels::MeshV2`]).
+    pub blendshapes: Option<ExpressionWeights>,
+}
+
+impl TrackedFace {
+    /// Each iris, `[subject's right, subject's left]`: its centre, then 4 points on its edge. From Face Mesh
+    /// V2's points 468-477, else from the iris model; `None` when neither ran.
+    pub fn irises(&self) -> Option<[[[f32; 3]; 5]; 2]> {
+        let p = &self.landmarks.points;
+        if p.len() >= 478 {
+            let iris = |start: usize| std::array::from_fn(|k| p[start + k]);
+            return Some([iris(468), iris(473)]);
+        }
+        self.eyes.as_ref().map(|e| [e[0].iris, e[1].iris])
+    }
+}
+
+/// Which landmark models a [`FaceTracker`] loads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TrackerModels {
+    /// Face Mesh V2 (478 points, irises included) and the blendshape model (52 weights): Google's Face
+    /// Landmarker. [`MODEL_FILES`].
+    #[default]
+    MeshV2,
+    /// The older 468-point mesh and the iris model (the expression weights come from
+    /// [`FaceAnalyzer`](super::FaceAnalyzer)'s rules). [`MESH_V1_MODEL_FILES`].
+    MeshV1,
 }
 
 /// Finds and follows one face. No Bevy inside: it runs on any thread.
@@ -45,6 +75,7 @@ pub struct FaceTracker {
     full_range: Option<FaceDetector>,
     landmarker: FaceLandmarker,
     iris: Option<IrisLandmarker>,
+    blendshapes: Option<BlendshapeModel>,
     last: Option<TrackedFace>,
     /// Which face to follow.
     pub choice: FaceChoice,
@@ -52,8 +83,18 @@ pub struct FaceTracker {
     pub min_presence: f32,
 }
 
-/// File names, in a models folder, of the models [`FaceTracker::from_dir`] loads.
+/// File names, in a models folder, of the models [`FaceTracker::from_dir`] loads: the two detectors, Face
+/// Mesh V2 and the blendshape model.
 pub const MODEL_FILES: [&str; 4] = [
+    "face_detector.onnx",
+    "face_detector_full_range.onnx",
+    "face_mesh_v2.onnx",
+    "face_blendshapes.onnx",
+];
+
+/// File names of the models of [`TrackerModels::MeshV1`]: the two detectors, the 468-point mesh, the iris
+/// model.
+pub const MESH_V1_MODEL_FILES: [&str; 4] = [
     "face_detector.onnx",
     "face_detector_full_range.onnx",
     "face_landmarks.onnx",
@@ -61,7 +102,8 @@ pub const MODEL_FILES: [&str; 4] = [
 ];
 
 impl FaceTracker {
-    /// A tracker from its parts. `full_range` and `iris` are optional.
+    /// A tracker from its parts. `full_range` and `iris` are optional (Face Mesh V2 has its own irises);
+    /// add the blendshape model with [`with_blendshapes`](Self::with_blendshapes).
     pub fn new(
         detector: FaceDetector,
         full_range: Option<FaceDetector>,
@@ -73,14 +115,35 @@ impl FaceTracker {
             full_range,
             landmarker,
             iris,
+            blendshapes: None,
             last: None,
             choice: FaceChoice::Largest,
             min_presence: 0.5,
         }
     }
 
+    /// Reads the 52 weights of each Face Mesh V2 face with `model`.
+    pub fn with_blendshapes(mut self, model: BlendshapeModel) -> Self {
+        self.blendshapes = Some(model);
+        self
+    }
+
+    /// Which mesh model it runs.
+    pub fn mesh_model(&self) -> MeshModel {
+        self.landmarker.kind()
+    }
+
     /// Loads the four models of [`MODEL_FILES`] from `dir` (`assets/models` after `make setup`).
     pub fn from_dir(dir: impl AsRef<Path>, options: &SessionOptions) -> Result<Self> {
+        Self::from_dir_with(dir, options, TrackerModels::MeshV2)
+    }
+
+    /// Loads the models of `models` from `dir`.
+    pub fn from_dir_with(
+        dir: impl AsRef<Path>,
+        options: &SessionOptions,
+        models: TrackerModels,
+    ) -> Result<Self> {
         let dir = dir.as_ref();
         let load = |name: &str| -> Result<Arc<OnnxModel>> {
             Ok(Arc::new(OnnxModel::from_file(
@@ -89,15 +152,31 @@ impl FaceTracker {
                 options,
             )?))
         };
-        Ok(Self::new(
-            FaceDetector::new(load(MODEL_FILES[0])?, DetectorKind::ShortRange)?,
-            Some(FaceDetector::new(
-                load(MODEL_FILES[1])?,
-                DetectorKind::FullRange,
-            )?),
-            FaceLandmarker::new(load(MODEL_FILES[2])?)?,
-            Some(IrisLandmarker::new(load(MODEL_FILES[3])?)?),
-        ))
+        let files = match models {
+            TrackerModels::MeshV2 => MODEL_FILES,
+            TrackerModels::MeshV1 => MESH_V1_MODEL_FILES,
+        };
+        let detector = FaceDetector::new(load(files[0])?, DetectorKind::ShortRange)?;
+        let full_range = FaceDetector::new(load(files[1])?, DetectorKind::FullRange)?;
+        let landmarker = FaceLandmarker::new(load(files[2])?)?;
+        Ok(match models {
+            TrackerModels::MeshV2 => Self::new(detector, Some(full_range), landmarker, None)
+                .with_blendshapes(BlendshapeModel::new(load(files[3])?)?),
+            TrackerModels::MeshV1 => Self::new(
+                detector,
+                Some(full_range),
+                landmarker,
+                Some(IrisLandmarker::new(load(files[3])?)?),
+            ),
+        })
+    }
+
+    /// The crop that follows a face from its landmarks, as the mesh model's own pipeline makes it.
+    fn follow(&self, points: &[[f32; 3]]) -> Crop {
+        match self.landmarker.kind() {
+            MeshModel::V1 => crop_from_landmarks(points),
+            MeshModel::V2 => crop_from_landmarks_mediapipe(points, 256),
+        }
     }
 
     /// Forgets the followed face: the next [`track`](Self::track) runs the detector.
@@ -108,7 +187,7 @@ impl FaceTracker {
     /// Video mode: follows the face from the previous frame, detecting only when it was lost.
     pub fn track(&mut self, image: &ImageView<'_>) -> Result<Option<TrackedFace>> {
         if let Some(last) = &self.last {
-            let crop = crop_from_landmarks(&last.landmarks.points);
+            let crop = self.follow(&last.landmarks.points);
             let landmarks = self.landmarker.run(image, crop)?;
             if landmarks.presence >= self.min_presence {
                 let face = self.finish(image, None, landmarks)?;
@@ -192,19 +271,32 @@ impl FaceTracker {
         let mut landmarks = self.landmarker.run(image, crop)?;
         if landmarks.presence < self.min_presence && passes > 1 {
             // The detector's eye keypoints can be off on small or turned faces (einstein in the test data):
-            // an upright crop of the same box often finds the face.
+            // an upright crop of the same box often finds the face; and Face Mesh V2 often places the
+            // points well on a painted face while doubting it (van Gogh's self-portrait: presence 0.02),
+            // then is sure of it from the crop those points make (1.00).
             let upright = self.landmarker.run(image, Crop { angle: 0.0, ..crop })?;
-            if upright.presence > landmarks.presence {
-                landmarks = upright;
+            let refined = self
+                .landmarker
+                .run(image, self.follow(&landmarks.points))?;
+            for other in [upright, refined] {
+                if other.presence > landmarks.presence {
+                    landmarks = other;
+                }
             }
         }
+        // Face Mesh V2 stops after one confident pass, as MediaPipe's IMAGE mode does; the older mesh
+        // takes a second pass from its own points.
+        let passes = match self.landmarker.kind() {
+            MeshModel::V2 => 1,
+            MeshModel::V1 => passes,
+        };
         for _ in 1..passes {
             if landmarks.presence < self.min_presence {
                 break;
             }
             landmarks = self
                 .landmarker
-                .run(image, crop_from_landmarks(&landmarks.points))?;
+                .run(image, self.follow(&landmarks.points))?;
         }
         if landmarks.presence < self.min_presence {
             return Ok(None);
@@ -222,10 +314,15 @@ impl FaceTracker {
             Some(iris) => Some(iris.run(image, &landmarks.points)?),
             None => None,
         };
+        let blendshapes = match &self.blendshapes {
+            Some(model) if landmarks.points.len() >= 478 => Some(model.run(&landmarks.points)?),
+            _ => None,
+        };
         Ok(TrackedFace {
             detection,
             landmarks,
             eyes,
+            blendshapes,
         })
     }
 }

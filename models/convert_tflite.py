@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""A direct TFLite -> ONNX converter for MediaPipe's Face Landmarker models (Face Mesh V2, Blendshape V2).
+
+tflite2onnx 0.4.1 (used for the older models by convert_mediapipe.py) cannot convert these: their weights are
+float16 behind DEQUANTIZE ops, and its layout pass fails on them. This converter reads the flatbuffer with the
+`tflite` package and writes the same computation, op by op, in ONNX (opset 13):
+
+- float16 constants behind DEQUANTIZE are folded into float32 initializers;
+- activations keep TFLite's NHWC layout; 2-D convolutions and pooling are wrapped in transposes to and from
+  NCHW, and every float32 image input can be declared NCHW (`[1, 3, H, W]`, this crate's convention);
+  ONNX Runtime's transpose optimiser then removes the transposes between them when it loads the model;
+- PRelu becomes Relu(x) * (1 - a) + x * a (faster on ONNX Runtime's CPU provider, equal within 1e-6);
+- only the ops these models use are supported; anything else is an error naming the op.
+
+    convert_tflite.py IN.tflite OUT.onnx '{"renames": {"old": "new"}, "nchw_inputs": ["input"],
+                                          "contract": "face_mesh_v2"}'
+
+The output is deterministic (the same input gives the same bytes), so set-up can check its hash.
+Checked against TFLite's own interpreter by models/reference/check_conversion.py.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import tflite
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 13
+B = tflite.BuiltinOperator
+NAMES = {v: k for k, v in B.__dict__.items() if not k.startswith("_")}
+TT = tflite.TensorType
+NP_TYPES = {TT.FLOAT32: np.float32, TT.FLOAT16: np.float16, TT.INT32: np.int32, TT.INT64: np.int64}
+ACT = tflite.ActivationFunctionType
+
+
+class Converter:
+    def __init__(self, path: Path, renames: dict, nchw_inputs: list[str]):
+        buf = path.read_bytes()
+        self.model = tflite.Model.GetRootAsModel(buf, 0)
+        self.graph = self.model.Subgraphs(0)
+        self.renames = renames
+        self.nchw_inputs = set(nchw_inputs)
+        self.nodes: list[onnx.NodeProto] = []
+        self.inits: dict[str, np.ndarray] = {}
+        self.consts: dict[int, np.ndarray] = {}
+        self.counter = 0
+
+    # -- tensors -------------------------------------------------------------------------------
+    def tensor(self, i: int):
+        return self.graph.Tensors(i)
+
+    def tname(self, i: int) -> str:
+        raw = self.tensor(i).Name().decode()
+        return self.renames.get(raw, f"t{i}")
+
+    def shape(self, i: int) -> list[int]:
+        t = self.tensor(i)
+        return [int(d) for d in t.ShapeAsNumpy()] if t.ShapeLength() else []
+
+    def const(self, i: int) -> np.ndarray | None:
+        if i in self.consts:
+            return self.consts[i]
+        t = self.tensor(i)
+        buf = self.model.Buffers(t.Buffer())
+        if buf is None or buf.DataLength() == 0:
+            return None
+        dtype = NP_TYPES[t.Type()]
+        data = np.frombuffer(buf.DataAsNumpy().tobytes(), dtype=dtype).reshape(self.shape(i))
+        self.consts[i] = data
+        return data
+
+    def fresh(self, hint: str) -> str:
+        self.counter += 1
+        return f"{hint}_{self.counter}"
+
+    def init(self, array: np.ndarray, hint: str) -> str:
+        name = self.fresh(hint)
+        self.inits[name] = array
+        return name
+
+    def value(self, i: int) -> str:
+        """The ONNX name of TFLite tensor i as an input: an initializer for constants."""
+        c = self.const(i)
+        if c is not None:
+            name = f"c{i}"
+            if name not in self.inits:
+                self.inits[name] = c.astype(np.float32) if c.dtype == np.float16 else c
+            return name
+        return self.tname(i)
+
+    def node(self, op: str, inputs: list[str], outputs: list[str] | None = None, **attrs) -> str:
+        outputs = outputs or [self.fresh(op.lower())]
+        self.nodes.append(helper.make_node(op, inputs, outputs, **attrs))
+        return outputs[0]
+
+    def activation(self, x: str, fused: int, out: str) -> None:
+        if fused == ACT.NONE:
+            self.node("Identity", [x], [out])
+        elif fused == ACT.RELU:
+            self.node("Relu", [x], [out])
+        elif fused == ACT.RELU6:
+            self.node("Clip", [x, self.init(np.array(0, np.float32), "zero"), self.init(np.array(6, np.float32), "six")], [out])
+        else:
+            raise SystemExit(f"error: fused activation {fused} is not supported")
+
+    # -- ops -----------------------------------------------------------------------------------
+    def convert_op(self, op) -> None:
+        code = self.model.OperatorCodes(op.OpcodeIndex())
+        kind = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        ins = [int(i) for i in op.InputsAsNumpy()]
+        outs = [int(i) for i in op.OutputsAsNumpy()]
+        out = self.tname(outs[0])
+        name = NAMES.get(kind, str(kind))
+
+        if kind == B.DEQUANTIZE:
+            c = self.const(ins[0])
+            if c is None:
+                raise SystemExit("error: DEQUANTIZE of a non-constant tensor is not supported")
+            self.consts[outs[0]] = c.astype(np.float32)
+            return
+        # Ops whose inputs are all constants are computed here (none in these models but reshapes of shapes).
+        if kind in (B.CONV_2D, B.DEPTHWISE_CONV_2D):
+            self.conv(op, kind, ins, out)
+        elif kind == B.MAX_POOL_2D:
+            o = tflite.Pool2DOptions()
+            opts = op.BuiltinOptions()
+            o.Init(opts.Bytes, opts.Pos)
+            k = [o.FilterHeight(), o.FilterWidth()]
+            s = [o.StrideH(), o.StrideW()]
+            pads = self.same_pads(self.shape(ins[0])[1:3], k, s, [1, 1]) if o.Padding() == tflite.Padding.SAME else [0, 0, 0, 0]
+            x = self.node("Transpose", [self.value(ins[0])], perm=[0, 3, 1, 2])
+            y = self.node("MaxPool", [x], kernel_shape=k, strides=s, pads=pads)
+            t = self.node("Transpose", [y], perm=[0, 2, 3, 1])
+            self.activation(t, o.FusedActivationFunction(), out)
+        elif kind == B.PRELU:
+            a = self.const(ins[1])
+            if a is None:
+                raise SystemExit("error: PRELU with a non-constant slope is not supported")
+            a = a.astype(np.float32)
+            x = self.value(ins[0])
+            r = self.node("Relu", [x])
+            p = self.node("Mul", [r, self.init((1.0 - a).astype(np.float32), "prelu_pos")])
+            n = self.node("Mul", [x, self.init(a, "prelu_lin")])
+            self.node("Add", [p, n], [out])
+        elif kind in (B.ADD, B.SUB, B.MUL, B.DIV):
+            opts = op.BuiltinOptions()
+            cls = {B.ADD: tflite.AddOptions, B.SUB: tflite.SubOptions, B.MUL: tflite.MulOptions, B.DIV: tflite.DivOptions}[kind]
+            fused = ACT.NONE
+            if opts is not None:
+                o = cls()
+                o.Init(opts.Bytes, opts.Pos)
+                fused = o.FusedActivationFunction()
+            onnx_op = {B.ADD: "Add", B.SUB: "Sub", B.MUL: "Mul", B.DIV: "Div"}[kind]
+            y = self.node(onnx_op, [self.value(ins[0]), self.value(ins[1])])
+            self.activation(y, fused, out)
+        elif kind == B.SQUARED_DIFFERENCE:
+            d = self.node("Sub", [self.value(ins[0]), self.value(ins[1])])
+            self.node("Mul", [d, d], [out])
+        elif kind == B.RSQRT:
+            s = self.node("Sqrt", [self.value(ins[0])])
+            self.node("Reciprocal", [s], [out])
+        elif kind in (B.SQRT, B.NEG, B.LOGISTIC):
+            self.node({B.SQRT: "Sqrt", B.NEG: "Neg", B.LOGISTIC: "Sigmoid"}[kind], [self.value(ins[0])], [out])
+        elif kind in (B.MEAN, B.SUM):
+            axes = [int(a) for a in np.atleast_1d(self.const(ins[1]))]
+            o = tflite.ReducerOptions()
+            opts = op.BuiltinOptions()
+            o.Init(opts.Bytes, opts.Pos)
+            keep = int(o.KeepDims())
+            if kind == B.MEAN:
+                self.node("ReduceMean", [self.value(ins[0])], [out], axes=axes, keepdims=keep)
+            else:
+                ax = self.init(np.array(axes, np.int64), "axes")
+                self.node("ReduceSum", [self.value(ins[0]), ax], [out], keepdims=keep)
+        elif kind == B.RESHAPE:
+            shape = self.shape(outs[0])
+            s = self.init(np.array(shape, np.int64), "shape")
+            self.node("Reshape", [self.value(ins[0]), s], [out])
+        elif kind == B.TRANSPOSE:
+            perm = [int(p) for p in self.const(ins[1])]
+            self.node("Transpose", [self.value(ins[0])], [out], perm=perm)
+        elif kind == B.CONCATENATION:
+            o = tflite.ConcatenationOptions()
+            opts = op.BuiltinOptions()
+            o.Init(opts.Bytes, opts.Pos)
+            y = self.node("Concat", [self.value(i) for i in ins], axis=int(o.Axis()))
+            self.activation(y, o.FusedActivationFunction(), out)
+        elif kind == B.PAD:
+            pads = self.const(ins[1]).astype(np.int64)
+            p = self.init(np.concatenate([pads[:, 0], pads[:, 1]]), "pads")
+            self.node("Pad", [self.value(ins[0]), p], [out])
+        elif kind == B.STRIDED_SLICE:
+            self.strided_slice(op, ins, outs, out)
+        else:
+            raise SystemExit(f"error: TFLite op {name} is not supported by this converter")
+
+    @staticmethod
+    def same_pads(size, k, s, d) -> list[int]:
+        before, after = [], []
+        for n, kk, ss, dd in zip(size, k, s, d):
+            out = -(-n // ss)
+            total = max((out - 1) * ss + (kk - 1) * dd + 1 - n, 0)
+            before.append(total // 2)
+            after.append(total - total // 2)
+        return before + after
+
+    def conv(self, op, kind, ins, out) -> None:
+        w = self.const(ins[1])
+        if w is None:
+            raise SystemExit("error: a convolution with non-constant weights is not supported")
+        w = w.astype(np.float32)
+        opts = op.BuiltinOptions()
+        if kind == B.CONV_2D:
+            o = tflite.Conv2DOptions()
+            o.Init(opts.Bytes, opts.Pos)
+            weight = w.transpose(0, 3, 1, 2)  # OHWI -> OIHW
+            group = 1
+        else:
+            o = tflite.DepthwiseConv2DOptions()
+            o.Init(opts.Bytes, opts.Pos)
+            c_in = self.shape(ins[0])[3]
+            weight = w.transpose(3, 0, 1, 2)  # 1HW(C*M) -> (C*M)1HW
+            group = c_in
+        s = [o.StrideH(), o.StrideW()]
+        d = [o.DilationHFactor(), o.DilationWFactor()]
+        k = list(weight.shape[2:])
+        pads = self.same_pads(self.shape(ins[0])[1:3], k, s, d) if o.Padding() == tflite.Padding.SAME else [0, 0, 0, 0]
+        inputs = [self.node("Transpose", [self.value(ins[0])], perm=[0, 3, 1, 2]), self.init(weight, "weight")]
+        if len(ins) > 2 and ins[2] >= 0:
+            inputs.append(self.value(ins[2]))
+        y = self.node("Conv", inputs, kernel_shape=k, strides=s, dilations=d, pads=pads, group=group)
+        t = self.node("Transpose", [y], perm=[0, 2, 3, 1])
+        self.activation(t, o.FusedActivationFunction(), out)
+
+    def strided_slice(self, op, ins, outs, out) -> None:
+        o = tflite.StridedSliceOptions()
+        opts = op.BuiltinOptions()
+        o.Init(opts.Bytes, opts.Pos)
+        if o.EllipsisMask() or o.NewAxisMask():
+            raise SystemExit("error: STRIDED_SLICE with ellipsis or new-axis masks is not supported")
+        shape = self.shape(ins[0])
+        begin, end, strides = (list(int(v) for v in self.const(i)) for i in ins[1:4])
+        starts, ends, axes, steps, squeeze = [], [], [], [], []
+        big = np.iinfo(np.int64).max
+        for a in range(len(begin)):
+            b, e, st = begin[a], end[a], strides[a]
+            if o.BeginMask() >> a & 1:
+                b = 0 if st > 0 else big
+            if o.EndMask() >> a & 1:
+                e = big if st > 0 else -big
+            if o.ShrinkAxisMask() >> a & 1:
+                e = b + 1 if b != -1 else big
+                st = 1
+                squeeze.append(a)
+            starts.append(b)
+            ends.append(e)
+            axes.append(a)
+            steps.append(st)
+        args = [self.value(ins[0])] + [self.init(np.array(v, np.int64), n) for v, n in
+                                       ((starts, "starts"), (ends, "ends"), (axes, "axes"), (steps, "steps"))]
+        if squeeze:
+            y = self.node("Slice", args)
+            self.node("Squeeze", [y, self.init(np.array(squeeze, np.int64), "squeeze")], [out])
+        else:
+            self.node("Slice", args, [out])
+        del shape
+
+    # -- graph ---------------------------------------------------------------------------------
+    def convert(self) -> onnx.ModelProto:
+        g = self.graph
+        inputs, pre = [], []
+        for k in range(g.InputsLength()):
+            i = int(g.Inputs(k))
+            name, shape = self.tname(i), self.shape(i)
+            if name in self.nchw_inputs:
+                n, h, w, c = shape
+                inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [n, c, h, w]))
+                nhwc = f"{name}_nhwc"
+                pre.append(helper.make_node("Transpose", [name], [nhwc], perm=[0, 2, 3, 1]))
+                self.renames = {**self.renames, self.tensor(i).Name().decode(): nhwc}
+            else:
+                inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
+        for k in range(g.OperatorsLength()):
+            self.convert_op(g.Operators(k))
+        # Restore the declared input names (the renames above pointed the graph at the transposed copy).
+        outputs = []
+        for k in range(g.OutputsLength()):
+            i = int(g.Outputs(k))
+            outputs.append(helper.make_tensor_value_info(self.tname(i), TensorProto.FLOAT, self.shape(i)))
+        graph = helper.make_graph(
+            pre + self.nodes,
+            "converted",
+            inputs,
+            outputs,
+            [numpy_helper.from_array(v, k) for k, v in self.inits.items()],
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="bevy_talking_head convert_tflite.py")
+        model.ir_version = 8
+        onnx.checker.check_model(model)
+        return model
+
+
+def convert(src: Path, dst: Path, spec: dict) -> onnx.ModelProto:
+    model = Converter(src, spec.get("renames", {}), spec.get("nchw_inputs", [])).convert()
+    if "contract" in spec:
+        onnx.helper.set_model_props(model, {"talking_head.contract": spec["contract"], "talking_head.source": src.name})
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_bytes(model.SerializeToString())
+    return model
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4:
+        raise SystemExit(__doc__)
+    convert(Path(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3]))
