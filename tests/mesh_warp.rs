@@ -566,3 +566,108 @@ fn contact_sheet_cols(frames: &[Vec<u8>], w: u32, h: u32, cols: usize, path: &Pa
     }
     sheet.save(path).unwrap();
 }
+
+/// Redness of a pixel: red over the larger of green and blue.
+fn redness(p: &[u8]) -> f32 {
+    p[0] as f32 - p[1].max(p[2]) as f32
+}
+
+#[test]
+fn tongue_out_draws_a_tongue_over_the_lower_lip() {
+    use Expression as E;
+    let tracker = common::tracker();
+    let (p, head) = prepared(&tracker, &demo(), 512);
+    let open = FaceFrame::neutral().with_expression(E::JawOpen, 0.5);
+    let tongue = open.clone().with_expression(E::TongueOut, 1.0);
+    let (a, b) = (render(&head, &p, &open), render(&head, &p, &tongue));
+    let at = head.retarget(&tongue).points;
+    // The middle of the mouth, from between the lips down over the lower lip: a column 5 px wide from
+    // the inner lower lip (14) to the outer (17), in the frame with the tongue.
+    let w = p.width as usize;
+    let (top, bottom) = (at[14], at[17]);
+    let mut column = Vec::new();
+    for k in 0..=20 {
+        let f = 0.1 + 0.8 * k as f32 / 20.0;
+        let (x, y) = (
+            top[0] + f * (bottom[0] - top[0]),
+            top[1] + f * (bottom[1] - top[1]),
+        );
+        for dx in -2..=2 {
+            column.push((y as usize) * w + (x as i32 + dx) as usize);
+        }
+    }
+    // The lips around, without the tongue: the lower lip away from the middle (between 84 and 181, 314
+    // and 405) and the upper lip (0).
+    let base = head.retarget(&open).points;
+    let lips: Vec<usize> = [(84, 181), (314, 405), (0, 0), (37, 37), (267, 267)]
+        .iter()
+        .map(|&(i, j)| {
+            let (x, y) = (
+                (base[i][0] + base[j][0]) / 2.0,
+                (base[i][1] + base[j][1]) / 2.0,
+            );
+            (y as usize) * w + x as usize
+        })
+        .collect();
+    let lip_red = lips.iter().map(|&i| redness(&a[i * 4..])).sum::<f32>() / lips.len() as f32;
+    let tongue_like = |img: &[u8]| {
+        column
+            .iter()
+            .filter(|&&i| {
+                let px = &img[i * 4..i * 4 + 4];
+                px[0] > 110 && redness(px) > lip_red + 15.0
+            })
+            .count() as f32
+            / column.len() as f32
+    };
+    let (without, with) = (tongue_like(&a), tongue_like(&b));
+    eprintln!(
+        "lips' redness {lip_red:.0}; tongue-coloured in the mouth's middle: {:.0} % without, {:.0} % with",
+        100.0 * without,
+        100.0 * with
+    );
+    assert!(with > 0.6, "the tongue covers only {:.0} %", 100.0 * with);
+    assert!(
+        without < 0.1,
+        "tongue-coloured without a tongue: {:.0} %",
+        100.0 * without
+    );
+    let stats = head.render(&tongue, &mut vec![0u8; p.rgba.len()]);
+    assert!(stats.tongue_pixels > 100, "{stats:?}");
+    assert_eq!(
+        head.render(&open, &mut vec![0u8; p.rgba.len()])
+            .tongue_pixels,
+        0
+    );
+    contact_sheet(
+        &face_crops(&[a, b], p.width, p.height, &rig(&tracker, &p), 256),
+        256,
+        256,
+        &out_dir().join("tongue.png"),
+    );
+}
+
+/// Every expression at weight 1 on the demo portrait, in `Expression::ALL` order without the eyeLook*
+/// ones (8 a row), neutral first: `target/tmp/mesh_warp/every_expression.png`, for looking at.
+#[test]
+fn every_expression_contact_sheet() {
+    let tracker = common::tracker();
+    let (p, head) = prepared(&tracker, &demo(), 512);
+    let mut faces = vec![("neutral", FaceFrame::neutral())];
+    for e in Expression::ALL {
+        if !e.name().starts_with("eyeLook") {
+            let mut f = FaceFrame::neutral().with_expression(e, 1.0);
+            if e == Expression::MouthClose {
+                f = f.with_expression(Expression::JawOpen, 0.4);
+            }
+            faces.push((e.name(), f));
+        }
+    }
+    let frames: Vec<Vec<u8>> = faces.iter().map(|(_, f)| render(&head, &p, f)).collect();
+    let r = rig(&tracker, &p);
+    let crops = face_crops(&frames, p.width, p.height, &r, 200);
+    for (k, (name, _)) in faces.iter().enumerate() {
+        eprintln!("cell {k} (row {}, column {}): {name}", k / 8, k % 8);
+    }
+    contact_sheet_cols(&crops, 200, 200, 8, &out_dir().join("every_expression.png"));
+}

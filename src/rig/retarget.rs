@@ -113,6 +113,8 @@ pub struct RetargetedFace {
     pub gaze_shift: [[f32; 2]; 2],
     /// The head's rigid motion.
     pub motion: HeadMotion,
+    /// How far the tongue is out (`tongueOut`, 0..=1): the renderer draws it, the mesh only parts the lips.
+    pub tongue_out: f32,
 }
 
 /// Retargets faces onto one portrait; made once per portrait rig and expression rig.
@@ -275,11 +277,17 @@ impl Retargeter {
                 [p[0], p[1]]
             })
         });
+        let tongue_out = face.expressions.get(Expression::TongueOut);
         RetargetedFace {
             points,
             iris,
             gaze_shift,
             motion,
+            tongue_out: if tongue_out.is_finite() {
+                tongue_out.clamp(0.0, 1.0)
+            } else {
+                0.0
+            },
         }
     }
 }

@@ -53,6 +53,8 @@ pub struct WarpStats {
     pub eye_pixels: usize,
     /// Pixels drawn by the mouth layer.
     pub mouth_pixels: usize,
+    /// Pixels the tongue covers (`tongueOut`).
+    pub tongue_pixels: usize,
     /// Pixels drawn from the warped portrait (more than the frame where the mesh folds over itself).
     pub skin_pixels: usize,
 }
@@ -279,6 +281,12 @@ impl WarpHead {
                     });
                 }
             }
+        }
+        // The tongue comes out between the lips, over the lower lip.
+        if target.tongue_out > 0.0 {
+            stats.tongue_pixels =
+                self.mouth
+                    .draw_tongue(&mouth_frame, target.tongue_out, out, w, h);
         }
         // Closing lids: lid skin over the eye, not a smear of lashes.
         for (side, eye) in self.eyes.iter().enumerate() {

@@ -17,6 +17,8 @@ pub(crate) struct MouthFrame {
     pub width: f32,
     upper: Vec<[f32; 2]>,
     lower: Vec<[f32; 2]>,
+    /// The lower lip's outer edge (where it meets the chin skin).
+    lower_outer: Vec<[f32; 2]>,
 }
 
 impl MouthFrame {
@@ -32,6 +34,7 @@ impl MouthFrame {
             width: frame.width,
             upper: line(&UPPER_INNER_LIP),
             lower: line(&LOWER_INNER_LIP),
+            lower_outer: line(&LOWER_OUTER_LIP),
             frame,
         }
     }
@@ -48,6 +51,11 @@ impl MouthFrame {
     /// Upper and lower inner-lip edges at `s`.
     pub fn edges(&self, s: f32) -> (f32, f32) {
         (interp_y(&self.upper, s), interp_y(&self.lower, s))
+    }
+
+    /// The lower lip's outer edge at `s`.
+    pub fn lower_outer(&self, s: f32) -> f32 {
+        interp_y(&self.lower_outer, s)
     }
 
     /// The widest gap between the lips over the mouth width.
@@ -241,6 +249,90 @@ impl MouthLayer {
             let i = (y * out_width + x) * 4;
             out[i..i + 4].copy_from_slice(&colour);
         }
+    }
+
+    /// Draws the tongue for `tongueOut` = `weight`: a rounded, shaded pink-red tongue coming out of the
+    /// middle of the mouth over the lower lip, longer with the weight; behind the upper lip (clipped at its
+    /// inner edge), and only as far as the lips have parted (the rig's tongueOut shape parts them a
+    /// little). Returns the pixels it covered.
+    pub fn draw_tongue(
+        &self,
+        frame: &MouthFrame,
+        weight: f32,
+        out: &mut [u8],
+        out_width: usize,
+        out_height: usize,
+    ) -> usize {
+        let w = frame.width;
+        // Lips that have not parted hold the tongue in.
+        let t = weight.clamp(0.0, 1.0) * smoothstep(0.02, 0.08, frame.openness());
+        if t <= 0.01 || w < 4.0 {
+            return 0;
+        }
+        let half = w * (0.2 + 0.06 * t);
+        let (_, lip_edge) = frame.edges(0.5);
+        let lip = (frame.lower_outer(0.5) - lip_edge).max(0.05 * w);
+        // The tip: from behind the lower lip's inner edge to past its outer edge at full weight.
+        let tip = lip_edge + t * (0.9 * lip + 0.1 * w);
+        let cap = half.min((tip - frame.edges(0.5).0).max(1.0));
+        let top = (0..=8)
+            .map(|k| frame.edges(0.5 + (k as f32 / 4.0 - 1.0) * half / w).0)
+            .fold(f32::MAX, f32::min);
+        // Bounding box in the picture.
+        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+        for (s, v) in [(-1.0, top), (1.0, top), (-1.0, tip), (1.0, tip)] {
+            let p = frame.world(0.5 + s * half / w, v);
+            x0 = x0.min(p[0]);
+            y0 = y0.min(p[1]);
+            x1 = x1.max(p[0]);
+            y1 = y1.max(p[1]);
+        }
+        let xs = (x0.floor().max(0.0) as usize)..((x1.ceil() + 1.0).min(out_width as f32) as usize);
+        let ys =
+            (y0.floor().max(0.0) as usize)..((y1.ceil() + 1.0).min(out_height as f32) as usize);
+        let base = [
+            0.75 * 212.0 + 0.25 * self.lip_line[0] / 0.7,
+            0.75 * 84.0 + 0.25 * self.lip_line[1] / 0.7,
+            0.75 * 96.0 + 0.25 * self.lip_line[2] / 0.7,
+        ];
+        let mut drawn = 0;
+        for y in ys {
+            for x in xs.clone() {
+                let [s, v] = frame.local([x as f32 + 0.5, y as f32 + 0.5]);
+                let u = (s - 0.5) * w / half;
+                if u.abs() >= 1.0 {
+                    continue;
+                }
+                let round = (1.0 - u * u).sqrt();
+                let bottom = tip - cap * (1.0 - round);
+                let (upper, lower) = frame.edges(s);
+                // Antialiased edges: distance inside, in pixels.
+                let inside = (bottom - v).min((1.0 - u.abs()) * half).min(v - upper);
+                let alpha = (inside + 0.5).clamp(0.0, 1.0);
+                if alpha <= 0.0 {
+                    continue;
+                }
+                // Rounded across (light from the front), a groove down the middle, in shadow inside the
+                // mouth (darkest under the upper lip), a highlight towards the tip.
+                let groove =
+                    1.0 - 0.14 * (-(u / 0.14).powi(2)).exp() * smoothstep(tip, lip_edge, v);
+                let depth = if v < lower {
+                    0.55 + 0.45 * smoothstep(upper, lower, v)
+                } else {
+                    1.0
+                };
+                let shade = (0.62 + 0.38 * round) * groove * depth;
+                let hv = (v - (tip - 0.55 * cap)) / (0.4 * cap).max(1.0);
+                let gloss = 0.18 * (-((u / 0.4).powi(2) + hv * hv)).exp() * t;
+                let i = (y * out_width + x) * 4;
+                for k in 0..3 {
+                    let c = (base[k] * shade * (1.0 - gloss) + 255.0 * gloss).clamp(0.0, 255.0);
+                    out[i + k] = (out[i + k] as f32 * (1.0 - alpha) + c * alpha).round() as u8;
+                }
+                drawn += 1;
+            }
+        }
+        drawn
     }
 
     /// A painted interior: dark cavity, upper and lower teeth, tongue, darker towards the corners.
