@@ -9,7 +9,9 @@ use std::sync::Arc;
 use bevy_talking_head::prelude::*;
 use bevy_talking_head::render::{PortraitImage, PreparedHead};
 use bevy_talking_head::rig::{ExpressionRig, PortraitRig};
-use bevy_talking_head::tracking::{ExpressionFeatures, FaceTracker, ImageView, TrackedFace};
+use bevy_talking_head::tracking::{
+    ExpressionFeatures, FaceTracker, ImageView, TrackedFace, TrackerModels,
+};
 
 fn out_dir() -> PathBuf {
     let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tmp/mesh_warp");
@@ -286,8 +288,15 @@ fn jaw_open_moves_lower_lip_and_chin_by_the_rig_amount() {
 #[test]
 fn blink_closes_the_eyes_in_the_rendered_frame() {
     // Measured on the face cropped and scaled to 512 px: at the demo portrait's own size an eye is 25 px
-    // wide, where the iris model's lids are only good to a pixel or two.
-    let tracker = common::tracker();
+    // wide, where the iris model's lids are only good to a pixel or two. Measured with the older mesh and
+    // the iris model, whose lids read a closed eye as closed (Face Mesh V2's lids still read the demo's
+    // closed eyes as 21 % open): the one place the old path measures better.
+    let tracker = FaceTracker::from_dir_with(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models"),
+        &bevy_talking_head::onnx::SessionOptions::default(),
+        TrackerModels::MeshV1,
+    )
+    .unwrap();
     for path in all_portraits() {
         let (p, head) = face_portrait(&tracker, &path, 512);
         let (open, _) = measure(&tracker, &p, &p.rgba);

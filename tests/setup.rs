@@ -20,7 +20,9 @@ fn setup_run_again_downloads_nothing() {
         stdout.contains(": 0 downloaded, 0 built, 6 already present"),
         "{stdout}"
     );
-    for step in ["[1/7]", "[2/7]", "[3/7]", "[4/7]", "[5/7]", "[6/7]", "[7/7]"] {
+    for step in [
+        "[1/7]", "[2/7]", "[3/7]", "[4/7]", "[5/7]", "[6/7]", "[7/7]",
+    ] {
         assert!(
             stdout.contains(step),
             "progress line {step} missing:\n{stdout}"

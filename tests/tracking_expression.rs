@@ -52,8 +52,9 @@ fn run(name: &str) -> Option<Vec<Sample>> {
             let offsets = analyzer.expression_offsets(&tracked);
             let (lip, chin) = (offsets[14], offsets[152]);
             let gap = offsets[14][1] - offsets[13][1];
+            // (The blendshape model reads jawOpen 0.4 from a lip gap of about 0.12 eye widths.)
             assert!(
-                lip[1] > 0.03 && chin[1] > 0.0 && gap > 0.15,
+                lip[1] > 0.03 && chin[1] > 0.0 && gap > 0.08,
                 "{name} frame {}: lip {lip:?}, chin {chin:?}, gap {gap}",
                 frame.index
             );
@@ -136,7 +137,15 @@ fn jaw_open_follows_the_mouth_and_the_calibrated_neutral_reads_as_zero() {
         );
         let (lo, hi) = range(&samples, |f| f.expressions.get(Expression::JawOpen));
         println!("{name}: jawOpen {lo:.2}..{hi:.2}");
-        assert!(lo < 0.05 && hi > 0.4, "{name}: jawOpen {lo:.2}..{hi:.2}");
+        // The blendshape model's jawOpen: Google's MediaPipe reads at most 0.24 on the greenscreen video (the
+        // actor barely drops the jaw while grimacing) and 0.87 on the talking one
+        // (tests/data/mediapipe_reference.json); calibration takes a little off.
+        let open = if name == "webcam_talking.mp4" {
+            0.6
+        } else {
+            0.15
+        };
+        assert!(lo < 0.05 && hi > open, "{name}: jawOpen {lo:.2}..{hi:.2}");
     }
 }
 
@@ -154,9 +163,10 @@ fn yaw_follows_head_turns() {
         plo.to_degrees(),
         phi.to_degrees()
     );
-    let (gxlo, gxhi) = range(&samples, |f| f.gaze.left[0]);
-    let (gylo, gyhi) = range(&samples, |f| f.gaze.left[1]);
-    println!("{name}: gaze (left eye) yaw {gxlo:.2}..{gxhi:.2}, pitch {gylo:.2}..{gyhi:.2} rad");
+    let (gxlo, gxhi) = range(&samples, |f| {
+        f.expressions.get(Expression::EyeLookOutLeft) - f.expressions.get(Expression::EyeLookInLeft)
+    });
+    println!("{name}: left eye eyeLookOut - eyeLookIn {gxlo:.2}..{gxhi:.2}");
     // Only frames with open eyes: a closed lid hides the iris.
     let open: Vec<&Sample> = samples
         .iter()
@@ -183,13 +193,28 @@ fn yaw_follows_head_turns() {
         let vb: f32 = samples.iter().map(|s| (b(&s.face) - mb).powi(2)).sum();
         cov / (va * vb).sqrt()
     };
-    let yaw_corr = corr(&|f| f.gaze.left[0], &|f| f.gaze.right[0]);
-    let pitch_corr = corr(&|f| f.gaze.left[1], &|f| f.gaze.right[1]);
+    // Gaze arrives as the eyeLook weights (the blendshape model reads them; the gaze angles stay 0): each
+    // eye's turn to the head's left and up.
+    let e = |f: &FaceFrame, x: Expression| f.expressions.get(x);
+    let left_yaw =
+        |f: &FaceFrame| e(f, Expression::EyeLookOutLeft) - e(f, Expression::EyeLookInLeft);
+    let right_yaw =
+        |f: &FaceFrame| e(f, Expression::EyeLookInRight) - e(f, Expression::EyeLookOutRight);
+    let left_pitch =
+        |f: &FaceFrame| e(f, Expression::EyeLookUpLeft) - e(f, Expression::EyeLookDownLeft);
+    let right_pitch =
+        |f: &FaceFrame| e(f, Expression::EyeLookUpRight) - e(f, Expression::EyeLookDownRight);
+    let yaw_corr = corr(&left_yaw, &right_yaw);
+    let pitch_corr = corr(&left_pitch, &right_pitch);
     println!(
         "{name}: left/right eye gaze correlation over {} open-eye frames: yaw {yaw_corr:.2}, pitch {pitch_corr:.2}",
         open.len()
     );
-    // Both eyes look the same way sideways (vertical gaze is weaker: the lids move with it).
+    // Both eyes look the same way, sideways and (with the blendshape model) up and down.
+    assert!(
+        pitch_corr > 0.5,
+        "{name}: the two eyes' vertical gaze disagree (correlation {pitch_corr:.2})"
+    );
     assert!(
         yaw_corr > 0.5,
         "{name}: the two eyes' horizontal gaze disagree (correlation {yaw_corr:.2})"

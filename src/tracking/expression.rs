@@ -109,7 +109,7 @@ pub struct Calibration {
     /// when not calibrated).
     pub points: Option<Vec<[f32; 3]>>,
     /// The blendshape model's weights on the neutral face: each channel then reads 0 there and 1 at full
-    /// (`(w - neutral) / (1 - neutral)`). `None`: the model's weights as they are.
+    /// (`(w - neutral) / (full - neutral)`, [`full_score`]). `None`: as if the neutral read 0.
     pub blendshapes: Option<ExpressionWeights>,
 }
 
@@ -137,6 +137,16 @@ impl Default for FaceAnalyzer {
             filters: Default::default(),
             first_pose: None,
         }
+    }
+}
+
+/// The blendshape model's score for an expression done fully. Its eyeBlink reads 0.69-0.80 on closed eyes
+/// (Google's MediaPipe, on the shared driving videos: tests/data/mediapipe_reference.json), so 0.7 counts as
+/// closed; every other channel reaches 1.
+pub fn full_score(e: Expression) -> f32 {
+    match e {
+        Expression::EyeBlinkLeft | Expression::EyeBlinkRight => 0.7,
+        _ => 1.0,
     }
 }
 
@@ -265,8 +275,9 @@ impl FaceAnalyzer {
             // renderers do not turn the eyes twice); calibrated per channel against the neutral face.
             let neutral = self.calibration.blendshapes.unwrap_or_default();
             for e in Expression::ALL {
-                let (w, n) = (weights.get(e), neutral.get(e).clamp(0.0, 0.95));
-                frame.expressions.set(e, clamp01((w - n) / (1.0 - n)));
+                let full = full_score(e);
+                let (w, n) = (weights.get(e), neutral.get(e).clamp(0.0, 0.9 * full));
+                frame.expressions.set(e, clamp01((w - n) / (full - n)));
             }
             return frame;
         }

@@ -4,13 +4,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use super::blendshapes::BlendshapeModel;
 use super::crop::{Crop, ImageView};
 use super::detector::{Detection, DetectorKind, FaceDetector};
-use super::blendshapes::BlendshapeModel;
 use super::landmarks::{
     EyeLandmarks, FaceLandmarker, FaceLandmarks, IrisLandmarker, MeshModel, crop_from_detection,
     crop_from_landmarks, crop_from_landmarks_mediapipe,
 };
+use super::smoothing::VideoSmoother;
 use crate::error::Result;
 use crate::face::ExpressionWeights;
 use crate::onnx::{OnnxModel, SessionOptions};
@@ -76,7 +77,9 @@ pub struct FaceTracker {
     landmarker: FaceLandmarker,
     iris: Option<IrisLandmarker>,
     blendshapes: Option<BlendshapeModel>,
-    last: Option<TrackedFace>,
+    /// The last frame's raw (unsmoothed) points: the next crop follows them.
+    last: Option<Vec<[f32; 3]>>,
+    smoother: VideoSmoother,
     /// Which face to follow.
     pub choice: FaceChoice,
     /// Below this presence score the face counts as lost.
@@ -117,6 +120,7 @@ impl FaceTracker {
             iris,
             blendshapes: None,
             last: None,
+            smoother: VideoSmoother::default(),
             choice: FaceChoice::Largest,
             min_presence: 0.5,
         }
@@ -182,26 +186,57 @@ impl FaceTracker {
     /// Forgets the followed face: the next [`track`](Self::track) runs the detector.
     pub fn reset(&mut self) {
         self.last = None;
+        self.smoother.reset();
     }
 
-    /// Video mode: follows the face from the previous frame, detecting only when it was lost.
+    /// Video mode: follows the face from the previous frame, detecting only when it was lost. The points are
+    /// as the model gives them, frame by frame; [`track_video`](Self::track_video) smooths them.
     pub fn track(&mut self, image: &ImageView<'_>) -> Result<Option<TrackedFace>> {
+        self.track_inner(image, None)
+    }
+
+    /// Video mode as MediaPipe's Face Landmarker runs it (`running_mode=VIDEO`): [`track`](Self::track),
+    /// then the points smoothed over time ([`VideoSmoother`], MediaPipe's filter) and the blendshapes read
+    /// from the smoothed points; the next crop still follows the raw points. `timestamp` is the frame's time
+    /// since the stream began (increasing; a frame at or before the last one is not smoothed).
+    pub fn track_video(
+        &mut self,
+        image: &ImageView<'_>,
+        timestamp: std::time::Duration,
+    ) -> Result<Option<TrackedFace>> {
+        let ns = i64::try_from(timestamp.as_nanos()).unwrap_or(i64::MAX);
+        self.track_inner(image, Some(ns))
+    }
+
+    fn track_inner(
+        &mut self,
+        image: &ImageView<'_>,
+        timestamp_ns: Option<i64>,
+    ) -> Result<Option<TrackedFace>> {
+        let mut found = None;
         if let Some(last) = &self.last {
-            let crop = self.follow(&last.landmarks.points);
+            let crop = self.follow(last);
             let landmarks = self.landmarker.run(image, crop)?;
             if landmarks.presence >= self.min_presence {
-                let face = self.finish(image, None, landmarks)?;
-                self.last = Some(face.clone());
-                return Ok(Some(face));
+                found = Some((None, landmarks));
             }
         }
-        let detections = self.detector.detect(image)?;
-        let face = match self.choose(&detections) {
-            Some(d) => self.landmarks_from(image, d, 1)?,
-            None => None,
+        if found.is_none() {
+            let detections = self.detector.detect(image)?;
+            if let Some(d) = self.choose(&detections) {
+                found = self.raw_landmarks(image, d, 1)?.map(|l| (Some(*d), l));
+            }
+        }
+        let Some((detection, mut landmarks)) = found else {
+            self.last = None;
+            self.smoother.reset();
+            return Ok(None);
         };
-        self.last = face.clone();
-        Ok(face)
+        self.last = Some(landmarks.points.clone());
+        if let Some(ns) = timestamp_ns {
+            self.smoother.smooth(&mut landmarks.points, ns);
+        }
+        self.finish(image, detection, landmarks).map(Some)
     }
 
     /// Still mode: finds the chosen face anywhere in the image, however small, with a second landmark
@@ -267,6 +302,19 @@ impl FaceTracker {
         d: &Detection,
         passes: usize,
     ) -> Result<Option<TrackedFace>> {
+        match self.raw_landmarks(image, d, passes)? {
+            Some(landmarks) => self.finish(image, Some(*d), landmarks).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The landmarks of the face detected as `d`, if the mesh finds a face there.
+    fn raw_landmarks(
+        &self,
+        image: &ImageView<'_>,
+        d: &Detection,
+        passes: usize,
+    ) -> Result<Option<FaceLandmarks>> {
         let crop = crop_from_detection(d);
         let mut landmarks = self.landmarker.run(image, crop)?;
         if landmarks.presence < self.min_presence && passes > 1 {
@@ -275,9 +323,7 @@ impl FaceTracker {
             // points well on a painted face while doubting it (van Gogh's self-portrait: presence 0.02),
             // then is sure of it from the crop those points make (1.00).
             let upright = self.landmarker.run(image, Crop { angle: 0.0, ..crop })?;
-            let refined = self
-                .landmarker
-                .run(image, self.follow(&landmarks.points))?;
+            let refined = self.landmarker.run(image, self.follow(&landmarks.points))?;
             for other in [upright, refined] {
                 if other.presence > landmarks.presence {
                     landmarks = other;
@@ -294,14 +340,9 @@ impl FaceTracker {
             if landmarks.presence < self.min_presence {
                 break;
             }
-            landmarks = self
-                .landmarker
-                .run(image, self.follow(&landmarks.points))?;
+            landmarks = self.landmarker.run(image, self.follow(&landmarks.points))?;
         }
-        if landmarks.presence < self.min_presence {
-            return Ok(None);
-        }
-        self.finish(image, Some(*d), landmarks).map(Some)
+        Ok((landmarks.presence >= self.min_presence).then_some(landmarks))
     }
 
     fn finish(

@@ -75,7 +75,10 @@ impl TrackLoop {
                     continue;
                 }
             };
-            let tracked = match tracker.track(&view) {
+            // MediaPipe's VIDEO mode: points smoothed over the capture times, blendshapes from them.
+            let tracked = match tracker
+                .track_video(&view, captured_at.saturating_duration_since(self.epoch))
+            {
                 Ok(t) => t,
                 Err(e) => {
                     if !frame_error_reported {
