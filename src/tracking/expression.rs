@@ -276,7 +276,8 @@ impl FaceAnalyzer {
             let neutral = self.calibration.blendshapes.unwrap_or_default();
             for e in Expression::ALL {
                 let full = full_score(e);
-                let (w, n) = (weights.get(e), neutral.get(e).clamp(0.0, 0.9 * full));
+                // A channel the neutral face already holds high keeps a little range above it.
+                let (w, n) = (weights.get(e), neutral.get(e).clamp(0.0, full - 0.05));
                 frame.expressions.set(e, clamp01((w - n) / (full - n)));
             }
             return frame;
