@@ -587,7 +587,7 @@ fn tongue_out_draws_a_tongue_over_the_lower_lip() {
     let tracker = common::tracker();
     let (p, head) = prepared(&tracker, &demo(), 512);
     let open = FaceFrame::neutral().with_expression(E::JawOpen, 0.5);
-    let tongue = open.clone().with_expression(E::TongueOut, 1.0);
+    let tongue = open.with_expression(E::TongueOut, 1.0);
     let (a, b) = (render(&head, &p, &open), render(&head, &p, &tongue));
     let at = head.retarget(&tongue).points;
     // The middle of the mouth, from between the lips down over the lower lip: a column 5 px wide from
