@@ -44,14 +44,26 @@ fn frames() -> (Vec<Vec<u8>>, &'static str) {
     let decoded = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
         .arg(&video)
-        .args(["-vf", "scale=640:480", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .args([
+            "-vf",
+            "scale=640:480",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ])
         .output();
     let size = (WIDTH * HEIGHT * 3) as usize;
     match decoded {
-        Ok(out) if out.status.success() && !out.stdout.is_empty() && out.stdout.len() % size == 0 => (
-            out.stdout.chunks(size).map(<[u8]>::to_vec).collect(),
-            "webcam_talking.mp4 at 640x480",
-        ),
+        Ok(out)
+            if out.status.success() && !out.stdout.is_empty() && out.stdout.len() % size == 0 =>
+        {
+            (
+                out.stdout.chunks(size).map(<[u8]>::to_vec).collect(),
+                "webcam_talking.mp4 at 640x480",
+            )
+        }
         _ => {
             println!(
                 "note: {} or ffmpeg missing: benching the demo portrait letterboxed into 640x480",
