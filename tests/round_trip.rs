@@ -47,8 +47,8 @@ const KEY: [&str; 8] = [
 /// rest, so the model reads her smile as near its ceiling whatever the driver does (slope 0.13, against
 /// 1.0 on Mona Lisa); the blinks come back at 0.3-0.5 of the driver's score (a lowered lid on the render
 /// reads as less of a blink than the driver's look-down-and-squint does), and on the painting, with
-/// about the same slope, they scatter more (not looked into further); browInnerUp comes back at 0.1-0.3 of the driver's (the rig's brow shape is
-/// weak).
+/// about the same slope, they scatter more (not looked into further); browInnerUp comes back at 0.1-0.3
+/// of the driver's (the rig's brow shape is weak).
 const MEAN_FLOOR: (f32, f32) = (0.64, 0.60); // measured 0.695, 0.653
 const KEY_FLOORS: [(&str, f32, f32); 8] = [
     ("jawOpen", 0.8, 0.8),          // 0.856, 0.891
