@@ -1321,3 +1321,56 @@ fn make_recordings() {
         );
     }
 }
+
+#[test]
+fn a_live_link_csv_with_all_52_blendshapes_carries_every_weight() {
+    // A Live Link Face export: its columns name the 52 ARKit blendshapes in PascalCase (`EyeBlinkLeft`),
+    // then the head and eye angles. Each weight gets its own value, different in each frame.
+    let pascal = |e: Expression| {
+        let name = e.name();
+        name[..1].to_ascii_uppercase() + &name[1..]
+    };
+    let value = |k: usize, frame: usize| ((k * 7 + frame * 13) % 50) as f32 / 50.0 + 0.01;
+    let mut csv = String::from("Timecode,BlendShapeCount");
+    for e in Expression::ALL {
+        csv += &format!(",{}", pascal(e));
+    }
+    csv += ",HeadYaw,HeadPitch,HeadRoll\n";
+    for frame in 0..3 {
+        csv += &format!("00:00:01:{frame:02}.000,61");
+        for k in 0..Expression::COUNT {
+            csv += &format!(",{}", value(k, frame));
+        }
+        csv += ",0.0,0.0,0.0\n";
+    }
+    let clip = bevy_talking_head::drive::LiveLinkImport {
+        fps: 30.0,
+        ..Default::default()
+    }
+    .parse(&csv, "all52.csv")
+    .unwrap();
+    assert_eq!(Expression::ALL.len(), 52);
+    for frame in 0..3 {
+        let f = clip.sample(frame as f32 / 30.0);
+        for (k, e) in Expression::ALL.into_iter().enumerate() {
+            assert!(
+                (f.expressions.get(e) - value(k, frame)).abs() < 1e-5,
+                "frame {frame}: {} is {}, the file says {}",
+                e.name(),
+                f.expressions.get(e),
+                value(k, frame)
+            );
+            assert!(clip.mask().contains(Channel::Expression(e)), "{}", e.name());
+        }
+    }
+    // And through the network codec, every weight within its quantisation (1/510).
+    let f = clip.sample(1.0 / 30.0);
+    let back = bevy_talking_head::codec::decode(&bevy_talking_head::codec::encode(&f)).unwrap();
+    for e in Expression::ALL {
+        assert!(
+            (back.expressions.get(e) - f.expressions.get(e)).abs() <= 0.5 / 255.0 + 1e-6,
+            "{} after the codec",
+            e.name()
+        );
+    }
+}
