@@ -195,7 +195,7 @@ fn stills_in_image_mode_match_mediapipe() {
         );
         let rgb = decode(&data.join(rel), w, h).remove(0);
         let view = ImageView::new(w as u32, h as u32, 3, &rgb, rel).unwrap();
-        let Some(ours) = tracker.detect_still(&view).unwrap() else {
+        let Some(ours) = tracker.detect_image(&view).unwrap() else {
             panic!("{rel}: MediaPipe finds a face and we do not");
         };
         let error = landmark_error(&ours, theirs, w.max(h));

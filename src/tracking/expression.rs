@@ -109,7 +109,7 @@ pub struct Calibration {
     /// when not calibrated).
     pub points: Option<Vec<[f32; 3]>>,
     /// The blendshape model's weights on the neutral face: each channel then reads 0 there and 1 at full
-    /// (`(w - neutral) / (full - neutral)`, [`full_score`]). `None`: as if the neutral read 0.
+    /// (`(w - neutral) / (1 - neutral)`). `None`: the model's weights as they are.
     pub blendshapes: Option<ExpressionWeights>,
 }
 
@@ -137,16 +137,6 @@ impl Default for FaceAnalyzer {
             filters: Default::default(),
             first_pose: None,
         }
-    }
-}
-
-/// The blendshape model's score for an expression done fully. Its eyeBlink reads 0.69-0.80 on closed eyes
-/// (Google's MediaPipe, on the shared driving videos: tests/data/mediapipe_reference.json), so 0.7 counts as
-/// closed; every other channel reaches 1.
-pub fn full_score(e: Expression) -> f32 {
-    match e {
-        Expression::EyeBlinkLeft | Expression::EyeBlinkRight => 0.7,
-        _ => 1.0,
     }
 }
 
@@ -275,10 +265,13 @@ impl FaceAnalyzer {
             // renderers do not turn the eyes twice); calibrated per channel against the neutral face.
             let neutral = self.calibration.blendshapes.unwrap_or_default();
             for e in Expression::ALL {
-                let full = full_score(e);
                 // A channel the neutral face already holds high keeps a little range above it.
-                let (w, n) = (weights.get(e), neutral.get(e).clamp(0.0, full - 0.05));
-                frame.expressions.set(e, clamp01((w - n) / (full - n)));
+                let (w, n) = (weights.get(e), neutral.get(e).clamp(0.0, 0.95));
+                // Linear, blinks included: the model's eyeBlink reads about 0.7 on closed eyes, but
+                // boosting it (to close the portrait's eyes fully) also closed lids lowered to look down,
+                // and a painting with small eyes then lost its downward gaze (round trip through Mona Lisa:
+                // eyeLookDown r 0.57 -> 0.09, eyeBlink 0.73 -> 0.42).
+                frame.expressions.set(e, clamp01((w - n) / (1.0 - n)));
             }
             return frame;
         }

@@ -16,7 +16,7 @@ pub use blendshapes::{BLENDSHAPE_NAMES, BLENDSHAPE_POINTS, BlendshapeModel, to_w
 pub(crate) use crop::bilinear;
 pub use crop::{Crop, ImageView, MAX_IMAGE_SIDE, MIN_IMAGE_SIDE};
 pub use detector::{Detection, DetectorKind, FaceDetector, weighted_nms};
-pub use expression::{Calibration, ExpressionFeatures, EyeDetail, FaceAnalyzer, full_score};
+pub use expression::{Calibration, ExpressionFeatures, EyeDetail, FaceAnalyzer};
 pub use landmarks::{
     EyeLandmarks, FaceLandmarker, FaceLandmarks, IrisLandmarker, MeshModel, crop_from_detection,
     crop_from_landmarks, crop_from_landmarks_mediapipe, points,
