@@ -169,35 +169,29 @@ class Setup:
         return python
 
     def training_tools(self) -> Path:
-        self.step("Training tools (models/.venv-training: PyTorch, models/training/requirements.txt)")
-        python, stamp, want = _venv_paths(TRAINING_VENV, TRAINING_REQUIREMENTS)
-        if self.venv_up_to_date(python, stamp, want):
-            return python
-        if self.offline:
-            raise SystemExit("error: the training tools are not installed and --offline forbids downloading them")
-        _fresh_venv(TRAINING_VENV)
-        self.note("installing pinned packages from PyPI (about 3 GB the first time; pip shows progress)")
-        subprocess.run([str(python), "-m", "pip", "install", "--progress-bar", "on", "--only-binary=:all:",
-                        "-r", str(TRAINING_REQUIREMENTS)], check=True)
-        subprocess.run([str(python), "-c", "import torch, onnx, onnxruntime, PIL; print('      torch', torch.__version__)"],
-                       check=True)
-        stamp.write_text(want)
-        self.downloaded += 1
-        return python
+        return self.extra_venv("Training tools (models/.venv-training: PyTorch, models/training/requirements.txt)",
+                               TRAINING_VENV, TRAINING_REQUIREMENTS, "about 3 GB",
+                               "import torch, onnx, onnxruntime, PIL; print('      torch', torch.__version__)")
 
     def reference_tools(self) -> Path:
-        self.step("Reference runtime (models/.venv-reference: MediaPipe, models/reference/requirements.txt)")
-        python, stamp, want = _venv_paths(REFERENCE_VENV, REFERENCE_REQUIREMENTS)
+        return self.extra_venv("Reference runtime (models/.venv-reference: MediaPipe, models/reference/requirements.txt)",
+                               REFERENCE_VENV, REFERENCE_REQUIREMENTS, "about 160 MB",
+                               "import mediapipe, tflite_runtime.interpreter, numpy; "
+                               "print('      mediapipe', mediapipe.__version__, '/ numpy', numpy.__version__)")
+
+    def extra_venv(self, title: str, root: Path, requirements: Path, size: str, check: str) -> Path:
+        """A developers' venv (not made by the default set-up) from pinned requirements, straight from PyPI."""
+        self.step(title)
+        python, stamp, want = _venv_paths(root, requirements)
         if self.venv_up_to_date(python, stamp, want):
             return python
         if self.offline:
-            raise SystemExit("error: the reference runtime is not installed and --offline forbids downloading it")
-        _fresh_venv(REFERENCE_VENV)
-        self.note("installing pinned packages from PyPI (about 160 MB the first time; pip shows progress)")
+            raise SystemExit(f"error: {root.relative_to(ROOT)} is not installed and --offline forbids downloading it")
+        _fresh_venv(root)
+        self.note(f"installing pinned packages from PyPI ({size} the first time; pip shows progress)")
         subprocess.run([str(python), "-m", "pip", "install", "--progress-bar", "on", "--only-binary=:all:",
-                        "-r", str(REFERENCE_REQUIREMENTS)], check=True)
-        subprocess.run([str(python), "-c", "import mediapipe, tflite_runtime.interpreter, numpy; "
-                        "print('      mediapipe', mediapipe.__version__, '/ numpy', numpy.__version__)"], check=True)
+                        "-r", str(requirements)], check=True)
+        subprocess.run([str(python), "-c", check], check=True)
         stamp.write_text(want)
         self.downloaded += 1
         return python
