@@ -163,8 +163,9 @@ class Converter:
         elif kind == B.RSQRT:
             s = self.node("Sqrt", [self.value(ins[0])])
             self.node("Reciprocal", [s], [out])
-        elif kind in (B.SQRT, B.NEG, B.LOGISTIC):
-            self.node({B.SQRT: "Sqrt", B.NEG: "Neg", B.LOGISTIC: "Sigmoid"}[kind], [self.value(ins[0])], [out])
+        elif kind in (B.SQRT, B.NEG, B.LOGISTIC, B.RELU):
+            op_type = {B.SQRT: "Sqrt", B.NEG: "Neg", B.LOGISTIC: "Sigmoid", B.RELU: "Relu"}[kind]
+            self.node(op_type, [self.value(ins[0])], [out])
         elif kind in (B.MEAN, B.SUM):
             axes = [int(a) for a in np.atleast_1d(self.const(ins[1]))]
             o = tflite.ReducerOptions()
