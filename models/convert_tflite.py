@@ -16,7 +16,8 @@ float16 behind DEQUANTIZE ops, and its layout pass fails on them. This converter
                                           "contract": "face_mesh_v2"}'
 
 The output is deterministic (the same input gives the same bytes), so set-up can check its hash.
-Checked against TFLite's own interpreter by models/reference/check_conversion.py.
+Checked against TFLite's own interpreter (tflite-runtime, in models/.venv-reference) on random inputs;
+the figures are in models/face_landmarker/README.md.
 """
 from __future__ import annotations
 
@@ -122,7 +123,6 @@ class Converter:
                 raise SystemExit("error: DEQUANTIZE of a non-constant tensor is not supported")
             self.consts[outs[0]] = c.astype(np.float32)
             return
-        # Ops whose inputs are all constants are computed here (none in these models but reshapes of shapes).
         if kind in (B.CONV_2D, B.DEPTHWISE_CONV_2D):
             self.conv(op, kind, ins, out)
         elif kind == B.MAX_POOL_2D:
@@ -195,7 +195,7 @@ class Converter:
             p = self.init(np.concatenate([pads[:, 0], pads[:, 1]]), "pads")
             self.node("Pad", [self.value(ins[0]), p], [out])
         elif kind == B.STRIDED_SLICE:
-            self.strided_slice(op, ins, outs, out)
+            self.strided_slice(op, ins, out)
         else:
             raise SystemExit(f"error: TFLite op {name} is not supported by this converter")
 
@@ -237,13 +237,12 @@ class Converter:
         t = self.node("Transpose", [y], perm=[0, 2, 3, 1])
         self.activation(t, o.FusedActivationFunction(), out)
 
-    def strided_slice(self, op, ins, outs, out) -> None:
+    def strided_slice(self, op, ins, out) -> None:
         o = tflite.StridedSliceOptions()
         opts = op.BuiltinOptions()
         o.Init(opts.Bytes, opts.Pos)
         if o.EllipsisMask() or o.NewAxisMask():
             raise SystemExit("error: STRIDED_SLICE with ellipsis or new-axis masks is not supported")
-        shape = self.shape(ins[0])
         begin, end, strides = (list(int(v) for v in self.const(i)) for i in ins[1:4])
         starts, ends, axes, steps, squeeze = [], [], [], [], []
         big = np.iinfo(np.int64).max
@@ -268,7 +267,6 @@ class Converter:
             self.node("Squeeze", [y, self.init(np.array(squeeze, np.int64), "squeeze")], [out])
         else:
             self.node("Slice", args, [out])
-        del shape
 
     # -- graph ---------------------------------------------------------------------------------
     def convert(self) -> onnx.ModelProto:
@@ -287,7 +285,6 @@ class Converter:
                 inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
         for k in range(g.OperatorsLength()):
             self.convert_op(g.Operators(k))
-        # Restore the declared input names (the renames above pointed the graph at the transposed copy).
         outputs = []
         for k in range(g.OutputsLength()):
             i = int(g.Outputs(k))
