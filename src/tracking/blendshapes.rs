@@ -121,17 +121,14 @@ impl BlendshapeModel {
             &["blendshapes"],
         )?;
         let values = &out[0].data;
-        if values.len() != 52 || values.iter().any(|v| !v.is_finite()) {
+        let finite = values.iter().all(|v| v.is_finite());
+        if values.len() != 52 || !finite {
             return Err(Error::Inference {
                 path: self.model.label().to_owned(),
                 message: format!(
                     "the blendshape model gave {} values{} (52 finite scores expected)",
                     values.len(),
-                    if values.iter().any(|v| !v.is_finite()) {
-                        ", not all finite"
-                    } else {
-                        ""
-                    }
+                    if finite { "" } else { ", not all finite" }
                 ),
                 source: None,
             });

@@ -169,8 +169,8 @@ impl Crop {
     }
 
     /// [`sample_chw`](Self::sample_chw) with tensor pixel `(u, v)` at the crop's point `(u + at, v + at)`.
-    /// MediaPipe's graphs warp with OpenCV, whose destination pixel `u` is the crop's point `u`: `at = 0`
-    /// reproduces them.
+    /// Google's MediaPipe samples its crops differently from the pixel centre: `at = 0.25` reproduces its
+    /// Face Mesh V2 points best (measured; see `MeshModel::sample_at`).
     pub fn sample_chw_at(
         &self,
         image: &ImageView<'_>,

@@ -9,7 +9,6 @@ use super::crop::{Crop, ImageView};
 use super::detector::{Detection, DetectorKind, FaceDetector};
 use super::landmarks::{
     EyeLandmarks, FaceLandmarker, FaceLandmarks, IrisLandmarker, MeshModel, crop_from_detection,
-    crop_from_landmarks, crop_from_landmarks_mediapipe,
 };
 use super::smoothing::VideoSmoother;
 use crate::error::Result;
@@ -175,14 +174,6 @@ impl FaceTracker {
         })
     }
 
-    /// The crop that follows a face from its landmarks, as the mesh model's own pipeline makes it.
-    fn follow(&self, points: &[[f32; 3]]) -> Crop {
-        match self.landmarker.kind() {
-            MeshModel::V1 => crop_from_landmarks(points),
-            MeshModel::V2 => crop_from_landmarks_mediapipe(points, 256),
-        }
-    }
-
     /// Forgets the followed face: the next [`track`](Self::track) runs the detector.
     pub fn reset(&mut self) {
         self.last = None;
@@ -215,7 +206,7 @@ impl FaceTracker {
     ) -> Result<Option<TrackedFace>> {
         let mut found = None;
         if let Some(last) = &self.last {
-            let crop = self.follow(last);
+            let crop = self.landmarker.kind().follow(last);
             let landmarks = self.landmarker.run(image, crop)?;
             if landmarks.presence >= self.min_presence {
                 found = Some((None, landmarks));
@@ -334,7 +325,9 @@ impl FaceTracker {
             // points well on a painted face while doubting it (van Gogh's self-portrait: presence 0.02),
             // then is sure of it from the crop those points make (1.00).
             let upright = self.landmarker.run(image, Crop { angle: 0.0, ..crop })?;
-            let refined = self.landmarker.run(image, self.follow(&landmarks.points))?;
+            let refined = self
+                .landmarker
+                .run(image, self.landmarker.kind().follow(&landmarks.points))?;
             for other in [upright, refined] {
                 if other.presence > landmarks.presence {
                     landmarks = other;
@@ -345,7 +338,9 @@ impl FaceTracker {
             if landmarks.presence < self.min_presence {
                 break;
             }
-            landmarks = self.landmarker.run(image, self.follow(&landmarks.points))?;
+            landmarks = self
+                .landmarker
+                .run(image, self.landmarker.kind().follow(&landmarks.points))?;
         }
         Ok((landmarks.presence >= self.min_presence).then_some(landmarks))
     }
