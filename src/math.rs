@@ -6,6 +6,19 @@ pub(crate) fn smoothstep(a: f32, b: f32, x: f32) -> f32 {
     t * t * (3.0 - 2.0 * t)
 }
 
+/// The smallest and largest x and y of `points`: `([min x, min y], [max x, max y])` (`f32::MAX` and
+/// `f32::MIN` for no points).
+pub(crate) fn bounds(points: impl IntoIterator<Item = [f32; 2]>) -> ([f32; 2], [f32; 2]) {
+    points
+        .into_iter()
+        .fold(([f32::MAX; 2], [f32::MIN; 2]), |(lo, hi), p| {
+            (
+                [lo[0].min(p[0]), lo[1].min(p[1])],
+                [hi[0].max(p[0]), hi[1].max(p[1])],
+            )
+        })
+}
+
 /// `y(x)` on a polyline of points sorted by x, linear between them and flat beyond the ends (0 for an
 /// empty line).
 pub(crate) fn polyline_y(line: &[[f32; 2]], x: f32) -> f32 {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::crop::{Crop, ImageView};
 use super::detector::Detection;
 use crate::error::Result;
+use crate::math::bounds;
 use crate::onnx::{OnnxModel, TensorData, contracts};
 
 /// Mesh points that the crops are built from.
@@ -78,11 +79,7 @@ pub fn crop_from_landmarks_mediapipe(points: &[[f32; 3]], size: u32) -> Crop {
     let a = points[points::RIGHT_EYE_OUTER];
     let b = points[points::LEFT_EYE_OUTER];
     let angle = (b[1] - a[1]).atan2(b[0] - a[0]);
-    let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
-    for p in points {
-        lo = [lo[0].min(p[0]), lo[1].min(p[1])];
-        hi = [hi[0].max(p[0]), hi[1].max(p[1])];
-    }
+    let (lo, hi) = bounds(points.iter().map(|p| [p[0], p[1]]));
     Crop {
         centre: [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0],
         side: 1.5 * (hi[0] - lo[0]).max(hi[1] - lo[1]),

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::math::bounds;
+
 /// One-Euro parameters. Lower `min_cutoff` removes more jitter at rest; higher `beta` lags less in motion.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OneEuroParams {
@@ -128,11 +130,7 @@ impl VideoSmoother {
             self.filters = vec![[MediaPipeOneEuro::default(); 3]; points.len()];
         }
         // The face's size: the mean of its bounding box's width and height (MediaPipe's GetObjectScale).
-        let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
-        for p in points.iter() {
-            lo = [lo[0].min(p[0]), lo[1].min(p[1])];
-            hi = [hi[0].max(p[0]), hi[1].max(p[1])];
-        }
+        let (lo, hi) = bounds(points.iter().map(|p| [p[0], p[1]]));
         let scale = ((hi[0] - lo[0]) + (hi[1] - lo[1])) / 2.0;
         if !scale.is_finite() || scale < 1e-6 {
             return;

@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use crate::math::smoothstep;
+use crate::math::{bounds, smoothstep};
 use crate::rig::topology::triangles;
 use crate::tracking::canonical_face;
 
@@ -103,11 +103,7 @@ impl WarpMesh {
                 .fold(f32::MAX, f32::min)
         };
         // Face size: the outline's extent.
-        let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
-        for p in &outline {
-            lo = [lo[0].min(p[0]), lo[1].min(p[1])];
-            hi = [hi[0].max(p[0]), hi[1].max(p[1])];
-        }
+        let (lo, hi) = bounds(outline.iter().copied());
         let face = (hi[0] - lo[0]).max(hi[1] - lo[1]).max(1.0);
 
         // A grid over the image, finer than the face, without the points on or near the face.
