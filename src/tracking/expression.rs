@@ -221,9 +221,6 @@ impl FaceAnalyzer {
     /// The face as a [`FaceFrame`] at time `t` (seconds).
     pub fn analyze(&mut self, face: &TrackedFace, t: f64) -> FaceFrame {
         let pose = fit_pose(&face.landmarks.points);
-        let (canon, eyes) = to_canonical(face, &pose);
-        let f = ExpressionFeatures::measure(&canon, eyes.as_ref());
-        let n = self.calibration.features;
         // Translation and scale are measured from the calibrated pose, or else from the first face seen;
         // angles from the calibrated pose, or else from the canonical (frontal) face.
         let reference = match self.calibration.pose {
@@ -275,6 +272,10 @@ impl FaceAnalyzer {
             }
             return frame;
         }
+        // Without the blendshape model: rules on the mesh's geometry.
+        let (canon, eyes) = to_canonical(face, &pose);
+        let f = ExpressionFeatures::measure(&canon, eyes.as_ref());
+        let n = self.calibration.features;
         let e = &mut frame.expressions;
         // ARKit's Left and Right are the face's own sides: its right eye is on the image left.
         for (side, blink, wide) in [
