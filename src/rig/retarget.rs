@@ -27,6 +27,9 @@ fn clamp_finite(v: f32, limit: f32) -> f32 {
     }
 }
 
+/// How far the upper lid rises for a full `eyeLookUp*`, in this portrait's eye openings.
+pub const LOOK_UP_LID: f32 = 0.15;
+
 /// Depth beyond which points turn with the head as if they were at this depth.
 const DEPTH_CAP: f32 = 0.05;
 /// Face width in canonical units (cheek to cheek), the unit of [`HeadPose::translation`](crate::HeadPose).
@@ -179,6 +182,21 @@ impl Retargeter {
                         None => shape.push((i as u16, [0.0, dy, 0.0])),
                     }
                 }
+            }
+        }
+        // The upper lid follows the eye up: looking up raises it by a fraction of this portrait's own
+        // opening, so a raised gaze shows more of the eye as a real one does. (Lowering the lid with a
+        // downward gaze was measured too and left out: on Mona Lisa the tracker then read the lowered lids
+        // as neither a look down nor a blink.)
+        for (ring, up) in [
+            (&RIGHT_EYE, Expression::EyeLookUpRight),
+            (&LEFT_EYE, Expression::EyeLookUpLeft),
+        ] {
+            for k in 1..8 {
+                let (lower, upper) = (ring[k], ring[16 - k]);
+                let gap = canon[lower][1] - canon[upper][1];
+                let dy = -LOOK_UP_LID * gap / vertical;
+                shapes[up as usize].push((upper as u16, [0.0, dy, 0.0]));
             }
         }
         Self {
@@ -335,6 +353,31 @@ mod tests {
             let (lower, upper) = (RIGHT_EYE[k], RIGHT_EYE[16 - k]);
             let gap = r.points[lower][1] - r.points[upper][1];
             assert!(gap.abs() < 0.05, "pair {k}: {gap} px apart");
+        }
+    }
+
+    #[test]
+    fn looking_up_raises_the_upper_lid_only() {
+        let rig = portrait();
+        let t = Retargeter::new(&rig, &ExpressionRig::default());
+        let face = FaceFrame::neutral().with_expression(Expression::EyeLookUpLeft, 1.0);
+        let r = t.retarget(&face);
+        for k in 1..8 {
+            let (lower, upper) = (LEFT_EYE[k], LEFT_EYE[16 - k]);
+            let opening = rig.landmarks[lower][1] - rig.landmarks[upper][1];
+            let rise = rig.landmarks[upper][1] - r.points[upper][1];
+            assert!(
+                (rise - LOOK_UP_LID * opening).abs() < 0.05 * opening.abs().max(1.0),
+                "pair {k}: the upper lid rose {rise} px of a {opening} px opening"
+            );
+            assert!((r.points[lower][1] - rig.landmarks[lower][1]).abs() < 1e-3);
+        }
+        // The other eye stays.
+        for &i in &RIGHT_EYE {
+            assert!(
+                (r.points[i][1] - rig.landmarks[i][1]).abs() < 1e-3,
+                "landmark {i}"
+            );
         }
     }
 

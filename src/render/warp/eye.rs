@@ -3,7 +3,7 @@
 
 use super::geometry::{SegmentFrame, Similarity, luma};
 use super::raster::Texture;
-use crate::math::{inside, polyline_y as interp_y};
+use crate::math::{inside, polyline_y as interp_y, smoothstep};
 use crate::render::PortraitImage;
 use crate::rig::topology::{eye_fold, eye_ring};
 
@@ -138,7 +138,8 @@ impl EyeLayer {
 
     /// Redraws the lid skin of a closing upper lid: between the fold and the lid edge the skin is
     /// stretched from the skin above the lashes, and the lashes keep their own thickness at the edge
-    /// (stretching the whole band smears the lash line over the closed eye).
+    /// (stretching the whole band smears the lash line over the closed eye). Where the lids (nearly)
+    /// meet, one dark lash line runs from corner to corner.
     #[allow(clippy::too_many_arguments)]
     pub fn draw_closing_lid(
         &self,
@@ -160,6 +161,29 @@ impl EyeLayer {
         }
         let width = self.frame.width;
         let lash = (0.18 * width).max(1.0);
+        // Where the lids meet, a closed eye shows one dark line of lashes from corner to corner; the
+        // stretched lid skin alone reads as a pale patch (to a viewer and to the tracker: a fully closed
+        // eye drawn without it was read as a quarter of a blink). Its colour is the darkest of the
+        // portrait's own upper lash line; it fades in as the lids meet.
+        let low_t = lower_line(&self.frame, target, side, |p| to_source.apply(p));
+        let half = (LASH_LINE_HALF_WIDTH * width).max(0.8);
+        let line_colour = {
+            let mut samples: Vec<[u8; 4]> = (1..10)
+                .map(|k| {
+                    let u = k as f32 / 10.0;
+                    let src = self.frame.world(u, interp_y(&self.lid, u) - 1.0);
+                    tex.sample(src[0], src[1])
+                })
+                .collect();
+            samples.sort_by(|a, b| luma(a).total_cmp(&luma(b)));
+            let mut c = [0f32; 3];
+            for p in &samples[..3] {
+                for k in 0..3 {
+                    c[k] += p[k] as f32 / 3.0 * LASH_LINE_SHADE;
+                }
+            }
+            c
+        };
         // Target pixels to visit: around the target lid and fold.
         // The lid skin between the fold and the lid edge is what covers the eye.
         let pts: Vec<[f32; 2]> = eye_ring(side)
@@ -177,18 +201,31 @@ impl EyeLayer {
                 }
                 let (lt, ft) = (interp_y(&lid_t, u), interp_y(&fold_t, u));
                 let (ls, fs) = (interp_y(&self.lid, u), interp_y(&self.fold, u));
-                if v < ft || v > lt || lt <= ls + 0.25 || lt - ft < 2.0 * lash {
-                    continue;
-                }
-                let vs = if v >= lt - lash {
-                    ls - (lt - v)
-                } else {
-                    fs + (v - ft) * (ls - lash - fs) / (lt - lash - ft)
-                };
-                let src = self.frame.world(u, vs);
-                let colour = tex.sample(src[0], src[1]);
                 let i = (y * out_width + x) * 4;
-                out[i..i + 4].copy_from_slice(&colour);
+                if !(v < ft || v > lt || lt <= ls + 0.25 || lt - ft < 2.0 * lash) {
+                    let vs = if v >= lt - lash {
+                        ls - (lt - v)
+                    } else {
+                        fs + (v - ft) * (ls - lash - fs) / (lt - lash - ft)
+                    };
+                    let src = self.frame.world(u, vs);
+                    let colour = tex.sample(src[0], src[1]);
+                    out[i..i + 4].copy_from_slice(&colour);
+                }
+                // The lash line, where the lids (nearly) meet.
+                let lo = interp_y(&low_t, u);
+                let closed = ((lt - ls) / (lo - ls).max(1.0)).clamp(0.0, 1.0);
+                let d = (v - lt).abs();
+                if closed > 0.5 && d < half + 1.0 {
+                    let fade = smoothstep(0.5, 0.9, closed);
+                    let taper = smoothstep(0.0, 0.12, u) * smoothstep(0.0, 0.12, 1.0 - u);
+                    let cover = (half + 0.5 - d).clamp(0.0, 1.0);
+                    let a = fade * taper * cover;
+                    for k in 0..3 {
+                        out[i + k] =
+                            (out[i + k] as f32 * (1.0 - a) + line_colour[k] * a).round() as u8;
+                    }
+                }
             }
         }
     }
@@ -250,6 +287,27 @@ impl EyeLayer {
             out[i..i + 4].copy_from_slice(&colour);
         }
     }
+}
+
+/// Half the thickness of a closed eye's lash line, in eye widths (corner to corner).
+const LASH_LINE_HALF_WIDTH: f32 = 0.035;
+/// The lash line's colour: the darkest of the portrait's upper lash line, times this.
+const LASH_LINE_SHADE: f32 = 0.85;
+
+/// The lower lid edge (corners included) of one eye of `points`, mapped by `map`, in `frame`'s
+/// coordinates, sorted by u.
+fn lower_line(
+    frame: &SegmentFrame,
+    points: &[[f32; 3]],
+    side: usize,
+    map: impl Fn([f32; 2]) -> [f32; 2],
+) -> Vec<[f32; 2]> {
+    let mut l: Vec<[f32; 2]> = eye_ring(side)[..=8]
+        .iter()
+        .map(|&i| frame.local(map([points[i][0], points[i][1]])))
+        .collect();
+    l.sort_by(|a, b| a[0].total_cmp(&b[0]));
+    l
 }
 
 /// The upper lid edge (corners included) and the fold above it of one eye of `points`, mapped by `map`,
