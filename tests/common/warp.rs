@@ -47,6 +47,16 @@ pub fn face_portrait(
     path: &Path,
     side: u32,
 ) -> (Arc<PortraitImage>, PreparedHead) {
+    face_portrait_with(tracker, path, side, &ExpressionRig::default())
+}
+
+/// [`face_portrait`] with the shapes of `expressions`.
+pub fn face_portrait_with(
+    tracker: &FaceTracker,
+    path: &Path,
+    side: u32,
+    expressions: &ExpressionRig,
+) -> (Arc<PortraitImage>, PreparedHead) {
     let full = load(path);
     let r = rig(tracker, &full);
     let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
@@ -70,8 +80,7 @@ pub fn face_portrait(
         return prepared(tracker, path, side);
     };
     let r = PortraitRig::from_tracked(&face, [p.width, p.height]);
-    let head =
-        PreparedHead::new(std::slice::from_ref(&p), &[r], &ExpressionRig::default()).unwrap();
+    let head = PreparedHead::new(std::slice::from_ref(&p), &[r], expressions).unwrap();
     (p, head)
 }
 
