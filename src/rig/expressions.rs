@@ -64,12 +64,23 @@ pub struct ExpressionRig {
     pub version: u32,
     /// Shapes by ARKit name (`"jawOpen"`).
     pub shapes: BTreeMap<String, Shape>,
-    /// How far the iris turns for a full `eyeLook*` weight, radians.
+    /// How far the iris turns sideways for a full `eyeLookIn*` / `eyeLookOut*` weight, radians. MediaPipe's
+    /// blendshape model scores a gaze at the corner of the eye about 0.6-0.7, so a full weight turns further
+    /// than a real eye does (round trip through Mona Lisa, whose irises rest to one side: eyeLookIn/Out r
+    /// 0.53-0.67 at 0.6, 0.68-0.84 at 0.9, and no better at 1.2).
     #[serde(default = "default_look_angle")]
     pub look_angle: f32,
+    /// How far the iris turns up or down for a full `eyeLookUp*` / `eyeLookDown*` weight, radians (0.45 to
+    /// 0.75 measured the same; further down, the iris slides under the lower lid).
+    #[serde(default = "default_look_angle_vertical")]
+    pub look_angle_vertical: f32,
 }
 
 fn default_look_angle() -> f32 {
+    0.9
+}
+
+fn default_look_angle_vertical() -> f32 {
     0.6
 }
 
@@ -140,6 +151,9 @@ impl ExpressionRig {
         }
         if !self.look_angle.is_finite() {
             return Err("look_angle is not a finite number".into());
+        }
+        if !self.look_angle_vertical.is_finite() {
+            return Err("look_angle_vertical is not a finite number".into());
         }
         for (name, shape) in &self.shapes {
             name.parse::<Expression>()
@@ -354,6 +368,7 @@ fn build_hand_made() -> ExpressionRig {
             version: EXPRESSION_RIG_VERSION,
             shapes: BTreeMap::new(),
             look_angle: default_look_angle(),
+            look_angle_vertical: default_look_angle_vertical(),
         },
     };
     let jaw = jaw_membership(c);
@@ -582,7 +597,10 @@ fn build_hand_made() -> ExpressionRig {
         if w < 0.02 {
             [0.0; 3]
         } else {
-            [0.0, -0.09 * w, 0.0]
+            // 0.144 eye-corner distances at the inner ends: at 0.09 the round trip read the raised brows back
+            // at 0.1-0.3 of the driver's score (r 0.78 / 0.57 on the demo portrait / Mona Lisa, 0.86 / 0.66
+            // now; stronger still pulls mouthPucker and browOuterUp down with it).
+            [0.0, -0.144 * w, 0.0]
         }
     });
     for (brow, outer, sign, down, up) in [

@@ -128,7 +128,7 @@ pub struct Retargeter {
     /// The portrait's lower face height over the canonical face's (vertical offsets scale by it).
     vertical: f32,
     shapes: Vec<Vec<(u16, [f32; 3])>>,
-    look_angle: f32,
+    look_angle: [f32; 2],
     iris: Option<[[f32; 3]; 2]>,
     eye_width: [f32; 2],
 }
@@ -204,7 +204,7 @@ impl Retargeter {
             canon,
             vertical,
             shapes,
-            look_angle: expressions.look_angle,
+            look_angle: [expressions.look_angle, expressions.look_angle_vertical],
             iris,
             eye_width,
         }
@@ -247,8 +247,8 @@ impl Retargeter {
         let look = |gaze: [f32; 2], outward: f32, inward: f32, up: f32, down: f32, side: f32| {
             let g = |v: f32| if v.is_finite() { v } else { 0.0 };
             [
-                g(gaze[0]) + side * (outward - inward) * self.look_angle,
-                g(gaze[1]) + (up - down) * self.look_angle,
+                g(gaze[0]) + side * (outward - inward) * self.look_angle[0],
+                g(gaze[1]) + (up - down) * self.look_angle[1],
             ]
         };
         // Gaze yaw is towards the head's own left (+x in the canonical frame); the right eye looks out to
