@@ -166,9 +166,11 @@ fn videos_in_video_mode_match_mediapipe() {
         );
         check_scores(rel, &scores, 0.03);
         assert_eq!(missed, 0, "{rel}: frames without a face");
+        // The issue asks 1 px; measured 0.03-0.06 px a video with MediaPipe's own sampling (0.10-0.19 px
+        // before, reading a quarter pixel off).
         assert!(
-            mean <= 1.0,
-            "{rel}: landmarks {mean:.3} px from MediaPipe's on average at 512 px"
+            mean <= 0.25,
+            "{rel}: landmarks {mean:.3} px from MediaPipe's on average at 512 px (0.25 allowed)"
         );
     }
     check_scores("all three videos", &all, 0.03);
@@ -199,7 +201,15 @@ fn stills_in_image_mode_match_mediapipe() {
             panic!("{rel}: MediaPipe finds a face and we do not");
         };
         let error = landmark_error(&ours, theirs, w.max(h));
-        println!("{rel}: landmarks {error:.3} px mean at 512 px");
+        let c = &ours.landmarks.crop;
+        println!(
+            "{rel}: landmarks {error:.3} px mean at 512 px (crop at {:.1}, {:.1}, {:.1} x {:.1} px, {:.3} rad)",
+            c.centre[0],
+            c.centre[1],
+            c.side,
+            c.side * c.aspect,
+            c.angle
+        );
         scores.add(&ours, still["blendshapes"].as_array().unwrap());
         compared += 1;
         errors.push((rel, error));
@@ -214,17 +224,17 @@ fn stills_in_image_mode_match_mediapipe() {
         "stills: landmarks {mean:.3} px mean, worst {:.3} ({})",
         worst.1, worst.0
     );
-    // A still starts from the detector's box, and ours (BlazeFace through ONNX Runtime, its own decoding
-    // and NMS) places it a little differently from MediaPipe's: the mesh then sees a slightly different
-    // crop. Measured 0.49-1.49 px a still (0.9 mean); the issue's 1 px holds on video (0.1-0.2 px), where
-    // crops follow the landmarks, and for 8 of the 13 stills.
-    assert!(
-        mean <= 1.0 && worst.1 <= 1.6,
-        "stills: landmarks {mean:.3} px from MediaPipe's on average at 512 px, {} by {:.3}",
-        worst.0,
-        worst.1
-    );
-    // The scores follow the points: from the stills' slightly different crops, 40 of the 51 channels are
-    // within 0.03 of MediaPipe's and the rest within 0.067 (mouthPucker, browOuterUpRight, browInnerUp).
-    check_scores("stills", &scores, 0.07);
+    // A still starts from the detector's box, so the detector must see MediaPipe's pixels: its input cut
+    // as OpenCV's warpPerspective cuts it (pixel centres at integers, 8-bit, no antialiasing, which aliases
+    // on a large painting), and the mesh's the same way. Each still is then 0.002-0.009 px from MediaPipe's
+    // points (the issue asks 1 px; reading at pixel centres and a quarter pixel in gave 0.50-1.49 px);
+    // 0.1 px leaves room for ONNX Runtime's kernels on other CPUs.
+    for (rel, error) in &errors {
+        assert!(
+            *error <= 0.1,
+            "{rel}: landmarks {error:.3} px from MediaPipe's on average at 512 px (0.1 allowed; stills mean {mean:.3})"
+        );
+    }
+    // The scores follow the points: the issue's 0.03 a channel (measured at most 0.0002, mouthPucker).
+    check_scores("stills", &scores, 0.03);
 }

@@ -119,14 +119,80 @@ pub(crate) fn bilinear(
     out
 }
 
-/// A square region of an image, rotated by `angle` (radians, image x towards image y), resampled to
-/// `size` x `size` pixels. Maps crop pixels to image pixels and back.
+/// OpenCV's bilinear read of 8-bit pixels (`cv::warpPerspective` / `cv::remap` with `INTER_LINEAR`), which
+/// Google's MediaPipe uses on CPU to cut its model inputs: `(x, y)` in OpenCV's convention (pixel `i` at
+/// `i`, not `i + 0.5`), rounded to 1/32 px (`INTER_BITS`), the four taps weighted in 15-bit fixed point and
+/// the result rounded to an integer. Taps outside the image are black (`zero_outside`, `BORDER_CONSTANT`)
+/// or the nearest edge pixel (`BORDER_REPLICATE`). No antialiasing: a downscale reads 4 pixels, as OpenCV.
+#[inline]
+pub(crate) fn bilinear_opencv(
+    data: &[u8],
+    width: u32,
+    height: u32,
+    channels: usize,
+    x: f64,
+    y: f64,
+    zero_outside: bool,
+) -> [f32; 3] {
+    const BITS: i64 = 5;
+    const TAB: i64 = 1 << BITS;
+    let clamp = |v: f64| v.clamp(i32::MIN as f64, i32::MAX as f64);
+    let ix = clamp((x * TAB as f64).round_ties_even()) as i64;
+    let iy = clamp((y * TAB as f64).round_ties_even()) as i64;
+    let (x0, y0) = (ix >> BITS, iy >> BITS);
+    let (fx, fy) = (ix & (TAB - 1), iy & (TAB - 1));
+    let (w, h) = (width as i64, height as i64);
+    if zero_outside && (x0 >= w || x0 + 1 < 0 || y0 >= h || y0 + 1 < 0) {
+        return [0.0; 3];
+    }
+    let tap = |x: i64, y: i64| -> [i64; 3] {
+        if zero_outside && (x < 0 || y < 0 || x >= w || y >= h) {
+            return [0; 3];
+        }
+        let i =
+            (y.clamp(0, h - 1) as usize * width as usize + x.clamp(0, w - 1) as usize) * channels;
+        [data[i] as i64, data[i + 1] as i64, data[i + 2] as i64]
+    };
+    let taps = [
+        (tap(x0, y0), (TAB - fx) * (TAB - fy)),
+        (tap(x0 + 1, y0), fx * (TAB - fy)),
+        (tap(x0, y0 + 1), (TAB - fx) * fy),
+        (tap(x0 + 1, y0 + 1), fx * fy),
+    ];
+    // OpenCV's table holds w * 32 (summing to 1 << 15); (sum + (1 << 14)) >> 15 is (sum_w + 512) >> 10.
+    let mut out = [0.0; 3];
+    for (k, o) in out.iter_mut().enumerate() {
+        let sum: i64 = taps.iter().map(|(p, w)| p[k] * w).sum();
+        *o = ((sum + 512) >> 10).clamp(0, 255) as f32;
+    }
+    out
+}
+
+/// How a model input is read from a [`Crop`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Sampling {
+    /// Tensor pixel `(u, v)` is the crop's point `(u + at, v + at)`, read bilinearly in floating point
+    /// (pixel centres at `+0.5`; outside the image the border is replicated, or black for `zero_outside`).
+    At(f32),
+    /// As Google's MediaPipe cuts its inputs on CPU (`ImageToTensorCalculator`'s OpenCV converter):
+    /// tensor pixel `(u, v)` is the crop's point `(u, v)`, read with [`cv::warpPerspective`]'s bilinear
+    /// filter in OpenCV's pixel convention (centres at integers; see `bilinear_opencv`), 8-bit results.
+    ///
+    /// [`cv::warpPerspective`]: https://docs.opencv.org/4.x/da/d54/group__imgproc__transform.html
+    MediaPipe,
+}
+
+/// A region of an image, rotated by `angle` (radians, image x towards image y), resampled to `size` x
+/// `size` pixels: a square, or (`aspect` other than 1) a `side` x `side * aspect` rectangle stretched to
+/// the square as MediaPipe does with a face detection's box. Maps crop pixels to image pixels and back.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Crop {
     /// Centre in image pixels.
     pub centre: [f32; 2],
-    /// Side length in image pixels.
+    /// Side length (the width, along the rotated x axis) in image pixels.
     pub side: f32,
+    /// Height over width of the region (1 for a square).
+    pub aspect: f32,
     /// Rotation in radians.
     pub angle: f32,
     /// Output size in pixels.
@@ -140,7 +206,7 @@ impl Crop {
     pub fn to_image(&self, u: f32, v: f32) -> [f32; 2] {
         let scale = self.side / self.size as f32;
         let mut dx = (u - self.size as f32 / 2.0) * scale;
-        let dy = (v - self.size as f32 / 2.0) * scale;
+        let dy = (v - self.size as f32 / 2.0) * scale * self.aspect;
         if self.mirror {
             dx = -dx;
         }
@@ -151,7 +217,7 @@ impl Crop {
         ]
     }
 
-    /// A length in crop pixels as image pixels.
+    /// A length along the crop's x axis in crop pixels as image pixels.
     pub fn scale(&self) -> f32 {
         self.side / self.size as f32
     }
@@ -165,31 +231,67 @@ impl Crop {
         add: f32,
         zero_outside: bool,
     ) -> Vec<f32> {
-        self.sample_chw_at(image, mul, add, zero_outside, 0.5)
+        self.sample_chw_with(image, mul, add, zero_outside, Sampling::At(0.5))
     }
 
-    /// [`sample_chw`](Self::sample_chw) with tensor pixel `(u, v)` at the crop's point `(u + at, v + at)`.
-    /// Google's MediaPipe samples its crops differently from the pixel centre: `at = 0.25` reproduces its
-    /// Face Mesh V2 points best (measured; see `MeshModel::sample_at`).
-    pub fn sample_chw_at(
+    /// [`sample_chw`](Self::sample_chw) read as `sampling` says.
+    pub fn sample_chw_with(
         &self,
         image: &ImageView<'_>,
         mul: f32,
         add: f32,
         zero_outside: bool,
-        at: f32,
+        sampling: Sampling,
     ) -> Vec<f32> {
         let n = self.size as usize;
         let plane = n * n;
         let mut out = vec![0f32; 3 * plane];
-        for v in 0..n {
-            for u in 0..n {
-                let [x, y] = self.to_image(u as f32 + at, v as f32 + at);
-                let p = image.sample(x, y, zero_outside);
-                let i = v * n + u;
-                out[i] = p[0] * mul + add;
-                out[plane + i] = p[1] * mul + add;
-                out[2 * plane + i] = p[2] * mul + add;
+        let mut put = |i: usize, p: [f32; 3]| {
+            out[i] = p[0] * mul + add;
+            out[plane + i] = p[1] * mul + add;
+            out[2 * plane + i] = p[2] * mul + add;
+        };
+        match sampling {
+            Sampling::At(at) => {
+                for v in 0..n {
+                    for u in 0..n {
+                        let [x, y] = self.to_image(u as f32 + at, v as f32 + at);
+                        put(v * n + u, image.sample(x, y, zero_outside));
+                    }
+                }
+            }
+            Sampling::MediaPipe => {
+                // The crop's affine map in double precision, as OpenCV inverts and applies it.
+                let scale = self.side as f64 / n as f64;
+                let (s, c) = (self.angle as f64).sin_cos();
+                let flip = if self.mirror { -1.0 } else { 1.0 };
+                let (ax, ay) = (c * scale * flip, s * scale * flip);
+                let (bx, by) = (
+                    -s * scale * self.aspect as f64,
+                    c * scale * self.aspect as f64,
+                );
+                let half = n as f64 / 2.0;
+                let (cx, cy) = (self.centre[0] as f64, self.centre[1] as f64);
+                for v in 0..n {
+                    let dv = v as f64 - half;
+                    for u in 0..n {
+                        let du = u as f64 - half;
+                        let x = cx + ax * du + bx * dv;
+                        let y = cy + ay * du + by * dv;
+                        put(
+                            v * n + u,
+                            bilinear_opencv(
+                                image.data,
+                                image.width,
+                                image.height,
+                                image.channels,
+                                x,
+                                y,
+                                zero_outside,
+                            ),
+                        );
+                    }
+                }
             }
         }
         out
@@ -205,6 +307,7 @@ mod tests {
         let crop = Crop {
             centre: [50.0, 40.0],
             side: 20.0,
+            aspect: 1.0,
             angle: 0.0,
             size: 10,
             mirror: false,
@@ -237,6 +340,52 @@ mod tests {
         assert_eq!(img.sample(4.0, 4.5, false), [3.5, 4.0, 7.0]);
         assert_eq!(img.sample(-5.0, 0.0, false), [0.0, 0.0, 7.0]);
         assert_eq!(img.sample(-5.0, 0.0, true), [0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn opencv_sampling_puts_pixel_centres_at_integers_and_rounds_like_opencv() {
+        // Row 0: 10, 20, 30, ...; row 1 the same plus 100.
+        let data: Vec<u8> = (0..32 * 32)
+            .flat_map(|i| {
+                let v = ((i % 32) * 5 + (i / 32) * 100).min(255) as u8;
+                [v, v, 7]
+            })
+            .collect();
+        let at = |x, y, zero| bilinear_opencv(&data, 32, 32, 3, x, y, zero);
+        assert_eq!(at(3.0, 0.0, true), [15.0, 15.0, 7.0]);
+        // Half-way between 15 and 20 is 17.5, rounded up by the fixed point's + 1/2.
+        assert_eq!(at(3.5, 0.0, true), [18.0, 18.0, 7.0]);
+        // Positions snap to 1/32 px: 3.01 reads as 3.
+        assert_eq!(at(3.01, 0.0, true), [15.0, 15.0, 7.0]);
+        assert_eq!(at(3.0, 0.5, true), [65.0, 65.0, 7.0]);
+        // BORDER_CONSTANT blends the edge with black; BORDER_REPLICATE keeps it.
+        assert_eq!(at(-0.5, 0.0, true), [0.0, 0.0, 4.0]);
+        assert_eq!(at(-0.5, 0.0, false), [0.0, 0.0, 7.0]);
+        assert_eq!(at(-1.0, 0.0, true), [0.0; 3]);
+        assert_eq!(at(31.5, 0.0, false), [155.0, 155.0, 7.0]);
+    }
+
+    #[test]
+    fn mediapipe_sampling_reads_crop_point_u_at_opencv_coordinates() {
+        let data: Vec<u8> = (0..64 * 64)
+            .flat_map(|i| [(i % 64) as u8 * 3, (i / 64) as u8 * 3, 9])
+            .collect();
+        let img = ImageView::new(64, 64, 3, &data, "t").unwrap();
+        // A 16 px crop of a 32 x 16 region: tensor pixel (u, v) reads image (8 + 2u, 24 + v).
+        let crop = Crop {
+            centre: [24.0, 32.0],
+            side: 32.0,
+            aspect: 0.5,
+            angle: 0.0,
+            size: 16,
+            mirror: false,
+        };
+        let t = crop.sample_chw_with(&img, 1.0, 0.0, true, Sampling::MediaPipe);
+        for (u, v) in [(0, 0), (5, 3), (15, 15)] {
+            assert_eq!(t[v * 16 + u], (8 + 2 * u) as f32 * 3.0, "{u} {v}");
+            assert_eq!(t[256 + v * 16 + u], (24 + v) as f32 * 3.0, "{u} {v}");
+        }
+        assert_eq!(crop.to_image(5.0, 3.0), [18.0, 27.0]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::crop::{Crop, ImageView};
+use super::crop::{Crop, ImageView, Sampling};
 use crate::error::Result;
 use crate::onnx::{ModelContract, OnnxModel, TensorData, contracts};
 
@@ -91,8 +91,11 @@ pub struct FaceDetector {
     anchors: Vec<[f32; 2]>,
     /// Minimum score of a detection.
     pub min_score: f32,
-    /// Overlap above which detections are merged.
+    /// Overlap (intersection over union) above which detections are merged.
     pub iou_threshold: f32,
+    /// How the input is read from the image: by default as MediaPipe's Face Detector reads it
+    /// ([`Sampling::MediaPipe`]).
+    pub sampling: Sampling,
 }
 
 impl FaceDetector {
@@ -103,8 +106,11 @@ impl FaceDetector {
             model,
             kind,
             anchors: kind.anchors(),
+            // MediaPipe's Face Detector: min_detection_confidence 0.5, min_suppression_threshold 0.5
+            // (face_detector_graph_options.proto).
             min_score: 0.5,
-            iou_threshold: 0.3,
+            iou_threshold: 0.5,
+            sampling: Sampling::MediaPipe,
         })
     }
 
@@ -113,7 +119,7 @@ impl FaceDetector {
         self.kind
     }
 
-    /// Finds faces in the whole image (letterboxed to a square), best first.
+    /// Finds faces in the whole image (letterboxed to a square), best first (MediaPipe's order).
     pub fn detect(&self, image: &ImageView<'_>) -> Result<Vec<Detection>> {
         let (w, h) = (image.width() as f32, image.height() as f32);
         self.detect_in(image, [w / 2.0, h / 2.0], w.max(h))
@@ -130,11 +136,15 @@ impl FaceDetector {
         let crop = Crop {
             centre,
             side,
+            aspect: 1.0,
             angle: 0.0,
             size: n,
             mirror: false,
         };
-        let input = crop.sample_chw(image, 1.0 / 127.5, -1.0, true);
+        // MediaPipe's Face Detector letterboxes with BORDER_ZERO and reads with OpenCV's bilinear filter
+        // (no antialiasing): a large picture aliases in the 128 px input, so only the same pixels give the
+        // same box.
+        let input = crop.sample_chw_with(image, 1.0 / 127.5, -1.0, true, self.sampling);
         let out = self.model.run(
             vec![(
                 "image",

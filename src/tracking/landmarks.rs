@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::crop::{Crop, ImageView};
+use super::crop::{Crop, ImageView, Sampling};
 use super::detector::Detection;
 use crate::error::Result;
 use crate::math::bounds;
@@ -40,8 +40,27 @@ pub fn crop_from_detection(d: &Detection) -> Crop {
     Crop {
         centre: d.centre,
         side: 1.5 * d.size[0].max(d.size[1]),
+        aspect: 1.0,
         angle,
         size: 192,
+        mirror: false,
+    }
+}
+
+/// The crop around a detection as MediaPipe's Face Landmarker makes it (`face_detector_graph.cc`:
+/// DetectionsToRects with the eye keypoints 0 -> 1 level, RectTransformation 1.5 x 1.5, no squaring): the
+/// detection's box, 1.5 times wider and 1.5 times taller, turned with the eyes; not square when the box is
+/// not (the mesh's ImageToTensor stretches it to the model's square input, `keep_aspect_ratio` false).
+pub fn crop_from_detection_mediapipe(d: &Detection, size: u32) -> Crop {
+    let [a, b] = [d.keypoints[0], d.keypoints[1]];
+    let angle = (b[1] - a[1]).atan2(b[0] - a[0]);
+    let [w, h] = d.size;
+    Crop {
+        centre: d.centre,
+        side: 1.5 * w,
+        aspect: if w > 0.0 { h / w } else { 1.0 },
+        angle,
+        size,
         mirror: false,
     }
 }
@@ -66,6 +85,7 @@ pub fn crop_from_landmarks(points: &[[f32; 3]]) -> Crop {
     Crop {
         centre,
         side,
+        aspect: 1.0,
         angle,
         size: 192,
         mirror: false,
@@ -83,6 +103,7 @@ pub fn crop_from_landmarks_mediapipe(points: &[[f32; 3]], size: u32) -> Crop {
     Crop {
         centre: [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0],
         side: 1.5 * (hi[0] - lo[0]).max(hi[1] - lo[1]),
+        aspect: 1.0,
         angle,
         size,
         mirror: false,
@@ -95,10 +116,10 @@ fn run_on_crop(
     image: &ImageView<'_>,
     crop: &Crop,
     outputs: &[&str],
-    at: f32,
+    sampling: Sampling,
 ) -> Result<Vec<TensorData>> {
     let n = crop.size as i64;
-    let input = crop.sample_chw_at(image, 1.0 / 255.0, 0.0, false, at);
+    let input = crop.sample_chw_with(image, 1.0 / 255.0, 0.0, false, sampling);
     model.run(
         vec![(
             "image",
@@ -145,13 +166,23 @@ impl MeshModel {
         }
     }
 
-    /// Where in each crop pixel the image is sampled ([`Crop::sample_chw_at`]). V2 as Google's MediaPipe
-    /// samples its crops: 0.25, measured on the shared driving videos against MediaPipe 1.2.2 (points within
-    /// 0.10-0.19 px at 512 px; 0 and 0.5 give 0.4-0.7 px). V1 at the pixel centre, as its Python reference.
-    pub fn sample_at(self) -> f32 {
+    /// How its input is read from the crop ([`Crop::sample_chw_with`]). V2 as Google's MediaPipe cuts it
+    /// on CPU ([`Sampling::MediaPipe`]: OpenCV's warpPerspective, its pixel convention, 8-bit values);
+    /// V1 at the pixel centre, as its Python reference.
+    pub fn sampling(self) -> Sampling {
         match self {
-            MeshModel::V1 => 0.5,
-            MeshModel::V2 => 0.25,
+            MeshModel::V1 => Sampling::At(0.5),
+            MeshModel::V2 => Sampling::MediaPipe,
+        }
+    }
+
+    /// The first crop of a face from its detection, as the model's own pipeline makes it: V2 as MediaPipe's
+    /// Face Landmarker ([`crop_from_detection_mediapipe`], the box 1.5x each way, stretched to the square
+    /// input), V1 square on the longer side ([`crop_from_detection`]).
+    pub fn from_detection(self, d: &Detection) -> Crop {
+        match self {
+            MeshModel::V1 => crop_from_detection(d),
+            MeshModel::V2 => crop_from_detection_mediapipe(d, self.input_size()),
         }
     }
 
@@ -202,8 +233,14 @@ impl FaceLandmarker {
             size: self.kind.input_size(),
             ..crop
         };
-        let at = self.kind.sample_at();
-        let out = run_on_crop(&self.model, image, &crop, &["landmarks", "presence"], at)?;
+        let sampling = self.kind.sampling();
+        let out = run_on_crop(
+            &self.model,
+            image,
+            &crop,
+            &["landmarks", "presence"],
+            sampling,
+        )?;
         let n = self.kind.points();
         if out[0].data.len() < 3 * n || out[1].data.is_empty() {
             return Err(crate::error::Error::Inference {
@@ -285,11 +322,18 @@ impl IrisLandmarker {
         let crop = Crop {
             centre,
             side: 2.3 * width.max(1.0),
+            aspect: 1.0,
             angle,
             size: 64,
             mirror,
         };
-        let out = run_on_crop(&self.model, image, &crop, &["eye_contour", "iris"], 0.5)?;
+        let out = run_on_crop(
+            &self.model,
+            image,
+            &crop,
+            &["eye_contour", "iris"],
+            Sampling::At(0.5),
+        )?;
         let map = |p: &[f32]| crop_point(&crop, p);
         let contour = out[0].data.chunks_exact(3).map(map).collect();
         let mut iris = [[0.0; 3]; 5];

@@ -14,12 +14,12 @@ mod tracker;
 
 pub use blendshapes::{BLENDSHAPE_NAMES, BLENDSHAPE_POINTS, BlendshapeModel, to_weights};
 pub(crate) use crop::bilinear;
-pub use crop::{Crop, ImageView, MAX_IMAGE_SIDE, MIN_IMAGE_SIDE};
+pub use crop::{Crop, ImageView, MAX_IMAGE_SIDE, MIN_IMAGE_SIDE, Sampling};
 pub use detector::{Detection, DetectorKind, FaceDetector, weighted_nms};
 pub use expression::{Calibration, ExpressionFeatures, EyeDetail, FaceAnalyzer};
 pub use landmarks::{
     EyeLandmarks, FaceLandmarker, FaceLandmarks, IrisLandmarker, MeshModel, crop_from_detection,
-    crop_from_landmarks, crop_from_landmarks_mediapipe, points,
+    crop_from_detection_mediapipe, crop_from_landmarks, crop_from_landmarks_mediapipe, points,
 };
 pub use pose::{PoseFit, RIGID_POINTS, canonical_face, fit_pose, rotation_from_angles};
 pub use smoothing::{OneEuroFilter, OneEuroParams, PointSmoother, VideoSmoother};

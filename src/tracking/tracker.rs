@@ -5,11 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::blendshapes::BlendshapeModel;
-use super::crop::{Crop, ImageView};
+use super::crop::{Crop, ImageView, Sampling};
 use super::detector::{Detection, DetectorKind, FaceDetector};
-use super::landmarks::{
-    EyeLandmarks, FaceLandmarker, FaceLandmarks, IrisLandmarker, MeshModel, crop_from_detection,
-};
+use super::landmarks::{EyeLandmarks, FaceLandmarker, FaceLandmarks, IrisLandmarker, MeshModel};
 use super::smoothing::VideoSmoother;
 use crate::error::Result;
 use crate::face::ExpressionWeights;
@@ -159,8 +157,16 @@ impl FaceTracker {
             TrackerModels::MeshV2 => MODEL_FILES,
             TrackerModels::MeshV1 => MESH_V1_MODEL_FILES,
         };
-        let detector = FaceDetector::new(load(files[0])?, DetectorKind::ShortRange)?;
-        let full_range = FaceDetector::new(load(files[1])?, DetectorKind::FullRange)?;
+        let mut detector = FaceDetector::new(load(files[0])?, DetectorKind::ShortRange)?;
+        let mut full_range = FaceDetector::new(load(files[1])?, DetectorKind::FullRange)?;
+        if models == TrackerModels::MeshV1 {
+            // The older pipeline reads the detector's input at pixel centres and merges boxes above 0.3
+            // overlap, as its Python reference (models/reference/tracker.py) does.
+            for d in [&mut detector, &mut full_range] {
+                d.sampling = Sampling::At(0.5);
+                d.iou_threshold = 0.3;
+            }
+        }
         let landmarker = FaceLandmarker::new(load(files[2])?)?;
         Ok(match models {
             TrackerModels::MeshV2 => Self::new(detector, Some(full_range), landmarker, None)
@@ -317,7 +323,7 @@ impl FaceTracker {
         d: &Detection,
         passes: usize,
     ) -> Result<Option<FaceLandmarks>> {
-        let crop = crop_from_detection(d);
+        let crop = self.landmarker.kind().from_detection(d);
         let mut landmarks = self.landmarker.run(image, crop)?;
         if landmarks.presence < self.min_presence && passes > 1 {
             // The detector's eye keypoints can be off on small or turned faces (einstein in the test data):
