@@ -205,3 +205,188 @@ fn one_nan_detection_among_faces_is_dropped() {
     assert!((out[0].centre[0] - expected).abs() < 1e-3, "{:?}", out[0]);
     assert_eq!(out[0].score, 0.9);
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Hazard 2: model outputs were trusted (a short output indexed out of bounds on the tracking thread,
+// which died silently).
+
+fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn grey(size: u32) -> Vec<u8> {
+    vec![128; (size * size * 3) as usize]
+}
+
+/// Runs the short-range detector of `fixture` on a grey image.
+fn detect_with(fixture: &'static str) -> bevy_talking_head::Result<Vec<Detection>> {
+    use bevy_talking_head::onnx::{OnnxModel, SessionOptions};
+    use bevy_talking_head::tracking::{DetectorKind, FaceDetector, ImageView};
+    let path = root().join("tests/fixtures").join(fixture);
+    let model = OnnxModel::from_file(&path, None, &SessionOptions::default())
+        .expect("the fixture loads (its declared shapes fit the contract)");
+    let detector = FaceDetector::new(std::sync::Arc::new(model), DetectorKind::ShortRange)
+        .expect("a dynamic anchor count passes the load-time check");
+    let pixels = grey(64);
+    let image = ImageView::new(64, 64, 3, &pixels, "grey").unwrap();
+    detector.detect(&image)
+}
+
+#[test]
+fn a_model_whose_output_is_short_is_an_error_naming_it_not_a_panic() {
+    let (result, _) = guarded(
+        "a detector with 10 anchors instead of 896",
+        256 * MB,
+        Duration::from_secs(60),
+        || std::panic::catch_unwind(|| detect_with("short_detector.onnx")).map_err(|_| ()),
+    );
+    let result = result.expect("a short output must not panic (it indexed out of bounds)");
+    let e = result.expect_err("a short output is an error").to_string();
+    assert!(e.contains("short_detector.onnx"), "names the model: {e}");
+    assert!(
+        e.contains("regressors") && e.contains("[1, 10, 16]"),
+        "says what is wrong: {e}"
+    );
+}
+
+#[test]
+fn a_model_that_yields_nan_is_an_error_naming_it() {
+    let (result, _) = guarded(
+        "a detector whose outputs are all NaN",
+        256 * MB,
+        Duration::from_secs(60),
+        || detect_with("nan_detector.onnx"),
+    );
+    let e = result.expect_err("NaN outputs are an error").to_string();
+    assert!(e.contains("nan_detector.onnx"), "names the model: {e}");
+    assert!(e.contains("not a finite number"), "{e}");
+}
+
+mod live {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use bevy::prelude::*;
+    use bevy_talking_head::capture::{CapturedFrame, FrameSource};
+    use bevy_talking_head::drive::{LiveFace, LiveFaceState, LiveSource};
+    use bevy_talking_head::prelude::*;
+    use bevy_talking_head::testing::{SeenErrors, headless_app, update_until};
+
+    /// A source of grey frames; panics on read `panic_at` (counting from 1) if given.
+    struct Grey {
+        reads: Arc<AtomicUsize>,
+        panic_at: Option<usize>,
+    }
+
+    impl FrameSource for Grey {
+        fn next_frame(&mut self) -> bevy_talking_head::Result<Option<CapturedFrame>> {
+            let n = self.reads.fetch_add(1, Ordering::SeqCst) + 1;
+            if self.panic_at == Some(n) {
+                panic!("the test source breaks");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+            Ok(Some(CapturedFrame {
+                width: 64,
+                height: 64,
+                rgb: super::grey(64),
+                timestamp: Duration::from_millis(n as u64 * 5),
+                index: n as u64,
+            }))
+        }
+        fn name(&self) -> &str {
+            "grey"
+        }
+    }
+
+    fn source(reads: Arc<AtomicUsize>, panic_at: Option<usize>) -> LiveSource {
+        LiveSource::Custom {
+            name: "grey test source".into(),
+            open: Arc::new(move || {
+                Ok(Box::new(Grey {
+                    reads: reads.clone(),
+                    panic_at,
+                }) as Box<dyn FrameSource>)
+            }),
+        }
+    }
+
+    /// A source of grey frames.
+    pub fn source_for(reads: Arc<AtomicUsize>) -> LiveSource {
+        source(reads, None)
+    }
+
+    fn state(app: &App, head: Entity) -> LiveFaceState {
+        app.world()
+            .get::<LiveFace>(head)
+            .unwrap()
+            .status()
+            .state
+            .clone()
+    }
+
+    const WAIT: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn a_panicking_thread_fails_the_live_face_and_stops_its_threads() {
+        let mut app = headless_app("assets", TalkingHeadPlugin::default());
+        let reads = Arc::new(AtomicUsize::new(0));
+        let head = app.world_mut().spawn(FaceFrame::default()).id();
+        let live = LiveFace::new(source(reads.clone(), Some(3)))
+            .with_models_dir(super::root().join("assets/models"));
+        app.world_mut().entity_mut(head).insert(live);
+        update_until(&mut app, WAIT, "the live face to fail", |a| {
+            matches!(state(a, head), LiveFaceState::Failed(_))
+        });
+        let LiveFaceState::Failed(why) = state(&app, head) else {
+            unreachable!()
+        };
+        assert!(why.contains("capture thread panicked"), "{why}");
+        assert!(why.contains("the test source breaks"), "{why}");
+        let errors = app.world().resource::<SeenErrors>().texts();
+        assert!(errors.iter().any(|e| e.contains("panicked")), "{errors:?}");
+        // The game goes on; nothing reads the source any more.
+        let after = reads.load(Ordering::SeqCst);
+        for _ in 0..20 {
+            app.update();
+        }
+        assert_eq!(reads.load(Ordering::SeqCst), after);
+        assert!(matches!(state(&app, head), LiveFaceState::Failed(_)));
+    }
+
+    #[test]
+    fn a_tracking_model_with_short_outputs_is_reported_naming_it() {
+        // The real models, but a face detector that returns 10 anchors instead of 896.
+        let dir = std::env::temp_dir().join(format!("bth-hostile-models-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for name in bevy_talking_head::tracking::MODEL_FILES {
+            let from = if name == "face_detector.onnx" {
+                super::root().join("tests/fixtures/short_detector.onnx")
+            } else {
+                super::root().join("assets/models").join(name)
+            };
+            std::fs::copy(&from, dir.join(name))
+                .unwrap_or_else(|e| panic!("{}: {e} (run `make setup`)", from.display()));
+        }
+        let mut app = headless_app("assets", TalkingHeadPlugin::default());
+        let reads = Arc::new(AtomicUsize::new(0));
+        let head = app.world_mut().spawn(FaceFrame::default()).id();
+        let live = LiveFace::new(source(reads, None)).with_models_dir(&dir);
+        app.world_mut().entity_mut(head).insert(live);
+        update_until(&mut app, WAIT, "the broken model reported", |a| {
+            !a.world().resource::<SeenErrors>().texts().is_empty()
+        });
+        let errors = app.world().resource::<SeenErrors>().texts();
+        let e = &errors[0];
+        assert!(
+            e.contains("face_detector.onnx") && e.contains("regressors"),
+            "{e}"
+        );
+        assert!(
+            matches!(state(&app, head), LiveFaceState::Reconnecting(ref why) if why.contains("regressors")),
+            "{:?}",
+            state(&app, head)
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
