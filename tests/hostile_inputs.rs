@@ -390,3 +390,46 @@ mod live {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Hazard 3: model metadata was unbounded (`talking_head.resolution` = 65,536 overflowed `r * r` and asked
+// for 12.9 GB).
+
+#[test]
+fn neural_metadata_over_its_caps_is_an_error_naming_the_file() {
+    use bevy_talking_head::neural::{MAX_EMBEDDING_SIZE, MAX_RESOLUTION, MAX_SHOTS, validate_pair};
+    use bevy_talking_head::onnx::{OnnxModel, SessionOptions};
+    for (name, args, expected) in [
+        (
+            "hostile_resolution",
+            vec!["--resolution", "65536"],
+            format!(
+                "`talking_head.resolution` is 65536, over this crate's limit of {MAX_RESOLUTION}"
+            ),
+        ),
+        (
+            "hostile_shots",
+            vec!["--shots", "100000"],
+            format!("`talking_head.shots` is 100000, over this crate's limit of {MAX_SHOTS}"),
+        ),
+        (
+            "hostile_embedding",
+            vec!["--embedding", "100000"],
+            format!(
+                "`talking_head.embedding_size` is 100000, over this crate's limit of {MAX_EMBEDDING_SIZE}"
+            ),
+        ),
+    ] {
+        let dir = common::contract_pair(name, args);
+        let (result, peak) = guarded(name, 64 * MB, Duration::from_secs(60), move || {
+            let options = SessionOptions::default();
+            let embedder = OnnxModel::from_file(dir.join("embedder.onnx"), None, &options)?;
+            let generator = OnnxModel::from_file(dir.join("generator.onnx"), None, &options)?;
+            validate_pair(&embedder, &generator)
+        });
+        let e = result.expect_err(name).to_string();
+        assert!(e.contains(&expected), "{name}: {e}");
+        assert!(e.contains("embedder.onnx"), "{name}: names the file: {e}");
+        assert!(peak < 64 * MB, "{name}: {peak} bytes");
+    }
+}
