@@ -109,6 +109,7 @@ impl Plugin for FaceReplicationPlugin {
             .make_message_independent::<FaceRelay>()
             .add_visibility_filter::<FaceStreamOwner>()
             .init_resource::<RelayStats>()
+            .init_resource::<RelayLimit>()
             .init_resource::<ReceiveStats>()
             .add_observer(play_replicated_streams)
             .add_observer(forget_client)
@@ -142,9 +143,51 @@ pub struct RelayStats {
     pub rejected: u64,
     /// Uploads from a client with no avatar.
     pub unowned: u64,
+    /// Uploads over their client's [`RelayLimit`]: dropped, not relayed.
+    pub throttled: u64,
     /// The newest sequence number and clock relayed for each client, and whether it was warned about
     /// bad uploads.
     newest: HashMap<ClientId, (Option<(u32, u32)>, bool)>,
+    /// Each client's token bucket: tokens left and when it was last filled (server's real clock).
+    buckets: HashMap<ClientId, (f64, f64)>,
+}
+
+/// Server: how many uploads a second each client may have relayed (a token bucket). One client
+/// sending faster (a modified client, a bug) cannot flood the others: what is over the limit is dropped
+/// and counted in [`RelayStats::throttled`]. The default, 60 a second with bursts of 10, is twice a
+/// [`FaceSender`]'s default 30 Hz; raise it if your senders use a higher [`FaceSender::at_rate`].
+#[derive(Resource, Clone, Copy, Debug, PartialEq)]
+pub struct RelayLimit {
+    /// Uploads a second, sustained.
+    pub per_second: f64,
+    /// Uploads at once after a quiet spell (a hitch on the sender's side).
+    pub burst: f64,
+}
+
+impl Default for RelayLimit {
+    fn default() -> Self {
+        Self {
+            per_second: 60.0,
+            burst: 10.0,
+        }
+    }
+}
+
+impl RelayStats {
+    /// Takes a token from `client`'s bucket at `now` (seconds); `false` if it has none.
+    fn take_token(&mut self, client: ClientId, now: f64, limit: RelayLimit) -> bool {
+        let burst = limit.burst.max(1.0);
+        let (tokens, at) = self.buckets.entry(client).or_insert((burst, now));
+        let elapsed = (now - *at).max(0.0);
+        *tokens = (*tokens + elapsed * limit.per_second.max(0.0)).min(burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// What a client has done with the faces the server relayed to it, for an overlay or a log.
@@ -172,13 +215,17 @@ fn send_faces(
     }
 }
 
-/// Server: each upload that decodes and is newer goes to everyone but its sender.
+/// Server: each upload within its client's [`RelayLimit`] that decodes and is newer goes to everyone but
+/// its sender.
 fn relay_uploads(
+    time: Res<Time<Real>>,
+    limit: Res<RelayLimit>,
     mut uploads: MessageReader<FromClient<FaceUpload>>,
     avatars: Query<(Entity, &FaceStreamOwner)>,
     mut stats: ResMut<RelayStats>,
     mut relay: MessageWriter<ToClients<FaceRelay>>,
 ) {
+    let now = time.elapsed_secs_f64();
     for FromClient {
         client_id,
         message: FaceUpload(packet),
@@ -189,6 +236,11 @@ fn relay_uploads(
             debug!("face upload from {client_id:?}, which has no avatar (FaceStreamOwner)");
             continue;
         };
+        // Before decoding: a flood costs the server one check a packet.
+        if !stats.take_token(*client_id, now, *limit) {
+            stats.throttled += 1;
+            continue;
+        }
         let (newest, warned) = stats.newest.get(client_id).copied().unwrap_or_default();
         // A redundant copy that does not decode is dropped; the face itself goes on.
         let bad_copy = match packet.faces() {
@@ -274,6 +326,7 @@ type NewRemoteAvatar = (With<Remote>, Without<RemoteFace>, Without<FaceSender>);
 /// Server: a client that leaves is forgotten by the relay.
 fn forget_client(remove: On<Remove, ConnectedClient>, mut stats: ResMut<RelayStats>) {
     stats.newest.remove(&ClientId::Client(remove.entity));
+    stats.buckets.remove(&ClientId::Client(remove.entity));
 }
 
 /// Clients: a replicated avatar with a stream plays it (unless the game gave it its own `RemoteFace`,
