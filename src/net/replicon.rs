@@ -6,11 +6,12 @@
 //! - The server spawns an avatar entity per player with [`FaceStreamOwner`] (which makes it
 //!   [`Replicated`] and gives it the replicated [`FaceStream`] marker). Each upload that decodes is
 //!   relayed as a [`FaceRelay`] server message, unreliable, to every client but its sender (who animates
-//!   its own head without the round trip), naming the avatar by its entity on the server. Each client
+//!   its own head without the round trip) that can see the avatar: a client from which the game's
+//!   visibility filters hide anything of the avatar gets none of its faces. Uploads over a client's
+//!   [`RelayLimit`] are dropped. Each client
 //!   finds its copy of that avatar in replicon's [`ServerEntityMap`]; a face for an avatar it does not
-//!   have (the player just left, the avatar is not replicated to it yet, or the game's visibility
-//!   filters hide it) is dropped and counted in [`ReceiveStats`], which is what should happen to a
-//!   face nobody can see. (Replicon's entity mapping would log an error for each of those.) Relayed
+//!   have (the player just left, the avatar is not replicated to it yet) is dropped and counted in
+//!   [`ReceiveStats`]. (Replicon's entity mapping would log an error for each of those.) Relayed
 //!   faces are independent of replication: they play as they arrive instead of waiting for the
 //!   server's reliable updates.
 //!   Uploads that do not decode are dropped and reported once per client. Each packet crosses each
@@ -47,6 +48,8 @@ use std::collections::HashMap;
 
 use bevy::prelude::*;
 use bevy_replicon::prelude::*;
+use bevy_replicon::server::visibility::client_visibility::ClientVisibility;
+use bevy_replicon::server::visibility::registry::FilterRegistry;
 use bevy_replicon::shared::server_entity_map::ServerEntityMap;
 use serde::{Deserialize, Serialize};
 
@@ -145,6 +148,8 @@ pub struct RelayStats {
     pub unowned: u64,
     /// Uploads over their client's [`RelayLimit`]: dropped, not relayed.
     pub throttled: u64,
+    /// Faces not sent to a client because a visibility filter hides the avatar from it.
+    pub hidden: u64,
     /// The newest sequence number and clock relayed for each client, and whether it was warned about
     /// bad uploads.
     newest: HashMap<ClientId, (Option<(u32, u32)>, bool)>,
@@ -222,10 +227,14 @@ fn relay_uploads(
     limit: Res<RelayLimit>,
     mut uploads: MessageReader<FromClient<FaceUpload>>,
     avatars: Query<(Entity, &FaceStreamOwner)>,
+    clients: Query<(Entity, Option<&ClientVisibility>), With<AuthorizedClient>>,
+    filters: Res<FilterRegistry>,
     mut stats: ResMut<RelayStats>,
     mut relay: MessageWriter<ToClients<FaceRelay>>,
 ) {
     let now = time.elapsed_secs_f64();
+    // The filter that hides the `FaceStream` marker from the avatar's owner says nothing about others.
+    let own_bit = filters.get_bit::<FaceStreamOwner>();
     for FromClient {
         client_id,
         message: FaceUpload(packet),
@@ -272,10 +281,32 @@ fn relay_uploads(
         if bad_copy {
             packet.previous = None;
         }
-        relay.write(ToClients {
-            targets: SendTargets::AllExcept(*client_id),
-            message: FaceRelay { avatar, packet },
-        });
+        // Only to the clients that can see the avatar: a face hidden by a visibility filter is not sent
+        // (a modified client could read it). The host of a listen server gets it locally.
+        for (client, visibility) in &clients {
+            if ClientId::Client(client) == *client_id {
+                continue;
+            }
+            let hidden =
+                visibility.is_some_and(|v| v.get(avatar).iter().any(|bit| Some(bit) != own_bit));
+            if hidden {
+                stats.hidden += 1;
+                continue;
+            }
+            relay.write(ToClients {
+                targets: SendTargets::Single(ClientId::Client(client)),
+                message: FaceRelay {
+                    avatar,
+                    packet: packet.clone(),
+                },
+            });
+        }
+        if *client_id != ClientId::Server {
+            relay.write(ToClients {
+                targets: SendTargets::Single(ClientId::Server),
+                message: FaceRelay { avatar, packet },
+            });
+        }
     }
 }
 
