@@ -69,6 +69,7 @@ pub mod codec;
 pub mod drive;
 mod error;
 pub mod face;
+mod files;
 mod head;
 mod math;
 pub mod net;

@@ -474,3 +474,136 @@ fn a_flood_into_one_remote_face_keeps_its_history_bounded() {
     // The link's jitter is 5 ms: the delay stays near it, far under 150 ms.
     assert!(delay < Duration::from_millis(150), "{delay:?}");
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Hazard 6: saves were not atomic (`fs::write` truncates, then writes: a crash in between leaves a
+// truncated file that fails on every start).
+
+const SAVE_CHILD: &str = "BTH_HOSTILE_SAVE_CHILD";
+
+/// A long clip (two versions): several MB of RON, so a save takes a while.
+fn clip(version: u32) -> bevy_talking_head::drive::FaceClip {
+    use bevy_talking_head::{Channel, FaceFrame};
+    let frames: Vec<FaceFrame> = (0..3000u32)
+        .map(|i| {
+            let mut f = FaceFrame::default();
+            f.time = f64::from(i) / 60.0;
+            for (k, c) in Channel::all().enumerate() {
+                let v = ((i * 7 + k as u32 * 13 + version * 29) % 97) as f32 / 97.0;
+                f.set_channel(c, v);
+            }
+            f
+        })
+        .collect();
+    bevy_talking_head::drive::FaceClip::from_frames(&frames).unwrap()
+}
+
+/// Not a test on its own: the child process of `a_save_killed_at_any_moment_leaves_the_old_or_the_new_file`
+/// (it saves the two versions in turn until killed).
+#[test]
+fn save_child() {
+    let Some(path) = std::env::var_os(SAVE_CHILD) else {
+        return;
+    };
+    let clips = [clip(1), clip(2)];
+    let ready = std::path::PathBuf::from(&path).with_extension("ready");
+    loop {
+        for c in &clips {
+            c.save(&path).unwrap();
+        }
+        // Saving in turn from now on: the parent kills at a random moment after this.
+        if !ready.exists() {
+            std::fs::write(&ready, b"").unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_save_killed_at_any_moment_leaves_the_old_or_the_new_file() {
+    use bevy_talking_head::drive::FaceClip;
+    let dir = std::env::temp_dir().join(format!("bth-hostile-saves-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("speech.face.ron");
+    let (old, new) = (clip(1), clip(2));
+    old.save(&path).unwrap();
+    // What each version reads back as (values are written to 5 decimals).
+    let reread = |c: &FaceClip| FaceClip::from_ron(&c.to_ron(), "clip").unwrap();
+    let (old, new) = (reread(&old), reread(&new));
+    let exe = std::env::current_exe().unwrap();
+    // A fixed sequence of delays (a small LCG), so a failure reproduces; spread over the child's start-up
+    // and many save cycles.
+    let mut seed = 0x2545_f491_u32;
+    let (mut saw_old, mut saw_new) = (0, 0);
+    // 30 kills by default (each starts this test binary: about a second on a loaded machine);
+    // `HOSTILE_SAVE_KILLS=200` for the full run.
+    let kills: u32 = std::env::var("HOSTILE_SAVE_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    for attempt in 0..kills {
+        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        let delay = Duration::from_micros(u64::from(seed >> 8) % 250_000);
+        let ready = path.with_extension("ready");
+        let _ = std::fs::remove_file(&ready);
+        let mut child = std::process::Command::new(&exe)
+            .args(["--exact", "save_child", "--nocapture", "--test-threads=1"])
+            .env(SAVE_CHILD, &path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait until the child saves in a loop (its start-up takes a while on a loaded machine).
+        let waiting = std::time::Instant::now();
+        while !ready.exists() {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("attempt {attempt}: the saving child ended: {status}");
+            }
+            assert!(
+                waiting.elapsed() < Duration::from_secs(120),
+                "the saving child never got going"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let _ = child.wait();
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("attempt {attempt} ({delay:?}): the file is gone: {e}"));
+        let clip = FaceClip::from_ron(&text, &path.display().to_string()).unwrap_or_else(|e| {
+            panic!(
+                "attempt {attempt}: killed after {delay:?}, the file ({} bytes) does not parse: {e}",
+                text.len()
+            )
+        });
+        if clip == old {
+            saw_old += 1;
+        } else if clip == new {
+            saw_new += 1;
+        } else {
+            panic!("attempt {attempt}: the file is neither version");
+        }
+    }
+    eprintln!("{kills} kills: {saw_old} left the first version, {saw_new} the second");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_automatic_sidecar_save_keeps_a_sidecar_written_meanwhile() {
+    use bevy_talking_head::rig::PortraitRig;
+    let dir = std::env::temp_dir().join(format!("bth-hostile-sidecar-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sidecar = dir.join("captain.png.rig.json");
+    let rig = PortraitRig::template([256, 256]);
+    // Nothing there: the automatic save writes.
+    assert!(rig.save_if_absent(&sidecar).unwrap());
+    // The editor saves an edit; an automatic save that tracked before it must not replace it.
+    let mut edited = rig.clone();
+    edited.source = bevy_talking_head::rig::RigSource::Edited;
+    edited.landmarks[1][1] += 3.0;
+    edited.save(&sidecar).unwrap();
+    assert!(!rig.save_if_absent(&sidecar).unwrap());
+    assert_eq!(PortraitRig::load(&sidecar).unwrap(), edited);
+    let _ = std::fs::remove_dir_all(&dir);
+}
