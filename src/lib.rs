@@ -85,6 +85,7 @@ mod schedule;
 #[cfg(feature = "test-utils")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-utils")))]
 pub mod testing;
+mod threads;
 pub mod tracking;
 #[cfg(feature = "egui")]
 #[cfg_attr(docsrs, doc(cfg(feature = "egui")))]
