@@ -727,3 +727,99 @@ fn despawning_live_faces_with_stuck_threads_does_not_block_the_frame() {
     drop(app);
     let _ = std::fs::remove_dir_all(&dir);
 }
+// ---------------------------------------------------------------------------------------------------
+// Hazard 8: inputs without bounds.
+
+/// A PCM mono WAV of `bits` (8 or 16) declaring `rate` Hz, with `samples` samples of silence.
+fn wav(rate: u32, bits: u16, samples: usize) -> Vec<u8> {
+    let block = u32::from(bits / 8);
+    let data = samples as u32 * block;
+    let mut b = Vec::new();
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    b.extend_from_slice(&1u16.to_le_bytes()); // mono
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * block).to_le_bytes());
+    b.extend_from_slice(&(block as u16).to_le_bytes());
+    b.extend_from_slice(&bits.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data.to_le_bytes());
+    b.resize(b.len() + data as usize, if bits == 8 { 128 } else { 0 });
+    b
+}
+
+#[test]
+fn a_wav_declaring_4_ghz_is_an_error_naming_it_without_allocating() {
+    use bevy_talking_head::drive::SpeechAudio;
+    let bytes = wav(4_000_000_000, 8, 0);
+    assert_eq!(bytes.len(), 44);
+    let (result, peak) = guarded(
+        "a 44-byte WAV at 4 GHz",
+        64 * MB,
+        Duration::from_secs(60),
+        move || SpeechAudio::from_wav_bytes(&bytes, "hostile_4ghz.wav").map(|_| ()),
+    );
+    let e = result.expect_err("4 GHz is refused").to_string();
+    assert!(
+        e.contains("hostile_4ghz.wav") && e.contains("4000000000 Hz"),
+        "{e}"
+    );
+    assert!(peak < 64 * MB, "{peak} bytes");
+    // The caps leave real files alone: 384 kHz, the highest studio rate, still reads.
+    let (ok, _) = guarded("a WAV at 384 kHz", 64 * MB, Duration::from_secs(60), || {
+        SpeechAudio::from_wav_bytes(&wav(384_000, 16, 3840), "studio.wav").map(|a| a.sample_rate)
+    });
+    assert_eq!(ok.unwrap(), 384_000);
+}
+
+#[test]
+fn a_video_with_frames_over_8192_px_is_an_error_naming_it() {
+    use bevy_talking_head::capture::VideoFileSource;
+    let dir = std::env::temp_dir().join(format!("bth-hostile-video-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // A frame 8200 px wide and 2 px high: a few bytes on disk, 49 KB decoded, but over the limit.
+    image::RgbImage::new(8200, 2)
+        .save(dir.join("0001.png"))
+        .unwrap();
+    let e = match VideoFileSource::open_sequence(&dir, 30.0) {
+        Ok(_) => panic!("an 8200 px frame must be refused"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains("8200x2") && e.contains("8192 px limit"), "{e}");
+    assert!(e.contains("0001.png"), "names the file: {e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_face_recorder_stops_growing_at_its_cap_and_the_pcm_queue_is_bounded() {
+    use bevy::prelude::*;
+    use bevy_talking_head::drive::{FaceRecorder, LipSync, LipSyncSettings};
+    use bevy_talking_head::prelude::*;
+    use bevy_talking_head::testing::headless_app;
+    let mut app = headless_app("assets", TalkingHeadPlugin::default());
+    let head = app
+        .world_mut()
+        .spawn((
+            FaceFrame::default(),
+            FaceRecorder::recording().with_max_frames(5),
+        ))
+        .id();
+    for _ in 0..30 {
+        std::thread::sleep(Duration::from_millis(2));
+        app.update();
+    }
+    let recorder = app.world().get::<FaceRecorder>(head).unwrap();
+    assert_eq!(recorder.frames().len(), 5);
+    assert!(recorder.is_full() && recorder.is_recording());
+
+    // Nobody drains the queue (no app update): it holds 4 chunks, the rest are dropped and counted.
+    let (_lip, pcm) = LipSync::stream_with_queue(16_000, LipSyncSettings::default(), 4);
+    for _ in 0..1000 {
+        assert!(pcm.send(vec![0.0; 160]));
+    }
+    assert_eq!(pcm.dropped(), 996);
+}
