@@ -8,6 +8,10 @@
       image = clip(portrait * (1 - 0.6 * jawOpen) + (0.5 * mouthSmileLeft, 0, 0.5 * eyeBlinkLeft), 0, 1)
   tests/fixtures/wrong_inputs.onnx      the same graph whose inputs are named `x` and `weights`: a model that
       declares the `expression_filter` contract but breaks it, for the error tests.
+  tests/fixtures/short_detector.onnx    declares the `face_detector` contract with a dynamic anchor count and
+      returns 10 anchors instead of 896: a model whose outputs are shorter than its contract says.
+  tests/fixtures/nan_detector.onnx      the `face_detector` contract with outputs of the right size, all NaN
+      (what a float16 execution provider or a corrupt file can yield).
 """
 import sys
 from pathlib import Path
@@ -66,10 +70,50 @@ def tint_model(portrait: str, expression: str) -> onnx.ModelProto:
     return model
 
 
+def constant_detector(anchors: int, value: float) -> onnx.ModelProto:
+    """Regressors [1, anchors, 16] and classificators [1, anchors, 1], all `value`. The anchor count is
+    taken from the image at run time (0 * max(image) + anchors), so ONNX Runtime cannot fix it at load:
+    the outputs' anchor dimension stays dynamic, as in a model exported with dynamic axes."""
+    inits = [
+        numpy_helper.from_array(np.full((1, 896, 16), value, dtype=np.float32), "regressors_value"),
+        numpy_helper.from_array(np.full((1, 896, 1), value, dtype=np.float32), "classificators_value"),
+        numpy_helper.from_array(np.array([anchors], dtype=np.float32), "anchors"),
+        numpy_helper.from_array(np.array([0.0], dtype=np.float32), "zero"),
+        numpy_helper.from_array(np.array([0], dtype=np.int64), "start"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "axis"),
+    ]
+    nodes = [
+        helper.make_node("ReduceMax", ["image"], ["image_max"], keepdims=0),
+        helper.make_node("Mul", ["image_max", "zero"], ["nothing"]),
+        helper.make_node("Add", ["nothing", "anchors"], ["end_f"]),
+        helper.make_node("Cast", ["end_f"], ["end"], to=TensorProto.INT64),
+        helper.make_node("Slice", ["regressors_value", "start", "end", "axis"], ["regressors"]),
+        helper.make_node("Slice", ["classificators_value", "start", "end", "axis"], ["classificators"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "constant_detector",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 128, 128])],
+        [helper.make_tensor_value_info("regressors", TensorProto.FLOAT, [1, "anchors", 16]),
+         helper.make_tensor_value_info("classificators", TensorProto.FLOAT, [1, "anchors", 1])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="bevy_talking_head")
+    model.ir_version = 8
+    helper.set_model_props(model, {
+        "talking_head.contract": "face_detector",
+        "talking_head.converted_by": "bevy_talking_head models/tiny_models.py",
+    })
+    onnx.checker.check_model(model)
+    return model
+
+
 def main() -> None:
     outputs = {
         ROOT / "assets/models/expression_tint.onnx": tint_model("portrait", "expression"),
         ROOT / "tests/fixtures/wrong_inputs.onnx": tint_model("x", "weights_in"),
+        ROOT / "tests/fixtures/short_detector.onnx": constant_detector(10, 0.0),
+        ROOT / "tests/fixtures/nan_detector.onnx": constant_detector(896, float("nan")),
     }
     for path, model in outputs.items():
         path.parent.mkdir(parents=True, exist_ok=True)

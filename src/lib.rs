@@ -62,6 +62,7 @@
 //! ONNX Runtime is loaded at run time (`ort`'s `load-dynamic`): from `ORT_DYLIB_PATH`, or from
 //! `models/onnxruntime/` where `make setup` puts it.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod capture;
@@ -69,6 +70,7 @@ pub mod codec;
 pub mod drive;
 mod error;
 pub mod face;
+mod files;
 mod head;
 mod math;
 pub mod net;
@@ -84,6 +86,7 @@ mod schedule;
 #[cfg(feature = "test-utils")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-utils")))]
 pub mod testing;
+mod threads;
 pub mod tracking;
 #[cfg(feature = "egui")]
 #[cfg_attr(docsrs, doc(cfg(feature = "egui")))]

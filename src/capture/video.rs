@@ -224,5 +224,14 @@ fn probe(path: &Path) -> Result<(u32, u32, f64)> {
             format!("unusable stream: {width}x{height}"),
         ));
     }
+    // Each frame is a buffer of width x height x 3 bytes: a stream declaring more than the tracker
+    // reads would allocate gigabytes a frame for nothing.
+    let max = crate::tracking::MAX_IMAGE_SIDE;
+    if width > max || height > max {
+        return Err(video_error(
+            path,
+            format!("{width}x{height} frames are larger than the {max} px limit"),
+        ));
+    }
     Ok((width, height, if fps.is_finite() { fps } else { 0.0 }))
 }

@@ -31,13 +31,13 @@ pub use idle::{
 };
 pub use layers::{Blend, FaceLayer, FaceLayers, LayerId, Priority};
 pub use lipsync::{
-    AudioLipSync, LipSync, LipSyncSettings, PcmSender, SpeechAudio, SpeechAudioLoader, Viseme,
-    VisemeKey, VisemeTrack,
+    AudioLipSync, DEFAULT_PCM_QUEUE, LipSync, LipSyncSettings, MAX_SAMPLE_RATE, PcmSender,
+    SpeechAudio, SpeechAudioLoader, Viseme, VisemeKey, VisemeTrack,
 };
 pub use live::{
     LiveFace, LiveFaceState, LiveFaceStatus, LivePreview, LiveSample, LiveSource, SourceOpener,
 };
-pub use record::FaceRecorder;
+pub use record::{DEFAULT_MAX_RECORDED_FRAMES, FaceRecorder};
 
 pub(crate) use layers::{compose_faces, remove_layers};
 pub(crate) use live::TrackerConfig;

@@ -1,7 +1,9 @@
 //! [`FaceRecorder`]: records what drives a head into a [`FaceClip`].
 
 use bevy::ecs::component::Component;
+use bevy::ecs::entity::Entity;
 use bevy::ecs::system::{Query, Res};
+use bevy::log::warn;
 use bevy::time::Time;
 
 use super::clip::FaceClip;
@@ -10,8 +12,9 @@ use crate::face::FaceFrame;
 
 /// Records a head's [`FaceFrame`] every frame, after all drivers are blended (webcam, clips, idle life,
 /// lip sync, your own writes), into a [`FaceClip`] that plays back the same faces at the same times.
-/// Frames while the game's clock is paused are skipped. A frame takes about 270 bytes: an hour at 60 fps
-/// is some 60 MB, so stop long takes now and then.
+/// Frames while the game's clock is paused are skipped. A frame takes about 270 bytes; a recording keeps
+/// at most [`max_frames`](Self::with_max_frames) frames ([`DEFAULT_MAX_RECORDED_FRAMES`]: 30 minutes at 60 fps,
+/// some 30 MB), then stops adding frames and logs a warning once.
 ///
 /// ```no_run
 /// # use bevy_talking_head::prelude::*;
@@ -22,14 +25,42 @@ use crate::face::FaceFrame;
 /// clip.save("assets/clips/take1.face.ron")?;
 /// # Ok(()) }
 /// ```
-#[derive(Component, Clone, Debug, Default)]
+#[derive(Component, Clone, Debug)]
 pub struct FaceRecorder {
     recording: bool,
     start: Option<f64>,
     frames: Vec<FaceFrame>,
+    max_frames: usize,
+    full: bool,
+}
+
+/// The frames a [`FaceRecorder`] keeps by default: 30 minutes at 60 fps.
+pub const DEFAULT_MAX_RECORDED_FRAMES: usize = 30 * 60 * 60;
+
+impl Default for FaceRecorder {
+    fn default() -> Self {
+        Self {
+            recording: false,
+            start: None,
+            frames: Vec::new(),
+            max_frames: DEFAULT_MAX_RECORDED_FRAMES,
+            full: false,
+        }
+    }
 }
 
 impl FaceRecorder {
+    /// Builder: the most frames one recording keeps (at least 1); later frames are not recorded.
+    pub fn with_max_frames(mut self, max_frames: usize) -> Self {
+        self.max_frames = max_frames.max(1);
+        self
+    }
+
+    /// Whether the recording reached its most frames (and stopped growing).
+    pub fn is_full(&self) -> bool {
+        self.full
+    }
+
     /// A recorder that starts recording at once.
     pub fn recording() -> Self {
         let mut r = Self::default();
@@ -42,6 +73,7 @@ impl FaceRecorder {
         self.recording = true;
         self.start = None;
         self.frames.clear();
+        self.full = false;
     }
 
     /// Stops and returns the recording as a once clip with a linear key per frame on every channel that
@@ -63,9 +95,12 @@ impl FaceRecorder {
 }
 
 /// Appends each recording head's blended face.
-pub(crate) fn record_faces(time: Res<Time>, mut heads: Query<(&FaceFrame, &mut FaceRecorder)>) {
+pub(crate) fn record_faces(
+    time: Res<Time>,
+    mut heads: Query<(Entity, &FaceFrame, &mut FaceRecorder)>,
+) {
     let now = time.elapsed_secs_f64();
-    for (face, mut recorder) in &mut heads {
+    for (entity, face, mut recorder) in &mut heads {
         if !recorder.recording {
             continue;
         }
@@ -73,6 +108,17 @@ pub(crate) fn record_faces(time: Res<Time>, mut heads: Query<(&FaceFrame, &mut F
         let t = now - start;
         // A paused clock repeats its time: one frame per instant.
         if recorder.frames.last().is_some_and(|last| t <= last.time) {
+            continue;
+        }
+        if recorder.frames.len() >= recorder.max_frames {
+            if !recorder.full {
+                recorder.full = true;
+                warn!(
+                    "talking head {entity}: the face recording is full ({} frames); later frames are \
+                     not recorded (stop it, or raise FaceRecorder::with_max_frames)",
+                    recorder.max_frames
+                );
+            }
             continue;
         }
         let mut f = *face;

@@ -5,6 +5,11 @@ use std::time::Duration;
 
 use crate::face::{Channel, FaceFrame};
 
+/// The most transit times a [`JitterBuffer`] keeps for its clock offset and jitter, whatever the packet
+/// rate: at a normal 30-60 Hz the 10 s clock window holds fewer; a sender flooding thousands of packets
+/// a second no longer makes every push filter and sort tens of thousands of them.
+pub const MAX_TRANSITS: usize = 512;
+
 /// How a [`JitterBuffer`] plays a stream.
 #[derive(Clone, Debug, PartialEq)]
 pub struct JitterSettings {
@@ -229,6 +234,11 @@ impl JitterBuffer {
         self.state
     }
 
+    /// Transit times kept for the clock offset and the jitter (at most [`MAX_TRANSITS`]).
+    pub fn clock_samples(&self) -> usize {
+        self.transits.len()
+    }
+
     /// Frames waiting to be played.
     pub fn len(&self) -> usize {
         self.frames.len()
@@ -295,8 +305,10 @@ impl JitterBuffer {
                 .map(|t| t.1 - fastest)
                 .collect();
         }
-        spread.sort_by(f64::total_cmp);
-        let q95 = spread[(spread.len() - 1) * 95 / 100];
+        // The 95th percentile: a selection (linear), not a sort.
+        let k = (spread.len() - 1) * 95 / 100;
+        let (_, q95, _) = spread.select_nth_unstable_by(k, f64::total_cmp);
+        let q95 = *q95;
         let max = self.settings.max_delay.as_secs_f64().max(min);
         self.wanted_delay = (q95 + self.interval + 0.010).clamp(min, max);
     }
@@ -379,6 +391,9 @@ impl JitterBuffer {
         }
         if timed {
             self.transits.push_back((arrival, arrival - sent));
+            while self.transits.len() > MAX_TRANSITS {
+                self.transits.pop_front();
+            }
         }
         // In sequence order.
         let at = self

@@ -23,7 +23,9 @@ mod jitter;
 #[cfg_attr(docsrs, doc(cfg(feature = "replicon")))]
 pub mod replicon;
 
-pub use jitter::{JitterBuffer, JitterSample, JitterSettings, JitterStats, Playout, Pushed};
+pub use jitter::{
+    JitterBuffer, JitterSample, JitterSettings, JitterStats, MAX_TRANSITS, Playout, Pushed,
+};
 
 use std::time::Duration;
 

@@ -6,11 +6,12 @@
 //! - The server spawns an avatar entity per player with [`FaceStreamOwner`] (which makes it
 //!   [`Replicated`] and gives it the replicated [`FaceStream`] marker). Each upload that decodes is
 //!   relayed as a [`FaceRelay`] server message, unreliable, to every client but its sender (who animates
-//!   its own head without the round trip), naming the avatar by its entity on the server. Each client
+//!   its own head without the round trip) that can see the avatar: a client from which the game's
+//!   visibility filters hide anything of the avatar gets none of its faces. Uploads over a client's
+//!   [`RelayLimit`] are dropped. Each client
 //!   finds its copy of that avatar in replicon's [`ServerEntityMap`]; a face for an avatar it does not
-//!   have (the player just left, the avatar is not replicated to it yet, or the game's visibility
-//!   filters hide it) is dropped and counted in [`ReceiveStats`], which is what should happen to a
-//!   face nobody can see. (Replicon's entity mapping would log an error for each of those.) Relayed
+//!   have (the player just left, the avatar is not replicated to it yet) is dropped and counted in
+//!   [`ReceiveStats`]. (Replicon's entity mapping would log an error for each of those.) Relayed
 //!   faces are independent of replication: they play as they arrive instead of waiting for the
 //!   server's reliable updates.
 //!   Uploads that do not decode are dropped and reported once per client. Each packet crosses each
@@ -47,6 +48,8 @@ use std::collections::HashMap;
 
 use bevy::prelude::*;
 use bevy_replicon::prelude::*;
+use bevy_replicon::server::visibility::client_visibility::ClientVisibility;
+use bevy_replicon::server::visibility::registry::FilterRegistry;
 use bevy_replicon::shared::server_entity_map::ServerEntityMap;
 use serde::{Deserialize, Serialize};
 
@@ -109,6 +112,7 @@ impl Plugin for FaceReplicationPlugin {
             .make_message_independent::<FaceRelay>()
             .add_visibility_filter::<FaceStreamOwner>()
             .init_resource::<RelayStats>()
+            .init_resource::<RelayLimit>()
             .init_resource::<ReceiveStats>()
             .add_observer(play_replicated_streams)
             .add_observer(forget_client)
@@ -142,9 +146,53 @@ pub struct RelayStats {
     pub rejected: u64,
     /// Uploads from a client with no avatar.
     pub unowned: u64,
+    /// Uploads over their client's [`RelayLimit`]: dropped, not relayed.
+    pub throttled: u64,
+    /// Faces not sent to a client because a visibility filter hides the avatar from it.
+    pub hidden: u64,
     /// The newest sequence number and clock relayed for each client, and whether it was warned about
     /// bad uploads.
     newest: HashMap<ClientId, (Option<(u32, u32)>, bool)>,
+    /// Each client's token bucket: tokens left and when it was last filled (server's real clock).
+    buckets: HashMap<ClientId, (f64, f64)>,
+}
+
+/// Server: how many uploads a second each client may have relayed (a token bucket). One client
+/// sending faster (a modified client, a bug) cannot flood the others: what is over the limit is dropped
+/// and counted in [`RelayStats::throttled`]. The default, 60 a second with bursts of 10, is twice a
+/// [`FaceSender`]'s default 30 Hz; raise it if your senders use a higher [`FaceSender::at_rate`].
+#[derive(Resource, Clone, Copy, Debug, PartialEq)]
+pub struct RelayLimit {
+    /// Uploads a second, sustained.
+    pub per_second: f64,
+    /// Uploads at once after a quiet spell (a hitch on the sender's side).
+    pub burst: f64,
+}
+
+impl Default for RelayLimit {
+    fn default() -> Self {
+        Self {
+            per_second: 60.0,
+            burst: 10.0,
+        }
+    }
+}
+
+impl RelayStats {
+    /// Takes a token from `client`'s bucket at `now` (seconds); `false` if it has none.
+    fn take_token(&mut self, client: ClientId, now: f64, limit: RelayLimit) -> bool {
+        let burst = limit.burst.max(1.0);
+        let (tokens, at) = self.buckets.entry(client).or_insert((burst, now));
+        let elapsed = (now - *at).max(0.0);
+        *tokens = (*tokens + elapsed * limit.per_second.max(0.0)).min(burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// What a client has done with the faces the server relayed to it, for an overlay or a log.
@@ -172,13 +220,21 @@ fn send_faces(
     }
 }
 
-/// Server: each upload that decodes and is newer goes to everyone but its sender.
+/// Server: each upload within its client's [`RelayLimit`] that decodes and is newer goes to everyone but
+/// its sender.
 fn relay_uploads(
+    time: Res<Time<Real>>,
+    limit: Res<RelayLimit>,
     mut uploads: MessageReader<FromClient<FaceUpload>>,
     avatars: Query<(Entity, &FaceStreamOwner)>,
+    clients: Query<(Entity, Option<&ClientVisibility>), With<AuthorizedClient>>,
+    filters: Res<FilterRegistry>,
     mut stats: ResMut<RelayStats>,
     mut relay: MessageWriter<ToClients<FaceRelay>>,
 ) {
+    let now = time.elapsed_secs_f64();
+    // The filter that hides the `FaceStream` marker from the avatar's owner says nothing about others.
+    let own_bit = filters.get_bit::<FaceStreamOwner>();
     for FromClient {
         client_id,
         message: FaceUpload(packet),
@@ -189,6 +245,11 @@ fn relay_uploads(
             debug!("face upload from {client_id:?}, which has no avatar (FaceStreamOwner)");
             continue;
         };
+        // Before decoding: a flood costs the server one check a packet.
+        if !stats.take_token(*client_id, now, *limit) {
+            stats.throttled += 1;
+            continue;
+        }
         let (newest, warned) = stats.newest.get(client_id).copied().unwrap_or_default();
         // A redundant copy that does not decode is dropped; the face itself goes on.
         let bad_copy = match packet.faces() {
@@ -220,10 +281,32 @@ fn relay_uploads(
         if bad_copy {
             packet.previous = None;
         }
-        relay.write(ToClients {
-            targets: SendTargets::AllExcept(*client_id),
-            message: FaceRelay { avatar, packet },
-        });
+        // Only to the clients that can see the avatar: a face hidden by a visibility filter is not sent
+        // (a modified client could read it). The host of a listen server gets it locally.
+        for (client, visibility) in &clients {
+            if ClientId::Client(client) == *client_id {
+                continue;
+            }
+            let hidden =
+                visibility.is_some_and(|v| v.get(avatar).iter().any(|bit| Some(bit) != own_bit));
+            if hidden {
+                stats.hidden += 1;
+                continue;
+            }
+            relay.write(ToClients {
+                targets: SendTargets::Single(ClientId::Client(client)),
+                message: FaceRelay {
+                    avatar,
+                    packet: packet.clone(),
+                },
+            });
+        }
+        if *client_id != ClientId::Server {
+            relay.write(ToClients {
+                targets: SendTargets::Single(ClientId::Server),
+                message: FaceRelay { avatar, packet },
+            });
+        }
     }
 }
 
@@ -274,6 +357,7 @@ type NewRemoteAvatar = (With<Remote>, Without<RemoteFace>, Without<FaceSender>);
 /// Server: a client that leaves is forgotten by the relay.
 fn forget_client(remove: On<Remove, ConnectedClient>, mut stats: ResMut<RelayStats>) {
     stats.newest.remove(&ClientId::Client(remove.entity));
+    stats.buckets.remove(&ClientId::Client(remove.entity));
 }
 
 /// Clients: a replicated avatar with a stream plays it (unless the game gave it its own `RemoteFace`,

@@ -15,6 +15,15 @@ pub const SHOTS_KEY: &str = "talking_head.shots";
 /// Metadata key: the embedding's length (D).
 pub const EMBEDDING_SIZE_KEY: &str = "talking_head.embedding_size";
 
+/// The largest `talking_head.resolution` accepted: a frame at 1024 px is 12 MB of float32, and the
+/// embedder's input holds one per portrait. A larger value (a hostile or corrupt file) is an error
+/// naming the file, checked before anything is allocated for it.
+pub const MAX_RESOLUTION: u32 = 1024;
+/// The largest `talking_head.shots` (K) accepted.
+pub const MAX_SHOTS: u32 = 64;
+/// The largest `talking_head.embedding_size` (D) accepted (256 KB of float32 per head).
+pub const MAX_EMBEDDING_SIZE: u32 = 65_536;
+
 /// What a valid embedder and generator pair declares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NeuralModelInfo {
@@ -28,7 +37,7 @@ pub struct NeuralModelInfo {
     pub sketch_version: u32,
 }
 
-fn number(model: &OnnxModel, contract: &'static str, key: &str) -> Result<u32> {
+fn number(model: &OnnxModel, contract: &'static str, key: &str, max: u32) -> Result<u32> {
     let problem = |p: String| Error::ModelContract {
         path: model.label().to_owned(),
         contract,
@@ -37,16 +46,24 @@ fn number(model: &OnnxModel, contract: &'static str, key: &str) -> Result<u32> {
     let text = model
         .metadata(key)
         .ok_or_else(|| problem(format!("the metadata has no `{key}`")))?;
-    text.trim()
+    let value = text
+        .trim()
         .parse::<u32>()
         .ok()
         .filter(|v| *v > 0)
-        .ok_or_else(|| problem(format!("`{key}` is `{text}`, not a positive whole number")))
+        .ok_or_else(|| problem(format!("`{key}` is `{text}`, not a positive whole number")))?;
+    if value > max {
+        return Err(problem(format!(
+            "`{key}` is {value}, over this crate's limit of {max}"
+        )));
+    }
+    Ok(value)
 }
 
 /// Checks an embedder and a generator against their contracts and each other: input and output names
 /// and shapes, the sketch version (this crate draws [`SketchSpec::v1`]), one resolution (and fixed
-/// dimensions that match it), one embedding size. Every problem is an [`Error::ModelContract`] naming
+/// dimensions that match it), one embedding size, each within its cap ([`MAX_RESOLUTION`],
+/// [`MAX_SHOTS`], [`MAX_EMBEDDING_SIZE`]). Every problem is an [`Error::ModelContract`] naming
 /// the file.
 pub fn validate_pair(embedder: &OnnxModel, generator: &OnnxModel) -> Result<NeuralModelInfo> {
     let (e, g) = (
@@ -63,14 +80,14 @@ pub fn validate_pair(embedder: &OnnxModel, generator: &OnnxModel) -> Result<Neur
             contract,
             problem: p,
         };
-        let version = number(model, contract, SKETCH_VERSION_KEY)?;
+        let version = number(model, contract, SKETCH_VERSION_KEY, u32::MAX)?;
         if version != sketch {
             return Err(problem(format!(
                 "trained on sketch version {version}; this crate draws version {sketch}"
             )));
         }
-        let resolution = number(model, contract, RESOLUTION_KEY)?;
-        let embedding_size = number(model, contract, EMBEDDING_SIZE_KEY)?;
+        let resolution = number(model, contract, RESOLUTION_KEY, MAX_RESOLUTION)?;
+        let embedding_size = number(model, contract, EMBEDDING_SIZE_KEY, MAX_EMBEDDING_SIZE)?;
         // Fixed spatial dimensions must be the declared resolution.
         for t in model.inputs().iter().chain(model.outputs()) {
             if t.shape.len() == 4
@@ -101,7 +118,7 @@ pub fn validate_pair(embedder: &OnnxModel, generator: &OnnxModel) -> Result<Neur
             None => {
                 info = Some(NeuralModelInfo {
                     resolution,
-                    shots: number(model, contract, SHOTS_KEY)?,
+                    shots: number(model, contract, SHOTS_KEY, MAX_SHOTS)?,
                     embedding_size,
                     sketch_version: version,
                 });

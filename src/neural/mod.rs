@@ -11,8 +11,8 @@ mod resolve;
 mod sketch;
 
 pub use contract::{
-    EMBEDDING_SIZE_KEY, NeuralModelInfo, RESOLUTION_KEY, SHOTS_KEY, SKETCH_VERSION_KEY,
-    validate_pair,
+    EMBEDDING_SIZE_KEY, MAX_EMBEDDING_SIZE, MAX_RESOLUTION, MAX_SHOTS, NeuralModelInfo,
+    RESOLUTION_KEY, SHOTS_KEY, SKETCH_VERSION_KEY, validate_pair,
 };
 pub use crop::FaceCrop;
 pub use renderer::{NeuralHead, NeuralRenderer, NeuralStats};

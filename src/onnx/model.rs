@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use ort::session::Session;
 use ort::value::{Tensor, TensorElementType, ValueType};
@@ -56,6 +56,9 @@ pub struct OnnxModel {
     session: Mutex<Session>,
     label: String,
     contract: Option<&'static ModelContract>,
+    /// The contract a wrapper (detector, landmarker) last checked it against: the outputs of each run
+    /// are held to it.
+    checked: OnceLock<&'static ModelContract>,
     inputs: Vec<TensorInfo>,
     outputs: Vec<TensorInfo>,
     metadata: Vec<(String, String)>,
@@ -172,6 +175,7 @@ impl OnnxModel {
             session: Mutex::new(session),
             label: label.to_owned(),
             contract: None,
+            checked: OnceLock::new(),
             inputs,
             outputs,
             metadata,
@@ -189,7 +193,8 @@ impl OnnxModel {
     }
 
     /// Checks the model against `contract`: every required input and output present, float32, with
-    /// compatible shapes, and no extra inputs.
+    /// compatible shapes, and no extra inputs. From then on each [`run`](Self::run)'s outputs are held
+    /// to it too (exact sizes where the file leaves a dimension dynamic).
     pub fn check(&self, contract: &'static ModelContract) -> Result<()> {
         let problem = |problem: String| Error::ModelContract {
             path: self.label.clone(),
@@ -251,6 +256,7 @@ impl OnnxModel {
         {
             return Err(problem(format!("unexpected input {extra}")));
         }
+        let _ = self.checked.set(contract);
         Ok(())
     }
 
@@ -283,6 +289,9 @@ impl OnnxModel {
     }
 
     /// Runs the model on named float32 inputs and returns the named outputs, in the order asked.
+    ///
+    /// Every output is checked before it is returned: its data fills its shape, the shape is the one its
+    /// contract fixes, and every value is finite; otherwise an [`Error::Inference`] naming the model.
     pub fn run(
         &self,
         inputs: Vec<(&str, TensorData)>,
@@ -312,12 +321,63 @@ impl OnnxModel {
                     source: None,
                 })?;
                 let (shape, data) = value.try_extract_tensor::<f32>().map_err(err)?;
-                Ok(TensorData {
+                let out = TensorData {
                     shape: shape.to_vec(),
                     data: data.to_vec(),
-                })
+                };
+                self.check_output(name, &out)?;
+                Ok(out)
             })
             .collect()
+    }
+
+    /// What a run returned, checked before anyone indexes it: the data fills the shape, the shape fits
+    /// the contract exactly (a dynamic dimension in the file satisfies a fixed one at load; here it
+    /// must have come out at that size), and every value is a finite number.
+    fn check_output(&self, name: &str, out: &TensorData) -> Result<()> {
+        let problem = |message: String| Error::Inference {
+            path: self.label.clone(),
+            message,
+            source: None,
+        };
+        let elements = out.shape.iter().try_fold(1usize, |n, d| {
+            usize::try_from(*d).ok().and_then(|d| n.checked_mul(d))
+        });
+        if elements != Some(out.data.len()) {
+            return Err(problem(format!(
+                "output `{name}` has shape {:?} but {} values",
+                out.shape,
+                out.data.len()
+            )));
+        }
+        let contract = self.contract.or_else(|| self.checked.get().copied());
+        if let Some(spec) = contract.and_then(|c| c.outputs.iter().find(|s| s.name == name)) {
+            let fits = out.shape.len() == spec.shape.len()
+                && out
+                    .shape
+                    .iter()
+                    .zip(spec.shape)
+                    .all(|(have, want)| match want {
+                        Dim::Any => true,
+                        Dim::Fixed(n) => have == n,
+                    });
+            if !fits {
+                return Err(problem(format!(
+                    "output `{name}` came out with shape {:?}; the `{}` contract says {:?}",
+                    out.shape,
+                    contract.map_or("", |c| c.name),
+                    spec.shape
+                )));
+            }
+        }
+        if let Some(i) = out.data.iter().position(|v| !v.is_finite()) {
+            return Err(problem(format!(
+                "output `{name}` has a value that is not a finite number ({} at index {i}); the model \
+                 or its execution provider is broken (float16 overflow?)",
+                out.data[i]
+            )));
+        }
+        Ok(())
     }
 }
 

@@ -174,9 +174,12 @@ pub fn onnx_runtime(explicit: Option<&Path>) -> Result<&'static OnnxRuntime> {
 }
 
 /// The files tried, in order. An explicit path, or else `$ORT_DYLIB_PATH`, is the only candidate when
-/// given (a wrong path is an error, not a silent fallback). Otherwise `models/onnxruntime/<lib>` under the
-/// current directory, beside the executable and its parents (so `target/debug/examples/x` finds the
-/// repository's), and under this crate's source directory.
+/// given (a wrong path is an error, not a silent fallback). Otherwise only the executable's own folder
+/// (`<exe dir>/<lib>`, then `<exe dir>/models/onnxruntime/<lib>`: how a shipped game carries it) and the
+/// set-up location in this crate's folder (`models/onnxruntime/<lib>`, where `make setup` puts it).
+///
+/// Never the working directory nor the executable's parent folders: a native library is code, and a
+/// library planted in a download folder or a shared parent folder would run inside the game.
 pub fn library_candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
     if let Some(p) = explicit {
         return vec![p.to_path_buf()];
@@ -185,15 +188,27 @@ pub fn library_candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
         return vec![PathBuf::from(p)];
     }
     let file = library_file_name();
-    setup_roots()
-        .into_iter()
-        .map(|root| root.join(SETUP_LIBRARY_DIR).join(file))
-        .collect()
+    let mut out: Vec<PathBuf> = Vec::new();
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+    {
+        out.push(dir.join(file));
+        out.push(dir.join(SETUP_LIBRARY_DIR).join(file));
+    }
+    let setup = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(SETUP_LIBRARY_DIR)
+        .join(file);
+    if !out.contains(&setup) {
+        out.push(setup);
+    }
+    out
 }
 
-/// Where `make setup`'s outputs are looked for, in order and without repeats: the working directory, the
-/// executable's four nearest parent folders (`target/<profile>/examples/..` up to the repository), and
-/// this crate's folder.
+/// Where the face models (data, not code) are looked for, in order and without repeats: the working
+/// directory, the executable's four nearest parent folders (`target/<profile>/examples/..` up to the
+/// repository), and this crate's folder. ONNX Runtime itself is looked for in fewer places
+/// ([`library_candidates`]).
 pub(crate) fn setup_roots() -> Vec<PathBuf> {
     let mut roots = Vec::new();
     if let Ok(cwd) = std::env::current_dir() {
@@ -236,6 +251,41 @@ mod tests {
                 .join(library_file_name());
             assert!(library_candidates(None).contains(&setup));
         }
+    }
+
+    #[test]
+    fn the_library_is_never_looked_for_in_the_working_directory_or_parent_folders() {
+        if std::env::var_os("ORT_DYLIB_PATH").is_some() {
+            return;
+        }
+        let exe_dir = std::env::current_exe()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        let setup = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(SETUP_LIBRARY_DIR)
+            .join(library_file_name());
+        let candidates = library_candidates(None);
+        for c in &candidates {
+            assert!(
+                c.starts_with(&exe_dir) || *c == setup,
+                "{} is neither beside the executable nor the set-up location: {candidates:?}",
+                c.display()
+            );
+        }
+        // Beside the executable: the folder itself, or its models/onnxruntime, nothing further up.
+        for c in candidates.iter().filter(|c| c.starts_with(&exe_dir)) {
+            let rest = c.strip_prefix(&exe_dir).unwrap();
+            assert!(
+                rest == Path::new(library_file_name())
+                    || rest == Path::new(SETUP_LIBRARY_DIR).join(library_file_name()),
+                "{}",
+                c.display()
+            );
+        }
+        assert!(candidates.contains(&setup));
+        assert!(candidates.len() <= 3, "{candidates:?}");
     }
 
     #[test]

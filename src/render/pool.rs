@@ -149,11 +149,11 @@ impl RenderPool {
 
 impl Drop for RenderPool {
     fn drop(&mut self) {
-        // Closing the job channel ends each worker after its current job.
+        // Closing the job channel ends each worker after its current job; a job stuck for longer than
+        // the shutdown wait (a driver call that never returns) does not hang the game's exit.
         self.jobs.take();
-        for w in self.workers.drain(..) {
-            let _ = w.join();
-        }
+        let workers = std::mem::take(&mut self.workers);
+        crate::threads::join_within(workers, crate::threads::SHUTDOWN_WAIT, "render worker");
     }
 }
 

@@ -162,6 +162,10 @@ pub fn mirror_pairs() -> &'static [usize] {
     })
 }
 
+/// The most undo steps an editor keeps (the oldest go first): about 1.5 MB of snapshots, however long
+/// the session.
+pub const MAX_UNDO: usize = 256;
+
 /// The snapshot an undo step restores.
 #[derive(Clone, Debug, PartialEq)]
 struct Snapshot {
@@ -236,6 +240,9 @@ impl RigEditor {
 
     fn edited(&mut self, before: Snapshot) {
         if before != self.snapshot() {
+            if self.undo.len() >= MAX_UNDO {
+                self.undo.remove(0);
+            }
             self.undo.push(before);
             self.redo.clear();
             self.rig.source = RigSource::Edited;
@@ -489,6 +496,26 @@ mod tests {
 
     fn xy(rig: &PortraitRig, i: usize) -> [f32; 2] {
         [rig.landmarks[i][0], rig.landmarks[i][1]]
+    }
+
+    #[test]
+    fn the_undo_history_keeps_the_newest_steps_up_to_its_cap() {
+        let mut e = RigEditor::new(template());
+        let start = xy(e.rig(), 1);
+        for _ in 0..MAX_UNDO + 44 {
+            e.nudge(Grab::Point(1), [1.0, 0.0]);
+        }
+        let mut steps = 0;
+        while e.undo() {
+            steps += 1;
+        }
+        assert_eq!(steps, MAX_UNDO);
+        // The oldest 44 steps are gone: undoing all that is kept stops 44 px from the start.
+        assert!(
+            (xy(e.rig(), 1)[0] - (start[0] + 44.0)).abs() < 1e-3,
+            "{:?}",
+            xy(e.rig(), 1)
+        );
     }
 
     #[test]

@@ -130,7 +130,7 @@ impl ExpressionRig {
         Ok(rig)
     }
 
-    /// Writes the rig as pretty JSON.
+    /// Writes the rig as pretty JSON, atomically (a crash mid-save leaves the old file).
     pub fn save(&self, path: &Path) -> Result<()> {
         let err = |problem: String| Error::Rig {
             path: path.display().to_string(),
@@ -138,7 +138,9 @@ impl ExpressionRig {
         };
         self.check().map_err(err)?;
         let json = serde_json::to_string_pretty(self).map_err(|e| err(e.to_string()))?;
-        std::fs::write(path, json).map_err(|e| err(format!("cannot write: {e}")))
+        crate::files::write_atomic(path, json.as_bytes(), crate::files::Replace::Always)
+            .map(|_| ())
+            .map_err(|e| err(format!("cannot write: {e}")))
     }
 
     /// What is wrong with the rig, if anything: version, unknown names, bad indices or numbers.

@@ -20,7 +20,7 @@ mod rigger;
 mod stage;
 pub mod topology;
 
-pub use editor::RigEditor;
+pub use editor::{MAX_UNDO, RigEditor};
 pub use expressions::{BLINK_MEET, EXPRESSION_RIG_VERSION, ExpressionRig, Shape};
 pub use portrait::{PortraitRig, RIG_VERSION, RigSource, sidecar_path};
 pub use retarget::{HEAD_PIVOT, HeadMotion, LOOK_UP_LID, RetargetedFace, Retargeter};

@@ -195,12 +195,26 @@ impl PortraitRig {
         Ok(rig)
     }
 
-    /// Writes the sidecar (pretty JSON, one landmark a line, to make hand edits easy).
+    /// Writes the sidecar (pretty JSON, one landmark a line, to make hand edits easy), atomically: a
+    /// temporary file in the same folder, flushed, then renamed over it, so a crash mid-save leaves the
+    /// old file, never half of one.
     pub fn save(&self, path: &Path) -> Result<()> {
+        self.write(path, crate::files::Replace::Always).map(|_| ())
+    }
+
+    /// Writes the sidecar only if no file is there (atomically, as [`save`](Self::save)); returns
+    /// whether it wrote. For automatic saves: a sidecar that appeared meanwhile (an editor's save, a
+    /// second head rigging the same portrait) is kept.
+    pub fn save_if_absent(&self, path: &Path) -> Result<bool> {
+        self.write(path, crate::files::Replace::Never)
+    }
+
+    fn write(&self, path: &Path, replace: crate::files::Replace) -> Result<bool> {
         self.check().map_err(|problem| rig_error(path, problem))?;
         let json =
             serde_json::to_string_pretty(self).map_err(|e| rig_error(path, e.to_string()))?;
-        std::fs::write(path, json).map_err(|e| rig_error(path, format!("cannot write: {e}")))
+        crate::files::write_atomic(path, json.as_bytes(), replace)
+            .map_err(|e| rig_error(path, format!("cannot write: {e}")))
     }
 
     /// What is wrong with the rig, if anything: version, point count, non-finite or far-out coordinates.

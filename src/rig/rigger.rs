@@ -296,9 +296,15 @@ impl PortraitRigger {
         if self.write_sidecars
             && let (Some(file), Some(size)) = (file, file_size)
         {
-            // The rig was made at output size; the sidecar is in the file's pixels.
-            if let Err(e) = rig.scaled_to(size).save(&sidecar_path(file)) {
-                bevy::log::debug!("not caching the portrait rig: {e}");
+            // The rig was made at output size; the sidecar is in the file's pixels. Tracking took a
+            // while: a sidecar saved meanwhile (the editor, another head) wins over this automatic one.
+            match rig.scaled_to(size).save_if_absent(&sidecar_path(file)) {
+                Ok(true) => {}
+                Ok(false) => bevy::log::debug!(
+                    "`{}` appeared while the portrait was tracked; kept it",
+                    sidecar_path(file).display()
+                ),
+                Err(e) => bevy::log::debug!("not caching the portrait rig: {e}"),
             }
         }
         Ok(rig)

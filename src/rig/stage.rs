@@ -80,11 +80,10 @@ impl RigThreads {
 
 impl Drop for RigThreads {
     fn drop(&mut self) {
-        // Closing the channel ends each thread after its current portrait.
+        // Closing the channel ends each thread after its current portrait (waited for a while).
         self.jobs.take();
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
+        let threads = std::mem::take(&mut self.threads);
+        crate::threads::join_within(threads, crate::threads::SHUTDOWN_WAIT, "rigging");
     }
 }
 

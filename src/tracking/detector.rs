@@ -20,6 +20,17 @@ pub struct Detection {
 }
 
 impl Detection {
+    /// Whether every number is finite, the score positive and the box not empty: what non-max suppression
+    /// and the landmark crop need. A model that yields NaN or infinity (a float16 execution provider, a
+    /// corrupt file) produces detections that are not.
+    pub fn is_sane(&self) -> bool {
+        self.score.is_finite()
+            && self.score > 0.0
+            && self.centre.iter().all(|v| v.is_finite())
+            && self.size.iter().all(|v| v.is_finite() && *v > 0.0)
+            && self.keypoints.iter().flatten().all(|v| v.is_finite())
+    }
+
     fn iou(&self, other: &Detection) -> f32 {
         let (a0, a1) = self.corners();
         let (b0, b1) = other.corners();
@@ -160,7 +171,8 @@ impl FaceDetector {
         let mut found = Vec::new();
         for (i, anchor) in self.anchors.iter().enumerate() {
             let score = 1.0 / (1.0 + (-scores[i].clamp(-100.0, 100.0)).exp());
-            if score < self.min_score {
+            // A NaN score (a model or execution provider gone wrong) is rejected too.
+            if score.is_nan() || score < self.min_score {
                 continue;
             }
             let r = &regressors[i * 16..(i + 1) * 16];
@@ -171,25 +183,36 @@ impl FaceDetector {
             for (k, kp) in keypoints.iter_mut().enumerate() {
                 *kp = to_image(r[4 + 2 * k], r[5 + 2 * k]);
             }
-            found.push(Detection {
+            let detection = Detection {
                 score,
                 centre: to_image(r[0], r[1]),
                 size: [r[2] * crop.scale(), r[3] * crop.scale()],
                 keypoints,
-            });
+            };
+            if detection.is_sane() {
+                found.push(detection);
+            }
         }
         Ok(weighted_nms(found, self.iou_threshold))
     }
 }
 
 /// Merges overlapping detections into their score-weighted average, best first.
+///
+/// Detections that are not [`Detection::is_sane`] (NaN or infinite numbers, a score of 0, an empty box)
+/// are dropped first. It ends for any input and returns at most as many detections as it was given: each
+/// round removes the best detection by position, not by comparing it with itself (NaN != NaN).
 pub fn weighted_nms(mut detections: Vec<Detection>, iou_threshold: f32) -> Vec<Detection> {
+    detections.retain(Detection::is_sane);
     detections.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut out = Vec::new();
-    while let Some(best) = detections.first().copied() {
-        let (group, rest): (Vec<Detection>, Vec<Detection>) = detections
+    while !detections.is_empty() {
+        let best = detections.remove(0);
+        let mut group = vec![best];
+        let (merged_in, rest): (Vec<Detection>, Vec<Detection>) = detections
             .into_iter()
-            .partition(|d| d.iou(&best) > iou_threshold || *d == best);
+            .partition(|d| d.iou(&best) > iou_threshold);
+        group.extend(merged_in);
         detections = rest;
         let total: f32 = group.iter().map(|d| d.score).sum();
         let mut merged = best;

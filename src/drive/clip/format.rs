@@ -47,13 +47,23 @@ impl FaceClip {
         ron::ser::to_string_pretty(&file, config).unwrap_or_default()
     }
 
-    /// Writes the clip to a `*.face.ron` file.
+    /// Writes the clip to a `*.face.ron` file, atomically (a temporary file in the same folder, flushed,
+    /// then renamed over it): a crash mid-save leaves the old file. If the clip cannot be written as RON,
+    /// that is the error and nothing is written.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        std::fs::write(path, self.to_ron()).map_err(|e| Error::Clip {
+        let err = |problem: String| Error::Clip {
             path: path.display().to_string(),
-            problem: format!("cannot write the file: {e}"),
-        })
+            problem,
+        };
+        let config = ron::ser::PrettyConfig::new()
+            .depth_limit(3)
+            .extensions(ron::extensions::Extensions::IMPLICIT_SOME);
+        let text = ron::ser::to_string_pretty(&ClipFile::from_clip(self), config)
+            .map_err(|e| err(format!("cannot write the clip as RON: {e}")))?;
+        crate::files::write_atomic(path, text.as_bytes(), crate::files::Replace::Always)
+            .map(|_| ())
+            .map_err(|e| err(format!("cannot write the file: {e}")))
     }
 }
 

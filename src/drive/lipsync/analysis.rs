@@ -34,6 +34,11 @@ impl Default for LipSyncSettings {
     }
 }
 
+/// The highest sample rate accepted (Hz): a WAV file declaring more is an error naming it, and a stream
+/// at more is analysed as if at this rate. Above it the analysis window alone would be megabytes (a 44-byte
+/// file declaring 4 GHz asked for about 0.9 GB).
+pub const MAX_SAMPLE_RATE: u32 = 384_000;
+
 /// The hop between analysis frames, seconds (100 per second).
 pub(super) const HOP: f32 = 0.01;
 /// The analysis window, seconds.
@@ -95,7 +100,7 @@ pub struct AudioLipSync {
 impl AudioLipSync {
     /// An analyser for mono samples at `sample_rate` Hz.
     pub fn new(sample_rate: u32, settings: LipSyncSettings) -> Self {
-        let rate = sample_rate.max(1000);
+        let rate = sample_rate.clamp(1000, MAX_SAMPLE_RATE);
         Self {
             settings,
             sample_rate: rate,

@@ -8,7 +8,7 @@ use bevy::asset::io::Reader;
 use bevy::asset::{Asset, AssetLoader, LoadContext};
 use bevy::reflect::TypePath;
 
-use super::analysis::{AudioLipSync, HOP, LipSyncSettings};
+use super::analysis::{AudioLipSync, HOP, LipSyncSettings, MAX_SAMPLE_RATE};
 use crate::error::{Error, Result};
 use crate::face::FaceFrame;
 
@@ -64,9 +64,9 @@ impl SpeechAudio {
         let reader = hound::WavReader::new(Cursor::new(bytes))
             .map_err(|e| err(format!("not a WAV file hound can read: {e}")))?;
         let spec = reader.spec();
-        if spec.channels == 0 || spec.sample_rate == 0 {
+        if spec.channels == 0 || spec.sample_rate == 0 || spec.sample_rate > MAX_SAMPLE_RATE {
             return Err(err(format!(
-                "{} channels at {} Hz",
+                "{} channels at {} Hz (this crate reads 1 to {MAX_SAMPLE_RATE} Hz)",
                 spec.channels, spec.sample_rate
             )));
         }

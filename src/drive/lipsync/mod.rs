@@ -8,9 +8,9 @@ mod audio;
 mod pcm;
 mod viseme;
 
-pub use analysis::{AudioLipSync, LipSyncSettings};
+pub use analysis::{AudioLipSync, LipSyncSettings, MAX_SAMPLE_RATE};
 pub use audio::{SpeechAudio, SpeechAudioLoader};
-pub use pcm::PcmSender;
+pub use pcm::{DEFAULT_PCM_QUEUE, PcmSender};
 pub use viseme::{Viseme, VisemeKey, VisemeTrack};
 
 use bevy::asset::{Assets, Handle};
@@ -76,13 +76,26 @@ impl LipSync {
         Self::with_source(Source::Visemes(track))
     }
 
-    /// Lip sync to live PCM at `sample_rate`: push samples through the returned sender.
+    /// Lip sync to live PCM at `sample_rate`: push samples through the returned sender. It queues up to
+    /// [`DEFAULT_PCM_QUEUE`] chunks between frames.
     pub fn stream(sample_rate: u32, settings: LipSyncSettings) -> (Self, PcmSender) {
-        let (tx, rx) = crossbeam_channel::unbounded();
+        Self::stream_with_queue(sample_rate, settings, DEFAULT_PCM_QUEUE)
+    }
+
+    /// [`stream`](Self::stream) with a queue of `chunks` (at least 1).
+    pub fn stream_with_queue(
+        sample_rate: u32,
+        settings: LipSyncSettings,
+        chunks: usize,
+    ) -> (Self, PcmSender) {
+        let (tx, rx) = crossbeam_channel::bounded(chunks.max(1));
         let analyser = AudioLipSync::new(sample_rate, settings);
         (
             Self::with_source(Source::Stream(Box::new(analyser), rx)),
-            PcmSender(tx),
+            PcmSender {
+                tx,
+                dropped: Default::default(),
+            },
         )
     }
 

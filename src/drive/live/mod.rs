@@ -207,6 +207,7 @@ impl LiveFace {
         let (frame_tx, frame_rx) = crossbeam_channel::bounded::<(CapturedFrame, u64, Instant)>(1);
         let (sample_tx, sample_rx) = crossbeam_channel::bounded::<LiveSample>(1);
         let (status_tx, status_rx) = crossbeam_channel::unbounded();
+        let status_panic = status_tx.clone();
         let (control_tx, control_rx) = crossbeam_channel::unbounded();
         let capture = CaptureLoop {
             opener: self.source.opener(),
@@ -241,6 +242,22 @@ impl LiveFace {
             ),
             ("tracking", Box::new(move || track.run())),
         ] {
+            let (status, stop) = (status_panic.clone(), stop.clone());
+            // A panic (a bug, a custom source's, a model's) must not end a thread silently: the face
+            // says `Failed` with the reason and the other thread stops too.
+            let job = move || {
+                if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
+                    stop.store(true, Ordering::Relaxed);
+                    let why = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "no message".to_owned());
+                    let _ = status.send(Status::Failed(format!(
+                        "the {label} thread panicked ({why}); live tracking stopped"
+                    )));
+                }
+            };
             match std::thread::Builder::new()
                 .name(format!("talking-head {label}"))
                 .spawn(job)

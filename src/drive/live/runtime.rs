@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
@@ -35,13 +34,13 @@ pub(super) struct Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        // The threads see the flag (or their channels closing) and end on their own. The tracking thread
-        // is waited for a little (it ends within one inference), so ONNX Runtime is not torn down under
-        // it when the app exits; a capture thread blocked in a camera read is not waited for.
+        // The threads see the flag (or their channels closing) and end on their own; the main thread
+        // does not wait for them (removing a head costs nothing). The tracking thread is joined when the
+        // app goes (with the render workers, within their shutdown wait), so ONNX Runtime is not torn
+        // down under it; a capture thread blocked in a camera read is left alone.
         self.stop.store(true, Ordering::Relaxed);
-        let until = Instant::now() + Duration::from_millis(100);
-        while self.threads.iter().skip(1).any(|t| !t.is_finished()) && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(2));
+        for t in self.threads.drain(..).skip(1) {
+            crate::threads::linger(t);
         }
     }
 }
