@@ -11,10 +11,14 @@ float16 behind DEQUANTIZE ops, and its layout pass fails on them. This converter
   ONNX Runtime's transpose optimiser then removes the transposes between them when it loads the model;
 - PRelu becomes x + (1 - a) * Relu(-x), and zeros padded onto the channel axis become a 1x1 convolution by an
   identity matrix: both stay inside ONNX Runtime's blocked NCHWc layout (see the comments where they are made);
+- TFLite's ten-op layer normalisation (Blendshape V2) becomes one LayerNormalization (opset 17);
 - only the ops these models use are supported; anything else is an error naming the op.
 
     convert_tflite.py IN.tflite OUT.onnx '{"renames": {"old": "new"}, "nchw_inputs": ["input"],
                                           "contract": "face_mesh_v2"}'
+
+`"matmul_1x1": true` writes 1x1 convolutions (stride 1, one group) as MatMul on the last axis: right for
+sequence models (Blendshape V2), wrong for image models, where it would take them out of NCHWc.
 
 The output is deterministic (the same input gives the same bytes), so set-up can check its hash.
 Checked against TFLite's own interpreter (tflite-runtime, in models/.venv-reference) on random inputs;
@@ -40,12 +44,13 @@ ACT = tflite.ActivationFunctionType
 
 
 class Converter:
-    def __init__(self, path: Path, renames: dict, nchw_inputs: list[str]):
+    def __init__(self, path: Path, renames: dict, nchw_inputs: list[str], matmul_1x1: bool = False):
         buf = path.read_bytes()
         self.model = tflite.Model.GetRootAsModel(buf, 0)
         self.graph = self.model.Subgraphs(0)
         self.renames = renames
         self.nchw_inputs = set(nchw_inputs)
+        self.matmul_1x1 = matmul_1x1
         self.nodes: list[onnx.NodeProto] = []
         self.inits: dict[str, np.ndarray] = {}
         self.consts: dict[int, np.ndarray] = {}
@@ -145,8 +150,8 @@ class Converter:
             x = self.value(ins[0])
             # x + (1 - a) * Relu(-x): ONNX Runtime makes each product a depthwise 1x1 convolution in its
             # blocked NCHWc layout, fuses the Relu into the first and the Add into the second: two passes
-            # over the tensor. Relu(x) * (1 - a) + x * a takes three; ONNX's own PRelu leaves NCHWc and is
-            # 2.6x slower on the whole mesh (BENCHMARKS.md).
+            # over the tensor. Relu(x) * (1 - a) + x * a takes three (0.6 ms more on the mesh); ONNX's own
+            # PRelu leaves NCHWc and makes the mesh 2.4x slower (BENCHMARKS.md).
             n = self.node("Mul", [x, self.init(np.full(a.shape, -1.0, np.float32), "prelu_neg")])
             r = self.node("Relu", [n])
             p = self.node("Mul", [r, self.init((1.0 - a).astype(np.float32), "prelu_scale")])
@@ -201,7 +206,7 @@ class Converter:
             if len(shape) == 4 and not pads[:3].any() and pads[3, 0] == 0:
                 # Zeros appended on the channel axis (a residual that widens): a 1x1 convolution by an identity
                 # matrix gives the same numbers exactly and keeps ONNX Runtime's NCHWc layout, which a Pad
-                # leaves (every later block then reorders in and out: 1.4 ms of the mesh's 7.6).
+                # leaves (every later block then reorders in and out and runs its PRelu outside: 1.0 ms of 7.8).
                 c = shape[3]
                 eye = np.zeros((c + int(pads[3, 1]), c, 1, 1), np.float32)
                 eye[np.arange(c), np.arange(c)] = 1.0
@@ -246,6 +251,14 @@ class Converter:
         s = [o.StrideH(), o.StrideW()]
         d = [o.DilationHFactor(), o.DilationWFactor()]
         k = list(weight.shape[2:])
+        if self.matmul_1x1 and group == 1 and k == [1, 1] and s == [1, 1]:
+            # A 1x1 convolution over NHWC is a product with the weights on the last axis: no transposes, and
+            # ONNX Runtime's GEMM straight away (Blendshape V2's tokens: 7% of its time).
+            y = self.node("MatMul", [self.value(ins[0]), self.init(np.ascontiguousarray(weight[:, :, 0, 0].T), "matmul")])
+            if len(ins) > 2 and ins[2] >= 0:
+                y = self.node("Add", [y, self.value(ins[2])])
+            self.activation(y, o.FusedActivationFunction(), out)
+            return
         pads = self.same_pads(self.shape(ins[0])[1:3], k, s, d) if o.Padding() == tflite.Padding.SAME else [0, 0, 0, 0]
         inputs = [self.node("Transpose", [self.value(ins[0])], perm=[0, 3, 1, 2]), self.init(weight, "weight")]
         if len(ins) > 2 and ins[2] >= 0:
@@ -431,7 +444,7 @@ class Converter:
 
 
 def convert(src: Path, dst: Path, spec: dict) -> onnx.ModelProto:
-    model = Converter(src, spec.get("renames", {}), spec.get("nchw_inputs", [])).convert()
+    model = Converter(src, spec.get("renames", {}), spec.get("nchw_inputs", []), spec.get("matmul_1x1", False)).convert()
     if "contract" in spec:
         onnx.helper.set_model_props(model, {"talking_head.contract": spec["contract"], "talking_head.source": src.name})
     dst.parent.mkdir(parents=True, exist_ok=True)

@@ -90,9 +90,9 @@ FACE_LANDMARKER = {
     "face_blendshapes.tflite": (
         "face_blendshapes.onnx",
         {"renames": {"serving_default_input_points:0": "points", "StatefulPartitionedCall:0": "blendshapes"},
-         "contract": "face_blendshapes"},
+         "contract": "face_blendshapes", "matmul_1x1": True},
         "4f36dded049db18d76048567439b2a7f58f1daabc00d78bfe8f3ad396a2d2082",
-        "e2a96dd56abf38ddae2b2d33b210eb1681d59199e943e1a878d9b054ba2ea20d",
+        "42d839265f4b3e4a70b3a1ff5af394dea2690e6a58ff218df69daeea36de0b92",
     ),
 }
 # Bump when the conversion changes so that set-up rebuilds the models.
