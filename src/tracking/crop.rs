@@ -106,10 +106,20 @@ pub(crate) fn bilinear(
     let tx = fx - x0;
     let ty = fy - y0;
     let (x0, y0) = (x0 as i64, y0 as i64);
-    let a = pixel(x0, y0);
-    let b = pixel(x0 + 1, y0);
-    let c = pixel(x0, y0 + 1);
-    let d = pixel(x0 + 1, y0 + 1);
+    let (a, b, c, d) = if x0 >= 0 && y0 >= 0 && x0 + 1 < width as i64 && y0 + 1 < height as i64 {
+        // Inside the image (almost every sample): the four pixels without clamping, same values.
+        let row = width as usize * channels;
+        let i = y0 as usize * row + x0 as usize * channels;
+        let px = |i: usize| [data[i] as f32, data[i + 1] as f32, data[i + 2] as f32];
+        (px(i), px(i + channels), px(i + row), px(i + row + channels))
+    } else {
+        (
+            pixel(x0, y0),
+            pixel(x0 + 1, y0),
+            pixel(x0, y0 + 1),
+            pixel(x0 + 1, y0 + 1),
+        )
+    };
     let mut out = [0.0; 3];
     for k in 0..3 {
         let top = a[k] + (b[k] - a[k]) * tx;
@@ -182,9 +192,23 @@ impl Crop {
         let n = self.size as usize;
         let plane = n * n;
         let mut out = vec![0f32; 3 * plane];
+        // `to_image` for every tensor pixel, its per-crop terms computed once (the same arithmetic, so
+        // the same numbers).
+        let scale = self.scale();
+        let half = self.size as f32 / 2.0;
+        let (s, c) = self.angle.sin_cos();
+        let offsets: Vec<f32> = (0..n)
+            .map(|u| {
+                let d = (u as f32 + at - half) * scale;
+                if self.mirror { -d } else { d }
+            })
+            .collect();
         for v in 0..n {
+            let dy = (v as f32 + at - half) * scale;
             for u in 0..n {
-                let [x, y] = self.to_image(u as f32 + at, v as f32 + at);
+                let dx = offsets[u];
+                let x = self.centre[0] + c * dx - s * dy;
+                let y = self.centre[1] + s * dx + c * dy;
                 let p = image.sample(x, y, zero_outside);
                 let i = v * n + u;
                 out[i] = p[0] * mul + add;
@@ -237,6 +261,34 @@ mod tests {
         assert_eq!(img.sample(4.0, 4.5, false), [3.5, 4.0, 7.0]);
         assert_eq!(img.sample(-5.0, 0.0, false), [0.0, 0.0, 7.0]);
         assert_eq!(img.sample(-5.0, 0.0, true), [0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn the_crop_tensor_is_the_image_sampled_at_each_pixels_mapped_point() {
+        let data: Vec<u8> = (0..40 * 36)
+            .flat_map(|i| [(i * 7 % 251) as u8, (i * 13 % 241) as u8, (i % 40 * 6) as u8])
+            .collect();
+        let img = ImageView::new(40, 36, 3, &data, "t").unwrap();
+        for (angle, mirror, zero) in [(0.0, false, false), (0.7, true, false), (-2.1, false, true)] {
+            // Partly outside the image, so both the border and the inside paths are taken.
+            let crop = Crop {
+                centre: [12.3, 20.9],
+                side: 31.0,
+                angle,
+                size: 16,
+                mirror,
+            };
+            let t = crop.sample_chw_at(&img, 0.5, -1.0, zero, 0.25);
+            for v in 0..16 {
+                for u in 0..16 {
+                    let [x, y] = crop.to_image(u as f32 + 0.25, v as f32 + 0.25);
+                    let p = img.sample(x, y, zero);
+                    for k in 0..3 {
+                        assert_eq!(t[k * 256 + v * 16 + u], p[k] * 0.5 - 1.0, "{angle} {u} {v} {k}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
