@@ -154,7 +154,9 @@ fn parts(c: &mut Criterion, views: &[ImageView<'_>]) {
         ..Default::default()
     };
     let load = |name: &str| {
-        std::sync::Arc::new(OnnxModel::from_file(root.join(name), None, &options).expect("run `make setup`"))
+        std::sync::Arc::new(
+            OnnxModel::from_file(root.join(name), None, &options).expect("run `make setup`"),
+        )
     };
     let mut tracker = FaceTracker::from_dir_with(&root, &options, TrackerModels::MeshV2)
         .expect("run `make setup`");
@@ -193,7 +195,12 @@ fn clip_mean_ms(views: &[ImageView<'_>]) -> f64 {
     let mut total = 0.0;
     let mut timed = 0usize;
     // Short clips (the portrait fallback) go round until enough frames are timed.
-    for (i, view) in views.iter().cycle().take((WARMUP + 100).max(views.len())).enumerate() {
+    for (i, view) in views
+        .iter()
+        .cycle()
+        .take((WARMUP + 100).max(views.len()))
+        .enumerate()
+    {
         let t = std::time::Instant::now();
         std::hint::black_box(tracker.track(view).unwrap());
         if i >= WARMUP {
@@ -211,7 +218,9 @@ fn mediapipe_side_by_side(views: &[ImageView<'_>]) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = root.join("models/.venv-reference/bin/python");
     let before = clip_mean_ms(views);
-    println!("crate, mesh_v2_blendshapes, one thread, clip mean after 10 warm-up frames: {before:.2} ms/frame");
+    println!(
+        "crate, mesh_v2_blendshapes, one thread, clip mean after 10 warm-up frames: {before:.2} ms/frame"
+    );
     if !python.exists() {
         println!(
             "Google's MediaPipe not timed: run `python3 models/setup.py --reference`, then this bench again"

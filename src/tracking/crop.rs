@@ -266,10 +266,17 @@ mod tests {
     #[test]
     fn the_crop_tensor_is_the_image_sampled_at_each_pixels_mapped_point() {
         let data: Vec<u8> = (0..40 * 36)
-            .flat_map(|i| [(i * 7 % 251) as u8, (i * 13 % 241) as u8, (i % 40 * 6) as u8])
+            .flat_map(|i| {
+                [
+                    (i * 7 % 251) as u8,
+                    (i * 13 % 241) as u8,
+                    (i % 40 * 6) as u8,
+                ]
+            })
             .collect();
         let img = ImageView::new(40, 36, 3, &data, "t").unwrap();
-        for (angle, mirror, zero) in [(0.0, false, false), (0.7, true, false), (-2.1, false, true)] {
+        for (angle, mirror, zero) in [(0.0, false, false), (0.7, true, false), (-2.1, false, true)]
+        {
             // Partly outside the image, so both the border and the inside paths are taken.
             let crop = Crop {
                 centre: [12.3, 20.9],
@@ -284,7 +291,11 @@ mod tests {
                     let [x, y] = crop.to_image(u as f32 + 0.25, v as f32 + 0.25);
                     let p = img.sample(x, y, zero);
                     for k in 0..3 {
-                        assert_eq!(t[k * 256 + v * 16 + u], p[k] * 0.5 - 1.0, "{angle} {u} {v} {k}");
+                        assert_eq!(
+                            t[k * 256 + v * 16 + u],
+                            p[k] * 0.5 - 1.0,
+                            "{angle} {u} {v} {k}"
+                        );
                     }
                 }
             }
