@@ -9,11 +9,16 @@ float16 behind DEQUANTIZE ops, and its layout pass fails on them. This converter
 - activations keep TFLite's NHWC layout; 2-D convolutions and pooling are wrapped in transposes to and from
   NCHW, and every float32 image input can be declared NCHW (`[1, 3, H, W]`, this crate's convention);
   ONNX Runtime's transpose optimiser then removes the transposes between them when it loads the model;
-- PRelu becomes Relu(x) * (1 - a) + x * a (faster on ONNX Runtime's CPU provider, equal within 1e-6);
+- PRelu becomes x + (1 - a) * Relu(-x), and zeros padded onto the channel axis become a 1x1 convolution by an
+  identity matrix: both stay inside ONNX Runtime's blocked NCHWc layout (see the comments where they are made);
+- TFLite's ten-op layer normalisation (Blendshape V2) becomes one LayerNormalization (opset 17);
 - only the ops these models use are supported; anything else is an error naming the op.
 
     convert_tflite.py IN.tflite OUT.onnx '{"renames": {"old": "new"}, "nchw_inputs": ["input"],
                                           "contract": "face_mesh_v2"}'
+
+`"matmul_1x1": true` writes 1x1 convolutions (stride 1, one group) as MatMul on the last axis: right for
+sequence models (Blendshape V2), wrong for image models, where it would take them out of NCHWc.
 
 The output is deterministic (the same input gives the same bytes), so set-up can check its hash.
 Checked against TFLite's own interpreter (tflite-runtime, in models/.venv-reference) on random inputs;
@@ -30,7 +35,7 @@ import onnx
 import tflite
 from onnx import TensorProto, helper, numpy_helper
 
-OPSET = 13
+OPSET = 17  # LayerNormalization
 B = tflite.BuiltinOperator
 NAMES = {v: k for k, v in B.__dict__.items() if not k.startswith("_")}
 TT = tflite.TensorType
@@ -39,12 +44,13 @@ ACT = tflite.ActivationFunctionType
 
 
 class Converter:
-    def __init__(self, path: Path, renames: dict, nchw_inputs: list[str]):
+    def __init__(self, path: Path, renames: dict, nchw_inputs: list[str], matmul_1x1: bool = False):
         buf = path.read_bytes()
         self.model = tflite.Model.GetRootAsModel(buf, 0)
         self.graph = self.model.Subgraphs(0)
         self.renames = renames
         self.nchw_inputs = set(nchw_inputs)
+        self.matmul_1x1 = matmul_1x1
         self.nodes: list[onnx.NodeProto] = []
         self.inits: dict[str, np.ndarray] = {}
         self.consts: dict[int, np.ndarray] = {}
@@ -142,10 +148,14 @@ class Converter:
                 raise SystemExit("error: PRELU with a non-constant slope is not supported")
             a = a.astype(np.float32)
             x = self.value(ins[0])
-            r = self.node("Relu", [x])
-            p = self.node("Mul", [r, self.init((1.0 - a).astype(np.float32), "prelu_pos")])
-            n = self.node("Mul", [x, self.init(a, "prelu_lin")])
-            self.node("Add", [p, n], [out])
+            # x + (1 - a) * Relu(-x): ONNX Runtime makes each product a depthwise 1x1 convolution in its
+            # blocked NCHWc layout, fuses the Relu into the first and the Add into the second: two passes
+            # over the tensor. Relu(x) * (1 - a) + x * a takes three (0.6 ms more on the mesh); ONNX's own
+            # PRelu leaves NCHWc and makes the mesh 2.4x slower (BENCHMARKS.md).
+            n = self.node("Mul", [x, self.init(np.full(a.shape, -1.0, np.float32), "prelu_neg")])
+            r = self.node("Relu", [n])
+            p = self.node("Mul", [r, self.init((1.0 - a).astype(np.float32), "prelu_scale")])
+            self.node("Add", [p, x], [out])
         elif kind in (B.ADD, B.SUB, B.MUL, B.DIV):
             opts = op.BuiltinOptions()
             cls = {B.ADD: tflite.AddOptions, B.SUB: tflite.SubOptions, B.MUL: tflite.MulOptions, B.DIV: tflite.DivOptions}[kind]
@@ -192,6 +202,18 @@ class Converter:
             self.activation(y, o.FusedActivationFunction(), out)
         elif kind == B.PAD:
             pads = self.const(ins[1]).astype(np.int64)
+            shape = self.shape(ins[0])
+            if len(shape) == 4 and not pads[:3].any() and pads[3, 0] == 0:
+                # Zeros appended on the channel axis (a residual that widens): a 1x1 convolution by an identity
+                # matrix gives the same numbers exactly and keeps ONNX Runtime's NCHWc layout, which a Pad
+                # leaves (every later block then reorders in and out and runs its PRelu outside: 1.0 ms of 7.8).
+                c = shape[3]
+                eye = np.zeros((c + int(pads[3, 1]), c, 1, 1), np.float32)
+                eye[np.arange(c), np.arange(c)] = 1.0
+                x = self.node("Transpose", [self.value(ins[0])], perm=[0, 3, 1, 2])
+                y = self.node("Conv", [x, self.init(eye, "widen")], kernel_shape=[1, 1])
+                self.node("Transpose", [y], [out], perm=[0, 2, 3, 1])
+                return
             p = self.init(np.concatenate([pads[:, 0], pads[:, 1]]), "pads")
             self.node("Pad", [self.value(ins[0]), p], [out])
         elif kind == B.STRIDED_SLICE:
@@ -229,6 +251,14 @@ class Converter:
         s = [o.StrideH(), o.StrideW()]
         d = [o.DilationHFactor(), o.DilationWFactor()]
         k = list(weight.shape[2:])
+        if self.matmul_1x1 and group == 1 and k == [1, 1] and s == [1, 1]:
+            # A 1x1 convolution over NHWC is a product with the weights on the last axis: no transposes, and
+            # ONNX Runtime's GEMM straight away (Blendshape V2's tokens: 7% of its time).
+            y = self.node("MatMul", [self.value(ins[0]), self.init(np.ascontiguousarray(weight[:, :, 0, 0].T), "matmul")])
+            if len(ins) > 2 and ins[2] >= 0:
+                y = self.node("Add", [y, self.value(ins[2])])
+            self.activation(y, o.FusedActivationFunction(), out)
+            return
         pads = self.same_pads(self.shape(ins[0])[1:3], k, s, d) if o.Padding() == tflite.Padding.SAME else [0, 0, 0, 0]
         inputs = [self.node("Transpose", [self.value(ins[0])], perm=[0, 3, 1, 2]), self.init(weight, "weight")]
         if len(ins) > 2 and ins[2] >= 0:
@@ -268,6 +298,113 @@ class Converter:
         else:
             self.node("Slice", args, [out])
 
+    # -- layer normalisation -------------------------------------------------------------------
+    def kind(self, op) -> int:
+        code = self.model.OperatorCodes(op.OpcodeIndex())
+        return max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+
+    def layer_norms(self) -> dict[int, tuple]:
+        """TFLite's layer normalisation over the last axis, ten ops (Blendshape V2 has eight):
+
+            m = MEAN(x, -1)   n = NEG(m)   v = MEAN(SQUARED_DIFFERENCE(x, m), -1)
+            r = RSQRT(ADD(v, eps))   g = MUL(r, gamma)   y = ADD(MUL(x, g), MUL(n, g))
+
+        found by following each tensor to its users. Returns {index of the last op: (x, gamma, eps, y)};
+        the other ops of each go to self.skipped. ONNX's LayerNormalization computes the same (x - m) * gamma /
+        sqrt(v + eps) in one kernel instead of ten (the first was 35% of the model's time in ONNX Runtime).
+        """
+        g = self.graph
+        ops = [g.Operators(k) for k in range(g.OperatorsLength())]
+        kinds = [self.kind(op) for op in ops]
+        ins = [[int(i) for i in op.InputsAsNumpy()] for op in ops]
+        outs = [[int(i) for i in op.OutputsAsNumpy()] for op in ops]
+        for k, op in enumerate(ops):  # the constants behind DEQUANTIZE, known before conversion
+            if kinds[k] == B.DEQUANTIZE and self.const(ins[k][0]) is not None:
+                self.consts[outs[k][0]] = self.const(ins[k][0]).astype(np.float32)
+        users: dict[int, list[int]] = {}
+        for k, a in enumerate(ins):
+            for t in a:
+                users.setdefault(t, []).append(k)
+        graph_outputs = {int(g.Outputs(k)) for k in range(g.OutputsLength())}
+
+        def only_user(t: int, kind: int) -> int | None:
+            u = users.get(t, [])
+            if len(u) == 1 and kinds[u[0]] == kind and t not in graph_outputs:
+                return u[0]
+            return None
+
+        def last_axis_mean(k: int) -> bool:
+            if kinds[k] != B.MEAN:
+                return False
+            axes = np.atleast_1d(self.const(ins[k][1]))
+            rank = len(self.shape(ins[k][0]))
+            o = tflite.ReducerOptions()
+            opts = ops[k].BuiltinOptions()
+            o.Init(opts.Bytes, opts.Pos)
+            return len(axes) == 1 and int(axes[0]) % max(rank, 1) == rank - 1 and bool(o.KeepDims())
+
+        found: dict[int, tuple] = {}
+        self.skipped: set[int] = set()
+        for k0 in range(len(ops)):
+            if not last_axis_mean(k0):
+                continue
+            x, m = ins[k0][0], outs[k0][0]
+            mu = sorted(users.get(m, []), key=lambda k: kinds[k])
+            if m in graph_outputs or len(mu) != 2 or {kinds[k] for k in mu} != {B.NEG, B.SQUARED_DIFFERENCE}:
+                continue
+            k_neg = next(k for k in mu if kinds[k] == B.NEG)
+            k_sd = next(k for k in mu if kinds[k] == B.SQUARED_DIFFERENCE)
+            if ins[k_sd] != [x, m]:
+                continue
+            k_var = only_user(outs[k_sd][0], B.MEAN)
+            if k_var is None or not last_axis_mean(k_var):
+                continue
+            k_eps = only_user(outs[k_var][0], B.ADD)
+            if k_eps is None or ins[k_eps][0] != outs[k_var][0] or self.const(ins[k_eps][1]) is None:
+                continue
+            eps = self.const(ins[k_eps][1]).astype(np.float32)
+            k_rsqrt = only_user(outs[k_eps][0], B.RSQRT)
+            if eps.size != 1 or k_rsqrt is None:
+                continue
+            k_gamma = only_user(outs[k_rsqrt][0], B.MUL)
+            if k_gamma is None or self.const(ins[k_gamma][1]) is None:
+                continue
+            gamma = self.const(ins[k_gamma][1]).astype(np.float32)
+            gu = users.get(outs[k_gamma][0], [])
+            k_negmul = only_user(outs[k_neg][0], B.MUL)
+            k_xmul = next((k for k in gu if k != k_negmul and kinds[k] == B.MUL and ins[k] == [x, outs[k_gamma][0]]), None)
+            if k_negmul is None or k_xmul is None or sorted(gu) != sorted([k_negmul, k_xmul]):
+                continue
+            if ins[k_negmul] != [outs[k_neg][0], outs[k_gamma][0]]:
+                continue
+            k_add = only_user(outs[k_xmul][0], B.ADD)
+            if k_add is None or only_user(outs[k_negmul][0], B.ADD) != k_add:
+                continue
+            if gamma.ndim != 1 or gamma.shape[0] != self.shape(x)[-1]:
+                continue
+            # Every fused op's activation must be none (MUL and ADD carry one).
+            members = [k0, k_neg, k_sd, k_var, k_eps, k_rsqrt, k_gamma, k_xmul, k_negmul, k_add]
+            if any(self.fused_activation(ops[k], kinds[k]) != ACT.NONE for k in members):
+                continue
+            found[max(members)] = (x, gamma, float(eps.reshape(())), outs[k_add][0])
+            self.skipped.update(members)
+        self.skipped -= set(found)
+        return found
+
+    def fused_activation(self, op, kind: int) -> int:
+        cls = {B.ADD: tflite.AddOptions, B.MUL: tflite.MulOptions}.get(kind)
+        opts = op.BuiltinOptions()
+        if cls is None or opts is None:
+            return ACT.NONE
+        o = cls()
+        o.Init(opts.Bytes, opts.Pos)
+        return o.FusedActivationFunction()
+
+    def layer_norm(self, x: int, gamma: np.ndarray, eps: float, y: int) -> None:
+        beta = np.zeros_like(gamma)
+        self.node("LayerNormalization", [self.value(x), self.init(gamma, "ln_gamma"), self.init(beta, "ln_beta")],
+                  [self.tname(y)], axis=-1, epsilon=eps)
+
     # -- graph ---------------------------------------------------------------------------------
     def convert(self) -> onnx.ModelProto:
         g = self.graph
@@ -283,8 +420,12 @@ class Converter:
                 self.renames = {**self.renames, self.tensor(i).Name().decode(): nhwc}
             else:
                 inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
+        fused = self.layer_norms()
         for k in range(g.OperatorsLength()):
-            self.convert_op(g.Operators(k))
+            if k in fused:
+                self.layer_norm(*fused[k])
+            elif k not in self.skipped:
+                self.convert_op(g.Operators(k))
         outputs = []
         for k in range(g.OutputsLength()):
             i = int(g.Outputs(k))
@@ -303,7 +444,7 @@ class Converter:
 
 
 def convert(src: Path, dst: Path, spec: dict) -> onnx.ModelProto:
-    model = Converter(src, spec.get("renames", {}), spec.get("nchw_inputs", [])).convert()
+    model = Converter(src, spec.get("renames", {}), spec.get("nchw_inputs", []), spec.get("matmul_1x1", False)).convert()
     if "contract" in spec:
         onnx.helper.set_model_props(model, {"talking_head.contract": spec["contract"], "talking_head.source": src.name})
     dst.parent.mkdir(parents=True, exist_ok=True)

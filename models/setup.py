@@ -85,14 +85,14 @@ FACE_LANDMARKER = {
         {"renames": {"input_12": "image", "Identity": "landmarks", "Identity_1": "presence", "Identity_2": "score_2"},
          "nchw_inputs": ["image"], "contract": "face_mesh_v2"},
         "c7d54204ce0448474c7f3fa9af494787c0965cbdd6f20fc72867e43046bd43d5",
-        "86d3e4258569ee98b9fb6fb980564970196637fda77e972982947e37982d6295",
+        "351dcbe0137122b185c497ad8aaaf68f2aaca27c330fb64914aca6db76239d6d",
     ),
     "face_blendshapes.tflite": (
         "face_blendshapes.onnx",
         {"renames": {"serving_default_input_points:0": "points", "StatefulPartitionedCall:0": "blendshapes"},
-         "contract": "face_blendshapes"},
+         "contract": "face_blendshapes", "matmul_1x1": True},
         "4f36dded049db18d76048567439b2a7f58f1daabc00d78bfe8f3ad396a2d2082",
-        "5657130c48b9d4c7312ab4c33d0f87f3cd77ee71cda0d99f1b4f9db715cbb072",
+        "42d839265f4b3e4a70b3a1ff5af394dea2690e6a58ff218df69daeea36de0b92",
     ),
 }
 # Bump when the conversion changes so that set-up rebuilds the models.

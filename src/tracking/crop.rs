@@ -106,10 +106,20 @@ pub(crate) fn bilinear(
     let tx = fx - x0;
     let ty = fy - y0;
     let (x0, y0) = (x0 as i64, y0 as i64);
-    let a = pixel(x0, y0);
-    let b = pixel(x0 + 1, y0);
-    let c = pixel(x0, y0 + 1);
-    let d = pixel(x0 + 1, y0 + 1);
+    let (a, b, c, d) = if x0 >= 0 && y0 >= 0 && x0 + 1 < width as i64 && y0 + 1 < height as i64 {
+        // Inside the image (almost every sample): the four pixels without clamping, same values.
+        let row = width as usize * channels;
+        let i = y0 as usize * row + x0 as usize * channels;
+        let px = |i: usize| [data[i] as f32, data[i + 1] as f32, data[i + 2] as f32];
+        (px(i), px(i + channels), px(i + row), px(i + row + channels))
+    } else {
+        (
+            pixel(x0, y0),
+            pixel(x0 + 1, y0),
+            pixel(x0, y0 + 1),
+            pixel(x0 + 1, y0 + 1),
+        )
+    };
     let mut out = [0.0; 3];
     for k in 0..3 {
         let top = a[k] + (b[k] - a[k]) * tx;
