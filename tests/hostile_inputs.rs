@@ -486,8 +486,10 @@ fn clip(version: u32) -> bevy_talking_head::drive::FaceClip {
     use bevy_talking_head::{Channel, FaceFrame};
     let frames: Vec<FaceFrame> = (0..3000u32)
         .map(|i| {
-            let mut f = FaceFrame::default();
-            f.time = f64::from(i) / 60.0;
+            let mut f = FaceFrame {
+                time: f64::from(i) / 60.0,
+                ..FaceFrame::default()
+            };
             for (k, c) in Channel::all().enumerate() {
                 let v = ((i * 7 + k as u32 * 13 + version * 29) % 97) as f32 / 97.0;
                 f.set_channel(c, v);

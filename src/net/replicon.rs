@@ -223,8 +223,7 @@ fn send_faces(
 /// Server: each upload within its client's [`RelayLimit`] that decodes and is newer goes to everyone but
 /// its sender.
 fn relay_uploads(
-    time: Res<Time<Real>>,
-    limit: Res<RelayLimit>,
+    (time, limit): (Res<Time<Real>>, Res<RelayLimit>),
     mut uploads: MessageReader<FromClient<FaceUpload>>,
     avatars: Query<(Entity, &FaceStreamOwner)>,
     clients: Query<(Entity, Option<&ClientVisibility>), With<AuthorizedClient>>,
