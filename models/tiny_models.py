@@ -25,6 +25,18 @@ ROOT = Path(__file__).resolve().parent.parent
 EYE_BLINK_LEFT, JAW_OPEN, MOUTH_SMILE_LEFT = 0, 17, 23
 
 
+def finish(graph: onnx.GraphProto, contract: str) -> onnx.ModelProto:
+    """The model of `graph` (opset 17, IR 8) with the crate's contract metadata, checked."""
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="bevy_talking_head")
+    model.ir_version = 8
+    helper.set_model_props(model, {
+        "talking_head.contract": contract,
+        "talking_head.converted_by": "bevy_talking_head models/tiny_models.py",
+    })
+    onnx.checker.check_model(model)
+    return model
+
+
 def tint_model(portrait: str, expression: str) -> onnx.ModelProto:
     w = np.zeros((52, 4), dtype=np.float32)  # columns: gain change, red, green, blue
     w[JAW_OPEN, 0] = -0.6
@@ -60,14 +72,7 @@ def tint_model(portrait: str, expression: str) -> onnx.ModelProto:
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, "height", "width"])],
         inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="bevy_talking_head")
-    model.ir_version = 8
-    helper.set_model_props(model, {
-        "talking_head.contract": "expression_filter",
-        "talking_head.converted_by": "bevy_talking_head models/tiny_models.py",
-    })
-    onnx.checker.check_model(model)
-    return model
+    return finish(graph, "expression_filter")
 
 
 def constant_detector(anchors: int, value: float) -> onnx.ModelProto:
@@ -98,14 +103,7 @@ def constant_detector(anchors: int, value: float) -> onnx.ModelProto:
          helper.make_tensor_value_info("classificators", TensorProto.FLOAT, [1, "anchors", 1])],
         inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="bevy_talking_head")
-    model.ir_version = 8
-    helper.set_model_props(model, {
-        "talking_head.contract": "face_detector",
-        "talking_head.converted_by": "bevy_talking_head models/tiny_models.py",
-    })
-    onnx.checker.check_model(model)
-    return model
+    return finish(graph, "face_detector")
 
 
 def main() -> None:
