@@ -65,10 +65,39 @@ fn assert_no_errors_logged() {
     assert!(errors.is_empty(), "errors logged: {errors:#?}");
 }
 
+/// A real-time test: two clients and a server exchange faces over loopback sockets with simulated loss and
+/// jitter, on the wall clock. A machine so loaded that it starves the three apps for tens of milliseconds
+/// at a time breaks the stream as a real network would (seen in CI: the jaw error's 95th percentile 0.079
+/// against 0.07 while other test binaries ran; with two busy loops beside it, 0.14). So the run is tried up
+/// to three times, each attempt's failure printed; a real regression fails all three.
 #[test]
 fn client_b_sees_client_a_follow_its_clip_through_ten_percent_loss() {
     let _serial = one_at_a_time();
     logged_errors();
+    let mut failures = Vec::new();
+    for attempt in 1..=3 {
+        match std::panic::catch_unwind(follow_a_clip_through_ten_percent_loss) {
+            Ok(()) => {
+                if !failures.is_empty() {
+                    eprintln!("passed on attempt {attempt}; earlier attempts: {failures:#?}");
+                }
+                return;
+            }
+            Err(e) => {
+                let message = e
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                eprintln!("attempt {attempt} failed: {message}");
+                failures.push(message);
+            }
+        }
+    }
+    panic!("all three attempts failed: {failures:#?}");
+}
+
+fn follow_a_clip_through_ten_percent_loss() {
     let mut lo = Loopback::start(LinkConditions {
         loss: 0.10,
         delay: Duration::from_millis(20),
@@ -242,9 +271,10 @@ fn client_b_sees_client_a_follow_its_clip_through_ten_percent_loss() {
     );
     // And the other way round.
     let settled_a: Trace = b_seen_by_a.iter().copied().filter(|s| s.0 > warm).collect();
+    let a_frames = a_sent.iter().filter(|s| s.0 > warm).count();
     assert!(
-        settled_a.len() > 250,
-        "A saw B's avatar in {} frames",
+        settled_a.len() >= 100 && settled_a.len() * 100 >= a_frames * 95,
+        "A saw B's avatar in {} of its {a_frames} frames",
         settled_a.len()
     );
     let (lag_a, mean_a, _, _) = best_lag(&b_sent, &settled_a);

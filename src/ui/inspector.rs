@@ -7,9 +7,10 @@ use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 
-use bevy::app::{App, Plugin};
+use bevy::app::{App, Last, Plugin};
 use bevy::asset::{AssetServer, Handle};
 use bevy::ecs::entity::Entity;
+use bevy::ecs::lifecycle::RemovedComponents;
 use bevy::ecs::resource::Resource;
 use bevy::ecs::schedule::IntoScheduleConfigs;
 use bevy::ecs::system::{Commands, Query, Res, ResMut};
@@ -34,10 +35,12 @@ impl Plugin for TalkingHeadInspectorPlugin {
         if !app.is_plugin_added::<EguiPlugin>() {
             app.add_plugins(EguiPlugin::default());
         }
-        app.init_resource::<InspectorState>().add_systems(
-            EguiPrimaryContextPass,
-            (record_history, inspector_ui).chain(),
-        );
+        app.init_resource::<InspectorState>()
+            .add_systems(
+                EguiPrimaryContextPass,
+                (record_history, inspector_ui).chain(),
+            )
+            .add_systems(Last, forget_despawned_heads);
     }
 }
 
@@ -70,6 +73,45 @@ impl Default for InspectorState {
             clip: "clips/talk.face.ron".into(),
             video: String::new(),
         }
+    }
+}
+
+impl InspectorState {
+    /// How many heads the inspector keeps something for (a puppet face, a plot, a rig, a preview).
+    pub fn heads_remembered(&self) -> usize {
+        let mut heads: Vec<Entity> = self
+            .puppet
+            .keys()
+            .chain(self.history.keys())
+            .chain(self.rigs.keys())
+            .chain(self.previews.keys())
+            .copied()
+            .collect();
+        heads.sort();
+        heads.dedup();
+        heads.len()
+    }
+
+    fn forget(&mut self, head: Entity) {
+        self.puppet.remove(&head);
+        self.history.remove(&head);
+        self.rigs.remove(&head);
+        // The preview image goes with its handle.
+        self.previews.remove(&head);
+        if self.selected == Some(head) {
+            self.selected = None;
+        }
+    }
+}
+
+/// A despawned head (or one whose `TalkingHead` was removed) leaves nothing behind in the inspector: its
+/// puppet face, plot history, rig and preview image go with it.
+fn forget_despawned_heads(
+    mut removed: RemovedComponents<TalkingHead>,
+    mut state: ResMut<InspectorState>,
+) {
+    for head in removed.read() {
+        state.forget(head);
     }
 }
 
@@ -419,4 +461,45 @@ fn plot(ui: &mut egui::Ui, label: &str, values: Vec<f32>) {
             values.last().copied().unwrap_or(0.0)
         ));
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_despawned_head_leaves_nothing_in_the_inspector() {
+        let mut app = App::new();
+        app.init_resource::<InspectorState>()
+            .add_systems(Last, forget_despawned_heads);
+        let heads: Vec<Entity> = (0..3)
+            .map(|_| {
+                app.world_mut()
+                    .spawn(TalkingHead::new(Handle::default()))
+                    .id()
+            })
+            .collect();
+        {
+            let mut state = app.world_mut().resource_mut::<InspectorState>();
+            for &h in &heads {
+                state.puppet.insert(h, FaceFrame::neutral());
+                state.history.insert(h, VecDeque::from([(1.0, 0)]));
+                state.rigs.insert(h, None);
+                state.previews.insert(h, (Handle::default(), 0));
+            }
+            state.selected = Some(heads[0]);
+        }
+        app.update();
+        assert_eq!(
+            app.world().resource::<InspectorState>().heads_remembered(),
+            3
+        );
+        app.world_mut().despawn(heads[0]);
+        app.world_mut().despawn(heads[1]);
+        app.update();
+        let state = app.world().resource::<InspectorState>();
+        assert_eq!(state.heads_remembered(), 1);
+        assert!(state.puppet.contains_key(&heads[2]));
+        assert_eq!(state.selected, None);
+    }
 }
