@@ -231,12 +231,7 @@ fn blink_closes_the_eyes_in_the_rendered_frame() {
     // wide, where the iris model's lids are only good to a pixel or two. Measured with the older mesh and
     // the iris model, whose lids read a closed eye as closed (Face Mesh V2's lids still read the demo's
     // closed eyes as 21 % open): the one place the old path measures better.
-    let tracker = FaceTracker::from_dir_with(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models"),
-        &bevy_talking_head::onnx::SessionOptions::default(),
-        TrackerModels::MeshV1,
-    )
-    .unwrap();
+    let tracker = measuring_tracker();
     for path in all_portraits() {
         let (p, head) = face_portrait(&tracker, &path, 512);
         let (open, _) = measure(&tracker, &p, &p.rgba);
@@ -424,12 +419,7 @@ fn few_shots_lend_the_most_open_mouth() {
 
 /// The older mesh and iris model (`TrackerModels::MeshV1`), for measuring eyes and mouth geometrically.
 fn measuring_tracker() -> FaceTracker {
-    FaceTracker::from_dir_with(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models"),
-        &bevy_talking_head::onnx::SessionOptions::default(),
-        bevy_talking_head::tracking::TrackerModels::MeshV1,
-    )
-    .expect("the face models are missing: run `make setup`")
+    common::tracker_with(TrackerModels::MeshV1)
 }
 
 /// The driving videos drive the demo portrait through the live pipeline (Face Mesh V2 and its blendshapes,

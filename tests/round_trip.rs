@@ -15,7 +15,6 @@ mod common;
 use std::path::Path;
 
 use bevy_talking_head::capture::{FrameSource, VideoFileSource};
-use bevy_talking_head::onnx::SessionOptions;
 use bevy_talking_head::prelude::*;
 use bevy_talking_head::rig::ExpressionRig;
 use bevy_talking_head::tracking::{
@@ -109,16 +108,6 @@ struct Readback {
     weights: Vec<Option<ExpressionWeights>>,
 }
 
-/// The tracker of one pipeline, on the models `make setup` converts.
-fn tracker_of(models: TrackerModels) -> FaceTracker {
-    FaceTracker::from_dir_with(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models"),
-        &SessionOptions::default(),
-        models,
-    )
-    .expect("the face models are missing: run `make setup`")
-}
-
 /// One way from the driver's face to the portrait: the tracker that reads the driver (and rigs the
 /// portraits) and the expression rig. The rendered frames are always read back by the same judge, Face
 /// Mesh V2 and its blendshape model.
@@ -155,7 +144,7 @@ fn driver_expressions_survive_the_round_trip() {
     let portraits: Vec<Vec<_>> = pipelines
         .iter()
         .map(|pipe| {
-            let tracker = tracker_of(pipe.models);
+            let tracker = common::tracker_with(pipe.models);
             paths
                 .iter()
                 .map(|path| face_portrait_with(&tracker, path, SIDE, &pipe.rig))
@@ -179,8 +168,10 @@ fn driver_expressions_survive_the_round_trip() {
     for name in VIDEOS {
         // The driver: every frame in video mode, read by each pipeline's tracker; the judge's scores are
         // Face Mesh V2's. The frames without a face (none in these videos) are left out.
-        let mut trackers: Vec<FaceTracker> =
-            pipelines.iter().map(|p| tracker_of(p.models)).collect();
+        let mut trackers: Vec<FaceTracker> = pipelines
+            .iter()
+            .map(|p| common::tracker_with(p.models))
+            .collect();
         let mut source = VideoFileSource::open(data.join(name)).unwrap();
         let mut frames = Vec::new();
         let mut total = 0;

@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bevy_talking_head::tracking::{FaceTracker, ImageView, TrackerModels};
+use bevy_talking_head::tracking::{ImageView, TrackerModels};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -59,12 +59,7 @@ fn rust_and_python_landmarks_agree_within_half_a_pixel() {
     );
     let reference: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
 
-    let tracker = FaceTracker::from_dir_with(
-        root().join("assets/models"),
-        &bevy_talking_head::onnx::SessionOptions::default(),
-        TrackerModels::MeshV1,
-    )
-    .expect("the face models are missing: run `make setup`");
+    let tracker = common::tracker_with(TrackerModels::MeshV1);
     for path in &ppms {
         let img = image_rgb(path);
         let view = ImageView::new(img.0, img.1, 3, &img.2, "parity").unwrap();

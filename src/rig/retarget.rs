@@ -105,6 +105,17 @@ impl HeadMotion {
     }
 }
 
+/// The seven lid pairs of an eye `ring` (lower, upper, and the opening between them in `canon`'s y).
+fn lid_pairs<'a>(
+    ring: &'a [usize; 16],
+    canon: &'a [[f32; 3]],
+) -> impl Iterator<Item = (usize, usize, f32)> + 'a {
+    (1..8).map(move |k| {
+        let (lower, upper) = (ring[k], ring[16 - k]);
+        (lower, upper, canon[lower][1] - canon[upper][1])
+    })
+}
+
 /// A face retargeted onto a portrait.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetargetedFace {
@@ -169,9 +180,7 @@ impl Retargeter {
             (&LEFT_EYE, Expression::EyeBlinkLeft),
         ] {
             let shape = &mut shapes[blink as usize];
-            for k in 1..8 {
-                let (lower, upper) = (ring[k], ring[16 - k]);
-                let gap = canon[lower][1] - canon[upper][1];
+            for (lower, upper, gap) in lid_pairs(ring, &canon) {
                 for (i, dy) in [
                     (upper, BLINK_MEET * gap),
                     (lower, -(1.0 - BLINK_MEET) * gap),
@@ -192,9 +201,7 @@ impl Retargeter {
             (&RIGHT_EYE, Expression::EyeLookUpRight),
             (&LEFT_EYE, Expression::EyeLookUpLeft),
         ] {
-            for k in 1..8 {
-                let (lower, upper) = (ring[k], ring[16 - k]);
-                let gap = canon[lower][1] - canon[upper][1];
+            for (_, upper, gap) in lid_pairs(ring, &canon) {
                 let dy = -LOOK_UP_LID * gap / vertical;
                 shapes[up as usize].push((upper as u16, [0.0, dy, 0.0]));
             }

@@ -115,11 +115,19 @@ pub fn testdata(sub: &str) -> Option<std::path::PathBuf> {
     None
 }
 
-/// The face tracker on the models `make setup` converts.
+/// The face tracker on the models `make setup` converts (Face Mesh V2 and the blendshape model, as `FaceTracker::from_dir`).
 pub fn tracker() -> bevy_talking_head::tracking::FaceTracker {
-    bevy_talking_head::tracking::FaceTracker::from_dir(
+    tracker_with(bevy_talking_head::tracking::TrackerModels::MeshV2)
+}
+
+/// The face tracker on `models` (`TrackerModels::MeshV1`: the older mesh and the iris model).
+pub fn tracker_with(
+    models: bevy_talking_head::tracking::TrackerModels,
+) -> bevy_talking_head::tracking::FaceTracker {
+    bevy_talking_head::tracking::FaceTracker::from_dir_with(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models"),
         &bevy_talking_head::onnx::SessionOptions::default(),
+        models,
     )
     .expect("the face models are missing: run `make setup`")
 }

@@ -213,10 +213,13 @@ impl EyeLayer {
                     out[i..i + 4].copy_from_slice(&colour);
                 }
                 // The lash line, where the lids (nearly) meet.
+                let d = (v - lt).abs();
+                if d >= half + 1.0 {
+                    continue;
+                }
                 let lo = interp_y(&low_t, u);
                 let closed = ((lt - ls) / (lo - ls).max(1.0)).clamp(0.0, 1.0);
-                let d = (v - lt).abs();
-                if closed > 0.5 && d < half + 1.0 {
+                if closed > 0.5 {
                     let fade = smoothstep(0.5, 0.9, closed);
                     let taper = smoothstep(0.0, 0.12, u) * smoothstep(0.0, 0.12, 1.0 - u);
                     let cover = (half + 0.5 - d).clamp(0.0, 1.0);
