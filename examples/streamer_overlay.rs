@@ -16,6 +16,7 @@
 //! |---|---|
 //! | 1, 2, 3 | smile, surprise, anger: blended over the tracked face for a moment |
 //! | C | calibrate: your face now is the neutral face (mouth closed, looking at the screen) |
+//! | L | landmark driving on or off: your own lips, lids and brows move the persona (`LiveDriving::Landmarks`) instead of the 52 weights |
 //! | [ and ] (or click the bar) | less or more smoothing |
 //! | B | next background colour (green, blue, magenta) |
 //! | H | hide or show the help |
@@ -195,7 +196,7 @@ fn setup(
             };
             p.spawn((Status, Text::new(format!("source: {source}")), font.clone()));
             p.spawn((
-                Text::new("1 smile  2 surprise  3 anger  C calibrate  [ ] smoothing  B background  H help"),
+                Text::new("1 smile  2 surprise  3 anger  C calibrate  L landmarks  [ ] smoothing  B background  H help"),
                 font.clone(),
             ));
             p.spawn((
@@ -250,6 +251,14 @@ fn hotkeys(
             if keys.just_pressed(KeyCode::KeyC) {
                 live.calibrate();
                 info!("calibrating on the next tracked face");
+            }
+            if keys.just_pressed(KeyCode::KeyL) {
+                let driving = match live.driving() {
+                    LiveDriving::Expressions => LiveDriving::Landmarks,
+                    LiveDriving::Landmarks => LiveDriving::Expressions,
+                };
+                live.set_driving(driving);
+                info!("driving by {driving:?}");
             }
             let step = if keys.just_pressed(KeyCode::BracketRight) {
                 0.1

@@ -178,10 +178,11 @@ pub fn self_reenactment(
         for (m, driving) in options.drivings.iter().enumerate() {
             let target = match driving {
                 LiveDriving::Expressions => head.retarget(&driven),
-                LiveDriving::Landmarks => head
-                    .rigged()
-                    .retargeter()
-                    .retarget_motion(&driven, &analyzer.landmark_motion(face)),
+                LiveDriving::Landmarks => {
+                    let mut motion = analyzer.landmark_motion(face);
+                    motion.weights = driven.expressions;
+                    head.rigged().retargeter().retarget_motion(&driven, &motion)
+                }
             };
             head.render_retargeted(&target, &mut out);
             let crop_out = crop.sample(&out, portrait.width, portrait.height, side);

@@ -683,11 +683,19 @@ fn landmark_driving_moves_the_lips_as_the_driver_does_and_leaves_with_the_driver
         LiveFace::video(dir.join("webcam_talking.mp4"))
             .with_driving(bevy_talking_head::drive::LiveDriving::Landmarks),
     );
-    update_until(&mut app, WAIT, "the driver's motion on the head", |a| {
-        a.world()
-            .get::<LandmarkMotion>(head)
-            .is_some_and(|m| m.is_usable() && m.weight >= 1.0)
-    });
+    update_until(
+        &mut app,
+        WAIT,
+        "the driver's motion on the rigged head",
+        |a| {
+            a.world()
+                .get::<LandmarkMotion>(head)
+                .is_some_and(|m| m.is_usable() && m.weight >= 1.0)
+                && a.world()
+                    .get::<RiggedFace>(head)
+                    .is_some_and(|r| r.target.is_some())
+        },
+    );
     // For two seconds of talking: the driver's inner-lip gap (canonical units, from its neutral) and the
     // head's (output pixels, from its rig) move together.
     let rest = {

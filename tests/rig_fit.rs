@@ -10,7 +10,7 @@ use common::warp::{demo, load, rig};
 #[test]
 fn rigs_on_their_faces_pass_the_check() {
     let tracker = common::tracker();
-    let mut paths = vec![demo()];
+    let mut paths = vec![demo(), demo().with_file_name("astronaut_painted.png")];
     for sub in ["faces", "paintings", "stylized"] {
         let Some(dir) = common::testdata(sub) else {
             return;

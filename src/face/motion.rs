@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use bevy::ecs::component::Component;
 
+use super::ExpressionWeights;
+
 /// How many mesh points a [`LandmarkMotion`] carries (Face Mesh's 468; the irises travel as gaze).
 pub const MOTION_POINTS: usize = 468;
 
@@ -32,6 +34,10 @@ pub struct LandmarkMotion {
     /// than [`HeadPose`](crate::HeadPose)'s angles; used at full weight). `None`: the
     /// [`FaceFrame`](crate::FaceFrame)'s head pose moves the head.
     pub rigid: Option<RigidMotion>,
+    /// The expression weights this motion already shows (the tracked face's own). Retargeting adds the
+    /// shapes of whatever the [`FaceFrame`](crate::FaceFrame) holds beyond them: a smile clip blended over
+    /// a tracked face still smiles.
+    pub weights: ExpressionWeights,
 }
 
 /// A head's rigid motion from its neutral pose, in the camera's frame (x right, y down, z away): a
@@ -65,6 +71,7 @@ impl LandmarkMotion {
             current,
             weight: 1.0,
             rigid: None,
+            weights: ExpressionWeights::default(),
         }
     }
 

@@ -277,7 +277,7 @@ impl Retargeter {
     /// Where everything goes for `face`.
     pub fn retarget(&self, face: &FaceFrame) -> RetargetedFace {
         let mut canon = self.canon.clone();
-        self.add_shapes(face, 1.0, &mut canon);
+        self.add_shapes(face, &mut canon);
         self.finish(face, canon, HeadMotion::new(self.pose, face))
     }
 
@@ -288,15 +288,26 @@ impl Retargeter {
     /// was measured). Each eye opens and closes by the driver's
     /// own fraction of its neutral opening (a driver with wider eyes than the portrait closes the
     /// portrait's lids exactly, never past each other); lips never cross. Head pose, gaze and `tongueOut`
-    /// come from `face`. With `motion.weight` below 1 the shapes of `face` make up the rest; a motion that
-    /// is not [usable](LandmarkMotion::is_usable) gives [`retarget`](Self::retarget)'s result.
+    /// come from `face`, and the shapes of what `face` holds beyond the motion's own weights
+    /// ([`LandmarkMotion::weights`]: a clip over tracking). With `motion.weight` below 1 the shapes of
+    /// `face` make up the rest; a motion that is not [usable](LandmarkMotion::is_usable) gives
+    /// [`retarget`](Self::retarget)'s result.
     pub fn retarget_motion(&self, face: &FaceFrame, motion: &LandmarkMotion) -> RetargetedFace {
         if !motion.is_usable() {
             return self.retarget(face);
         }
         let w = motion.weight.min(1.0);
         let mut canon = self.canon.clone();
-        self.add_shapes(face, 1.0 - w, &mut canon);
+        // What the motion does not show: all of the face's weights for the part of the head it does not
+        // hold, and what the face holds beyond the motion's own weights (a clip over tracking).
+        let weights: Vec<f32> = face
+            .expressions
+            .0
+            .iter()
+            .zip(motion.weights.0.iter())
+            .map(|(f, m)| (1.0 - w) * f + w * (f - m).max(0.0))
+            .collect();
+        self.add_weights(&weights, &mut canon);
         self.add_motion(motion, w, &mut canon);
         let head = match &motion.rigid {
             Some(rigid) if w >= 1.0 => HeadMotion::rigid(self.pose, rigid),
@@ -305,17 +316,18 @@ impl Retargeter {
         self.finish(face, canon, head)
     }
 
-    /// Adds `face`'s expression shapes, times `gain`, to `canon`.
-    fn add_shapes(&self, face: &FaceFrame, gain: f32, canon: &mut [[f32; 3]]) {
-        if gain <= 0.0 {
-            return;
-        }
-        for (k, shape) in self.shapes.iter().enumerate() {
-            let w = face.expressions.0[k];
+    /// Adds `face`'s expression shapes to `canon`.
+    fn add_shapes(&self, face: &FaceFrame, canon: &mut [[f32; 3]]) {
+        self.add_weights(&face.expressions.0, canon);
+    }
+
+    /// Adds the expression shapes at `weights` (one per [`Expression`], in its order) to `canon`.
+    fn add_weights(&self, weights: &[f32], canon: &mut [[f32; 3]]) {
+        for (shape, &w) in self.shapes.iter().zip(weights) {
             if !(w.is_finite() && w > 0.0) {
                 continue;
             }
-            let w = gain * w.min(1.0);
+            let w = w.min(1.0);
             for &(i, d) in shape {
                 let c = &mut canon[i as usize];
                 c[0] += w * d[0];
@@ -540,7 +552,10 @@ mod tests {
         let rig = portrait();
         let t = Retargeter::new(&rig, &ExpressionRig::default());
         let face = FaceFrame::neutral().with_expression(Expression::JawOpen, 0.8);
-        let r = t.retarget_motion(&face, &motion(|_| {}));
+        let mut still = motion(|_| {});
+        // The tracked face's own weights: the motion shows them.
+        still.weights = face.expressions;
+        let r = t.retarget_motion(&face, &still);
         for (a, b) in r.points.iter().zip(&rig.landmarks) {
             assert!((a[0] - b[0]).abs() < 1e-3 && (a[1] - b[1]).abs() < 1e-3);
         }
@@ -572,6 +587,29 @@ mod tests {
         }
         // Points the driver did not move stay.
         assert!((r.points[1][1] - rig.landmarks[1][1]).abs() < 1e-3);
+    }
+
+    #[test]
+    fn a_clip_over_the_tracked_face_still_shows_its_shapes() {
+        let rig = portrait();
+        let t = Retargeter::new(&rig, &ExpressionRig::default());
+        let mut m = motion(|_| {});
+        m.weights = FaceFrame::neutral()
+            .with_expression(Expression::JawOpen, 0.2)
+            .expressions;
+        // The composed face: tracking's jaw 0.2, and a clip's smile on top.
+        let face = FaceFrame::neutral()
+            .with_expression(Expression::JawOpen, 0.2)
+            .with_expression(Expression::MouthSmileLeft, 1.0);
+        let r = t.retarget_motion(&face, &m);
+        let smile =
+            t.retarget(&FaceFrame::neutral().with_expression(Expression::MouthSmileLeft, 1.0));
+        for (i, (a, b)) in r.points.iter().zip(&smile.points).enumerate() {
+            assert!(
+                (a[0] - b[0]).abs() < 1e-3 && (a[1] - b[1]).abs() < 1e-3,
+                "point {i}"
+            );
+        }
     }
 
     #[test]

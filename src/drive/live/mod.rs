@@ -466,6 +466,9 @@ pub(crate) fn drive_live_faces(
             (Some(m), LiveDriving::Landmarks) if weight > 0.0 => {
                 let update = LandmarkMotion {
                     weight,
+                    // What the tracking layer shows: anything the composed face holds beyond it (a
+                    // clip on top) is added as shapes.
+                    weights: live.smoothed.map(|f| f.expressions).unwrap_or_default(),
                     ..LandmarkMotion::clone(m)
                 };
                 match motion.as_mut() {
