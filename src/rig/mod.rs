@@ -23,7 +23,9 @@ pub mod topology;
 pub use editor::{MAX_UNDO, RigEditor};
 pub use expressions::{BLINK_MEET, EXPRESSION_RIG_VERSION, ExpressionRig, Shape};
 pub use portrait::{PortraitRig, RIG_VERSION, RigSource, sidecar_path};
-pub use retarget::{HEAD_PIVOT, HeadMotion, LOOK_UP_LID, RetargetedFace, Retargeter};
+pub use retarget::{
+    HEAD_PIVOT, HeadMotion, LOOK_UP_LID, MAX_JAW_OPENING, RetargetedFace, Retargeter,
+};
 pub use rigged::RiggedPortraits;
 pub use rigger::{PortraitRigger, RigRequest, TrackerSource};
 pub use stage::{HeadRig, RiggedFace, Rigger};
