@@ -67,8 +67,8 @@ const KEY_FLOORS: [(&str, f32, f32); 8] = [
     // keeps the model's pucker flat on the demo, so its r is read on a near-zero response; the new
     // interior and the jawOpen limit (MAX_JAW_OPENING) moved it, Mona Lisa's 0.826 -> 0.805 held).
     ("mouthPucker", 0.59, 0.8),
-    ("mouthFunnel", 0.8, 0.8),      // driver std below 0.05 in these videos: not judged
-    ("browInnerUp", 0.8, 0.6),      // 0.861, 0.650
+    ("mouthFunnel", 0.8, 0.8), // driver std below 0.05 in these videos: not judged
+    ("browInnerUp", 0.8, 0.6), // 0.861, 0.650
 ];
 
 /// The portrait size the frames are rendered at (the face cropped, twice its size: about 250 px of face,

@@ -167,7 +167,17 @@ impl Style {
                 for x in 2..w - 2 {
                     let i = y * w + x;
                     let (mut min, mut max) = (f32::MAX, f32::MIN);
-                    for j in [i - w - 1, i - w, i - w + 1, i - 1, i, i + 1, i + w - 1, i + w, i + w + 1] {
+                    for j in [
+                        i - w - 1,
+                        i - w,
+                        i - w + 1,
+                        i - 1,
+                        i,
+                        i + 1,
+                        i + w - 1,
+                        i + w,
+                        i + w + 1,
+                    ] {
                         min = min.min(l[j]);
                         max = max.max(l[j]);
                     }
@@ -216,7 +226,10 @@ impl Style {
                 let e1: f32 = top.iter().map(|p| p.0).sum();
                 let e4: f32 = top.iter().map(|p| p.1).sum();
                 let r = (e4 / e1.max(1e-3)).clamp(0.5, 0.98);
-                style.blur = ((2.0 * r * r - 0.5) / (1.0 - r * r)).max(0.0).sqrt().clamp(0.6, 6.0);
+                style.blur = ((2.0 * r * r - 0.5) / (1.0 - r * r))
+                    .max(0.0)
+                    .sqrt()
+                    .clamp(0.6, 6.0);
             }
         }
         style
@@ -306,7 +319,10 @@ const LOWER_TEETH: [f32; 7] = [0.0, 0.2, 0.39, 0.58, 0.74, 0.88, 1.0];
 fn tooth(x: f32, w: f32, bounds: &[f32]) -> (f32, f32) {
     let a = x.abs();
     let k = bounds.iter().rposition(|&b| b <= a).unwrap_or(0);
-    let (b0, b1) = (bounds[k], bounds.get(k + 1).copied().unwrap_or(bounds[k] + 0.1));
+    let (b0, b1) = (
+        bounds[k],
+        bounds.get(k + 1).copied().unwrap_or(bounds[k] + 0.1),
+    );
     let t = ((a - b0) / (b1 - b0)).clamp(0.0, 1.0);
     ((a - b0).min(b1 - a) * w / 2.0, t)
 }
@@ -577,7 +593,11 @@ impl MouthLayer {
                     (rv, smoothstep(-soft, soft, rv - (split - 0.25)))
                 };
                 let alpha = if fresh <= 0.0 {
-                    if rv >= ru - 0.25 && rv <= rl + 0.25 { 1.0 } else { 0.0 }
+                    if rv >= ru - 0.25 && rv <= rl + 0.25 {
+                        1.0
+                    } else {
+                        0.0
+                    }
                 } else {
                     alpha
                 };
