@@ -69,6 +69,9 @@ pub mod capture;
 pub mod codec;
 pub mod drive;
 mod error;
+#[cfg(feature = "test-utils")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-utils")))]
+pub mod eval;
 pub mod face;
 mod files;
 mod head;
@@ -106,11 +109,11 @@ pub mod prelude {
     pub use crate::capture::CameraRequest;
     pub use crate::drive::{
         FaceClip, FaceClipEvent, FaceClipPlayer, FaceLayers, FaceRecorder, IdleLife, IdleSettings,
-        LipSync, LiveFace, LiveSource, PlayMode, SpeechAudio, VisemeTrack,
+        LipSync, LiveDriving, LiveFace, LiveSource, PlayMode, SpeechAudio, VisemeTrack,
     };
     pub use crate::error::TalkingHeadError;
     pub use crate::face::{
-        Channel, Expression, ExpressionWeights, FaceFrame, FaceMask, Gaze, HeadPose,
+        Channel, Expression, ExpressionWeights, FaceFrame, FaceMask, Gaze, HeadPose, LandmarkMotion,
     };
     pub use crate::head::{HeadRendererKind, TalkingHead};
     pub use crate::net::{FaceSender, RemoteFace};

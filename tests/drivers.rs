@@ -671,6 +671,76 @@ fn a_source_that_fails_then_comes_back_reconnects() {
 }
 
 #[test]
+fn landmark_driving_moves_the_lips_as_the_driver_does_and_leaves_with_the_driver() {
+    use bevy_talking_head::face::LandmarkMotion;
+    use bevy_talking_head::rig::RiggedFace;
+    let Some(dir) = testdata("driving") else {
+        return;
+    };
+    let mut app = app(1);
+    let (head, _) = spawn_demo_head(&mut app);
+    app.world_mut().entity_mut(head).insert(
+        LiveFace::video(dir.join("webcam_talking.mp4"))
+            .with_driving(bevy_talking_head::drive::LiveDriving::Landmarks),
+    );
+    update_until(&mut app, WAIT, "the driver's motion on the head", |a| {
+        a.world()
+            .get::<LandmarkMotion>(head)
+            .is_some_and(|m| m.is_usable() && m.weight >= 1.0)
+    });
+    // For two seconds of talking: the driver's inner-lip gap (canonical units, from its neutral) and the
+    // head's (output pixels, from its rig) move together.
+    let rest = {
+        let rig = app.world().get::<RiggedFace>(head).unwrap();
+        let t = rig.target.as_ref().expect("a rig");
+        // The rig's own lip gap at rest is what the motion adds to.
+        t.points[14][1] - t.points[13][1]
+    };
+    let mut pairs: Vec<(f32, f32)> = Vec::new();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(2) {
+        app.update();
+        let m = app.world().get::<LandmarkMotion>(head).unwrap();
+        let driver = (m.current[14][1] - m.current[13][1]) - (m.neutral[14][1] - m.neutral[13][1]);
+        let rig = app.world().get::<RiggedFace>(head).unwrap();
+        let t = rig.target.as_ref().unwrap();
+        let shown = t.points[14][1] - t.points[13][1];
+        if pairs.last().is_none_or(|p| p.0 != driver) {
+            pairs.push((driver, shown));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let r = bevy_talking_head::eval::pearson(&pairs);
+    let spread = pairs.iter().map(|p| p.1).fold(f32::MIN, f32::max)
+        - pairs.iter().map(|p| p.1).fold(f32::MAX, f32::min);
+    eprintln!(
+        "{} samples: lip gap r {r:.3}, the head's gap spans {spread:.1} px (rest {rest:.1})",
+        pairs.len()
+    );
+    assert!(pairs.len() >= 10, "{} samples", pairs.len());
+    assert!(r > 0.95, "lip gap r {r}");
+    assert!(spread > 3.0, "the head's lips moved {spread} px");
+    // Back to the weights: the motion goes, and with the driver removed nothing is left behind.
+    app.world()
+        .get::<LiveFace>(head)
+        .unwrap()
+        .set_driving(bevy_talking_head::drive::LiveDriving::Expressions);
+    update_until(&mut app, WAIT, "the motion gone", |a| {
+        a.world().get::<LandmarkMotion>(head).is_none()
+    });
+    app.world()
+        .get::<LiveFace>(head)
+        .unwrap()
+        .set_driving(bevy_talking_head::drive::LiveDriving::Landmarks);
+    update_until(&mut app, WAIT, "the motion back", |a| {
+        a.world().get::<LandmarkMotion>(head).is_some()
+    });
+    app.world_mut().entity_mut(head).remove::<LiveFace>();
+    app.update();
+    assert!(app.world().get::<LandmarkMotion>(head).is_none());
+}
+
+#[test]
 fn a_video_through_the_live_driver_arrives_in_order_and_the_texture_follows() {
     let Some(dir) = testdata("driving") else {
         return;

@@ -35,7 +35,8 @@ pub use lipsync::{
     SpeechAudio, SpeechAudioLoader, Viseme, VisemeKey, VisemeTrack,
 };
 pub use live::{
-    LiveFace, LiveFaceState, LiveFaceStatus, LivePreview, LiveSample, LiveSource, SourceOpener,
+    LiveDriving, LiveFace, LiveFaceState, LiveFaceStatus, LivePreview, LiveSample, LiveSource,
+    SourceOpener,
 };
 pub use record::{DEFAULT_MAX_RECORDED_FRAMES, FaceRecorder};
 

@@ -2,9 +2,11 @@
 
 mod channel;
 mod expression;
+mod motion;
 
 pub use channel::{Channel, FaceMask, UnknownChannel};
 pub use expression::{Expression, ExpressionWeights, UnknownExpression};
+pub use motion::{LandmarkMotion, MOTION_POINTS, RigidMotion};
 
 use bevy::ecs::component::Component;
 use serde::{Deserialize, Serialize};

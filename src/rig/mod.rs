@@ -13,6 +13,7 @@
 
 pub mod editor;
 mod expressions;
+mod fit;
 mod portrait;
 mod retarget;
 mod rigged;
@@ -22,6 +23,9 @@ pub mod topology;
 
 pub use editor::{MAX_UNDO, RigEditor};
 pub use expressions::{BLINK_MEET, EXPRESSION_RIG_VERSION, ExpressionRig, Shape};
+pub use fit::{
+    FitReport, LIP_LINE_TOLERANCE, LIPS_HIGH, LIPS_LOW, MIN_CHECKED_MOUTH, check_fit, refine_fit,
+};
 pub use portrait::{PortraitRig, RIG_VERSION, RigSource, sidecar_path};
 pub use retarget::{
     HEAD_PIVOT, HeadMotion, LOOK_UP_LID, MAX_JAW_OPENING, RetargetedFace, Retargeter,

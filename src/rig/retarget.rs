@@ -9,13 +9,13 @@
 use super::expressions::{BLINK_MEET, ExpressionRig};
 use super::portrait::PortraitRig;
 use super::topology::{LEFT_EYE, RIGHT_EYE};
-use crate::face::{Expression, FaceFrame};
+use crate::face::{Expression, FaceFrame, LandmarkMotion, RigidMotion};
 use crate::tracking::{PoseFit, canonical_face, fit_pose, rotation_from_angles};
 
 /// The centre of head rotation in the canonical frame: behind the face, level with the cheekbones.
 pub const HEAD_PIVOT: [f32; 3] = [0.0, 0.35, 0.9];
 /// The largest head translation rendered, in face widths ([`HeadPose::translation`](crate::HeadPose)).
-pub const MAX_SHIFT: f32 = 0.2;
+pub const MAX_SHIFT: f32 = 0.35;
 /// The largest head scale rendered (and its inverse the smallest).
 pub const MAX_SCALE: f32 = 1.2;
 
@@ -43,12 +43,45 @@ pub struct HeadMotion {
     rotation: [[f32; 3]; 3],
     scale: f32,
     shift: [f32; 3],
+    pivot: [f32; 3],
 }
 
 impl HeadMotion {
+    /// A driver's measured rigid motion ([`RigidMotion`], in the camera's frame) on the portrait posed
+    /// `pose`: turned about the point between the eyes, where the motion was measured, within the same
+    /// limits as a [`HeadPose`](crate::HeadPose).
+    fn rigid(pose: PoseFit, rigid: &RigidMotion) -> Self {
+        // Into the portrait's canonical frame: Rp^T R Rp, and the shift by Rp^T.
+        let r = &pose.rotation;
+        let conj: [[f32; 3]; 3] = std::array::from_fn(|i| {
+            std::array::from_fn(|j| {
+                (0..3)
+                    .map(|k| {
+                        (0..3)
+                            .map(|l| r[k][i] * rigid.rotation[k][l] * r[l][j])
+                            .sum::<f32>()
+                    })
+                    .sum()
+            })
+        });
+        let limit = MAX_SHIFT * FACE_WIDTH;
+        let shift: [f32; 3] = std::array::from_fn(|i| {
+            let v: f32 = (0..3).map(|k| r[k][i] * rigid.shift[k]).sum();
+            clamp_finite(v, limit)
+        });
+        Self {
+            pose,
+            rotation: conj,
+            scale: rigid.scale.clamp(1.0 / MAX_SCALE, MAX_SCALE),
+            shift: [shift[0], shift[1], 0.0],
+            pivot: [0.0; 3],
+        }
+    }
+
     fn new(pose: PoseFit, face: &FaceFrame) -> Self {
         let h = face.head;
         Self {
+            pivot: HEAD_PIVOT,
             pose,
             rotation: rotation_from_angles(h.yaw, h.pitch, h.roll),
             // A portrait's head moves within its picture: a little, or the neck and shoulders tear.
@@ -72,9 +105,9 @@ impl HeadMotion {
         // cannot show the far side of the head, and letting the outline lag behind the face folds the mesh.
         let z = c[2].min(DEPTH_CAP);
         let d = [
-            c[0] - HEAD_PIVOT[0],
-            c[1] - HEAD_PIVOT[1],
-            z - HEAD_PIVOT[2],
+            c[0] - self.pivot[0],
+            c[1] - self.pivot[1],
+            z - self.pivot[2],
         ];
         let r = &self.rotation;
         // The point moves as its capped-depth twin does.
@@ -104,6 +137,19 @@ impl HeadMotion {
             && self.shift == [0.0; 3]
     }
 }
+
+/// The inner lips' pairs `(upper, lower)` facing each other across the mouth.
+const LIP_PAIRS: [(usize, usize); 9] = [
+    (13, 14),
+    (82, 87),
+    (81, 178),
+    (80, 88),
+    (191, 95),
+    (312, 317),
+    (311, 402),
+    (310, 318),
+    (415, 324),
+];
 
 /// The seven lid pairs of an eye `ring` (lower, upper, and the opening between them in `canon`'s y).
 fn lid_pairs<'a>(
@@ -266,14 +312,46 @@ impl Retargeter {
 
     /// Where everything goes for `face`.
     pub fn retarget(&self, face: &FaceFrame) -> RetargetedFace {
-        let motion = HeadMotion::new(self.pose, face);
         let mut canon = self.canon.clone();
+        self.add_shapes(face, 1.0, &mut canon);
+        self.finish(face, canon, HeadMotion::new(self.pose, face))
+    }
+
+    /// Landmark-faithful driving: the portrait's landmarks move as the driver's did from its neutral face
+    /// (`motion`, scaled to the portrait's proportions: width by face width, height by lower-face height),
+    /// instead of by the expression shapes of `face`'s weights; at full weight the head moves by the
+    /// motion's own [`RigidMotion`] when it has one (turning about the point between the eyes, where it
+    /// was measured). Each eye opens and closes by the driver's
+    /// own fraction of its neutral opening (a driver with wider eyes than the portrait closes the
+    /// portrait's lids exactly, never past each other); lips never cross. Head pose, gaze and `tongueOut`
+    /// come from `face`. With `motion.weight` below 1 the shapes of `face` make up the rest; a motion that
+    /// is not [usable](LandmarkMotion::is_usable) gives [`retarget`](Self::retarget)'s result.
+    pub fn retarget_motion(&self, face: &FaceFrame, motion: &LandmarkMotion) -> RetargetedFace {
+        if !motion.is_usable() {
+            return self.retarget(face);
+        }
+        let w = motion.weight.min(1.0);
+        let mut canon = self.canon.clone();
+        self.add_shapes(face, 1.0 - w, &mut canon);
+        self.add_motion(motion, w, &mut canon);
+        let head = match &motion.rigid {
+            Some(rigid) if w >= 1.0 => HeadMotion::rigid(self.pose, rigid),
+            _ => HeadMotion::new(self.pose, face),
+        };
+        self.finish(face, canon, head)
+    }
+
+    /// Adds `face`'s expression shapes, times `gain`, to `canon`.
+    fn add_shapes(&self, face: &FaceFrame, gain: f32, canon: &mut [[f32; 3]]) {
+        if gain <= 0.0 {
+            return;
+        }
         for (k, shape) in self.shapes.iter().enumerate() {
             let w = face.expressions.0[k];
             if !(w.is_finite() && w > 0.0) {
                 continue;
             }
-            let w = w.min(1.0);
+            let w = gain * w.min(1.0);
             for &(i, d) in shape {
                 let c = &mut canon[i as usize];
                 c[0] += w * d[0];
@@ -281,6 +359,67 @@ impl Retargeter {
                 c[2] += w * d[2];
             }
         }
+    }
+
+    /// Adds the driver's motion, times `w`, to `canon` (see [`retarget_motion`](Self::retarget_motion)).
+    fn add_motion(&self, motion: &LandmarkMotion, w: f32, canon: &mut [[f32; 3]]) {
+        let (n, c) = (&motion.neutral[..], &motion.current[..]);
+        let own = &self.canon;
+        let ratio = |portrait: f32, driver: f32| {
+            let r = portrait / driver;
+            if r.is_finite() {
+                r.clamp(0.6, 1.6)
+            } else {
+                1.0
+            }
+        };
+        let sx = ratio(own[454][0] - own[234][0], n[454][0] - n[234][0]);
+        let sy = ratio(own[152][1] - own[168][1], n[152][1] - n[168][1]);
+        let scale = [sx, sy, sx];
+        for (i, p) in canon.iter_mut().enumerate() {
+            for k in 0..3 {
+                p[k] += w * scale[k] * (c[i][k] - n[i][k]);
+            }
+        }
+        // Lids: the pair's common motion as it is, its opening by the driver's fraction of its own.
+        for ring in [&RIGHT_EYE, &LEFT_EYE] {
+            for (lower, upper, gap) in lid_pairs(ring, own) {
+                let driver_gap = n[lower][1] - n[upper][1];
+                if !(driver_gap > 1e-3 && gap > 0.0) {
+                    continue;
+                }
+                let (du, dl) = (
+                    sy * (c[upper][1] - n[upper][1]),
+                    sy * (c[lower][1] - n[lower][1]),
+                );
+                let mid = (du + dl) / 2.0;
+                let k = (gap / (sy * driver_gap)).clamp(0.0, 4.0);
+                let (mut du, mut dl) = (mid + k * (du - mid), mid + k * (dl - mid));
+                // Closed is closed: the lids meet and stop.
+                let opening = gap + dl - du;
+                if opening < 0.0 {
+                    du += opening * BLINK_MEET;
+                    dl -= opening * (1.0 - BLINK_MEET);
+                }
+                canon[upper][1] = own[upper][1] + w * du;
+                canon[lower][1] = own[lower][1] + w * dl;
+            }
+        }
+        // Lips: a driver pressing its lips harder than at neutral must not push the portrait's through
+        // each other.
+        for (upper, lower) in LIP_PAIRS {
+            let overlap = canon[upper][1] - canon[lower][1];
+            if overlap > 0.0 {
+                let mid = (canon[upper][1] + canon[lower][1]) / 2.0;
+                canon[upper][1] = mid;
+                canon[lower][1] = mid;
+            }
+        }
+    }
+
+    /// The head's motion and gaze on `canon`, the portrait's landmarks in the canonical frame after
+    /// expressions.
+    fn finish(&self, face: &FaceFrame, canon: Vec<[f32; 3]>, motion: HeadMotion) -> RetargetedFace {
         let points = canon
             .iter()
             .map(|c| motion.canonical_to_image(*c))
@@ -422,6 +561,135 @@ mod tests {
                 "landmark {i}"
             );
         }
+    }
+
+    /// A driver whose face is the canonical one, with `f` applied to its current points.
+    fn motion(f: impl Fn(&mut Vec<[f32; 3]>)) -> LandmarkMotion {
+        let neutral = crate::tracking::canonical_face().to_vec();
+        let mut current = neutral.clone();
+        f(&mut current);
+        LandmarkMotion::new(std::sync::Arc::new(neutral), current)
+    }
+
+    #[test]
+    fn a_still_driver_gives_back_the_portrait_and_a_broken_one_falls_back_to_shapes() {
+        let rig = portrait();
+        let t = Retargeter::new(&rig, &ExpressionRig::default());
+        let face = FaceFrame::neutral().with_expression(Expression::JawOpen, 0.8);
+        let r = t.retarget_motion(&face, &motion(|_| {}));
+        for (a, b) in r.points.iter().zip(&rig.landmarks) {
+            assert!((a[0] - b[0]).abs() < 1e-3 && (a[1] - b[1]).abs() < 1e-3);
+        }
+        // NaN in the motion: the weights drive (the jaw opens).
+        let broken = motion(|c| c[14][1] = f32::NAN);
+        assert!(!broken.is_usable());
+        assert_eq!(t.retarget_motion(&face, &broken), t.retarget(&face));
+    }
+
+    #[test]
+    fn the_portrait_moves_as_the_driver_did_scaled_to_its_proportions() {
+        let rig = portrait();
+        let t = Retargeter::new(&rig, &ExpressionRig::default());
+        let scale = t.pose.scale;
+        // The driver drops its lower lip and chin by 0.1 eye-corner distances.
+        let m = motion(|c| {
+            for i in [14, 17, 152] {
+                c[i][1] += 0.1;
+            }
+        });
+        let r = t.retarget_motion(&FaceFrame::neutral(), &m);
+        for i in [14, 17, 152] {
+            let moved = r.points[i][1] - rig.landmarks[i][1];
+            let expected = 0.1 * scale * t.vertical;
+            assert!(
+                (moved - expected).abs() < 0.05 * expected,
+                "point {i} moved {moved} px, expected {expected}"
+            );
+        }
+        // Points the driver did not move stay.
+        assert!((r.points[1][1] - rig.landmarks[1][1]).abs() < 1e-3);
+    }
+
+    #[test]
+    fn a_driver_blink_closes_the_portraits_own_lids_by_the_drivers_fraction() {
+        let mut rig = portrait();
+        // The portrait's eyes open twice as wide as the driver's (the canonical face).
+        for &i in &RIGHT_EYE[9..] {
+            rig.landmarks[i][1] -= 6.0;
+        }
+        let t = Retargeter::new(&rig, &ExpressionRig::default());
+        let canon = crate::tracking::canonical_face();
+        for (fraction, expected_open) in [(1.0, 0.0), (0.5, 0.5)] {
+            // The driver closes its right eye by `fraction` of its opening, both lids moving.
+            let m = motion(|c| {
+                for k in 1..8 {
+                    let (lower, upper) = (RIGHT_EYE[k], RIGHT_EYE[16 - k]);
+                    let gap = canon[lower][1] - canon[upper][1];
+                    c[upper][1] += fraction * 0.7 * gap;
+                    c[lower][1] -= fraction * 0.3 * gap;
+                }
+            });
+            let r = t.retarget_motion(&FaceFrame::neutral(), &m);
+            for k in 1..8 {
+                let (lower, upper) = (RIGHT_EYE[k], RIGHT_EYE[16 - k]);
+                let before = rig.landmarks[lower][1] - rig.landmarks[upper][1];
+                let after = r.points[lower][1] - r.points[upper][1];
+                assert!(
+                    (after - expected_open * before).abs() < 0.05 * before,
+                    "pair {k}: {after} px open of {before} ({fraction} closed)"
+                );
+            }
+        }
+        // A driver squeezing harder than closed: the lids meet and stop.
+        let m = motion(|c| {
+            for k in 1..8 {
+                let (lower, upper) = (RIGHT_EYE[k], RIGHT_EYE[16 - k]);
+                let gap = canon[lower][1] - canon[upper][1];
+                c[upper][1] += 1.5 * gap;
+            }
+        });
+        let r = t.retarget_motion(&FaceFrame::neutral(), &m);
+        for k in 1..8 {
+            let (lower, upper) = (RIGHT_EYE[k], RIGHT_EYE[16 - k]);
+            assert!(
+                r.points[lower][1] - r.points[upper][1] >= -1e-3,
+                "pair {k} crossed"
+            );
+        }
+    }
+
+    #[test]
+    fn the_drivers_rigid_motion_turns_the_head_about_the_point_between_the_eyes() {
+        let rig = portrait();
+        let t = Retargeter::new(&rig, &ExpressionRig::default());
+        let mut m = motion(|_| {});
+        m.rigid = Some(RigidMotion {
+            rotation: rotation_from_angles(0.3, 0.0, 0.0),
+            scale: 1.0,
+            shift: [0.0; 3],
+        });
+        let r = t.retarget_motion(&FaceFrame::neutral(), &m);
+        // The nose tip (in front) goes to the image right; the point between the eyes (the origin)
+        // stays.
+        let origin = t.pose.translation;
+        let mid = |p: &[[f32; 3]]| [(p[33][0] + p[263][0]) / 2.0, (p[33][1] + p[263][1]) / 2.0];
+        let before = mid(&rig.landmarks);
+        let after = mid(&r.points);
+        assert!(
+            (after[0] - before[0]).abs() < 2.0,
+            "{before:?} -> {after:?} (origin {origin:?})"
+        );
+        assert!(r.points[1][0] - rig.landmarks[1][0] > 5.0);
+        // A shift beyond the limit is held at it.
+        m.rigid = Some(RigidMotion {
+            rotation: rotation_from_angles(0.0, 0.0, 0.0),
+            scale: 1.0,
+            shift: [10.0, 0.0, 0.0],
+        });
+        let r = t.retarget_motion(&FaceFrame::neutral(), &m);
+        let moved = r.points[1][0] - rig.landmarks[1][0];
+        let limit = MAX_SHIFT * FACE_WIDTH * t.pose.scale;
+        assert!((moved - limit).abs() < 0.02 * limit, "{moved} vs {limit}");
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub struct RiggedPortraits {
     retargeter: Retargeter,
     shots: Vec<(Arc<PortraitImage>, PortraitRig)>,
     prepared: Mutex<Vec<(TypeId, u64, Prepared)>>,
+    warnings: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for RiggedPortraits {
@@ -73,7 +74,19 @@ impl RiggedPortraits {
             retargeter,
             shots,
             prepared: Mutex::new(Vec::new()),
+            warnings: Vec::new(),
         })
+    }
+
+    /// What rigging found doubtful (a tracked rig that misses the drawn face, [`check_fit`](super::check_fit)):
+    /// `(portrait, what and which sidecar to check)`; the rig stage logs them and sends them as warnings
+    /// ([`TalkingHeadError`](crate::TalkingHeadError)).
+    pub fn warnings(&self) -> &[(String, String)] {
+        &self.warnings
+    }
+
+    pub(crate) fn set_warnings(&mut self, warnings: Vec<(String, String)>) {
+        self.warnings = warnings;
     }
 
     /// The main portrait, at output size.

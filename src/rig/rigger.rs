@@ -9,6 +9,7 @@ use bevy::asset::AssetId;
 use bevy::image::Image;
 
 use super::expressions::ExpressionRig;
+use super::fit::refine_fit;
 use super::portrait::{PortraitRig, sidecar_path};
 use super::rigged::RiggedPortraits;
 use crate::error::{Error, Result};
@@ -219,10 +220,11 @@ impl PortraitRigger {
         // (with their image, so the rest stay paired).
         let mut usable = Vec::new();
         let mut rigs = Vec::new();
+        let mut warnings = Vec::new();
         for (i, image) in request.portraits.iter().enumerate() {
             let given = request.given.get(i).and_then(|r| r.as_ref());
             let file = request.files.get(i).and_then(|f| f.as_deref());
-            match self.rig_for(image, given, file) {
+            match self.rig_for(image, given, file, &mut warnings) {
                 Ok(r) => {
                     usable.push(image.clone());
                     rigs.push(r);
@@ -231,18 +233,21 @@ impl PortraitRigger {
                 Err(e) => bevy::log::warn!("few-shot reference {i} left out: {e}"),
             }
         }
-        RiggedPortraits::new(&usable, &rigs, &self.expressions).map_err(|e| match e {
-            Error::Rig { problem, .. } => Error::Rig {
-                path: request
-                    .files
-                    .first()
-                    .cloned()
-                    .flatten()
-                    .map_or_else(|| "<portrait>".to_owned(), |f| f.display().to_string()),
-                problem,
-            },
-            e => e,
-        })
+        let mut rigged =
+            RiggedPortraits::new(&usable, &rigs, &self.expressions).map_err(|e| match e {
+                Error::Rig { problem, .. } => Error::Rig {
+                    path: request
+                        .files
+                        .first()
+                        .cloned()
+                        .flatten()
+                        .map_or_else(|| "<portrait>".to_owned(), |f| f.display().to_string()),
+                    problem,
+                },
+                e => e,
+            })?;
+        rigged.set_warnings(warnings);
+        Ok(rigged)
     }
 
     fn tracker(&self) -> Result<Arc<FaceTracker>> {
@@ -278,6 +283,7 @@ impl PortraitRigger {
         image: &PortraitImage,
         given: Option<&Arc<PortraitRig>>,
         file: Option<&Path>,
+        warnings: &mut Vec<(String, String)>,
     ) -> Result<PortraitRig> {
         if let Some(rig) = given {
             return Ok(PortraitRig::clone(rig));
@@ -292,7 +298,19 @@ impl PortraitRigger {
         let tracker = self.tracker()?;
         let label = file.map_or_else(|| "<portrait>".to_owned(), |f| f.display().to_string());
         let view = ImageView::new(image.width, image.height, 4, &image.rgba, &label)?;
-        let rig = PortraitRig::build(&tracker, &view, &label)?;
+        let mut rig = PortraitRig::build(&tracker, &view, &label)?;
+        // The tracker learnt photographs: on stylised art its lips can miss the drawn mouth.
+        let fit = refine_fit(image, &mut rig);
+        if !fit.is_good() {
+            let fix = match file {
+                Some(f) => format!(
+                    "check the rig in the landmark editor (examples/landmark_editor.rs) and save `{}`",
+                    sidecar_path(f).display()
+                ),
+                None => "give the head a rig fixed by hand (TalkingHead::with_rigs)".to_owned(),
+            };
+            warnings.push((label.clone(), format!("{}; {fix}", fit.problems.join("; "))));
+        }
         if self.write_sidecars
             && let (Some(file), Some(size)) = (file, file_size)
         {

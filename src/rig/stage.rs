@@ -15,7 +15,7 @@ use super::retarget::RetargetedFace;
 use super::rigged::RiggedPortraits;
 use super::rigger::{PortraitRigger, RigRequest};
 use crate::error::{Error, Result};
-use crate::face::FaceFrame;
+use crate::face::{FaceFrame, LandmarkMotion};
 use crate::report::HeadErrors;
 
 /// The app's [`PortraitRigger`] (the plugin inserts it from its settings; insert your own before the
@@ -215,6 +215,15 @@ pub(crate) fn rig_portraits(
             RigState::Rigging(request, answer) => match answer.try_recv() {
                 Err(TryRecvError::Empty) => head.state = RigState::Rigging(request, answer),
                 Ok(Ok(rigged)) => {
+                    for (path, problem) in rigged.warnings() {
+                        errors.warn(
+                            entity,
+                            Error::Rig {
+                                path: path.clone(),
+                                problem: problem.clone(),
+                            },
+                        );
+                    }
                     head.state = RigState::Ready(rigged);
                     head.fresh = true;
                 }
@@ -256,16 +265,34 @@ fn key(request: &RigRequest) -> (AssetId<Image>, *const crate::portrait::Portrai
     (id, pixels)
 }
 
-/// Sanitises each changed face and retargets it onto its head's rig, into [`RiggedFace`].
-pub(crate) fn retarget_faces(mut heads: Query<(Ref<FaceFrame>, &mut HeadRig, &mut RiggedFace)>) {
-    for (face, mut rig, mut rigged) in &mut heads {
-        if !face.is_changed() && !rig.fresh {
+/// Sanitises each changed face and retargets it onto its head's rig, into [`RiggedFace`]: by the
+/// driver's own [`LandmarkMotion`] where the head has a usable one, else by the expression shapes.
+pub(crate) fn retarget_faces(
+    mut removed: RemovedComponents<LandmarkMotion>,
+    mut heads: Query<(
+        Entity,
+        Ref<FaceFrame>,
+        Option<Ref<LandmarkMotion>>,
+        &mut HeadRig,
+        &mut RiggedFace,
+    )>,
+) {
+    // A head whose motion went away goes back to its shapes.
+    let stopped: Vec<Entity> = removed.read().collect();
+    for (entity, face, motion, mut rig, mut rigged) in &mut heads {
+        let moved = motion.as_ref().is_some_and(|m| m.is_changed()) || stopped.contains(&entity);
+        if !face.is_changed() && !moved && !rig.fresh {
             continue;
         }
         rig.bypass_change_detection().fresh = false;
         let mut face = *face;
         face.sanitize();
-        let target = rig.rigged().map(|r| Arc::new(r.retarget(&face)));
+        let target = rig.rigged().map(|r| {
+            Arc::new(match &motion {
+                Some(m) => r.retargeter().retarget_motion(&face, m),
+                None => r.retarget(&face),
+            })
+        });
         *rigged = RiggedFace { face, target };
     }
 }

@@ -2,7 +2,7 @@
 //! weights (from the blendshape model when it ran, else from landmark geometry in the canonical frame),
 //! gaze from the irises, and calibration to a user's neutral face.
 
-use super::pose::{PoseFit, fit_pose};
+use super::pose::{PoseFit, fit_pose, rotation_from_angles};
 use super::smoothing::{OneEuroFilter, OneEuroParams};
 use super::tracker::TrackedFace;
 use crate::face::{Expression, ExpressionWeights, FaceFrame, Gaze, HeadPose};
@@ -210,6 +210,42 @@ impl FaceAnalyzer {
             .collect()
     }
 
+    /// The driver's own motion for landmark-faithful driving: `face`'s mesh and the neutral one (the
+    /// calibrated face, else the canonical face), both in the canonical frame with head pose removed,
+    /// and the head's rigid motion from the calibrated pose (none without a calibration).
+    pub fn landmark_motion(&self, face: &TrackedFace) -> crate::face::LandmarkMotion {
+        let pose = fit_pose(&face.landmarks.points);
+        let neutral = self
+            .calibration
+            .points
+            .clone()
+            .unwrap_or_else(|| super::pose::canonical_face().to_vec());
+        let current = face
+            .landmarks
+            .points
+            .iter()
+            .take(crate::face::MOTION_POINTS)
+            .map(|p| pose.to_canonical(*p))
+            .collect();
+        let mut motion = crate::face::LandmarkMotion::new(std::sync::Arc::new(neutral), current);
+        motion.rigid = self.calibration.pose.map(|n| {
+            // rotation = R * Rn^T; the origin's move in the neutral face's units.
+            let rotation = std::array::from_fn(|i| {
+                std::array::from_fn(|j| {
+                    (0..3)
+                        .map(|k| pose.rotation[i][k] * n.rotation[j][k])
+                        .sum::<f32>()
+                })
+            });
+            crate::face::RigidMotion {
+                rotation,
+                scale: pose.scale / n.scale,
+                shift: std::array::from_fn(|k| (pose.translation[k] - n.translation[k]) / n.scale),
+            }
+        });
+        motion
+    }
+
     /// Forgets the calibration and the smoothing history.
     pub fn reset(&mut self) {
         *self = Self {
@@ -244,14 +280,30 @@ impl FaceAnalyzer {
         for k in 0..3 {
             smoothed[k] = self.filters[k].filter(angles[k], t, &self.angle_smoothing);
         }
+        // A head turns about the neck, which moves the point between the eyes (the pose's origin) too:
+        // renderers turn the head about the same pivot (`rig::HEAD_PIVOT`), so the translation is what the
+        // turn does not explain (else the turn's own shift would be applied twice).
+        let turned = rotation_from_angles(smoothed[0], smoothed[1], smoothed[2]);
+        let (pivot, grown) = (crate::rig::HEAD_PIVOT, pose.scale / reference.scale);
+        let origin_shift: [f32; 3] = std::array::from_fn(|k| {
+            pivot[k] - grown * (0..3).map(|j| turned[k][j] * pivot[j]).sum::<f32>()
+        });
+        let in_image: [f32; 2] = std::array::from_fn(|k| {
+            reference.scale
+                * (0..3)
+                    .map(|j| reference.rotation[k][j] * origin_shift[j])
+                    .sum::<f32>()
+        });
         frame.head = HeadPose {
             yaw: smoothed[0],
             pitch: smoothed[1],
             roll: smoothed[2],
             // Face widths: the canonical unit is the eye-corner distance, a face is about 1.5 of them.
             translation: [
-                (pose.translation[0] - reference.translation[0]) / (1.5 * reference.scale),
-                -(pose.translation[1] - reference.translation[1]) / (1.5 * reference.scale),
+                (pose.translation[0] - reference.translation[0] - in_image[0])
+                    / (1.5 * reference.scale),
+                -(pose.translation[1] - reference.translation[1] - in_image[1])
+                    / (1.5 * reference.scale),
                 0.0,
             ],
             scale: pose.scale / reference.scale,

@@ -26,9 +26,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use bevy::ecs::change_detection::DetectChangesMut;
 use bevy::ecs::component::Component;
 use bevy::ecs::entity::Entity;
-use bevy::ecs::system::{Query, Res};
+use bevy::ecs::system::{Commands, Query, Res};
 use bevy::log::info;
 use bevy::time::Time;
 
@@ -36,7 +37,7 @@ use super::idle::IdleLife;
 use super::layers::{FaceLayer, FaceLayers, LayerId, Priority, remove_layers};
 use crate::capture::{CameraRequest, CapturedFrame};
 use crate::error::Error;
-use crate::face::{FaceFrame, FaceMask};
+use crate::face::{FaceFrame, FaceMask, LandmarkMotion};
 use crate::onnx::SessionOptions;
 use crate::report::HeadErrors;
 
@@ -66,7 +67,7 @@ use tracking_thread::TrackLoop;
 /// ```
 #[derive(Component)]
 #[require(FaceLayers, IdleLife)]
-#[component(on_remove = remove_layers(|id| *id == LIVE_LAYER))]
+#[component(on_remove = on_remove_live)]
 pub struct LiveFace {
     source: LiveSource,
     /// How much of the tracked face shows, `0..=1`.
@@ -89,8 +90,37 @@ pub struct LiveFace {
     presence: f32,
     last_face: Option<Instant>,
     smoothed: Option<FaceFrame>,
+    motion: Option<Arc<LandmarkMotion>>,
     preview: Arc<AtomicBool>,
+    landmarks: Arc<AtomicBool>,
     warned: bool,
+}
+
+/// How a [`LiveFace`] moves its head's face.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LiveDriving {
+    /// By the 52 ARKit weights (the [`FaceFrame`]), through the rig's expression shapes: what every other
+    /// driver, the network and the neural renderer use.
+    #[default]
+    Expressions,
+    /// By the tracked face's own landmark motion ([`LandmarkMotion`]), scaled to the portrait: the mouth,
+    /// lids and brows move exactly as the player's do, beyond what 52 weights say. Head pose, gaze and the
+    /// tongue still come from the weights, which are also still written (and sent over the network).
+    /// The motion is measured from the neutral face: call [`LiveFace::calibrate`] with the mouth closed;
+    /// until then the calmest face of the first seconds is taken.
+    Landmarks,
+}
+
+/// [`LiveFace`]'s removal hook: its tracking layer and its landmark motion go with it.
+fn on_remove_live(
+    mut world: bevy::ecs::world::DeferredWorld<'_>,
+    ctx: bevy::ecs::lifecycle::HookContext,
+) {
+    remove_layers(|id| *id == LIVE_LAYER)(world.reborrow(), ctx);
+    world
+        .commands()
+        .entity(ctx.entity)
+        .remove::<LandmarkMotion>();
 }
 
 impl std::fmt::Debug for LiveFace {
@@ -121,7 +151,9 @@ impl LiveFace {
             presence: 0.0,
             last_face: None,
             smoothed: None,
+            motion: None,
             preview: Arc::new(AtomicBool::new(false)),
+            landmarks: Arc::new(AtomicBool::new(false)),
             warned: false,
         }
     }
@@ -159,6 +191,27 @@ impl LiveFace {
     pub fn with_mask(mut self, mask: FaceMask) -> Self {
         self.mask = mask;
         self
+    }
+
+    /// Builder: how the face moves the head ([`LiveDriving::Expressions`] by default).
+    pub fn with_driving(self, driving: LiveDriving) -> Self {
+        self.set_driving(driving);
+        self
+    }
+
+    /// Switches how the face moves the head; takes effect with the next tracked frame.
+    pub fn set_driving(&self, driving: LiveDriving) {
+        self.landmarks
+            .store(driving == LiveDriving::Landmarks, Ordering::Relaxed);
+    }
+
+    /// How the face moves the head.
+    pub fn driving(&self) -> LiveDriving {
+        if self.landmarks.load(Ordering::Relaxed) {
+            LiveDriving::Landmarks
+        } else {
+            LiveDriving::Expressions
+        }
     }
 
     /// Builder: the face models' folder.
@@ -233,6 +286,7 @@ impl LiveFace {
             epoch,
             name: name.clone(),
             preview: self.preview.clone(),
+            landmarks: self.landmarks.clone(),
         };
         let mut threads = Vec::new();
         for (label, job) in [
@@ -281,6 +335,7 @@ impl LiveFace {
         self.presence = 0.0;
         self.last_face = None;
         self.smoothed = None;
+        self.motion = None;
         self.warned = false;
     }
 }
@@ -299,13 +354,19 @@ const LIVE_LAYER: LayerId = LayerId::fixed(Priority::TRACKING, "live face");
 pub(crate) fn drive_live_faces(
     time: Res<Time>,
     config: Option<Res<TrackerConfig>>,
-    mut heads: Query<(Entity, &mut LiveFace, &mut FaceLayers)>,
+    mut heads: Query<(
+        Entity,
+        &mut LiveFace,
+        &mut FaceLayers,
+        Option<&mut LandmarkMotion>,
+    )>,
+    mut commands: Commands,
     mut errors: HeadErrors,
 ) {
     let dt = time.delta_secs();
     let default_config = TrackerConfig::default();
     let config = config.as_deref().unwrap_or(&default_config);
-    for (entity, mut live, mut layers) in &mut heads {
+    for (entity, mut live, mut layers, mut motion) in &mut heads {
         let live = &mut *live;
         if live.restart {
             live.runtime = None;
@@ -360,6 +421,7 @@ pub(crate) fn drive_live_faces(
         }
         if let Some(sample) = rt.samples.try_iter().last() {
             live.smoothed = Some(smooth(live.smoothed, &sample.frame, live.smoothing));
+            live.motion = sample.motion.clone();
             if live.warned {
                 info!(
                     "talking head {entity}: `{}` works again; tracking resumes",
@@ -398,5 +460,28 @@ pub(crate) fn drive_live_faces(
             _ => None,
         };
         FaceLayers::put(&mut layers, LIVE_LAYER, layer);
+        // Landmark driving: the newest motion, faded with the layer.
+        let weight = live.weight * live.presence;
+        match (&live.motion, live.driving()) {
+            (Some(m), LiveDriving::Landmarks) if weight > 0.0 => {
+                let update = LandmarkMotion {
+                    weight,
+                    ..LandmarkMotion::clone(m)
+                };
+                match motion.as_mut() {
+                    Some(old) => {
+                        old.set_if_neq(update);
+                    }
+                    None => {
+                        commands.entity(entity).insert(update);
+                    }
+                }
+            }
+            _ => {
+                if motion.is_some() {
+                    commands.entity(entity).remove::<LandmarkMotion>();
+                }
+            }
+        }
     }
 }

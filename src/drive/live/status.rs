@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::preview::LivePreview;
-use crate::face::FaceFrame;
+use crate::face::{FaceFrame, LandmarkMotion};
 
 /// One tracked frame, as the main thread receives it.
 #[derive(Clone, Debug)]
@@ -23,6 +23,9 @@ pub struct LiveSample {
     /// The frame with its landmarks, small, when a preview was asked for
     /// ([`LiveFace::set_preview`](super::LiveFace::set_preview)).
     pub preview: Option<Arc<LivePreview>>,
+    /// The face's own landmark motion, when the driver moves the head by it
+    /// ([`LiveDriving::Landmarks`](super::LiveDriving::Landmarks)).
+    pub motion: Option<Arc<LandmarkMotion>>,
 }
 
 /// What a [`LiveFace`](super::LiveFace) is doing.

@@ -28,7 +28,12 @@ pub(super) struct TrackLoop {
     pub(super) epoch: Instant,
     pub(super) name: String,
     pub(super) preview: Arc<AtomicBool>,
+    pub(super) landmarks: Arc<AtomicBool>,
 }
+
+/// Without a calibration, landmark driving measures from the calmest face (least blendshape weight in
+/// all) of the first this-many seconds with a face.
+const AUTO_NEUTRAL_SECONDS: f64 = 3.0;
 
 impl TrackLoop {
     pub(super) fn run(self) {
@@ -48,6 +53,8 @@ impl TrackLoop {
         let mut had_face: Option<bool> = None;
         let mut last_source_index = None;
         let mut frame_error_reported = false;
+        // Landmark driving's own neutral when not calibrated: (weight sum, face, first seen at).
+        let mut auto_neutral: Option<(f32, Arc<Vec<[f32; 3]>>, f64)> = None;
         while !self.stop.load(Ordering::Relaxed) {
             let (frame, index, captured_at) =
                 match self.frames.recv_timeout(Duration::from_millis(50)) {
@@ -103,6 +110,21 @@ impl TrackLoop {
                 .as_secs_f64();
             let mut out = analyzer.analyze(&face, t);
             out.time = t;
+            let motion = self.landmarks.load(Ordering::Relaxed).then(|| {
+                let mut motion = analyzer.landmark_motion(&face);
+                if analyzer.calibration.points.is_none() {
+                    let calm: f32 = face.blendshapes.map_or(0.0, |b| b.as_slice().iter().sum());
+                    let since = auto_neutral.as_ref().map_or(t, |a| a.2);
+                    let calmer = auto_neutral.as_ref().is_none_or(|a| calm < a.0);
+                    if calmer && t - since <= AUTO_NEUTRAL_SECONDS {
+                        auto_neutral = Some((calm, Arc::new(motion.current.clone()), since));
+                    }
+                    if let Some(a) = &auto_neutral {
+                        motion.neutral = a.1.clone();
+                    }
+                }
+                Arc::new(motion)
+            });
             let preview = self
                 .preview
                 .load(Ordering::Relaxed)
@@ -114,6 +136,7 @@ impl TrackLoop {
                 captured_at,
                 tracked_at: Instant::now(),
                 preview,
+                motion,
             };
             match send_newest(&self.samples, &self.samples_back, sample) {
                 Ok(true) => {

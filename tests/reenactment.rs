@@ -1,0 +1,123 @@
+//! Self-reenactment (issue 18): each shared driving video's calmest frame is the portrait, every third
+//! other frame drives it, and the rendered head is scored against the real frame on the 256 px face crop
+//! (`bevy_talking_head::eval`). Both ways of driving are run: the 52 weights through the expression
+//! shapes, and the driver's own landmark motion.
+//!
+//! Figures (every third frame; BENCHMARKS.md has the table), AKD % / PSNR dB / SSIM, per video
+//! (greenscreen, head turns, webcam):
+//! - before (weights, the pipeline of 2026-11-30): 1.71 / 27.3 / 0.850, 16.57 / 15.3 / 0.526,
+//!   12.92 / 17.8 / 0.627: the head's shift was clamped at 0.2 face widths, and the turn's own shift of
+//!   the point between the eyes was applied twice (as the turn about the neck, and again as translation);
+//! - weights now: 1.03 / 29.4 / 0.897, 2.78 / 17.9 / 0.665, 4.24 / 19.4 / 0.700;
+//! - landmarks: 0.91 / 29.2 / 0.900, 1.50 / 18.1 / 0.688, 4.07 / 19.5 / 0.716.
+//!
+//! The issue's targets: landmarks AKD <= 3 % and at most half of the weights path's before, PSNR
+//! >= 22 dB, SSIM >= 0.65; weights AKD <= 5 %. Asserted: the weights path's AKD on each video, the
+//! landmark path's mean AKD, mean PSNR and each SSIM. Not met and held by floors (measured minus a
+//! margin): landmark AKD on the webcam video (4.07 %: the person moves their whole upper body by up to
+//! 0.4 face widths and the portrait's head shift is held at 0.35 so the neck does not tear; with 0.6 it
+//! is 2.2 %), and the PSNR of the two videos with head turns (18-19.5 dB: hair, ears and background
+//! that a turn shows or hides, which a 2D warp of one frame cannot draw).
+//!
+//! Writes `target/reenactment_<video>.png` (rows: real | weights | landmarks) for looking at.
+
+mod common;
+
+use std::path::Path;
+
+use bevy_talking_head::drive::LiveDriving;
+use bevy_talking_head::eval::{ReenactmentOptions, ReenactmentScores, self_reenactment};
+use bevy_talking_head::tracking::default_models_dir;
+
+/// `(video, weights AKD, landmarks AKD, landmarks PSNR floors)`: the AKD bounds are the targets where
+/// they hold, the measured figure plus 0.5 where not; PSNR floors are measured minus 0.5 dB.
+const BOUNDS: [(&str, f64, f64, f64); 3] = [
+    ("expressions_greenscreen.mp4", 5.0, 3.0, 28.7), // measured 1.03, 0.91; 29.2 dB
+    ("expressions_head_turns.mp4", 5.0, 3.0, 17.5),  // 2.78, 1.50; 18.1 dB
+    ("webcam_talking.mp4", 5.0, 4.6, 19.0),          // 4.24, 4.07; 19.5 dB
+];
+
+#[test]
+fn the_head_follows_its_driver_in_self_reenactment() {
+    let Some(dir) = common::testdata("driving") else {
+        return;
+    };
+    let options = ReenactmentOptions {
+        stride: 3,
+        sheet_every: 4,
+        ..ReenactmentOptions::default()
+    };
+    assert_eq!(
+        options.drivings,
+        [LiveDriving::Expressions, LiveDriving::Landmarks]
+    );
+    let mut landmarks: Vec<ReenactmentScores> = Vec::new();
+    let mut weights: Vec<ReenactmentScores> = Vec::new();
+    for (video, weights_akd, landmarks_akd, psnr_floor) in BOUNDS {
+        let r = self_reenactment(&default_models_dir(), &dir.join(video), &options).unwrap();
+        let [w, l] = [&r.scores[0], &r.scores[1]];
+        for s in [w, l] {
+            eprintln!(
+                "{video} (portrait: frame {}): {:?}: AKD {:.2} %, PSNR {:.2} dB, SSIM {:.3}, mouth r {:.3}, eye r {:.3}, {} of {} frames lost",
+                r.source_frame,
+                s.driving,
+                s.akd,
+                s.psnr,
+                s.ssim,
+                s.mouth_r,
+                s.eye_r,
+                s.lost,
+                s.frames
+            );
+            assert_eq!(s.lost, 0, "{video}: {:?} lost the face", s.driving);
+            assert!(s.frames >= 20, "{video}: {} frames scored", s.frames);
+            // The mouth opens and closes with the driver's.
+            assert!(
+                s.mouth_r >= 0.9,
+                "{video}: {:?} mouth r {}",
+                s.driving,
+                s.mouth_r
+            );
+        }
+        assert!(w.akd <= weights_akd, "{video}: weights AKD {} %", w.akd);
+        assert!(l.akd <= landmarks_akd, "{video}: landmarks AKD {} %", l.akd);
+        assert!(
+            l.psnr >= psnr_floor,
+            "{video}: landmarks PSNR {} dB",
+            l.psnr
+        );
+        assert!(l.ssim >= 0.65, "{video}: landmarks SSIM {}", l.ssim);
+        // The driver's own lids: the eyes follow better than through the weights' blink shapes.
+        assert!(l.eye_r >= 0.8, "{video}: landmarks eye r {}", l.eye_r);
+        if let Some((w, h, rgba)) = r.sheet {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+                "target/reenactment_{}.png",
+                video.trim_end_matches(".mp4")
+            ));
+            image::RgbaImage::from_raw(w, h, rgba)
+                .unwrap()
+                .save(&path)
+                .unwrap();
+            eprintln!("wrote {}", path.display());
+        }
+        weights.push(w.clone());
+        landmarks.push(l.clone());
+    }
+    let mean = |v: &[ReenactmentScores], f: fn(&ReenactmentScores) -> f64| {
+        v.iter().map(f).sum::<f64>() / v.len() as f64
+    };
+    let (lm_akd, w_akd) = (mean(&landmarks, |s| s.akd), mean(&weights, |s| s.akd));
+    let lm_psnr = mean(&landmarks, |s| s.psnr);
+    eprintln!(
+        "mean AKD: weights {w_akd:.2} %, landmarks {lm_akd:.2} % (weights before: 10.40 %); mean PSNR landmarks {lm_psnr:.2} dB"
+    );
+    // Landmark driving: within the issue's 3 %, at most half of the weights path's before (10.40 %),
+    // and closer than the weights path.
+    assert!(lm_akd <= 3.0, "landmarks mean AKD {lm_akd} %");
+    assert!(lm_akd <= 10.40 / 2.0);
+    assert!(
+        lm_akd < w_akd,
+        "landmarks {lm_akd} % against weights {w_akd} %"
+    );
+    assert!(lm_psnr >= 22.0, "landmarks mean PSNR {lm_psnr} dB");
+}
