@@ -27,7 +27,9 @@ pub use fit::{
     FitReport, LIP_LINE_TOLERANCE, LIPS_HIGH, LIPS_LOW, MIN_CHECKED_MOUTH, check_fit, refine_fit,
 };
 pub use portrait::{PortraitRig, RIG_VERSION, RigSource, sidecar_path};
-pub use retarget::{HEAD_PIVOT, HeadMotion, LOOK_UP_LID, RetargetedFace, Retargeter};
+pub use retarget::{
+    HEAD_PIVOT, HeadMotion, LOOK_UP_LID, MAX_JAW_OPENING, RetargetedFace, Retargeter,
+};
 pub use rigged::RiggedPortraits;
 pub use rigger::{PortraitRigger, RigRequest, TrackerSource};
 pub use stage::{HeadRig, RiggedFace, Rigger};

@@ -177,6 +177,13 @@ pub struct RetargetedFace {
     pub tongue_out: f32,
 }
 
+/// The widest lip gap a full jawOpen gives on a portrait, as a share of its face's height (forehead,
+/// landmark 10, to chin, 152): about 30 mm on an adult face, a wide "ah". The fitted shape alone opens
+/// 20-22 % on the demo and the shared paintings, which looks cartoonish. (0.15 looked better still but
+/// the tracker then read the demo's rendered jawOpen at r 0.75 in tests/round_trip.rs, against 0.81 at
+/// 0.18 and 0.87 unlimited.)
+pub const MAX_JAW_OPENING: f32 = 0.19;
+
 /// Retargets faces onto one portrait; made once per portrait rig and expression rig.
 #[derive(Clone, Debug)]
 pub struct Retargeter {
@@ -184,6 +191,8 @@ pub struct Retargeter {
     canon: Vec<[f32; 3]>,
     /// The portrait's lower face height over the canonical face's (vertical offsets scale by it).
     vertical: f32,
+    /// How much of the rig's jawOpen shape this portrait takes (`MAX_JAW_OPENING`).
+    jaw_scale: f32,
     shapes: Vec<Vec<(u16, [f32; 3])>>,
     look_angle: [f32; 2],
     iris: Option<[[f32; 3]; 2]>,
@@ -252,10 +261,31 @@ impl Retargeter {
                 shapes[up as usize].push((upper as u16, [0.0, dy, 0.0]));
             }
         }
+        // A full jawOpen opens the lips by at most `MAX_JAW_OPENING` of this face's height (forehead to
+        // chin): the fitted shape extrapolates the drivers' widest openings (their scores stop near
+        // 0.87) to a gap that looks cartoonish on a portrait. The whole shape scales, so weights keep
+        // their proportion.
+        let jaw = &mut shapes[Expression::JawOpen as usize];
+        let dy = |i: usize| {
+            jaw.iter()
+                .find(|(j, _)| *j as usize == i)
+                .map_or(0.0, |(_, d)| d[1])
+        };
+        let gap = (dy(14) - dy(13)) * vertical;
+        let face_height = canon[152][1] - canon[10][1];
+        let jaw_scale = if gap > MAX_JAW_OPENING * face_height && face_height > 0.0 {
+            MAX_JAW_OPENING * face_height / gap
+        } else {
+            1.0
+        };
+        for (_, d) in jaw.iter_mut() {
+            *d = d.map(|v| v * jaw_scale);
+        }
         Self {
             pose,
             canon,
             vertical,
+            jaw_scale,
             shapes,
             look_angle: [expressions.look_angle, expressions.look_angle_vertical],
             iris,
@@ -272,6 +302,12 @@ impl Retargeter {
     /// `0.7..=1.4`: vertical expression offsets are scaled by it.
     pub fn vertical_proportion(&self) -> f32 {
         self.vertical
+    }
+
+    /// How much of the rig's jawOpen shape this portrait takes (1, or less where the full shape would
+    /// open the lips by more than [`MAX_JAW_OPENING`] of the face's height).
+    pub fn jaw_scale(&self) -> f32 {
+        self.jaw_scale
     }
 
     /// Where everything goes for `face`.

@@ -69,11 +69,13 @@ pub(crate) struct WarpMesh {
     /// Index of the first anchor (468).
     anchor_start: usize,
     /// For each anchor, how much of the face outline's motion it takes (1 next to the face, 0 on the
-    /// image border) and the weights of the outline points in that motion (normalised).
-    anchor_weights: Vec<(f32, Vec<f32>)>,
-    /// How much each outline point's motion reaches out, `[head motion, expression motion]` (1 above the
-    /// jaw, less on the neck).
-    outline_follow: Vec<[f32; 2]>,
+    /// image border), how much of the jaw's (the same next to the face, none past half a face below
+    /// it), and the weights of the outline points in that motion (normalised).
+    anchor_weights: Vec<(f32, f32, Vec<f32>)>,
+    /// How much each outline point's motion reaches out, `[head motion, expression motion, jaw
+    /// motion]`: the head and the face above the jaw reach far; the jaw's own motion (an opening jaw)
+    /// only stretches the skin just below it.
+    outline_follow: Vec<[f32; 3]>,
     /// Triangles outside the face (between the face outline and the image border), drawn first.
     pub outer: Vec<[u32; 3]>,
 }
@@ -166,24 +168,27 @@ impl WarpMesh {
             .zip(to_face)
             .map(|(p, to_face)| {
                 let to_border = p[0].min(width - p[0]).min(p[1]).min(height - p[1]).max(0.0);
-                let reach = smoothstep(0.0, 1.0, to_border / (to_border + to_face).max(1e-3))
-                    * (1.0 - smoothstep(0.4 * face, 1.1 * face, to_face));
+                let fade = smoothstep(0.0, 1.0, to_border / (to_border + to_face).max(1e-3));
+                let reach = fade * (1.0 - smoothstep(0.4 * face, 1.1 * face, to_face));
+                let jaw_reach = fade * (1.0 - smoothstep(0.0, 0.5 * face, to_face));
                 let mut w: Vec<f32> = outline
                     .iter()
                     .map(|q| 1.0 / ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + 1.0))
                     .collect();
                 let sum: f32 = w.iter().sum();
                 w.iter_mut().for_each(|v| *v /= sum);
-                (reach, w)
+                (reach, jaw_reach, w)
             })
             .collect();
-        // Hair and ears follow the head. The neck bends along with a turning or nodding head, but not
-        // with an opening jaw (the jaw slides over it, and the face is drawn over what lies behind it).
+        // Hair and ears follow the head. The neck bends along with a turning or nodding head; an
+        // opening jaw slides over it, stretching the skin just below the chin with it (so the chin
+        // keeps its outline and its shadow, and what it passes over is squeezed smoothly, not
+        // covered by a hard-edged block of skin).
         let outline_follow = boundary
             .iter()
             .map(|&i| {
                 let below = smoothstep(0.3, 0.8, canonical_y[i]);
-                [1.0 - 0.5 * below, 1.0 - below]
+                [1.0 - 0.5 * below, 1.0 - below, below]
             })
             .collect();
         let mut src: Vec<[f32; 2]> = points.iter().map(|p| [p[0], p[1]]).collect();
@@ -208,7 +213,8 @@ impl WarpMesh {
         out.clear();
         out.extend(landmarks.iter().map(|p| [p[0], p[1]]));
         let boundary = boundary_loop();
-        let moved: Vec<[f32; 2]> = boundary
+        // Each outline point's far-reaching motion and its jaw motion.
+        let moved: Vec<[f32; 4]> = boundary
             .iter()
             .zip(&self.outline_follow)
             .map(|(&i, f)| {
@@ -221,21 +227,27 @@ impl WarpMesh {
                 [
                     f[0] * rigid[0] + f[1] * expression[0],
                     f[0] * rigid[1] + f[1] * expression[1],
+                    f[2] * expression[0],
+                    f[2] * expression[1],
                 ]
             })
             .collect();
-        for (a, (reach, w)) in self.anchor_weights.iter().enumerate() {
+        for (a, (reach, jaw_reach, w)) in self.anchor_weights.iter().enumerate() {
             let p = self.src[self.anchor_start + a];
-            if *reach <= 0.0 {
+            if *reach <= 0.0 && *jaw_reach <= 0.0 {
                 out.push(p);
                 continue;
             }
-            let mut d = [0.0f32; 2];
+            let mut d = [0.0f32; 4];
             for (m, wk) in moved.iter().zip(w) {
-                d[0] += wk * m[0];
-                d[1] += wk * m[1];
+                for k in 0..4 {
+                    d[k] += wk * m[k];
+                }
             }
-            out.push([p[0] + reach * d[0], p[1] + reach * d[1]]);
+            out.push([
+                p[0] + reach * d[0] + jaw_reach * d[2],
+                p[1] + reach * d[1] + jaw_reach * d[3],
+            ]);
         }
     }
 }

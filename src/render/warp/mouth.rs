@@ -133,21 +133,232 @@ impl MouthReference {
     }
 }
 
-/// The mouth interior of a head: an open-mouthed reference if it has one, and colours for a synthetic
-/// interior.
+/// How a portrait is drawn, estimated from its face, so that a painted interior is drawn the same way:
+/// as soft, as grainy and as flat.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Style {
+    /// How soft the picture's edges are: the Gaussian blur (pixels) of a step edge with the face's
+    /// strongest edges' profile (about 0.8 for a pixel-sharp picture).
+    pub blur: f32,
+    /// Grain: the standard deviation (luma, 0..255) of the fine detail on the face's flat areas.
+    pub grain: f32,
+    /// 0 for continuous shading (photos, paintings, renders), 1 for flat colour areas (cel shading,
+    /// posterised art).
+    pub flat: f32,
+}
+
+impl Style {
+    /// Estimates the style from the face of `tex` inside `lo..hi` (grain, flatness) and its lips
+    /// inside `mouth_lo..mouth_hi` (blur: how soft the picture draws the lips' edges).
+    fn estimate(
+        tex: &Texture,
+        (lo, hi): ([f32; 2], [f32; 2]),
+        (mouth_lo, mouth_hi): ([f32; 2], [f32; 2]),
+    ) -> Self {
+        let mut style = Self {
+            blur: 0.8,
+            grain: 0.0,
+            flat: 0.0,
+        };
+        if let Some((l, w, h)) = luma_box(tex, lo, hi) {
+            let b = binomial(&l, w, h);
+            let (mut still, mut n, mut res) = (0usize, 0usize, Vec::new());
+            for y in 2..h - 2 {
+                for x in 2..w - 2 {
+                    let i = y * w + x;
+                    let (mut min, mut max) = (f32::MAX, f32::MIN);
+                    for j in [
+                        i - w - 1,
+                        i - w,
+                        i - w + 1,
+                        i - 1,
+                        i,
+                        i + 1,
+                        i + w - 1,
+                        i + w,
+                        i + w + 1,
+                    ] {
+                        min = min.min(l[j]);
+                        max = max.max(l[j]);
+                    }
+                    // Flat: nothing changes around the pixel (cel shading, posterised areas, even
+                    // when scaled up).
+                    if max - min <= 1.0 {
+                        still += 1;
+                    }
+                    n += 1;
+                    res.push((max - min, l[i] - b[i]));
+                }
+            }
+            if n >= 64 {
+                // Grain: what the blur takes off the flatter half (the residual of white noise keeps
+                // 0.8 of its deviation).
+                res.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let half = &res[..res.len() / 2];
+                let var = half.iter().map(|p| p.1 * p.1).sum::<f32>() / half.len() as f32;
+                style.grain = (var.sqrt() / 0.8).min(24.0);
+                style.flat = smoothstep(0.2, 0.5, still as f32 / n as f32);
+            }
+        }
+        if let Some((l, w, h)) = luma_box(tex, mouth_lo, mouth_hi) {
+            // Edge softness at the lips, above the grain: how much more blur lowers their strongest
+            // edges (a step edge of blur sigma has its peak gradient in 1 / sqrt(sigma^2 + blur^2)).
+            let b1 = binomial(&l, w, h);
+            let mut b4 = binomial(&b1, w, h);
+            for _ in 0..2 {
+                b4 = binomial(&b4, w, h);
+            }
+            let grad = |img: &[f32], i: usize| {
+                let gx = (img[i + 1] - img[i - 1]) / 2.0;
+                let gy = (img[i + w] - img[i - w]) / 2.0;
+                (gx * gx + gy * gy).sqrt()
+            };
+            let mut g: Vec<(f32, f32)> = Vec::new();
+            for y in 4..h - 4 {
+                for x in 4..w - 4 {
+                    let i = y * w + x;
+                    g.push((grad(&b1, i), grad(&b4, i)));
+                }
+            }
+            if g.len() >= 64 {
+                g.sort_by(|a, b| b.0.total_cmp(&a.0));
+                let top = &g[..g.len() / 10];
+                let e1: f32 = top.iter().map(|p| p.0).sum();
+                let e4: f32 = top.iter().map(|p| p.1).sum();
+                let r = (e4 / e1.max(1e-3)).clamp(0.5, 0.98);
+                style.blur = ((2.0 * r * r - 0.5) / (1.0 - r * r))
+                    .max(0.0)
+                    .sqrt()
+                    .clamp(0.6, 6.0);
+            }
+        }
+        style
+    }
+}
+
+/// The luma of `tex` inside `lo..hi`, with its width and height (`None` when under 12 pixels a side).
+fn luma_box(tex: &Texture, lo: [f32; 2], hi: [f32; 2]) -> Option<(Vec<f32>, usize, usize)> {
+    let x0 = lo[0].max(0.0) as usize;
+    let y0 = lo[1].max(0.0) as usize;
+    let x1 = (hi[0].max(0.0) as usize).min(tex.width);
+    let y1 = (hi[1].max(0.0) as usize).min(tex.height);
+    if x1 < x0 + 12 || y1 < y0 + 12 {
+        return None;
+    }
+    let l = (y0..y1)
+        .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+        .map(|(x, y)| luma(&tex.rgba[(y * tex.width + x) * 4..][..4]))
+        .collect();
+    Some((l, x1 - x0, y1 - y0))
+}
+
+/// A 3x3 binomial blur (a Gaussian of variance 0.5 a side); the border is kept.
+fn binomial(l: &[f32], w: usize, h: usize) -> Vec<f32> {
+    let mut b = l.to_vec();
+    for y in 1..h - 1 {
+        for x in 1..w - 1 {
+            let i = y * w + x;
+            b[i] = (4.0 * l[i]
+                + 2.0 * (l[i - 1] + l[i + 1] + l[i - w] + l[i + w])
+                + l[i - w - 1]
+                + l[i - w + 1]
+                + l[i + w - 1]
+                + l[i + w + 1])
+                / 16.0;
+        }
+    }
+    b
+}
+
+/// The mean colour of `pixels` (RGBA) whose luma lies in the `from..to` share of their luma order.
+fn mean_by_luma(mut pixels: Vec<[u8; 4]>, from: f32, to: f32) -> Option<[f32; 3]> {
+    if pixels.is_empty() {
+        return None;
+    }
+    pixels.sort_by(|a, b| luma(a).total_cmp(&luma(b)));
+    let n = pixels.len();
+    let a = ((n as f32 * from) as usize).min(n - 1);
+    let b = ((n as f32 * to).ceil() as usize).clamp(a + 1, n);
+    let mut c = [0f32; 3];
+    for p in &pixels[a..b] {
+        for k in 0..3 {
+            c[k] += p[k] as f32 / (b - a) as f32;
+        }
+    }
+    Some(c)
+}
+
+fn lum3(c: [f32; 3]) -> f32 {
+    0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
+}
+
+fn mix3(c: [f32; 3], o: [f32; 3], a: f32) -> [f32; 3] {
+    [
+        c[0] + (o[0] - c[0]) * a,
+        c[1] + (o[1] - c[1]) * a,
+        c[2] + (o[2] - c[2]) * a,
+    ]
+}
+
+/// A hash of integer coordinates, uniform in -1..1.
+fn hash(x: i32, y: i32) -> f32 {
+    let mut h = (x as u32).wrapping_mul(0x8da6_b343) ^ (y as u32).wrapping_mul(0xd816_3841);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0x5bd1_e995);
+    h ^= h >> 15;
+    (h & 0xffff) as f32 / 32767.5 - 1.0
+}
+
+/// Where the teeth of a row divide in a front view, from the midline to the corner (`x`: 0..1 across
+/// half the mouth): incisors, canine, premolars, narrower as the arch turns away.
+const UPPER_TEETH: [f32; 7] = [0.0, 0.32, 0.57, 0.78, 0.93, 1.05, 1.15];
+const LOWER_TEETH: [f32; 7] = [0.0, 0.2, 0.39, 0.58, 0.74, 0.88, 1.0];
+
+/// The tooth at `x` (-1..1 across the mouth): `(distance to the nearest gap in pixels, position across
+/// the tooth 0..1)` for a mouth `w` pixels wide.
+fn tooth(x: f32, w: f32, bounds: &[f32]) -> (f32, f32) {
+    let a = x.abs();
+    let k = bounds.iter().rposition(|&b| b <= a).unwrap_or(0);
+    let (b0, b1) = (
+        bounds[k],
+        bounds.get(k + 1).copied().unwrap_or(bounds[k] + 0.1),
+    );
+    let t = ((a - b0) / (b1 - b0)).clamp(0.0, 1.0);
+    ((a - b0).min(b1 - a) * w / 2.0, t)
+}
+
+/// What a synthetic interior draws, besides the cavity and the tongue.
+#[derive(Clone, Copy, Debug)]
+struct Rows {
+    upper: bool,
+    lower: bool,
+}
+
+/// The mouth interior of a head: an open-mouthed reference if it has one, and a synthetic interior
+/// (teeth rows, tongue, a cavity lit at the front and dark at the back) in the picture's colours and
+/// style.
 #[derive(Clone, Debug)]
 pub(crate) struct MouthLayer {
     pub reference: Option<MouthReference>,
-    cavity: [f32; 3],
+    pub style: Style,
+    /// The deep cavity and its lit front.
+    back: [f32; 3],
+    front: [f32; 3],
     /// The lips' own colour, a little shaded: where the lips barely part they still look closed.
     lip_line: [f32; 3],
     tongue: [f32; 3],
     teeth: [f32; 3],
+    /// The colour of the upper and lower lip just outside their inner edges, at `s` = k / 16.
+    lip_upper: [[f32; 3]; 17],
+    lip_lower: [[f32; 3]; 17],
+    /// Whether the reference shows teeth, or the picture draws its own upper teeth above the tracked
+    /// inner lip (else the painted interior draws both rows).
+    reference_teeth: bool,
 }
 
 impl MouthLayer {
-    /// `lip_image`/`points`: the main portrait (its lips give the colours); `sclera`: its eyes' white, the
-    /// teeth are tinted to match the picture's palette.
+    /// `image`/`points`: the main portrait (its face gives the colours and the style); `sclera`: its
+    /// eyes' white, the teeth are tinted to match the picture's palette.
     pub fn new(
         image: &PortraitImage,
         points: &[[f32; 3]],
@@ -179,25 +390,157 @@ impl MouthLayer {
                 lip[k] += s[k] as f32 / outline.len() as f32;
             }
         }
-        let cavity = [
-            lip[0] * 0.28 + 8.0,
-            lip[1] * 0.16 + 2.0,
-            lip[2] * 0.16 + 2.0,
-        ];
-        let tongue = [lip[0] * 0.55 + 10.0, lip[1] * 0.33, lip[2] * 0.35];
-        let ivory = [236.0, 228.0, 212.0];
-        let teeth = [
-            (ivory[0] + sclera[0]) / 2.0 * 0.95,
-            (ivory[1] + sclera[1]) / 2.0 * 0.95,
-            (ivory[2] + sclera[2]) / 2.0 * 0.95,
-        ];
+        // The face: from the eyes to the chin, inside the cheeks (little background or hair).
+        let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
+        for p in points.iter().take(468) {
+            lo = [lo[0].min(p[0]), lo[1].min(p[1])];
+            hi = [hi[0].max(p[0]), hi[1].max(p[1])];
+        }
+        let inset = 0.15 * (hi[0] - lo[0]);
+        let (lo, hi) = (
+            [lo[0] + inset, points[168][1].max(lo[1])],
+            [hi[0] - inset, hi[1] - 0.05 * (hi[1] - lo[1])],
+        );
+        let lips = UPPER_OUTER_LIP.iter().chain(&LOWER_OUTER_LIP);
+        let (mut mlo, mut mhi) = ([f32::MAX; 2], [f32::MIN; 2]);
+        for &i in lips {
+            mlo = [mlo[0].min(points[i][0]), mlo[1].min(points[i][1])];
+            mhi = [mhi[0].max(points[i][0]), mhi[1].max(points[i][1])];
+        }
+        let grow = 0.25 * (mhi[0] - mlo[0]);
+        let style = Style::estimate(
+            &tex,
+            (lo, hi),
+            (
+                [mlo[0] - grow, mlo[1] - grow],
+                [mhi[0] + grow, mhi[1] + grow],
+            ),
+        );
+        let mut face = Vec::new();
+        let step = ((hi[0] - lo[0]).max(hi[1] - lo[1]) / 96.0).max(1.0);
+        let mut y = lo[1];
+        while y < hi[1] {
+            let mut x = lo[0];
+            while x < hi[0] {
+                face.push(tex.sample(x, y));
+                x += step;
+            }
+            y += step;
+        }
+        let dark = mean_by_luma(face.clone(), 0.0, 0.03).unwrap_or([20.0, 12.0, 12.0]);
+        let light = mean_by_luma(face, 0.9, 1.0).unwrap_or([230.0, 210.0, 200.0]);
+        // The line where the lips meet, as the picture paints it: its darker part is as dark as the
+        // painter makes the mouth's shadow.
+        let rest = MouthFrame::new(points);
+        let mut seam = Vec::new();
+        for k in 1..24 {
+            let s = k as f32 / 24.0;
+            let (u, l) = rest.edges(s);
+            let q = rest.world(s, (u + l) / 2.0);
+            seam.push(tex.sample(q[0], q[1]));
+        }
+        let seam = mean_by_luma(seam, 0.0, 0.3).unwrap_or(lip.map(|v| v * 0.5));
+        // The cavity: its lit front the seam's colour (no darker than the lips in shade), its back the
+        // picture's own darks, warmed by the lips.
+        let back = mix3(dark.map(|v| v * 0.8), lip.map(|v| v * 0.22), 0.4);
+        let front = if lum3(seam) < lum3(lip) {
+            mix3(seam, back, 0.25)
+        } else {
+            mix3(back, lip.map(|v| v * 0.5), 0.55)
+        };
+        let tongue = [lip[0] * 0.82, lip[1] * 0.5, lip[2] * 0.55];
+        // Teeth: the eyes' white towards the face's highlights, no brighter than the highlights; a
+        // reference's own teeth (the brighter part of its opening) when it shows them.
+        let mut teeth = mix3(sclera, light, 0.45);
+        teeth = mix3(teeth, [lum3(teeth); 3], 0.25);
+        let mut reference_teeth = false;
+        if let Some(r) = &reference {
+            let rtex = Texture {
+                width: r.image.width as usize,
+                height: r.image.height as usize,
+                rgba: &r.image.rgba,
+                px: &[],
+            };
+            let mut inside = Vec::new();
+            for i in 1..16 {
+                let s = i as f32 / 16.0;
+                let (u, l) = r.frame.edges(s);
+                let mut v = u + 0.5;
+                while v < l - 0.5 {
+                    let q = r.frame.world(s, v);
+                    inside.push(rtex.sample(q[0], q[1]));
+                    v += 1.0;
+                }
+            }
+            if inside.len() >= 8
+                && let Some(t) = mean_by_luma(inside, 0.7, 1.0)
+                && lum3(t) > 1.15 * lum3(lip)
+                && r.frame.openness() > 0.04
+            {
+                teeth = t;
+                reference_teeth = true;
+            }
+        }
+        // Teeth the picture draws itself just above the tracked inner lip (a stylised rig whose lip
+        // line sits under the drawn teeth): they move with the upper lip, so the painted interior
+        // draws no second upper row under them.
+        let mut own_teeth = Vec::new();
+        for k in 0..9 {
+            let s = 0.3 + 0.4 * k as f32 / 8.0;
+            let (u, _) = rest.edges(s);
+            for f in [0.03, 0.05] {
+                let q = rest.world(s, u - f * rest.width);
+                own_teeth.push(tex.sample(q[0], q[1]));
+            }
+        }
+        // Teeth: as bright as the lips or brighter, and much greyer.
+        let chroma = |c: [f32; 3]| c[0].max(c[1]).max(c[2]) - c[0].min(c[1]).min(c[2]);
+        let own = mean_by_luma(own_teeth, 0.25, 1.0).unwrap_or([0.0; 3]);
+        if !reference_teeth && lum3(own) > 0.95 * lum3(lip) && chroma(own) < 0.5 * chroma(lip) {
+            reference_teeth = true;
+        }
+        let cap = 0.97 * lum3(light).max(lum3(lip));
+        if lum3(teeth) > cap {
+            teeth = teeth.map(|v| v * cap / lum3(teeth));
+        }
+        // The colour the warped lips carry at their inner edges: the picture's own line where the lips
+        // meet (the interior fades in from it, so no lighter or darker rim shows between).
+        let off = 0.0;
+        let edge = |k: usize, upper: bool| {
+            let s = (k as f32 / 16.0).clamp(0.04, 0.96);
+            let (u, l) = rest.edges(s);
+            let mut c = [0f32; 3];
+            for d in [off, off + 0.75] {
+                let q = if upper {
+                    rest.world(s, u.min(l) - d)
+                } else {
+                    rest.world(s, l.max(u) + d)
+                };
+                let p = tex.sample(q[0], q[1]);
+                for j in 0..3 {
+                    c[j] += p[j] as f32 / 2.0;
+                }
+            }
+            c
+        };
         Self {
             reference,
-            cavity,
+            style,
+            back,
+            front,
             lip_line: lip.map(|v| v * 0.7),
             tongue,
             teeth,
+            lip_upper: std::array::from_fn(|k| edge(k, true)),
+            lip_lower: std::array::from_fn(|k| edge(k, false)),
+            reference_teeth,
         }
+    }
+
+    fn lip_at(table: &[[f32; 3]; 17], s: f32) -> [f32; 3] {
+        let f = s.clamp(0.0, 1.0) * 16.0;
+        let k = (f as usize).min(15);
+        mix3(table[k], table[k + 1], f - k as f32)
     }
 
     /// Shades row `y`, `x0..=x1` of the mouth opening `target`.
@@ -212,29 +555,53 @@ impl MouthLayer {
         out_width: usize,
     ) {
         let w = target.width;
+        let soft = self.style.blur.max(0.6);
+        let feather = 0.5 + 1.5 * soft + 0.03 * w;
+        let rows = Rows {
+            upper: !self.reference_teeth,
+            lower: !self.reference_teeth || self.reference.as_ref().is_none_or(|r| r.bite >= 1.0),
+        };
         for x in x0..=x1 {
             let p = [x as f32 + 0.5, y as f32 + 0.5];
             let [s, v] = target.local(p);
             let (vu, vl) = target.edges(s);
             let d_up = (v - vu).max(0.0);
             let d_lo = (vl - v).max(0.0);
+            let h = (vl - vu).max(0.0);
+            // How much of the interior is new (1) rather than the reference's own opening (0): at
+            // the reference's own opening it maps onto itself, untouched.
+            let mut fresh = 1.0;
             let mut colour = None;
             if let Some(r) = &self.reference {
                 // Teeth hang from the upper lip and sit on the lower one at their own size; a mouth less
                 // open than the reference squeezes the reference's interior in (so the reference, at its
-                // own opening, maps onto itself).
+                // own opening, maps onto itself). Where the mouth opens wider, the reference stops a
+                // little short of its own lips (no rim of lip under the teeth) and fades into the
+                // painted interior.
                 let (ru, rl) = r.frame.edges(s);
-                let h = (vl - vu).max(1e-3);
-                let k = (r.frame.width / w).max((rl - ru) / h);
+                let hh = h.max(1e-3);
+                let k = (r.frame.width / w).max((rl - ru) / hh);
+                fresh = smoothstep(0.5, 3.0, h - (rl - ru) * r.frame.width / w);
+                let margin = 0.5 * fresh * soft;
                 let split = ru + r.bite * (rl - ru);
-                let (rv, valid) = if d_up <= r.bite * h {
+                let (rv, alpha) = if d_up <= r.bite * hh {
                     let rv = ru + d_up * k;
-                    (rv, rv <= split + 0.25)
+                    let limit = if r.bite >= 1.0 { rl - margin } else { split };
+                    (rv, smoothstep(-soft, soft, limit + 0.25 - rv))
                 } else {
                     let rv = rl - d_lo * k;
-                    (rv, rv >= split - 0.25)
+                    (rv, smoothstep(-soft, soft, rv - (split - 0.25)))
                 };
-                if valid && rv >= ru - 0.25 && rv <= rl + 0.25 && rl - ru > 1.0 {
+                let alpha = if fresh <= 0.0 {
+                    if rv >= ru - 0.25 && rv <= rl + 0.25 {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                } else {
+                    alpha
+                };
+                if alpha > 0.0 && rl - ru > 1.0 {
                     let q = r.frame.world(s, rv);
                     let tex = Texture {
                         width: r.image.width as usize,
@@ -242,12 +609,45 @@ impl MouthLayer {
                         rgba: &r.image.rgba,
                         px: &[],
                     };
-                    colour = Some(tex.sample(q[0], q[1]));
+                    let c = tex.sample(q[0], q[1]);
+                    colour = Some(([c[0] as f32, c[1] as f32, c[2] as f32], alpha));
                 }
             }
-            let colour = colour.unwrap_or_else(|| self.synthetic(s, d_up, d_lo, w));
+            let mut c = match colour {
+                Some((c, a)) if a >= 1.0 => c,
+                Some((c, a)) => mix3(self.synthetic(s, d_up, d_lo, w, rows, v, feather), c, a),
+                None => self.synthetic(s, d_up, d_lo, w, rows, v, feather),
+            };
+            if fresh > 0.0 {
+                // Soft lip edges over the interior: the lips' own colour fading in over the picture's
+                // edge width.
+                // Wider where the mouth opens wider: the lips' inner sides curl in.
+                let f = feather + 0.05 * h;
+                let a_up = 1.0 - smoothstep(0.0, f, d_up);
+                let a_lo = 1.0 - smoothstep(0.0, f, d_lo);
+                // And at the corners, where the opening's sides stand up steeply.
+                let a_side = 1.0 - smoothstep(0.0, feather, s.min(1.0 - s) * w);
+                let side = mix3(
+                    Self::lip_at(&self.lip_upper, s),
+                    Self::lip_at(&self.lip_lower, s),
+                    (d_up / h.max(1e-3)).clamp(0.0, 1.0),
+                );
+                c = mix3(c, side, 0.85 * a_side * fresh);
+                c = mix3(c, Self::lip_at(&self.lip_upper, s), 0.85 * a_up * fresh);
+                c = mix3(c, Self::lip_at(&self.lip_lower, s), 0.85 * a_lo * fresh);
+                // A sliver of an opening (lips that barely part, at a corner in a smile) is a shaded
+                // lip line, not a black speck.
+                c = mix3(
+                    c,
+                    self.lip_line,
+                    (1.0 - smoothstep(0.015 * w, 0.05 * w, h)) * fresh,
+                );
+            }
             let i = (y * out_width + x) * 4;
-            out[i..i + 4].copy_from_slice(&colour);
+            out[i] = c[0].clamp(0.0, 255.0) as u8;
+            out[i + 1] = c[1].clamp(0.0, 255.0) as u8;
+            out[i + 2] = c[2].clamp(0.0, 255.0) as u8;
+            out[i + 3] = 255;
         }
     }
 
@@ -335,47 +735,92 @@ impl MouthLayer {
         drawn
     }
 
-    /// A painted interior: dark cavity, upper and lower teeth, tongue, darker towards the corners.
-    fn synthetic(&self, s: f32, d_up: f32, d_lo: f32, w: f32) -> [u8; 4] {
-        let h = d_up + d_lo;
-        let centre = (1.0 - (2.0 * s - 1.0).abs()).clamp(0.0, 1.0);
+    /// A painted interior at `s` (0..1 across the mouth), `d_up`/`d_lo` pixels below the upper lip and
+    /// above the lower one, for a mouth `w` pixels wide (`v`: the row in the mouth's frame, for the
+    /// grain; `feather`: the width of the lips' soft edges): a cavity lit at the front and dark at the back and in the corners, the tongue low behind
+    /// the lower teeth, the lower row, the upper row hanging from the upper lip; each tooth rounded,
+    /// with gaps, shaded towards the corners and under the lip.
+    #[allow(clippy::too_many_arguments)]
+    fn synthetic(
+        &self,
+        s: f32,
+        d_up: f32,
+        d_lo: f32,
+        w: f32,
+        rows: Rows,
+        v: f32,
+        feather: f32,
+    ) -> [f32; 3] {
         let ss = smoothstep;
-        // Darkest deep inside, a little light where the lips meet the opening, and towards the corners.
-        let inside_depth = (d_up.min(d_lo) / (0.5 * h).max(1e-3)).clamp(0.0, 1.0);
-        let depth = (1.0 - 0.45 * inside_depth) * (0.7 + 0.3 * ss(0.0, 0.5, centre));
-        let mut c = self.cavity.map(|v| v * depth);
-        let mix = |c: &mut [f32; 3], o: [f32; 3], a: f32| {
-            for k in 0..3 {
-                c[k] = c[k] * (1.0 - a) + o[k] * a;
+        let h = d_up + d_lo;
+        let x = 2.0 * s - 1.0;
+        let ax = x.abs();
+        let soft = self.style.blur.max(0.6);
+        let flat = self.style.flat;
+        // Flat styles shade less: each layer's shading pulled towards one tone.
+        let tone = |shade: f32, mean: f32| shade + (mean - shade) * 0.75 * flat;
+        // Cavity: the walls by the lips lit, the back dark, the corners darkest.
+        let q = (d_up.min(d_lo) / (0.5 * h).max(1e-3)).clamp(0.0, 1.0);
+        let corner = ss(0.45, 1.0, ax);
+        let deep = ss(0.1, 1.0, q.max(corner));
+        let mut c = mix3(self.front, self.back, tone(deep, 0.6));
+        // Tongue: a dome on the floor of the mouth, over the lower teeth's edge by a third of what
+        // the teeth leave open; lit at its front.
+        // Under the lips' soft edges the teeth start in their shade.
+        let (upper_h, lower_h) = (0.15 * w + 0.4 * feather, 0.05 * w + 0.7 * feather);
+        let t_top = (lower_h + 0.35 * (h - upper_h - lower_h).max(0.0)).min(0.25 * w)
+            * (1.0 - (x / 0.72).powi(2)).max(0.0).sqrt();
+        if t_top > 0.5 {
+            // Behind the lower teeth until the mouth opens well (else it reads as more lower lip).
+            let a = ss(-soft, soft, t_top - d_lo) * ss(0.12 * w, 0.28 * w, h);
+            if a > 0.0 {
+                let along = (d_lo / t_top).clamp(0.0, 1.0);
+                let groove = 1.0 - 0.12 * (-(x / 0.08).powi(2)).exp();
+                let shade = (0.95 - 0.4 * along) * (1.0 - 0.45 * corner) * groove;
+                c = mix3(c, self.tongue.map(|k| k * tone(shade, 0.8)), a);
             }
-        };
-        if h > 0.12 * w {
-            // The tongue lies low, in shadow, behind the lower teeth.
-            let a = ss(0.4 * h, 0.1 * h, d_lo) * ss(0.15, 0.45, centre) * 0.85;
-            mix(&mut c, self.tongue.map(|v| v * (0.6 + 0.4 * centre)), a);
         }
-        // Teeth: a row under the upper lip, separated into teeth, and the lower row when wide open.
-        let tooth = ((s - 0.5) * w / (0.16 * w)).abs().fract();
-        let gap = 1.0 - 0.18 * ss(0.4, 0.5, (tooth - 0.5).abs());
-        let shade = (0.65 + 0.35 * centre) * gap;
-        let upper_h = 0.13 * w;
-        let a = ss(upper_h, upper_h * 0.75, d_up) * ss(0.2, 0.45, centre);
-        let under_lip = 0.8 + 0.2 * ss(0.0, 0.04 * w, d_up);
-        mix(&mut c, self.teeth.map(|v| v * shade * under_lip), a);
-        if h > 0.2 * w {
-            // Only the edges of the lower teeth show above the lower lip.
-            let lower_h = 0.045 * w;
-            let a = ss(lower_h, lower_h * 0.6, d_lo) * ss(0.3, 0.55, centre);
-            mix(&mut c, self.teeth.map(|v| v * shade * 0.92), a);
+        let enamel = |shade: f32| self.teeth.map(|k| k * tone(shade, 0.85));
+        let gap_width = 0.4 + 0.006 * w;
+        // Gaps between teeth only where the teeth are several pixels wide (else they would alias).
+        let gap_depth = 0.25 * smoothstep(20.0, 60.0, w);
+        if rows.lower && ax < 0.8 {
+            let (gap, t) = tooth(x, w, &LOWER_TEETH);
+            let round = (std::f32::consts::PI * t).sin();
+            let height = lower_h * (1.0 - 0.5 * x * x) - 0.012 * w * (1.0 - round).powi(2);
+            // Behind the lower lip and the upper teeth until the mouth opens well.
+            let a = ss(-soft, soft, height - d_lo)
+                * (1.0 - ss(0.6, 0.8, ax))
+                * ss(0.1 * w, 0.22 * w, h);
+            if a > 0.0 {
+                let shade = (0.64 + 0.14 * round.sqrt())
+                    * (1.0 - 0.6 * gap_depth * (1.0 - ss(0.0, gap_width + soft, gap)))
+                    * (1.0 - 0.55 * ss(0.25, 0.75, ax))
+                    * (0.85 + 0.15 * ss(0.0, 0.03 * w, d_lo));
+                c = mix3(c, enamel(shade), a);
+            }
         }
-        // A sliver of an opening (lips that barely part, at a corner in a smile) is a shaded lip line,
-        // not a black speck.
-        mix(&mut c, self.lip_line, 1.0 - ss(0.015 * w, 0.05 * w, h));
-        [
-            c[0].clamp(0.0, 255.0) as u8,
-            c[1].clamp(0.0, 255.0) as u8,
-            c[2].clamp(0.0, 255.0) as u8,
-            255,
-        ]
+        if rows.upper && ax < 0.85 {
+            let (gap, t) = tooth(x, w, &UPPER_TEETH);
+            let round = (std::f32::consts::PI * t).sin();
+            let height = upper_h * (1.0 - 0.4 * x * x) - 0.03 * w * (1.0 - round).powi(3);
+            let a = ss(-soft, soft, height - d_up) * (1.0 - ss(0.65, 0.85, ax));
+            if a > 0.0 {
+                let edge = 1.0 - 0.1 * ss(height - 0.03 * w, height, d_up);
+                let shade = (0.8 + 0.2 * round.sqrt())
+                    * (1.0 - gap_depth * (1.0 - ss(0.0, gap_width + soft, gap)))
+                    * (1.0 - 0.5 * ss(0.3, 0.8, ax))
+                    * (0.72 + 0.28 * ss(0.0, 0.05 * w, d_up))
+                    * edge;
+                c = mix3(c, enamel(shade), a);
+            }
+        }
+        // The picture's grain, fixed to the mouth.
+        let g = self.style.grain * (1.0 - flat);
+        if g > 0.0 {
+            let n = 1.73 * g * hash((s * w).round() as i32, v.round() as i32);
+            c = c.map(|k| k + n);
+        }
+        c
     }
 }
