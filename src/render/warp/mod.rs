@@ -104,6 +104,14 @@ impl PreparedHead {
     pub fn render_retargeted(&self, target: &RetargetedFace, out: &mut [u8]) -> WarpStats {
         self.warp.draw(&self.rigged, target, out)
     }
+
+    /// The triangles of the warp mesh (the face's and those around it, out to the image border) that
+    /// turn over when the landmarks go to `target`: their signed area has the opposite sign of the
+    /// portrait's own. A folded triangle draws its pixels mirrored over its neighbours'. As
+    /// `[vertex indices]` (0..468 the landmarks, then the anchors around the face).
+    pub fn folded_triangles(&self, target: &RetargetedFace) -> Vec<[u32; 3]> {
+        self.warp.folded_triangles(&self.rigged, target)
+    }
 }
 
 impl WarpHead {
@@ -157,6 +165,50 @@ impl WarpHead {
         self.mouth.reference.as_ref().map(|r| r.index)
     }
 
+    /// Where every vertex of the warp mesh goes for `target`.
+    fn vertex_targets(&self, rigged: &RiggedPortraits, target: &RetargetedFace) -> Vec<[f32; 2]> {
+        let mut dst: Vec<[f32; 2]> = Vec::with_capacity(self.mesh.src.len());
+        let motion = target.motion;
+        let src_points = &rigged.rig().landmarks;
+        self.mesh.targets(
+            &target.points,
+            |i| {
+                if motion.is_identity() {
+                    [src_points[i][0], src_points[i][1]]
+                } else {
+                    let p = motion.move_point(src_points[i]);
+                    [p[0], p[1]]
+                }
+            },
+            &mut dst,
+        );
+        dst
+    }
+
+    /// The mesh's triangles (face and surround) whose orientation flips between the portrait and
+    /// `target` (see [`PreparedHead::folded_triangles`]).
+    pub fn folded_triangles(
+        &self,
+        rigged: &RiggedPortraits,
+        target: &RetargetedFace,
+    ) -> Vec<[u32; 3]> {
+        let dst = self.vertex_targets(rigged, target);
+        let area = |p: &[[f32; 2]], t: [u32; 3]| {
+            let [a, b, c] = t.map(|i| p[i as usize]);
+            (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+        };
+        triangles()
+            .iter()
+            .map(|t| t.map(u32::from))
+            .chain(self.mesh.outer.iter().copied())
+            .filter(|&t| {
+                let (before, after) = (area(&self.mesh.src, t), area(&dst, t));
+                // A sliver with no area in the portrait has no orientation to keep.
+                before.abs() > 1e-3 && after * before.signum() < -1e-3
+            })
+            .collect()
+    }
+
     /// Draws `target` (retargeted onto `rigged`, the portraits this was made from) into `out` (RGBA8,
     /// the portrait's size).
     pub fn draw(
@@ -175,21 +227,7 @@ impl WarpHead {
         };
         let mut stats = WarpStats::default();
         let mut covered = vec![false; w * h];
-        let mut dst: Vec<[f32; 2]> = Vec::with_capacity(self.mesh.src.len());
-        let motion = target.motion;
-        let src_points = &rigged.rig().landmarks;
-        self.mesh.targets(
-            &target.points,
-            |i| {
-                if motion.is_identity() {
-                    [src_points[i][0], src_points[i][1]]
-                } else {
-                    let p = motion.move_point(src_points[i]);
-                    [p[0], p[1]]
-                }
-            },
-            &mut dst,
-        );
+        let dst = self.vertex_targets(rigged, target);
         let src = &self.mesh.src;
 
         let drawn = std::cell::Cell::new(0usize);
@@ -253,12 +291,14 @@ impl WarpHead {
                     let mut top: Vec<[f32; 2]> = poly[8..].to_vec();
                     top.push(poly[0]);
                     top.sort_by(|a, b| a[0].total_cmp(&b[0]));
+                    let lids = eye.target_lids(&to_source[side], &target.points, side);
                     fan(&poly, w, h, |y, x0, x1| {
                         eye.shade_span(
                             &tex,
                             &to_source[side],
                             target.gaze_shift[side],
                             &top,
+                            &lids,
                             y,
                             x0,
                             x1,
