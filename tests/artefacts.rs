@@ -14,11 +14,10 @@ use std::sync::Arc;
 
 use bevy_talking_head::prelude::*;
 use bevy_talking_head::render::{PortraitImage, PreparedHead};
-use bevy_talking_head::rig::{ExpressionRig, PortraitRig};
 use bevy_talking_head::rig::topology::INNER_LIPS;
+use bevy_talking_head::rig::{ExpressionRig, PortraitRig};
 use bevy_talking_head::testing::artefacts::{
-    Artefact, ArtefactKind, circle_artefacts, count_by_kind, find_artefacts,
-    find_artefacts_outside,
+    Artefact, ArtefactKind, circle_artefacts, count_by_kind, find_artefacts, find_artefacts_outside,
 };
 use bevy_talking_head::tracking::{FaceTracker, ImageView};
 
@@ -152,7 +151,8 @@ fn face_hull(points: &[[f32; 3]]) -> Vec<[f32; 2]> {
             Box::new(p.iter().rev())
         };
         for &q in iter {
-            while hull.len() >= start + 2 && cross(hull[hull.len() - 2], hull[hull.len() - 1], q) <= 0.0
+            while hull.len() >= start + 2
+                && cross(hull[hull.len() - 2], hull[hull.len() - 1], q) <= 0.0
             {
                 hull.pop();
             }
@@ -179,7 +179,10 @@ fn open_mouth(points: &[[f32; 3]]) -> Vec<[f32; 2]> {
         ((points[a][0] - points[b][0]).powi(2) + (points[a][1] - points[b][1]).powi(2)).sqrt()
     };
     if d(13, 14) > 0.05 * d(78, 308) {
-        INNER_LIPS.iter().map(|&i| [points[i][0], points[i][1]]).collect()
+        INNER_LIPS
+            .iter()
+            .map(|&i| [points[i][0], points[i][1]])
+            .collect()
     } else {
         Vec::new()
     }
@@ -269,11 +272,8 @@ fn save_sheet(tiles: &[image::RgbaImage], cols: usize, path: &Path) {
     }
     let side = 320u32;
     let rows = tiles.len().div_ceil(cols) as u32;
-    let mut sheet = image::RgbaImage::from_pixel(
-        side * cols as u32,
-        side * rows,
-        image::Rgba([0, 0, 0, 255]),
-    );
+    let mut sheet =
+        image::RgbaImage::from_pixel(side * cols as u32, side * rows, image::Rgba([0, 0, 0, 255]));
     for (k, t) in tiles.iter().enumerate() {
         let s = side as f32 / t.width().max(t.height()) as f32;
         let t = image::imageops::resize(
@@ -322,9 +322,14 @@ fn show(frame: &[u8], w: u32, h: u32, face: [u32; 4], found: &[Artefact], name: 
     let mut shown = frame.to_vec();
     circle_artefacts(&mut shown, w, h, found);
     let c = crop(&shown, w, h, face);
-    image::imageops::resize(&c, c.width() * 3, c.height() * 3, image::imageops::FilterType::Nearest)
-        .save(sheets_dir().join(format!("{name}.png")))
-        .unwrap();
+    image::imageops::resize(
+        &c,
+        c.width() * 3,
+        c.height() * 3,
+        image::imageops::FilterType::Nearest,
+    )
+    .save(sheets_dir().join(format!("{name}.png")))
+    .unwrap();
 }
 
 fn put(rgba: &mut [u8], w: u32, x: i32, y: i32, c: [u8; 3]) {
@@ -378,7 +383,10 @@ fn the_counter_finds_a_planted_dotted_arc() {
     show(&frame, w, h, face, &found, "planted_arc");
     let n = count_by_kind(&found);
     assert_eq!(n[1], 1, "the dotted arc is one broken line: {found:?}");
-    assert!(found.iter().all(|a| a.kind == ArtefactKind::BrokenLine), "{found:?}");
+    assert!(
+        found.iter().all(|a| a.kind == ArtefactKind::BrokenLine),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -497,8 +505,11 @@ fn survey(faces: &[(String, FaceFrame)], max: u32) -> Vec<Found> {
                         c.height() * 6,
                         image::imageops::FilterType::Nearest,
                     );
-                    let file =
-                        format!("eyes_{}_{}.png", name(&path), label.replace([' ', '.'], "_"));
+                    let file = format!(
+                        "eyes_{}_{}.png",
+                        name(&path),
+                        label.replace([' ', '.'], "_")
+                    );
                     c.save(dir.join(file)).unwrap();
                 }
             }
@@ -592,8 +603,8 @@ fn no_more_artefacts_than_today_and_none_on_smiles() {
     let results = survey(&faces, 384);
     let mut total = [0usize; 3];
     for r in &results {
-        for k in 0..3 {
-            total[k] += r.counts[k];
+        for (t, c) in total.iter_mut().zip(r.counts) {
+            *t += c;
         }
     }
     eprintln!(
@@ -612,12 +623,19 @@ fn no_more_artefacts_than_today_and_none_on_smiles() {
     }
     let sheets = sheets_dir();
     // The smile's dark seam between the lips and black specks at the mouth corners are gone everywhere.
-    let smiles: Vec<&Found> = results.iter().filter(|r| r.smile[0] + r.smile[2] > 0).collect();
+    let smiles: Vec<&Found> = results
+        .iter()
+        .filter(|r| r.smile[0] + r.smile[2] > 0)
+        .collect();
     assert!(
         smiles.is_empty(),
         "specks or seams on a smile (sheets in {}):\n{}",
         sheets.display(),
-        smiles.iter().map(|r| r.line.as_str()).collect::<Vec<_>>().join("\n")
+        smiles
+            .iter()
+            .map(|r| r.line.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     if step != 0.2 {
         return;
@@ -636,7 +654,11 @@ fn no_more_artefacts_than_today_and_none_on_smiles() {
         worse.is_empty(),
         "more artefacts than today's (sheets in {}):\n{}",
         sheets.display(),
-        worse.iter().map(|r| r.line.as_str()).collect::<Vec<_>>().join("\n")
+        worse
+            .iter()
+            .map(|r| r.line.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
@@ -739,12 +761,17 @@ fn fold_sweep() -> (Vec<(String, usize)>, Vec<String>) {
                 }
             }
         }
-        eprintln!("{}: {folds_here} folded triangles over the sweep", name(&path));
+        eprintln!(
+            "{}: {folds_here} folded triangles over the sweep",
+            name(&path)
+        );
         per_portrait.push((name(&path), folds_here));
         save_sheet(&tiles, 5, &dir.join(format!("turns_{}.png", name(&path))));
     }
     eprintln!("{all} folded triangles, {visible} of them covering a square pixel or more");
-    eprintln!("{checked} poses checked; folded triangles over all portraits (rows pitch -25..25, columns yaw -35..35, 5-degree steps):");
+    eprintln!(
+        "{checked} poses checked; folded triangles over all portraits (rows pitch -25..25, columns yaw -35..35, 5-degree steps):"
+    );
     for row in grid {
         eprintln!("{}", row.map(|n| format!("{n:>6}")).join(""));
     }

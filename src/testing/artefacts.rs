@@ -95,8 +95,16 @@ pub fn find_artefacts_outside(
     ignore: &[[f32; 2]],
 ) -> Vec<Artefact> {
     let (w, h) = (width as usize, height as usize);
-    assert_eq!(frame.len(), w * h * 4, "frame is not {width}x{height} RGBA8");
-    assert_eq!(neutral.len(), w * h * 4, "neutral is not {width}x{height} RGBA8");
+    assert_eq!(
+        frame.len(),
+        w * h * 4,
+        "frame is not {width}x{height} RGBA8"
+    );
+    assert_eq!(
+        neutral.len(),
+        w * h * 4,
+        "neutral is not {width}x{height} RGBA8"
+    );
     let x0 = (face[0] as usize).min(w);
     let y0 = (face[1] as usize).min(h);
     let x1 = (face[2] as usize).min(w);
@@ -118,7 +126,9 @@ pub fn find_artefacts_outside(
             for x in gx0..gx1 {
                 let i = (y * w + x) * 4;
                 l.push(
-                    0.299 * rgba[i] as f32 + 0.587 * rgba[i + 1] as f32 + 0.114 * rgba[i + 2] as f32,
+                    0.299 * rgba[i] as f32
+                        + 0.587 * rgba[i + 1] as f32
+                        + 0.114 * rgba[i + 2] as f32,
                 );
             }
         }

@@ -18,8 +18,8 @@ use mouth::{MouthFrame, MouthLayer, MouthReference};
 use raster::{Texture, affine, rasterize, texels};
 
 use crate::error::{Error, Result};
-use crate::math::smoothstep;
 use crate::face::FaceFrame;
+use crate::math::smoothstep;
 use crate::portrait::PortraitImage;
 use crate::renderer::{HeadRenderer, RenderRequest, RenderTarget};
 use crate::rig::topology::{INNER_LIPS, LEFT_EYE, RIGHT_EYE, eye_ring, triangles};
