@@ -50,6 +50,8 @@
 //! [`SeenErrors`] says why. Renderers that need neither (`HeadRendererKind::Still`, your own
 //! `HeadRendererKind::Custom`) run anywhere.
 
+pub mod artefacts;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 

@@ -30,7 +30,7 @@ pub(crate) use portraits::{AssetFolder, load_portraits};
 pub(crate) use resolve::{install, loaded_model, modified, resolve_renderers};
 pub(crate) use state::HeadState;
 pub use stats::{HeadStats, TalkingHeadStats};
-pub use warp::{MeshWarpRenderer, PreparedHead, WarpHead, WarpStats};
+pub use warp::{Fold, MeshWarpRenderer, PreparedHead, WarpHead, WarpStats};
 
 // The seam and the image type renderers take, where users have always found them.
 pub use crate::portrait::{MAX_PORTRAIT_SIDE, PortraitImage};

@@ -27,6 +27,8 @@ pub(crate) struct EyeLayer {
     pub frame: SegmentFrame,
     pub lid: Vec<[f32; 2]>,
     pub fold: Vec<[f32; 2]>,
+    /// The lower lid edge, likewise.
+    pub lower: Vec<[f32; 2]>,
     /// Outer and inner corner (the eyeball moves rigidly with them).
     pub corners: [[f32; 2]; 2],
     /// The opening in the portrait.
@@ -123,10 +125,12 @@ impl EyeLayer {
         };
         let frame = SegmentFrame::eye(corners, side);
         let (lid, fold) = lid_lines(&frame, points, side, |p| p);
+        let lower = lower_line(&frame, points, side, |p| p);
         Self {
             frame,
             lid,
             fold,
+            lower,
             corners,
             opening,
             iris,
@@ -233,8 +237,62 @@ impl EyeLayer {
         }
     }
 
+    /// Where the target's lids are, mapped back into the portrait by `to_source`, in the eye's frame:
+    /// `[upper, lower]` lid edges (for [`EyeLayer::shade_span`]).
+    pub fn target_lids(
+        &self,
+        to_source: &Similarity,
+        target: &[[f32; 3]],
+        side: usize,
+    ) -> [Vec<[f32; 2]>; 2] {
+        let (upper, _) = lid_lines(&self.frame, target, side, |p| to_source.apply(p));
+        let lower = lower_line(&self.frame, target, side, |p| to_source.apply(p));
+        [upper, lower]
+    }
+
+    /// What the portrait point `q` shows where the target's lids (`lids`, from
+    /// [`EyeLayer::target_lids`]) have opened past the portrait's own. Just inside the portrait's
+    /// opening lie its lash lines and lid shadows: drawn in place inside the widened eye they read as a
+    /// second, grey and broken lid line above the iris (or dark dots above a lowered lower lid), and the
+    /// risen lid, without them, as a pale arc. So the lash band moves with its lid, at its own thickness,
+    /// and what it uncovers is eyeball. Where the lids have not moved nothing changes: a neutral face
+    /// draws the portrait as it is.
+    fn lid_band(&self, lids: &[Vec<[f32; 2]>; 2], q: [f32; 2]) -> LidBand {
+        let [u, v] = self.frame.local(q);
+        if !(0.0..=1.0).contains(&u) {
+            return LidBand::Portrait;
+        }
+        let width = self.frame.width;
+        let upper = interp_y(&self.lid, u);
+        let risen = interp_y(&lids[0], u);
+        let raised = upper - risen;
+        if raised > 0.25 {
+            let band = UPPER_LASH_BAND * width * smoothstep(0.25, 1.5, raised);
+            if v < risen + band {
+                return LidBand::Lash(self.frame.world(u, upper + (v - risen)));
+            }
+            if v < upper + band {
+                return LidBand::Eyeball(self.frame.world(u, upper + band + 0.5));
+            }
+        }
+        let lower = interp_y(&self.lower, u);
+        let dropped = interp_y(&lids[1], u);
+        let lowered = dropped - lower;
+        if lowered > 0.25 {
+            let band = LOWER_LASH_BAND * width * smoothstep(0.25, 1.5, lowered);
+            if v > dropped - band {
+                return LidBand::Lash(self.frame.world(u, lower - (dropped - v)));
+            }
+            if v > lower - band {
+                return LidBand::Eyeball(self.frame.world(u, lower - band - 0.5));
+            }
+        }
+        LidBand::Portrait
+    }
+
     /// Shades the target pixels of `span` (row `y`, `x0..=x1`) of an eye whose corners moved to
-    /// `corners`, with the iris shifted by `gaze` (portrait pixels), into `out`.
+    /// `corners`, with the iris shifted by `gaze` (portrait pixels), into `out`; `lids` are the target's
+    /// lids from [`EyeLayer::target_lids`].
     #[allow(clippy::too_many_arguments)]
     pub fn shade_span(
         &self,
@@ -242,6 +300,7 @@ impl EyeLayer {
         to_source: &Similarity,
         gaze: [f32; 2],
         top: &[[f32; 2]],
+        lids: &[Vec<[f32; 2]>; 2],
         y: usize,
         x0: usize,
         x1: usize,
@@ -254,14 +313,17 @@ impl EyeLayer {
             let p = [x as f32 + 0.5, y as f32 + 0.5];
             let q = to_source.apply(p);
             let dm = ((q[0] - moved[0]).powi(2) + (q[1] - moved[1]).powi(2)).sqrt();
-            let colour: [u8; 4] = if dm < rr {
+            let band = self.lid_band(lids, q);
+            let colour: [u8; 4] = if let LidBand::Lash(src) = band {
+                tex.sample(src[0], src[1])
+            } else if dm < rr {
                 // The iris, from where it is in the portrait; its hidden top mirrored from the bottom.
                 let a = [q[0] - gaze[0], q[1] - gaze[1]];
-                if inside(&self.opening, a) {
+                if inside(&self.opening, a) && self.lid_band(lids, a) == LidBand::Portrait {
                     tex.sample(a[0], a[1])
                 } else {
                     let m = [a[0], 2.0 * self.iris[1] - a[1]];
-                    if inside(&self.opening, m) {
+                    if inside(&self.opening, m) && self.lid_band(lids, m) == LidBand::Portrait {
                         tex.sample(m[0], m[1])
                     } else {
                         let c = self.iris_colour;
@@ -270,8 +332,16 @@ impl EyeLayer {
                 }
             } else {
                 let d0 = ((q[0] - self.iris[0]).powi(2) + (q[1] - self.iris[1]).powi(2)).sqrt();
-                if d0 >= rr && inside(&self.opening, q) {
+                let beside = |b: [f32; 2]| {
+                    ((b[0] - self.iris[0]).powi(2) + (b[1] - self.iris[1]).powi(2)).sqrt() >= rr
+                        && inside(&self.opening, b)
+                };
+                if d0 >= rr && inside(&self.opening, q) && band == LidBand::Portrait {
                     tex.sample(q[0], q[1])
+                } else if let LidBand::Eyeball(b) = band
+                    && beside(b)
+                {
+                    tex.sample(b[0], b[1])
                 } else {
                     // Sclera where the iris was, shaded under the upper lid.
                     let lid = interp_y(top, p[0]);
@@ -292,6 +362,24 @@ impl EyeLayer {
     }
 }
 
+/// What a point of the eye shows where the lids have opened wider than the portrait's
+/// ([`EyeLayer::lid_band`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum LidBand {
+    /// The portrait as it is.
+    Portrait,
+    /// The lash band, moved with its lid: the portrait at this point.
+    Lash([f32; 2]),
+    /// Uncovered eyeball (iris or sclera); the sclera as at this point of the portrait, next to the
+    /// lash band.
+    Eyeball([f32; 2]),
+}
+
+/// How far below the portrait's upper lid edge its lash line and lid shadow reach into the opening, in
+/// eye widths: they move with a risen lid, and eyeball shows where they were ([`EyeLayer::lid_band`]).
+const UPPER_LASH_BAND: f32 = 0.1;
+/// Likewise above the lower lid edge.
+const LOWER_LASH_BAND: f32 = 0.06;
 /// Half the thickness of a closed eye's lash line, in eye widths (corner to corner).
 const LASH_LINE_HALF_WIDTH: f32 = 0.035;
 /// The lash line's colour: the darkest of the portrait's upper lash line, times this.

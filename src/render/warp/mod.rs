@@ -19,6 +19,7 @@ use raster::{Texture, affine, rasterize, texels};
 
 use crate::error::{Error, Result};
 use crate::face::FaceFrame;
+use crate::math::smoothstep;
 use crate::portrait::PortraitImage;
 use crate::renderer::{HeadRenderer, RenderRequest, RenderTarget};
 use crate::rig::topology::{INNER_LIPS, LEFT_EYE, RIGHT_EYE, eye_ring, triangles};
@@ -31,6 +32,8 @@ pub struct WarpHead {
     mesh: WarpMesh,
     eyes: [EyeLayer; 2],
     mouth: MouthLayer,
+    /// The portrait's own mouth (its lips where they meet: what a sliver between barely parted lips shows).
+    mouth_rest: MouthFrame,
     /// The portrait's pixels as `u32`s, for the fast sampler.
     texels: Vec<u32>,
 }
@@ -42,6 +45,15 @@ pub struct WarpHead {
 pub struct PreparedHead {
     rigged: Arc<RiggedPortraits>,
     warp: Arc<WarpHead>,
+}
+
+/// A triangle of the warp mesh turned over ([`PreparedHead::folded_triangles`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fold {
+    /// Its vertices (0..468 the landmarks, then the anchors around the face).
+    pub triangle: [u32; 3],
+    /// The area it covers turned over, in square pixels.
+    pub area: f32,
 }
 
 /// What one frame drew.
@@ -104,6 +116,13 @@ impl PreparedHead {
     pub fn render_retargeted(&self, target: &RetargetedFace, out: &mut [u8]) -> WarpStats {
         self.warp.draw(&self.rigged, target, out)
     }
+
+    /// The triangles of the warp mesh (the face's and those around it, out to the image border) that
+    /// turn over when the landmarks go to `target`: their signed area has the opposite sign of the
+    /// portrait's own. A folded triangle draws its pixels mirrored over its neighbours'.
+    pub fn folded_triangles(&self, target: &RetargetedFace) -> Vec<Fold> {
+        self.warp.folded_triangles(&self.rigged, target)
+    }
 }
 
 impl WarpHead {
@@ -148,6 +167,7 @@ impl WarpHead {
             mesh,
             eyes,
             mouth,
+            mouth_rest: MouthFrame::new(&rig.landmarks),
             texels: texels(&portrait.rgba),
         }
     }
@@ -155,6 +175,86 @@ impl WarpHead {
     /// Which shot of the rigged portraits lends the mouth interior (`None`: painted).
     pub fn mouth_reference(&self) -> Option<usize> {
         self.mouth.reference.as_ref().map(|r| r.index)
+    }
+
+    /// Where every vertex of the warp mesh goes for `target`.
+    fn vertex_targets(&self, rigged: &RiggedPortraits, target: &RetargetedFace) -> Vec<[f32; 2]> {
+        let mut dst: Vec<[f32; 2]> = Vec::with_capacity(self.mesh.src.len());
+        let motion = target.motion;
+        let src_points = &rigged.rig().landmarks;
+        self.mesh.targets(
+            &target.points,
+            |i| {
+                if motion.is_identity() {
+                    [src_points[i][0], src_points[i][1]]
+                } else {
+                    let p = motion.move_point(src_points[i]);
+                    [p[0], p[1]]
+                }
+            },
+            &mut dst,
+        );
+        dst
+    }
+
+    /// The mesh's triangles (face and surround) whose orientation flips between the portrait and
+    /// `target` (see [`PreparedHead::folded_triangles`]).
+    pub fn folded_triangles(&self, rigged: &RiggedPortraits, target: &RetargetedFace) -> Vec<Fold> {
+        let dst = self.vertex_targets(rigged, target);
+        let area = |p: &[[f32; 2]], t: [u32; 3]| {
+            let [a, b, c] = t.map(|i| p[i as usize]);
+            ((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])) / 2.0
+        };
+        triangles()
+            .iter()
+            .map(|t| t.map(u32::from))
+            .chain(self.mesh.outer.iter().copied())
+            .filter_map(|t| {
+                let (before, after) = (area(&self.mesh.src, t), area(&dst, t));
+                // A sliver with no area in the portrait has no orientation to keep.
+                (before.abs() > 1e-3 && after * before.signum() < -1e-3).then_some(Fold {
+                    triangle: t,
+                    area: after.abs(),
+                })
+            })
+            .collect()
+    }
+
+    /// Where the lips have barely parted (a smile's stretched mouth, the corners), the sliver between them
+    /// shows the portrait's own lips where they meet instead of the mouth interior: a painted interior
+    /// squeezed into a pixel or two reads as a dark or grey seam between the lips, and as black specks at
+    /// the corners. It fades to the interior as the lips part.
+    #[allow(clippy::too_many_arguments)]
+    fn lip_seam_span(
+        &self,
+        tex: &Texture<'_>,
+        target: &MouthFrame,
+        y: usize,
+        x0: usize,
+        x1: usize,
+        out: &mut [u8],
+        w: usize,
+    ) {
+        let rest = &self.mouth_rest;
+        let width = target.width.max(1.0);
+        for x in x0..=x1 {
+            let [s, v] = target.local([x as f32 + 0.5, y as f32 + 0.5]);
+            let (up, lo) = target.edges(s);
+            let a = 1.0 - smoothstep(LIP_SEAM_CLOSED * width, LIP_SEAM_OPEN * width, lo - up);
+            if a <= 0.0 {
+                continue;
+            }
+            // The portrait's lips at the same place along the mouth, around where they meet.
+            let (rup, rlo) = rest.edges(s);
+            let half = ((rlo - rup).max(0.0) / 2.0).max(0.5);
+            let mid = (rup + rlo) / 2.0 + (v - (up + lo) / 2.0).clamp(-half, half);
+            let src = rest.world(s.clamp(0.0, 1.0), mid);
+            let c = tex.sample(src[0], src[1]);
+            let i = (y * w + x) * 4;
+            for k in 0..3 {
+                out[i + k] = (out[i + k] as f32 * (1.0 - a) + c[k] as f32 * a).round() as u8;
+            }
+        }
     }
 
     /// Draws `target` (retargeted onto `rigged`, the portraits this was made from) into `out` (RGBA8,
@@ -175,21 +275,7 @@ impl WarpHead {
         };
         let mut stats = WarpStats::default();
         let mut covered = vec![false; w * h];
-        let mut dst: Vec<[f32; 2]> = Vec::with_capacity(self.mesh.src.len());
-        let motion = target.motion;
-        let src_points = &rigged.rig().landmarks;
-        self.mesh.targets(
-            &target.points,
-            |i| {
-                if motion.is_identity() {
-                    [src_points[i][0], src_points[i][1]]
-                } else {
-                    let p = motion.move_point(src_points[i]);
-                    [p[0], p[1]]
-                }
-            },
-            &mut dst,
-        );
+        let dst = self.vertex_targets(rigged, target);
         let src = &self.mesh.src;
 
         let drawn = std::cell::Cell::new(0usize);
@@ -253,12 +339,14 @@ impl WarpHead {
                     let mut top: Vec<[f32; 2]> = poly[8..].to_vec();
                     top.push(poly[0]);
                     top.sort_by(|a, b| a[0].total_cmp(&b[0]));
+                    let lids = eye.target_lids(&to_source[side], &target.points, side);
                     fan(&poly, w, h, |y, x0, x1| {
                         eye.shade_span(
                             &tex,
                             &to_source[side],
                             target.gaze_shift[side],
                             &top,
+                            &lids,
                             y,
                             x0,
                             x1,
@@ -276,6 +364,7 @@ impl WarpHead {
                         .collect();
                     fan(&poly, w, h, |y, x0, x1| {
                         self.mouth.shade_span(&mouth_frame, y, x0, x1, out, w);
+                        self.lip_seam_span(&tex, &mouth_frame, y, x0, x1, out, w);
                         covered[y * w + x0..=y * w + x1].fill(true);
                         stats.mouth_pixels += x1 + 1 - x0;
                     });
@@ -305,6 +394,12 @@ impl WarpHead {
         stats
     }
 }
+
+/// Below this opening between the lips (in mouth widths) the sliver between them is the portrait's own
+/// lip line ([`WarpHead::lip_seam_span`]); above [`LIP_SEAM_OPEN`] it is the mouth interior.
+const LIP_SEAM_CLOSED: f32 = 0.02;
+/// See [`LIP_SEAM_CLOSED`].
+const LIP_SEAM_OPEN: f32 = 0.07;
 
 /// Rasterises a ring polygon as a fan around its centroid.
 fn fan(poly: &[[f32; 2]], w: usize, h: usize, mut span: impl FnMut(usize, usize, usize)) {

@@ -1,0 +1,496 @@
+//! An artefact counter for rendered frames: what a viewer notices first in a warped face that a plain
+//! pixel difference does not single out. Given a rendered frame, the same head's neutral frame and the
+//! face region, [`find_artefacts`] finds
+//!
+//! - **specks** ([`ArtefactKind::Speck`]): small connected regions that differ strongly both from the
+//!   neutral frame (allowing for the motion of what the neutral frame shows nearby) and from their own
+//!   surroundings, like black dots at a smiling mouth's corners;
+//! - **broken lines** ([`ArtefactKind::BrokenLine`]): a drawn line (lid, lash line) that falls apart into
+//!   a dotted arc of fragments where the neutral frame has no such fragments;
+//! - **seams** ([`ArtefactKind::Seam`]): thin dark lines that the neutral frame does not have nearby,
+//!   like a dark seam between the lips of a smile or a grey arc left above an iris.
+//!
+//! Sizes scale with the face region, so the same thresholds hold at 256 or 1024 pixels. Draw what was
+//! found onto a frame, for looking at, with [`circle_artefacts`].
+//!
+//! ```
+//! use bevy_talking_head::testing::artefacts::{find_artefacts, ArtefactKind};
+//!
+//! let (w, h) = (128u32, 128u32);
+//! let neutral = vec![180u8; (w * h * 4) as usize];
+//! let mut frame = neutral.clone();
+//! // A black 2 x 2 speck in the middle of the face.
+//! for (x, y) in [(64, 64), (65, 64), (64, 65), (65, 65)] {
+//!     frame[(y * w as usize + x) * 4..][..3].copy_from_slice(&[0, 0, 0]);
+//! }
+//! let found = find_artefacts(&frame, &neutral, w, h, [16, 16, 112, 112]);
+//! assert_eq!(found.len(), 1);
+//! assert_eq!(found[0].kind, ArtefactKind::Speck);
+//! assert!(find_artefacts(&neutral, &neutral, w, h, [16, 16, 112, 112]).is_empty());
+//! ```
+
+/// What kind of artefact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ArtefactKind {
+    /// A small isolated region unlike both the neutral frame and its surroundings.
+    Speck,
+    /// A line broken into a dotted arc of fragments.
+    BrokenLine,
+    /// A thin dark line that is not in the neutral frame.
+    Seam,
+}
+
+/// One artefact found in a frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Artefact {
+    /// What it is.
+    pub kind: ArtefactKind,
+    /// Its bounding box in frame pixels, `[x0, y0, x1, y1]` (inclusive).
+    pub bounds: [u32; 4],
+    /// How many pixels it covers.
+    pub pixels: usize,
+}
+
+impl Artefact {
+    /// The middle of its bounding box.
+    pub fn centre(&self) -> [f32; 2] {
+        [
+            (self.bounds[0] + self.bounds[2]) as f32 / 2.0 + 0.5,
+            (self.bounds[1] + self.bounds[3]) as f32 / 2.0 + 0.5,
+        ]
+    }
+}
+
+/// Contrast (luma, 0-255) a speck or seam has against the neutral frame and against its surroundings.
+const CONTRAST: f32 = 40.0;
+/// How much darker than its surroundings a pixel of a drawn line is (for broken lines).
+const LINE_CONTRAST: f32 = 28.0;
+
+/// The artefacts in `frame` (RGBA8, `width` x `height`) against `neutral` (the same head's neutral
+/// frame, same size), looked for inside `face` (`[x0, y0, x1, y1]`, pixels, exclusive end; clipped to
+/// the frame), in reading order of their kind: specks, broken lines, seams.
+///
+/// # Panics
+///
+/// When either buffer is not `width * height * 4` bytes.
+pub fn find_artefacts(
+    frame: &[u8],
+    neutral: &[u8],
+    width: u32,
+    height: u32,
+    face: [u32; 4],
+) -> Vec<Artefact> {
+    find_artefacts_outside(frame, neutral, width, height, face, &[])
+}
+
+/// [`find_artefacts`], leaving out what lies inside the polygon `ignore` (frame pixels; empty: none),
+/// for instance a mouth drawn open on purpose, whose interior (teeth, tongue) is new by design and
+/// judged on its own. An artefact counts when most of its pixels lie outside.
+pub fn find_artefacts_outside(
+    frame: &[u8],
+    neutral: &[u8],
+    width: u32,
+    height: u32,
+    face: [u32; 4],
+    ignore: &[[f32; 2]],
+) -> Vec<Artefact> {
+    let (w, h) = (width as usize, height as usize);
+    assert_eq!(
+        frame.len(),
+        w * h * 4,
+        "frame is not {width}x{height} RGBA8"
+    );
+    assert_eq!(
+        neutral.len(),
+        w * h * 4,
+        "neutral is not {width}x{height} RGBA8"
+    );
+    let x0 = (face[0] as usize).min(w);
+    let y0 = (face[1] as usize).min(h);
+    let x1 = (face[2] as usize).min(w);
+    let y1 = (face[3] as usize).min(h);
+    if x1 <= x0 + 2 || y1 <= y0 + 2 {
+        return Vec::new();
+    }
+    let size = (x1 - x0).max(y1 - y0) as f32;
+    // Work on the region grown by a margin (for the filters), as its own small image.
+    let surround = ((0.03 * size).round() as usize).max(3);
+    let motion = ((0.02 * size).round() as usize).max(2);
+    let margin = surround.max(motion) + 1;
+    let (gx0, gy0) = (x0.saturating_sub(margin), y0.saturating_sub(margin));
+    let (gx1, gy1) = ((x1 + margin).min(w), (y1 + margin).min(h));
+    let (rw, rh) = (gx1 - gx0, gy1 - gy0);
+    let luma_of = |rgba: &[u8]| -> Vec<f32> {
+        let mut l = Vec::with_capacity(rw * rh);
+        for y in gy0..gy1 {
+            for x in gx0..gx1 {
+                let i = (y * w + x) * 4;
+                l.push(
+                    0.299 * rgba[i] as f32
+                        + 0.587 * rgba[i + 1] as f32
+                        + 0.114 * rgba[i + 2] as f32,
+                );
+            }
+        }
+        l
+    };
+    let lf = luma_of(frame);
+    let ln = luma_of(neutral);
+    let mean_f = box_mean(&lf, rw, rh, surround);
+    let mean_n = box_mean(&ln, rw, rh, surround);
+    let (min_n, max_n) = (
+        extreme(&ln, rw, rh, motion, f32::min),
+        extreme(&ln, rw, rh, motion, f32::max),
+    );
+    // Only inside the face region proper, and outside `ignore`.
+    let inside = |i: usize| {
+        let (x, y) = (i % rw + gx0, i / rw + gy0);
+        (x0..x1).contains(&x)
+            && (y0..y1).contains(&y)
+            && (ignore.len() < 3 || !in_polygon(ignore, [x as f32 + 0.5, y as f32 + 0.5]))
+    };
+    let to_frame = |b: [usize; 4]| {
+        [
+            (b[0] + gx0) as u32,
+            (b[1] + gy0) as u32,
+            (b[2] + gx0) as u32,
+            (b[3] + gy0) as u32,
+        ]
+    };
+    let mut found = Vec::new();
+
+    // Specks and seams: unlike the neutral frame nearby, and unlike their surroundings.
+    let novel_dark: Vec<bool> = (0..rw * rh)
+        .map(|i| inside(i) && min_n[i] - lf[i] > CONTRAST && mean_f[i] - lf[i] > CONTRAST)
+        .collect();
+    let novel_bright: Vec<bool> = (0..rw * rh)
+        .map(|i| inside(i) && lf[i] - max_n[i] > CONTRAST && lf[i] - mean_f[i] > CONTRAST)
+        .collect();
+    let speck_area = ((0.03 * size).powi(2)).max(4.0) as usize;
+    let speck_extent = (0.05 * size).max(3.0) as usize;
+    let seam_length = (0.05 * size).max(6.0) as usize;
+    // Moved detail is not new: a component whose pixels find, within `reach`, neutral pixels about as
+    // dark (bright) and about as far from their own surroundings is the picture's own detail moved by
+    // the expression or the head (freckles, hair, a lip line), not an artefact.
+    let reach = ((0.06 * size).round() as usize).max(3);
+    let moved = |pixels: &[usize], dark: bool| {
+        let matched = pixels
+            .iter()
+            .filter(|&&i| {
+                let (x, y) = (i % rw, i / rw);
+                let (v, k) = (lf[i], (mean_f[i] - lf[i]).abs());
+                (y.saturating_sub(reach)..(y + reach + 1).min(rh)).any(|yy| {
+                    (x.saturating_sub(reach)..(x + reach + 1).min(rw)).any(|xx| {
+                        let j = yy * rw + xx;
+                        let (n, m) = (ln[j], mean_n[j]);
+                        if dark {
+                            n <= v + 0.4 * CONTRAST && m - n >= 0.6 * k
+                        } else {
+                            n >= v - 0.4 * CONTRAST && n - m >= 0.6 * k
+                        }
+                    })
+                })
+            })
+            .count();
+        2 * matched >= pixels.len()
+    };
+    for (mask, dark) in [(&novel_dark, true), (&novel_bright, false)] {
+        for c in components(mask, rw, rh) {
+            if moved(&c.members, dark) {
+                continue;
+            }
+            let extent = (c.bounds[2] - c.bounds[0]).max(c.bounds[3] - c.bounds[1]) + 1;
+            if c.pixels <= speck_area && extent <= speck_extent {
+                found.push(Artefact {
+                    kind: ArtefactKind::Speck,
+                    bounds: to_frame(c.bounds),
+                    pixels: c.pixels,
+                });
+            } else if dark && extent >= seam_length {
+                // Thin: on average at most ~3 pixels (or 1.2 % of the face) across.
+                let thickness = c.pixels as f32 / extent as f32;
+                if thickness <= (0.012 * size).max(3.0) {
+                    found.push(Artefact {
+                        kind: ArtefactKind::Seam,
+                        bounds: to_frame(c.bounds),
+                        pixels: c.pixels,
+                    });
+                }
+            }
+        }
+    }
+
+    // Broken lines: chains of small dark fragments (darker than their surroundings) where the neutral
+    // frame has far fewer fragments (a line that was whole, or no line at all).
+    let fragments_f = fragments(&lf, &mean_f, rw, rh, size, &inside);
+    let fragments_n = fragments(&ln, &mean_n, rw, rh, size, &inside);
+    for (count, c) in dotted_chains(&fragments_f, size) {
+        let m = motion;
+        let before = fragments_n
+            .iter()
+            .filter(|n| {
+                n.bounds[0] <= c.bounds[2] + m
+                    && c.bounds[0] <= n.bounds[2] + m
+                    && n.bounds[1] <= c.bounds[3] + m
+                    && c.bounds[1] <= n.bounds[3] + m
+            })
+            .count();
+        if count >= before + 3 {
+            let b = to_frame(c.bounds);
+            // The fragments of a broken line (and those at its ends that did not pass for line) are not
+            // specks or seams of their own.
+            let m = (2 * motion) as u32;
+            found.retain(|a| {
+                !(a.bounds[0] + m >= b[0]
+                    && a.bounds[1] + m >= b[1]
+                    && a.bounds[2] <= b[2] + m
+                    && a.bounds[3] <= b[3] + m)
+            });
+            found.push(Artefact {
+                kind: ArtefactKind::BrokenLine,
+                bounds: b,
+                pixels: c.pixels,
+            });
+        }
+    }
+    found.sort_by_key(|a| a.kind as u8);
+    found
+}
+
+/// The artefacts of `found`, counted by kind: `[specks, broken lines, seams]`.
+pub fn count_by_kind(found: &[Artefact]) -> [usize; 3] {
+    let mut n = [0; 3];
+    for a in found {
+        n[a.kind as usize] += 1;
+    }
+    n
+}
+
+/// Draws a circle around each artefact onto `rgba` (`width` x `height`): red for specks, yellow for
+/// broken lines, cyan for seams.
+pub fn circle_artefacts(rgba: &mut [u8], width: u32, height: u32, found: &[Artefact]) {
+    for a in found {
+        let [cx, cy] = a.centre();
+        let r = ((a.bounds[2] - a.bounds[0]).max(a.bounds[3] - a.bounds[1]) as f32 / 2.0 + 5.0)
+            .max(6.0);
+        let colour = match a.kind {
+            ArtefactKind::Speck => [255, 0, 0],
+            ArtefactKind::BrokenLine => [255, 230, 0],
+            ArtefactKind::Seam => [0, 230, 255],
+        };
+        let steps = (r * 8.0) as usize;
+        for k in 0..steps {
+            let t = k as f32 / steps as f32 * std::f32::consts::TAU;
+            for dr in [0.0, 1.0] {
+                let (x, y) = (cx + (r + dr) * t.cos(), cy + (r + dr) * t.sin());
+                if x >= 0.0 && y >= 0.0 && (x as u32) < width && (y as u32) < height {
+                    let i = (y as usize * width as usize + x as usize) * 4;
+                    rgba[i..i + 3].copy_from_slice(&colour);
+                }
+            }
+        }
+    }
+}
+
+/// Whether `p` lies inside the polygon `poly` (even-odd rule).
+fn in_polygon(poly: &[[f32; 2]], p: [f32; 2]) -> bool {
+    let mut inside = false;
+    let n = poly.len();
+    for i in 0..n {
+        let (a, b) = (poly[i], poly[(i + 1) % n]);
+        if (a[1] > p[1]) != (b[1] > p[1])
+            && p[0] < a[0] + (p[1] - a[1]) * (b[0] - a[0]) / (b[1] - a[1])
+        {
+            inside = !inside;
+        }
+    }
+    inside
+}
+
+/// A connected region of a mask.
+struct Component {
+    bounds: [usize; 4],
+    pixels: usize,
+    /// Its pixels' indices.
+    members: Vec<usize>,
+}
+
+/// The 8-connected regions of `mask` (`w` x `h`).
+fn components(mask: &[bool], w: usize, h: usize) -> Vec<Component> {
+    let mut seen = vec![false; mask.len()];
+    let mut out = Vec::new();
+    let mut stack = Vec::new();
+    for start in 0..mask.len() {
+        if !mask[start] || seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        stack.push(start);
+        let mut c = Component {
+            bounds: [usize::MAX, usize::MAX, 0, 0],
+            pixels: 0,
+            members: Vec::new(),
+        };
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % w, i / w);
+            c.pixels += 1;
+            c.members.push(i);
+            c.bounds = [
+                c.bounds[0].min(x),
+                c.bounds[1].min(y),
+                c.bounds[2].max(x),
+                c.bounds[3].max(y),
+            ];
+            for dy in -1i64..=1 {
+                for dx in -1i64..=1 {
+                    let (nx, ny) = (x as i64 + dx, y as i64 + dy);
+                    if nx < 0 || ny < 0 || nx >= w as i64 || ny >= h as i64 {
+                        continue;
+                    }
+                    let j = ny as usize * w + nx as usize;
+                    if mask[j] && !seen[j] {
+                        seen[j] = true;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The small fragments of dark line in `luma` (darker than their surroundings, `mean`).
+fn fragments(
+    luma: &[f32],
+    mean: &[f32],
+    w: usize,
+    h: usize,
+    size: f32,
+    inside: &impl Fn(usize) -> bool,
+) -> Vec<Component> {
+    let dark: Vec<bool> = (0..w * h)
+        .map(|i| inside(i) && mean[i] - luma[i] > LINE_CONTRAST)
+        .collect();
+    let fragment_area = ((0.04 * size).powi(2)).max(8.0) as usize;
+    let fragment_extent = (0.05 * size).max(5.0) as usize;
+    components(&dark, w, h)
+        .into_iter()
+        .filter(|c| {
+            c.pixels <= fragment_area
+                && (c.bounds[2] - c.bounds[0]).max(c.bounds[3] - c.bounds[1]) < fragment_extent
+        })
+        .collect()
+}
+
+/// Chains of three or more `fragments` (each within a small gap of the next) that together span a
+/// line's length: a dotted arc. With how many fragments each has.
+fn dotted_chains(fragments: &[Component], size: f32) -> Vec<(usize, Component)> {
+    let gap = (0.025 * size).max(2.0) as usize;
+    let span = (0.06 * size).max(8.0) as usize;
+    // Single-link clusters of fragments whose boxes are within `gap`.
+    let n = fragments.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(p: &mut [usize], mut i: usize) -> usize {
+        while p[i] != i {
+            p[i] = p[p[i]];
+            i = p[i];
+        }
+        i
+    }
+    let close = |a: &Component, b: &Component| {
+        a.bounds[0] <= b.bounds[2] + gap
+            && b.bounds[0] <= a.bounds[2] + gap
+            && a.bounds[1] <= b.bounds[3] + gap
+            && b.bounds[1] <= a.bounds[3] + gap
+    };
+    for i in 0..n {
+        for j in i + 1..n {
+            if close(&fragments[i], &fragments[j]) {
+                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                parent[a] = b;
+            }
+        }
+    }
+    let mut clusters: std::collections::HashMap<usize, (usize, Component)> = Default::default();
+    for (i, f) in fragments.iter().enumerate() {
+        let r = root(&mut parent, i);
+        let e = clusters.entry(r).or_insert((
+            0,
+            Component {
+                bounds: f.bounds,
+                pixels: 0,
+                members: Vec::new(),
+            },
+        ));
+        e.0 += 1;
+        e.1.pixels += f.pixels;
+        e.1.bounds = [
+            e.1.bounds[0].min(f.bounds[0]),
+            e.1.bounds[1].min(f.bounds[1]),
+            e.1.bounds[2].max(f.bounds[2]),
+            e.1.bounds[3].max(f.bounds[3]),
+        ];
+    }
+    let mut out: Vec<(usize, Component)> = clusters
+        .into_values()
+        .filter(|(count, c)| {
+            let long = (c.bounds[2] - c.bounds[0]).max(c.bounds[3] - c.bounds[1]) + 1;
+            let across = (c.bounds[2] - c.bounds[0]).min(c.bounds[3] - c.bounds[1]) + 1;
+            // A line: long, and much longer than it is wide.
+            *count >= 3 && long >= span && long >= 2 * across
+        })
+        .collect();
+    out.sort_by_key(|(_, c)| (c.bounds[1], c.bounds[0]));
+    out
+}
+
+/// The mean of `v` (`w` x `h`) over a `(2r+1)^2` box around each pixel (clipped at the edges).
+fn box_mean(v: &[f32], w: usize, h: usize, r: usize) -> Vec<f32> {
+    // Summed-area table.
+    let mut sat = vec![0f64; (w + 1) * (h + 1)];
+    for y in 0..h {
+        let mut row = 0f64;
+        for x in 0..w {
+            row += v[y * w + x] as f64;
+            sat[(y + 1) * (w + 1) + x + 1] = sat[y * (w + 1) + x + 1] + row;
+        }
+    }
+    let mut out = vec![0f32; w * h];
+    for y in 0..h {
+        let (ya, yb) = (y.saturating_sub(r), (y + r + 1).min(h));
+        for x in 0..w {
+            let (xa, xb) = (x.saturating_sub(r), (x + r + 1).min(w));
+            let s = sat[yb * (w + 1) + xb] - sat[ya * (w + 1) + xb] - sat[yb * (w + 1) + xa]
+                + sat[ya * (w + 1) + xa];
+            out[y * w + x] = (s / ((yb - ya) * (xb - xa)) as f64) as f32;
+        }
+    }
+    out
+}
+
+/// The minimum (or maximum, by `pick`) of `v` over a `(2r+1)^2` box around each pixel.
+fn extreme(v: &[f32], w: usize, h: usize, r: usize, pick: fn(f32, f32) -> f32) -> Vec<f32> {
+    let mut rows = vec![0f32; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            let (xa, xb) = (x.saturating_sub(r), (x + r + 1).min(w));
+            rows[y * w + x] = v[y * w + xa..y * w + xb]
+                .iter()
+                .copied()
+                .reduce(pick)
+                .unwrap_or(0.0);
+        }
+    }
+    let mut out = vec![0f32; w * h];
+    for y in 0..h {
+        let (ya, yb) = (y.saturating_sub(r), (y + r + 1).min(h));
+        for x in 0..w {
+            out[y * w + x] = (ya..yb)
+                .map(|yy| rows[yy * w + x])
+                .reduce(pick)
+                .unwrap_or(0.0);
+        }
+    }
+    out
+}
