@@ -311,11 +311,6 @@ mod live {
         }
     }
 
-    /// A source of grey frames.
-    pub fn source_for(reads: Arc<AtomicUsize>) -> LiveSource {
-        source(reads, None)
-    }
-
     fn state(app: &App, head: Entity) -> LiveFaceState {
         app.world()
             .get::<LiveFace>(head)
@@ -611,124 +606,8 @@ fn an_automatic_sidecar_save_keeps_a_sidecar_written_meanwhile() {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Hazard 7: threads that do not end (the render pool joined its workers without a deadline: a renderer
-// stuck in a call hung the game's exit).
+// Hazard 7 (threads that do not end) is tests/shutdown.rs.
 
-#[test]
-fn dropping_the_app_does_not_wait_for_a_stuck_renderer() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    use bevy_talking_head::prelude::*;
-    use bevy_talking_head::testing::{flat_portrait, head_stats, headless_app, update_until};
-    use bevy_talking_head::{RenderRequest, RenderTarget};
-
-    let mut app = headless_app("assets", TalkingHeadPlugin::default());
-    let (stuck, release) = (
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(AtomicBool::new(false)),
-    );
-    let (stuck_in, release_in) = (stuck.clone(), release.clone());
-    // A renderer that never returns (until the test lets it, after the check), like a driver call that
-    // hangs.
-    let renderer = HeadRendererKind::Custom(Arc::new(common::FnRenderer(
-        "stuck",
-        move |_: &RenderRequest<'_>, _: &mut RenderTarget<'_>| {
-            stuck_in.store(true, Ordering::SeqCst);
-            while !release_in.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Ok(())
-        },
-    )));
-    let portrait = flat_portrait(&mut app, 32, [90, 90, 90, 255]);
-    let head = app
-        .world_mut()
-        .spawn(TalkingHead::new(portrait).with_renderer(renderer))
-        .id();
-    update_until(
-        &mut app,
-        Duration::from_secs(60),
-        "a job in the stuck renderer",
-        |a| {
-            let _ = head_stats(a, head);
-            stuck.load(Ordering::SeqCst)
-        },
-    );
-    // An `App` cannot move to another thread: a watchdog ends the test binary if the drop hangs.
-    let done = Arc::new(AtomicBool::new(false));
-    let watched = done.clone();
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(60));
-        if !watched.load(Ordering::SeqCst) {
-            eprintln!("hostile_inputs: dropping the app hangs on a stuck renderer; aborting");
-            std::process::exit(101);
-        }
-    });
-    let started = std::time::Instant::now();
-    drop(app);
-    let dropped = started.elapsed();
-    done.store(true, Ordering::SeqCst);
-    eprintln!("dropping the app with a stuck renderer took {dropped:?}");
-    release.store(true, Ordering::SeqCst);
-}
-
-/// Removing live faces whose threads are stuck (here: loading a model from a pipe nobody writes, as a
-/// tracking thread blocked in a slow disk or network read) costs the frame nothing: it used to wait
-/// 100 ms for each. (The bound is 5x under the old cost of 10 heads, so a loaded machine does not fail it.)
-#[cfg(unix)]
-#[test]
-fn despawning_live_faces_with_stuck_threads_does_not_block_the_frame() {
-    use std::os::unix::fs::OpenOptionsExt;
-    use std::sync::Arc;
-    use std::sync::atomic::AtomicUsize;
-
-    use bevy::prelude::*;
-    use bevy_talking_head::drive::LiveFace;
-    use bevy_talking_head::prelude::*;
-    use bevy_talking_head::testing::headless_app;
-
-    let dir = std::env::temp_dir().join(format!("bth-hostile-fifo-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let fifo = dir.join("face_detector.onnx");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-    if !made.is_ok_and(|s| s.success()) {
-        eprintln!("no mkfifo: skipped");
-        return;
-    }
-    let mut app = headless_app("assets", TalkingHeadPlugin::default());
-    let reads = Arc::new(AtomicUsize::new(0));
-    let heads: Vec<Entity> = (0..10)
-        .map(|_| {
-            let live = LiveFace::new(live::source_for(reads.clone())).with_models_dir(&dir);
-            app.world_mut().spawn((FaceFrame::default(), live)).id()
-        })
-        .collect();
-    for _ in 0..5 {
-        app.update();
-    }
-    std::thread::sleep(Duration::from_millis(100));
-    // As a game does it: commands, applied in the frame.
-    let started = std::time::Instant::now();
-    for head in heads {
-        app.world_mut().commands().entity(head).despawn();
-    }
-    app.update();
-    let took = started.elapsed();
-    eprintln!("despawning 10 live faces with stuck threads: that frame took {took:?}");
-    assert!(
-        took < Duration::from_millis(200),
-        "{took:?} (was 10 x 100 ms)"
-    );
-    // Unblock the readers (they get an empty file, fail and end), then let the app go.
-    let _ = std::fs::OpenOptions::new()
-        .write(true)
-        .custom_flags(0o4000) // O_NONBLOCK: no wait if no reader is left
-        .open(&fifo);
-    drop(app);
-    let _ = std::fs::remove_dir_all(&dir);
-}
 // ---------------------------------------------------------------------------------------------------
 // Hazard 8: inputs without bounds.
 
