@@ -666,10 +666,15 @@ fn a_video_with_frames_over_8192_px_is_an_error_naming_it() {
     image::RgbImage::new(8200, 2)
         .save(dir.join("0001.png"))
         .unwrap();
-    let e = match VideoFileSource::open_sequence(&dir, 30.0) {
-        Ok(_) => panic!("an 8200 px frame must be refused"),
-        Err(e) => e.to_string(),
-    };
+    let frames = dir.clone();
+    let (result, peak) = guarded(
+        "an 8200 px image sequence",
+        64 * MB,
+        Duration::from_secs(60),
+        move || VideoFileSource::open_sequence(&frames, 30.0).map(|_| ()).map_err(|e| e.to_string()),
+    );
+    let e = result.expect_err("an 8200 px frame must be refused");
+    assert!(peak < 64 * MB, "{peak} bytes");
     assert!(e.contains("8200x2") && e.contains("8192 px limit"), "{e}");
     assert!(e.contains("0001.png"), "names the file: {e}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -703,4 +708,150 @@ fn the_face_recorder_stops_growing_at_its_cap_and_the_pcm_queue_is_bounded() {
         assert!(pcm.send(vec![0.0; 160]));
     }
     assert_eq!(pcm.dropped(), 996);
+}
+
+/// A portrait image of `size` in `format`, every pixel `pixel` (its bytes in that format).
+fn portrait_image(
+    size: (u32, u32),
+    format: wgpu_types::TextureFormat,
+    pixel: &[u8],
+) -> bevy::image::Image {
+    bevy::image::Image::new_fill(
+        wgpu_types::Extent3d {
+            width: size.0,
+            height: size.1,
+            depth_or_array_layers: 1,
+        },
+        wgpu_types::TextureDimension::D2,
+        pixel,
+        format,
+        bevy::asset::RenderAssetUsages::default(),
+    )
+}
+
+#[test]
+fn a_portrait_over_8192_px_is_an_error_naming_it_without_allocating() {
+    use bevy::prelude::*;
+    use wgpu_types::TextureFormat;
+    use bevy_talking_head::render::PortraitImage;
+    use bevy_talking_head::prelude::*;
+    use bevy_talking_head::testing::{SeenErrors, headless_app, update_until};
+
+    // 9000 x 4: 144 KB, but wider than the limit.
+    let wide = portrait_image((9000, 4), TextureFormat::Rgba8UnormSrgb, &[1, 2, 3, 255]);
+    let (result, peak) = guarded(
+        "a 9000 px portrait",
+        64 * MB,
+        Duration::from_secs(60),
+        move || PortraitImage::from_image_resized(&wide, "wide.png", 256, 256).map(|_| ()),
+    );
+    let e = result.expect_err("9000 px is refused").to_string();
+    assert!(
+        e.contains("wide.png") && e.contains("9000x4") && e.contains("8192 px limit"),
+        "{e}"
+    );
+    assert!(peak < 64 * MB, "{peak} bytes");
+    // In a game: the head reports it and the game goes on.
+    let mut app = headless_app("assets", TalkingHeadPlugin::default());
+    let image = portrait_image((9000, 4), TextureFormat::Rgba8UnormSrgb, &[1, 2, 3, 255]);
+    let handle = app.world_mut().resource_mut::<Assets<Image>>().add(image);
+    app.world_mut().spawn(
+        TalkingHead::new(handle)
+            .with_output_size(UVec2::new(64, 64))
+            .with_renderer(HeadRendererKind::Still),
+    );
+    update_until(&mut app, Duration::from_secs(60), "the error", |a| {
+        !a.world().resource::<SeenErrors>().texts().is_empty()
+    });
+    let errors = app.world().resource::<SeenErrors>().texts();
+    assert!(errors[0].contains("8192 px limit"), "{errors:?}");
+}
+
+/// The frames that load a large portrait stay short: an 8192 x 8192 one is converted and scaled to the
+/// output in one pass that reads only the pixels it needs (it used to be copied whole, or converted
+/// whole, in the frame, then scaled). RGBA8 as PNG and JPEG load, and one-channel (a grey PNG).
+#[test]
+fn a_large_portrait_loads_without_stalling_the_frame() {
+    use bevy::prelude::*;
+    use wgpu_types::TextureFormat;
+    use bevy_talking_head::render::PortraitImage;
+    use bevy_talking_head::prelude::*;
+    use bevy_talking_head::testing::{headless_app, output_pixels};
+
+    let mut app = headless_app("assets", TalkingHeadPlugin::default());
+    for _ in 0..3 {
+        app.update();
+    }
+    for (size, format, pixel) in [
+        (8192, TextureFormat::Rgba8UnormSrgb, &[200u8, 100, 50, 255][..]),
+        (8192, TextureFormat::R8Unorm, &[128u8][..]),
+    ] {
+        let image = portrait_image((size, size), format, pixel);
+        // What the head must show (worked out here, not in the frame).
+        let want = PortraitImage::from_image_resized(&image, "big", 4, 4).unwrap().rgba[..4].to_vec();
+        let handle = app.world_mut().resource_mut::<Assets<Image>>().add(image);
+        let head = app
+            .world_mut()
+            .spawn(
+                TalkingHead::new(handle)
+                    .with_output_size(UVec2::new(256, 256))
+                    .with_renderer(HeadRendererKind::Still),
+            )
+            .id();
+        let started = std::time::Instant::now();
+        let mut slowest = Duration::ZERO;
+        loop {
+            let t = std::time::Instant::now();
+            app.update();
+            slowest = slowest.max(t.elapsed());
+            let shown = output_pixels(&app, head);
+            if shown.len() == 256 * 256 * 4 && shown.chunks_exact(4).all(|p| p == want) {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the {size} px {format:?} portrait never showed"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        eprintln!(
+            "a {size} x {size} {format:?} portrait: shown after {:?}, the slowest frame {slowest:?}",
+            started.elapsed()
+        );
+        assert!(
+            slowest < Duration::from_millis(50),
+            "a frame took {slowest:?} loading the {size} px {format:?} portrait"
+        );
+        app.world_mut().entity_mut(head).despawn();
+    }
+}
+
+#[test]
+fn a_video_reuses_its_frame_buffer() {
+    use bevy_talking_head::capture::{FrameSource, VideoFileSource};
+    let dir = std::env::temp_dir().join(format!("bth-hostile-reuse-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..3u8 {
+        image::RgbImage::from_pixel(32, 16, image::Rgb([i * 80, 0, 0]))
+            .save(dir.join(format!("{i:04}.png")))
+            .unwrap();
+    }
+    let mut video = match VideoFileSource::open_sequence(&dir, 30.0) {
+        Ok(v) => v,
+        Err(e) if e.to_string().contains("install ffmpeg") => {
+            eprintln!("no ffmpeg: skipped");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    let first = video.next_frame().unwrap().unwrap();
+    assert_eq!(first.rgb.len(), 32 * 16 * 3);
+    let buffer = first.rgb.as_ptr();
+    // The tracking thread gives the buffer back when done with the frame: the next frame fills it.
+    video.recycle(first.rgb);
+    let second = video.next_frame().unwrap().unwrap();
+    assert_eq!(second.rgb.as_ptr(), buffer, "the buffer given back is filled again");
+    assert_eq!(&second.rgb[..3], &[80, 0, 0], "with the second frame");
+    let _ = std::fs::remove_dir_all(&dir);
 }
