@@ -231,7 +231,11 @@ mod tests {
     #[test]
     fn sampling_in_place_matches_converting_then_resizing() {
         let (w, h) = (7, 5);
-        let bytes = |n: usize| (0..w * h * n).map(|i| (i * 37 % 251) as u8).collect::<Vec<_>>();
+        let bytes = |n: usize| {
+            (0..w * h * n)
+                .map(|i| (i * 37 % 251) as u8)
+                .collect::<Vec<_>>()
+        };
         for (format, n) in [
             (TextureFormat::Rgba8UnormSrgb, 4),
             (TextureFormat::Bgra8UnormSrgb, 4),
@@ -242,7 +246,11 @@ mod tests {
             // What Bevy's conversion gives, then the bilinear resize.
             let converted = img.convert(TextureFormat::Rgba8UnormSrgb).unwrap();
             let full = PortraitImage::new(w as u32, h as u32, converted.data.unwrap()).unwrap();
-            assert_eq!(PortraitImage::from_image(&img, "x").unwrap(), full, "{format:?}");
+            assert_eq!(
+                PortraitImage::from_image(&img, "x").unwrap(),
+                full,
+                "{format:?}"
+            );
             for (ow, oh) in [(3, 4), (11, 2), (7, 5)] {
                 assert_eq!(
                     PortraitImage::from_image_resized(&img, "x", ow, oh).unwrap(),
@@ -254,7 +262,9 @@ mod tests {
         let short = image(4, 4, TextureFormat::Rgba8UnormSrgb, vec![0; 64]);
         let mut short = short;
         short.data = Some(vec![0; 10]);
-        let e = PortraitImage::from_image(&short, "short.png").unwrap_err().to_string();
+        let e = PortraitImage::from_image(&short, "short.png")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("short.png") && e.contains("10 bytes"), "{e}");
     }
 

@@ -671,7 +671,11 @@ fn a_video_with_frames_over_8192_px_is_an_error_naming_it() {
         "an 8200 px image sequence",
         64 * MB,
         Duration::from_secs(60),
-        move || VideoFileSource::open_sequence(&frames, 30.0).map(|_| ()).map_err(|e| e.to_string()),
+        move || {
+            VideoFileSource::open_sequence(&frames, 30.0)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
     );
     let e = result.expect_err("an 8200 px frame must be refused");
     assert!(peak < 64 * MB, "{peak} bytes");
@@ -732,10 +736,10 @@ fn portrait_image(
 #[test]
 fn a_portrait_over_8192_px_is_an_error_naming_it_without_allocating() {
     use bevy::prelude::*;
-    use wgpu_types::TextureFormat;
-    use bevy_talking_head::render::PortraitImage;
     use bevy_talking_head::prelude::*;
+    use bevy_talking_head::render::PortraitImage;
     use bevy_talking_head::testing::{SeenErrors, headless_app, update_until};
+    use wgpu_types::TextureFormat;
 
     // 9000 x 4: 144 KB, but wider than the limit.
     let wide = portrait_image((9000, 4), TextureFormat::Rgba8UnormSrgb, &[1, 2, 3, 255]);
@@ -770,7 +774,9 @@ fn a_portrait_over_8192_px_is_an_error_naming_it_without_allocating() {
 /// The time the calling thread has run on a CPU (Linux's schedstat), `None` without it.
 fn cpu_time() -> Option<Duration> {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    Some(Duration::from_nanos(text.split_whitespace().next()?.parse().ok()?))
+    Some(Duration::from_nanos(
+        text.split_whitespace().next()?.parse().ok()?,
+    ))
 }
 
 /// The frames that load a large portrait stay short: an 8192 x 8192 one is converted and scaled to the
@@ -797,7 +803,11 @@ fn a_large_portrait_loads_without_stalling_the_frame() {
         app.update();
     }
     for (size, format, pixel) in [
-        (8192, TextureFormat::Rgba8UnormSrgb, &[200u8, 100, 50, 255][..]),
+        (
+            8192,
+            TextureFormat::Rgba8UnormSrgb,
+            &[200u8, 100, 50, 255][..],
+        ),
         (8192, TextureFormat::R8Unorm, &[128u8][..]),
     ] {
         let image = portrait_image((size, size), format, pixel);
@@ -806,9 +816,15 @@ fn a_large_portrait_loads_without_stalling_the_frame() {
         let whole = if format == TextureFormat::Rgba8UnormSrgb {
             image.data.clone().unwrap()
         } else {
-            image.convert(TextureFormat::Rgba8UnormSrgb).unwrap().data.unwrap()
+            image
+                .convert(TextureFormat::Rgba8UnormSrgb)
+                .unwrap()
+                .data
+                .unwrap()
         };
-        let old = PortraitImage::new(size, size, whole).unwrap().resized(256, 256);
+        let old = PortraitImage::new(size, size, whole)
+            .unwrap()
+            .resized(256, 256);
         let old_cpu = cpu_time().unwrap() - t;
         let want = old.rgba[..4].to_vec();
         drop(old);
@@ -876,7 +892,11 @@ fn a_video_reuses_its_frame_buffer() {
     // The tracking thread gives the buffer back when done with the frame: the next frame fills it.
     video.recycle(first.rgb);
     let second = video.next_frame().unwrap().unwrap();
-    assert_eq!(second.rgb.as_ptr(), buffer, "the buffer given back is filled again");
+    assert_eq!(
+        second.rgb.as_ptr(),
+        buffer,
+        "the buffer given back is filled again"
+    );
     assert_eq!(&second.rgb[..3], &[80, 0, 0], "with the second frame");
     let _ = std::fs::remove_dir_all(&dir);
 }

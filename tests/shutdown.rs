@@ -63,7 +63,9 @@ fn live_threads() -> usize {
 /// The time the calling thread has run on a CPU (Linux's schedstat, in ns), `None` without it.
 fn cpu_time() -> Option<Duration> {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    Some(Duration::from_nanos(text.split_whitespace().next()?.parse().ok()?))
+    Some(Duration::from_nanos(
+        text.split_whitespace().next()?.parse().ok()?,
+    ))
 }
 
 /// Process ids of this process's `ffmpeg` children (zombies included: a child nobody reaped is not gone).

@@ -49,8 +49,14 @@ pub(crate) fn load_portraits(
         if !state.portraits.is_empty() || state.portraits_failed {
             continue;
         }
-        let Some(loaded) = gather(entity, &head, state, &images, folder.as_deref(), &mut errors)
-        else {
+        let Some(loaded) = gather(
+            entity,
+            &head,
+            state,
+            &images,
+            folder.as_deref(),
+            &mut errors,
+        ) else {
             continue;
         };
         let mut ready = Vec::new();

@@ -35,8 +35,12 @@ pub(super) struct TrackLoop {
 impl TrackLoop {
     pub(super) fn run(self) {
         let stopped = || self.stop.is_set();
-        let loaded =
-            FaceTracker::from_dir_unless(&self.models, &self.options, TrackerModels::MeshV2, &stopped);
+        let loaded = FaceTracker::from_dir_unless(
+            &self.models,
+            &self.options,
+            TrackerModels::MeshV2,
+            &stopped,
+        );
         let mut tracker = match loaded {
             Ok(t) => t,
             // Removed while loading: nobody to tell.
@@ -72,16 +76,17 @@ impl TrackLoop {
                     tracker.reset();
                 }
                 last_source_index = Some(frame.index);
-                let view = match ImageView::new(frame.width, frame.height, 3, &frame.rgb, &self.name) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        if !frame_error_reported {
-                            frame_error_reported = true;
-                            let _ = self.status.send(Status::Lost(e.to_string()));
+                let view =
+                    match ImageView::new(frame.width, frame.height, 3, &frame.rgb, &self.name) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            if !frame_error_reported {
+                                frame_error_reported = true;
+                                let _ = self.status.send(Status::Lost(e.to_string()));
+                            }
+                            break 'frame;
                         }
-                        break 'frame;
-                    }
-                };
+                    };
                 // MediaPipe's VIDEO mode: points smoothed over the capture times, blendshapes from them.
                 let tracked = match tracker
                     .track_video(&view, captured_at.saturating_duration_since(self.epoch))
