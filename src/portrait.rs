@@ -52,8 +52,16 @@ impl PortraitImage {
 
     /// Converts a Bevy [`Image`] (any 2D format Bevy can convert to RGBA8). `label` names it in errors.
     pub fn from_image(image: &Image, label: &str) -> Result<Self> {
-        let (width, height) = (image.width(), image.height());
-        check_size(width, height, label)?;
+        Self::from_image_resized(image, label, image.width(), image.height())
+    }
+
+    /// [`from_image`](Self::from_image) scaled to `width` x `height` ([`resized`](Self::resized)) in one
+    /// pass, reading only the pixels the output needs, where they lie: no copy or conversion of the
+    /// whole image, so the cost is that of the output however large the image (an 8192 x 8192 portrait
+    /// for a 256 x 256 head costs what a 256 x 256 one does).
+    pub fn from_image_resized(image: &Image, label: &str, width: u32, height: u32) -> Result<Self> {
+        let (w, h) = (image.width(), image.height());
+        check_size(w, h, label)?;
         let problem = |problem: String| Error::Portrait {
             path: label.to_owned(),
             problem,
@@ -64,54 +72,113 @@ impl PortraitImage {
             ));
         }
         let format = image.texture_descriptor.format;
-        let rgba = match format {
-            TextureFormat::Rgba8UnormSrgb | TextureFormat::Rgba8Unorm => image.data.clone(),
-            _ => image
-                .convert(TextureFormat::Rgba8UnormSrgb)
-                .and_then(|c| c.data),
+        // The formats Bevy converts to RGBA8 (`Image::convert`), converted as it does, pixel by pixel.
+        let bytes = match format {
+            TextureFormat::Rgba8UnormSrgb
+            | TextureFormat::Rgba8Unorm
+            | TextureFormat::Bgra8UnormSrgb
+            | TextureFormat::Bgra8Unorm => 4,
+            TextureFormat::Rg8Unorm => 2,
+            TextureFormat::R8Unorm => 1,
+            _ => {
+                return Err(problem(format!(
+                    "its pixel format {format:?} cannot be converted to RGBA8"
+                )));
+            }
+        };
+        let data = image.data.as_deref().unwrap_or_default();
+        let expected = w as usize * h as usize * bytes;
+        if data.len() != expected {
+            return Err(problem(format!(
+                "{} bytes of {format:?} for {w}x{h} ({expected} expected)",
+                data.len()
+            )));
         }
-        .ok_or_else(|| {
-            problem(format!(
-                "its pixel format {format:?} cannot be converted to RGBA8"
-            ))
-        })?;
-        Self::checked(width, height, rgba, label)
+        let rgba = match format {
+            TextureFormat::Bgra8UnormSrgb | TextureFormat::Bgra8Unorm => {
+                resample(w, h, width, height, |i| {
+                    let p = &data[i * 4..i * 4 + 4];
+                    [p[2], p[1], p[0], p[3]]
+                })
+            }
+            TextureFormat::Rg8Unorm => resample(w, h, width, height, |i| {
+                let (l, a) = (data[i * 2], data[i * 2 + 1]);
+                [l, l, l, a]
+            }),
+            TextureFormat::R8Unorm => resample(w, h, width, height, |i| {
+                let l = data[i];
+                [l, l, l, 255]
+            }),
+            _ if (width, height) == (w, h) => data.to_vec(),
+            _ => resample(w, h, width, height, |i| {
+                let p = &data[i * 4..i * 4 + 4];
+                [p[0], p[1], p[2], p[3]]
+            }),
+        };
+        Ok(Self {
+            width,
+            height,
+            rgba,
+        })
     }
 
     /// A copy scaled to `width` x `height` with bilinear filtering (pixel centres aligned).
     pub fn resized(&self, width: u32, height: u32) -> Self {
-        if width == self.width && height == self.height {
+        if (width, height) == (self.width, self.height) {
             return self.clone();
         }
-        let mut out = vec![0u8; width as usize * height as usize * 4];
-        let sx = self.width as f32 / width as f32;
-        let sy = self.height as f32 / height as f32;
-        let (w, h) = (self.width as usize, self.height as usize);
-        for y in 0..height as usize {
-            let fy = ((y as f32 + 0.5) * sy - 0.5).clamp(0.0, (h - 1) as f32);
-            let y0 = fy as usize;
-            let y1 = (y0 + 1).min(h - 1);
-            let ty = fy - y0 as f32;
-            for x in 0..width as usize {
-                let fx = ((x as f32 + 0.5) * sx - 0.5).clamp(0.0, (w - 1) as f32);
-                let x0 = fx as usize;
-                let x1 = (x0 + 1).min(w - 1);
-                let tx = fx - x0 as f32;
-                for c in 0..4 {
-                    let p = |xx: usize, yy: usize| self.rgba[(yy * w + xx) * 4 + c] as f32;
-                    let top = p(x0, y0) * (1.0 - tx) + p(x1, y0) * tx;
-                    let bottom = p(x0, y1) * (1.0 - tx) + p(x1, y1) * tx;
-                    out[(y * width as usize + x) * 4 + c] =
-                        (top * (1.0 - ty) + bottom * ty).round() as u8;
-                }
-            }
-        }
+        let src = &self.rgba;
         Self {
             width,
             height,
-            rgba: out,
+            rgba: resample(self.width, self.height, width, height, |i| {
+                let p = &src[i * 4..i * 4 + 4];
+                [p[0], p[1], p[2], p[3]]
+            }),
         }
     }
+}
+
+/// An image of `sw` x `sh` whose pixel `i` (row-major) is `pixel(i)` as RGBA8, scaled to `width` x
+/// `height` with bilinear filtering (pixel centres aligned); reads only the pixels it needs.
+fn resample(
+    sw: u32,
+    sh: u32,
+    width: u32,
+    height: u32,
+    pixel: impl Fn(usize) -> [u8; 4],
+) -> Vec<u8> {
+    let mut out = vec![0u8; width as usize * height as usize * 4];
+    let (w, h) = (sw as usize, sh as usize);
+    if (width, height) == (sw, sh) {
+        for (i, px) in out.chunks_exact_mut(4).enumerate() {
+            px.copy_from_slice(&pixel(i));
+        }
+        return out;
+    }
+    let sx = sw as f32 / width as f32;
+    let sy = sh as f32 / height as f32;
+    for y in 0..height as usize {
+        let fy = ((y as f32 + 0.5) * sy - 0.5).clamp(0.0, (h - 1) as f32);
+        let y0 = fy as usize;
+        let y1 = (y0 + 1).min(h - 1);
+        let ty = fy - y0 as f32;
+        for x in 0..width as usize {
+            let fx = ((x as f32 + 0.5) * sx - 0.5).clamp(0.0, (w - 1) as f32);
+            let x0 = fx as usize;
+            let x1 = (x0 + 1).min(w - 1);
+            let tx = fx - x0 as f32;
+            let (a, b) = (pixel(y0 * w + x0), pixel(y0 * w + x1));
+            let (c, d) = (pixel(y1 * w + x0), pixel(y1 * w + x1));
+            for ch in 0..4 {
+                let top = a[ch] as f32 * (1.0 - tx) + b[ch] as f32 * tx;
+                let bottom = c[ch] as f32 * (1.0 - tx) + d[ch] as f32 * tx;
+                out[(y * width as usize + x) * 4 + ch] =
+                    (top * (1.0 - ty) + bottom * ty).round() as u8;
+            }
+        }
+    }
+    out
 }
 
 fn check_size(width: u32, height: u32, label: &str) -> Result<()> {
@@ -145,6 +212,60 @@ mod tests {
         assert_eq!(&big.rgba[0..4], &[0, 0, 0, 255]);
         assert_eq!(&big.rgba[12..16], &[200, 100, 50, 255]);
         assert_eq!(&big.rgba[4..8], &[50, 25, 13, 255]);
+    }
+
+    fn image(w: u32, h: u32, format: TextureFormat, data: Vec<u8>) -> Image {
+        Image::new(
+            wgpu_types::Extent3d {
+                width: w,
+                height: h,
+                depth_or_array_layers: 1,
+            },
+            wgpu_types::TextureDimension::D2,
+            data,
+            format,
+            bevy::asset::RenderAssetUsages::default(),
+        )
+    }
+
+    #[test]
+    fn sampling_in_place_matches_converting_then_resizing() {
+        let (w, h) = (7, 5);
+        let bytes = |n: usize| {
+            (0..w * h * n)
+                .map(|i| (i * 37 % 251) as u8)
+                .collect::<Vec<_>>()
+        };
+        for (format, n) in [
+            (TextureFormat::Rgba8UnormSrgb, 4),
+            (TextureFormat::Bgra8UnormSrgb, 4),
+            (TextureFormat::Rg8Unorm, 2),
+            (TextureFormat::R8Unorm, 1),
+        ] {
+            let img = image(w as u32, h as u32, format, bytes(n as usize));
+            // What Bevy's conversion gives, then the bilinear resize.
+            let converted = img.convert(TextureFormat::Rgba8UnormSrgb).unwrap();
+            let full = PortraitImage::new(w as u32, h as u32, converted.data.unwrap()).unwrap();
+            assert_eq!(
+                PortraitImage::from_image(&img, "x").unwrap(),
+                full,
+                "{format:?}"
+            );
+            for (ow, oh) in [(3, 4), (11, 2), (7, 5)] {
+                assert_eq!(
+                    PortraitImage::from_image_resized(&img, "x", ow, oh).unwrap(),
+                    full.resized(ow, oh),
+                    "{format:?} at {ow}x{oh}"
+                );
+            }
+        }
+        let short = image(4, 4, TextureFormat::Rgba8UnormSrgb, vec![0; 64]);
+        let mut short = short;
+        short.data = Some(vec![0; 10]);
+        let e = PortraitImage::from_image(&short, "short.png")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("short.png") && e.contains("10 bytes"), "{e}");
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Ending background threads without hanging the game: joins with a deadline, and a place for the
 //! threads of removed live faces, which are told to stop but not waited for on the main thread.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::thread::JoinHandle;
+
+use crossbeam_channel::Sender;
 use std::time::{Duration, Instant};
 
 /// How long dropping the app waits for its worker threads (render, rig, live tracking) to end their
@@ -39,5 +41,35 @@ pub(crate) fn join_within(mut threads: Vec<JoinHandle<()>>, wait: Duration, what
             "{left} {what} thread(s) still busy after {wait:?}; not waiting for them (a renderer or \
              a source stuck in a call?)"
         );
+    }
+}
+
+/// A job for [`off_main`].
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs `job` on a helper thread of its own (started on first use), so that the main thread does not
+/// pay for it: stopping what a removed head left running (killing an `ffmpeg` child wakes it, and on a
+/// machine of two cores the frame would wait while it dies). Runs `job` here if there is no helper.
+pub(crate) fn off_main(job: impl FnOnce() + Send + 'static) {
+    static HELPER: OnceLock<Option<Sender<Job>>> = OnceLock::new();
+    let helper = HELPER.get_or_init(|| {
+        let (tx, rx) = crossbeam_channel::unbounded::<Job>();
+        std::thread::Builder::new()
+            .name("talking-head stopper".into())
+            .spawn(move || {
+                for job in rx {
+                    job();
+                }
+            })
+            .ok()
+            .map(|_| tx)
+    });
+    match helper {
+        Some(tx) => {
+            if let Err(e) = tx.send(Box::new(job)) {
+                (e.into_inner())();
+            }
+        }
+        None => job(),
     }
 }

@@ -40,4 +40,21 @@ pub trait FrameSource {
     fn next_frame(&mut self) -> Result<Option<CapturedFrame>>;
     /// A name for logs and errors (a path or a device name).
     fn name(&self) -> &str;
+    /// Something another thread can call to make a [`next_frame`](Self::next_frame) blocked in this
+    /// source return soon (with an error or `None`): how a [`LiveFace`](crate::drive::LiveFace) that
+    /// is removed stops a capture thread waiting on a stalled decoder or device. `None` (the default):
+    /// the source cannot be interrupted, and a thread blocked in it ends when the call returns.
+    /// [`VideoFileSource`] kills its `ffmpeg` child.
+    fn interrupter(&self) -> Option<SourceInterrupt> {
+        None
+    }
+    /// Takes back the pixel buffer of a frame this source gave out and nobody needs any more, to fill
+    /// again instead of allocating a new one (the default drops it).
+    fn recycle(&mut self, rgb: Vec<u8>) {
+        drop(rgb);
+    }
 }
+
+/// See [`FrameSource::interrupter`]: safe to call from any thread, more than once, and after the
+/// source is gone.
+pub type SourceInterrupt = Box<dyn Fn() + Send + Sync>;

@@ -4,9 +4,10 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::{CapturedFrame, FrameSource};
+use super::{CapturedFrame, FrameSource, SourceInterrupt};
 use crate::error::{Error, Result};
 
 fn video_error(path: &Path, problem: impl Into<String>) -> Error {
@@ -23,9 +24,12 @@ pub struct VideoFileSource {
     width: u32,
     height: u32,
     fps: f64,
-    child: Child,
+    /// Shared with the [`interrupter`](FrameSource::interrupter), which kills it from another thread.
+    child: Arc<Mutex<Child>>,
     stdout: ChildStdout,
     index: u64,
+    /// A frame buffer given back ([`FrameSource::recycle`]), filled again by the next frame.
+    spare: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for VideoFileSource {
@@ -117,9 +121,10 @@ impl VideoFileSource {
             width,
             height,
             fps,
-            child,
+            child: Arc::new(Mutex::new(child)),
             stdout,
             index: 0,
+            spare: None,
         })
     }
 
@@ -136,7 +141,13 @@ impl VideoFileSource {
 
 impl FrameSource for VideoFileSource {
     fn next_frame(&mut self) -> Result<Option<CapturedFrame>> {
-        let mut rgb = vec![0u8; self.width as usize * self.height as usize * 3];
+        let len = self.width as usize * self.height as usize * 3;
+        // Every byte is overwritten below (or the frame is not returned): a recycled buffer needs no
+        // clearing.
+        let mut rgb = match self.spare.take() {
+            Some(b) if b.len() == len => b,
+            _ => vec![0u8; len],
+        };
         let mut filled = 0;
         while filled < rgb.len() {
             match self.stdout.read(&mut rgb[filled..]) {
@@ -168,12 +179,28 @@ impl FrameSource for VideoFileSource {
     fn name(&self) -> &str {
         &self.name
     }
+
+    fn interrupter(&self) -> Option<SourceInterrupt> {
+        let child = self.child.clone();
+        // A killed `ffmpeg` closes its end of the pipe: a read blocked in `next_frame` returns.
+        // (Once the child is reaped, `kill` sends nothing: no stray signal to a reused process id.)
+        Some(Box::new(move || {
+            let _ = child.lock().unwrap_or_else(|e| e.into_inner()).kill();
+        }))
+    }
+
+    fn recycle(&mut self, rgb: Vec<u8>) {
+        if rgb.len() == self.width as usize * self.height as usize * 3 {
+            self.spare = Some(rgb);
+        }
+    }
 }
 
 impl Drop for VideoFileSource {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 

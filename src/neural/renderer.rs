@@ -434,8 +434,12 @@ impl NeuralRenderer {
                 .name("talking-head-neural-embed".into())
                 .spawn(move || me.fill(&thread_slot, &owned));
             match spawned {
-                // The frame that starts the embedding always shows the still portrait.
-                Ok(_) => return Ok(None),
+                // The frame that starts the embedding always shows the still portrait. The thread is
+                // joined when the app goes (within the shutdown wait), not left detached.
+                Ok(thread) => {
+                    crate::threads::linger(thread);
+                    return Ok(None);
+                }
                 Err(e) => slot.set(Slot::Failed(format!(
                     "cannot start the embedding thread: {e}"
                 ))),

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use bevy::asset::{AssetEvent, Assets};
+use bevy::asset::{AssetEvent, AssetId, Assets};
 use bevy::ecs::prelude::*;
 use bevy::image::Image;
 use bevy::math::UVec2;
@@ -13,7 +13,7 @@ use bevy::math::UVec2;
 use super::apply::write_output;
 use super::resolve::modified;
 use super::state::HeadState;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::head::TalkingHead;
 use crate::portrait::PortraitImage;
 use crate::report::{HeadErrors, asset_label};
@@ -24,6 +24,11 @@ use crate::rig::{HeadRig, RigRequest};
 pub(crate) struct AssetFolder(pub PathBuf);
 
 /// Loads the portraits of heads whose inputs changed; shows the still portrait as soon as it has loaded.
+///
+/// Bevy's loaders decode the files (on its task pools); here each portrait is converted to RGBA8 and
+/// scaled to the output size in one pass that reads only the pixels the output needs, where they lie
+/// ([`PortraitImage::from_image_resized`]): work in proportion to the output, no copy of the image,
+/// however large it is.
 pub(crate) fn load_portraits(
     mut heads: Query<(Entity, Ref<TalkingHead>, &mut HeadState, &mut HeadRig)>,
     mut images: ResMut<Assets<Image>>,
@@ -44,56 +49,33 @@ pub(crate) fn load_portraits(
         if !state.portraits.is_empty() || state.portraits_failed {
             continue;
         }
-        // All that have loaded (failed ones are reported and skipped), once none is loading.
-        let mut loaded = Vec::new();
-        let mut waiting = false;
-        for handle in &head.portraits {
-            let label = asset_label(handle);
-            if let Some(image) = images.get(handle) {
-                match PortraitImage::from_image(image, &label) {
-                    Ok(p) => {
-                        let file = folder
-                            .as_deref()
-                            .zip(handle.path())
-                            .map(|(f, p)| f.0.join(p.path()))
-                            .filter(|f| f.is_file());
-                        loaded.push((handle.id(), p, file));
-                    }
-                    Err(e) => {
-                        errors.report(entity, e);
-                        state.portraits_failed = true;
-                    }
-                }
-            } else if let Some(message) = errors.load_failure(handle) {
-                errors.report(
-                    entity,
-                    Error::Asset {
-                        path: label,
-                        message,
-                    },
-                );
-                state.portraits_failed = true;
-            } else {
-                waiting = true;
+        let Some(loaded) = gather(
+            entity,
+            &head,
+            state,
+            &images,
+            folder.as_deref(),
+            &mut errors,
+        ) else {
+            continue;
+        };
+        let mut ready = Vec::new();
+        for (id, portrait, file) in loaded {
+            match portrait {
+                Ok(p) => ready.push((id, p, file)),
+                Err(e) => errors.report(entity, e),
             }
         }
-        if waiting || loaded.is_empty() {
+        if ready.is_empty() {
+            state.portraits_failed = true;
             continue;
         }
         // Some portraits failed but others loaded: go on with those.
         state.portraits_failed = false;
-        let first = &loaded[0].1;
-        let size = head
-            .output_size
-            .unwrap_or(UVec2::new(first.width, first.height))
-            .max(UVec2::ONE);
-        state.size = size;
+        let size = state.size;
         let (ids, files): (Vec<_>, Vec<_>) =
-            loaded.iter().map(|(id, _, f)| (*id, f.clone())).unzip();
-        state.portraits = loaded
-            .into_iter()
-            .map(|(_, p, _)| Arc::new(p.resized(size.x, size.y)))
-            .collect();
+            ready.iter().map(|(id, _, f)| (*id, f.clone())).unzip();
+        state.portraits = ready.into_iter().map(|(_, p, _)| Arc::new(p)).collect();
         // The still portrait shows at once, and outranks anything rendered before.
         state.applied_seq = state.bump();
         let still = state.portraits[0].rgba.clone();
@@ -108,4 +90,63 @@ pub(crate) fn load_portraits(
             files,
         }));
     }
+}
+
+/// A portrait at output size (or why not), with its asset id and file.
+type Loaded = (AssetId<Image>, Result<PortraitImage>, Option<PathBuf>);
+
+/// The head's portraits at output size once none is loading (failed loads are reported and skipped);
+/// `None` while one is loading.
+fn gather(
+    entity: Entity,
+    head: &TalkingHead,
+    state: &mut HeadState,
+    images: &Assets<Image>,
+    folder: Option<&AssetFolder>,
+    errors: &mut HeadErrors,
+) -> Option<Vec<Loaded>> {
+    let (mut found, mut failed) = (Vec::new(), Vec::new());
+    let mut waiting = false;
+    for handle in &head.portraits {
+        let label = asset_label(handle);
+        if let Some(image) = images.get(handle) {
+            let file = folder
+                .zip(handle.path())
+                .map(|(f, p)| f.0.join(p.path()))
+                .filter(|f| f.is_file());
+            found.push((handle.id(), image, label, file));
+        } else if let Some(message) = errors.load_failure(handle) {
+            failed.push(Error::Asset {
+                path: label,
+                message,
+            });
+        } else {
+            waiting = true;
+        }
+    }
+    if waiting {
+        return None;
+    }
+    for e in failed {
+        errors.report(entity, e);
+    }
+    if found.is_empty() {
+        state.portraits_failed = true;
+        return None;
+    }
+    let first = found[0].1;
+    let size = head
+        .output_size
+        .unwrap_or(UVec2::new(first.width(), first.height()))
+        .max(UVec2::ONE);
+    state.size = size;
+    Some(
+        found
+            .into_iter()
+            .map(|(id, image, label, file)| {
+                let p = PortraitImage::from_image_resized(image, &label, size.x, size.y);
+                (id, p, file)
+            })
+            .collect(),
+    )
 }

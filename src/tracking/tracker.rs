@@ -9,7 +9,7 @@ use super::crop::{Crop, ImageView, Sampling};
 use super::detector::{Detection, DetectorKind, FaceDetector};
 use super::landmarks::{EyeLandmarks, FaceLandmarker, FaceLandmarks, IrisLandmarker, MeshModel};
 use super::smoothing::VideoSmoother;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::face::ExpressionWeights;
 use crate::onnx::{OnnxModel, SessionOptions};
 
@@ -145,8 +145,26 @@ impl FaceTracker {
         options: &SessionOptions,
         models: TrackerModels,
     ) -> Result<Self> {
+        Self::from_dir_unless(dir, options, models, &|| false)
+    }
+
+    /// As [`from_dir_with`](Self::from_dir_with), giving up before each model once `stopped` says so
+    /// (a live face removed while its tracker loads): an error saying loading was stopped.
+    pub(crate) fn from_dir_unless(
+        dir: impl AsRef<Path>,
+        options: &SessionOptions,
+        models: TrackerModels,
+        stopped: &dyn Fn() -> bool,
+    ) -> Result<Self> {
         let dir = dir.as_ref();
         let load = |name: &str| -> Result<Arc<OnnxModel>> {
+            if stopped() {
+                return Err(Error::ModelLoad {
+                    path: dir.join(name).display().to_string(),
+                    message: "loading was stopped".into(),
+                    source: None,
+                });
+            }
             Ok(Arc::new(OnnxModel::from_file(
                 dir.join(name),
                 None,

@@ -2,12 +2,12 @@
 //! frame rate and hands the newest frame to the tracking thread.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::runtime::{Status, send_newest};
+use super::runtime::{Status, Stop, send_newest};
 use super::source::SourceOpener;
 use crate::capture::CapturedFrame;
 
@@ -19,7 +19,9 @@ pub(super) struct CaptureLoop {
     pub(super) frames: Sender<(CapturedFrame, u64, Instant)>,
     pub(super) frames_back: Receiver<(CapturedFrame, u64, Instant)>,
     pub(super) status: Sender<Status>,
-    pub(super) stop: Arc<AtomicBool>,
+    pub(super) stop: Arc<Stop>,
+    /// Frame buffers the tracking thread is done with, for the source to fill again.
+    pub(super) recycled: Receiver<Vec<u8>>,
     pub(super) dropped: Arc<AtomicU64>,
 }
 
@@ -27,7 +29,7 @@ impl CaptureLoop {
     pub(super) fn run(self) {
         let mut sequence = 0u64;
         let mut failing = false;
-        while !self.stop.load(Ordering::Relaxed) {
+        while !self.stop.is_set() {
             let mut source = match (self.opener)() {
                 Ok(s) => s,
                 Err(e) => {
@@ -39,14 +41,23 @@ impl CaptureLoop {
                     continue;
                 }
             };
+            self.stop.source(source.interrupter());
             let name = source.name().to_owned();
             let opened = Instant::now();
             let mut frames = 0u64;
             loop {
-                if self.stop.load(Ordering::Relaxed) {
+                if self.stop.is_set() {
                     return;
                 }
-                match source.next_frame() {
+                for rgb in self.recycled.try_iter() {
+                    source.recycle(rgb);
+                }
+                let next = source.next_frame();
+                // Stopped meanwhile (the read interrupted): whatever the read says is no news.
+                if self.stop.is_set() {
+                    return;
+                }
+                match next {
                     Ok(Some(frame)) => {
                         if self.paced {
                             let due = opened + frame.timestamp;
@@ -64,10 +75,11 @@ impl CaptureLoop {
                         frames += 1;
                         failing = false;
                         match send_newest(&self.frames, &self.frames_back, item) {
-                            Ok(true) => {
+                            Ok(Some((replaced, ..))) => {
                                 self.dropped.fetch_add(1, Ordering::Relaxed);
+                                source.recycle(replaced.rgb);
                             }
-                            Ok(false) => {}
+                            Ok(None) => {}
                             Err(()) => return,
                         }
                     }
@@ -98,13 +110,14 @@ impl CaptureLoop {
                     }
                 }
             }
+            self.stop.source(None);
         }
     }
 }
 
-fn sleep_unless_stopped(stop: &AtomicBool, total: Duration) {
+fn sleep_unless_stopped(stop: &Stop, total: Duration) {
     let until = Instant::now() + total;
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.is_set() {
         let now = Instant::now();
         if now >= until {
             return;

@@ -42,7 +42,7 @@ use crate::onnx::SessionOptions;
 use crate::report::HeadErrors;
 
 use capture_thread::CaptureLoop;
-use runtime::{Control, Runtime, Status};
+use runtime::{Control, Runtime, Status, Stop};
 use smoother::smooth;
 use tracking_thread::TrackLoop;
 
@@ -255,7 +255,9 @@ impl LiveFace {
             epoch: Some(epoch),
             ..LiveFaceStatus::default()
         };
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(Stop::default());
+        // Two buffers in flight (one waiting, one tracked) and one coming back are all a source needs.
+        let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Vec<u8>>(2);
         let dropped = Arc::new(AtomicU64::new(0));
         let (frame_tx, frame_rx) = crossbeam_channel::bounded::<(CapturedFrame, u64, Instant)>(1);
         let (sample_tx, sample_rx) = crossbeam_channel::bounded::<LiveSample>(1);
@@ -271,6 +273,7 @@ impl LiveFace {
             frames_back: frame_rx.clone(),
             status: status_tx.clone(),
             stop: stop.clone(),
+            recycled: recycle_rx,
             dropped: dropped.clone(),
         };
         let track = TrackLoop {
@@ -282,6 +285,7 @@ impl LiveFace {
             status: status_tx,
             control: control_rx,
             stop: stop.clone(),
+            recycle: recycle_tx,
             dropped: dropped.clone(),
             epoch,
             name: name.clone(),
@@ -300,8 +304,13 @@ impl LiveFace {
             // A panic (a bug, a custom source's, a model's) must not end a thread silently: the face
             // says `Failed` with the reason and the other thread stops too.
             let job = move || {
-                if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
-                    stop.store(true, Ordering::Relaxed);
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                if label == "tracking" || result.is_err() {
+                    // Nothing tracks any more (or a thread broke): the capture thread stops too, at
+                    // once even if it waits in its source.
+                    stop.set();
+                }
+                if let Err(panic) = result {
                     let why = panic
                         .downcast_ref::<&str>()
                         .map(|s| s.to_string())
