@@ -265,17 +265,20 @@ fn key(request: &RigRequest) -> (AssetId<Image>, *const crate::portrait::Portrai
     (id, pixels)
 }
 
+/// What [`retarget_faces`] reads and writes of a head.
+type RetargetedHead<'a> = (
+    Entity,
+    Ref<'a, FaceFrame>,
+    Option<Ref<'a, LandmarkMotion>>,
+    &'a mut HeadRig,
+    &'a mut RiggedFace,
+);
+
 /// Sanitises each changed face and retargets it onto its head's rig, into [`RiggedFace`]: by the
 /// driver's own [`LandmarkMotion`] where the head has a usable one, else by the expression shapes.
 pub(crate) fn retarget_faces(
     mut removed: RemovedComponents<LandmarkMotion>,
-    mut heads: Query<(
-        Entity,
-        Ref<FaceFrame>,
-        Option<Ref<LandmarkMotion>>,
-        &mut HeadRig,
-        &mut RiggedFace,
-    )>,
+    mut heads: Query<RetargetedHead>,
 ) {
     // A head whose motion went away goes back to its shapes.
     let stopped: Vec<Entity> = removed.read().collect();

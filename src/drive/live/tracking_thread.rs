@@ -37,6 +37,10 @@ pub(super) struct TrackLoop {
 /// all) of the first this-many seconds with a face.
 const AUTO_NEUTRAL_SECONDS: f64 = 3.0;
 
+/// Landmark driving's neutral without a calibration: the calmest face's blendshape weight in all, its
+/// canonical points, and when the first face was seen.
+type AutoNeutral = (f32, Arc<Vec<[f32; 3]>>, f64);
+
 impl TrackLoop {
     pub(super) fn run(self) {
         let stopped = || self.stop.is_set();
@@ -63,8 +67,8 @@ impl TrackLoop {
         let mut had_face: Option<bool> = None;
         let mut last_source_index = None;
         let mut frame_error_reported = false;
-        // Landmark driving's own neutral when not calibrated: (weight sum, face, first seen at).
-        let mut auto_neutral: Option<(f32, Arc<Vec<[f32; 3]>>, f64)> = None;
+        // Landmark driving's own neutral when not calibrated.
+        let mut auto_neutral: Option<AutoNeutral> = None;
         while !self.stop.is_set() {
             let (frame, index, captured_at) =
                 match self.frames.recv_timeout(Duration::from_millis(50)) {
