@@ -12,8 +12,7 @@ use super::topology::{LEFT_EYE, RIGHT_EYE};
 use crate::face::{Expression, FaceFrame, LandmarkMotion, RigidMotion};
 use crate::tracking::{PoseFit, canonical_face, fit_pose, rotation_from_angles};
 
-/// The centre of head rotation in the canonical frame: behind the face, level with the cheekbones.
-pub const HEAD_PIVOT: [f32; 3] = [0.0, 0.35, 0.9];
+pub use crate::tracking::HEAD_PIVOT;
 /// The largest head translation rendered, in face widths ([`HeadPose::translation`](crate::HeadPose)).
 pub const MAX_SHIFT: f32 = 0.35;
 /// The largest head scale rendered (and its inverse the smallest).

@@ -281,10 +281,10 @@ impl FaceAnalyzer {
             smoothed[k] = self.filters[k].filter(angles[k], t, &self.angle_smoothing);
         }
         // A head turns about the neck, which moves the point between the eyes (the pose's origin) too:
-        // renderers turn the head about the same pivot (`rig::HEAD_PIVOT`), so the translation is what the
+        // renderers turn the head about the same pivot ([`HEAD_PIVOT`]), so the translation is what the
         // turn does not explain (else the turn's own shift would be applied twice).
         let turned = rotation_from_angles(smoothed[0], smoothed[1], smoothed[2]);
-        let (pivot, grown) = (crate::rig::HEAD_PIVOT, pose.scale / reference.scale);
+        let (pivot, grown) = (super::pose::HEAD_PIVOT, pose.scale / reference.scale);
         let origin_shift: [f32; 3] = std::array::from_fn(|k| {
             pivot[k] - grown * (0..3).map(|j| turned[k][j] * pivot[j]).sum::<f32>()
         });

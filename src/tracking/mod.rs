@@ -21,7 +21,7 @@ pub use landmarks::{
     EyeLandmarks, FaceLandmarker, FaceLandmarks, IrisLandmarker, MeshModel, crop_from_detection,
     crop_from_detection_mediapipe, crop_from_landmarks, crop_from_landmarks_mediapipe, points,
 };
-pub use pose::{PoseFit, RIGID_POINTS, canonical_face, fit_pose, rotation_from_angles};
+pub use pose::{HEAD_PIVOT, PoseFit, RIGID_POINTS, canonical_face, fit_pose, rotation_from_angles};
 pub use smoothing::{OneEuroFilter, OneEuroParams, PointSmoother, VideoSmoother};
 pub use tracker::{
     FaceChoice, FaceTracker, MESH_V1_MODEL_FILES, MODEL_FILES, TrackedFace, TrackerModels,

@@ -21,6 +21,11 @@ pub fn canonical_face() -> &'static [[f32; 3]] {
     })
 }
 
+/// The centre of head rotation in the canonical frame: behind the face, level with the cheekbones.
+/// Renderers turn a head about it (`rig::HeadMotion`), and [`FaceAnalyzer`](super::FaceAnalyzer) reports
+/// as translation only what a turn about it does not explain.
+pub const HEAD_PIVOT: [f32; 3] = [0.0, 0.35, 0.9];
+
 /// Mesh points that move with the skull, not with expressions: forehead, nose, outer eye corners, temples,
 /// cheekbones. The pose is fitted on these.
 pub const RIGID_POINTS: [usize; 30] = [
