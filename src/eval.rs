@@ -398,31 +398,29 @@ pub fn ssim(a: &[u8], b: &[u8], w: u32, h: u32) -> f64 {
         let s: f64 = k.iter().sum();
         k.into_iter().map(|v| v / s).collect()
     };
-    let blur = |v: &[f64]| -> Vec<f64> {
-        let mut tmp = vec![0.0; w * h];
+    // One pass of the window along x or y, edges repeated.
+    let pass = |v: &[f64], along_x: bool| -> Vec<f64> {
         let mut out = vec![0.0; w * h];
         for j in 0..h {
             for i in 0..w {
-                let mut s = 0.0;
-                for (t, k) in kernel.iter().enumerate() {
-                    let ii = (i as i64 + t as i64 - 5).clamp(0, w as i64 - 1) as usize;
-                    s += k * v[j * w + ii];
-                }
-                tmp[j * w + i] = s;
-            }
-        }
-        for j in 0..h {
-            for i in 0..w {
-                let mut s = 0.0;
-                for (t, k) in kernel.iter().enumerate() {
-                    let jj = (j as i64 + t as i64 - 5).clamp(0, h as i64 - 1) as usize;
-                    s += k * tmp[jj * w + i];
-                }
-                out[j * w + i] = s;
+                out[j * w + i] = kernel
+                    .iter()
+                    .enumerate()
+                    .map(|(t, k)| {
+                        let d = t as i64 - 5;
+                        let at = if along_x {
+                            j * w + (i as i64 + d).clamp(0, w as i64 - 1) as usize
+                        } else {
+                            (j as i64 + d).clamp(0, h as i64 - 1) as usize * w + i
+                        };
+                        k * v[at]
+                    })
+                    .sum();
             }
         }
         out
     };
+    let blur = |v: &[f64]| pass(&pass(v, true), false);
     let prod = |p: &[f64], q: &[f64]| -> Vec<f64> { p.iter().zip(q).map(|(a, b)| a * b).collect() };
     let (mx, my) = (blur(&x), blur(&y));
     let (sxx, syy, sxy) = (

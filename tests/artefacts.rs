@@ -8,6 +8,8 @@
 //! sweep go to `target/tmp/artefacts/` (or `$ARTEFACT_SHEETS`).
 
 mod common;
+#[path = "../examples/common/sheet.rs"]
+mod sheet;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -204,48 +206,11 @@ fn face_box(rig: &PortraitRig, w: u32, h: u32) -> [u32; 4] {
     ]
 }
 
-/// The expression sheet's poses (`examples/expressions.rs`, at full strength).
-fn sheet_poses() -> Vec<(&'static str, FaceFrame)> {
-    use Expression as E;
-    let n = FaceFrame::neutral;
-    let look = |yaw: f32| {
-        let mut f = n();
-        f.gaze.left = [yaw, 0.0];
-        f.gaze.right = [yaw, 0.0];
-        f
-    };
-    let turn = |yaw: f32, pitch: f32| {
-        let mut f = n();
-        f.head.yaw = yaw;
-        f.head.pitch = pitch;
-        f
-    };
-    vec![
-        ("neutral", n()),
-        (
-            "blink",
-            n().with_expression(E::EyeBlinkLeft, 1.0)
-                .with_expression(E::EyeBlinkRight, 1.0),
-        ),
-        (
-            "smile",
-            n().with_expression(E::MouthSmileLeft, 1.0)
-                .with_expression(E::MouthSmileRight, 1.0),
-        ),
-        ("jaw open", n().with_expression(E::JawOpen, 0.8)),
-        ("look left", look(0.5)),
-        ("look right", look(-0.5)),
-        ("turn left", turn(0.35, 0.0)),
-        ("turn right", turn(-0.35, 0.0)),
-        ("nod", turn(0.0, -0.3)),
-    ]
-}
-
 const CLIPS: [&str; 6] = ["anger", "nod", "shake", "smile", "surprise", "talk"];
 
 /// Every face to check: the sheet's poses, then each clip every `step` seconds.
 fn faces(step: f32) -> Vec<(String, FaceFrame)> {
-    let mut v: Vec<(String, FaceFrame)> = sheet_poses()
+    let mut v: Vec<(String, FaceFrame)> = sheet::steps()
         .into_iter()
         .map(|(n, f)| (format!("sheet {n}"), f))
         .collect();

@@ -8,13 +8,13 @@
 //! - before (weights, the pipeline of 2026-11-30): 1.71 / 27.3 / 0.850, 16.57 / 15.3 / 0.526,
 //!   12.92 / 17.8 / 0.627: the head's shift was clamped at 0.2 face widths, and the turn's own shift of
 //!   the point between the eyes was applied twice (as the turn about the neck, and again as translation);
-//! - weights now: 1.03 / 29.4 / 0.897, 2.78 / 17.9 / 0.665, 4.24 / 19.4 / 0.700;
-//! - landmarks: 0.91 / 29.2 / 0.900, 1.50 / 18.1 / 0.688, 4.07 / 19.5 / 0.716.
+//! - weights now: 1.02 / 29.8 / 0.898, 2.79 / 17.9 / 0.665, 4.22 / 19.5 / 0.702;
+//! - landmarks: 0.84 / 29.8 / 0.900, 1.49 / 18.1 / 0.689, 4.10 / 19.6 / 0.717.
 //!
 //! The targets: landmarks AKD at most 3 % and at most half of the weights path's before, PSNR
 //! at least 22 dB, SSIM at least 0.65; weights AKD at most 5 %. Asserted: the weights path's AKD on each video, the
 //! landmark path's mean AKD, mean PSNR and each SSIM. Not met and held by floors (measured minus a
-//! margin): landmark AKD on the webcam video (4.07 %: the person moves their whole upper body by up to
+//! margin): landmark AKD on the webcam video (4.10 %: the person moves their whole upper body by up to
 //! 0.4 face widths and the portrait's head shift is held at 0.35 so the neck does not tear; with 0.6 it
 //! is 2.2 %), and the PSNR of the two videos with head turns (18-19.5 dB: hair, ears and background
 //! that a turn shows or hides, which a 2D warp of one frame cannot draw).
@@ -32,9 +32,9 @@ use bevy_talking_head::tracking::default_models_dir;
 /// `(video, weights AKD, landmarks AKD, landmarks PSNR floors)`: the AKD bounds are the targets where
 /// they hold, the measured figure plus 0.5 where not; PSNR floors are measured minus 0.5 dB.
 const BOUNDS: [(&str, f64, f64, f64); 3] = [
-    ("expressions_greenscreen.mp4", 5.0, 3.0, 28.7), // measured 1.03, 0.91; 29.2 dB
-    ("expressions_head_turns.mp4", 5.0, 3.0, 17.5),  // 2.78, 1.50; 18.1 dB
-    ("webcam_talking.mp4", 5.0, 4.6, 19.0),          // 4.24, 4.07; 19.5 dB
+    ("expressions_greenscreen.mp4", 5.0, 3.0, 28.7), // measured 1.02, 0.84; 29.8 dB
+    ("expressions_head_turns.mp4", 5.0, 3.0, 17.5),  // 2.79, 1.49; 18.1 dB
+    ("webcam_talking.mp4", 5.0, 4.6, 19.0),          // 4.22, 4.10; 19.6 dB
 ];
 
 #[test]
@@ -87,8 +87,10 @@ fn the_head_follows_its_driver_in_self_reenactment() {
             l.psnr
         );
         assert!(l.ssim >= 0.65, "{video}: landmarks SSIM {}", l.ssim);
-        // The driver's own lids: the eyes follow better than through the weights' blink shapes.
-        assert!(l.eye_r >= 0.8, "{video}: landmarks eye r {}", l.eye_r);
+        // The driver's own lids (measured 0.815-0.959): the eyes follow at least as well as through the
+        // weights' blink shapes (0.527-0.940).
+        assert!(l.eye_r >= 0.78, "{video}: landmarks eye r {}", l.eye_r);
+        assert!(l.eye_r >= w.eye_r - 0.02, "{video}: eye r {} against {}", l.eye_r, w.eye_r);
         if let Some((w, h, rgba)) = r.sheet {
             let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
                 "target/reenactment_{}.png",
