@@ -90,7 +90,12 @@ fn the_head_follows_its_driver_in_self_reenactment() {
         // The driver's own lids (measured 0.815-0.959): the eyes follow at least as well as through the
         // weights' blink shapes (0.527-0.940).
         assert!(l.eye_r >= 0.78, "{video}: landmarks eye r {}", l.eye_r);
-        assert!(l.eye_r >= w.eye_r - 0.02, "{video}: eye r {} against {}", l.eye_r, w.eye_r);
+        assert!(
+            l.eye_r >= w.eye_r - 0.02,
+            "{video}: eye r {} against {}",
+            l.eye_r,
+            w.eye_r
+        );
         if let Some((w, h, rgba)) = r.sheet {
             let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
                 "target/reenactment_{}.png",
