@@ -7,11 +7,28 @@ mod common;
 
 use common::examples::{moving_head, run_example_with_log};
 
+/// How many times the example is run before a still tile fails the test: a server, two clients and a
+/// software renderer share two cores, and once in a CI run (2026-12-01, under load) client B's own tile
+/// changed by only 12 pixels between the two screenshots while its stream reached A (run alone right
+/// after: 2,586). A tile that stays still in every run fails.
+const ATTEMPTS: usize = 2;
+
 #[test]
 fn multiplayer_avatars_example_streams_faces_both_ways() {
-    let Some((shots, log)) = run_example_with_log("multiplayer_avatars", 2) else {
-        return;
-    };
+    for attempt in 1..=ATTEMPTS {
+        let Some((shots, log)) = run_example_with_log("multiplayer_avatars", 2) else {
+            return;
+        };
+        match check(&shots, &log) {
+            Ok(()) => return,
+            Err(e) if attempt < ATTEMPTS => eprintln!("attempt {attempt}: {e}; running it again"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+/// The streams arrived both ways (asserted: a lost stream is not load), and every tile moves (`Err`).
+fn check(shots: &[image::RgbImage], log: &str) -> Result<(), String> {
     // Each client logs what it receives every 2 s: both streams arrive (idle life alone would also
     // move the heads).
     for (who, from) in [("ada", "brix"), ("brix", "ada")] {
@@ -46,9 +63,9 @@ fn multiplayer_avatars_example_streams_faces_both_ways() {
         let (col, row) = (i as u32 % 2, i as u32 / 2);
         let (cx, cy) = (250 + 400 * col, 185 + 345 * row);
         let changed = moving_head(a, b, (cx - 60, cy - 90, 120, 120), name);
-        assert!(
-            changed > 100,
-            "{name} does not move ({changed} pixels changed)"
-        );
+        if changed <= 100 {
+            return Err(format!("{name} does not move ({changed} pixels changed)"));
+        }
     }
+    Ok(())
 }
