@@ -129,7 +129,8 @@ fn mouth_frame(p: &[[f32; 3]]) -> ([f32; 2], [f32; 2], f32) {
     (centre, [across[0] / width, across[1] / width], width)
 }
 
-/// Looks for the drawn lip line and eyes near the rig's (see the [module](self)).
+/// Looks for the drawn lip line and eyes near the rig's: a tracked rig that misses the drawn face (the
+/// tracker learnt photographs; on stylised art its lips can sit on the chin below a drawn mouth).
 pub fn check_fit(image: &PortraitImage, rig: &PortraitRig) -> FitReport {
     let p = &rig.landmarks;
     let mut report = FitReport::default();
