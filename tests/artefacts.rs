@@ -35,31 +35,9 @@ fn sheets_dir() -> PathBuf {
     d
 }
 
-/// Opens JPEG, PNG, or binary PPM (P6, 8 bit; the image crate reads it only with a feature left off).
+/// Opens JPEG, PNG, or binary PPM (see [`common::open_rgb`]).
 fn open(path: &Path) -> image::RgbaImage {
-    if path.extension().is_some_and(|e| e == "ppm") {
-        let bytes = std::fs::read(path).unwrap();
-        let mut fields = Vec::new();
-        let mut i = 0;
-        while fields.len() < 4 {
-            while bytes[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            let start = i;
-            while !bytes[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            fields.push(String::from_utf8_lossy(&bytes[start..i]).to_string());
-        }
-        assert_eq!(fields[0], "P6", "{}", path.display());
-        let (w, h): (u32, u32) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
-        let data = bytes[i + 1..i + 1 + (w * h * 3) as usize].to_vec();
-        let rgb = image::RgbImage::from_raw(w, h, data).unwrap();
-        return image::DynamicImage::ImageRgb8(rgb).to_rgba8();
-    }
-    image::open(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .to_rgba8()
+    image::DynamicImage::ImageRgb8(common::open_rgb(path)).to_rgba8()
 }
 
 /// Every portrait: the two demo ones, then the shared test data's faces, paintings and stylized images.

@@ -25,39 +25,8 @@ fn read_pts(path: &Path) -> [[f32; 2]; 68] {
     out
 }
 
-/// Opens JPEG, PNG, or binary PPM (P6, 8 bit), which the image crate reads only with a feature we leave off.
-fn open(path: &Path) -> image::RgbImage {
-    if path.extension().is_some_and(|e| e == "ppm") {
-        let bytes = std::fs::read(path).unwrap();
-        let mut fields = Vec::new();
-        let mut i = 0;
-        while fields.len() < 4 {
-            while bytes[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            let start = i;
-            while !bytes[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            fields.push(String::from_utf8_lossy(&bytes[start..i]).to_string());
-        }
-        assert_eq!(
-            (fields[0].as_str(), fields[3].as_str()),
-            ("P6", "255"),
-            "{}",
-            path.display()
-        );
-        let (w, h): (u32, u32) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
-        let data = bytes[i + 1..i + 1 + (w * h * 3) as usize].to_vec();
-        return image::RgbImage::from_raw(w, h, data).unwrap();
-    }
-    image::open(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .to_rgb8()
-}
-
 fn track(tracker: &FaceTracker, path: &Path) -> (image::RgbImage, Option<TrackedFace>) {
-    let img = open(path);
+    let img = common::open_rgb(path);
     let view = ImageView::new(
         img.width(),
         img.height(),
