@@ -152,6 +152,17 @@ fn temp_dir(what: &str) -> PathBuf {
     dir
 }
 
+/// Runs the app at about 60 frames a second for `how_long`, as a game does while its sources settle
+/// (rather than leaving it idle: the first update after an idle pause catches up on fixed time steps and
+/// finds cold caches, a few ms that a running game never pays and that are not the despawn's).
+fn run_for(app: &mut App, how_long: Duration) {
+    let until = Instant::now() + how_long;
+    while Instant::now() < until {
+        app.update();
+        std::thread::sleep(Duration::from_millis(16));
+    }
+}
+
 /// What the frame that despawns live faces costs the main thread.
 #[derive(Debug)]
 struct FrameCost {
@@ -160,6 +171,9 @@ struct FrameCost {
     /// The main thread's time on a CPU in it (its own work, without the time other threads and
     /// processes that wake up meanwhile take the CPU from it: the test machine may have two cores).
     cpu: Option<Duration>,
+    /// The frame before it, which despawned nothing: the update's own cost, for comparison.
+    #[expect(dead_code, reason = "read through Debug, in the test's output")]
+    ordinary: (Duration, Option<Duration>),
 }
 
 impl FrameCost {
@@ -169,14 +183,9 @@ impl FrameCost {
     /// processes are killed, they and ten threads tearing down their models take the two cores of a
     /// CI machine from the main thread for a few tens of ms; its own work stays near 3 ms.)
     fn check(&self) {
-        self.check_within(Duration::from_millis(5));
-    }
-
-    /// [`check`](Self::check) with another bound on the main thread's work.
-    fn check_within(&self, work_bound: Duration) {
         let work = self.cpu.unwrap_or(self.wall);
         assert!(
-            work < work_bound && self.wall < Duration::from_millis(100),
+            work < Duration::from_millis(5) && self.wall < Duration::from_millis(100),
             "that frame cost {self:?}"
         );
     }
@@ -186,6 +195,13 @@ impl FrameCost {
 /// update's cost.
 fn despawn_in_one_frame(app: &mut App, heads: &[Entity]) -> FrameCost {
     let (started, cpu) = (Instant::now(), cpu_time());
+    app.update();
+    let ordinary = (
+        started.elapsed(),
+        cpu.zip(cpu_time()).map(|(a, b)| b.saturating_sub(a)),
+    );
+    std::thread::sleep(Duration::from_millis(16));
+    let (started, cpu) = (Instant::now(), cpu_time());
     for head in heads {
         app.world_mut().commands().entity(*head).despawn();
     }
@@ -193,6 +209,7 @@ fn despawn_in_one_frame(app: &mut App, heads: &[Entity]) -> FrameCost {
     FrameCost {
         wall: started.elapsed(),
         cpu: cpu.zip(cpu_time()).map(|(a, b)| b.saturating_sub(a)),
+        ordinary,
     }
 }
 
@@ -322,7 +339,7 @@ fn despawning_live_faces_whose_sources_block_costs_the_frame_nothing_and_their_t
     drop(gate);
     assert_eq!(live_threads(), 20);
     // Every capture thread is in its blocked read by now (it had its one frame long ago).
-    std::thread::sleep(Duration::from_millis(50));
+    run_for(&mut app, Duration::from_millis(50));
     let frame = despawn_in_one_frame(&mut app, &heads);
     eprintln!("despawning 10 live faces whose sources block: that frame cost {frame:?}");
     // The tracking threads end on their own; the capture threads stay in their reads.
@@ -370,7 +387,7 @@ fn despawning_live_faces_stuck_in_ffmpeg_kills_ffmpeg_and_ends_their_threads() {
     signal(&children, "STOP");
     // The capture threads read what is left in the pipes (64 KB: five frames, paced at 30 fps), then
     // block in their reads.
-    std::thread::sleep(Duration::from_millis(500));
+    run_for(&mut app, Duration::from_millis(500));
     let frame = despawn_in_one_frame(&mut app, &heads);
     // Removing the faces interrupts the sources (kills their `ffmpeg`): the reads return at once.
     let children_gone = within(Duration::from_secs(10), || ffmpeg_children().is_empty());
@@ -381,16 +398,15 @@ fn despawning_live_faces_stuck_in_ffmpeg_kills_ffmpeg_and_ends_their_threads() {
          after {children_gone:?}, capture threads {capture_gone:?} later, tracking threads \
          {tracking_gone:?} later still"
     );
-    // Not yet the issue's 5 ms here: on the merged tree the fresh-clone CI measured 6.3 and 6.5 ms of the
-    // main thread's CPU for this frame (2.3-3.3 ms on the branch that wrote this test); issue 16 stays
-    // open for it. Sleeping 100 ms per head, as before, still fails the wall bound.
-    frame.check_within(Duration::from_millis(10));
+    // The issue's 5 ms. (The fresh-clone CI once read 6.3 and 6.5 ms here when the app sat idle for the
+    // 500 ms before this frame: that update also caught up on 500 ms of fixed time steps with cold caches,
+    // 2.7 ms without any despawn. The game-like loop above keeps the frame before it ordinary.)
+    frame.check();
     // A killed `ffmpeg` is gone once the kernel has torn it down (its pipe closes on the way: that is
-    // when the blocked read returns) and its capture thread has reaped it. Typically 60-120 ms for ten;
-    // on a two-core machine busy with other builds the teardown alone was seen at 210 ms, so the bound
-    // here is 500 ms; the capture threads' own bound is the issue's, from the children being gone.
+    // when the blocked read returns) and its capture thread has reaped it: 44-123 ms for ten on two
+    // busy cores.
     assert!(
-        children_gone.is_some_and(|t| t < Duration::from_millis(500)),
+        children_gone.is_some_and(|t| t < GONE),
         "ffmpeg children gone after {children_gone:?}: {:?}",
         ffmpeg_children()
     );
@@ -534,7 +550,7 @@ fn despawning_live_faces_stuck_loading_models_does_not_block_the_frame() {
     for _ in 0..5 {
         app.update();
     }
-    std::thread::sleep(Duration::from_millis(100));
+    run_for(&mut app, Duration::from_millis(100));
     let frame = despawn_in_one_frame(&mut app, &heads);
     eprintln!("despawning 10 live faces stuck loading models: that frame cost {frame:?}");
     // Unblock the loads (an empty file: they fail, see the stop and end) and the sources.
