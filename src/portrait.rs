@@ -8,6 +8,10 @@ use crate::error::{Error, Result};
 /// The largest portrait side accepted (larger images are almost always a mistake and cost a lot of memory).
 pub const MAX_PORTRAIT_SIDE: u32 = 8192;
 
+/// What [`PortraitImage::decode`] lets the decoder allocate beyond the pixels the file declares
+/// (PNG's and JPEG's working buffers).
+const DECODE_SLACK: u64 = 16 << 20;
+
 /// An RGBA8 (sRGB) image owned by the CPU: a portrait, or a rendered frame.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PortraitImage {
@@ -48,6 +52,68 @@ impl PortraitImage {
             height,
             rgba,
         })
+    }
+
+    /// Decodes a PNG or JPEG file's bytes with the crate's caps: for portraits from places the game does
+    /// not control (a player's upload, a mod, a download). The size in the file's header is checked
+    /// against [`MAX_PORTRAIT_SIDE`] before anything is allocated for the pixels, and the decoder may
+    /// allocate no more than those pixels take plus 16 MB. `label` (the file name) names it in errors.
+    ///
+    /// Bevy's own image loader (`AssetServer::load`) decodes without limits: a file whose header
+    /// declares 60,000 x 60,000 pixels asks it for 14 GB. Load untrusted portraits through this (or
+    /// [`decode_portrait`], which gives the Bevy [`Image`] a [`TalkingHead`](crate::TalkingHead) takes)
+    /// instead; a decode takes milliseconds to a second, so do it off the main thread
+    /// (`AsyncComputeTaskPool`).
+    pub fn decode(bytes: &[u8], label: &str) -> Result<Self> {
+        let problem = |problem: String| Error::Portrait {
+            path: label.to_owned(),
+            problem,
+        };
+        let reader = || {
+            image::ImageReader::new(std::io::Cursor::new(bytes))
+                .with_guessed_format()
+                .map_err(|e| problem(format!("cannot read it: {e}")))
+        };
+        let first = reader()?;
+        match first.format() {
+            Some(image::ImageFormat::Png | image::ImageFormat::Jpeg) => {}
+            Some(other) => {
+                return Err(problem(format!(
+                    "{other:?} is not a portrait format this decoder takes (PNG or JPEG)"
+                )));
+            }
+            None => return Err(problem("not a PNG or JPEG file".into())),
+        }
+        let (width, height) = first
+            .into_dimensions()
+            .map_err(|e| problem(format!("its header cannot be read: {e}")))?;
+        check_size(width, height, label)?;
+        let mut limits = image::Limits::default();
+        limits.max_image_width = Some(MAX_PORTRAIT_SIDE);
+        limits.max_image_height = Some(MAX_PORTRAIT_SIDE);
+        limits.max_alloc = Some(u64::from(width) * u64::from(height) * 4 + DECODE_SLACK);
+        let mut decoder = reader()?;
+        decoder.limits(limits);
+        let decoded = decoder
+            .decode()
+            .map_err(|e| problem(format!("cannot decode it: {e}")))?;
+        let rgba = decoded.into_rgba8();
+        Self::checked(rgba.width(), rgba.height(), rgba.into_raw(), label)
+    }
+
+    /// This portrait as a Bevy [`Image`] (sRGB RGBA8), ready for `Assets<Image>::add`.
+    pub fn into_image(self) -> Image {
+        Image::new(
+            wgpu_types::Extent3d {
+                width: self.width,
+                height: self.height,
+                depth_or_array_layers: 1,
+            },
+            wgpu_types::TextureDimension::D2,
+            self.rgba,
+            TextureFormat::Rgba8UnormSrgb,
+            bevy::asset::RenderAssetUsages::default(),
+        )
     }
 
     /// Converts a Bevy [`Image`] (any 2D format Bevy can convert to RGBA8). `label` names it in errors.
@@ -179,6 +245,25 @@ fn resample(
         }
     }
     out
+}
+
+/// Decodes an untrusted portrait file's bytes (PNG or JPEG) into the Bevy [`Image`] a
+/// [`TalkingHead`](crate::TalkingHead) takes, within the crate's caps: see [`PortraitImage::decode`].
+///
+/// ```no_run
+/// # use bevy::prelude::*;
+/// # use bevy_talking_head::prelude::*;
+/// # fn spawn(mut commands: Commands, mut images: ResMut<Assets<Image>>, upload: Vec<u8>) {
+/// match bevy_talking_head::render::decode_portrait(&upload, "player 7's portrait") {
+///     Ok(image) => {
+///         commands.spawn(TalkingHead::new(images.add(image)));
+///     }
+///     Err(e) => warn!("{e}"), // e.g. "... 60000x60000 is larger than the 8192 px limit ..."
+/// }
+/// # }
+/// ```
+pub fn decode_portrait(bytes: &[u8], label: &str) -> Result<Image> {
+    PortraitImage::decode(bytes, label).map(PortraitImage::into_image)
 }
 
 fn check_size(width: u32, height: u32, label: &str) -> Result<()> {

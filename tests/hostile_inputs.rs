@@ -771,6 +771,98 @@ fn a_portrait_over_8192_px_is_an_error_naming_it_without_allocating() {
     assert!(errors[0].contains("8192 px limit"), "{errors:?}");
 }
 
+/// PNG's CRC-32 (ISO 3309), for patching a chunk.
+fn png_crc(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// A real PNG file of `w` x `h` (a grey ramp) whose header then claims `claimed` instead, with its CRC
+/// fixed so the header is valid.
+fn png_claiming(w: u32, h: u32, claimed: (u32, u32)) -> Vec<u8> {
+    let pixels: Vec<u8> = (0..w * h * 3).map(|i| (i % 251) as u8).collect();
+    let mut file = Vec::new();
+    image::ImageEncoder::write_image(
+        image::codecs::png::PngEncoder::new(&mut file),
+        &pixels,
+        w,
+        h,
+        image::ExtendedColorType::Rgb8,
+    )
+    .unwrap();
+    // Signature (8), IHDR length (4), "IHDR" (4), width (4), height (4), 5 more bytes, CRC (4).
+    assert_eq!(&file[12..16], b"IHDR");
+    file[16..20].copy_from_slice(&claimed.0.to_be_bytes());
+    file[20..24].copy_from_slice(&claimed.1.to_be_bytes());
+    let crc = png_crc(&file[12..29]);
+    file[29..33].copy_from_slice(&crc.to_be_bytes());
+    file
+}
+
+/// An untrusted portrait file (a player's upload) decoded by the crate: one whose header declares 60,000
+/// x 60,000 pixels (Bevy's own loader, which sets no limits, would ask for 14 GB) is an error naming it
+/// before anything is allocated for its pixels; so is a real image over the cap, a truncated file and
+/// one that is not an image; a real portrait decodes to the pixels the `image` crate reads.
+#[test]
+fn an_untrusted_portrait_file_is_decoded_within_the_caps() {
+    use bevy_talking_head::render::{PortraitImage, decode_portrait};
+
+    let bomb = png_claiming(16, 16, (60_000, 60_000));
+    let (result, peak) = guarded("a PNG declaring 60000x60000", 64 * MB, Duration::from_secs(60), {
+        let bomb = bomb.clone();
+        move || decode_portrait(&bomb, "upload.png").map(|_| ())
+    });
+    let e = result.expect_err("60000 px is refused").to_string();
+    assert!(
+        e.contains("upload.png") && e.contains("60000x60000") && e.contains("8192 px limit"),
+        "{e}"
+    );
+    assert!(peak < MB, "{peak} bytes held for a refused file");
+
+    // A real 9000 x 2 image (over the cap in width), a header cut short, a text file.
+    let wide = png_claiming(9000, 2, (9000, 2));
+    for (bytes, label, expected) in [
+        (wide, "wide.png", "9000x2 is larger than the 8192 px limit"),
+        (bomb[..20].to_vec(), "cut.png", "cut.png"),
+        (b"hello, world".to_vec(), "notes.txt", "not a PNG or JPEG file"),
+    ] {
+        let (result, peak) = guarded(label, 64 * MB, Duration::from_secs(60), move || {
+            PortraitImage::decode(&bytes, label).map(|_| ())
+        });
+        let e = result.expect_err(label).to_string();
+        assert!(e.contains(label) && e.contains(expected), "{label}: {e}");
+        assert!(peak < 64 * MB, "{label}: {peak} bytes");
+    }
+
+    // A header that understates: pixels past the declared size are not read into memory.
+    let lying = png_claiming(64, 64, (64, 8));
+    match PortraitImage::decode(&lying, "lying.png") {
+        Ok(p) => assert_eq!((p.width, p.height), (64, 8)),
+        Err(e) => assert!(e.to_string().contains("lying.png"), "{e}"),
+    }
+
+    // A real portrait: the same pixels as the `image` crate's own decode, and a Bevy image of its size.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/portraits/astronaut.png");
+    let bytes = std::fs::read(&path).unwrap();
+    let (decoded, peak) = guarded("the demo portrait", 64 * MB, Duration::from_secs(60), {
+        let bytes = bytes.clone();
+        move || PortraitImage::decode(&bytes, "astronaut.png").unwrap()
+    });
+    let reference = image::load_from_memory(&bytes).unwrap().into_rgba8();
+    assert_eq!((decoded.width, decoded.height), reference.dimensions());
+    assert!(decoded.rgba == reference.as_raw().as_slice(), "the pixels differ");
+    let pixels = i64::from(decoded.width) * i64::from(decoded.height) * 4;
+    assert!(peak < 3 * pixels + 16 * MB, "{peak} bytes for {pixels} bytes of pixels");
+    let image = decode_portrait(&bytes, "astronaut.png").unwrap();
+    assert_eq!((image.width(), image.height()), reference.dimensions());
+}
+
 /// The time the calling thread has run on a CPU (Linux's schedstat), `None` without it.
 fn cpu_time() -> Option<Duration> {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;

@@ -33,6 +33,6 @@ pub use stats::{HeadStats, TalkingHeadStats};
 pub use warp::{Fold, MeshWarpRenderer, PreparedHead, WarpHead, WarpStats};
 
 // The seam and the image type renderers take, where users have always found them.
-pub use crate::portrait::{MAX_PORTRAIT_SIDE, PortraitImage};
+pub use crate::portrait::{MAX_PORTRAIT_SIDE, PortraitImage, decode_portrait};
 pub use crate::renderer::{HeadRenderer, RenderRequest, RenderTarget};
 pub use crate::rig::TrackerSource;
