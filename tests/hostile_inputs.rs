@@ -777,7 +777,11 @@ fn png_crc(bytes: &[u8]) -> u32 {
     for &b in bytes {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -814,10 +818,15 @@ fn an_untrusted_portrait_file_is_decoded_within_the_caps() {
     use bevy_talking_head::render::{PortraitImage, decode_portrait};
 
     let bomb = png_claiming(16, 16, (60_000, 60_000));
-    let (result, peak) = guarded("a PNG declaring 60000x60000", 64 * MB, Duration::from_secs(60), {
-        let bomb = bomb.clone();
-        move || decode_portrait(&bomb, "upload.png").map(|_| ())
-    });
+    let (result, peak) = guarded(
+        "a PNG declaring 60000x60000",
+        64 * MB,
+        Duration::from_secs(60),
+        {
+            let bomb = bomb.clone();
+            move || decode_portrait(&bomb, "upload.png").map(|_| ())
+        },
+    );
     let e = result.expect_err("60000 px is refused").to_string();
     assert!(
         e.contains("upload.png") && e.contains("60000x60000") && e.contains("8192 px limit"),
@@ -830,7 +839,11 @@ fn an_untrusted_portrait_file_is_decoded_within_the_caps() {
     for (bytes, label, expected) in [
         (wide, "wide.png", "9000x2 is larger than the 8192 px limit"),
         (bomb[..20].to_vec(), "cut.png", "cut.png"),
-        (b"hello, world".to_vec(), "notes.txt", "not a PNG or JPEG file"),
+        (
+            b"hello, world".to_vec(),
+            "notes.txt",
+            "not a PNG or JPEG file",
+        ),
     ] {
         let (result, peak) = guarded(label, 64 * MB, Duration::from_secs(60), move || {
             PortraitImage::decode(&bytes, label).map(|_| ())
@@ -848,7 +861,8 @@ fn an_untrusted_portrait_file_is_decoded_within_the_caps() {
     }
 
     // A real portrait: the same pixels as the `image` crate's own decode, and a Bevy image of its size.
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/portraits/astronaut.png");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/portraits/astronaut.png");
     let bytes = std::fs::read(&path).unwrap();
     let (decoded, peak) = guarded("the demo portrait", 64 * MB, Duration::from_secs(60), {
         let bytes = bytes.clone();
@@ -856,9 +870,15 @@ fn an_untrusted_portrait_file_is_decoded_within_the_caps() {
     });
     let reference = image::load_from_memory(&bytes).unwrap().into_rgba8();
     assert_eq!((decoded.width, decoded.height), reference.dimensions());
-    assert!(decoded.rgba == reference.as_raw().as_slice(), "the pixels differ");
+    assert!(
+        decoded.rgba == reference.as_raw().as_slice(),
+        "the pixels differ"
+    );
     let pixels = i64::from(decoded.width) * i64::from(decoded.height) * 4;
-    assert!(peak < 3 * pixels + 16 * MB, "{peak} bytes for {pixels} bytes of pixels");
+    assert!(
+        peak < 3 * pixels + 16 * MB,
+        "{peak} bytes for {pixels} bytes of pixels"
+    );
     let image = decode_portrait(&bytes, "astronaut.png").unwrap();
     assert_eq!((image.width(), image.height()), reference.dimensions());
 }
