@@ -8,6 +8,7 @@ use crate::math::smoothstep;
 use crate::rig::editor::mirror_pairs;
 use crate::tracking::canonical_face;
 
+use super::mesh::boundary_loop;
 use super::raster::{affine, rasterize};
 
 /// Below this signed area (square pixels, in the face's orientation seen from the front) a triangle
@@ -40,6 +41,10 @@ pub(crate) struct Proxy {
     mirror_facing: Vec<f32>,
     /// Per landmark, its mirror image's position in the portrait (the other side of the face).
     pub mirror_src: Vec<[f32; 2]>,
+    /// Per landmark, how much of the mirrored face it may take: none on the face's outline, half next
+    /// to it (the mirror image of the other side's outline would bring its background and hair in, and
+    /// a hard edge against the portrait's own surround).
+    reach: Vec<f32>,
 }
 
 fn area2(a: [f32; 2], b: [f32; 2], c: [f32; 2]) -> f32 {
@@ -81,7 +86,20 @@ impl Proxy {
                 if a.abs() > 1e-7 { a.signum() } else { 0.0 }
             })
             .collect();
+        let mut reach = vec![1.0f32; points.len()];
+        let outline = boundary_loop();
+        for t in tris {
+            if t.iter().any(|&i| outline.contains(&(i as usize))) {
+                for &i in t {
+                    reach[i as usize] = reach[i as usize].min(0.5);
+                }
+            }
+        }
+        for &i in outline {
+            reach[i] = 0.0;
+        }
         Self {
+            reach,
             facing: tris
                 .iter()
                 .zip(&sign)
@@ -148,6 +166,10 @@ impl Proxy {
         }
         if !any {
             out.clear();
+            return;
+        }
+        for (w, r) in out.iter_mut().zip(&self.reach) {
+            *w *= r;
         }
     }
 
