@@ -371,9 +371,19 @@ impl WarpHead {
         // Where a turn shows a side more squarely than the portrait does and the portrait shows its
         // mirror image better, the mirror image lends its pixels (blended per pixel by the landmarks'
         // weights, so the blend has no seams).
+        // The turn alone decides (an expression moves the skin over the face, it does not bring a
+        // side into view): the portrait's landmarks moved by the head's motion.
         let mut mirror_w = Vec::new();
-        self.proxy
-            .mirror_weights(triangles(), &target.points, &mut mirror_w);
+        if !target.motion.is_identity() {
+            let turned: Vec<[f32; 3]> = rigged
+                .rig()
+                .landmarks
+                .iter()
+                .map(|p| target.motion.move_point(*p))
+                .collect();
+            self.proxy
+                .mirror_weights(triangles(), &turned, &mut mirror_w);
+        }
         let mut scratch = vec![0u8; if mirror_w.is_empty() { 0 } else { w * 4 }];
         let mut face_skin = |t: [u32; 3], out: &mut [u8], covered: &mut [bool]| {
             let wt = if mirror_w.is_empty() {

@@ -128,7 +128,7 @@ impl Proxy {
     }
 
     /// Per landmark, how much of its pixels come from the mirrored face (0..=1) for the landmarks
-    /// `target` (pixels, with depth). A triangle the portrait does not show (facing away in it) that
+    /// `target` (pixels, with depth: the portrait's, moved by the head alone). A triangle the portrait does not show (facing away in it) that
     /// the turn brings into view takes its mirror image's pixels where the portrait shows those; one the
     /// turn shows much more squarely than the portrait does (a side coming into view, a few pixels
     /// stretched) takes them as far as the portrait shows the mirror image better. Each landmark takes
