@@ -7,6 +7,7 @@ mod eye;
 mod geometry;
 mod mesh;
 mod mouth;
+mod proxy;
 mod raster;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use eye::EyeLayer;
 use geometry::Similarity;
 use mesh::WarpMesh;
 use mouth::{MouthFrame, MouthLayer, MouthReference};
+use proxy::Proxy;
 use raster::{Texture, affine, rasterize, texels};
 
 use crate::error::{Error, Result};
@@ -36,6 +38,8 @@ pub struct WarpHead {
     mouth_rest: MouthFrame,
     /// The portrait's pixels as `u32`s, for the fast sampler.
     texels: Vec<u32>,
+    /// The face as a 3D proxy: back faces and the mirrored fill.
+    proxy: Proxy,
 }
 
 /// A head's portraits rigged and made ready for the warp, outside an app (baking frames, tests,
@@ -47,13 +51,23 @@ pub struct PreparedHead {
     warp: Arc<WarpHead>,
 }
 
-/// A triangle of the warp mesh turned over ([`PreparedHead::folded_triangles`]).
+/// A triangle of the warp mesh turned over ([`PreparedHead::folded_triangles`]): a face triangle facing
+/// away from the viewer (its orientation the opposite of the canonical face's seen from the front), or a
+/// triangle around the face whose orientation is the opposite of the portrait's.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Fold {
     /// Its vertices (0..468 the landmarks, then the anchors around the face).
     pub triangle: [u32; 3],
     /// The area it covers turned over, in square pixels.
     pub area: f32,
+    /// The pixels where it shows in the frame (at the portrait's size): those that no triangle which
+    /// did not turn over covers (the renderer draws the turned-over ones behind all others). A back face
+    /// of the 3D proxy, hidden behind the face, has none: it is not a visible fold.
+    pub visible: u32,
+    /// For a face triangle, the pixels where the landmarks' depth puts it in front of the face that the
+    /// frame shows there (by more than a twentieth of the eye-corner distance): where the proxy's depth
+    /// disagrees with what is drawn (0 for the triangles around the face, which have no depth).
+    pub in_front: u32,
 }
 
 /// What one frame drew.
@@ -69,6 +83,9 @@ pub struct WarpStats {
     pub tongue_pixels: usize,
     /// Pixels drawn from the warped portrait (more than the frame where the mesh folds over itself).
     pub skin_pixels: usize,
+    /// Of those, pixels that took some of the mirrored face (a side the turn brings into view that the
+    /// portrait shows less than its other side).
+    pub mirrored_pixels: usize,
 }
 
 impl PreparedHead {
@@ -118,8 +135,9 @@ impl PreparedHead {
     }
 
     /// The triangles of the warp mesh (the face's and those around it, out to the image border) that
-    /// turn over when the landmarks go to `target`: their signed area has the opposite sign of the
-    /// portrait's own. A folded triangle draws its pixels mirrored over its neighbours'.
+    /// are turned over when the landmarks go to `target` (see [`Fold`]): back faces of the 3D proxy. The
+    /// renderer draws them behind every triangle that did not turn over, so they show only where
+    /// [`Fold::visible`] says.
     pub fn folded_triangles(&self, target: &RetargetedFace) -> Vec<Fold> {
         self.warp.folded_triangles(&self.rigged, target)
     }
@@ -169,6 +187,7 @@ impl WarpHead {
             mouth,
             mouth_rest: MouthFrame::new(&rig.landmarks),
             texels: texels(&portrait.rgba),
+            proxy: Proxy::new(&rig.landmarks, triangles()),
         }
     }
 
@@ -198,26 +217,83 @@ impl WarpHead {
     }
 
     /// The mesh's triangles (face and surround) whose orientation flips between the portrait and
-    /// `target` (see [`PreparedHead::folded_triangles`]).
+    /// `target` (see [`PreparedHead::folded_triangles`]), with where each would show.
     pub fn folded_triangles(&self, rigged: &RiggedPortraits, target: &RetargetedFace) -> Vec<Fold> {
         let dst = self.vertex_targets(rigged, target);
+        let (face, outer) = self.split_folded(&dst);
         let area = |p: &[[f32; 2]], t: [u32; 3]| {
             let [a, b, c] = t.map(|i| p[i as usize]);
             ((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])) / 2.0
         };
-        triangles()
-            .iter()
-            .map(|t| t.map(u32::from))
-            .chain(self.mesh.outer.iter().copied())
-            .filter_map(|t| {
-                let (before, after) = (area(&self.mesh.src, t), area(&dst, t));
-                // A sliver with no area in the portrait has no orientation to keep.
-                (before.abs() > 1e-3 && after * before.signum() < -1e-3).then_some(Fold {
-                    triangle: t,
-                    area: after.abs(),
-                })
+        let folded: Vec<[u32; 3]> = face.1.iter().chain(&outer.1).copied().collect();
+        if folded.is_empty() {
+            return Vec::new();
+        }
+        let portrait = rigged.portrait();
+        let p = &target.points;
+        let eye = ((p[33][0] - p[263][0]).powi(2)
+            + (p[33][1] - p[263][1]).powi(2)
+            + (p[33][2] - p[263][2]).powi(2))
+        .sqrt();
+        let visible = Proxy::visible_pixels(
+            &dst,
+            |i| (i < p.len()).then(|| p[i][2]),
+            &face.0,
+            &outer.0,
+            &folded,
+            portrait.width as usize,
+            portrait.height as usize,
+            eye / 20.0,
+        );
+        folded
+            .into_iter()
+            .zip(visible)
+            .map(|(t, [visible, in_front])| Fold {
+                triangle: t,
+                area: area(&dst, t).abs(),
+                visible,
+                in_front,
             })
             .collect()
+    }
+
+    /// The face's triangles and the outer ones, each as (not turned over, turned over) at `dst`.
+    #[allow(clippy::type_complexity)]
+    fn split_folded(
+        &self,
+        dst: &[[f32; 2]],
+    ) -> (
+        (Vec<[u32; 3]>, Vec<[u32; 3]>),
+        (Vec<[u32; 3]>, Vec<[u32; 3]>),
+    ) {
+        let (mut face, mut face_folded) = (Vec::new(), Vec::new());
+        for (k, t) in triangles().iter().enumerate() {
+            if self.proxy.folded(k, *t, dst) {
+                face_folded.push(t.map(u32::from));
+            } else {
+                face.push(t.map(u32::from));
+            }
+        }
+        let (mut outer, mut outer_folded) = (Vec::new(), Vec::new());
+        for t in &self.mesh.outer {
+            if self.outer_folded(*t, dst) {
+                outer_folded.push(*t);
+            } else {
+                outer.push(*t);
+            }
+        }
+        ((face, face_folded), (outer, outer_folded))
+    }
+
+    /// Whether outer triangle `t` is turned over at `dst`.
+    fn outer_folded(&self, t: [u32; 3], dst: &[[f32; 2]]) -> bool {
+        let area = |p: &[[f32; 2]]| {
+            let [a, b, c] = t.map(|i| p[i as usize]);
+            ((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])) / 2.0
+        };
+        let before = area(&self.mesh.src);
+        // A sliver with no area in the portrait has no orientation to keep.
+        before.abs() > 1e-3 && area(dst) * before.signum() < -1e-3
     }
 
     /// Where the lips have barely parted (a smile's stretched mouth, the corners), the sliver between them
@@ -279,6 +355,7 @@ impl WarpHead {
         let src = &self.mesh.src;
 
         let drawn = std::cell::Cell::new(0usize);
+        let mirrored = std::cell::Cell::new(0usize);
         let skin = |t: [u32; 3], out: &mut [u8], covered: &mut [bool]| {
             let to = t.map(|i| dst[i as usize]);
             let from = t.map(|i| src[i as usize]);
@@ -291,7 +368,72 @@ impl WarpHead {
                 covered[y * w + x0..=y * w + x1].fill(true);
             });
         };
-        for t in &self.mesh.outer {
+        // Where a turn shows a side more squarely than the portrait does and the portrait shows its
+        // mirror image better, the mirror image lends its pixels (blended per pixel by the landmarks'
+        // weights, so the blend has no seams).
+        // The turn alone decides (an expression moves the skin over the face, it does not bring a
+        // side into view): the portrait's landmarks moved by the head's motion.
+        let mut mirror_w = Vec::new();
+        if !target.motion.is_identity() {
+            let turned: Vec<[f32; 3]> = rigged
+                .rig()
+                .landmarks
+                .iter()
+                .map(|p| target.motion.move_point(*p))
+                .collect();
+            self.proxy
+                .mirror_weights(triangles(), &turned, &mut mirror_w);
+        }
+        let mut scratch = vec![0u8; if mirror_w.is_empty() { 0 } else { w * 4 }];
+        let mut face_skin = |t: [u32; 3], out: &mut [u8], covered: &mut [bool]| {
+            let wt = if mirror_w.is_empty() {
+                [0.0; 3]
+            } else {
+                t.map(|i| mirror_w[i as usize])
+            };
+            if wt.iter().all(|&v| v <= 0.0) {
+                return skin(t, out, covered);
+            }
+            let to = t.map(|i| dst[i as usize]);
+            let from = t.map(|i| src[i as usize]);
+            let from_mirror = t.map(|i| self.proxy.mirror_src[i as usize]);
+            let (Some(m), Some(mm), Some(wp)) = (
+                affine(to, from),
+                affine(to, from_mirror),
+                affine(to, wt.map(|v| [v, 0.0])),
+            ) else {
+                return skin(t, out, covered);
+            };
+            let wp = wp[0];
+            rasterize(to, w, h, |y, x0, x1| {
+                tex.sample_span(&m, y, x0, x1, out, w);
+                // Into `scratch` at `x0..=x1` (an output width of 0 writes row `y` at the start).
+                tex.sample_span(&mm, y, x0, x1, &mut scratch[..], 0);
+                let row = &mut out[(y * w + x0) * 4..(y * w + x1 + 1) * 4];
+                let yc = y as f32 + 0.5;
+                for (k, (o, s)) in row
+                    .chunks_exact_mut(4)
+                    .zip(scratch[x0 * 4..(x1 + 1) * 4].chunks_exact(4))
+                    .enumerate()
+                {
+                    let a = (wp[0] * ((x0 + k) as f32 + 0.5) + wp[1] * yc + wp[2]).clamp(0.0, 1.0);
+                    for c in 0..3 {
+                        o[c] = (o[c] as f32 + (s[c] as f32 - o[c] as f32) * a).round() as u8;
+                    }
+                }
+                drawn.set(drawn.get() + x1 + 1 - x0);
+                mirrored.set(mirrored.get() + x1 + 1 - x0);
+                covered[y * w + x0..=y * w + x1].fill(true);
+            });
+        };
+        // The 3D proxy: triangles that turned over (back faces) first, behind everything, so they show
+        // only where nothing else covers (a sound mesh leaves no such place); then the surround; then
+        // the face, far to near.
+        let ((face_tris, face_folded), (outer, outer_folded)) = self.split_folded(&dst);
+        for t in face_folded.iter().chain(&outer_folded) {
+            skin(*t, out, &mut covered);
+        }
+        for t in &outer {
             skin(*t, out, &mut covered);
         }
 
@@ -302,10 +444,9 @@ impl WarpHead {
             Mouth,
         }
         let z = |i: usize| target.points[i][2];
-        let mut items: Vec<(f32, Item)> = triangles()
+        let mut items: Vec<(f32, Item)> = face_tris
             .iter()
-            .map(|t| {
-                let t = t.map(u32::from);
+            .map(|&t| {
                 (
                     (z(t[0] as usize) + z(t[1] as usize) + z(t[2] as usize)) / 3.0,
                     Item::Skin(t),
@@ -329,7 +470,7 @@ impl WarpHead {
         });
         for (_, item) in items {
             match item {
-                Item::Skin(t) => skin(t, out, &mut covered),
+                Item::Skin(t) => face_skin(t, out, &mut covered),
                 Item::Eye(side) => {
                     let poly: Vec<[f32; 2]> = eye_ring(side)
                         .iter()
@@ -382,6 +523,7 @@ impl WarpHead {
             eye.draw_closing_lid(&tex, &to_source[side], &target.points, side, out, w, h);
         }
         stats.skin_pixels = drawn.get();
+        stats.mirrored_pixels = mirrored.get();
         // Anything left (only where the mesh folds over itself) shows the portrait.
         if let Some(first) = covered.iter().position(|c| !c) {
             for (i, c) in covered.iter().enumerate().skip(first) {
