@@ -19,9 +19,9 @@ sys.path.insert(0, str(ROOT / "models"))
 import paint_portrait  # noqa: E402
 
 FRAMES = 8
-CELL = 128
+CELL = 120
 # The face and hair of the 512 px demo portrait, with room for the turns and nods.
-CROP = (136, 36, 344, 276)
+CROP = (148, 36, 328, 246)
 
 
 def main() -> None:
@@ -49,6 +49,7 @@ def main() -> None:
                 [args.bake, str(portrait), str(clip), "--out", str(dest), "--fps", "20", "--size", "512"],
                 check=True,
                 stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             frames = sorted(dest.glob("frame_*.png"))
             picks = [frames[round(i * (len(frames) - 1) / (FRAMES - 1))] for i in range(FRAMES)]
@@ -66,7 +67,7 @@ def main() -> None:
                 sheet.paste(im, (label_w + c * CELL, r * cell_h))
         target = out / f"clips_{name}.png"
         sheet.save(target, optimize=True)
-        print(f"wrote {target.relative_to(ROOT)} ({target.stat().st_size // 1024} KB)")
+        print(f"wrote {target} ({target.stat().st_size // 1024} KB)")
 
 
 if __name__ == "__main__":

@@ -300,8 +300,12 @@ mod live {
     }
 
     fn source(reads: Arc<AtomicUsize>, panic_at: Option<usize>) -> LiveSource {
+        named_source("grey test source", reads, panic_at)
+    }
+
+    fn named_source(name: &str, reads: Arc<AtomicUsize>, panic_at: Option<usize>) -> LiveSource {
         LiveSource::Custom {
-            name: "grey test source".into(),
+            name: name.into(),
             open: Arc::new(move || {
                 Ok(Box::new(Grey {
                     reads: reads.clone(),
@@ -321,6 +325,55 @@ mod live {
     }
 
     const WAIT: Duration = Duration::from_secs(60);
+
+    /// A panic on the tracking thread (the test kit's fail point, on its first frame, once the models
+    /// have loaded) fails the face with the reason and stops capture within 100 ms: the source is read
+    /// every 5 ms until then.
+    #[test]
+    fn a_panic_on_the_tracking_thread_fails_the_face_and_stops_capture() {
+        use bevy_talking_head::testing::PANIC_IN_TRACKING;
+        let mut app = headless_app("assets", TalkingHeadPlugin::default());
+        let reads = Arc::new(AtomicUsize::new(0));
+        let head = app.world_mut().spawn(FaceFrame::default()).id();
+        let live = LiveFace::new(named_source(PANIC_IN_TRACKING, reads.clone(), None))
+            .with_models_dir(super::root().join("assets/models"));
+        app.world_mut().entity_mut(head).insert(live);
+        let mut reads_at_fail = 0;
+        let started = std::time::Instant::now();
+        while !matches!(state(&app, head), LiveFaceState::Failed(_)) {
+            assert!(started.elapsed() < WAIT, "the live face did not fail");
+            reads_at_fail = reads.load(Ordering::SeqCst);
+            app.update();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let failed_at = std::time::Instant::now();
+        let LiveFaceState::Failed(why) = state(&app, head) else {
+            unreachable!()
+        };
+        assert!(why.contains("tracking thread panicked"), "{why}");
+        assert!(why.contains(PANIC_IN_TRACKING), "{why}");
+        assert!(reads_at_fail > 0, "the source was read before the panic");
+        // Capture reads every 5 ms while it runs; once the face failed it must stop within 100 ms.
+        let mut last_change = failed_at;
+        let mut last = reads.load(Ordering::SeqCst);
+        while failed_at.elapsed() < Duration::from_millis(400) {
+            let now = reads.load(Ordering::SeqCst);
+            if now != last {
+                (last, last_change) = (now, std::time::Instant::now());
+            }
+            app.update();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let stopped_after = last_change.duration_since(failed_at);
+        eprintln!(
+            "tracking thread panicked: {} reads in all, the last {stopped_after:?} after the face failed",
+            last
+        );
+        assert!(
+            stopped_after < Duration::from_millis(100),
+            "capture still read {stopped_after:?} after the face failed"
+        );
+    }
 
     #[test]
     fn a_panicking_thread_fails_the_live_face_and_stops_its_threads() {
