@@ -19,7 +19,8 @@ use bevy_talking_head::render::{PortraitImage, PreparedHead};
 use bevy_talking_head::rig::topology::INNER_LIPS;
 use bevy_talking_head::rig::{ExpressionRig, PortraitRig};
 use bevy_talking_head::testing::artefacts::{
-    Artefact, ArtefactKind, circle_artefacts, count_by_kind, find_artefacts, find_artefacts_outside,
+    Artefact, ArtefactKind, circle_artefacts, count_by_kind, find_artefacts,
+    find_artefacts_outside, leave_out_mouth_content,
 };
 use bevy_talking_head::tracking::{FaceTracker, ImageView};
 
@@ -159,6 +160,22 @@ fn open_mouth(points: &[[f32; 3]]) -> Vec<[f32; 2]> {
         ((points[a][0] - points[b][0]).powi(2) + (points[a][1] - points[b][1]).powi(2)).sqrt()
     };
     if d(13, 14) > 0.05 * d(78, 308) {
+        INNER_LIPS
+            .iter()
+            .map(|&i| [points[i][0], points[i][1]])
+            .collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// The mouth opening of a retargeted face whose lips are apart at all (more than a pixel and 1 % of the
+/// mouth's width: the mouth layer's interior, its teeth, shows between them); empty when they meet.
+fn parted_lips(points: &[[f32; 3]]) -> Vec<[f32; 2]> {
+    let d = |a: usize, b: usize| {
+        ((points[a][0] - points[b][0]).powi(2) + (points[a][1] - points[b][1]).powi(2)).sqrt()
+    };
+    if d(13, 14) > (0.01 * d(78, 308)).max(1.0) {
         INNER_LIPS
             .iter()
             .map(|&i| [points[i][0], points[i][1]])
@@ -333,6 +350,85 @@ fn the_counter_finds_a_planted_dotted_arc() {
 }
 
 #[test]
+fn teeth_gaps_in_parted_lips_are_the_mouths_content_not_a_broken_line() {
+    let (neutral, w, h, face) = clean_demo();
+    let mut frame = neutral.clone();
+    // A row of teeth gaps, dark 1 x 3 dashes every 3 px, as between barely parted lips (planted on the
+    // cheek, where the neutral frame has no dark fragments of its own).
+    let (mx, my) = at(face, 0.12, 0.6);
+    let size = (face[2] - face[0]) as f32;
+    let n = (0.2 * size / 3.0) as i32;
+    for k in 0..n {
+        for d in 0..3 {
+            put(&mut frame, w, mx + 3 * k, my + d, [35, 25, 25]);
+        }
+    }
+    let found = find_artefacts(&frame, &neutral, w, h, face);
+    show(&frame, w, h, face, &found, "planted_teeth");
+    let n_found = count_by_kind(&found);
+    assert_eq!(
+        n_found[1], 1,
+        "without the mouth, the row is a broken line: {found:?}"
+    );
+    // The lips' opening: 4 px high around the row.
+    let (x0, x1) = ((mx - 3) as f32, (mx + 3 * n + 3) as f32);
+    let (y0, y1) = ((my - 1) as f32, (my + 3) as f32);
+    let opening = [
+        [x0, y0 + 1.0],
+        [(x0 + x1) / 2.0, y0],
+        [x1, y0 + 1.0],
+        [x1, y1 - 1.0],
+        [(x0 + x1) / 2.0, y1],
+        [x0, y1 - 1.0],
+    ];
+    let mut inside = found.clone();
+    leave_out_mouth_content(&mut inside, &opening, 2.0);
+    assert_eq!(
+        count_by_kind(&inside)[1],
+        0,
+        "teeth gaps in the opening are left out: {inside:?}"
+    );
+    // A black speck between the lips still counts.
+    let mut speck = neutral.clone();
+    for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+        put(&mut speck, w, mx + 6 + dx, my + 1 + dy, [0, 0, 0]);
+    }
+    let mut found_speck = find_artefacts(&speck, &neutral, w, h, face);
+    leave_out_mouth_content(&mut found_speck, &opening, 2.0);
+    assert_eq!(
+        count_by_kind(&found_speck),
+        [1, 0, 0],
+        "a speck between the lips still counts: {found_speck:?}"
+    );
+    // The same opening does not hide a broken line elsewhere (the planted lower lid arc), nor anything
+    // when the lips meet (no opening).
+    let mut lid = frame.clone();
+    let (cx, cy) = at(face, 0.38, 0.5);
+    for k in 0..48 {
+        if k % 4 >= 2 {
+            continue;
+        }
+        let t = -0.7 + 1.4 * k as f32 / 48.0;
+        let r = 0.2 * size;
+        let (x, y) = (cx as f32 + r * t.sin(), cy as f32 + r * t.cos() - 0.8 * r);
+        for d in 0..2 {
+            put(&mut lid, w, x as i32, y as i32 + d, [40, 25, 20]);
+        }
+    }
+    let mut found = find_artefacts(&lid, &neutral, w, h, face);
+    let lines = count_by_kind(&found)[1];
+    leave_out_mouth_content(&mut found, &opening, 2.0);
+    assert_eq!(
+        count_by_kind(&found)[1],
+        lines - 1,
+        "the lid arc still counts: {found:?}"
+    );
+    let mut closed = find_artefacts(&frame, &neutral, w, h, face);
+    leave_out_mouth_content(&mut closed, &[], 2.0);
+    assert_eq!(count_by_kind(&closed)[1], 1);
+}
+
+#[test]
 fn the_counter_finds_a_planted_seam() {
     let (neutral, w, h, face) = clean_demo();
     let mut frame = neutral.clone();
@@ -397,6 +493,17 @@ fn survey(faces: &[(String, FaceFrame)], max: u32) -> Vec<Found> {
         let mut counts = [0usize; 3];
         let mut smile = [0usize; 3];
         let mut tiles = vec![crop(&neutral, w, h, b)];
+        if std::env::var_os("ARTEFACT_DUMP").is_some() {
+            let c = crop(&neutral, w, h, b);
+            image::imageops::resize(
+                &c,
+                c.width() * 3,
+                c.height() * 3,
+                image::imageops::FilterType::Nearest,
+            )
+            .save(dir.join(format!("{}_neutral.png", name(&path))))
+            .unwrap();
+        }
         let mut where_: Vec<String> = Vec::new();
         let mut out = vec![0u8; p.rgba.len()];
         let mut posed_frame = vec![0u8; p.rgba.len()];
@@ -416,10 +523,13 @@ fn survey(faces: &[(String, FaceFrame)], max: u32) -> Vec<Found> {
             };
             // On the face itself (hair and background are the turn sweep's and a look's business).
             let hull = face_hull(&target.points);
-            let found: Vec<Artefact> = find_artefacts_outside(&out, reference, w, h, b, &ignore)
-                .into_iter()
-                .filter(|a| in_hull(&hull, a.centre()))
-                .collect();
+            let mut found: Vec<Artefact> =
+                find_artefacts_outside(&out, reference, w, h, b, &ignore)
+                    .into_iter()
+                    .filter(|a| in_hull(&hull, a.centre()))
+                    .collect();
+            // The gaps between the teeth of barely parted lips are the mouth's content.
+            leave_out_mouth_content(&mut found, &parted_lips(&target.points), 2.0);
             if let Ok(filter) = std::env::var("ARTEFACT_EYES") {
                 // The eyes, six times enlarged, of the faces whose label contains the filter.
                 if label.contains(&filter) {
@@ -519,24 +629,22 @@ fn survey(faces: &[(String, FaceFrame)], max: u32) -> Vec<Found> {
 /// lowers its counts; never raise one to let a change through. Portraits not listed must show none.
 /// One more of a kind than listed passes (the tracker's rig differs a little between machines).
 const TODAY: &[(&str, [usize; 3])] = &[
-    // Measured after the new mouth interior was merged (2026-12-01): its teeth rows show in barely parted
-    // lips (talk, surprise), and their gaps count as broken lines on aflw2000_00050 (4 -> 16) and takeo
-    // (0 -> 9); specks went down on most portraits (28 -> 19 in all, seams 3 -> 1).
+    // Measured 2026-12-01 after the gaps between the teeth of barely parted lips were left to the mouth
+    // (`leave_out_mouth_content`: broken lines 87 -> 38; specks and seams unchanged, 19 and 1).
     ("astronaut_painted", [0, 1, 0]),
-    ("aflw2000_00050", [0, 16, 0]),
-    ("aflw2000_00081", [0, 4, 0]),
+    ("aflw2000_00050", [0, 7, 0]),
     ("aflw2000_00430", [2, 2, 1]),
     ("aflw2000_00475", [0, 1, 0]),
-    ("aflw2000_00514", [5, 2, 0]),
-    ("aflw2000_00516", [0, 12, 0]),
+    ("aflw2000_00514", [5, 0, 0]),
+    ("aflw2000_00516", [0, 1, 0]),
     ("aflw2000_01038", [1, 0, 0]),
     ("einstein", [0, 3, 0]),
-    ("takeo", [1, 9, 0]),
+    ("takeo", [1, 0, 0]),
     ("girl_with_a_pearl_earring", [4, 1, 0]),
-    ("mona_lisa", [0, 8, 0]),
+    ("mona_lisa", [0, 3, 0]),
     ("van_gogh_self_portrait", [3, 10, 0]),
-    ("cartoon_boy", [0, 14, 0]),
-    ("concept_art_scifi", [3, 4, 0]),
+    ("cartoon_boy", [0, 6, 0]),
+    ("concept_art_scifi", [3, 3, 0]),
 ];
 
 #[test]

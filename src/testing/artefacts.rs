@@ -257,6 +257,43 @@ pub fn find_artefacts_outside(
     found
 }
 
+/// Leaves out of `found` the broken lines that lie in a mouth's opening: `opening` is the inner lips'
+/// polygon (frame pixels) of lips that are apart, however little. What shows between parted lips is the
+/// mouth layer's interior, and the dark gaps between its teeth are a row of small dark fragments, which
+/// is what a broken line looks like; they are the mouth's content, not a lid or lash line fallen apart.
+/// A broken line counts as in the opening when its centre lies inside the polygon or within `slack`
+/// pixels of its edge (the lips of a barely parted mouth are a few pixels apart). Specks and seams there
+/// still count (a dark seam between the lips of a smile is an artefact), and so does a broken line
+/// anywhere else.
+pub fn leave_out_mouth_content(found: &mut Vec<Artefact>, opening: &[[f32; 2]], slack: f32) {
+    if opening.len() < 3 {
+        return;
+    }
+    found.retain(|a| {
+        let c = a.centre();
+        a.kind != ArtefactKind::BrokenLine
+            || !(in_polygon(opening, c) || distance_to_polygon(opening, c) <= slack)
+    });
+}
+
+/// The distance from `p` to the nearest edge of the closed polygon `poly`.
+fn distance_to_polygon(poly: &[[f32; 2]], p: [f32; 2]) -> f32 {
+    let n = poly.len();
+    (0..n)
+        .map(|i| {
+            let (a, b) = (poly[i], poly[(i + 1) % n]);
+            let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+            let l2 = dx * dx + dy * dy;
+            let t = if l2 > 0.0 {
+                (((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / l2).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            ((a[0] + t * dx - p[0]).powi(2) + (a[1] + t * dy - p[1]).powi(2)).sqrt()
+        })
+        .fold(f32::INFINITY, f32::min)
+}
+
 /// The artefacts of `found`, counted by kind: `[specks, broken lines, seams]`.
 pub fn count_by_kind(found: &[Artefact]) -> [usize; 3] {
     let mut n = [0; 3];
