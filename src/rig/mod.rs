@@ -28,7 +28,8 @@ pub use fit::{
 };
 pub use portrait::{PortraitRig, RIG_VERSION, RigSource, sidecar_path};
 pub use retarget::{
-    HEAD_PIVOT, HeadMotion, LOOK_UP_LID, MAX_JAW_OPENING, RetargetedFace, Retargeter,
+    HEAD_PIVOT, HeadMotion, LOOK_UP_LID, MAX_JAW_OPENING, RELATIVE_CHANNELS, RELATIVE_FLOOR,
+    RELATIVE_MAX, RetargetedFace, Retargeter,
 };
 pub use rigged::RiggedPortraits;
 pub use rigger::{PortraitRigger, RigRequest, TrackerSource};
