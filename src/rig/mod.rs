@@ -22,7 +22,9 @@ mod stage;
 pub mod topology;
 
 pub use editor::{MAX_UNDO, RigEditor};
-pub use expressions::{BLINK_MEET, EXPRESSION_RIG_VERSION, ExpressionRig, Shape};
+pub use expressions::{
+    BLINK_MEET, EXPRESSION_RIG_VERSION, ExpressionRig, PLAYER_PUCKER_GAIN, Shape,
+};
 pub use fit::{
     FitReport, LIP_LINE_TOLERANCE, LIPS_HIGH, LIPS_LOW, MIN_CHECKED_MOUTH, check_fit, refine_fit,
 };

@@ -630,7 +630,17 @@ mod tests {
                 .with(Expression::MouthSmileRight, 0.9)
                 .with(Expression::EyeSquintLeft, 0.9),
         );
-        let t = Retargeter::new(&rig, &ExpressionRig::default());
+        assert!(ExpressionRig::player_driven().relative_to_portrait);
+        // Off by default: a neutral face draws the portrait as it is.
+        let off = Retargeter::new(&rig, &ExpressionRig::default());
+        assert_eq!(off.portrait_rest(), &[0.0; Expression::COUNT]);
+        let t = Retargeter::new(
+            &rig,
+            &ExpressionRig {
+                relative_to_portrait: true,
+                ..ExpressionRig::default()
+            },
+        );
         let rest = RELATIVE_MAX.min(0.9 - RELATIVE_FLOOR);
         assert_eq!(t.portrait_rest()[Expression::MouthSmileLeft as usize], rest);
         // Only the listed channels.
@@ -664,9 +674,7 @@ mod tests {
             (fy - (1.0 - rest) * sy).abs() < 0.05 * sy.abs().max(1.0),
             "{fy} vs {sy}"
         );
-        // Off in the hand-made rig, and landmark-faithful driving keeps the portrait's own face.
-        let hand = Retargeter::new(&rig, &ExpressionRig::hand_made());
-        assert_eq!(hand.portrait_rest(), &[0.0; Expression::COUNT]);
+        // Landmark-faithful driving keeps the portrait's own face.
         let mut still = motion(|_| {});
         still.weights = FaceFrame::neutral().expressions;
         let r = t.retarget_motion(&FaceFrame::neutral(), &still);
