@@ -389,18 +389,9 @@ fn build_default() -> ExpressionRig {
             .expect("a fitted name is an ARKit name")
             .offsets = offsets;
     }
-    // Stronger than measured on the drivers, for the round trip (tests/round_trip.rs): the tracker read
-    // raised inner brows back at 0.26 of the driver's score on Mona Lisa (r 0.67; 0.82 at 1.7x, 0.79 at
-    // 1.5x; the demo 0.86 -> 0.93).
-    rig.shapes
-        .get_mut("browInnerUp")
-        .expect("every ARKit name has a shape")
-        .gain = BROW_INNER_UP_GAIN;
     rig
 }
 
-/// The default rig's gain on the hand-made browInnerUp shape (the hand-made rig keeps 1).
-const BROW_INNER_UP_GAIN: f32 = 1.7;
 /// [`ExpressionRig::player_driven`]'s gain on the fitted mouthPucker shape.
 pub const PLAYER_PUCKER_GAIN: f32 = 1.5;
 
