@@ -115,8 +115,10 @@ impl ExpressionRig {
     /// (its smile r 0.63 -> 0.46, jawOpen 0.82 -> 0.76, for pucker 0.65 -> 0.73), so the default rig keeps
     /// 1x.
     pub fn player_driven() -> Self {
-        let mut rig = Self::default();
-        rig.relative_to_portrait = true;
+        let mut rig = Self {
+            relative_to_portrait: true,
+            ..Self::default()
+        };
         if let Some(shape) = rig.shapes.get_mut("mouthPucker") {
             shape.gain *= PLAYER_PUCKER_GAIN;
         }
