@@ -5,10 +5,17 @@
 //! after the whole chain (tracking, calibration, retargeting, rig shapes, warp). The pipeline before
 //! issue 17 (the 468-point mesh and the iris model, about 10 channels read by rules, the hand-made
 //! shapes) runs beside it on the same frames, read back by the same judge: the new one must carry at
-//! least 0.1 more mean r on each portrait (measured: 0.714 against 0.442, 0.681 against 0.469).
+//! least 0.1 more mean r on each portrait (measured: 0.788 against 0.434, 0.699 against 0.468 on
+//! 2026-12-01; 0.714 against 0.442, 0.681 against 0.469 when this test was written).
+//!
+//! To iterate on one part (the figures are printed, the floors are not checked): `ROUND_TRIP_PORTRAITS`
+//! (`astronaut`, `mona_lisa`, comma-separated), `ROUND_TRIP_VIDEOS` (file names), `ROUND_TRIP_OLD=0`
+//! (leave the old pipeline out), `ROUND_TRIP_RELATIVE=0` (the default rig instead of
+//! `ExpressionRig::player_driven`).
 //!
 //! Writes `target/round_trip_greenscreen.png` (driver | rendered pairs, expressions_greenscreen.mp4 on the
-//! demo portrait, every 6th frame) for looking at.
+//! demo portrait, every 6th frame) and `target/round_trip_greenscreen_mona_lisa.png` for looking at;
+//! with `ROUND_TRIP_FRAMES=<dir>`, those rendered frames at full size too.
 
 mod common;
 
@@ -46,29 +53,31 @@ const KEY: [&str; 8] = [
     "browInnerUp",
 ];
 
-/// Regression floors where a target does not hold yet: the figure measured when this test was written
-/// (printed beside each) minus 0.05, per portrait `(demo, painting)`; the target where it holds. A floor
-/// never exceeds its target; raise these as the round trip improves. What holds the gaps back (looked at
-/// in the contact sheet and in the slopes the test prints): the demo portrait smiles with her teeth at
-/// rest, so the model reads her smile as near its ceiling whatever the driver does (slope 0.13, against
-/// 1.0 on Mona Lisa); the blinks come back at 0.4-0.56 of the driver's score: Face Mesh V2 does not
-/// see the rendered closed eye as fully closed (its lids stay 31 % open on the demo portrait and 75 %
-/// on Mona Lisa, where a real blink in the driving videos leaves them under 10 %), so the painting's
-/// blinks scatter more; browInnerUp comes back at 0.2-0.3 of the driver's on Mona Lisa (a stronger
-/// shape than today's pulls eyeLookDown, mouthPucker and browOuterUp down with it).
-const MEAN_FLOOR: (f32, f32) = (0.66, 0.63); // measured 0.714, 0.681
+/// Regression floors where a target does not hold yet: the figure measured (printed beside each) minus
+/// about 0.05, per portrait `(demo, painting)`; the target where it holds. A floor never exceeds its
+/// target; raise these as the round trip improves. What holds the gaps back (looked at in the contact
+/// sheets and in the slopes the test prints): Face Mesh V2 does not see Mona Lisa's rendered closed eye
+/// as fully closed (its lids stay about 75 % open, where a real blink in the driving videos leaves them
+/// under 10 %; the closed lid is drawn as a pale patch over her shadowed eye socket; a darker, thicker
+/// lash line took her blinks from 0.72/0.71 to 0.79/0.75); her raised inner brows come back at 0.25 of
+/// the driver's (a stronger shape, 1.3x-1.7x, read 0.75-0.82, but crowded the demo's fringe into specks
+/// in tests/artefacts.rs); her vertical gaze (eyeLookDown r 0.46-0.50, slope 0.11) and squints
+/// (0.50-0.62) keep her mean down.
+///
+/// 2026-12-01, `ExpressionRig::player_driven` (the portrait's own expression as the starting point: the
+/// demo smiles with her teeth at rest, and read her smile at slope 0.12, r 0.62, before; mouthPucker
+/// 1.5x) and the closed eye's lash line: demo 0.707 -> 0.788, Mona Lisa 0.684 -> 0.699 (the default
+/// rig: see BENCHMARKS.md).
+const MEAN_FLOOR: (f32, f32) = (0.75, 0.65); // measured 0.788, 0.699
 const KEY_FLOORS: [(&str, f32, f32); 8] = [
-    ("jawOpen", 0.8, 0.8),          // 0.865, 0.888
-    ("eyeBlinkLeft", 0.8, 0.71),    // 0.889, 0.732 (0.851, 0.743 before the closed eye's lash line)
-    ("eyeBlinkRight", 0.8, 0.69),   // 0.910, 0.706 (0.891, 0.723)
-    ("mouthSmileLeft", 0.56, 0.8),  // 0.592, 0.990
-    ("mouthSmileRight", 0.55, 0.8), // 0.588, 0.986
-    // Demo 0.768 before issue 18's mouth, 0.641 after (slope 0.01-0.02 both times: the resting smile
-    // keeps the model's pucker flat on the demo, so its r is read on a near-zero response; the new
-    // interior and the jawOpen limit (MAX_JAW_OPENING) moved it, Mona Lisa's 0.826 -> 0.805 held).
-    ("mouthPucker", 0.59, 0.8),
-    ("mouthFunnel", 0.8, 0.8), // driver std below 0.05 in these videos: not judged
-    ("browInnerUp", 0.8, 0.6), // 0.861, 0.650
+    ("jawOpen", 0.8, 0.8),         // 0.853, 0.874
+    ("eyeBlinkLeft", 0.8, 0.74),   // 0.899, 0.788 (Mona Lisa 0.72 before the lash line)
+    ("eyeBlinkRight", 0.8, 0.7),   // 0.927, 0.749 (0.71)
+    ("mouthSmileLeft", 0.8, 0.8),  // 0.932, 0.985 (demo 0.62 before the portrait's own smile)
+    ("mouthSmileRight", 0.8, 0.8), // 0.936, 0.973 (demo 0.60)
+    ("mouthPucker", 0.8, 0.8),     // 0.847, 0.906 (0.68, 0.87 before; 1.5x and the un-smiled rest)
+    ("mouthFunnel", 0.8, 0.8),     // driver std below 0.05 in these videos: not judged
+    ("browInnerUp", 0.8, 0.61),    // 0.863, 0.661
 ];
 
 /// The portrait size the frames are rendered at (the face cropped, twice its size: about 250 px of face,
@@ -120,6 +129,23 @@ struct Pipeline {
     rig: ExpressionRig,
 }
 
+/// The items of the comma-separated list in the environment variable `var` that `keep` names; all
+/// when it is unset.
+fn filtered<T>(var: &str, items: Vec<T>, name: impl Fn(&T) -> String) -> (Vec<T>, bool) {
+    match std::env::var(var) {
+        Ok(list) => {
+            let wanted: Vec<&str> = list.split(',').map(str::trim).collect();
+            let kept: Vec<T> = items
+                .into_iter()
+                .filter(|t| wanted.contains(&name(t).as_str()))
+                .collect();
+            assert!(!kept.is_empty(), "{var}={list} names none");
+            (kept, true)
+        }
+        Err(_) => (items, false),
+    }
+}
+
 #[test]
 fn driver_expressions_survive_the_round_trip() {
     let Some(data) = common::testdata("driving") else {
@@ -131,11 +157,18 @@ fn driver_expressions_survive_the_round_trip() {
     // Today's pipeline, and the one before issue 17 (468 points and the iris model, about 10 channels
     // read by rules from the mesh's geometry, the hand-made shapes): its figures on this harness are
     // what the new pipeline is measured against.
-    let pipelines = [
+    let mut pipelines = vec![
         Pipeline {
             name: "mesh V2 + blendshapes",
             models: TrackerModels::MeshV2,
-            rig: ExpressionRig::default(),
+            // A head a player drives (`ExpressionRig::player_driven`): from the portrait's own expression
+            // (the demo smiles at rest), a stronger pucker. `ROUND_TRIP_RELATIVE=0` measures the default
+            // rig instead.
+            rig: if std::env::var("ROUND_TRIP_RELATIVE").is_ok_and(|v| v == "0") {
+                ExpressionRig::default()
+            } else {
+                ExpressionRig::player_driven()
+            },
         },
         Pipeline {
             name: "old: 468 + iris, rules, hand-made shapes",
@@ -143,7 +176,18 @@ fn driver_expressions_survive_the_round_trip() {
             rig: ExpressionRig::hand_made(),
         },
     ];
-    let paths = [demo(), paintings.join("mona_lisa.jpg")];
+    let with_old = std::env::var("ROUND_TRIP_OLD").map_or(true, |v| v != "0");
+    if !with_old {
+        pipelines.truncate(1);
+    }
+    let (paths, some_portraits) = filtered(
+        "ROUND_TRIP_PORTRAITS",
+        vec![demo(), paintings.join("mona_lisa.jpg")],
+        |p| p.file_stem().unwrap().to_string_lossy().into_owned(),
+    );
+    let (videos, some_videos) = filtered("ROUND_TRIP_VIDEOS", VIDEOS.to_vec(), |v| v.to_string());
+    let relative_off = std::env::var("ROUND_TRIP_RELATIVE").is_ok_and(|v| v == "0");
+    let filtered_run = !with_old || some_portraits || some_videos || relative_off;
     let portraits: Vec<Vec<_>> = pipelines
         .iter()
         .map(|pipe| {
@@ -167,8 +211,30 @@ fn driver_expressions_survive_the_round_trip() {
                 .collect()
         })
         .collect();
-    let mut sheet = Vec::new();
-    for name in VIDEOS {
+    let mut sheets: Vec<Vec<Vec<u8>>> = vec![Vec::new(); paths.len()];
+    let frames_dir = std::env::var_os("ROUND_TRIP_FRAMES").map(std::path::PathBuf::from);
+    // The portraits' own expressions (the scores the rig starts from).
+    for ((p, _), path) in portraits[0].iter().zip(&paths) {
+        let view = ImageView::new(p.width, p.height, 4, &p.rgba, "portrait").unwrap();
+        if let Some(face) = common::tracker().detect_still(&view).unwrap() {
+            let mut own: Vec<(Expression, f32)> = face
+                .blendshapes
+                .unwrap()
+                .iter_nonzero()
+                .filter(|(_, w)| *w >= 0.1)
+                .collect();
+            own.sort_by(|a, b| b.1.total_cmp(&a.1));
+            eprintln!(
+                "{}: its own expression {}",
+                path.file_stem().unwrap().to_string_lossy(),
+                own.iter()
+                    .map(|(e, w)| format!("{} {w:.2}", e.name()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    for name in videos.iter().copied() {
         // The driver: every frame in video mode, read by each pipeline's tracker; the judge's scores are
         // Face Mesh V2's. The frames without a face (none in these videos) are left out.
         let mut trackers: Vec<FaceTracker> = pipelines
@@ -223,7 +289,8 @@ fn driver_expressions_survive_the_round_trip() {
                 .map(|(_, t)| t[0].as_ref().unwrap().blendshapes.unwrap()),
         );
         for (k, pipe) in pipelines.iter().enumerate() {
-            for ((p, head), readback) in portraits[k].iter().zip(&mut readbacks[k]) {
+            for (n, ((p, head), readback)) in portraits[k].iter().zip(&mut readbacks[k]).enumerate()
+            {
                 let mut analyzer = FaceAnalyzer::default();
                 if let Some(n) = &neutral.1[k] {
                     analyzer.calibrate(n);
@@ -245,13 +312,16 @@ fn driver_expressions_survive_the_round_trip() {
                     readback
                         .weights
                         .push(seen.map(|s| s.blendshapes.expect("Face Mesh V2 gives blendshapes")));
-                    if k == 0
-                        && name == VIDEOS[0]
-                        && readback.name == "astronaut"
-                        && frame.index % 6 == 0
-                    {
-                        sheet.push(small(&rgba(&frame.rgb), frame.width, frame.height, 224));
-                        sheet.push(small(&out, p.width, p.height, 224));
+                    if k == 0 && name == VIDEOS[0] && frame.index % 6 == 0 {
+                        sheets[n].push(small(&rgba(&frame.rgb), frame.width, frame.height, 224));
+                        sheets[n].push(small(&out, p.width, p.height, 224));
+                        if let Some(dir) = &frames_dir {
+                            std::fs::create_dir_all(dir).unwrap();
+                            let img = image::RgbaImage::from_raw(p.width, p.height, out.clone());
+                            img.unwrap()
+                                .save(dir.join(format!("{}_{:03}.png", readback.name, frame.index)))
+                                .unwrap();
+                        }
                     }
                 }
                 eprintln!(
@@ -269,10 +339,15 @@ fn driver_expressions_survive_the_round_trip() {
             }
         }
     }
-    let sheet_path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/round_trip_greenscreen.png");
-    contact_sheet_cols(&sheet, 224, 224, 8, &sheet_path);
-    eprintln!("wrote {}", sheet_path.display());
+    for (sheet, readback) in sheets.iter().zip(&readbacks[0]) {
+        let file = match readback.name.as_str() {
+            "astronaut" => "target/round_trip_greenscreen.png".to_string(),
+            other => format!("target/round_trip_greenscreen_{other}.png"),
+        };
+        let sheet_path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        contact_sheet_cols(sheet, 224, 224, 8, &sheet_path);
+        eprintln!("wrote {}", sheet_path.display());
+    }
 
     // Per channel: the driver's spread, and per portrait r and the slope of rendered on driver (what gain
     // on the analyzer's output would bring the rendered weight to the driver's: about 1 / slope, where the
@@ -327,58 +402,70 @@ fn driver_expressions_survive_the_round_trip() {
         rows.len()
     );
     let short = |k: usize| &readbacks[0][k].name[..readbacks[0][k].name.len().min(7)];
-    eprintln!(
-        "{:<20} {:>10} {:>9} {:>9} {:>11} {:>11} {:>9} {:>9}",
-        "channel",
-        "driver std",
-        format!("r {}", short(0)),
-        format!("r {}", short(1)),
-        "slope demo",
-        "slope paint",
-        "old demo",
-        "old paint"
-    );
+    let portraits_n = readbacks[0].len();
+    let mut header = format!("{:<20} {:>10}", "channel", "driver std");
+    for k in 0..portraits_n {
+        header += &format!(" {:>9}", format!("r {}", short(k)));
+    }
+    for k in 0..portraits_n {
+        header += &format!(" {:>11}", format!("slope {}", short(k)));
+    }
+    if pipelines.len() > 1 {
+        for k in 0..portraits_n {
+            header += &format!(" {:>11}", format!("old {}", short(k)));
+        }
+    }
+    eprintln!("{header}");
     for row in &rows {
         let key = if KEY.contains(&row.name) { " *" } else { "" };
-        eprintln!(
-            "{:<20} {:>10.3} {:>9.2} {:>9.2} {:>11.2} {:>11.2} {:>9.2} {:>9.2}{key}",
-            row.name,
-            row.std,
-            row.r[0][0],
-            row.r[0][1],
-            row.slope[0],
-            row.slope[1],
-            row.r[1][0],
-            row.r[1][1]
-        );
+        let mut line = format!("{:<20} {:>10.3}", row.name, row.std);
+        for k in 0..portraits_n {
+            line += &format!(" {:>9.2}", row.r[0][k]);
+        }
+        for k in 0..portraits_n {
+            line += &format!(" {:>11.2}", row.slope[k]);
+        }
+        if pipelines.len() > 1 {
+            for k in 0..portraits_n {
+                line += &format!(" {:>11.2}", row.r[1][k]);
+            }
+        }
+        eprintln!("{line}{key}");
     }
     for (n, pipe) in pipelines.iter().enumerate() {
-        eprintln!(
-            "{}: mean r {:.3} ({}), {:.3} ({})",
-            pipe.name,
-            mean(n, 0),
-            readbacks[n][0].name,
-            mean(n, 1),
-            readbacks[n][1].name
-        );
+        let means: Vec<String> = (0..portraits_n)
+            .map(|k| format!("{:.3} ({})", mean(n, k), readbacks[n][k].name))
+            .collect();
+        eprintln!("{}: mean r {}", pipe.name, means.join(", "));
     }
     let mut failures = Vec::new();
-    let floors = [MEAN_FLOOR.0, MEAN_FLOOR.1];
     for (k, readback) in readbacks[0].iter().enumerate() {
-        let (new, old) = (mean(0, k), mean(1, k));
-        let floor = floors[k].min(TARGET_MEAN);
+        let demo_portrait = readback.name == "astronaut";
+        let new = mean(0, k);
+        let floor = if demo_portrait {
+            MEAN_FLOOR.0
+        } else {
+            MEAN_FLOOR.1
+        }
+        .min(TARGET_MEAN);
+        let old = if pipelines.len() > 1 {
+            format!("; the old pipeline {:.3}", mean(1, k))
+        } else {
+            String::new()
+        };
         eprintln!(
-            "{}: mean r {new:.3} (target {TARGET_MEAN}, regression floor {floor}; the old pipeline {old:.3})",
+            "{}: mean r {new:.3} (target {TARGET_MEAN}, regression floor {floor}{old})",
             readback.name
         );
         if new < floor {
             failures.push(format!("{}: mean r {new:.3} < {floor}", readback.name));
         }
         // What issue 17 was for: the new pipeline carries more of the driver's face than the old one.
-        if new < old + 0.1 {
+        if pipelines.len() > 1 && new < mean(1, k) + 0.1 {
             failures.push(format!(
-                "{}: mean r {new:.3} is not 0.1 above the old pipeline's {old:.3}",
-                readback.name
+                "{}: mean r {new:.3} is not 0.1 above the old pipeline's {:.3}",
+                readback.name,
+                mean(1, k)
             ));
         }
         for (channel, demo_floor, painting_floor) in KEY_FLOORS {
@@ -389,16 +476,30 @@ fn driver_expressions_survive_the_round_trip() {
                 continue;
             };
             let r = row.r[0][k];
-            let floor = [demo_floor, painting_floor][k].min(TARGET_KEY);
+            let floor = if demo_portrait {
+                demo_floor
+            } else {
+                painting_floor
+            }
+            .min(TARGET_KEY);
             let gap = if r < TARGET_KEY { "  BELOW TARGET" } else { "" };
-            eprintln!(
-                "  {channel:<16} r {r:.3} (target {TARGET_KEY}, floor {floor}; old {:.3}){gap}",
-                row.r[1][k]
-            );
+            let old = if pipelines.len() > 1 {
+                format!("; old {:.3}", row.r[1][k])
+            } else {
+                String::new()
+            };
+            eprintln!("  {channel:<16} r {r:.3} (target {TARGET_KEY}, floor {floor}{old}){gap}");
             if r < floor {
                 failures.push(format!("{}: {channel} r {r:.3} < {floor}", readback.name));
             }
         }
+    }
+    if filtered_run {
+        eprintln!(
+            "a filtered run (ROUND_TRIP_PORTRAITS, ROUND_TRIP_VIDEOS or ROUND_TRIP_OLD): the floors are \
+             not checked; failures would be {failures:#?}"
+        );
+        return;
     }
     assert!(failures.is_empty(), "round trip regressed: {failures:#?}");
 }

@@ -74,6 +74,21 @@ pub struct ExpressionRig {
     /// 0.75 measured the same; further down, the iris slides under the lower lid).
     #[serde(default = "default_look_angle_vertical")]
     pub look_angle_vertical: f32,
+    /// Whether a portrait's own expression is the starting point of retargeting: on for a head a player
+    /// drives ([`player_driven`](Self::player_driven)), off by default (and in rig files without the field). A portrait that smiles at rest
+    /// ([`PortraitRig::expressions`](super::PortraitRig::expressions): the tracker's scores of the
+    /// still) then shows the driver's smile, not its own plus the driver's: a driver weight below the
+    /// portrait's own moves the face the other way (the shape's negative, at most
+    /// [`RELATIVE_MAX`](crate::rig::RELATIVE_MAX) of it: a neutral player un-smiles the portrait), one
+    /// above it adds the difference. Only the channels in
+    /// [`RELATIVE_CHANNELS`](crate::rig::RELATIVE_CHANNELS) and only the weights path
+    /// ([`Retargeter::retarget`](super::Retargeter::retarget)); landmark-faithful driving moves the
+    /// portrait from its own face as it is. Off, a neutral [`FaceFrame`](crate::face::FaceFrame) draws
+    /// the portrait exactly as it is (an idle head, a clip's rest pose); on, it draws a smiling
+    /// portrait un-smiled. Measured in `tests/round_trip.rs` (BENCHMARKS.md, "Round trip"): the demo
+    /// portrait's smile read back at r 0.93 on, 0.62 off.
+    #[serde(default)]
+    pub relative_to_portrait: bool,
 }
 
 fn default_look_angle() -> f32 {
@@ -92,6 +107,24 @@ impl Default for ExpressionRig {
 }
 
 impl ExpressionRig {
+    /// The default shapes for a head a player drives: from the portrait's own expression
+    /// ([`relative_to_portrait`](Self::relative_to_portrait)), and the mouthPucker shape
+    /// [`PLAYER_PUCKER_GAIN`] times stronger. Measured in `tests/round_trip.rs` on the demo portrait, which
+    /// smiles at rest: the tracker read its rendered pucker back at 0.14 of the driver's score (r 0.72;
+    /// 0.86 at 1.5x). Without the portrait's own smile undone the stronger pucker costs more than it gives
+    /// (its smile r 0.63 -> 0.46, jawOpen 0.82 -> 0.76, for pucker 0.65 -> 0.73), so the default rig keeps
+    /// 1x.
+    pub fn player_driven() -> Self {
+        let mut rig = Self {
+            relative_to_portrait: true,
+            ..Self::default()
+        };
+        if let Some(shape) = rig.shapes.get_mut("mouthPucker") {
+            shape.gain *= PLAYER_PUCKER_GAIN;
+        }
+        rig
+    }
+
     /// The rule-made shapes alone, without the fitted ones (what `models/fit_expression_rig.py` compares
     /// its fit with): one for every expression but the `eyeLook*` ones.
     pub fn hand_made() -> Self {
@@ -361,6 +394,9 @@ fn build_default() -> ExpressionRig {
     rig
 }
 
+/// [`ExpressionRig::player_driven`]'s gain on the fitted mouthPucker shape.
+pub const PLAYER_PUCKER_GAIN: f32 = 1.5;
+
 fn build_hand_made() -> ExpressionRig {
     use Expression as E;
     let c = canonical_face();
@@ -371,6 +407,7 @@ fn build_hand_made() -> ExpressionRig {
             shapes: BTreeMap::new(),
             look_angle: default_look_angle(),
             look_angle_vertical: default_look_angle_vertical(),
+            relative_to_portrait: false,
         },
     };
     let jaw = jaw_membership(c);

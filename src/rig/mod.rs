@@ -22,13 +22,16 @@ mod stage;
 pub mod topology;
 
 pub use editor::{MAX_UNDO, RigEditor};
-pub use expressions::{BLINK_MEET, EXPRESSION_RIG_VERSION, ExpressionRig, Shape};
+pub use expressions::{
+    BLINK_MEET, EXPRESSION_RIG_VERSION, ExpressionRig, PLAYER_PUCKER_GAIN, Shape,
+};
 pub use fit::{
     FitReport, LIP_LINE_TOLERANCE, LIPS_HIGH, LIPS_LOW, MIN_CHECKED_MOUTH, check_fit, refine_fit,
 };
 pub use portrait::{PortraitRig, RIG_VERSION, RigSource, sidecar_path};
 pub use retarget::{
-    HEAD_PIVOT, HeadMotion, LOOK_UP_LID, MAX_JAW_OPENING, RetargetedFace, Retargeter,
+    HEAD_PIVOT, HeadMotion, LOOK_UP_LID, MAX_JAW_OPENING, RELATIVE_CHANNELS, RELATIVE_FLOOR,
+    RELATIVE_MAX, RetargetedFace, Retargeter,
 };
 pub use rigged::RiggedPortraits;
 pub use rigger::{PortraitRigger, RigRequest, TrackerSource};

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::topology::{FACE_OVAL, INNER_LIPS, LEFT_EYE, RIGHT_EYE, triangles};
 use crate::error::{Error, Result};
+use crate::face::ExpressionWeights;
 use crate::tracking::{FaceTracker, ImageView, TrackedFace, canonical_face};
 
 /// The sidecar format version this crate writes and reads.
@@ -43,6 +44,12 @@ pub struct PortraitRig {
     pub iris_radius: Option<[f32; 2]>,
     /// Tracker confidence that this is a face (1 for hand edits).
     pub presence: f32,
+    /// The blendshape model's scores of the portrait's own face (a smiling portrait's `mouthSmile*`
+    /// reads high), if the tracker ran it: retargeting with
+    /// [`ExpressionRig::relative_to_portrait`](super::ExpressionRig::relative_to_portrait) drives the
+    /// face from this expression instead of adding to it. Absent in older sidecars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expressions: Option<ExpressionWeights>,
 }
 
 /// The sidecar path of a portrait: `face.png` -> `face.png.rig.json`.
@@ -83,6 +90,7 @@ impl PortraitRig {
             iris,
             iris_radius,
             presence: face.landmarks.presence,
+            expressions: face.blendshapes,
         }
     }
 
@@ -102,6 +110,7 @@ impl PortraitRig {
             iris: None,
             iris_radius: None,
             presence: 0.0,
+            expressions: None,
         }
     }
 

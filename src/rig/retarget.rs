@@ -183,6 +183,19 @@ pub struct RetargetedFace {
 /// 0.18 and 0.87 unlimited.)
 pub const MAX_JAW_OPENING: f32 = 0.19;
 
+/// The channels on which retargeting starts from the portrait's own expression
+/// ([`ExpressionRig::relative_to_portrait`]).
+pub const RELATIVE_CHANNELS: [Expression; 4] = [
+    Expression::MouthSmileLeft,
+    Expression::MouthSmileRight,
+    Expression::MouthUpperUpLeft,
+    Expression::MouthUpperUpRight,
+];
+/// The most of a shape's negative a driver weight of 0 applies to undo the portrait's own expression.
+pub const RELATIVE_MAX: f32 = 0.8;
+/// A portrait's own score up to this is taken as its neutral (a neutral face reads 0-0.1).
+pub const RELATIVE_FLOOR: f32 = 0.1;
+
 /// Retargets faces onto one portrait; made once per portrait rig and expression rig.
 #[derive(Clone, Debug)]
 pub struct Retargeter {
@@ -196,6 +209,9 @@ pub struct Retargeter {
     look_angle: [f32; 2],
     iris: Option<[[f32; 3]; 2]>,
     eye_width: [f32; 2],
+    /// Per channel, how much of the portrait's own expression a driver weight of 0 undoes
+    /// ([`ExpressionRig::relative_to_portrait`]); 0 for most.
+    rest: [f32; Expression::COUNT],
 }
 
 impl Retargeter {
@@ -280,6 +296,15 @@ impl Retargeter {
         for (_, d) in jaw.iter_mut() {
             *d = d.map(|v| v * jaw_scale);
         }
+        let mut rest = [0.0; Expression::COUNT];
+        if let (true, Some(own)) = (expressions.relative_to_portrait, &portrait.expressions) {
+            for e in RELATIVE_CHANNELS {
+                let p = own.get(e);
+                if p.is_finite() {
+                    rest[e as usize] = (p - RELATIVE_FLOOR).clamp(0.0, RELATIVE_MAX);
+                }
+            }
+        }
         Self {
             pose,
             canon,
@@ -289,7 +314,14 @@ impl Retargeter {
             look_angle: [expressions.look_angle, expressions.look_angle_vertical],
             iris,
             eye_width,
+            rest,
         }
+    }
+
+    /// Per channel (in [`Expression`]'s order), how much of the portrait's own expression a driver
+    /// weight of 0 undoes: the shape applied is the weight minus this ([`RELATIVE_CHANNELS`]).
+    pub fn portrait_rest(&self) -> &[f32; Expression::COUNT] {
+        &self.rest
     }
 
     /// The portrait's pose (its head angles as the rig sees them).
@@ -312,8 +344,19 @@ impl Retargeter {
     /// Where everything goes for `face`.
     pub fn retarget(&self, face: &FaceFrame) -> RetargetedFace {
         let mut canon = self.canon.clone();
-        self.add_shapes(face, &mut canon);
-        self.finish(face, canon, HeadMotion::new(self.pose, face))
+        // The weights from the portrait's own expression: a channel it already shows moves the other
+        // way below its own score.
+        let weights: [f32; Expression::COUNT] = std::array::from_fn(|k| {
+            let w = face.expressions.0[k];
+            let w = if w.is_finite() {
+                w.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            w - self.rest[k]
+        });
+        self.add_weights(&weights, &mut canon);
+        self.finish(face, &weights, canon, HeadMotion::new(self.pose, face))
     }
 
     /// Landmark-faithful driving: the portrait's landmarks move as the driver's did from its neutral face
@@ -340,7 +383,7 @@ impl Retargeter {
             .0
             .iter()
             .zip(motion.weights.0.iter())
-            .map(|(f, m)| (1.0 - w) * f + w * (f - m).max(0.0))
+            .map(|(f, m)| ((1.0 - w) * f + w * (f - m).max(0.0)).max(0.0))
             .collect();
         self.add_weights(&weights, &mut canon);
         self.add_motion(motion, w, &mut canon);
@@ -348,21 +391,18 @@ impl Retargeter {
             Some(rigid) if w >= 1.0 => HeadMotion::rigid(self.pose, rigid),
             _ => HeadMotion::new(self.pose, face),
         };
-        self.finish(face, canon, head)
+        let weights: [f32; Expression::COUNT] = std::array::from_fn(|k| face.expressions.0[k]);
+        self.finish(face, &weights, canon, head)
     }
 
-    /// Adds `face`'s expression shapes to `canon`.
-    fn add_shapes(&self, face: &FaceFrame, canon: &mut [[f32; 3]]) {
-        self.add_weights(&face.expressions.0, canon);
-    }
-
-    /// Adds the expression shapes at `weights` (one per [`Expression`], in its order) to `canon`.
+    /// Adds the expression shapes at `weights` (one per [`Expression`], in its order, `-1..=1`: a
+    /// negative one moves the face the shape's other way) to `canon`.
     fn add_weights(&self, weights: &[f32], canon: &mut [[f32; 3]]) {
         for (shape, &w) in self.shapes.iter().zip(weights) {
-            if !(w.is_finite() && w > 0.0) {
+            if !(w.is_finite() && w != 0.0) {
                 continue;
             }
-            let w = w.min(1.0);
+            let w = w.clamp(-1.0, 1.0);
             for &(i, d) in shape {
                 let c = &mut canon[i as usize];
                 c[0] += w * d[0];
@@ -429,14 +469,20 @@ impl Retargeter {
     }
 
     /// The head's motion and gaze on `canon`, the portrait's landmarks in the canonical frame after
-    /// expressions.
-    fn finish(&self, face: &FaceFrame, canon: Vec<[f32; 3]>, motion: HeadMotion) -> RetargetedFace {
+    /// expressions; `weights` are the expression weights applied (the `eyeLook*` ones turn the irises).
+    fn finish(
+        &self,
+        face: &FaceFrame,
+        weights: &[f32; Expression::COUNT],
+        canon: Vec<[f32; 3]>,
+        motion: HeadMotion,
+    ) -> RetargetedFace {
         let points = canon
             .iter()
             .map(|c| motion.canonical_to_image(*c))
             .collect();
 
-        let e = &face.expressions;
+        let e = crate::face::ExpressionWeights(*weights);
         let look = |gaze: [f32; 2], outward: f32, inward: f32, up: f32, down: f32, side: f32| {
             let g = |v: f32| if v.is_finite() { v } else { 0.0 };
             [
@@ -572,6 +618,69 @@ mod tests {
                 "landmark {i}"
             );
         }
+    }
+
+    #[test]
+    fn a_smiling_portrait_is_driven_from_its_own_smile() {
+        let mut rig = portrait();
+        let plain = Retargeter::new(&rig, &ExpressionRig::default());
+        rig.expressions = Some(
+            crate::face::ExpressionWeights::default()
+                .with(Expression::MouthSmileLeft, 0.9)
+                .with(Expression::MouthSmileRight, 0.9)
+                .with(Expression::EyeSquintLeft, 0.9),
+        );
+        assert!(ExpressionRig::player_driven().relative_to_portrait);
+        // Off by default: a neutral face draws the portrait as it is.
+        let off = Retargeter::new(&rig, &ExpressionRig::default());
+        assert_eq!(off.portrait_rest(), &[0.0; Expression::COUNT]);
+        let t = Retargeter::new(
+            &rig,
+            &ExpressionRig {
+                relative_to_portrait: true,
+                ..ExpressionRig::default()
+            },
+        );
+        let rest = RELATIVE_MAX.min(0.9 - RELATIVE_FLOOR);
+        assert_eq!(t.portrait_rest()[Expression::MouthSmileLeft as usize], rest);
+        // Only the listed channels.
+        assert_eq!(t.portrait_rest()[Expression::EyeSquintLeft as usize], 0.0);
+        let corner = |r: &RetargetedFace| r.points[291];
+        let own = rig.landmarks[291];
+        let smile =
+            plain.retarget(&FaceFrame::neutral().with_expression(Expression::MouthSmileLeft, 1.0));
+        let (sx, sy) = (corner(&smile)[0] - own[0], corner(&smile)[1] - own[1]);
+        assert!(
+            sx.abs() + sy.abs() > 1.0,
+            "the smile shape moves the corner: {sx}, {sy}"
+        );
+        // A neutral player: the corner moves against the smile, by `rest` of the shape.
+        let neutral = t.retarget(&FaceFrame::neutral());
+        let (nx, ny) = (corner(&neutral)[0] - own[0], corner(&neutral)[1] - own[1]);
+        assert!(
+            (nx + rest * sx).abs() < 0.05 * sx.abs().max(1.0)
+                && (ny + rest * sy).abs() < 0.05 * sy.abs().max(1.0),
+            "un-smiled by {nx}, {ny}; the smile moves it {sx}, {sy}"
+        );
+        // A full smile: the portrait's own plus the difference, the shape at 1 - rest.
+        let full =
+            t.retarget(&FaceFrame::neutral().with_expression(Expression::MouthSmileLeft, 1.0));
+        let (fx, fy) = (corner(&full)[0] - own[0], corner(&full)[1] - own[1]);
+        assert!(
+            (fx - (1.0 - rest) * sx).abs() < 0.05 * sx.abs().max(1.0),
+            "{fx} vs {sx}"
+        );
+        assert!(
+            (fy - (1.0 - rest) * sy).abs() < 0.05 * sy.abs().max(1.0),
+            "{fy} vs {sy}"
+        );
+        // Landmark-faithful driving keeps the portrait's own face.
+        let mut still = motion(|_| {});
+        still.weights = FaceFrame::neutral().expressions;
+        let r = t.retarget_motion(&FaceFrame::neutral(), &still);
+        assert!(
+            (r.points[291][0] - own[0]).abs() < 1e-3 && (r.points[291][1] - own[1]).abs() < 1e-3
+        );
     }
 
     /// A driver whose face is the canonical one, with `f` applied to its current points.

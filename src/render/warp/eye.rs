@@ -207,10 +207,15 @@ impl EyeLayer {
                 let (ls, fs) = (interp_y(&self.lid, u), interp_y(&self.fold, u));
                 let i = (y * out_width + x) * 4;
                 if !(v < ft || v > lt || lt <= ls + 0.25 || lt - ft < 2.0 * lash) {
+                    // The skin above the lashes, stretched from the fold down; where the
+                    // portrait's fold lies close over its lashes (a painting's lid often has no fold
+                    // drawn) the stretch is limited, so the band comes from the skin above the fold
+                    // too: a few rows stretched over the whole lid read as vertical streaks.
+                    let ratio = ((ls - lash - fs) / (lt - lash - ft)).max(MIN_LID_STRETCH);
                     let vs = if v >= lt - lash {
                         ls - (lt - v)
                     } else {
-                        fs + (v - ft) * (ls - lash - fs) / (lt - lash - ft)
+                        ls - lash - (lt - lash - v) * ratio
                     };
                     let src = self.frame.world(u, vs);
                     let colour = tex.sample(src[0], src[1]);
@@ -380,10 +385,16 @@ enum LidBand {
 const UPPER_LASH_BAND: f32 = 0.1;
 /// Likewise above the lower lid edge.
 const LOWER_LASH_BAND: f32 = 0.06;
-/// Half the thickness of a closed eye's lash line, in eye widths (corner to corner).
-const LASH_LINE_HALF_WIDTH: f32 = 0.035;
+/// The least of the lid skin's source band over the band it covers on a closing lid (1: the skin moves
+/// down unstretched).
+const MIN_LID_STRETCH: f32 = 0.3;
+/// Half the thickness of a closed eye's lash line, in eye widths (corner to corner). At 0.035 and a shade
+/// of 0.85 Face Mesh V2 read Mona Lisa's closed eyes as blinks at r 0.72/0.71 in tests/round_trip.rs (her
+/// painted lash line is faint); 0.045 and 0.5: 0.79/0.75; 0.045 and 0.3 (0.80/0.76) drew the demo's lash
+/// line as black eyeliner.
+const LASH_LINE_HALF_WIDTH: f32 = 0.045;
 /// The lash line's colour: the darkest of the portrait's upper lash line, times this.
-const LASH_LINE_SHADE: f32 = 0.85;
+const LASH_LINE_SHADE: f32 = 0.5;
 
 /// The lower lid edge (corners included) of one eye of `points`, mapped by `map`, in `frame`'s
 /// coordinates, sorted by u.
