@@ -52,10 +52,7 @@
 
 pub mod artefacts;
 
-
-/// A live source with this name makes the tracking thread panic on its first frame: the test kit's fail
-/// point for what a bug there does (the face fails with the reason, and capture stops).
-pub const PANIC_IN_TRACKING: &str = "panic in tracking (test fail point)";
+pub use crate::drive::PANIC_IN_TRACKING;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

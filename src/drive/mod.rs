@@ -21,6 +21,9 @@ mod lipsync;
 pub mod livelink;
 pub use livelink::LiveLinkImport;
 mod live;
+#[cfg(feature = "test-utils")]
+#[doc(hidden)]
+pub use live::PANIC_IN_TRACKING;
 mod record;
 
 pub use clip::player::{ClipLayer, FaceClipEvent, FaceClipPlayer};

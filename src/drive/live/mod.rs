@@ -18,6 +18,11 @@ mod status;
 mod tracking_thread;
 
 pub use preview::LivePreview;
+
+/// A live source with this name makes the tracking thread panic on its first frame: the test kit's fail
+/// point for what a bug there does (the face fails with the reason, and capture stops).
+#[cfg(feature = "test-utils")]
+pub const PANIC_IN_TRACKING: &str = "panic in tracking (test fail point)";
 pub use source::{LiveSource, SourceOpener};
 pub use status::{LiveFaceState, LiveFaceStatus, LiveSample};
 

@@ -80,8 +80,8 @@ impl TrackLoop {
                 // The test kit's fail point: a bug that panics here must fail the face, not end the
                 // thread silently (tests/hostile_inputs.rs).
                 #[cfg(feature = "test-utils")]
-                if self.name == crate::testing::PANIC_IN_TRACKING {
-                    panic!("{}", crate::testing::PANIC_IN_TRACKING);
+                if self.name == super::PANIC_IN_TRACKING {
+                    panic!("{}", super::PANIC_IN_TRACKING);
                 }
                 for c in self.control.try_iter() {
                     match c {
