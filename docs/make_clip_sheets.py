@@ -5,7 +5,7 @@ through every clip in assets/clips (a row a clip, 8 moments of it), by baking wi
     models/.venv/bin/python docs/make_clip_sheets.py [--bake PATH_TO_BAKE] [--out docs]
 
 Only the project's own demo portrait appears (see ../shared/testdata/README.md: test data never goes into
-the README). Writes docs/clips_photo.png, docs/clips_oil.png and docs/clips_concept_art.png.
+the README). Writes docs/clips_photo.jpg, docs/clips_oil.jpg and docs/clips_concept_art.jpg.
 """
 import argparse
 import subprocess
@@ -65,8 +65,8 @@ def main() -> None:
             draw.text((6, r * cell_h + cell_h // 2 - 6), label, fill="black")
             for c, im in enumerate(cells):
                 sheet.paste(im, (label_w + c * CELL, r * cell_h))
-        target = out / f"clips_{name}.png"
-        sheet.save(target, optimize=True)
+        target = out / f"clips_{name}.jpg"
+        sheet.save(target, quality=88, optimize=True)
         print(f"wrote {target} ({target.stat().st_size // 1024} KB)")
 
 
