@@ -321,11 +321,9 @@ fn the_counter_finds_planted_specks() {
     assert_eq!(count_by_kind(&found), [4, 0, 0], "{found:?}");
 }
 
-#[test]
-fn the_counter_finds_a_planted_dotted_arc() {
-    let (neutral, w, h, face) = clean_demo();
-    let mut frame = neutral.clone();
-    // A dark arc of dashes (2 px on, 2 off), 2 px thick, under an eye: a lower lid line gone dotted.
+/// A dark arc of dashes (2 px on, 2 off), 2 px thick, under the left eye of `face`: a lower lid line
+/// gone dotted.
+fn plant_dotted_arc(frame: &mut [u8], w: u32, face: [u32; 4]) {
     let size = (face[2] - face[0]) as f32;
     let (cx, cy) = at(face, 0.38, 0.5);
     for k in 0..48 {
@@ -336,9 +334,16 @@ fn the_counter_finds_a_planted_dotted_arc() {
         let r = 0.2 * size;
         let (x, y) = (cx as f32 + r * t.sin(), cy as f32 + r * t.cos() - 0.8 * r);
         for d in 0..2 {
-            put(&mut frame, w, x as i32, y as i32 + d, [40, 25, 20]);
+            put(frame, w, x as i32, y as i32 + d, [40, 25, 20]);
         }
     }
+}
+
+#[test]
+fn the_counter_finds_a_planted_dotted_arc() {
+    let (neutral, w, h, face) = clean_demo();
+    let mut frame = neutral.clone();
+    plant_dotted_arc(&mut frame, w, face);
     let found = find_artefacts(&frame, &neutral, w, h, face);
     show(&frame, w, h, face, &found, "planted_arc");
     let n = count_by_kind(&found);
@@ -403,18 +408,7 @@ fn teeth_gaps_in_parted_lips_are_the_mouths_content_not_a_broken_line() {
     // The same opening does not hide a broken line elsewhere (the planted lower lid arc), nor anything
     // when the lips meet (no opening).
     let mut lid = frame.clone();
-    let (cx, cy) = at(face, 0.38, 0.5);
-    for k in 0..48 {
-        if k % 4 >= 2 {
-            continue;
-        }
-        let t = -0.7 + 1.4 * k as f32 / 48.0;
-        let r = 0.2 * size;
-        let (x, y) = (cx as f32 + r * t.sin(), cy as f32 + r * t.cos() - 0.8 * r);
-        for d in 0..2 {
-            put(&mut lid, w, x as i32, y as i32 + d, [40, 25, 20]);
-        }
-    }
+    plant_dotted_arc(&mut lid, w, face);
     let mut found = find_artefacts(&lid, &neutral, w, h, face);
     let lines = count_by_kind(&found)[1];
     leave_out_mouth_content(&mut found, &opening, 2.0);
