@@ -22,7 +22,7 @@ What it makes (all git-ignored, all idempotent: a second run downloads and rebui
   models/.venv-reference                        with --reference: Google's MediaPipe 1.2.2 (the reference the
                                                 tracker is compared with; models/reference/requirements.txt;
                                                 about 160 MB from PyPI; for developers, never a dependency)
-Downloads are cached in models/.cache/wheels (the training and reference packages in pip's own cache).
+Downloads are cached in models/.cache/wheels (the training and reference packages are not cached: installed once).
 """
 from __future__ import annotations
 
@@ -189,7 +189,9 @@ class Setup:
             raise SystemExit(f"error: {root.relative_to(ROOT)} is not installed and --offline forbids downloading it")
         _fresh_venv(root)
         self.note(f"installing pinned packages from PyPI ({size} the first time; pip shows progress)")
-        subprocess.run([str(python), "-m", "pip", "install", "--progress-bar", "on", "--only-binary=:all:",
+        # --no-cache-dir: pip's cache would keep a second copy of every wheel (3 GB for PyTorch's), which
+        # has filled small CI disks; a rerun is skipped by the stamp anyway.
+        subprocess.run([str(python), "-m", "pip", "install", "--no-cache-dir", "--progress-bar", "on", "--only-binary=:all:",
                         "-r", str(requirements)], check=True)
         subprocess.run([str(python), "-c", check], check=True)
         stamp.write_text(want)
