@@ -26,7 +26,8 @@ pub use expressions::{
     BLINK_MEET, EXPRESSION_RIG_VERSION, ExpressionRig, PLAYER_PUCKER_GAIN, Shape,
 };
 pub use fit::{
-    FitReport, LIP_LINE_TOLERANCE, LIPS_HIGH, LIPS_LOW, MIN_CHECKED_MOUTH, check_fit, refine_fit,
+    EYE_ELSEWHERE, EYE_SEARCH, EYE_SNAP, FitReport, LIP_LINE_TOLERANCE, LIPS_HIGH, LIPS_LOW,
+    MIN_CHECKED_EYE, MIN_CHECKED_MOUTH, check_fit, refine_fit,
 };
 pub use portrait::{PortraitRig, RIG_VERSION, RigSource, sidecar_path};
 pub use retarget::{
