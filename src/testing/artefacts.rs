@@ -94,6 +94,103 @@ pub fn find_artefacts_outside(
     face: [u32; 4],
     ignore: &[[f32; 2]],
 ) -> Vec<Artefact> {
+    find_artefacts_moved(frame, neutral, width, height, face, ignore, None)
+}
+
+/// Where each pixel of a frame was in the neutral frame: the motion the renderer gave the picture,
+/// interpolated over a triangle mesh of landmarks whose positions are known in both frames (for
+/// [`find_artefacts_moved`]). Pixels no triangle covers did not move.
+#[derive(Clone, Debug)]
+pub struct MotionField {
+    width: usize,
+    height: usize,
+    /// Per frame pixel, the offset to its place in the neutral frame.
+    back: Vec<[f32; 2]>,
+}
+
+impl MotionField {
+    /// The motion of the mesh `triangles` (indices into both point lists) from `neutral` to `frame`
+    /// (frame pixels; `z` is ignored), for a `width` x `height` frame. Where triangles overlap (a fold),
+    /// the last one drawn wins.
+    pub fn from_landmarks(
+        width: u32,
+        height: u32,
+        triangles: &[[u16; 3]],
+        neutral: &[[f32; 3]],
+        frame: &[[f32; 3]],
+    ) -> Self {
+        let (w, h) = (width as usize, height as usize);
+        let mut back = vec![[0.0f32; 2]; w * h];
+        for t in triangles {
+            let idx = t.map(usize::from);
+            if idx.iter().any(|&i| i >= neutral.len() || i >= frame.len()) {
+                continue;
+            }
+            let [a, b, c] = idx.map(|i| [frame[i][0], frame[i][1]]);
+            let d = idx.map(|i| [neutral[i][0] - frame[i][0], neutral[i][1] - frame[i][1]]);
+            let area = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]);
+            if !area.is_finite() || area.abs() < 1e-6 {
+                continue;
+            }
+            let lo = [a[0].min(b[0]).min(c[0]), a[1].min(b[1]).min(c[1])];
+            let hi = [a[0].max(b[0]).max(c[0]), a[1].max(b[1]).max(c[1])];
+            let (x0, y0) = (
+                lo[0].floor().max(0.0) as usize,
+                lo[1].floor().max(0.0) as usize,
+            );
+            let (x1, y1) = (
+                (hi[0].ceil().max(0.0) as usize).min(w),
+                (hi[1].ceil().max(0.0) as usize).min(h),
+            );
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    let p = [x as f32 + 0.5, y as f32 + 0.5];
+                    let wb = ((p[0] - a[0]) * (c[1] - a[1]) - (p[1] - a[1]) * (c[0] - a[0])) / area;
+                    let wc = ((b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0])) / area;
+                    let wa = 1.0 - wb - wc;
+                    if wa < 0.0 || wb < 0.0 || wc < 0.0 {
+                        continue;
+                    }
+                    back[y * w + x] = [
+                        wa * d[0][0] + wb * d[1][0] + wc * d[2][0],
+                        wa * d[0][1] + wb * d[1][1] + wc * d[2][1],
+                    ];
+                }
+            }
+        }
+        Self {
+            width: w,
+            height: h,
+            back,
+        }
+    }
+
+    /// The offset from frame pixel `(x, y)` to where its content was in the neutral frame (zero
+    /// outside the frame).
+    pub fn back(&self, x: usize, y: usize) -> [f32; 2] {
+        if x < self.width && y < self.height {
+            self.back[y * self.width + x]
+        } else {
+            [0.0; 2]
+        }
+    }
+}
+
+/// [`find_artefacts_outside`], knowing how the renderer moved the picture (`motion`, from the neutral
+/// frame to this one): detail of the neutral frame found again where the motion carried it (a lower
+/// lip and the teeth or beard strokes below it, moved down by an opening jaw further than the fixed
+/// allowance for motion reaches) is the picture's own detail moved, not an artefact. Without `motion`,
+/// as [`find_artefacts_outside`]. The motion only ever leaves more out: what the neutral frame shows
+/// near the same place still counts as moved detail too.
+pub fn find_artefacts_moved(
+    frame: &[u8],
+    neutral: &[u8],
+    width: u32,
+    height: u32,
+    face: [u32; 4],
+    ignore: &[[f32; 2]],
+    motion: Option<&MotionField>,
+) -> Vec<Artefact> {
     let (w, h) = (width as usize, height as usize);
     assert_eq!(
         frame.len(),
@@ -115,8 +212,8 @@ pub fn find_artefacts_outside(
     let size = (x1 - x0).max(y1 - y0) as f32;
     // Work on the region grown by a margin (for the filters), as its own small image.
     let surround = ((0.03 * size).round() as usize).max(3);
-    let motion = ((0.02 * size).round() as usize).max(2);
-    let margin = surround.max(motion) + 1;
+    let allowance = ((0.02 * size).round() as usize).max(2);
+    let margin = surround.max(allowance) + 1;
     let (gx0, gy0) = (x0.saturating_sub(margin), y0.saturating_sub(margin));
     let (gx1, gy1) = ((x1 + margin).min(w), (y1 + margin).min(h));
     let (rw, rh) = (gx1 - gx0, gy1 - gy0);
@@ -139,8 +236,8 @@ pub fn find_artefacts_outside(
     let mean_f = box_mean(&lf, rw, rh, surround);
     let mean_n = box_mean(&ln, rw, rh, surround);
     let (min_n, max_n) = (
-        extreme(&ln, rw, rh, motion, f32::min),
-        extreme(&ln, rw, rh, motion, f32::max),
+        extreme(&ln, rw, rh, allowance, f32::min),
+        extreme(&ln, rw, rh, allowance, f32::max),
     );
     // Only inside the face region proper, and outside `ignore`.
     let inside = |i: usize| {
@@ -173,23 +270,38 @@ pub fn find_artefacts_outside(
     // dark (bright) and about as far from their own surroundings is the picture's own detail moved by
     // the expression or the head (freckles, hair, a lip line), not an artefact.
     let reach = ((0.06 * size).round() as usize).max(3);
+    // Where a region pixel's content was in the neutral frame, in region pixels (clamped to it).
+    let source = |x: usize, y: usize| -> (usize, usize) {
+        let Some(m) = motion else {
+            return (x, y);
+        };
+        let d = m.back(x + gx0, y + gy0);
+        (
+            (x as f32 + d[0]).round().clamp(0.0, (rw - 1) as f32) as usize,
+            (y as f32 + d[1]).round().clamp(0.0, (rh - 1) as f32) as usize,
+        )
+    };
     let moved = |pixels: &[usize], dark: bool| {
+        let like = |v: f32, k: f32, x: usize, y: usize| {
+            (y.saturating_sub(reach)..(y + reach + 1).min(rh)).any(|yy| {
+                (x.saturating_sub(reach)..(x + reach + 1).min(rw)).any(|xx| {
+                    let j = yy * rw + xx;
+                    let (n, m) = (ln[j], mean_n[j]);
+                    if dark {
+                        n <= v + 0.4 * CONTRAST && m - n >= 0.6 * k
+                    } else {
+                        n >= v - 0.4 * CONTRAST && n - m >= 0.6 * k
+                    }
+                })
+            })
+        };
         let matched = pixels
             .iter()
             .filter(|&&i| {
                 let (x, y) = (i % rw, i / rw);
                 let (v, k) = (lf[i], (mean_f[i] - lf[i]).abs());
-                (y.saturating_sub(reach)..(y + reach + 1).min(rh)).any(|yy| {
-                    (x.saturating_sub(reach)..(x + reach + 1).min(rw)).any(|xx| {
-                        let j = yy * rw + xx;
-                        let (n, m) = (ln[j], mean_n[j]);
-                        if dark {
-                            n <= v + 0.4 * CONTRAST && m - n >= 0.6 * k
-                        } else {
-                            n >= v - 0.4 * CONTRAST && n - m >= 0.6 * k
-                        }
-                    })
-                })
+                let (sx, sy) = source(x, y);
+                like(v, k, x, y) || ((sx, sy) != (x, y) && like(v, k, sx, sy))
             })
             .count();
         2 * matched >= pixels.len()
@@ -224,22 +336,40 @@ pub fn find_artefacts_outside(
     // frame has far fewer fragments (a line that was whole, or no line at all).
     let fragments_f = fragments(&lf, &mean_f, rw, rh, size, &inside);
     let fragments_n = fragments(&ln, &mean_n, rw, rh, size, &inside);
-    for (count, c) in dotted_chains(&fragments_f, size) {
-        let m = motion;
-        let before = fragments_n
+    let near = |b: [usize; 4]| {
+        let m = allowance;
+        fragments_n
             .iter()
             .filter(|n| {
-                n.bounds[0] <= c.bounds[2] + m
-                    && c.bounds[0] <= n.bounds[2] + m
-                    && n.bounds[1] <= c.bounds[3] + m
-                    && c.bounds[1] <= n.bounds[3] + m
+                n.bounds[0] <= b[2] + m
+                    && b[0] <= n.bounds[2] + m
+                    && n.bounds[1] <= b[3] + m
+                    && b[1] <= n.bounds[3] + m
             })
-            .count();
+            .count()
+    };
+    for (count, c) in dotted_chains(&fragments_f, size) {
+        // Where the chain's middle was in the neutral frame: the box moved there.
+        let (cx, cy) = (
+            (c.bounds[0] + c.bounds[2]) / 2,
+            (c.bounds[1] + c.bounds[3]) / 2,
+        );
+        let (sx, sy) = source(cx, cy);
+        let shift = |v: usize, from: usize, to: usize, max: usize| {
+            (v as i64 + to as i64 - from as i64).clamp(0, max as i64 - 1) as usize
+        };
+        let moved_box = [
+            shift(c.bounds[0], cx, sx, rw),
+            shift(c.bounds[1], cy, sy, rh),
+            shift(c.bounds[2], cx, sx, rw),
+            shift(c.bounds[3], cy, sy, rh),
+        ];
+        let before = near(c.bounds).max(near(moved_box));
         if count >= before + 3 {
             let b = to_frame(c.bounds);
             // The fragments of a broken line (and those at its ends that did not pass for line) are not
             // specks or seams of their own.
-            let m = (2 * motion) as u32;
+            let m = (2 * allowance) as u32;
             found.retain(|a| {
                 !(a.bounds[0] + m >= b[0]
                     && a.bounds[1] + m >= b[1]
