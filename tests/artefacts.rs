@@ -418,6 +418,35 @@ fn the_counter_finds_a_planted_dotted_arc() {
 }
 
 #[test]
+fn a_line_resampled_lighter_in_places_is_whole_but_one_with_gaps_is_broken() {
+    // Grey 150, a face region 200 px wide; a 2 px line across it at luma 90 in the neutral frame. In
+    // the frames, every other 3 px of the line is lighter: 118 (still about 25 darker than its
+    // surroundings: the line a warp's resampling left lighter in places, whole to the eye) or 150 (gaps
+    // of bare skin: a dotted line). Only the second is a broken line.
+    let (w, h) = (256u32, 256u32);
+    let face = [28, 28, 228, 228];
+    let grey = |v: u8| [v, v, v, 255];
+    let paint = |gap: Option<u8>| {
+        let mut f: Vec<u8> = (0..w * h).flat_map(|_| grey(150)).collect();
+        for y in 127..129usize {
+            for x in 60..196usize {
+                let v = match gap {
+                    Some(g) if (x / 3) % 2 == 1 => g,
+                    _ => 90,
+                };
+                f[(y * w as usize + x) * 4..][..4].copy_from_slice(&grey(v));
+            }
+        }
+        f
+    };
+    let neutral = paint(None);
+    let lighter = find_artefacts(&paint(Some(118)), &neutral, w, h, face);
+    assert_eq!(count_by_kind(&lighter)[1], 0, "{lighter:?}");
+    let dotted = find_artefacts(&paint(Some(150)), &neutral, w, h, face);
+    assert_eq!(count_by_kind(&dotted)[1], 1, "{dotted:?}");
+}
+
+#[test]
 fn teeth_gaps_in_parted_lips_are_the_mouths_content_not_a_broken_line() {
     let (neutral, w, h, face) = clean_demo();
     let mut frame = neutral.clone();
@@ -761,19 +790,18 @@ fn dump_artefact(
 /// One more of a kind than listed passes (the tracker's rig differs a little between machines).
 const TODAY: &[(&str, [usize; 3])] = &[
     // Measured 2026-12-01 with the counter following the expression's own motion (`MotionField`: detail
-    // an opening jaw carried 15-35 px, the lower teeth and lip, beard strokes, is the picture's):
-    // specks 19 -> 3, broken lines 37 -> 32, seams 2 -> 1.
-    ("astronaut_painted", [0, 1, 1]),
-    ("aflw2000_00050", [0, 7, 0]),
-    ("aflw2000_00430", [0, 2, 0]),
-    ("aflw2000_00475", [0, 1, 0]),
-    ("aflw2000_00516", [0, 1, 0]),
-    ("einstein", [0, 1, 0]),
-    ("girl_with_a_pearl_earring", [3, 1, 0]),
-    ("mona_lisa", [0, 2, 0]),
-    ("van_gogh_self_portrait", [0, 10, 0]),
-    ("cartoon_boy", [0, 3, 0]),
-    ("concept_art_scifi", [0, 3, 0]),
+    // an opening jaw carried 15-35 px is the picture's; specks 19 -> 3) and joining a line's pieces at
+    // 80 % of the line contrast (`LINE_FAINT`: a thin line resampled lighter in places is whole; broken
+    // lines 37 -> 6). Looked at: Girl's specks are real (pale dots of her far eye's sclera at the rim of
+    // a wide-open eye); the painted demo's seam is the closed eye's drawn lash line; the broken lines are
+    // a raised brow (aflw2000_00050), lower-lip wrinkles (einstein), lower teeth at the lip's edge
+    // (takeo) and freckled skin (concept art), none a line a viewer sees broken.
+    ("astronaut_painted", [0, 0, 1]),
+    ("aflw2000_00050", [0, 1, 0]),
+    ("einstein", [0, 2, 0]),
+    ("takeo", [0, 1, 0]),
+    ("girl_with_a_pearl_earring", [3, 0, 0]),
+    ("concept_art_scifi", [0, 2, 0]),
 ];
 
 #[test]

@@ -6,12 +6,16 @@
 //!   neutral frame (allowing for the motion of what the neutral frame shows nearby) and from their own
 //!   surroundings, like black dots at a smiling mouth's corners;
 //! - **broken lines** ([`ArtefactKind::BrokenLine`]): a drawn line (lid, lash line) that falls apart into
-//!   a dotted arc of fragments where the neutral frame has no such fragments;
+//!   a dotted arc of fragments where the neutral frame has no such fragments (pieces still joined by
+//!   pixels at 80 % of the line contrast are one piece: a thin line resampled lighter in places is
+//!   whole to the eye);
 //! - **seams** ([`ArtefactKind::Seam`]): thin dark lines that the neutral frame does not have nearby,
 //!   like a dark seam between the lips of a smile or a grey arc left above an iris.
 //!
-//! Sizes scale with the face region, so the same thresholds hold at 256 or 1024 pixels. Draw what was
-//! found onto a frame, for looking at, with [`circle_artefacts`].
+//! Sizes scale with the face region, so the same thresholds hold at 256 or 1024 pixels. Given how the
+//! renderer moved the picture ([`MotionField`], from the landmarks), [`find_artefacts_moved`] also takes
+//! detail found again where the motion carried it as the picture's own. Draw what was found onto a
+//! frame, for looking at, with [`circle_artefacts`].
 //!
 //! ```
 //! use bevy_talking_head::testing::artefacts::{find_artefacts, ArtefactKind};
@@ -65,6 +69,8 @@ impl Artefact {
 const CONTRAST: f32 = 40.0;
 /// How much darker than its surroundings a pixel of a drawn line is (for broken lines).
 const LINE_CONTRAST: f32 = 28.0;
+/// The share of [`LINE_CONTRAST`] that still joins the dark pieces of one line (hysteresis).
+const LINE_FAINT: f32 = 0.8;
 
 /// The artefacts in `frame` (RGBA8, `width` x `height`) against `neutral` (the same head's neutral
 /// frame, same size), looked for inside `face` (`[x0, y0, x1, y1]`, pixels, exclusive end; clipped to
@@ -536,16 +542,23 @@ fn fragments(
     size: f32,
     inside: &impl Fn(usize) -> bool,
 ) -> Vec<Component> {
+    // A fragment is a dark piece whose darkness does not go on at half the contrast: a thin line that
+    // resampling left a little lighter in places (still a line to the eye) is one piece, while the
+    // dashes of a dotted arc, with skin between them, stay apart.
     let dark: Vec<bool> = (0..w * h)
         .map(|i| inside(i) && mean[i] - luma[i] > LINE_CONTRAST)
         .collect();
+    let faint: Vec<bool> = (0..w * h)
+        .map(|i| inside(i) && mean[i] - luma[i] > LINE_FAINT * LINE_CONTRAST)
+        .collect();
     let fragment_area = ((0.04 * size).powi(2)).max(8.0) as usize;
     let fragment_extent = (0.05 * size).max(5.0) as usize;
-    components(&dark, w, h)
+    components(&faint, w, h)
         .into_iter()
         .filter(|c| {
             c.pixels <= fragment_area
                 && (c.bounds[2] - c.bounds[0]).max(c.bounds[3] - c.bounds[1]) < fragment_extent
+                && c.members.iter().any(|&i| dark[i])
         })
         .collect()
 }
