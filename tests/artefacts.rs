@@ -23,7 +23,7 @@ use bevy_talking_head::rig::topology::{INNER_LIPS, triangles};
 use bevy_talking_head::rig::{ExpressionRig, PortraitRig};
 use bevy_talking_head::testing::artefacts::{
     Artefact, ArtefactKind, MotionField, circle_artefacts, count_by_kind, find_artefacts,
-    find_artefacts_moved, find_artefacts_outside, leave_out_mouth_content,
+    find_artefacts_moved, leave_out_mouth_content,
 };
 use bevy_talking_head::tracking::{FaceTracker, ImageView};
 
@@ -610,8 +610,8 @@ fn survey(faces: &[(String, FaceFrame)], max: u32) -> Vec<Found> {
             // How the expression moved the picture: detail carried further than the counter's fixed
             // allowance (an opening jaw moves the lower lip and chin 15-35 px) is still the picture's.
             let motion = MotionField::from_landmarks(
-                w as u32,
-                h as u32,
+                w,
+                h,
                 triangles(),
                 &head.retarget(&posed).points,
                 &target.points,
