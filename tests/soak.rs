@@ -28,6 +28,7 @@ use bevy_talking_head::drive::{
 };
 use bevy_talking_head::face::Channel;
 use bevy_talking_head::prelude::*;
+use common::sched::{compute_pool_threads, queued, sched};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -41,45 +42,6 @@ fn resident() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
     Some(pages * 4096)
-}
-
-/// A thread's time on a CPU and its time waiting in a run queue for one (Linux's schedstat at `path`),
-/// zero without it.
-fn sched_of(path: &str) -> (Duration, Duration) {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut fields = text
-        .split_whitespace()
-        .map(|f| Duration::from_nanos(f.parse().unwrap_or(0)));
-    (
-        fields.next().unwrap_or_default(),
-        fields.next().unwrap_or_default(),
-    )
-}
-
-/// The calling thread's [`sched_of`].
-fn sched() -> (Duration, Duration) {
-    sched_of("/proc/thread-self/schedstat")
-}
-
-/// The schedstat files of Bevy's compute task pool threads, which run the systems of an update while
-/// the main thread waits for them.
-fn compute_pool_threads() -> Vec<String> {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return Vec::new();
-    };
-    tasks
-        .filter_map(|t| {
-            let t = t.ok()?.path();
-            let name = std::fs::read_to_string(t.join("comm")).ok()?;
-            name.starts_with("Compute Task")
-                .then(|| t.join("schedstat").display().to_string())
-        })
-        .collect()
-}
-
-/// How long each of `threads` has waited in a run queue so far.
-fn queued(threads: &[String]) -> Vec<Duration> {
-    threads.iter().map(|t| sched_of(t).1).collect()
 }
 
 /// A small deterministic generator (xorshift), so a failing run can be repeated.

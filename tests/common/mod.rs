@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod examples;
+pub mod sched;
 pub mod warp;
 
 use std::sync::{Arc, Mutex};
