@@ -28,7 +28,7 @@ use bevy_talking_head::drive::{
 };
 use bevy_talking_head::face::Channel;
 use bevy_talking_head::prelude::*;
-use common::sched::{compute_pool_threads, queued, sched};
+use common::sched::{compute_pool_threads, measure_with};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -199,26 +199,13 @@ fn thirty_two_heads_for_many_frames_keep_memory_flat_and_frames_short() {
         for sender in &pcm {
             sender.send(chunk.clone());
         }
-        let pool_before = queued(&pool);
-        let (t, (cpu, main_queued)) = (Instant::now(), sched());
-        app.update();
-        let took = t.elapsed();
-        let (cpu_after, main_queued_after) = sched();
-        let pool_queued = queued(&pool)
-            .iter()
-            .zip(&pool_before)
-            .map(|(after, before)| after.saturating_sub(*before))
-            .max()
-            .unwrap_or_default();
-        let own = took
-            .saturating_sub(main_queued_after.saturating_sub(main_queued))
-            .saturating_sub(pool_queued);
-        if own > slowest_own.0 {
-            slowest_own = (own, frame, cpu_after.saturating_sub(cpu));
+        let cost = measure_with(&pool, || app.update());
+        if cost.own > slowest_own.0 {
+            slowest_own = (cost.own, frame, cost.cpu);
         }
-        updates.push(took);
-        if took > slowest.0 {
-            slowest = (took, frame, cpu_after.saturating_sub(cpu));
+        updates.push(cost.wall);
+        if cost.wall > slowest.0 {
+            slowest = (cost.wall, frame, cost.cpu);
         }
         if baseline.is_none() {
             if drawn(&app) >= warm_up {

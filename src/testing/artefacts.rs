@@ -542,9 +542,9 @@ fn fragments(
     size: f32,
     inside: &impl Fn(usize) -> bool,
 ) -> Vec<Component> {
-    // A fragment is a dark piece whose darkness does not go on at half the contrast: a thin line that
-    // resampling left a little lighter in places (still a line to the eye) is one piece, while the
-    // dashes of a dotted arc, with skin between them, stay apart.
+    // A fragment is a dark piece whose darkness does not go on at `LINE_FAINT` of the contrast: a thin
+    // line that resampling left a little lighter in places (still a line to the eye) is one piece,
+    // while the dashes of a dotted arc, with skin between them, stay apart.
     let dark: Vec<bool> = (0..w * h)
         .map(|i| inside(i) && mean[i] - luma[i] > LINE_CONTRAST)
         .collect();

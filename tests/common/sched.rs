@@ -58,13 +58,18 @@ pub struct Cost {
 
 /// Runs `work` on the calling thread and measures it.
 pub fn measure(work: impl FnOnce()) -> Cost {
-    let pool = compute_pool_threads();
-    let pool_before = queued(&pool);
+    measure_with(&compute_pool_threads(), work)
+}
+
+/// [`measure`] with Bevy's compute threads listed once beforehand ([`compute_pool_threads`]), for a loop
+/// that measures every update.
+pub fn measure_with(pool: &[String], work: impl FnOnce()) -> Cost {
+    let pool_before = queued(pool);
     let (t, (cpu, main_queued)) = (Instant::now(), sched());
     work();
     let wall = t.elapsed();
     let (cpu_after, main_queued_after) = sched();
-    let pool_queued = queued(&pool)
+    let pool_queued = queued(pool)
         .iter()
         .zip(&pool_before)
         .map(|(after, before)| after.saturating_sub(*before))
