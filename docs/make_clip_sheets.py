@@ -1,7 +1,7 @@
 """Makes the README's clip sheets: the demo portrait as a photo, as an oil painting and as concept art, each
 through every clip in assets/clips (a row a clip, 8 moments of it), by baking with the `bake` example.
 
-    cargo build --release --features egui,replicon --example bake
+    cargo build --release --features egui,replicon,fetch-runtime --example bake
     models/.venv/bin/python docs/make_clip_sheets.py [--bake PATH_TO_BAKE] [--out docs]
 
 Only the project's own demo portrait appears (see ../shared/testdata/README.md: test data never goes into

@@ -295,7 +295,7 @@ class Setup:
         self.built += 1
 
     def check(self, python: Path) -> None:
-        self.step("Checking the results")
+        self.step("Checking the results (and that models/embedded equals a fresh pack)")
         missing = [p for p in [ORT_DIR / _ort_library_name(), PORTRAITS / "astronaut.png",
                                PORTRAITS / "astronaut_painted.png",
                                *[ASSET_MODELS / n for n in CONVERSIONS],
@@ -303,6 +303,10 @@ class Setup:
         if missing:
             raise SystemExit("error: set-up finished but these are missing: " + ", ".join(map(str, missing)))
         self.note("all files present")
+        # The models the crate embeds (models/embedded, in the published package) must be what a fresh pack
+        # of the conversion above gives, byte for byte.
+        subprocess.run([str(python), str(MODELS / "pack_embedded.py"), str(ASSET_MODELS), str(MODELS / "embedded"),
+                        "--check"], check=True)
 
 
 def _sha256(path: Path) -> str:

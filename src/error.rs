@@ -13,9 +13,9 @@ use std::path::PathBuf;
 pub enum Error {
     /// The ONNX Runtime shared library could not be found or loaded.
     #[error(
-        "ONNX Runtime is not available: {reason}. Run `make setup` (or `python3 models/setup.py`) in the \
-         bevy_talking_head repository to fetch it, or set ORT_DYLIB_PATH to a libonnxruntime {version} file. \
-         Looked in: {searched}"
+        "ONNX Runtime is not available: {reason}. Set ORT_DYLIB_PATH to a libonnxruntime {version} file, \
+         enable bevy_talking_head's feature `fetch-runtime` to download it from PyPI on first use, or run \
+         `make setup` in the bevy_talking_head repository. Looked in: {searched}"
     )]
     OnnxRuntimeMissing {
         /// What went wrong.
@@ -28,6 +28,16 @@ pub enum Error {
         /// (`ort::LoadDynamicError`) or to start (`ort::Error`). Its text is already in `reason`.
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// Fetching ONNX Runtime from the package index failed (feature `fetch-runtime`): no network, no
+    /// wheel for this platform, a download cut short or not matching its published sha256. Nothing is
+    /// left in the cache.
+    #[error("cannot fetch ONNX Runtime from `{url}`: {problem}")]
+    RuntimeFetch {
+        /// The index page or wheel asked for.
+        url: String,
+        /// What went wrong.
+        problem: String,
     },
     /// A model file could not be read.
     #[error("cannot read model `{}`: {source}", path.display())]

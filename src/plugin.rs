@@ -40,15 +40,25 @@ pub struct TalkingHeadPlugin {
     /// Render worker threads, and as many threads that rig portraits (run the face tracker on a new
     /// portrait). Default: one less than the CPU count, at least one.
     pub workers: usize,
-    /// The ONNX Runtime library to load. `None` looks at `ORT_DYLIB_PATH`, then where `make setup` puts it.
+    /// The ONNX Runtime library to load. `None` looks at `ORT_DYLIB_PATH`, then beside the executable and
+    /// where `make setup` puts it, then (feature `fetch-runtime`) fetches it (`runtime_fetch`).
     /// Without ONNX Runtime, heads with ONNX renderers stay on their still portrait, with an error saying
     /// which command to run.
     pub onnxruntime_library: Option<PathBuf>,
     /// Execution providers and threads for model sessions.
     pub session_options: SessionOptions,
     /// Where the face models are that rig portraits (portraits without a rig or sidecar are tracked
-    /// once). `None` finds `assets/models` (where `make setup` puts them).
+    /// once). `None` finds `assets/models` (where `make setup` puts them), else uses the models embedded
+    /// in the crate (feature `embedded-models`, on by default).
     pub models_dir: Option<PathBuf>,
+    /// What to fetch, from where, when no ONNX Runtime library is on disk (feature `fetch-runtime`):
+    /// the CPU build from PyPI into the user's cache folder by default; [`RuntimePackage::Gpu`] for
+    /// CUDA / TensorRT.
+    ///
+    /// [`RuntimePackage::Gpu`]: crate::onnx::fetch::RuntimePackage::Gpu
+    #[cfg(feature = "fetch-runtime")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "fetch-runtime")))]
+    pub runtime_fetch: crate::onnx::fetch::FetchOptions,
     /// Save a `<portrait>.rig.json` sidecar next to portrait files after tracking them (default: yes), so
     /// the next start skips tracking and the rig can be edited by hand.
     pub write_rig_sidecars: bool,
@@ -62,6 +72,8 @@ impl Default for TalkingHeadPlugin {
             onnxruntime_library: None,
             session_options: SessionOptions::default(),
             models_dir: None,
+            #[cfg(feature = "fetch-runtime")]
+            runtime_fetch: Default::default(),
             write_rig_sidecars: true,
         }
     }
@@ -69,12 +81,28 @@ impl Default for TalkingHeadPlugin {
 
 impl Plugin for TalkingHeadPlugin {
     fn build(&self, app: &mut App) {
-        match onnx_runtime(self.onnxruntime_library.as_deref()) {
+        #[cfg(feature = "fetch-runtime")]
+        crate::onnx::fetch::set_fetch_options(self.runtime_fetch.clone());
+        let library = self.onnxruntime_library.clone();
+        let load = move || match onnx_runtime(library.as_deref()) {
             Ok(rt) => info!(
                 "bevy_talking_head: ONNX Runtime from {}",
                 rt.library().display()
             ),
             Err(e) => warn!("bevy_talking_head: {e}"),
+        };
+        if crate::onnx::would_fetch(self.onnxruntime_library.as_deref()) {
+            // A download: not while the app is built. Model loads wait for it on their own threads; heads
+            // stay on their still portraits meanwhile.
+            info!("bevy_talking_head: no ONNX Runtime on disk; fetching it on a thread of its own");
+            if let Err(e) = std::thread::Builder::new()
+                .name("bevy_talking_head: fetch onnxruntime".into())
+                .spawn(load)
+            {
+                warn!("bevy_talking_head: cannot start the fetch thread: {e}");
+            }
+        } else {
+            load();
         }
         info!(
             "bevy_talking_head: {} render worker(s), execution providers {:?}",

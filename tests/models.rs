@@ -141,3 +141,65 @@ fn converted_detector_finds_the_face_in_the_demo_portrait() {
     let score = best_score(vec![0.0; 3 * 128 * 128]);
     assert!(score < 0.5, "face score {score} on a grey image");
 }
+
+/// The models embedded in the crate (float16 weights, feature `embedded-models`) track as the float32
+/// files set-up converts: the same faces, landmarks and expression weights, on a photo, paintings and a
+/// face from AFLW2000.
+#[test]
+fn the_embedded_models_track_as_the_converted_ones() {
+    use bevy_talking_head::tracking::{FaceTracker, ImageView};
+    let options = SessionOptions::default();
+    let embedded =
+        FaceTracker::embedded(&options).expect("the crate's default feature embeds them");
+    let converted =
+        FaceTracker::from_dir(repo("assets/models"), &options).expect("run `make setup`");
+    let testdata = repo("../shared/testdata");
+    let mut images = vec![repo("assets/portraits/astronaut.png")];
+    for p in [
+        "paintings/mona_lisa.jpg",
+        "paintings/girl_with_a_pearl_earring.jpg",
+        "faces/aflw2000_00050.jpg",
+    ] {
+        if testdata.join(p).exists() {
+            images.push(testdata.join(p));
+        } else {
+            assert!(
+                std::env::var_os("TALKING_HEAD_REQUIRE_TESTDATA").is_none(),
+                "{p} is missing"
+            );
+        }
+    }
+    for path in images {
+        let img = image::open(&path).unwrap().to_rgb8();
+        let label = path.display().to_string();
+        let view = ImageView::new(img.width(), img.height(), 3, img.as_raw(), &label).unwrap();
+        let a = embedded.detect_still(&view).unwrap().expect("a face");
+        let b = converted.detect_still(&view).unwrap().expect("a face");
+        assert_eq!(a.landmarks.points.len(), 478, "{label}");
+        let points = a
+            .landmarks
+            .points
+            .iter()
+            .zip(&b.landmarks.points)
+            .map(|(p, q)| ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)).sqrt())
+            .fold(0f32, f32::max);
+        let (wa, wb) = (
+            a.blendshapes.expect("weights"),
+            b.blendshapes.expect("weights"),
+        );
+        let weights = wa
+            .as_slice()
+            .iter()
+            .zip(wb.as_slice())
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
+        println!(
+            "{label}: landmarks within {points:.2e} px, expression weights within {weights:.2e}"
+        );
+        assert!(points < 1e-3, "{label}: landmarks differ by {points} px");
+        assert!(
+            weights < 1e-5,
+            "{label}: expression weights differ by {weights}"
+        );
+    }
+}

@@ -36,7 +36,10 @@ unsafe impl GlobalAlloc for Live {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -184,7 +187,11 @@ fn a_hundred_heads_spawned_and_despawned_leave_no_rig_and_no_memory_behind() {
     let end = resident_bytes();
     let live_end = live_bytes();
     let mb = |b: i64| b as f64 / 1e6;
-    let rounded = |v: &[i64]| v.iter().map(|b| (mb(*b) * 10.0).round() / 10.0).collect::<Vec<_>>();
+    let rounded = |v: &[i64]| {
+        v.iter()
+            .map(|b| (mb(*b) * 10.0).round() / 10.0)
+            .collect::<Vec<_>>()
+    };
     println!(
         "resident: {:.1} MB after warm-up, {:.1} MB peak, {:.1} MB after 100 heads; after each round: {:?}",
         mb(start as i64),

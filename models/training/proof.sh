@@ -19,7 +19,7 @@ videos=../shared/testdata/driving
 case "$phase" in
 prepare)
   res=${3:-64}
-  cargo build --features egui,replicon --example prepare_training_data
+  cargo build --features egui,replicon,fetch-runtime --example prepare_training_data
   target/debug/examples/prepare_training_data --out "$out/data" --size "$res" \
     "$videos/expressions_greenscreen.mp4" "$videos/expressions_head_turns.mp4" "$videos/webcam_talking.mp4"
   ;;
@@ -46,7 +46,7 @@ train)
   $train export --checkpoint "$out/person/checkpoint.pt" --out "$out/export"
   ;;
 eval)
-  cargo build --features egui,replicon --example neural_eval
+  cargo build --features egui,replicon,fetch-runtime --example neural_eval
   target/debug/examples/neural_eval --models "$out/export" --data "$out/data/webcam_talking" \
     --video "$videos/webcam_talking.mp4" --out "$out/eval"
   ;;

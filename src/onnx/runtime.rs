@@ -122,7 +122,9 @@ static RUNTIME: OnceLock<OnnxRuntime> = OnceLock::new();
 static INIT_LOCK: Mutex<()> = Mutex::new(());
 
 /// The process-wide ONNX Runtime, loading it on first use from `explicit`, `ORT_DYLIB_PATH` or the
-/// set-up location (see [`library_candidates`]).
+/// set-up location (see [`library_candidates`]); with the feature `fetch-runtime` and none of those, from
+/// PyPI's wheel, fetched into the cache folder on first use (`fetch::fetch_onnx_runtime`; this call then
+/// blocks while it downloads).
 ///
 /// Once loaded, later calls return the same runtime whatever path they pass. A failure is not cached: a
 /// later call (after `make setup`, say) tries again.
@@ -148,11 +150,10 @@ pub fn onnx_runtime(explicit: Option<&Path>) -> Result<&'static OnnxRuntime> {
             source,
         }
     };
-    let library = candidates
-        .iter()
-        .find(|p| p.is_file())
-        .cloned()
-        .ok_or_else(|| missing("no ONNX Runtime library file found".into(), None))?;
+    let library = match candidates.iter().find(|p| p.is_file()) {
+        Some(found) => found.clone(),
+        None => fetch_fallback(explicit).map_err(|reason| missing(reason, None))?,
+    };
     let environment = ort::init_from(&library)
         .map_err(|e| {
             let reason = format!("loading `{}` failed: {e}", library.display());
@@ -171,6 +172,29 @@ pub fn onnx_runtime(explicit: Option<&Path>) -> Result<&'static OnnxRuntime> {
         environment,
         library,
     }))
+}
+
+/// Without a library on disk: with the feature `fetch-runtime` (and neither an explicit path nor
+/// `ORT_DYLIB_PATH`), the library fetched from PyPI into the cache folder; else why not.
+fn fetch_fallback(explicit: Option<&Path>) -> std::result::Result<PathBuf, String> {
+    let none = "no ONNX Runtime library file found";
+    #[cfg(feature = "fetch-runtime")]
+    if explicit.is_none() && std::env::var_os("ORT_DYLIB_PATH").is_none_or(|p| p.is_empty()) {
+        return super::fetch::fetch_onnx_runtime(&super::fetch::fetch_options())
+            .map_err(|e| format!("{none}, and {e}"));
+    }
+    let _ = explicit;
+    Err(none.into())
+}
+
+/// Whether loading ONNX Runtime now would download it first (feature `fetch-runtime`, nothing on disk):
+/// the plugin then loads it on a thread of its own, not while the app is built.
+pub(crate) fn would_fetch(explicit: Option<&Path>) -> bool {
+    cfg!(feature = "fetch-runtime")
+        && RUNTIME.get().is_none()
+        && explicit.is_none()
+        && std::env::var_os("ORT_DYLIB_PATH").is_none_or(|p| p.is_empty())
+        && !library_candidates(None).iter().any(|p| p.is_file())
 }
 
 /// The files tried, in order. An explicit path, or else `$ORT_DYLIB_PATH`, is the only candidate when
@@ -227,7 +251,7 @@ pub(crate) fn setup_roots() -> Vec<PathBuf> {
     out
 }
 
-fn library_file_name() -> &'static str {
+pub(crate) fn library_file_name() -> &'static str {
     if cfg!(target_os = "windows") {
         "onnxruntime.dll"
     } else if cfg!(target_os = "macos") {

@@ -15,12 +15,13 @@ use super::rigged::RiggedPortraits;
 use crate::error::{Error, Result};
 use crate::onnx::SessionOptions;
 use crate::portrait::PortraitImage;
-use crate::tracking::{FaceTracker, ImageView, default_models_dir};
+use crate::tracking::{FaceModels, FaceTracker, ImageView, TrackerModels, default_face_models};
 
 /// Where the rig stage finds the face models to rig portraits that have no rig.
 #[derive(Clone, Debug, Default)]
 pub enum TrackerSource {
-    /// `assets/models` found by [`default_models_dir`] (where `make setup` puts the models).
+    /// [`default_face_models`]: `assets/models` where `make setup` put them, else the models embedded in
+    /// the crate.
     #[default]
     Auto,
     /// The four models in this folder.
@@ -253,20 +254,19 @@ impl PortraitRigger {
     fn tracker(&self) -> Result<Arc<FaceTracker>> {
         self.tracker
             .get_or_init(|| {
-                let dir = match &self.tracker_source {
+                let models = match &self.tracker_source {
                     TrackerSource::None => {
                         return Err("face tracking is off for this rigger".to_owned());
                     }
-                    TrackerSource::Dir(d) => d.clone(),
-                    TrackerSource::Auto => default_models_dir(),
+                    TrackerSource::Dir(d) => FaceModels::Dir(d.clone()),
+                    TrackerSource::Auto => default_face_models(),
                 };
-                FaceTracker::from_dir(&dir, &self.session_options)
+                FaceTracker::load(&models, &self.session_options, TrackerModels::MeshV2)
                     .map(Arc::new)
                     .map_err(|e| {
                         format!(
-                            "{e}. The face models come from `make setup` (or `python3 models/setup.py`) \
-                             in the bevy_talking_head repository; point TalkingHeadPlugin::models_dir at \
-                             the folder holding them, or give the head its rig (TalkingHead::with_rigs)"
+                            "{}; or give the head its rig (TalkingHead::with_rigs)",
+                            crate::tracking::explain_models_error(&e)
                         )
                     })
             })

@@ -8,6 +8,7 @@ mod detector;
 mod expression;
 pub mod ibug;
 mod landmarks;
+mod models;
 mod pose;
 mod smoothing;
 mod tracker;
@@ -21,6 +22,8 @@ pub use landmarks::{
     EyeLandmarks, FaceLandmarker, FaceLandmarks, IrisLandmarker, MeshModel, crop_from_detection,
     crop_from_detection_mediapipe, crop_from_landmarks, crop_from_landmarks_mediapipe, points,
 };
+pub(crate) use models::explain_models_error;
+pub use models::{EMBEDDED_MODELS, FaceModels, MODELS_HINT, default_face_models};
 pub use pose::{HEAD_PIVOT, PoseFit, RIGID_POINTS, canonical_face, fit_pose, rotation_from_angles};
 pub use smoothing::{OneEuroFilter, OneEuroParams, PointSmoother, VideoSmoother};
 pub use tracker::{

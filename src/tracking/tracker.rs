@@ -8,6 +8,7 @@ use super::blendshapes::BlendshapeModel;
 use super::crop::{Crop, ImageView, Sampling};
 use super::detector::{Detection, DetectorKind, FaceDetector};
 use super::landmarks::{EyeLandmarks, FaceLandmarker, FaceLandmarks, IrisLandmarker, MeshModel};
+use super::models::FaceModels;
 use super::smoothing::VideoSmoother;
 use crate::error::{Error, Result};
 use crate::face::ExpressionWeights;
@@ -145,36 +146,49 @@ impl FaceTracker {
         options: &SessionOptions,
         models: TrackerModels,
     ) -> Result<Self> {
-        Self::from_dir_unless(dir, options, models, &|| false)
+        Self::load(
+            &FaceModels::Dir(dir.as_ref().to_path_buf()),
+            options,
+            models,
+        )
     }
 
-    /// As [`from_dir_with`](Self::from_dir_with), giving up before each model once `stopped` says so
-    /// (a live face removed while its tracker loads): an error saying loading was stopped.
-    pub(crate) fn from_dir_unless(
-        dir: impl AsRef<Path>,
+    /// Loads the four models of [`MODEL_FILES`] compiled into the crate (feature `embedded-models`, on by
+    /// default): tracking with nothing on disk.
+    pub fn embedded(options: &SessionOptions) -> Result<Self> {
+        Self::load(&FaceModels::Embedded, options, TrackerModels::MeshV2)
+    }
+
+    /// Loads the models of `set` from `models` (a folder, or the embedded ones).
+    pub fn load(models: &FaceModels, options: &SessionOptions, set: TrackerModels) -> Result<Self> {
+        Self::load_unless(models, options, set, &|| false)
+    }
+
+    /// As [`load`](Self::load), giving up before each model once `stopped` says so (a live face removed
+    /// while its tracker loads): an error saying loading was stopped.
+    pub(crate) fn load_unless(
+        source: &FaceModels,
         options: &SessionOptions,
         models: TrackerModels,
         stopped: &dyn Fn() -> bool,
     ) -> Result<Self> {
-        let dir = dir.as_ref();
         let load = |name: &str| -> Result<Arc<OnnxModel>> {
             if stopped() {
                 return Err(Error::ModelLoad {
-                    path: dir.join(name).display().to_string(),
+                    path: source.label(name),
                     message: "loading was stopped".into(),
                     source: None,
                 });
             }
-            Ok(Arc::new(OnnxModel::from_file(
-                dir.join(name),
+            let bytes = source.read(name)?;
+            Ok(Arc::new(OnnxModel::from_bytes(
+                &bytes,
+                &source.label(name),
                 None,
                 options,
             )?))
         };
-        let files = match models {
-            TrackerModels::MeshV2 => MODEL_FILES,
-            TrackerModels::MeshV1 => MESH_V1_MODEL_FILES,
-        };
+        let files = super::models::files(models);
         let mut detector = FaceDetector::new(load(files[0])?, DetectorKind::ShortRange)?;
         let mut full_range = FaceDetector::new(load(files[1])?, DetectorKind::FullRange)?;
         if models == TrackerModels::MeshV1 {
@@ -392,17 +406,11 @@ impl FaceTracker {
     }
 }
 
-/// Where the face models are by default: `assets/models` under `BEVY_ASSET_ROOT`, else in the places
-/// ONNX Runtime is looked for (the working directory, the executable's folders, this crate's folder): the
-/// first that holds them (`make setup` puts them in the repository's `assets/models`).
+/// Where the face models are on disk by default: `assets/models` under `BEVY_ASSET_ROOT`, else in the
+/// places ONNX Runtime is looked for (the working directory, the executable's folders, this crate's
+/// folder): the first that holds them (`make setup` puts them in the repository's `assets/models`), else
+/// `assets/models`. [`default_face_models`](super::default_face_models) falls back to the embedded models
+/// instead.
 pub fn default_models_dir() -> std::path::PathBuf {
-    use std::path::PathBuf;
-    let roots = std::env::var_os("BEVY_ASSET_ROOT")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(crate::onnx::setup_roots());
-    roots
-        .map(|root| root.join("assets/models"))
-        .find(|dir| dir.join(MODEL_FILES[2]).exists())
-        .unwrap_or_else(|| PathBuf::from("assets/models"))
+    super::models::find_models_dir().unwrap_or_else(|| std::path::PathBuf::from("assets/models"))
 }

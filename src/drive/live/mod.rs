@@ -45,6 +45,7 @@ use crate::error::Error;
 use crate::face::{FaceFrame, FaceMask, LandmarkMotion};
 use crate::onnx::SessionOptions;
 use crate::report::HeadErrors;
+use crate::tracking::FaceModels;
 
 use capture_thread::CaptureLoop;
 use runtime::{Control, Runtime, Status, Stop};
@@ -83,7 +84,8 @@ pub struct LiveFace {
     pub retry_interval: Duration,
     /// With no face for this long, the tracking layer fades out to idle life.
     pub face_timeout: Duration,
-    /// The face models; `None` uses the plugin's `models_dir`, then `assets/models`.
+    /// The face models; `None` uses the plugin's `models_dir`, then `assets/models`, then the models
+    /// embedded in the crate ([`default_face_models`](crate::tracking::default_face_models)).
     pub models_dir: Option<PathBuf>,
     /// Extra smoothing of the tracked face, `0..=1`: 0 shows each sample as tracked (the tracker already
     /// filters jitter), 1 follows with a 0.25 s time constant (calmer, but blinks and words lag).
@@ -252,7 +254,7 @@ impl LiveFace {
             .models_dir
             .clone()
             .or_else(|| config.models_dir.clone())
-            .unwrap_or_else(crate::tracking::default_models_dir);
+            .map_or_else(crate::tracking::default_face_models, FaceModels::Dir);
         let name = self.source.name();
         let epoch = Instant::now();
         self.status = LiveFaceStatus {

@@ -1,7 +1,6 @@
 //! The tracking thread: runs the face tracker and the [`FaceAnalyzer`] on the newest captured frame and
 //! hands the newest [`LiveSample`] to the main thread.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -13,10 +12,10 @@ use super::runtime::{Control, Status, Stop, send_newest};
 use super::status::LiveSample;
 use crate::capture::CapturedFrame;
 use crate::onnx::SessionOptions;
-use crate::tracking::{FaceAnalyzer, FaceTracker, ImageView, TrackerModels};
+use crate::tracking::{FaceAnalyzer, FaceModels, FaceTracker, ImageView, TrackerModels};
 
 pub(super) struct TrackLoop {
-    pub(super) models: PathBuf,
+    pub(super) models: FaceModels,
     pub(super) options: SessionOptions,
     pub(super) frames: Receiver<(CapturedFrame, u64, Instant)>,
     pub(super) samples: Sender<LiveSample>,
@@ -44,20 +43,16 @@ type AutoNeutral = (f32, Arc<Vec<[f32; 3]>>, f64);
 impl TrackLoop {
     pub(super) fn run(self) {
         let stopped = || self.stop.is_set();
-        let loaded = FaceTracker::from_dir_unless(
-            &self.models,
-            &self.options,
-            TrackerModels::MeshV2,
-            &stopped,
-        );
+        let loaded =
+            FaceTracker::load_unless(&self.models, &self.options, TrackerModels::MeshV2, &stopped);
         let mut tracker = match loaded {
             Ok(t) => t,
             // Removed while loading: nobody to tell.
             Err(_) if self.stop.is_set() => return,
             Err(e) => {
-                let _ = self.status.send(Status::Failed(format!(
-                    "{e}. The face models come from `make setup` (or `python3 models/setup.py`)"
-                )));
+                let _ = self
+                    .status
+                    .send(Status::Failed(crate::tracking::explain_models_error(&e)));
                 // Nothing will track: the capture thread closes the camera (the caller stops it).
                 return;
             }
