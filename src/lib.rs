@@ -124,3 +124,9 @@ pub mod prelude {
     pub use crate::rig::{ExpressionRig, PortraitRig};
     pub use crate::schedule::TalkingHeadSystems;
 }
+
+/// The README's Rust examples, compiled (and run, where not `no_run`) as doc tests so that the quick
+/// start cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
