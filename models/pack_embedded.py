@@ -11,8 +11,9 @@ value). An initializer that is not exactly float16 (none today) stays float32. T
     models/.venv/bin/python models/pack_embedded.py assets/models models/embedded --check  # compare
 
 `--check` packs into memory and fails unless every file in the output folder is byte for byte what a fresh
-pack writes, and the packed models' outputs equal the float32 models' on fixed random inputs (set-up runs
-it, so the shipped files cannot drift from the conversion).
+pack writes (initializers and casts in name order, so the bytes do not depend on the converter's order),
+or else gives the same outputs as the fresh float32 conversion within 1e-5 on fixed random inputs; set-up
+runs it, so the shipped files cannot drift from the conversion.
 """
 
 import argparse
@@ -33,7 +34,7 @@ def pack(model: onnx.ModelProto) -> tuple[onnx.ModelProto, int, int]:
     """The model with its exactly-float16 float32 initializers stored as float16 (and how many were, of all)."""
     graph = model.graph
     kept, casts, packed, total = [], [], 0, 0
-    for init in graph.initializer:
+    for init in sorted(graph.initializer, key=lambda t: t.name):
         if init.data_type != TensorProto.FLOAT:
             kept.append(init)
             continue
@@ -47,8 +48,13 @@ def pack(model: onnx.ModelProto) -> tuple[onnx.ModelProto, int, int]:
         kept.append(numpy_helper.from_array(half, name))
         casts.append(helper.make_node("Cast", [name], [init.name], to=TensorProto.FLOAT, name=init.name + "__cast"))
         packed += 1
+    # In name order: tflite2onnx writes them in an order that changes from run to run (Python's string
+    # hashing), and the packed file must be the same bytes for the same model.
     del graph.initializer[:]
-    graph.initializer.extend(kept)
+    graph.initializer.extend(sorted(kept, key=lambda t: t.name))
+    value_info = sorted(graph.value_info, key=lambda v: v.name)
+    del graph.value_info[:]
+    graph.value_info.extend(value_info)
     nodes = list(graph.node)
     del graph.node[:]
     graph.node.extend(casts + nodes)
@@ -99,6 +105,16 @@ def main() -> None:
         target = args.out / name
         if args.check:
             have = target.read_bytes() if target.exists() else b""
+            if have and have != data:
+                # Same model in another graph order (should the converter's order change)? The issue's
+                # other test: the shipped file's outputs equal a fresh conversion's on fixed inputs.
+                try:
+                    worst = same_outputs(original, have, str(target))
+                    print(f"      {target}: not byte for byte a fresh pack, but its outputs equal the fresh "
+                          f"conversion's within {worst:g}", flush=True)
+                    continue
+                except (SystemExit, Exception) as e:  # noqa: BLE001 - reported below
+                    print(f"      {target}: {e}", flush=True)
             if have != data:
                 stale.append(f"{target} (sha256 {hashlib.sha256(have).hexdigest()[:12]}, a fresh pack gives "
                              f"{hashlib.sha256(data).hexdigest()[:12]})")
@@ -114,7 +130,7 @@ def main() -> None:
                          + ". Run `models/.venv/bin/python models/pack_embedded.py assets/models models/embedded` "
                          "and commit the result")
     if args.check:
-        print(f"      {args.out}: {len(MODELS)} models equal a fresh pack", flush=True)
+        print(f"      {args.out}: the {len(MODELS)} embedded models match a fresh pack of the conversion", flush=True)
 
 
 if __name__ == "__main__":

@@ -167,6 +167,29 @@ pub(crate) fn fetch_options() -> FetchOptions {
         .unwrap_or_default()
 }
 
+/// The three newest versions among the wheels of `project` in `files`, newest first.
+fn newest_versions(files: &[IndexFile], project: &str) -> Vec<String> {
+    let prefix = format!("{}-", project.replace('-', "_"));
+    let mut versions: Vec<Vec<u64>> = files
+        .iter()
+        .filter(|f| f.filename.ends_with(".whl"))
+        .filter_map(|f| f.filename.strip_prefix(&prefix)?.split('-').next())
+        .filter_map(|v| {
+            v.split('.')
+                .map(|n| n.parse().ok())
+                .collect::<Option<Vec<u64>>>()
+        })
+        .collect();
+    versions.sort();
+    versions.dedup();
+    versions
+        .iter()
+        .rev()
+        .take(3)
+        .map(|v| v.iter().map(u64::to_string).collect::<Vec<_>>().join("."))
+        .collect()
+}
+
 /// A fetch that failed lately: callers within this long get its error again instead of a new try.
 const RETRY_AFTER: Duration = Duration::from_secs(30);
 type Failure = (Instant, FetchOptions, String, String);
@@ -284,15 +307,21 @@ fn download_and_extract(
                 .map_err(|e| fail(&index_url, format!("not a PEP 691 index page: {e}")))
         })?;
     let wheel = pick_wheel(&page.files, project, ONNXRUNTIME_VERSION, tag).ok_or_else(|| {
-        fail(
-            &index_url,
+        let prefix = format!("{}-{ONNXRUNTIME_VERSION}-", project.replace('-', "_"));
+        let problem = if page.files.iter().any(|f| f.filename.starts_with(&prefix)) {
             format!(
                 "no {project} {ONNXRUNTIME_VERSION} wheel for this platform (*{}*{}) among its {} files",
                 tag.0,
                 tag.1,
                 page.files.len()
-            ),
-        )
+            )
+        } else {
+            format!(
+                "the index has no {project} {ONNXRUNTIME_VERSION} (this crate's version); its newest: {}",
+                newest_versions(&page.files, project).join(", ")
+            )
+        };
+        fail(&index_url, problem)
     })?;
     let want = wheel
         .hashes
@@ -717,6 +746,25 @@ mod tests {
         assert!(
             e.contains("/onnxruntime/`")
                 && e.contains("no onnxruntime 1.31.1 wheel for this platform"),
+            "{e}"
+        );
+        // A build PyPI stopped publishing before this version (onnxruntime-directml ends at 1.24.4).
+        let (base, _) = serve(|base| {
+            let mut r = routes(
+                base,
+                "onnxruntime_directml-1.24.4-cp311-cp311-win_amd64.whl",
+                &sha,
+                &wheel,
+            );
+            r[0].0 = "/onnxruntime-directml/".into();
+            r
+        });
+        let mut directml = options(&base, "directml");
+        directml.package = RuntimePackage::DirectMl;
+        let e = fetch_onnx_runtime(&directml).unwrap_err().to_string();
+        assert!(
+            e.contains("the index has no onnxruntime-directml 1.31.1")
+                && e.contains("its newest: 1.24.4"),
             "{e}"
         );
     }
