@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use bevy::log::{info, warn};
 use sha2::{Digest, Sha256};
 
-use super::runtime::{ONNXRUNTIME_VERSION, library_file_name};
+use super::library::{ONNXRUNTIME_VERSION, library_file_name};
 use crate::error::{Error, Result};
 
 /// The package index asked by default (PEP 691 JSON); `BEVY_TALKING_HEAD_PYPI_INDEX` replaces it (a mirror).

@@ -8,10 +8,8 @@ use std::sync::{Mutex, OnceLock};
 
 use ort::environment::Environment;
 
+use super::library::{ONNXRUNTIME_VERSION, library_file_name};
 use crate::error::{Error, Result};
-
-/// The ONNX Runtime version this crate is built and tested with (`ort` 2.0.0-rc.15 wraps 1.31).
-pub const ONNXRUNTIME_VERSION: &str = "1.31.1";
 
 /// Where `make setup` puts the library, relative to the repository (or game) root.
 pub const SETUP_LIBRARY_DIR: &str = "models/onnxruntime";
@@ -249,16 +247,6 @@ pub(crate) fn setup_roots() -> Vec<PathBuf> {
         }
     }
     out
-}
-
-pub(crate) fn library_file_name() -> &'static str {
-    if cfg!(target_os = "windows") {
-        "onnxruntime.dll"
-    } else if cfg!(target_os = "macos") {
-        "libonnxruntime.1.31.1.dylib"
-    } else {
-        "libonnxruntime.so.1.31.1"
-    }
 }
 
 #[cfg(test)]

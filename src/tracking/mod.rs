@@ -23,10 +23,10 @@ pub use landmarks::{
     crop_from_detection_mediapipe, crop_from_landmarks, crop_from_landmarks_mediapipe, points,
 };
 pub(crate) use models::explain_models_error;
-pub use models::{EMBEDDED_MODELS, FaceModels, MODELS_HINT, default_face_models};
+pub use models::{
+    EMBEDDED_MODELS, FaceModels, MESH_V1_MODEL_FILES, MODEL_FILES, MODELS_HINT, TrackerModels,
+    default_face_models,
+};
 pub use pose::{HEAD_PIVOT, PoseFit, RIGID_POINTS, canonical_face, fit_pose, rotation_from_angles};
 pub use smoothing::{OneEuroFilter, OneEuroParams, PointSmoother, VideoSmoother};
-pub use tracker::{
-    FaceChoice, FaceTracker, MESH_V1_MODEL_FILES, MODEL_FILES, TrackedFace, TrackerModels,
-    default_models_dir,
-};
+pub use tracker::{FaceChoice, FaceTracker, TrackedFace, default_models_dir};

@@ -3,8 +3,37 @@
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-use super::tracker::{MESH_V1_MODEL_FILES, MODEL_FILES, TrackerModels};
 use crate::error::{Error, Result};
+
+/// Which landmark models a [`FaceTracker`](super::FaceTracker) loads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TrackerModels {
+    /// Face Mesh V2 (478 points, irises included) and the blendshape model (52 weights): Google's Face
+    /// Landmarker. [`MODEL_FILES`].
+    #[default]
+    MeshV2,
+    /// The older 468-point mesh and the iris model (the expression weights come from
+    /// [`FaceAnalyzer`](super::FaceAnalyzer)'s rules). [`MESH_V1_MODEL_FILES`].
+    MeshV1,
+}
+
+/// File names, in a models folder, of the models [`FaceTracker::from_dir`](super::FaceTracker::from_dir) loads: the two detectors, Face
+/// Mesh V2 and the blendshape model.
+pub const MODEL_FILES: [&str; 4] = [
+    "face_detector.onnx",
+    "face_detector_full_range.onnx",
+    "face_mesh_v2.onnx",
+    "face_blendshapes.onnx",
+];
+
+/// File names of the models of [`TrackerModels::MeshV1`]: the two detectors, the 468-point mesh, the iris
+/// model.
+pub const MESH_V1_MODEL_FILES: [&str; 4] = [
+    "face_detector.onnx",
+    "face_detector_full_range.onnx",
+    "face_landmarks.onnx",
+    "iris_landmarks.onnx",
+];
 
 /// Where a [`FaceTracker`](super::FaceTracker) loads its models from.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

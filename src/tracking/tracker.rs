@@ -8,7 +8,7 @@ use super::blendshapes::BlendshapeModel;
 use super::crop::{Crop, ImageView, Sampling};
 use super::detector::{Detection, DetectorKind, FaceDetector};
 use super::landmarks::{EyeLandmarks, FaceLandmarker, FaceLandmarks, IrisLandmarker, MeshModel};
-use super::models::FaceModels;
+use super::models::{FaceModels, TrackerModels};
 use super::smoothing::VideoSmoother;
 use crate::error::{Error, Result};
 use crate::face::ExpressionWeights;
@@ -50,18 +50,6 @@ impl TrackedFace {
     }
 }
 
-/// Which landmark models a [`FaceTracker`] loads.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum TrackerModels {
-    /// Face Mesh V2 (478 points, irises included) and the blendshape model (52 weights): Google's Face
-    /// Landmarker. [`MODEL_FILES`].
-    #[default]
-    MeshV2,
-    /// The older 468-point mesh and the iris model (the expression weights come from
-    /// [`FaceAnalyzer`](super::FaceAnalyzer)'s rules). [`MESH_V1_MODEL_FILES`].
-    MeshV1,
-}
-
 /// Finds and follows one face. No Bevy inside: it runs on any thread.
 ///
 /// In video mode ([`track`](Self::track)) the next crop comes from the last landmarks and the detector runs
@@ -83,24 +71,6 @@ pub struct FaceTracker {
     /// Below this presence score the face counts as lost.
     pub min_presence: f32,
 }
-
-/// File names, in a models folder, of the models [`FaceTracker::from_dir`] loads: the two detectors, Face
-/// Mesh V2 and the blendshape model.
-pub const MODEL_FILES: [&str; 4] = [
-    "face_detector.onnx",
-    "face_detector_full_range.onnx",
-    "face_mesh_v2.onnx",
-    "face_blendshapes.onnx",
-];
-
-/// File names of the models of [`TrackerModels::MeshV1`]: the two detectors, the 468-point mesh, the iris
-/// model.
-pub const MESH_V1_MODEL_FILES: [&str; 4] = [
-    "face_detector.onnx",
-    "face_detector_full_range.onnx",
-    "face_landmarks.onnx",
-    "iris_landmarks.onnx",
-];
 
 impl FaceTracker {
     /// A tracker from its parts. `full_range` and `iris` are optional (Face Mesh V2 has its own irises);
@@ -135,7 +105,7 @@ impl FaceTracker {
         self.landmarker.kind()
     }
 
-    /// Loads the four models of [`MODEL_FILES`] from `dir` (`assets/models` after `make setup`).
+    /// Loads the four models of [`MODEL_FILES`](super::MODEL_FILES) from `dir` (`assets/models` after `make setup`).
     pub fn from_dir(dir: impl AsRef<Path>, options: &SessionOptions) -> Result<Self> {
         Self::from_dir_with(dir, options, TrackerModels::MeshV2)
     }
@@ -153,7 +123,7 @@ impl FaceTracker {
         )
     }
 
-    /// Loads the four models of [`MODEL_FILES`] compiled into the crate (feature `embedded-models`, on by
+    /// Loads the four models of [`MODEL_FILES`](super::MODEL_FILES) compiled into the crate (feature `embedded-models`, on by
     /// default): tracking with nothing on disk.
     pub fn embedded(options: &SessionOptions) -> Result<Self> {
         Self::load(&FaceModels::Embedded, options, TrackerModels::MeshV2)
