@@ -347,6 +347,11 @@ impl EyeLayer {
                     && beside(b)
                 {
                     tex.sample(b[0], b[1])
+                } else if band == LidBand::Portrait && !inside(&self.opening, q) {
+                    // Beyond the portrait's opening where no lid moved (past a corner of a widened
+                    // eye, a pixel's sliver at its rim): the portrait's lid and corner there. Painted
+                    // sclera here came out as pale dots along the rim, apart from the eye.
+                    tex.sample(q[0], q[1])
                 } else {
                     // Sclera where the iris was, shaded under the upper lid.
                     let lid = interp_y(top, p[0]);
