@@ -73,6 +73,28 @@ impl Default for FetchOptions {
     }
 }
 
+/// Beside a fetched library: the sha256 and name of the wheel it came from (written last).
+const STAMP: &str = ".wheel-sha256";
+
+impl FetchOptions {
+    /// Where the fetched library goes: `<cache_dir>/onnxruntime/<project>-<version>-<os>-<arch>`.
+    pub fn install_dir(&self) -> PathBuf {
+        self.cache_dir.join("onnxruntime").join(format!(
+            "{}-{ONNXRUNTIME_VERSION}-{}-{}",
+            self.package.project(),
+            std::env::consts::OS,
+            std::env::consts::ARCH
+        ))
+    }
+
+    /// The library an earlier fetch left in the cache (complete: its stamp is written last).
+    pub fn cached_library(&self) -> Option<PathBuf> {
+        let dir = self.install_dir();
+        let library = dir.join(library_file_name());
+        (library.is_file() && dir.join(STAMP).is_file()).then_some(library)
+    }
+}
+
 /// The user's cache folder for this crate (see [`FetchOptions::cache_dir`]).
 pub fn default_cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("BEVY_TALKING_HEAD_CACHE").filter(|d| !d.is_empty()) {
@@ -136,7 +158,7 @@ pub fn pick_wheel<'a>(
     version: &str,
     tag: (&str, &str),
 ) -> Option<&'a IndexFile> {
-    let prefix = format!("{}-{version}-", project.replace('-', "_"));
+    let prefix = format!("{}{version}-", wheel_prefix(project));
     files
         .iter()
         .filter(|f| {
@@ -167,9 +189,14 @@ pub(crate) fn fetch_options() -> FetchOptions {
         .unwrap_or_default()
 }
 
+/// How the wheels of `project` begin: its name with `_` for `-`, then `-` (`onnxruntime_gpu-`).
+fn wheel_prefix(project: &str) -> String {
+    format!("{}-", project.replace('-', "_"))
+}
+
 /// The three newest versions among the wheels of `project` in `files`, newest first.
 fn newest_versions(files: &[IndexFile], project: &str) -> Vec<String> {
-    let prefix = format!("{}-", project.replace('-', "_"));
+    let prefix = wheel_prefix(project);
     let mut versions: Vec<Vec<u64>> = files
         .iter()
         .filter(|f| f.filename.ends_with(".whl"))
@@ -203,10 +230,6 @@ static LAST_FAILURE: Mutex<Option<Failure>> = Mutex::new(None);
 /// [`Error::RuntimeFetch`] naming the URL and the problem; for 30 s after a failure, calls return that
 /// error again without a new try (each model load asks).
 pub fn fetch_onnx_runtime(options: &FetchOptions) -> Result<PathBuf> {
-    let fail = |url: &str, problem: String| Error::RuntimeFetch {
-        url: url.to_owned(),
-        problem,
-    };
     let (prefix, suffix) = platform_tag().ok_or_else(|| {
         fail(
             &options.index,
@@ -217,17 +240,13 @@ pub fn fetch_onnx_runtime(options: &FetchOptions) -> Result<PathBuf> {
             ),
         )
     })?;
-    let project = options.package.project();
-    let dir = options.cache_dir.join("onnxruntime").join(format!(
-        "{project}-{ONNXRUNTIME_VERSION}-{}-{}",
-        std::env::consts::OS,
-        std::env::consts::ARCH
-    ));
-    let library = dir.join(library_file_name());
-    let stamp = dir.join(".wheel-sha256");
-    if library.is_file() && stamp.is_file() {
-        return Ok(library);
+    if let Some(cached) = options.cached_library() {
+        return Ok(cached);
     }
+    let project = options.package.project();
+    let dir = options.install_dir();
+    let library = dir.join(library_file_name());
+    let stamp = dir.join(STAMP);
     {
         let last = LAST_FAILURE.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((at, opts, url, problem)) = &*last
@@ -266,6 +285,13 @@ pub fn fetch_onnx_runtime(options: &FetchOptions) -> Result<PathBuf> {
     }
 }
 
+fn fail(url: &str, problem: String) -> Error {
+    Error::RuntimeFetch {
+        url: url.to_owned(),
+        problem,
+    }
+}
+
 fn agent(timeout: Duration) -> ureq::Agent {
     use ureq::tls::{RootCerts, TlsConfig};
     ureq::Agent::config_builder()
@@ -289,10 +315,6 @@ fn download_and_extract(
     dir: &Path,
     stamp: &Path,
 ) -> Result<()> {
-    let fail = |url: &str, problem: String| Error::RuntimeFetch {
-        url: url.to_owned(),
-        problem,
-    };
     let agent = agent(options.timeout);
     let index_url = format!("{}/{project}/", options.index.trim_end_matches('/'));
     info!("bevy_talking_head: looking up {project} {ONNXRUNTIME_VERSION} at {index_url}");
@@ -307,7 +329,7 @@ fn download_and_extract(
                 .map_err(|e| fail(&index_url, format!("not a PEP 691 index page: {e}")))
         })?;
     let wheel = pick_wheel(&page.files, project, ONNXRUNTIME_VERSION, tag).ok_or_else(|| {
-        let prefix = format!("{}-{ONNXRUNTIME_VERSION}-", project.replace('-', "_"));
+        let prefix = format!("{}{ONNXRUNTIME_VERSION}-", wheel_prefix(project));
         let problem = if page.files.iter().any(|f| f.filename.starts_with(&prefix)) {
             format!(
                 "no {project} {ONNXRUNTIME_VERSION} wheel for this platform (*{}*{}) among its {} files",
@@ -643,6 +665,15 @@ mod tests {
         }
     }
 
+    /// Where the library must land, spelled out (not through `install_dir`, which it checks).
+    fn target_dir(options: &FetchOptions) -> PathBuf {
+        options.cache_dir.join("onnxruntime").join(format!(
+            "onnxruntime-{ONNXRUNTIME_VERSION}-{}-{}",
+            std::env::consts::OS,
+            std::env::consts::ARCH
+        ))
+    }
+
     fn files_in(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .map(|d| {
@@ -653,14 +684,6 @@ mod tests {
             .unwrap_or_default();
         names.sort();
         names
-    }
-
-    fn target_dir(options: &FetchOptions) -> PathBuf {
-        options.cache_dir.join("onnxruntime").join(format!(
-            "onnxruntime-{ONNXRUNTIME_VERSION}-{}-{}",
-            std::env::consts::OS,
-            std::env::consts::ARCH
-        ))
     }
 
     #[test]

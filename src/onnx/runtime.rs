@@ -177,7 +177,7 @@ pub fn onnx_runtime(explicit: Option<&Path>) -> Result<&'static OnnxRuntime> {
 fn fetch_fallback(explicit: Option<&Path>) -> std::result::Result<PathBuf, String> {
     let none = "no ONNX Runtime library file found";
     #[cfg(feature = "fetch-runtime")]
-    if explicit.is_none() && std::env::var_os("ORT_DYLIB_PATH").is_none_or(|p| p.is_empty()) {
+    if pinned_library(explicit).is_none() {
         return super::fetch::fetch_onnx_runtime(&super::fetch::fetch_options())
             .map_err(|e| format!("{none}, and {e}"));
     }
@@ -185,14 +185,27 @@ fn fetch_fallback(explicit: Option<&Path>) -> std::result::Result<PathBuf, Strin
     Err(none.into())
 }
 
-/// Whether loading ONNX Runtime now would download it first (feature `fetch-runtime`, nothing on disk):
-/// the plugin then loads it on a thread of its own, not while the app is built.
+/// Whether loading ONNX Runtime now would download it first (feature `fetch-runtime`, nothing on disk
+/// nor in the cache): the plugin then loads it on a thread of its own, not while the app is built.
 pub(crate) fn would_fetch(explicit: Option<&Path>) -> bool {
-    cfg!(feature = "fetch-runtime")
-        && RUNTIME.get().is_none()
-        && explicit.is_none()
-        && std::env::var_os("ORT_DYLIB_PATH").is_none_or(|p| p.is_empty())
+    #[cfg(feature = "fetch-runtime")]
+    if RUNTIME.get().is_none()
+        && pinned_library(explicit).is_none()
         && !library_candidates(None).iter().any(|p| p.is_file())
+    {
+        return super::fetch::fetch_options().cached_library().is_none();
+    }
+    let _ = explicit;
+    false
+}
+
+/// The one library to load when the caller or `ORT_DYLIB_PATH` names it (nothing else is then tried).
+fn pinned_library(explicit: Option<&Path>) -> Option<PathBuf> {
+    explicit.map(Path::to_path_buf).or_else(|| {
+        std::env::var_os("ORT_DYLIB_PATH")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+    })
 }
 
 /// The files tried, in order. An explicit path, or else `$ORT_DYLIB_PATH`, is the only candidate when
@@ -203,11 +216,8 @@ pub(crate) fn would_fetch(explicit: Option<&Path>) -> bool {
 /// Never the working directory nor the executable's parent folders: a native library is code, and a
 /// library planted in a download folder or a shared parent folder would run inside the game.
 pub fn library_candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
-    if let Some(p) = explicit {
-        return vec![p.to_path_buf()];
-    }
-    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
-        return vec![PathBuf::from(p)];
+    if let Some(p) = pinned_library(explicit) {
+        return vec![p];
     }
     let file = library_file_name();
     let mut out: Vec<PathBuf> = Vec::new();

@@ -172,7 +172,6 @@ pub(super) fn files(set: TrackerModels) -> [&'static str; 4] {
 /// the models embedded in the crate (feature `embedded-models`), else `assets/models` (which then names the
 /// missing files in the error).
 ///
-/// [`default_models_dir`]: super::default_models_dir
 pub fn default_face_models() -> FaceModels {
     match find_models_dir() {
         Some(dir) => FaceModels::Dir(dir),
@@ -181,7 +180,15 @@ pub fn default_face_models() -> FaceModels {
     }
 }
 
-pub(super) fn find_models_dir() -> Option<PathBuf> {
+/// Where the face models are on disk by default: `assets/models` under `BEVY_ASSET_ROOT`, else in the
+/// places ONNX Runtime is looked for (the working directory, the executable's folders, this crate's
+/// folder): the first that holds them (`make setup` puts them in the repository's `assets/models`), else
+/// `assets/models`. [`default_face_models`] falls back to the embedded models instead.
+pub fn default_models_dir() -> PathBuf {
+    find_models_dir().unwrap_or_else(|| PathBuf::from("assets/models"))
+}
+
+fn find_models_dir() -> Option<PathBuf> {
     std::env::var_os("BEVY_ASSET_ROOT")
         .map(PathBuf::from)
         .into_iter()

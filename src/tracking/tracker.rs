@@ -375,12 +375,3 @@ impl FaceTracker {
         })
     }
 }
-
-/// Where the face models are on disk by default: `assets/models` under `BEVY_ASSET_ROOT`, else in the
-/// places ONNX Runtime is looked for (the working directory, the executable's folders, this crate's
-/// folder): the first that holds them (`make setup` puts them in the repository's `assets/models`), else
-/// `assets/models`. [`default_face_models`](super::default_face_models) falls back to the embedded models
-/// instead.
-pub fn default_models_dir() -> std::path::PathBuf {
-    super::models::find_models_dir().unwrap_or_else(|| std::path::PathBuf::from("assets/models"))
-}
