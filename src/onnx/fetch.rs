@@ -220,7 +220,9 @@ fn newest_versions(files: &[IndexFile], project: &str) -> Vec<String> {
 /// A fetch that failed lately: callers within this long get its error again instead of a new try.
 const RETRY_AFTER: Duration = Duration::from_secs(30);
 type Failure = (Instant, FetchOptions, String, String);
-static LAST_FAILURE: Mutex<Option<Failure>> = Mutex::new(None);
+/// The latest failure of each set of options (a failure with other options, say the GPU build's, must not
+/// make the CPU build's callers try again at once).
+static LAST_FAILURES: Mutex<Vec<Failure>> = Mutex::new(Vec::new());
 
 /// Fetches (once; later calls find it in the cache) the ONNX Runtime library of `options.package` at
 /// [`ONNXRUNTIME_VERSION`] and returns its path, to give to [`onnx_runtime`](super::onnx_runtime).
@@ -248,11 +250,9 @@ pub fn fetch_onnx_runtime(options: &FetchOptions) -> Result<PathBuf> {
     let library = dir.join(library_file_name());
     let stamp = dir.join(STAMP);
     {
-        let last = LAST_FAILURE.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((at, opts, url, problem)) = &*last
-            && opts == options
-            && at.elapsed() < RETRY_AFTER
-        {
+        let mut failures = LAST_FAILURES.lock().unwrap_or_else(|e| e.into_inner());
+        failures.retain(|(at, ..)| at.elapsed() < RETRY_AFTER);
+        if let Some((at, _, url, problem)) = failures.iter().find(|(_, opts, ..)| opts == options) {
             return Err(fail(
                 url,
                 format!(
@@ -264,16 +264,14 @@ pub fn fetch_onnx_runtime(options: &FetchOptions) -> Result<PathBuf> {
         }
     }
     let result = download_and_extract(options, project, (prefix, suffix), &dir, &stamp);
-    let mut last = LAST_FAILURE.lock().unwrap_or_else(|e| e.into_inner());
+    let mut failures = LAST_FAILURES.lock().unwrap_or_else(|e| e.into_inner());
+    failures.retain(|(_, opts, ..)| opts != options);
     match result {
-        Ok(()) => {
-            *last = None;
-            Ok(library)
-        }
+        Ok(()) => Ok(library),
         Err(e) => {
             if let Error::RuntimeFetch { url, problem } = &e {
                 warn!("bevy_talking_head: fetching ONNX Runtime from {url} failed: {problem}");
-                *last = Some((
+                failures.push((
                     Instant::now(),
                     options.clone(),
                     url.clone(),
@@ -736,6 +734,10 @@ mod tests {
         );
         assert_eq!(files_in(&target_dir(&options)), Vec::<String>::new());
         assert_eq!(hits.load(Ordering::SeqCst), 2);
+        // A failure with other options in between (another build, another test on another thread) does not
+        // make these options try again (CI failed here when one remembered failure served all options).
+        let other = options("http://127.0.0.1:1/simple", "sha-other");
+        assert!(fetch_onnx_runtime(&other).is_err());
         // Asked again at once (every model load asks): the same error, no new download.
         let again = fetch_onnx_runtime(&options).unwrap_err().to_string();
         assert!(
