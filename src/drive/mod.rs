@@ -34,8 +34,9 @@ pub use idle::{
 };
 pub use layers::{Blend, FaceLayer, FaceLayers, LayerId, Priority};
 pub use lipsync::{
-    AudioLipSync, DEFAULT_PCM_QUEUE, LipSync, LipSyncSettings, MAX_SAMPLE_RATE, PcmSender,
-    SpeechAudio, SpeechAudioLoader, Viseme, VisemeKey, VisemeTrack,
+    AudioLipSync, DEFAULT_LOOKAHEAD, DEFAULT_PCM_QUEUE, LipSync, LipSyncFrame, LipSyncSettings,
+    MAX_SAMPLE_RATE, MFCC_COEFFS, Mfcc, MfccVector, PcmSender, SpeechAudio, SpeechAudioLoader,
+    Viseme, VisemeKey, VisemeTrack, Vowel, VowelCalibration, VowelProfiles, VowelProfilesLoader,
 };
 pub use live::{
     LiveDriving, LiveFace, LiveFaceState, LiveFaceStatus, LivePreview, LiveSample, LiveSource,
@@ -89,6 +90,8 @@ impl Plugin for LipSyncPlugin {
     fn build(&self, app: &mut App) {
         app.init_asset::<SpeechAudio>()
             .register_asset_loader(SpeechAudioLoader)
+            .init_asset::<VowelProfiles>()
+            .register_asset_loader(VowelProfilesLoader)
             .add_systems(
                 PostUpdate,
                 lipsync::drive_lip_sync.in_set(TalkingHeadSystems::GatherFaces),

@@ -736,7 +736,7 @@ mod tests {
         assert_eq!(hits.load(Ordering::SeqCst), 2);
         // A failure with other options in between (another build, another test on another thread) does not
         // make these options try again (CI failed here when one remembered failure served all options).
-        let other = options("http://127.0.0.1:1/simple", "sha-other");
+        let other = self::options("http://127.0.0.1:1/simple", "sha-other");
         assert!(fetch_onnx_runtime(&other).is_err());
         // Asked again at once (every model load asks): the same error, no new download.
         let again = fetch_onnx_runtime(&options).unwrap_err().to_string();

@@ -8,7 +8,8 @@ use bevy::asset::io::Reader;
 use bevy::asset::{Asset, AssetLoader, LoadContext};
 use bevy::reflect::TypePath;
 
-use super::analysis::{AudioLipSync, HOP, LipSyncSettings, MAX_SAMPLE_RATE};
+use super::analysis::{AudioLipSync, LipSyncSettings};
+use super::mfcc::{HOP, MAX_SAMPLE_RATE, WINDOW};
 use crate::error::{Error, Result};
 use crate::face::FaceFrame;
 
@@ -107,9 +108,10 @@ impl SpeechAudio {
         self.samples.len() as f32 / self.sample_rate as f32
     }
 
-    /// The mouth at `time` seconds into the audio (closed before and after).
+    /// The mouth at `time` seconds into the audio (closed before and after): the analysis of the window
+    /// centred there.
     pub fn face_at(&self, time: f32) -> FaceFrame {
-        let i = time / HOP;
+        let i = (time - WINDOW / 2.0) / HOP;
         if !i.is_finite() || i < 0.0 || self.faces.is_empty() {
             return FaceFrame::neutral();
         }

@@ -1,17 +1,22 @@
 //! Lip sync: the mouth from speech audio (a WAV asset or a live PCM stream) or from a timed viseme track.
 //!
-//! This module holds the [`LipSync`] component and its system; the audio analysis is in `analysis`, WAV
-//! assets in `audio`, visemes in `viseme` and the PCM stream's sender in `pcm`.
+//! This module holds the [`LipSync`] component and its system; the audio analysis is in `analysis`, its
+//! MFCCs in `mfcc`, the vowel profiles and their calibration in `vowel`, WAV assets in `audio`, visemes in
+//! `viseme` and the PCM stream's sender in `pcm`.
 
 mod analysis;
 mod audio;
+mod mfcc;
 mod pcm;
 mod viseme;
+mod vowel;
 
-pub use analysis::{AudioLipSync, LipSyncSettings, MAX_SAMPLE_RATE};
+pub use analysis::{AudioLipSync, LipSyncFrame, LipSyncSettings};
 pub use audio::{SpeechAudio, SpeechAudioLoader};
+pub use mfcc::{MAX_SAMPLE_RATE, MFCC_COEFFS, Mfcc, MfccVector};
 pub use pcm::{DEFAULT_PCM_QUEUE, PcmSender};
 pub use viseme::{Viseme, VisemeKey, VisemeTrack};
+pub use vowel::{Vowel, VowelCalibration, VowelProfiles, VowelProfilesLoader};
 
 use bevy::asset::{Assets, Handle};
 use bevy::ecs::component::Component;
@@ -46,6 +51,10 @@ pub struct LipSync {
     pub weight: f32,
     /// The channels it moves.
     pub mask: FaceMask,
+    /// Seconds the mouth runs ahead of known audio (a WAV asset, a viseme track), so each shape forms
+    /// as its sound starts and blends into the next: [`DEFAULT_LOOKAHEAD`]. Live streams are causal and
+    /// ignore it.
+    pub lookahead: f32,
     elapsed: f32,
     activity: f32,
     /// Seconds since a stream last delivered samples.
@@ -59,6 +68,7 @@ impl LipSync {
             source,
             weight: 1.0,
             mask: FaceMask::MOUTH,
+            lookahead: DEFAULT_LOOKAHEAD,
             elapsed: 0.0,
             activity: 0.0,
             quiet_for: f32::INFINITY,
@@ -105,6 +115,12 @@ impl LipSync {
         self
     }
 
+    /// Builder: the lookahead, seconds (0 for none).
+    pub fn with_lookahead(mut self, seconds: f32) -> Self {
+        self.lookahead = seconds;
+        self
+    }
+
     /// Builder: the mask.
     pub fn with_mask(mut self, mask: FaceMask) -> Self {
         self.mask = mask;
@@ -126,6 +142,11 @@ impl LipSync {
     }
 }
 
+/// How far the mouth runs ahead of known audio by default: 50 ms, within the 40-60 ms that Rhubarb and
+/// film animators use, and under the 45 ms (audio early) to 125 ms (audio late) beyond which viewers
+/// notice an offset (ITU-R BT.1359) counted from the shape's start.
+pub const DEFAULT_LOOKAHEAD: f32 = 0.05;
+
 /// The layer lip sync writes (and takes with it when it goes).
 const LIP_SYNC_LAYER: LayerId = LayerId::fixed(Priority::LIP_SYNC, "lip sync");
 
@@ -143,7 +164,8 @@ pub(crate) fn drive_lip_sync(
             Source::Audio(handle) => match audio.get(&*handle) {
                 Some(a) => {
                     sync.elapsed += dt;
-                    (a.face_at(sync.elapsed), sync.elapsed <= a.duration())
+                    let t = sync.elapsed + sync.lookahead.max(0.0);
+                    (a.face_at(t), t <= a.duration())
                 }
                 None => {
                     if !sync.reported {
@@ -154,10 +176,8 @@ pub(crate) fn drive_lip_sync(
             },
             Source::Visemes(track) => {
                 sync.elapsed += dt;
-                (
-                    track.face_at(sync.elapsed),
-                    sync.elapsed <= track.duration(),
-                )
+                let t = sync.elapsed + sync.lookahead.max(0.0);
+                (track.face_at(t), t <= track.duration())
             }
             Source::Stream(analyser, rx) => {
                 let mut got = false;
