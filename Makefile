@@ -2,7 +2,7 @@
 PYTHON ?= python3
 CARGO ?= cargo
 # One feature set for tests and examples, so Bevy and the crate build once (DESIGN.md).
-FEATURES ?= egui,replicon,fetch-runtime
+FEATURES ?= egui,replicon,fetch-runtime,mic
 
 .PHONY: setup demo test bench clippy ci
 setup:

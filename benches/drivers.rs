@@ -210,6 +210,41 @@ fn latency() {
     );
 }
 
+/// The lip-sync analysis of one 10 ms hop (a 25 ms window: level, background gate, MFCCs, vowel
+/// match), at 16 kHz and at 48 kHz, on one core; issue 20 bounds it at 0.5 ms.
+fn lip_sync_analysis(c: &mut Criterion) {
+    use bevy_talking_head::drive::{AudioLipSync, LipSyncSettings};
+    let mut group = c.benchmark_group("lip_sync_analysis");
+    for rate in [16_000u32, 48_000] {
+        // A voice-like signal: two formant-ish partials and a little noise.
+        let hop = rate as usize / 100;
+        let samples: Vec<f32> = (0..rate as usize)
+            .map(|i| {
+                let t = i as f32 / rate as f32;
+                0.3 * (t * 700.0 * std::f32::consts::TAU).sin()
+                    + 0.2 * (t * 1200.0 * std::f32::consts::TAU).sin()
+                    + 0.01 * ((i * 7919 % 1000) as f32 / 500.0 - 1.0)
+            })
+            .collect();
+        let mut a = AudioLipSync::new(rate, LipSyncSettings::default());
+        let mut at = 0;
+        group.bench_function(
+            BenchmarkId::new("per 10 ms hop", format!("{} kHz", rate / 1000)),
+            |b| {
+                b.iter(|| {
+                    if at + hop > samples.len() {
+                        at = 0;
+                    }
+                    let n = a.push(&samples[at..at + hop]);
+                    at += hop;
+                    std::hint::black_box(n)
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
 fn main() {
     latency();
     let mut c = Criterion::default()
@@ -217,5 +252,6 @@ fn main() {
         .warm_up_time(Duration::from_secs(1))
         .configure_from_args();
     main_thread(&mut c);
+    lip_sync_analysis(&mut c);
     c.final_summary();
 }

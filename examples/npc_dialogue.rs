@@ -1,5 +1,6 @@
 //! Dialogue portraits that talk: three NPCs (a painted, concept-art style one and two more) take turns in a
-//! dialogue box. Each line of text drives the speaker's lip sync (a viseme track made from the text) and an
+//! dialogue box. Each line of text drives the speaker's lip sync (a viseme track made from the text, each
+//! shape leading its sound by `DEFAULT_LOOKAHEAD`, 50 ms) and an
 //! emotion clip (smile, surprise, anger, nod); between lines, and for the listeners, idle life blinks,
 //! glances and breathes.
 //!
@@ -14,7 +15,7 @@
 mod common;
 
 use bevy::prelude::*;
-use bevy_talking_head::drive::VisemeTrack;
+use bevy_talking_head::drive::{DEFAULT_LOOKAHEAD, VisemeTrack};
 use bevy_talking_head::prelude::*;
 use common::{HeadlessCapturePlugin, ScriptClock};
 
@@ -192,9 +193,11 @@ fn run_dialogue(
         };
         for (entity, npc, mut player) in &mut npcs {
             if npc.0 == speaker {
-                commands
-                    .entity(entity)
-                    .insert(LipSync::visemes(VisemeTrack::from_text(line, 0.0, length)));
+                // Each mouth shape forms 50 ms before its sound (the line's timing is known).
+                commands.entity(entity).insert(
+                    LipSync::visemes(VisemeTrack::from_text(line, 0.0, length))
+                        .with_lookahead(DEFAULT_LOOKAHEAD),
+                );
                 player
                     .layer(1)
                     .crossfade(assets.load(format!("clips/{emotion}.face.ron")), 0.25);

@@ -7,7 +7,12 @@
 //! cargo run --example streamer_overlay --features webcam       # the first webcam drives the persona
 //! cargo run --example streamer_overlay -- --video clip.mp4     # a video file instead
 //! cargo run --example streamer_overlay -- --portrait portraits/astronaut.png --transparent
+//! cargo run --example streamer_overlay --features mic -- --mic default   # your voice moves the mouth
 //! ```
+//!
+//! With the `mic` feature, `--mic NAME` (a part of the device's name, or `default`) lip-syncs the
+//! persona's mouth to that microphone over the tracked face; the inspector (feature `egui`) lists the
+//! devices.
 //!
 //! Without a camera (or without the `webcam` feature) it takes `--video`, else the project's test video
 //! if it is next to the repository, else a recorded face stream, so it always moves. Keys:
@@ -43,6 +48,8 @@ struct Options {
     portrait: String,
     video: Option<PathBuf>,
     transparent: bool,
+    /// `--mic NAME`: lip sync from this microphone (feature `mic`).
+    mic: Option<String>,
 }
 
 fn options() -> Options {
@@ -50,6 +57,7 @@ fn options() -> Options {
         portrait: "portraits/astronaut_painted.png".into(),
         video: None,
         transparent: false,
+        mic: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -57,10 +65,11 @@ fn options() -> Options {
             "--portrait" => o.portrait = args.next().unwrap_or(o.portrait),
             "--video" => o.video = args.next().map(PathBuf::from),
             "--transparent" => o.transparent = true,
+            "--mic" => o.mic = args.next(),
             other => {
                 eprintln!(
                     "streamer_overlay: unknown argument `{other}`\n\
-                     usage: streamer_overlay [--portrait ASSET_PATH] [--video FILE] [--transparent]"
+                     usage: streamer_overlay [--portrait ASSET_PATH] [--video FILE] [--transparent] [--mic NAME]"
                 );
                 std::process::exit(2);
             }
@@ -172,6 +181,20 @@ fn setup(
             player.play(assets.load("recordings/talking.face.ron"));
             persona.insert(player);
         }
+    }
+    if let Some(name) = &options.mic {
+        #[cfg(feature = "mic")]
+        {
+            use bevy_talking_head::drive::MicRequest;
+            let request = if name == "default" {
+                MicRequest::default_device()
+            } else {
+                MicRequest::named(name.clone())
+            };
+            persona.insert(LipSync::microphone(request));
+        }
+        #[cfg(not(feature = "mic"))]
+        warn!("streamer_overlay: --mic {name} needs the `mic` feature (cargo run --features mic)");
     }
     // Help, status and the smoothing slider at the bottom.
     commands

@@ -1453,3 +1453,176 @@ fn a_live_link_csv_with_all_52_blendshapes_carries_every_weight() {
         );
     }
 }
+
+/// Held by the tests that count lip-sync threads (each makes some; run together they would see the
+/// other's).
+static THREAD_COUNTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Threads of this process whose name starts with `prefix` (Linux: names are cut to 15 bytes).
+fn threads_named(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|tasks| {
+            tasks
+                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+                .filter(|name| name.starts_with(prefix))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_pcm_stream_is_analysed_off_the_main_thread_and_its_thread_ends_with_the_head() {
+    let _one_at_a_time = THREAD_COUNTING.lock().unwrap_or_else(|e| e.into_inner());
+    let mut app = app(1);
+    let (lip, pcm) = LipSync::stream(16_000, bevy_talking_head::drive::LipSyncSettings::default());
+    let head = app.world_mut().spawn((FaceFrame::default(), lip)).id();
+    let before = threads_named("lip sync analys");
+    // Half a second of a loud vowel-like tone in 10 ms chunks, as a voice chat would send it.
+    let mut jaw = 0.0f32;
+    for k in 0..50 {
+        let chunk: Vec<f32> = (0..160)
+            .map(|i| {
+                let t = (k * 160 + i) as f32 / 16_000.0;
+                0.3 * (t * 700.0 * std::f32::consts::TAU).sin()
+                    + 0.2 * (t * 1100.0 * std::f32::consts::TAU).sin()
+            })
+            .collect();
+        assert!(pcm.send(chunk));
+        app.update();
+        std::thread::sleep(Duration::from_millis(10));
+        jaw = jaw.max(face(&app, head).expressions.get(Expression::JawOpen));
+    }
+    assert!(jaw > 0.2, "the mouth followed the stream: jawOpen {jaw}");
+    assert_eq!(
+        threads_named("lip sync analys"),
+        before + 1,
+        "one analysis thread"
+    );
+    app.world_mut().despawn(head);
+    app.update();
+    let gone = Instant::now();
+    while threads_named("lip sync analys") > before && gone.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    println!(
+        "the analysis thread ended {:?} after the head",
+        gone.elapsed()
+    );
+    assert_eq!(threads_named("lip sync analys"), before);
+    assert!(gone.elapsed() < Duration::from_millis(300));
+    assert!(
+        !pcm.send(vec![0.0; 160]),
+        "the sender sees the lip sync is gone"
+    );
+}
+
+#[cfg(feature = "mic")]
+#[test]
+fn without_a_microphone_lip_sync_warns_once_retries_and_the_layers_below_show() {
+    let _one_at_a_time = THREAD_COUNTING.lock().unwrap_or_else(|e| e.into_inner());
+    use bevy_talking_head::drive::{MicRequest, MicState, microphones};
+    println!("microphones on this machine: {:?}", microphones());
+    let mut app = app(1);
+    let mut idle = FaceFrame::neutral();
+    idle.expressions.set(Expression::MouthSmileLeft, 0.4);
+    let head = app
+        .world_mut()
+        .spawn((
+            FaceFrame::default(),
+            LipSync::microphone(
+                MicRequest::named("no such microphone 7f3a")
+                    .with_retry_interval(Duration::from_millis(100)),
+            ),
+        ))
+        .id();
+    app.world_mut().get_mut::<FaceLayers>(head).unwrap().set(
+        bevy_talking_head::drive::LayerId::new(Priority::IDLE, "below"),
+        bevy_talking_head::drive::FaceLayer::new(idle, 1.0, FaceMask::ALL),
+    );
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(1) {
+        app.update();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let errors = app.world().resource::<SeenErrors>().texts();
+    assert_eq!(
+        errors.len(),
+        1,
+        "one warning, not one per retry: {errors:?}"
+    );
+    assert!(
+        errors[0].contains("no such microphone 7f3a"),
+        "{}",
+        errors[0]
+    );
+    let status = app
+        .world()
+        .get::<LipSync>(head)
+        .unwrap()
+        .microphone_status()
+        .unwrap();
+    assert!(matches!(status.state, MicState::Failed(_)), "{status:?}");
+    assert!(status.attempts >= 4, "tried again every 100 ms: {status:?}");
+    assert_eq!(
+        face(&app, head).expressions.get(Expression::MouthSmileLeft),
+        0.4,
+        "the layer below shows"
+    );
+    assert_eq!(threads_named("lip sync microp"), 1);
+    app.world_mut().despawn(head);
+    app.update();
+    let gone = Instant::now();
+    while threads_named("lip sync microp") > 0 && gone.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    println!(
+        "the microphone thread ended {:?} after the head",
+        gone.elapsed()
+    );
+    assert!(gone.elapsed() < Duration::from_millis(400));
+}
+
+#[cfg(feature = "mic")]
+#[test]
+fn a_listed_microphone_opens_by_name_and_silence_keeps_the_mouth_shut() {
+    use bevy_talking_head::drive::{MicRequest, MicState, microphones};
+    let _one_at_a_time = THREAD_COUNTING.lock().unwrap_or_else(|e| e.into_inner());
+    let devices = microphones();
+    if devices.is_empty() {
+        // Debian's ALSA always lists its "null" device; a machine without ALSA lists nothing.
+        eprintln!("skipped: no input device at all");
+        return;
+    }
+    let mut app = app(1);
+    let head = app
+        .world_mut()
+        .spawn((
+            FaceFrame::default(),
+            // The first listed device, by its name (here ALSA's "null" device, which captures zeros).
+            LipSync::microphone(MicRequest::named(devices[0].clone())),
+        ))
+        .id();
+    let start = Instant::now();
+    let mut jaw = 0.0f32;
+    while start.elapsed() < Duration::from_secs(1) {
+        app.update();
+        jaw = jaw.max(face(&app, head).expressions.get(Expression::JawOpen));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let status = app
+        .world()
+        .get::<LipSync>(head)
+        .unwrap()
+        .microphone_status()
+        .unwrap();
+    println!("devices {devices:?}; the first: {status:?}");
+    assert!(
+        matches!(status.state, MicState::Running { .. }),
+        "{status:?}"
+    );
+    assert_eq!(
+        jaw, 0.0,
+        "silence (ALSA's null device gives zeros) keeps the mouth shut"
+    );
+    assert!(app.world().resource::<SeenErrors>().texts().is_empty());
+}

@@ -38,6 +38,8 @@ pub use lipsync::{
     MAX_SAMPLE_RATE, MFCC_COEFFS, Mfcc, MfccVector, PcmSender, SpeechAudio, SpeechAudioLoader,
     Viseme, VisemeKey, VisemeTrack, Vowel, VowelCalibration, VowelProfiles, VowelProfilesLoader,
 };
+#[cfg(feature = "mic")]
+pub use lipsync::{MIC_ANALYSIS_RATE, MicRequest, MicState, MicStatus, microphones};
 pub use live::{
     LiveDriving, LiveFace, LiveFaceState, LiveFaceStatus, LivePreview, LiveSample, LiveSource,
     SourceOpener,

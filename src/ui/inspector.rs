@@ -59,6 +59,9 @@ pub struct InspectorState {
     previews: HashMap<Entity, (Handle<Image>, u64)>,
     clip: String,
     video: String,
+    /// The input devices, listed when the inspector opens and on "refresh" (feature `mic`).
+    #[cfg(feature = "mic")]
+    microphones: Option<Vec<String>>,
 }
 
 impl Default for InspectorState {
@@ -72,6 +75,8 @@ impl Default for InspectorState {
             previews: HashMap::new(),
             clip: "clips/talk.face.ron".into(),
             video: String::new(),
+            #[cfg(feature = "mic")]
+            microphones: None,
         }
     }
 }
@@ -219,6 +224,21 @@ fn inspector_ui(
         .default_pos(Pos2::new(10.0, 10.0))
         .default_width(720.0)
         .show(ctx, |ui| {
+            #[cfg(feature = "mic")]
+            ui.collapsing("Microphones (LipSync::microphone)", |ui| {
+                let list = state
+                    .microphones
+                    .get_or_insert_with(crate::drive::microphones);
+                if list.is_empty() {
+                    ui.label("none found");
+                }
+                for name in list.iter() {
+                    ui.label(name);
+                }
+                if ui.button("refresh").clicked() {
+                    state.microphones = None;
+                }
+            });
             let entities: Vec<Entity> = heads.iter().map(|h| h.0).collect();
             if entities.is_empty() {
                 ui.label("no TalkingHead in the world");

@@ -37,7 +37,7 @@ fn hz(mel: f32) -> f32 {
 }
 
 /// MFCCs of windows of a fixed length at one sample rate: pre-emphasis, a Hamming window, the power
-/// spectrum (a real FFT padded to a power of two), [`BANDS`] triangular mel bands from 100 Hz to 5 kHz (or
+/// spectrum (a real FFT padded to a power of two), 26 triangular mel bands from 100 Hz to 5 kHz (or
 /// Nyquist), their logarithm and a DCT-II. Allocates once, in [`new`](Self::new).
 pub struct Mfcc {
     fft: Arc<dyn RealToComplex<f32>>,

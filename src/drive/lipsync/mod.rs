@@ -7,13 +7,18 @@
 mod analysis;
 mod audio;
 mod mfcc;
+#[cfg(feature = "mic")]
+mod mic;
 mod pcm;
+mod stream;
 mod viseme;
 mod vowel;
 
 pub use analysis::{AudioLipSync, LipSyncFrame, LipSyncSettings};
 pub use audio::{SpeechAudio, SpeechAudioLoader};
 pub use mfcc::{MAX_SAMPLE_RATE, MFCC_COEFFS, Mfcc, MfccVector};
+#[cfg(feature = "mic")]
+pub use mic::{MIC_ANALYSIS_RATE, MicRequest, MicState, MicStatus, microphones};
 pub use pcm::{DEFAULT_PCM_QUEUE, PcmSender};
 pub use viseme::{Viseme, VisemeKey, VisemeTrack};
 pub use vowel::{Vowel, VowelCalibration, VowelProfiles, VowelProfilesLoader};
@@ -23,7 +28,6 @@ use bevy::ecs::component::Component;
 use bevy::ecs::entity::Entity;
 use bevy::ecs::system::{Query, Res};
 use bevy::time::Time;
-use crossbeam_channel::Receiver;
 
 use super::layers::{FaceLayer, FaceLayers, LayerId, Priority, remove_layers};
 use crate::face::{FaceFrame, FaceMask};
@@ -32,7 +36,7 @@ use crate::report::HeadErrors;
 #[derive(Clone, Debug)]
 enum Source {
     Audio(Handle<SpeechAudio>),
-    Stream(Box<AudioLipSync>, Receiver<Vec<f32>>),
+    Stream(stream::Stream),
     Visemes(VisemeTrack),
 }
 
@@ -57,6 +61,10 @@ pub struct LipSync {
     pub lookahead: f32,
     elapsed: f32,
     activity: f32,
+    #[cfg(feature = "mic")]
+    mic: Option<mic::Mic>,
+    /// A stream's chunk count at the last update.
+    chunks_seen: u64,
     /// Seconds since a stream last delivered samples.
     quiet_for: f32,
     reported: bool,
@@ -71,6 +79,9 @@ impl LipSync {
             lookahead: DEFAULT_LOOKAHEAD,
             elapsed: 0.0,
             activity: 0.0,
+            #[cfg(feature = "mic")]
+            mic: None,
+            chunks_seen: 0,
             quiet_for: f32::INFINITY,
             reported: false,
         }
@@ -101,12 +112,36 @@ impl LipSync {
         let (tx, rx) = crossbeam_channel::bounded(chunks.max(1));
         let analyser = AudioLipSync::new(sample_rate, settings);
         (
-            Self::with_source(Source::Stream(Box::new(analyser), rx)),
+            Self::with_source(Source::Stream(stream::Stream::new(analyser, rx))),
             PcmSender {
                 tx,
                 dropped: Default::default(),
             },
         )
+    }
+
+    /// Lip sync to a microphone (feature `mic`): the device is opened on a thread of its own when the
+    /// component is first updated in an app, its audio mixed to mono, resampled to
+    /// [`MIC_ANALYSIS_RATE`] and analysed on the stream's thread; the mouth follows live (causal: no
+    /// lookahead). No such device, or one unplugged, is one warning ([`TalkingHeadError`]) per distinct
+    /// failure while the layers below (idle life) show, and the device is opened again every
+    /// [`MicRequest::retry_interval`]. The threads end when the component goes.
+    ///
+    /// [`TalkingHeadError`]: crate::TalkingHeadError
+    #[cfg(feature = "mic")]
+    pub fn microphone(request: MicRequest) -> Self {
+        let (mut sync, pcm) =
+            Self::stream_with_queue(MIC_ANALYSIS_RATE, request.settings, DEFAULT_PCM_QUEUE);
+        sync.mic = Some(mic::Mic::new(request, pcm));
+        sync
+    }
+
+    /// A microphone lip sync's state and tries so far (`None` for other sources).
+    #[cfg(feature = "mic")]
+    pub fn microphone_status(&self) -> Option<MicStatus> {
+        self.mic
+            .as_ref()
+            .map(|m| m.status.lock().unwrap_or_else(|e| e.into_inner()).clone())
     }
 
     /// Builder: the weight.
@@ -136,7 +171,7 @@ impl LipSync {
     /// Seconds since it started (for streams: seconds of audio analysed).
     pub fn elapsed(&self) -> f32 {
         match &self.source {
-            Source::Stream(a, _) => a.time(),
+            Source::Stream(s) => s.analysed(),
             _ => self.elapsed,
         }
     }
@@ -160,6 +195,19 @@ pub(crate) fn drive_lip_sync(
     let dt = time.delta_secs();
     for (entity, mut sync, mut layers) in &mut heads {
         let sync = &mut *sync;
+        #[cfg(feature = "mic")]
+        if let Some(mic) = &mut sync.mic {
+            mic.start();
+            if let Some(problem) = mic.new_failure() {
+                errors.warn(
+                    entity,
+                    crate::error::Error::Audio {
+                        path: mic.request().describe(),
+                        problem,
+                    },
+                );
+            }
+        }
         let (face, speaking) = match &mut sync.source {
             Source::Audio(handle) => match audio.get(&*handle) {
                 Some(a) => {
@@ -179,15 +227,14 @@ pub(crate) fn drive_lip_sync(
                 let t = sync.elapsed + sync.lookahead.max(0.0);
                 (track.face_at(t), t <= track.duration())
             }
-            Source::Stream(analyser, rx) => {
-                let mut got = false;
-                for chunk in rx.try_iter() {
-                    got |= !chunk.is_empty();
-                    analyser.push(&chunk);
-                }
+            Source::Stream(stream) => {
+                // Analysed on the stream's own thread: only the newest face is copied here.
+                let out = stream.poll();
+                let got = out.chunks != sync.chunks_seen;
+                sync.chunks_seen = out.chunks;
                 sync.quiet_for = if got { 0.0 } else { sync.quiet_for + dt };
                 // A stream that stops sending (or whose sender is gone) lets go after 0.3 s.
-                (analyser.face(), sync.quiet_for < 0.3)
+                (out.face, sync.quiet_for < 0.3)
             }
         };
         // Fade in fast, out over 0.2 s.
