@@ -1517,6 +1517,14 @@ fn a_pcm_stream_is_analysed_off_the_main_thread_and_its_thread_ends_with_the_hea
 }
 
 #[cfg(feature = "mic")]
+fn mic_status(app: &App, head: Entity) -> bevy_talking_head::drive::MicStatus {
+    app.world()
+        .get::<LipSync>(head)
+        .and_then(LipSync::microphone_status)
+        .expect("a microphone lip sync")
+}
+
+#[cfg(feature = "mic")]
 #[test]
 fn without_a_microphone_lip_sync_warns_once_retries_and_the_layers_below_show() {
     let _one_at_a_time = THREAD_COUNTING.lock().unwrap_or_else(|e| e.into_inner());
@@ -1555,12 +1563,7 @@ fn without_a_microphone_lip_sync_warns_once_retries_and_the_layers_below_show() 
         "{}",
         errors[0]
     );
-    let status = app
-        .world()
-        .get::<LipSync>(head)
-        .unwrap()
-        .microphone_status()
-        .unwrap();
+    let status = mic_status(&app, head);
     assert!(matches!(status.state, MicState::Failed(_)), "{status:?}");
     assert!(status.attempts >= 4, "tried again every 100 ms: {status:?}");
     assert_eq!(
@@ -1609,12 +1612,7 @@ fn a_listed_microphone_opens_by_name_and_silence_keeps_the_mouth_shut() {
         jaw = jaw.max(face(&app, head).expressions.get(Expression::JawOpen));
         std::thread::sleep(Duration::from_millis(5));
     }
-    let status = app
-        .world()
-        .get::<LipSync>(head)
-        .unwrap()
-        .microphone_status()
-        .unwrap();
+    let status = mic_status(&app, head);
     println!("devices {devices:?}; the first: {status:?}");
     assert!(
         matches!(status.state, MicState::Running { .. }),

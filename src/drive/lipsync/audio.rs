@@ -9,6 +9,7 @@ use bevy::asset::{Asset, AssetLoader, LoadContext};
 use bevy::reflect::TypePath;
 
 use super::analysis::{AudioLipSync, LipSyncSettings};
+use super::io::{read_asset, read_file};
 use super::mfcc::{HOP, MAX_SAMPLE_RATE, WINDOW};
 use crate::error::{Error, Result};
 use crate::face::FaceFrame;
@@ -95,12 +96,8 @@ impl SpeechAudio {
 
     /// Reads a WAV file.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| Error::Audio {
-            path: path.display().to_string(),
-            problem: format!("cannot read the file: {e}"),
-        })?;
-        Self::from_wav_bytes(&bytes, &path.display().to_string())
+        let (bytes, path) = read_file(path.as_ref())?;
+        Self::from_wav_bytes(&bytes, &path)
     }
 
     /// Length in seconds.
@@ -137,15 +134,7 @@ impl AssetLoader for SpeechAudioLoader {
         settings: &LipSyncSettings,
         load_context: &mut LoadContext<'_>,
     ) -> Result<SpeechAudio, Error> {
-        let path = load_context.path().to_string();
-        let mut bytes = Vec::new();
-        reader
-            .read_to_end(&mut bytes)
-            .await
-            .map_err(|e| Error::Audio {
-                path: path.clone(),
-                problem: format!("cannot read the file: {e}"),
-            })?;
+        let (bytes, path) = read_asset(reader, load_context).await?;
         SpeechAudio::from_wav_bytes_with(&bytes, &path, *settings)
     }
 

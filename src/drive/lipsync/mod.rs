@@ -6,6 +6,7 @@
 
 mod analysis;
 mod audio;
+mod io;
 mod mfcc;
 #[cfg(feature = "mic")]
 mod mic;

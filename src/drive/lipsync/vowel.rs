@@ -278,12 +278,8 @@ impl VowelProfiles {
 
     /// Reads a `.vowels.json` file.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| Error::Audio {
-            path: path.display().to_string(),
-            problem: format!("cannot read the file: {e}"),
-        })?;
-        Self::from_json(&bytes, &path.display().to_string())
+        let (bytes, path) = super::io::read_file(path.as_ref())?;
+        Self::from_json(&bytes, &path)
     }
 
     /// Writes them as JSON, atomically (a crash mid-save leaves the old file).
@@ -419,15 +415,7 @@ impl AssetLoader for VowelProfilesLoader {
         _: &(),
         load_context: &mut LoadContext<'_>,
     ) -> Result<VowelProfiles> {
-        let path = load_context.path().to_string();
-        let mut bytes = Vec::new();
-        reader
-            .read_to_end(&mut bytes)
-            .await
-            .map_err(|e| Error::Audio {
-                path: path.clone(),
-                problem: format!("cannot read the file: {e}"),
-            })?;
+        let (bytes, path) = super::io::read_asset(reader, load_context).await?;
         VowelProfiles::from_json(&bytes, &path)
     }
 
