@@ -94,11 +94,10 @@ impl LipSyncFrame {
                 }
             }
         }
-        e.set(Expression::JawOpen, o * jaw * (0.4 + 0.6 * vowel_jaw));
         // A hiss brings the teeth together and lifts the upper lip off them.
         e.set(
             Expression::JawOpen,
-            e.get(Expression::JawOpen) * (1.0 - 0.6 * self.hiss),
+            o * jaw * (0.4 + 0.6 * vowel_jaw) * (1.0 - 0.6 * self.hiss),
         );
         for x in [Expression::MouthUpperUpLeft, Expression::MouthUpperUpRight] {
             e.set(x, e.get(x) + o * self.hiss * 0.2);
@@ -204,7 +203,6 @@ impl AudioLipSync {
         let n = w.len() as f64;
         let rms = (energy / n).sqrt();
         let db = (20.0 * rms.max(1e-9).log10()) as f32;
-        let coefficients = self.mfcc.compute(w);
         let floor = self.floor(db);
         let s = self.settings;
         let gate = if s.gate_db > 0.0 {
@@ -232,9 +230,11 @@ impl AudioLipSync {
         } else {
             s.release
         };
-        // The vowel follows only while there is voice: the mouth closes on the last vowel's shape.
+        // The vowel follows only while there is voice (the mouth closes on the last vowel's shape), so
+        // silence costs no spectrum.
         let vowels = if voice > 0.05 {
-            let c = self.profiles.confidences(&coefficients);
+            let w = &self.pending[self.offset..self.offset + self.window];
+            let c = self.profiles.confidences(&self.mfcc.compute(w));
             std::array::from_fn(|v| follow(old.vowels[v], c[v], s.vowel_smoothing))
         } else {
             old.vowels
@@ -329,13 +329,6 @@ mod tests {
             e.get(Expression::MouthFunnel) + e.get(Expression::MouthPucker)
         };
         let spread = |e: &crate::face::ExpressionWeights| e.get(Expression::MouthStretchLeft);
-        println!(
-            "low: round {} spread {}; high: round {} spread {}",
-            round(&l),
-            spread(&l),
-            round(&h),
-            spread(&h)
-        );
         assert!(round(&l) > 0.3 && spread(&l) < 0.1, "{l:?}");
         assert!(spread(&h) > 0.2 && round(&h) < 0.1, "{h:?}");
     }

@@ -101,7 +101,7 @@ pub(super) struct Mic {
     pcm: Option<PcmSender>,
     pub(super) status: Arc<Mutex<MicStatus>>,
     /// The state last reported as an error.
-    pub(super) reported: Option<String>,
+    reported: Option<String>,
 }
 
 impl Mic {
@@ -204,7 +204,7 @@ fn run(request: MicRequest, pcm: PcmSender, status: Arc<Mutex<MicStatus>>) {
                 match lost {
                     Some(why) => set(
                         &status,
-                        MicState::Failed(format!("{} went away: {why}", open_name(&request))),
+                        MicState::Failed(format!("{} went away: {why}", request.describe())),
                     ),
                     None => return,
                 }
@@ -215,10 +215,6 @@ fn run(request: MicRequest, pcm: PcmSender, status: Arc<Mutex<MicStatus>>) {
             return;
         }
     }
-}
-
-fn open_name(request: &MicRequest) -> String {
-    request.describe()
 }
 
 /// Mixes interleaved frames to mono and resamples them linearly to [`MIC_ANALYSIS_RATE`], sending

@@ -67,22 +67,23 @@ impl Stream {
             }
         }
         if let Some(analyser) = &mut self.analyser {
-            drain(analyser, &self.rx, &self.out);
+            analyse(analyser, self.rx.try_iter(), &self.out);
         }
         *self.out.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-fn drain(analyser: &mut AudioLipSync, rx: &Receiver<Vec<f32>>, out: &Mutex<StreamOut>) {
+/// Analyses `chunks` and publishes the face once.
+fn analyse(
+    analyser: &mut AudioLipSync,
+    chunks: impl Iterator<Item = Vec<f32>>,
+    out: &Mutex<StreamOut>,
+) {
     let mut got = 0;
-    for chunk in rx.try_iter() {
+    for chunk in chunks {
         got += !chunk.is_empty() as u64;
         analyser.push(&chunk);
     }
-    publish(analyser, out, got);
-}
-
-fn publish(analyser: &AudioLipSync, out: &Mutex<StreamOut>, got: u64) {
     let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
     o.face = analyser.face();
     o.analysed = analyser.time();
@@ -97,12 +98,12 @@ fn run(mut analyser: Box<AudioLipSync>, rx: Receiver<Vec<f32>>, out: Arc<Mutex<S
             return;
         }
         match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(chunk) => {
-                let got = !chunk.is_empty() as u64;
-                analyser.push(&chunk);
-                publish(&analyser, &out, got);
-                drain(&mut analyser, &rx, &out);
-            }
+            // This chunk and whatever queued behind it.
+            Ok(chunk) => analyse(
+                &mut analyser,
+                std::iter::once(chunk).chain(rx.try_iter()),
+                &out,
+            ),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }

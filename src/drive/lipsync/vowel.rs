@@ -82,8 +82,8 @@ impl Vowel {
 /// covariance within vowels (pooled over all five). A window's confidence in each vowel falls with its
 /// Mahalanobis distance from that vowel's mean (a softmax of `-sharpness * d / 2`).
 ///
-/// [`Default`] is the compiled-in set, fitted by `examples/vowel_profiles.rs` to espeak-ng voices; it works
-/// without calibration for typical adult voices. [`VowelCalibration`] makes a speaker's own. Stored as
+/// [`Default`] is the compiled-in set, fitted to twelve espeak-ng voices by `tests/lip_sync_vowels.rs`
+/// (`write_default_profiles`); it works without calibration for typical adult voices. [`VowelCalibration`] makes a speaker's own. Stored as
 /// JSON (`.vowels.json`, loadable as an asset).
 #[derive(Asset, TypePath, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VowelProfiles {
@@ -379,7 +379,8 @@ impl VowelCalibration {
         self.frames.iter().filter(|f| f.0 == vowel).count()
     }
 
-    /// `base` (usually [`VowelProfiles::default`]) with this speaker's recorded vowels added. An error names the vowels with under 20 windows (0.2 s of voice).
+    /// `base` (usually [`VowelProfiles::default`]) with this speaker's recorded vowels added. An error
+    /// names the vowels with under 20 windows (0.2 s of voice).
     pub fn finish(&self, base: &VowelProfiles) -> Result<VowelProfiles> {
         let short: Vec<&str> = Vowel::ALL
             .iter()
