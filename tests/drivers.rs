@@ -1460,14 +1460,7 @@ static THREAD_COUNTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Threads of this process whose name starts with `prefix` (Linux: names are cut to 15 bytes).
 fn threads_named(prefix: &str) -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .map(|tasks| {
-            tasks
-                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-                .filter(|name| name.starts_with(prefix))
-                .count()
-        })
-        .unwrap_or(0)
+    common::sched::threads_named(&[prefix])
 }
 
 #[test]

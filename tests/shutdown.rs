@@ -44,16 +44,10 @@ fn models() -> PathBuf {
 const CAPTURE: &str = "talking-head ca";
 const TRACKING: &str = "talking-head tr";
 
-/// How many of this process's threads have a name starting with one of `names` (Linux keeps 15 bytes
-/// of a name: "talking-head capture" is [`CAPTURE`], "talking-head tracking" [`TRACKING`]).
+/// How many of this process's threads have a name starting with one of `names` ("talking-head capture"
+/// is [`CAPTURE`], "talking-head tracking" [`TRACKING`]).
 fn threads(names: &[&str]) -> usize {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return 0;
-    };
-    tasks
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .filter(|name| names.iter().any(|n| name.starts_with(n)))
-        .count()
+    common::sched::threads_named(names)
 }
 
 /// This process's live-face threads.

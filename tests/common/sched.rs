@@ -23,19 +23,36 @@ pub fn sched() -> (Duration, Duration) {
     sched_of("/proc/thread-self/schedstat")
 }
 
-/// The schedstat files of Bevy's compute task pool threads, which run the systems of an update while
-/// the main thread waits for them.
-pub fn compute_pool_threads() -> Vec<String> {
+/// This process's threads: each one's name (Linux keeps its first 15 bytes) and its folder in
+/// `/proc/self/task`; none where that is missing (not Linux).
+fn tasks() -> Vec<(String, std::path::PathBuf)> {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return Vec::new();
     };
     tasks
         .filter_map(|t| {
             let t = t.ok()?.path();
-            let name = std::fs::read_to_string(t.join("comm")).ok()?;
-            name.starts_with("Compute Task")
-                .then(|| t.join("schedstat").display().to_string())
+            Some((std::fs::read_to_string(t.join("comm")).ok()?, t))
         })
+        .collect()
+}
+
+/// How many of this process's threads have a name starting with one of `prefixes` (15 bytes at most:
+/// "talking-head capture" is "talking-head ca").
+pub fn threads_named(prefixes: &[&str]) -> usize {
+    tasks()
+        .iter()
+        .filter(|(name, _)| prefixes.iter().any(|p| name.starts_with(p)))
+        .count()
+}
+
+/// The schedstat files of Bevy's compute task pool threads, which run the systems of an update while
+/// the main thread waits for them.
+pub fn compute_pool_threads() -> Vec<String> {
+    tasks()
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("Compute Task"))
+        .map(|(_, t)| t.join("schedstat").display().to_string())
         .collect()
 }
 
