@@ -75,6 +75,7 @@ pub mod eval;
 pub mod face;
 mod files;
 mod head;
+pub mod interop;
 mod math;
 pub mod net;
 pub mod neural;

@@ -1,4 +1,26 @@
-//! Small geometry helpers shared by the rig and the renderers.
+//! Small geometry helpers shared by the rig and the renderers, and the pacing of senders.
+
+use std::time::Duration;
+
+/// Says when something sent at a fixed rate is due: steady, and after a hitch it starts again from now
+/// rather than catching up with a burst.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Pacer {
+    next_at: Option<f64>,
+}
+
+impl Pacer {
+    /// Whether a send every `interval` is due at `now` (seconds); if so, the next one is scheduled.
+    pub(crate) fn due(&mut self, now: f64, interval: Duration) -> bool {
+        let interval = interval.as_secs_f64().max(1e-3);
+        match self.next_at {
+            Some(at) if now < at => return false,
+            Some(at) if now < at + interval => self.next_at = Some(at + interval),
+            _ => self.next_at = Some(now + interval),
+        }
+        true
+    }
+}
 
 /// Hermite step from 0 at `a` to 1 at `b` (either order).
 pub(crate) fn smoothstep(a: f32, b: f32, x: f32) -> f32 {

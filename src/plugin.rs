@@ -181,7 +181,7 @@ impl Plugin for TalkingHeadPlugin {
 
 /// Everything: [`TalkingHeadPlugin`] (the core) with every driver ([`IdleLifePlugin`],
 /// [`FaceClipPlugin`], [`LipSyncPlugin`], [`LiveFacePlugin`], [`FaceRecorderPlugin`]), remote faces
-/// ([`RemoteFacePlugin`]) and, with feature `egui`, the inspector
+/// ([`RemoteFacePlugin`]), VMC output ([`VmcSenderPlugin`](crate::interop::VmcSenderPlugin)) and, with feature `egui`, the inspector
 /// (`TalkingHeadInspectorPlugin`, disabled: enable it where the app has `EguiPlugin`).
 ///
 /// ```no_run
@@ -205,7 +205,8 @@ impl PluginGroup for TalkingHeadPlugins {
             .add(LipSyncPlugin)
             .add(LiveFacePlugin)
             .add(FaceRecorderPlugin)
-            .add(RemoteFacePlugin);
+            .add(RemoteFacePlugin)
+            .add(crate::interop::VmcSenderPlugin);
         #[cfg(feature = "egui")]
         let group = group
             .add(crate::ui::TalkingHeadInspectorPlugin)

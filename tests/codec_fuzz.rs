@@ -1,6 +1,7 @@
-//! Property-based fuzzing of everything that reads face bytes from the network: the codec's decoders
-//! and (with the `replicon` feature) `FacePacket` as postcard bytes, on random and on mutated valid
-//! input. No panic, no allocation over 1 KiB, and whatever decodes is a sane face.
+//! Property-based fuzzing of everything that reads face bytes from the network: the codec's decoders,
+//! (with the `replicon` feature) `FacePacket` as postcard bytes, and the streamer protocols (Live Link
+//! Face packets, OSC, VMC faces), on random and on mutated valid input. No panic, no allocation over
+//! 1 KiB (none at all for the streamer protocols), and whatever decodes is a sane face.
 //!
 //! `FACE_CODEC_FUZZ=N` runs N cases per property (default 20,000; `FACE_CODEC_FUZZ=1000000` for the
 //! local million-input run). A failure prints the shrunk input.
@@ -174,6 +175,98 @@ mod packets {
             // The jitter buffer's first frame allocates its queues (a few hundred bytes); a length
             // prefix of a billion must not.
             prop_assert!(largest <= 4096, "allocated {largest} bytes");
+        }
+    }
+}
+
+/// Live Link Face packets, OSC packets and VMC faces: what `LiveSource::LiveLink` and `LiveSource::Vmc`
+/// read off a UDP socket.
+mod streamer_protocols {
+    use super::*;
+    use bevy_talking_head::drive::VmcFaceReader;
+    use bevy_talking_head::interop::livelink::{self, LiveLinkPacket};
+    use bevy_talking_head::interop::{osc, vmc};
+
+    fn live_link(f: &FaceFrame, subject: &str, frame: i32) -> Vec<u8> {
+        livelink::encode(&LiveLinkPacket {
+            device_id: "00000000-0000-4000-8000-000000000001",
+            subject,
+            frame,
+            sub_frame: 0.5,
+            rate: (60, 1),
+            values: Some(livelink::values_of(f)),
+        })
+    }
+
+    /// What the receiver does with a packet: read it as Live Link and as VMC, make the faces.
+    fn receive(bytes: &[u8], reader: &mut VmcFaceReader) -> Vec<FaceFrame> {
+        let mut faces = Vec::with_capacity(2);
+        if let Ok(p) = livelink::decode(bytes)
+            && let Some(f) = p.face(false, false)
+        {
+            faces.push(f);
+        }
+        let mut messages = 0;
+        let _ = osc::read_packet(bytes, &mut |m, _| {
+            messages += 1;
+            let _ = m.args().count();
+            let _ = vmc::VmcEvent::of(&m);
+        });
+        if let Ok(Some(f)) = reader.feed(bytes) {
+            faces.push(f);
+        }
+        faces
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn streamer_packets_never_panic_or_allocate(
+            bytes in prop::collection::vec(any::<u8>(), 0..400),
+            f in face(),
+            subject in "[a-zA-Z0-9 ]{0,12}",
+            frame: i32,
+            how: u8, at: usize, byte: u8,
+            pick in 0u8..3,
+        ) {
+            let input = match pick {
+                0 => bytes,
+                1 => mutate(live_link(&f, &subject, frame), how, at, byte),
+                _ => mutate(vmc::encode_face(&f, 1.5), how, at, byte),
+            };
+            let mut reader = VmcFaceReader::default();
+            let mut faces = Vec::with_capacity(2);
+            let ((), largest) = watched(|| {
+                // Into a vector made beforehand: the decoders themselves must not allocate.
+                let mut out = receive(&input, &mut reader);
+                faces.append(&mut out);
+            });
+            // `receive` makes its own two-face vector (2 x the face's size); nothing else.
+            prop_assert!(largest <= 2 * std::mem::size_of::<FaceFrame>(), "allocated {largest} bytes");
+            for face in &faces {
+                prop_assert!(sane(face), "{face:?}");
+            }
+        }
+
+        #[test]
+        fn valid_streamer_packets_carry_the_face(f in face(), subject in "[a-z]{1,12}", frame: i32) {
+            let p = live_link(&f, &subject, frame);
+            let back = livelink::decode(&p).unwrap();
+            prop_assert_eq!(back.subject, subject.as_str());
+            prop_assert_eq!(back.frame, frame);
+            let face = back.face(false, false).unwrap();
+            prop_assert_eq!(face.expressions, f.expressions);
+            let mut reader = VmcFaceReader::default();
+            let v = reader.feed(&vmc::encode_face(&f, 0.0)).unwrap().unwrap();
+            prop_assert_eq!(v.expressions, f.expressions);
+            // Angles within 1e-3 (the rotation's round trip), for angles below a quarter turn.
+            if f.head.pitch.abs() < 1.4 {
+                for (x, y) in [(f.head.yaw, v.head.yaw), (f.head.pitch, v.head.pitch), (f.head.roll, v.head.roll)] {
+                    let d = (x - y).abs();
+                    prop_assert!(d < 1e-3 || (d - std::f32::consts::TAU).abs() < 1e-3, "{x} came back as {y}");
+                }
+            }
         }
     }
 }

@@ -42,7 +42,7 @@ pub use lipsync::{
 pub use lipsync::{MIC_ANALYSIS_RATE, MicRequest, MicState, MicStatus, microphones};
 pub use live::{
     LiveDriving, LiveFace, LiveFaceState, LiveFaceStatus, LivePreview, LiveSample, LiveSource,
-    SourceOpener,
+    SourceOpener, VmcFaceReader,
 };
 pub use record::{DEFAULT_MAX_RECORDED_FRAMES, FaceRecorder};
 

@@ -183,6 +183,18 @@ impl ExpressionWeights {
         &self.0
     }
 
+    /// The weights measured from a neutral face's: each channel's `(w - n) / (1 - n)`, clamped to `0..=1`,
+    /// so that what the neutral face already holds reads 0 and the rest keeps the whole range (a neutral
+    /// value is taken as at most 0.95, so a channel held high at rest keeps a little range above it).
+    pub fn relative_to(&self, neutral: &ExpressionWeights) -> ExpressionWeights {
+        let mut out = ExpressionWeights::default();
+        for e in Expression::ALL {
+            let (w, n) = (self.get(e), neutral.get(e).clamp(0.0, 0.95));
+            out.set(e, (w - n) / (1.0 - n));
+        }
+        out
+    }
+
     /// Clamps every weight to `0..=1` and replaces NaN with 0.
     pub fn sanitize(&mut self) {
         for w in &mut self.0 {

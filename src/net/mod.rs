@@ -37,6 +37,7 @@ use crate::drive::{FaceLayer, FaceLayers, LayerId, Priority};
 use crate::error::Error;
 use crate::error::TalkingHeadError;
 use crate::face::{FaceFrame, FaceMask};
+use crate::math::Pacer;
 use crate::report::HeadErrors;
 use crate::schedule::TalkingHeadSystems;
 
@@ -198,7 +199,7 @@ pub struct FaceSender {
     /// where every channel moves).
     pub redundancy: bool,
     next_seq: u32,
-    next_at: Option<f64>,
+    pacer: Pacer,
     last: Option<(u32, FaceFrame)>,
 }
 
@@ -221,7 +222,7 @@ impl FaceSender {
             enabled: true,
             redundancy: true,
             next_seq: 0,
-            next_at: None,
+            pacer: Pacer::default(),
             last: None,
         }
     }
@@ -231,12 +232,9 @@ impl FaceSender {
         if !self.enabled {
             return None;
         }
-        let interval = self.interval.as_secs_f64().max(1e-3);
-        match self.next_at {
-            Some(at) if now < at => return None,
-            // Keep the rate steady; after a hitch, start again from now rather than sending a burst.
-            Some(at) if now < at + interval => self.next_at = Some(at + interval),
-            _ => self.next_at = Some(now + interval),
+        // A steady rate; after a hitch, again from now rather than a burst.
+        if !self.pacer.due(now, self.interval) {
+            return None;
         }
         // Milliseconds, wrapping after 49.7 days (receivers unwrap them).
         let time_ms = (now * 1000.0) as u64 as u32;

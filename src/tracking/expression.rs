@@ -312,16 +312,12 @@ impl FaceAnalyzer {
         if let Some(weights) = &face.blendshapes {
             // The blendshape model reads all 52 (gaze too, as the eyeLook weights: the gaze angles stay 0 so
             // renderers do not turn the eyes twice); calibrated per channel against the neutral face.
-            let neutral = self.calibration.blendshapes.unwrap_or_default();
-            for e in Expression::ALL {
-                // A channel the neutral face already holds high keeps a little range above it.
-                let (w, n) = (weights.get(e), neutral.get(e).clamp(0.0, 0.95));
-                // Linear, blinks included: the model's eyeBlink reads about 0.7 on closed eyes, but
-                // boosting it (to close the portrait's eyes fully) also closed lids lowered to look down,
-                // and a painting with small eyes then lost its downward gaze (round trip through Mona Lisa:
-                // eyeLookDown r 0.57 -> 0.09, eyeBlink 0.73 -> 0.42).
-                frame.expressions.set(e, clamp01((w - n) / (1.0 - n)));
-            }
+            // Linear, blinks included: the model's eyeBlink reads about 0.7 on closed eyes, but boosting it
+            // (to close the portrait's eyes fully) also closed lids lowered to look down, and a painting
+            // with small eyes then lost its downward gaze (round trip through Mona Lisa: eyeLookDown r 0.57
+            // -> 0.09, eyeBlink 0.73 -> 0.42).
+            frame.expressions =
+                weights.relative_to(&self.calibration.blendshapes.unwrap_or_default());
             return frame;
         }
         // Without the blendshape model: rules on the mesh's geometry.

@@ -10,14 +10,17 @@
 //! connects them to the system in `runtime`, and its smoothing in `smoother`.
 
 mod capture_thread;
+mod network;
 mod preview;
 mod runtime;
 mod smoother;
 mod source;
 mod status;
 mod tracking_thread;
+mod vmc_face;
 
 pub use preview::LivePreview;
+pub use vmc_face::VmcFaceReader;
 
 /// A live source with this name makes the tracking thread panic on its first frame: the test kit's fail
 /// point for what a bug there does (the face fails with the reason, and capture stops).
@@ -143,12 +146,17 @@ impl std::fmt::Debug for LiveFace {
 impl LiveFace {
     /// A driver for `source`.
     pub fn new(source: LiveSource) -> Self {
+        let face_timeout = if source.network().is_some() {
+            NETWORK_HOLD
+        } else {
+            Duration::from_millis(500)
+        };
         Self {
             source,
             weight: 1.0,
             mask: FaceMask::ALL,
             retry_interval: Duration::from_secs(1),
-            face_timeout: Duration::from_millis(500),
+            face_timeout,
             models_dir: None,
             smoothing: 0.0,
             status: LiveFaceStatus::default(),
@@ -176,6 +184,20 @@ impl LiveFace {
             path: path.into(),
             looping: true,
         })
+    }
+
+    /// Driven by the Live Link Face app streaming to UDP `port` (every subject; see
+    /// [`LiveSource::LiveLink`] to pick one).
+    pub fn live_link(port: u16) -> Self {
+        Self::new(LiveSource::LiveLink {
+            port,
+            subject: None,
+        })
+    }
+
+    /// Driven by a VMC protocol sender streaming to UDP `port`.
+    pub fn vmc(port: u16) -> Self {
+        Self::new(LiveSource::Vmc { port })
     }
 
     /// Where the frames come from.
@@ -262,6 +284,16 @@ impl LiveFace {
             epoch: Some(epoch),
             ..LiveFaceStatus::default()
         };
+        if let Some((protocol, port, subject)) = self.source.network() {
+            self.restart = false;
+            self.presence = 0.0;
+            self.last_face = None;
+            self.smoothed = None;
+            self.motion = None;
+            self.warned = false;
+            self.runtime = Some(network::listen(protocol, port, subject, epoch));
+            return;
+        }
         let stop = Arc::new(Stop::default());
         // Two buffers in flight (one waiting, one tracked) and one coming back are all a source needs.
         let (recycle_tx, recycle_rx) = crossbeam_channel::bounded::<Vec<u8>>(2);
@@ -363,6 +395,10 @@ pub(crate) struct TrackerConfig {
     pub(crate) options: SessionOptions,
 }
 
+/// How long a face received over the network is held after its last packet before it fades (over a
+/// quarter of a second) to the layers below: as [`RemoteFace`](crate::net::RemoteFace)'s default hold.
+const NETWORK_HOLD: Duration = Duration::from_millis(250);
+
 /// The layer live tracking writes (and takes with it when it goes).
 const LIVE_LAYER: LayerId = LayerId::fixed(Priority::TRACKING, "live face");
 
@@ -413,6 +449,13 @@ pub(crate) fn drive_live_faces(
                     live.status.state = LiveFaceState::Failed(why.clone());
                     problem = Some(why);
                 }
+                Status::BadPacket(why) => errors.warn(
+                    entity,
+                    Error::Stream {
+                        stream: live.status.source_name.clone(),
+                        problem: why,
+                    },
+                ),
                 Status::Face(seen) => {
                     live.status.state = if seen {
                         LiveFaceState::Streaming

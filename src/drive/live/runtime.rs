@@ -59,6 +59,8 @@ pub(super) enum Status {
     Ended,
     Failed(String),
     Face(bool),
+    /// A received packet could not be read (network sources); the stream goes on.
+    BadPacket(String),
 }
 
 pub(super) enum Control {

@@ -33,6 +33,24 @@ pub enum LiveSource {
         /// Start over at the end.
         looping: bool,
     },
+    /// The Live Link Face iPhone app (or any tracker speaking its protocol) streaming to this machine's
+    /// UDP `port` ([`interop::livelink::DEFAULT_PORT`](crate::interop::livelink::DEFAULT_PORT), 11111,
+    /// unless the app is told otherwise): the 52 ARKit weights, head and eye angles, no tracking here.
+    /// With `subject`, only that subject's packets (the name set in the app): several phones on one
+    /// port drive several heads. Heads on one port share one socket.
+    LiveLink {
+        /// The UDP port to listen on (all interfaces).
+        port: u16,
+        /// Only this subject; `None` takes every subject (the newest packet wins).
+        subject: Option<String>,
+    },
+    /// A VMC protocol sender (VSeeFace, VMagicMirror, Warudo or another tracker) streaming to this
+    /// machine's UDP `port`: blendshapes by ARKit name or VRM preset, the head and eye bones
+    /// ([`VmcFaceReader`](super::VmcFaceReader)).
+    Vmc {
+        /// The UDP port to listen on (all interfaces).
+        port: u16,
+    },
     /// Your own source.
     Custom {
         /// A name for logs.
@@ -57,6 +75,12 @@ impl std::fmt::Debug for LiveSource {
                 .field("fps", fps)
                 .field("looping", looping)
                 .finish(),
+            Self::LiveLink { port, subject } => f
+                .debug_struct("LiveLink")
+                .field("port", port)
+                .field("subject", subject)
+                .finish(),
+            Self::Vmc { port } => f.debug_struct("Vmc").field("port", port).finish(),
             Self::Custom { name, .. } => f.debug_struct("Custom").field("name", name).finish(),
         }
     }
@@ -69,7 +93,26 @@ impl LiveSource {
             Self::Webcam(r) => format!("webcam {:?}", r.camera),
             Self::Video { path, .. } => path.display().to_string(),
             Self::ImageSequence { dir, .. } => dir.display().to_string(),
+            Self::LiveLink {
+                port,
+                subject: Some(subject),
+            } => format!("Live Link Face `{subject}` on UDP port {port}"),
+            Self::LiveLink {
+                port,
+                subject: None,
+            } => format!("Live Link Face on UDP port {port}"),
+            Self::Vmc { port } => format!("VMC on UDP port {port}"),
             Self::Custom { name, .. } => name.clone(),
+        }
+    }
+
+    /// The protocol, port and subject of a source received over the network.
+    pub(super) fn network(&self) -> Option<(super::network::Protocol, u16, Option<String>)> {
+        use super::network::Protocol;
+        match self {
+            Self::LiveLink { port, subject } => Some((Protocol::LiveLink, *port, subject.clone())),
+            Self::Vmc { port } => Some((Protocol::Vmc, *port, None)),
+            _ => None,
         }
     }
 
@@ -82,7 +125,7 @@ impl LiveSource {
     pub(super) fn looping(&self) -> bool {
         match self {
             Self::Video { looping, .. } | Self::ImageSequence { looping, .. } => *looping,
-            Self::Webcam(_) | Self::Custom { .. } => true,
+            _ => true,
         }
     }
 
@@ -97,6 +140,16 @@ impl LiveSource {
                     .map(|s| Box::new(s) as Box<dyn FrameSource>)
             }),
             Self::Custom { open, .. } => open,
+            // Received, not captured: `LiveFace` listens instead of opening a frame source.
+            Self::LiveLink { .. } | Self::Vmc { .. } => {
+                let name = self.name();
+                Arc::new(move || {
+                    Err(crate::error::Error::Capture {
+                        source_name: name.clone(),
+                        problem: "a network source has no frames".to_owned(),
+                    })
+                })
+            }
         }
     }
 }
