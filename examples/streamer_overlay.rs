@@ -8,7 +8,15 @@
 //! cargo run --example streamer_overlay -- --video clip.mp4     # a video file instead
 //! cargo run --example streamer_overlay -- --portrait portraits/astronaut.png --transparent
 //! cargo run --example streamer_overlay --features mic -- --mic default   # your voice moves the mouth
+//! cargo run --example streamer_overlay -- --live-link 11111    # an iPhone's Live Link Face app drives it
+//! cargo run --example streamer_overlay -- --vmc 39539          # VSeeFace, Warudo, ... send VMC to it
+//! cargo run --example streamer_overlay -- --vmc-out 127.0.0.1:39540   # and/or send its face to a VMC app
 //! ```
+//!
+//! `--live-link PORT` listens for the Live Link Face iPhone app (set the app's target to this machine's
+//! address and PORT, 11111 by default; `--subject NAME` keeps one phone's packets); `--vmc PORT` for a
+//! VMC protocol sender. `--vmc-out HOST:PORT` sends the persona's face (whatever drives it) over VMC, so
+//! a VSeeFace, Warudo or VNyan avatar moves with this crate's webcam tracking.
 //!
 //! With the `mic` feature, `--mic NAME` (a part of the device's name, or `default`) lip-syncs the
 //! persona's mouth to that microphone over the tracked face; the inspector (feature `egui`) lists the
@@ -50,6 +58,29 @@ struct Options {
     transparent: bool,
     /// `--mic NAME`: lip sync from this microphone (feature `mic`).
     mic: Option<String>,
+    /// `--live-link PORT`: the Live Link Face app drives the persona.
+    live_link: Option<u16>,
+    /// `--subject NAME`: only this Live Link subject.
+    subject: Option<String>,
+    /// `--vmc PORT`: a VMC sender drives the persona.
+    vmc: Option<u16>,
+    /// `--vmc-out HOST:PORT`: the persona's face goes out over VMC.
+    vmc_out: Option<std::net::SocketAddr>,
+}
+
+const USAGE: &str = "usage: streamer_overlay [--portrait ASSET_PATH] [--video FILE] [--transparent] \
+     [--mic NAME] [--live-link PORT [--subject NAME]] [--vmc PORT] [--vmc-out HOST:PORT]";
+
+fn fail(problem: String) -> ! {
+    eprintln!("streamer_overlay: {problem}\n{USAGE}");
+    std::process::exit(2);
+}
+
+fn port(arg: &str, value: Option<String>) -> u16 {
+    let value = value.unwrap_or_else(|| fail(format!("{arg} needs a port")));
+    value
+        .parse()
+        .unwrap_or_else(|_| fail(format!("{arg} `{value}` is not a UDP port")))
 }
 
 fn options() -> Options {
@@ -58,6 +89,10 @@ fn options() -> Options {
         video: None,
         transparent: false,
         mic: None,
+        live_link: None,
+        subject: None,
+        vmc: None,
+        vmc_out: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -66,13 +101,20 @@ fn options() -> Options {
             "--video" => o.video = args.next().map(PathBuf::from),
             "--transparent" => o.transparent = true,
             "--mic" => o.mic = args.next(),
-            other => {
-                eprintln!(
-                    "streamer_overlay: unknown argument `{other}`\n\
-                     usage: streamer_overlay [--portrait ASSET_PATH] [--video FILE] [--transparent] [--mic NAME]"
-                );
-                std::process::exit(2);
+            "--live-link" => o.live_link = Some(port(&a, args.next())),
+            "--subject" => o.subject = args.next(),
+            "--vmc" => o.vmc = Some(port(&a, args.next())),
+            "--vmc-out" => {
+                let value = args
+                    .next()
+                    .unwrap_or_else(|| fail("--vmc-out needs HOST:PORT".into()));
+                let addr = std::net::ToSocketAddrs::to_socket_addrs(&value)
+                    .ok()
+                    .and_then(|mut a| a.next())
+                    .unwrap_or_else(|| fail(format!("--vmc-out `{value}` is not HOST:PORT")));
+                o.vmc_out = Some(addr);
             }
+            other => fail(format!("unknown argument `{other}`")),
         }
     }
     o
@@ -126,8 +168,19 @@ struct SmoothingFill;
 #[derive(Component)]
 struct Status;
 
-/// The driver: the webcam if there is one, else a video file, else a recorded stream.
+/// The driver: a face stream asked for, else the webcam if there is one, else a video file, else a
+/// recorded stream.
 fn driver(options: &Options) -> (Option<LiveFace>, &'static str) {
+    if let Some(port) = options.live_link {
+        let source = LiveSource::LiveLink {
+            port,
+            subject: options.subject.clone(),
+        };
+        return (Some(LiveFace::new(source)), "Live Link Face");
+    }
+    if let Some(port) = options.vmc {
+        return (Some(LiveFace::vmc(port)), "VMC");
+    }
     #[cfg(feature = "webcam")]
     if options.video.is_none()
         && bevy_talking_head::capture::webcam::list_cameras().is_ok_and(|c| !c.is_empty())
@@ -181,6 +234,10 @@ fn setup(
             player.play(assets.load("recordings/talking.face.ron"));
             persona.insert(player);
         }
+    }
+    if let Some(target) = options.vmc_out {
+        info!("streamer_overlay: sending the persona's face over VMC to {target}");
+        persona.insert(bevy_talking_head::interop::VmcSender::new(target));
     }
     if let Some(name) = &options.mic {
         #[cfg(feature = "mic")]

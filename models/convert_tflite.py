@@ -173,9 +173,32 @@ class Converter:
         elif kind == B.RSQRT:
             s = self.node("Sqrt", [self.value(ins[0])])
             self.node("Reciprocal", [s], [out])
-        elif kind in (B.SQRT, B.NEG, B.LOGISTIC, B.RELU):
-            op_type = {B.SQRT: "Sqrt", B.NEG: "Neg", B.LOGISTIC: "Sigmoid", B.RELU: "Relu"}[kind]
+        elif kind in (B.SQRT, B.NEG, B.LOGISTIC, B.RELU, B.HARD_SWISH):
+            op_type = {B.SQRT: "Sqrt", B.NEG: "Neg", B.LOGISTIC: "Sigmoid", B.RELU: "Relu",
+                       B.HARD_SWISH: "HardSwish"}[kind]
             self.node(op_type, [self.value(ins[0])], [out])
+        elif kind == B.AVERAGE_POOL_2D:
+            o = tflite.Pool2DOptions()
+            opts = op.BuiltinOptions()
+            o.Init(opts.Bytes, opts.Pos)
+            h, w = self.shape(ins[0])[1:3]
+            if [o.FilterHeight(), o.FilterWidth()] != [h, w] or o.Padding() != tflite.Padding.VALID:
+                raise SystemExit("error: only global AVERAGE_POOL_2D (the filter the whole image) is supported")
+            # A mean over height and width, in NHWC: no transposes (the selfie segmentation's squeeze-excite).
+            y = self.node("ReduceMean", [self.value(ins[0])], axes=[1, 2], keepdims=1)
+            self.activation(y, o.FusedActivationFunction(), out)
+        elif kind == B.RESIZE_BILINEAR:
+            o = tflite.ResizeBilinearOptions()
+            opts = op.BuiltinOptions()
+            o.Init(opts.Bytes, opts.Pos)
+            mode = "align_corners" if o.AlignCorners() else "half_pixel" if o.HalfPixelCenters() else "asymmetric"
+            n, h, w, c = self.shape(outs[0])
+            x = self.node("Transpose", [self.value(ins[0])], perm=[0, 3, 1, 2])
+            sizes = self.init(np.array([n, c, h, w], np.int64), "sizes")
+            y = self.node("Resize", [x, "", "", sizes], mode="linear", coordinate_transformation_mode=mode)
+            self.node("Transpose", [y], [out], perm=[0, 2, 3, 1])
+        elif kind == B.CUSTOM and self.model.OperatorCodes(op.OpcodeIndex()).CustomCode() == b"Convolution2DTransposeBias":
+            self.transpose_conv_bias(op, ins, out)
         elif kind in (B.MEAN, B.SUM):
             axes = [int(a) for a in np.atleast_1d(self.const(ins[1]))]
             o = tflite.ReducerOptions()
@@ -266,6 +289,26 @@ class Converter:
         y = self.node("Conv", inputs, kernel_shape=k, strides=s, dilations=d, pads=pads, group=group)
         t = self.node("Transpose", [y], perm=[0, 2, 3, 1])
         self.activation(t, o.FusedActivationFunction(), out)
+
+    def transpose_conv_bias(self, op, ins, out) -> None:
+        """MediaPipe's custom Convolution2DTransposeBias: a transposed convolution with a bias; its options are
+        TfLiteTransposeConvParams (int32 padding (1 same, 2 valid), stride width, stride height)."""
+        padding, stride_w, stride_h = np.frombuffer(bytes(op.CustomOptionsAsNumpy()), "<i4")[:3]
+        w = self.const(ins[1])
+        if w is None:
+            raise SystemExit("error: a transposed convolution with non-constant weights is not supported")
+        weight = w.astype(np.float32).transpose(3, 0, 1, 2)  # OHWI -> IOHW
+        k = list(weight.shape[2:])
+        s = [int(stride_h), int(stride_w)]
+        if padding == 1:  # SAME: the output is the input times the stride
+            total = [max(kk - ss, 0) for kk, ss in zip(k, s)]
+            pads = [t // 2 for t in total] + [t - t // 2 for t in total]
+        else:
+            pads = [0, 0, 0, 0]
+        x = self.node("Transpose", [self.value(ins[0])], perm=[0, 3, 1, 2])
+        y = self.node("ConvTranspose", [x, self.init(weight, "weight"), self.value(ins[2])],
+                      kernel_shape=k, strides=s, pads=pads)
+        self.node("Transpose", [y], [out], perm=[0, 2, 3, 1])
 
     def strided_slice(self, op, ins, out) -> None:
         o = tflite.StridedSliceOptions()

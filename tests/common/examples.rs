@@ -45,6 +45,15 @@ pub fn run_example(name: &str, shots: usize) -> Option<Vec<image::RgbImage>> {
 
 /// [`run_example`], also returning what the example printed.
 pub fn run_example_with_log(name: &str, shots: usize) -> Option<(Vec<image::RgbImage>, String)> {
+    run_example_with_args(name, &[], shots)
+}
+
+/// [`run_example_with_log`] with command-line arguments for the example.
+pub fn run_example_with_args(
+    name: &str,
+    args: &[&str],
+    shots: usize,
+) -> Option<(Vec<image::RgbImage>, String)> {
     let lavapipe = Path::new("/usr/share/vulkan/icd.d/lvp_icd.x86_64.json");
     if !have("xvfb-run") || !lavapipe.exists() {
         assert!(
@@ -61,9 +70,15 @@ pub fn run_example_with_log(name: &str, shots: usize) -> Option<(Vec<image::RgbI
         binary.display()
     );
     let tmp = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tmp");
-    let out_dir = tmp.join(format!("{name}_screenshots"));
+    // Runs of one example with other arguments (tests in one binary run at once) keep apart.
+    let variant: String = args
+        .iter()
+        .flat_map(|a| a.chars())
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let out_dir = tmp.join(format!("{name}{variant}_screenshots"));
     let _ = std::fs::remove_dir_all(&out_dir);
-    let runtime_dir = tmp.join(format!("xdg_{name}"));
+    let runtime_dir = tmp.join(format!("xdg_{name}{variant}"));
     std::fs::create_dir_all(&runtime_dir).unwrap();
     #[cfg(unix)]
     {
@@ -74,6 +89,7 @@ pub fn run_example_with_log(name: &str, shots: usize) -> Option<(Vec<image::RgbI
         .arg("240")
         .args(["xvfb-run", "-a", "-s", "-screen 0 1024x768x24"])
         .arg(&binary)
+        .args(args)
         .env("BEVY_ASSET_ROOT", env!("CARGO_MANIFEST_DIR"))
         .env("TALKING_HEAD_SCREENSHOTS", &out_dir)
         .env("WGPU_BACKEND", "vulkan")
