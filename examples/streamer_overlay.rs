@@ -1,6 +1,9 @@
-//! A streamer overlay: your webcam drives a painted persona in a window that OBS captures. The background
-//! is a chroma-key green (key it out in OBS with a "Chroma Key" filter), or transparent with
-//! `--transparent` where the window system supports it.
+//! A streamer overlay: your webcam drives a painted persona in a window that OBS captures. The persona is
+//! cut out of its portrait's background (`TalkingHead::with_cutout`: a matte made once by the segmentation
+//! model and saved beside the portrait as `<portrait>.matte.png`, to touch up; `--whole` shows the whole
+//! picture). The window's background is a chroma-key green (key it out in OBS with a "Chroma Key"
+//! filter; B cycles blue and magenta), or transparent with `--transparent` where the window system
+//! supports it.
 //!
 //! ```sh
 //! make setup                                                   # once
@@ -66,9 +69,11 @@ struct Options {
     vmc: Option<u16>,
     /// `--vmc-out HOST:PORT`: the persona's face goes out over VMC.
     vmc_out: Option<std::net::SocketAddr>,
+    /// `--whole`: the whole portrait, not the cut-out person.
+    whole: bool,
 }
 
-const USAGE: &str = "usage: streamer_overlay [--portrait ASSET_PATH] [--video FILE] [--transparent] \
+const USAGE: &str = "usage: streamer_overlay [--portrait ASSET_PATH] [--video FILE] [--transparent] [--whole] \
      [--mic NAME] [--live-link PORT [--subject NAME]] [--vmc PORT] [--vmc-out HOST:PORT]";
 
 fn fail(problem: String) -> ! {
@@ -93,6 +98,7 @@ fn options() -> Options {
         subject: None,
         vmc: None,
         vmc_out: None,
+        whole: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -100,6 +106,7 @@ fn options() -> Options {
             "--portrait" => o.portrait = args.next().unwrap_or(o.portrait),
             "--video" => o.video = args.next().map(PathBuf::from),
             "--transparent" => o.transparent = true,
+            "--whole" => o.whole = true,
             "--mic" => o.mic = args.next(),
             "--live-link" => o.live_link = Some(port(&a, args.next())),
             "--subject" => o.subject = args.next(),
@@ -213,7 +220,8 @@ fn setup(
         Persona,
         TalkingHead::new(assets.load(options.portrait.clone()))
             .with_output_size(UVec2::splat(512))
-            .with_output(output.clone()),
+            .with_output(output.clone())
+            .with_cutout(!options.whole),
         IdleLife::default(),
         FaceClipPlayer::default(),
         Sprite {

@@ -1,7 +1,8 @@
 """Packs the face models that the crate embeds (feature `embedded-models`) into `models/embedded/`.
 
-The four models that rigging and tracking need (both BlazeFace detectors, Face Mesh V2, Blendshape V2) are
-converted by `models/setup.py` into `assets/models/` with float32 weights. Their weights all come from
+The five models that rigging and tracking need (both BlazeFace detectors, Face Mesh V2, Blendshape V2, and the
+selfie segmentation that mattes portraits) are converted by `models/setup.py` into `assets/models/` with
+float32 weights. Their weights all come from
 float16 tflite files, so storing them as float16 loses nothing: each float32 initializer whose values are
 exactly float16 values is stored as float16 and followed by a `Cast` back to float32 under its old name
 (ONNX Runtime folds the casts when it loads the model, so the graph it runs is the float32 one, value for
@@ -25,7 +26,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-MODELS = ["face_detector.onnx", "face_detector_full_range.onnx", "face_mesh_v2.onnx", "face_blendshapes.onnx"]
+MODELS = ["face_detector.onnx", "face_detector_full_range.onnx", "face_mesh_v2.onnx", "face_blendshapes.onnx",
+          "selfie_segmentation.onnx"]
 # Initializers smaller than this stay float32: a Cast node costs more than it saves.
 MIN_ELEMENTS = 64
 

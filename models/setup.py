@@ -14,6 +14,9 @@ What it makes (all git-ignored, all idempotent: a second run downloads and rebui
   assets/models/face_blendshapes.onnx           Blendshape V2, 52 ARKit weights  } models/face_landmarker/*.tflite
                                                 (in this repository, Apache-2.0), converted by
                                                 models/convert_tflite.py; input and output hashes checked
+  assets/models/selfie_segmentation.onnx        MediaPipe selfie segmentation (portrait matting), from the npm
+                                                package @mediapipe/selfie_segmentation (Apache-2.0), converted
+                                                by models/convert_tflite.py; tarball, input and output hashes checked
   assets/portraits/astronaut.png                public-domain NASA photo (Eileen Collins), from scikit-image
   assets/portraits/astronaut_painted.png        the same, painted by models/paint_portrait.py (NPC example)
   models/.venv                                  the Python tools used for the conversion and the references
@@ -22,7 +25,7 @@ What it makes (all git-ignored, all idempotent: a second run downloads and rebui
   models/.venv-reference                        with --reference: Google's MediaPipe 1.2.2 (the reference the
                                                 tracker is compared with; models/reference/requirements.txt;
                                                 about 160 MB from PyPI; for developers, never a dependency)
-Downloads are cached in models/.cache/wheels (the training and reference packages are not cached: installed once).
+Downloads are cached in models/.cache/wheels and models/.cache/npm (the training and reference packages are not cached: installed once).
 """
 from __future__ import annotations
 
@@ -33,7 +36,9 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
+import urllib.request
 import venv
 import zipfile
 from pathlib import Path
@@ -95,6 +100,20 @@ FACE_LANDMARKER = {
         "42d839265f4b3e4a70b3a1ff5af394dea2690e6a58ff218df69daeea36de0b92",
     ),
 }
+# MediaPipe's selfie segmentation (the portrait matte): an npm package, fetched as its tarball over HTTP
+# (no npm needed). (package, version, npm's published sha1 of the tarball), then member -> (ONNX file,
+# converter spec, sha256 of the tflite, sha256 of the ONNX).
+SEGMENTATION_NPM = ("@mediapipe/selfie_segmentation", "0.1.1675465747", "f1f61eb116bf2efc262faf0a49a1829f4bae2712")
+SEGMENTATION = {
+    "selfie_segmentation.tflite": (
+        "selfie_segmentation.onnx",
+        {"renames": {"input_1": "image", "activation_10": "mask"}, "nchw_inputs": ["image"],
+         "contract": "selfie_segmentation"},
+        "8d13b7fae74af625c641226813616a2117bd6bca19eb3b75574621fc08557f27",
+        "c8314e8291ec51508edffd42dd4e1f7e1e5d31958b217e78ea76a35a555be3f6",
+    ),
+}
+NPM_CACHE = MODELS / ".cache" / "npm"
 # Bump when the conversion changes so that set-up rebuilds the models.
 CONVERSION_VERSION = "1"
 CONTRACTS = {
@@ -267,6 +286,69 @@ class Setup:
             self.note(f"converted {src.relative_to(ROOT)} -> {dst.relative_to(ROOT)} (sha256 checked)")
         self.built += 1
 
+    def npm_tarball(self, package: str, version: str, sha1: str) -> Path:
+        """Return the cached tarball of an npm package, downloading it from the registry (with progress) and
+        checking npm's published sha1 if needed."""
+        name = package.split("/")[-1]
+        target = NPM_CACHE / f"{name}-{version}.tgz"
+        if target.exists() and hashlib.sha1(target.read_bytes()).hexdigest() == sha1:
+            return target
+        if self.offline:
+            raise SystemExit(f"error: {package}@{version} is not in {NPM_CACHE} and --offline forbids downloading it")
+        url = f"https://registry.npmjs.org/{package}/-/{name}-{version}.tgz"
+        self.note(f"downloading {url}")
+        NPM_CACHE.mkdir(parents=True, exist_ok=True)
+        part = target.with_suffix(".tgz.part")
+        with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0)
+            done, shown = 0, -1
+            while chunk := response.read(1 << 16):
+                out.write(chunk)
+                done += len(chunk)
+                if total and (pct := done * 100 // total) // 10 != shown:
+                    shown = pct // 10
+                    print(f"      {done / 1e6:5.1f} / {total / 1e6:.1f} MB", flush=True)
+        got = hashlib.sha1(part.read_bytes()).hexdigest()
+        if got != sha1:
+            part.unlink()
+            raise SystemExit(f"error: {url}: sha1 {got}, the registry publishes {sha1}")
+        part.replace(target)
+        self.downloaded += 1
+        return target
+
+    def segmentation_model(self, python: Path) -> None:
+        self.step("MediaPipe selfie segmentation (portrait matting), converted to ONNX (assets/models)")
+        outputs = [ASSET_MODELS / onnx_name for onnx_name, _, _, _ in SEGMENTATION.values()]
+        if all(p.exists() and _sha256(p) == want for p, (_, _, _, want) in zip(outputs, SEGMENTATION.values())):
+            self.note("up to date: " + ", ".join(p.name for p in outputs))
+            self.present += 1
+            return
+        tarball = self.npm_tarball(*SEGMENTATION_NPM)
+        work = MODELS / ".cache" / "tflite"
+        work.mkdir(parents=True, exist_ok=True)
+        ASSET_MODELS.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(tarball) as tar:
+            for member, (onnx_name, spec, tflite_sha, onnx_sha) in SEGMENTATION.items():
+                data = tar.extractfile(f"package/{member}").read()
+                if hashlib.sha256(data).hexdigest() != tflite_sha:
+                    raise SystemExit(f"error: {tarball.name}: {member} is not the model this set-up converts "
+                                     f"(sha256 {hashlib.sha256(data).hexdigest()}, expected {tflite_sha})")
+                src = work / member
+                src.write_bytes(data)
+                dst = ASSET_MODELS / onnx_name
+                tmp = dst.with_suffix(".onnx.part")
+                subprocess.run([str(python), str(MODELS / "convert_tflite.py"), str(src), str(tmp), json.dumps(spec)],
+                               check=True)
+                got = _sha256(tmp)
+                if got != onnx_sha:
+                    tmp.unlink()
+                    raise SystemExit(f"error: converting {member} gave {onnx_name} with sha256 {got}, expected "
+                                     f"{onnx_sha} (a changed converter or Python package?)")
+                tmp.replace(dst)
+                self.note(f"converted {member} ({SEGMENTATION_NPM[0]}@{SEGMENTATION_NPM[1]}) -> "
+                          f"{dst.relative_to(ROOT)} (sha256 checked)")
+        self.built += 1
+
     def portrait(self) -> None:
         self.step("Demo portrait (assets/portraits/astronaut.png, public domain, NASA)")
         target = PORTRAITS / "astronaut.png"
@@ -291,6 +373,7 @@ class Setup:
         subprocess.run([str(python), str(script), str(source), str(target)], check=True)
         # A rig made for the old picture would not fit the new one.
         (PORTRAITS / "astronaut_painted.png.rig.json").unlink(missing_ok=True)
+        (PORTRAITS / "astronaut_painted.png.matte.png").unlink(missing_ok=True)
         self.note(f"painted {target.relative_to(ROOT)}")
         self.built += 1
 
@@ -299,7 +382,8 @@ class Setup:
         missing = [p for p in [ORT_DIR / _ort_library_name(), PORTRAITS / "astronaut.png",
                                PORTRAITS / "astronaut_painted.png",
                                *[ASSET_MODELS / n for n in CONVERSIONS],
-                               *[ASSET_MODELS / v[0] for v in FACE_LANDMARKER.values()]] if not p.exists()]
+                               *[ASSET_MODELS / v[0] for v in FACE_LANDMARKER.values()],
+                               *[ASSET_MODELS / v[0] for v in SEGMENTATION.values()]] if not p.exists()]
         if missing:
             raise SystemExit("error: set-up finished but these are missing: " + ", ".join(map(str, missing)))
         self.note("all files present")
@@ -363,11 +447,12 @@ def main() -> None:
                         help="also install Google's MediaPipe (the reference runtime) into models/.venv-reference")
     args = parser.parse_args()
     started = time.time()
-    s = Setup(args.offline, 7 + args.training + args.reference)
+    s = Setup(args.offline, 8 + args.training + args.reference)
     python = s.python_tools()
     s.onnxruntime()
     s.face_models(python)
     s.face_landmarker_models(python)
+    s.segmentation_model(python)
     s.portrait()
     s.painted_portrait(python)
     s.check(python)

@@ -108,6 +108,12 @@ pub struct TalkingHead {
     /// Rigs of the portraits (one slot per portrait), in each portrait's own pixels. A slot left `None`
     /// is read from the portrait's `<file>.rig.json` sidecar, or found by the face tracker.
     pub rigs: Vec<Option<Arc<PortraitRig>>>,
+    /// Draw the person cut out of the portrait's background: the output's alpha is the portrait's
+    /// [`Matte`](crate::rig::Matte) carried by the warp (transparent around the head, soft at the hair),
+    /// for overlays and dialogue boxes. The matte is read from `<file>.matte.png` beside the portrait, or
+    /// made once by the segmentation model (and saved there, to edit). Off by default (the whole
+    /// picture). The mesh warp carries it; the neural renderer draws the whole picture.
+    pub cutout: bool,
     output: Handle<Image>,
 }
 
@@ -125,8 +131,15 @@ impl TalkingHead {
             renderer: HeadRendererKind::MeshWarp,
             output_size: None,
             rigs: Vec::new(),
+            cutout: false,
             output: Handle::default(),
         }
+    }
+
+    /// Builder: draw the person cut out of the background ([`cutout`](Self::cutout)).
+    pub fn with_cutout(mut self, cutout: bool) -> Self {
+        self.cutout = cutout;
+        self
     }
 
     /// Builder: the renderer.

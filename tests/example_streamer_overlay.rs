@@ -15,6 +15,15 @@ fn streamer_overlay_example_follows_the_video() {
     // The key colour around the persona.
     let corner = a.get_pixel(5, 5).0;
     assert_eq!(corner, [0, 255, 0], "chroma-key green background");
+    // The persona is cut out: the portrait's own background (its top corners, inside the persona's
+    // sprite, which spans x 20..580, y 10..570) shows the key colour too.
+    for (x, y) in [(40, 30), (560, 30)] {
+        let px = a.get_pixel(x, y).0;
+        assert!(
+            px[1] > 240 && px[0] < 20 && px[2] < 20,
+            "the portrait's background shows at ({x}, {y}): {px:?}"
+        );
+    }
     // The 560 px persona is centred 60 px above the middle: its face in the upper middle.
     let changed = moving_head(a, b, (200, 90, 200, 200), "the persona's face");
     assert!(
@@ -104,13 +113,19 @@ fn streamer_overlay_takes_live_link_in_and_sends_vmc_out() {
     let faces = received.lock().unwrap().clone();
     let open = faces
         .iter()
-        .filter(|f| f.expressions.get(Expression::JawOpen) > 0.99 && (f.head.yaw - 0.3).abs() < 1e-3)
+        .filter(|f| {
+            f.expressions.get(Expression::JawOpen) > 0.99 && (f.head.yaw - 0.3).abs() < 1e-3
+        })
         .count();
     eprintln!(
         "VMC out of the example: {} faces, {open} with the phone's open jaw and turned head",
         faces.len()
     );
-    assert!(open >= 10, "{open} of {} faces carry the phone's face", faces.len());
+    assert!(
+        open >= 10,
+        "{open} of {} faces carry the phone's face",
+        faces.len()
+    );
     // The persona is on screen, on the key colour.
     assert_eq!(shots[0].get_pixel(5, 5).0, [0, 255, 0]);
     let (_, std, _) = common::examples::region(&shots[1], 200, 90, 200, 200);

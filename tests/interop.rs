@@ -24,7 +24,9 @@ use common::*;
 const WAIT: Duration = Duration::from_secs(20);
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -191,7 +193,10 @@ fn live_link_weights_and_angles_arrive_and_subjects_tell_heads_apart() {
         |app| live(app, a).presence() == 1.0 && live(app, b).presence() == 1.0,
     );
     app.update();
-    let (da, db) = (difference(&face(&app, a), &fa), difference(&face(&app, b), &fb));
+    let (da, db) = (
+        difference(&face(&app, a), &fa),
+        difference(&face(&app, b), &fb),
+    );
     eprintln!("Live Link: composed face vs sent: {da:.2e} (alice), {db:.2e} (bob)");
     assert!(da < 1e-3 && db < 1e-3, "{da} {db}");
     assert_eq!(live(&app, a).status().state, LiveFaceState::Streaming);
@@ -453,7 +458,9 @@ fn a_taken_port_is_reported_and_retried_and_protocols_do_not_share_a_port() {
     });
     let errors = app.world().resource::<SeenErrors>().texts();
     assert!(
-        errors.iter().any(|e| e.contains(&format!("cannot listen on UDP port {port}"))),
+        errors
+            .iter()
+            .any(|e| e.contains(&format!("cannot listen on UDP port {port}"))),
         "{errors:?}"
     );
     // A VMC head on the same port: refused with a reason, the Live Link head unaffected.

@@ -258,7 +258,10 @@ mod tests {
             decode(&full[..full.len() - 3]),
             Err(PacketError::Truncated("values"))
         );
-        assert_eq!(decode(&full[..20]), Err(PacketError::Truncated("device id")));
+        assert_eq!(
+            decode(&full[..20]),
+            Err(PacketError::Truncated("device id"))
+        );
         let mut bad = full.clone();
         bad[0] = 5;
         assert_eq!(decode(&bad), Err(PacketError::Version(5)));

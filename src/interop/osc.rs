@@ -101,7 +101,7 @@ fn read_at<'a>(
     depth: usize,
     f: &mut impl FnMut(OscMessage<'a>, Option<u64>),
 ) -> Result<(), OscError> {
-    if packet.len() % 4 != 0 {
+    if !packet.len().is_multiple_of(4) {
         return Err(OscError::Truncated("size"));
     }
     if let Some(rest) = packet.strip_prefix(b"#bundle\0") {
@@ -257,7 +257,10 @@ mod tests {
             seen.push((m.addr.to_owned(), m.args().collect::<Vec<_>>().len(), t))
         })
         .unwrap();
-        assert_eq!(seen[0], ("/VMC/Ext/Blend/Val".into(), 2, Some((7 << 32) | 9)));
+        assert_eq!(
+            seen[0],
+            ("/VMC/Ext/Blend/Val".into(), 2, Some((7 << 32) | 9))
+        );
         assert_eq!(seen[1], ("/VMC/Ext/Blend/Apply".into(), 0, Some(1)));
         assert_eq!(seen[2].1, 7);
         let mut args = Vec::new();
@@ -290,9 +293,15 @@ mod tests {
             read_packet(&good[..good.len() - 4], &mut none),
             Err(OscError::Truncated("arguments"))
         );
-        assert_eq!(read_packet(&good[..3], &mut none), Err(OscError::Truncated("size")));
+        assert_eq!(
+            read_packet(&good[..3], &mut none),
+            Err(OscError::Truncated("size"))
+        );
         assert_eq!(read_packet(b"abcd", &mut none), Err(OscError::NotOsc));
-        assert_eq!(read_packet(b"/abc", &mut none), Err(OscError::BadString("address")));
+        assert_eq!(
+            read_packet(b"/abc", &mut none),
+            Err(OscError::BadString("address"))
+        );
         let mut deep = good.clone();
         for _ in 0..=MAX_DEPTH {
             let mut b = b"#bundle\0".to_vec();
@@ -303,6 +312,9 @@ mod tests {
         }
         assert_eq!(read_packet(&deep, &mut none), Err(OscError::TooDeep));
         let unknown = [b"/a\0\0".as_slice(), b",x\0\0"].concat();
-        assert_eq!(read_packet(&unknown, &mut none), Err(OscError::UnknownType('x')));
+        assert_eq!(
+            read_packet(&unknown, &mut none),
+            Err(OscError::UnknownType('x'))
+        );
     }
 }

@@ -365,7 +365,11 @@ mod tests {
                 }
             }
             VmcEvent::Apply => applies += 1,
-            VmcEvent::Bone { name: "Head", rotation, .. } => head = angles_of(rotation),
+            VmcEvent::Bone {
+                name: "Head",
+                rotation,
+                ..
+            } => head = angles_of(rotation),
             _ => {}
         })
         .unwrap();

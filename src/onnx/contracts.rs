@@ -205,8 +205,22 @@ pub const NEURAL_GENERATOR: ModelContract = ModelContract {
     }],
 };
 
+/// MediaPipe Selfie Segmentation (general): `image [1,3,256,256]` (RGB in 0..1) -> `mask [1,256,256,1]`,
+/// the probability that each pixel shows a person.
+pub const SELFIE_SEGMENTATION: ModelContract = ModelContract {
+    name: "selfie_segmentation",
+    inputs: &[TensorSpec {
+        name: "image",
+        shape: &[Fixed(1), Fixed(3), Fixed(256), Fixed(256)],
+    }],
+    outputs: &[TensorSpec {
+        name: "mask",
+        shape: &[Fixed(1), Fixed(256), Fixed(256), Fixed(1)],
+    }],
+};
+
 /// Every known contract.
-pub const ALL: [&ModelContract; 9] = [
+pub const ALL: [&ModelContract; 10] = [
     &EXPRESSION_FILTER,
     &NEURAL_EMBEDDER,
     &NEURAL_GENERATOR,
@@ -216,6 +230,7 @@ pub const ALL: [&ModelContract; 9] = [
     &IRIS_LANDMARKS,
     &FACE_MESH_V2,
     &FACE_BLENDSHAPES,
+    &SELFIE_SEGMENTATION,
 ];
 
 /// The contract called `name`.

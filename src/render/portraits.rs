@@ -88,6 +88,7 @@ pub(crate) fn load_portraits(
             portraits: state.portraits.clone(),
             given: head.rigs.clone(),
             files,
+            cutout: head.cutout,
         }));
     }
 }

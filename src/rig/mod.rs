@@ -5,6 +5,8 @@
 //!   ([`TalkingHead::with_rigs`](crate::head::TalkingHead::with_rigs)), the portrait's
 //!   `<file>.rig.json` sidecar, or the face tracker (which then writes the sidecar).
 //! - [`ExpressionRig`]: what each ARKit expression does to a face.
+//! - [`Matte`]: a portrait's person cut out of its background ([`Segmenter`], `<file>.matte.png`), for
+//!   heads drawn with alpha ([`TalkingHead::with_cutout`](crate::head::TalkingHead::with_cutout)).
 //! - [`PortraitRigger`]: makes [`RiggedPortraits`] (a head's portraits, their rigs and the
 //!   [`Retargeter`]) and keeps one cache of them by portrait identity, freed with the last head.
 //! - The stage's systems ([`TalkingHeadSystems::Rig`](crate::schedule::TalkingHeadSystems::Rig)) rig
@@ -14,6 +16,7 @@
 pub mod editor;
 mod expressions;
 mod fit;
+mod matte;
 mod portrait;
 mod retarget;
 mod rigged;
@@ -29,6 +32,7 @@ pub use fit::{
     EYE_ELSEWHERE, EYE_SEARCH, EYE_SNAP, FitReport, LIP_LINE_TOLERANCE, LIPS_HIGH, LIPS_LOW,
     MIN_CHECKED_EYE, MIN_CHECKED_MOUTH, check_fit, refine_fit,
 };
+pub use matte::{Matte, MatteReport, Segmenter, matte_path};
 pub use portrait::{PortraitRig, RIG_VERSION, RigSource, sidecar_path};
 pub use retarget::{
     HEAD_PIVOT, HeadMotion, LOOK_UP_LID, MAX_JAW_OPENING, RELATIVE_CHANNELS, RELATIVE_FLOOR,

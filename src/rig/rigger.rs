@@ -10,6 +10,7 @@ use bevy::image::Image;
 
 use super::expressions::ExpressionRig;
 use super::fit::refine_fit;
+use super::matte::{Matte, Segmenter, matte_path};
 use super::portrait::{PortraitRig, sidecar_path};
 use super::rigged::RiggedPortraits;
 use crate::error::{Error, Result};
@@ -41,6 +42,9 @@ pub struct RigRequest {
     pub given: Vec<Option<Arc<PortraitRig>>>,
     /// Each portrait's file on disk, where known (for its sidecar).
     pub files: Vec<Option<PathBuf>>,
+    /// Cut the main portrait's person out of its background: its [`Matte`] becomes its alpha
+    /// ([`TalkingHead::with_cutout`](crate::head::TalkingHead::with_cutout)).
+    pub cutout: bool,
 }
 
 impl RigRequest {
@@ -54,6 +58,7 @@ impl RigRequest {
             files: vec![None; portraits.len()],
             portraits,
             given,
+            cutout: false,
         }
     }
 
@@ -64,6 +69,7 @@ impl RigRequest {
     fn same_key(&self, entry: &CacheEntry) -> bool {
         let invalid = AssetId::<Image>::invalid();
         self.size() == Some(entry.size)
+            && self.cutout == entry.cutout
             && self.ids == entry.ids
             // Portraits made in code have no asset: they are told apart by their pixels' identity.
             && self
@@ -84,6 +90,7 @@ impl RigRequest {
 }
 
 struct CacheEntry {
+    cutout: bool,
     ids: Vec<AssetId<Image>>,
     size: [u32; 2],
     images: Vec<Weak<PortraitImage>>,
@@ -99,6 +106,7 @@ pub struct PortraitRigger {
     session_options: SessionOptions,
     write_sidecars: bool,
     tracker: OnceLock<std::result::Result<Arc<FaceTracker>, String>>,
+    segmenter: OnceLock<std::result::Result<Arc<Segmenter>, String>>,
     cache: Mutex<Vec<CacheEntry>>,
 }
 
@@ -128,6 +136,7 @@ impl PortraitRigger {
             session_options: SessionOptions::default(),
             write_sidecars: true,
             tracker: OnceLock::new(),
+            segmenter: OnceLock::new(),
             cache: Mutex::new(Vec::new()),
         }
     }
@@ -203,6 +212,7 @@ impl PortraitRigger {
         }
         cache.retain(|e| e.rigged.strong_count() > 0);
         cache.push(CacheEntry {
+            cutout: request.cutout,
             ids: request.ids.clone(),
             size: request.size().unwrap_or_default(),
             images: request.portraits.iter().map(Arc::downgrade).collect(),
@@ -233,6 +243,12 @@ impl PortraitRigger {
                 Err(e) if i == 0 => return Err(e),
                 Err(e) => bevy::log::warn!("few-shot reference {i} left out: {e}"),
             }
+        }
+        if request.cutout
+            && let (Some(image), Some(rig)) = (usable.first_mut(), rigs.first())
+        {
+            let file = request.files.first().and_then(|f| f.as_deref());
+            *image = Arc::new(self.cut_out(image, rig, file, &mut warnings));
         }
         let mut rigged =
             RiggedPortraits::new(&usable, &rigs, &self.expressions).map_err(|e| match e {
@@ -278,6 +294,81 @@ impl PortraitRigger {
     }
 
     /// The rig of one portrait: given, else its sidecar, else tracked (and saved as the sidecar).
+    fn segmenter(&self) -> std::result::Result<Arc<Segmenter>, String> {
+        self.segmenter
+            .get_or_init(|| {
+                let models = match &self.tracker_source {
+                    TrackerSource::Dir(d) => FaceModels::Dir(d.clone()),
+                    TrackerSource::Auto | TrackerSource::None => default_face_models(),
+                };
+                Segmenter::load(&models, &self.session_options)
+                    .map(Arc::new)
+                    .map_err(|e| crate::tracking::explain_models_error(&e))
+            })
+            .clone()
+    }
+
+    /// `image` with its person's matte as its alpha: the matte beside the file if there is one, else made
+    /// by the segmentation model (and saved beside the file). Without a person, or without the model, the
+    /// image stays opaque and a warning says why.
+    fn cut_out(
+        &self,
+        image: &PortraitImage,
+        rig: &PortraitRig,
+        file: Option<&Path>,
+        warnings: &mut Vec<(String, String)>,
+    ) -> PortraitImage {
+        let label = file.map_or_else(|| "<portrait>".to_owned(), |f| f.display().to_string());
+        if let Some(file) = file {
+            match Matte::load(&matte_path(file)) {
+                Ok(Some(matte)) => return matte.apply(image),
+                Ok(None) => {}
+                Err(e) => warnings.push((label.clone(), format!("{e}; making a new one"))),
+            }
+        }
+        let segmenter = match self.segmenter() {
+            Ok(s) => s,
+            Err(e) => {
+                warnings.push((label, format!("no cut-out (shown whole): {e}")));
+                return image.clone();
+            }
+        };
+        let rig = rig.scaled_to([image.width, image.height]);
+        let face = crate::math::bounds(rig.landmarks.iter().map(|p| [p[0], p[1]]));
+        let face = [face.0[0], face.0[1], face.1[0], face.1[1]];
+        let (matte, report) = match segmenter.matte(image, face) {
+            Ok(m) => m,
+            Err(e) => {
+                warnings.push((label, format!("no cut-out (shown whole): {e}")));
+                return image.clone();
+            }
+        };
+        if !report.person {
+            warnings.push((
+                label.clone(),
+                format!(
+                    "no person found to cut out (the segmentation sees {:.0} % of the face); the portrait \
+                     is shown whole. Paint a matte (white: keep) and save it as `{}`",
+                    100.0 * report.face_alpha,
+                    file.map_or_else(|| "<file>.matte.png".to_owned(), |f| matte_path(f).display().to_string())
+                ),
+            ));
+            return image.clone();
+        }
+        if self.write_sidecars
+            && let Some(file) = file
+            && let Ok([w, h]) = image_file_size(file)
+        {
+            let path = matte_path(file);
+            if !path.exists()
+                && let Err(e) = matte.resized(w, h).save(&path)
+            {
+                bevy::log::debug!("not keeping the matte: {e}");
+            }
+        }
+        matte.apply(image)
+    }
+
     fn rig_for(
         &self,
         image: &PortraitImage,

@@ -24,8 +24,8 @@ pub use landmarks::{
 };
 pub(crate) use models::explain_models_error;
 pub use models::{
-    EMBEDDED_MODELS, FaceModels, MESH_V1_MODEL_FILES, MODEL_FILES, MODELS_HINT, TrackerModels,
-    default_face_models, default_models_dir,
+    EMBEDDED_MODELS, FaceModels, MESH_V1_MODEL_FILES, MODEL_FILES, MODELS_HINT,
+    SEGMENTATION_MODEL_FILE, TrackerModels, default_face_models, default_models_dir,
 };
 pub use pose::{HEAD_PIVOT, PoseFit, RIGID_POINTS, canonical_face, fit_pose, rotation_from_angles};
 pub use smoothing::{OneEuroFilter, OneEuroParams, PointSmoother, VideoSmoother};

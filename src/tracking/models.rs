@@ -41,8 +41,8 @@ pub enum FaceModels {
     /// A folder holding the files of [`MODEL_FILES`] (or, for [`TrackerModels::MeshV1`],
     /// [`MESH_V1_MODEL_FILES`]): `assets/models` after the repository's `make setup`, or a game's own copy.
     Dir(PathBuf),
-    /// The four models of [`MODEL_FILES`] compiled into the crate (feature `embedded-models`, on by
-    /// default; 4.7 MB): the same weights as the converted float32 files, stored as float16, which they
+    /// The four models of [`MODEL_FILES`] and [`SEGMENTATION_MODEL_FILE`] compiled into the crate
+    /// (feature `embedded-models`, on by default; 5.0 MB): the same weights as the converted float32 files, stored as float16, which they
     /// were in MediaPipe's TFLite files, so the landmarks are the same. Without the feature, loading them
     /// is an error that says so.
     Embedded,
@@ -93,13 +93,17 @@ macro_rules! embedded {
     };
 }
 
+/// The selfie segmentation model that mattes portraits (`rig::Segmenter`), in the models folder or embedded.
+pub const SEGMENTATION_MODEL_FILE: &str = "selfie_segmentation.onnx";
+
 /// The embedded files, by name (made by `models/pack_embedded.py`; set-up checks they equal a fresh pack).
 #[cfg(feature = "embedded-models")]
-static EMBEDDED: [(&str, &[u8]); 4] = embedded!(
+static EMBEDDED: [(&str, &[u8]); 5] = embedded!(
     "face_detector.onnx",
     "face_detector_full_range.onnx",
     "face_mesh_v2.onnx",
-    "face_blendshapes.onnx"
+    "face_blendshapes.onnx",
+    "selfie_segmentation.onnx"
 );
 
 impl FaceModels {
@@ -135,7 +139,8 @@ impl FaceModels {
                     path: self.label(name),
                     message: if EMBEDDED_MODELS {
                         format!(
-                            "the crate embeds only Face Mesh V2's models ({}); load the others from a folder",
+                            "the crate embeds only Face Mesh V2's models ({}) and {SEGMENTATION_MODEL_FILE}; \
+                             load the others from a folder",
                             MODEL_FILES.join(", ")
                         )
                     } else {

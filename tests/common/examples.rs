@@ -73,6 +73,7 @@ pub fn run_example_with_args(
     // Runs of one example with other arguments (tests in one binary run at once) keep apart.
     let variant: String = args
         .iter()
+        .filter(|a| a.starts_with("--"))
         .flat_map(|a| a.chars())
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();

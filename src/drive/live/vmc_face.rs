@@ -136,7 +136,12 @@ mod tests {
     #[test]
     fn vrm_presets_and_unknown_names() {
         let mut reader = VmcFaceReader::default();
-        for (name, value) in [("Blink_L", 1.0), ("A", 0.5), ("Joy", 1.0), ("EYEWIDERIGHT", 0.4)] {
+        for (name, value) in [
+            ("Blink_L", 1.0),
+            ("A", 0.5),
+            ("Joy", 1.0),
+            ("EYEWIDERIGHT", 0.4),
+        ] {
             reader.event(VmcEvent::Blend { name, value });
         }
         assert!(reader.event(VmcEvent::Apply));

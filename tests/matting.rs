@@ -1,0 +1,463 @@
+//! Portrait mattes (`rig::Segmenter`, `TalkingHead::with_cutout`): every shared portrait cut out (the face
+//! kept, the background gone), the matte's outline against a green screen's (the one picture here whose
+//! outline is known), a picture without a person, and the cut-out carried by the warp into the head's
+//! texture. Writes `target/matting/sheet.png`: each portrait, its matte, and the cut-out on green.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bevy::prelude::*;
+use bevy_talking_head::prelude::*;
+use bevy_talking_head::render::PortraitImage;
+use bevy_talking_head::rig::{Matte, Segmenter, matte_path, topology::FACE_OVAL};
+use bevy_talking_head::tracking::FaceModels;
+use common::warp::{demo, rig};
+use common::*;
+
+fn segmenter() -> Segmenter {
+    Segmenter::load(
+        &FaceModels::Dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models")),
+        &Default::default(),
+    )
+    .expect("the segmentation model is missing: run `make setup`")
+}
+
+fn out_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/matting");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Whether `(x, y)` lies inside the polygon.
+fn inside(poly: &[[f32; 2]], x: f32, y: f32) -> bool {
+    let mut inside = false;
+    let mut j = poly.len() - 1;
+    for i in 0..poly.len() {
+        let (a, b) = (poly[i], poly[j]);
+        if (a[1] > y) != (b[1] > y) && x < (b[0] - a[0]) * (y - a[1]) / (b[1] - a[1]) + a[0] {
+            inside = !inside;
+        }
+        j = i;
+    }
+    inside
+}
+
+/// The mean alpha of a square patch of 4 % of the picture's smaller side at each corner: top left, top
+/// right, bottom left, bottom right.
+fn corners(m: &Matte) -> [f32; 4] {
+    let s = (m.width.min(m.height) / 25).max(2);
+    let patch = |x0: u32, y0: u32| {
+        let mut sum = 0.0;
+        for y in y0..y0 + s {
+            for x in x0..x0 + s {
+                sum += m.at(x, y);
+            }
+        }
+        sum / (s * s) as f32
+    };
+    let (w, h) = (m.width, m.height);
+    [
+        patch(0, 0),
+        patch(w - s, 0),
+        patch(0, h - s),
+        patch(w - s, h - s),
+    ]
+}
+
+/// Every shared portrait (photos, paintings, stylised art) and the demo portraits.
+fn portraits() -> Vec<PathBuf> {
+    let mut out = vec![
+        demo(),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/portraits/astronaut_painted.png"),
+    ];
+    for sub in ["faces", "paintings", "stylized"] {
+        if let Some(dir) = testdata(sub) {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| {
+                    p.extension()
+                        .is_some_and(|e| ["jpg", "png", "ppm"].contains(&e.to_str().unwrap()))
+                })
+                .collect();
+            files.sort();
+            out.extend(files);
+        }
+    }
+    out
+}
+
+fn portrait(path: &Path) -> PortraitImage {
+    let rgb = open_rgb(path);
+    let rgba = image::DynamicImage::ImageRgb8(rgb).to_rgba8();
+    PortraitImage::new(rgba.width(), rgba.height(), rgba.into_raw()).unwrap()
+}
+
+/// A tile of `size` x `size`: the picture fitted in, or its matte, or the cut-out on green.
+fn tile(p: &PortraitImage, m: &Matte, kind: u8, size: u32) -> image::RgbImage {
+    let k = size as f32 / p.width.max(p.height) as f32;
+    let mut out = image::RgbImage::from_pixel(size, size, image::Rgb([40, 40, 40]));
+    for y in 0..(p.height as f32 * k) as u32 {
+        for x in 0..(p.width as f32 * k) as u32 {
+            let (sx, sy) = (((x as f32 + 0.5) / k) as u32, ((y as f32 + 0.5) / k) as u32);
+            let i = ((sy * p.width + sx) * 4) as usize;
+            let px = [p.rgba[i], p.rgba[i + 1], p.rgba[i + 2]];
+            let a = m.at(sx, sy);
+            out.put_pixel(
+                x,
+                y,
+                image::Rgb(match kind {
+                    0 => px,
+                    1 => [(a * 255.0) as u8; 3],
+                    _ => [0, 1, 2].map(|c| {
+                        let key = [0.0, 255.0, 0.0][c];
+                        (px[c] as f32 * a + key * (1.0 - a)) as u8
+                    }),
+                }),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn every_portrait_keeps_its_face_and_loses_its_background() {
+    let tracker = tracker();
+    let segmenter = segmenter();
+    let size = 200;
+    let mut rows = Vec::new();
+    let mut failures = Vec::new();
+    eprintln!(
+        "{:<34} {:>6} {:>6} {:>6}  corners TL TR BL BR (mean alpha)  region",
+        "portrait", "oval", ">=.99", "person"
+    );
+    for path in portraits() {
+        let p = portrait(&path);
+        let r = rig(&tracker, &p);
+        let points: Vec<[f32; 2]> = r.landmarks.iter().map(|q| [q[0], q[1]]).collect();
+        let b = points
+            .iter()
+            .fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |b, q| {
+                [
+                    b[0].min(q[0]),
+                    b[1].min(q[1]),
+                    b[2].max(q[0]),
+                    b[3].max(q[1]),
+                ]
+            });
+        let (m, report) = segmenter.matte(&p, b).unwrap();
+        let oval: Vec<[f32; 2]> = FACE_OVAL.iter().map(|&i| points[i]).collect();
+        let (mut sum, mut n, mut kept) = (0.0, 0, 0);
+        for y in b[1] as u32..b[3] as u32 {
+            for x in b[0] as u32..b[2] as u32 {
+                if inside(&oval, x as f32 + 0.5, y as f32 + 0.5) {
+                    let a = m.at(x, y);
+                    sum += a;
+                    n += 1;
+                    kept += (a >= 0.99) as u32;
+                }
+            }
+        }
+        let oval_mean = sum / n.max(1) as f32;
+        let kept = kept as f32 / n.max(1) as f32;
+        let c = corners(&m);
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        eprintln!(
+            "{name:<34} {oval_mean:>6.3} {kept:>6.3} {:>6}  {:.3} {:.3} {:.3} {:.3}  {:?}",
+            report.person,
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            report.region.map(|v| v as i32)
+        );
+        if oval_mean < 0.99 {
+            failures.push(format!(
+                "{name}: the face oval's mean alpha is {oval_mean:.3}"
+            ));
+        }
+        if c[0] > 0.01 || c[1] > 0.01 {
+            failures.push(format!("{name}: top corners {:.3} {:.3}", c[0], c[1]));
+        }
+        let mut row = image::RgbImage::new(3 * size, size);
+        for kind in 0..3u8 {
+            image::imageops::replace(
+                &mut row,
+                &tile(&p, &m, kind, size),
+                (kind as u32 * size) as i64,
+                0,
+            );
+        }
+        rows.push(row);
+    }
+    // Contact sheet: two columns of (picture, matte, cut-out).
+    let per_col = rows.len().div_ceil(2) as u32;
+    let mut sheet = image::RgbImage::new(6 * size, per_col * size);
+    for (i, row) in rows.iter().enumerate() {
+        let (col, r) = (i as u32 / per_col, i as u32 % per_col);
+        image::imageops::replace(&mut sheet, row, (col * 3 * size) as i64, (r * size) as i64);
+    }
+    sheet.save(out_dir().join("sheet.png")).unwrap();
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// Distance (pixels, chamfer 3-4 approximation of Euclidean) from every pixel to the nearest `true` one.
+fn distance_to(seeds: &[bool], w: usize, h: usize) -> Vec<f32> {
+    let big = 1e9f32;
+    let mut d: Vec<f32> = seeds.iter().map(|&s| if s { 0.0 } else { big }).collect();
+    for pass in 0..2 {
+        let ys: Vec<usize> = if pass == 0 {
+            (0..h).collect()
+        } else {
+            (0..h).rev().collect()
+        };
+        for &y in &ys {
+            let xs: Vec<usize> = if pass == 0 {
+                (0..w).collect()
+            } else {
+                (0..w).rev().collect()
+            };
+            for &x in &xs {
+                let k = y * w + x;
+                let mut best = d[k];
+                let (sy, sx): (isize, isize) = if pass == 0 { (-1, -1) } else { (1, 1) };
+                for (dx, dy, cost) in [(sx, 0, 3.0), (0, sy, 3.0), (sx, sy, 4.0), (-sx, sy, 4.0)] {
+                    let (nx, ny) = (x as isize + dx, y as isize + dy);
+                    if nx >= 0 && ny >= 0 && (nx as usize) < w && (ny as usize) < h {
+                        best = best.min(d[ny as usize * w + nx as usize] + cost);
+                    }
+                }
+                d[k] = best;
+            }
+        }
+    }
+    d.iter().map(|v| v / 3.0).collect()
+}
+
+/// The outline of a mask: pixels inside with a neighbour outside, away from the picture's border (where
+/// the frame, not the person, ends the mask).
+fn outline(mask: &[bool], w: usize, h: usize) -> Vec<bool> {
+    let mut out = vec![false; w * h];
+    for y in 3..h - 3 {
+        for x in 3..w - 3 {
+            let k = y * w + x;
+            out[k] = mask[k] && (!mask[k - 1] || !mask[k + 1] || !mask[k - w] || !mask[k + w]);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_mattes_outline_follows_a_green_screens() {
+    use bevy_talking_head::capture::{FrameSource, VideoFileSource};
+    let Some(dir) = testdata("driving") else {
+        return;
+    };
+    let tracker = tracker();
+    let segmenter = segmenter();
+    let mut video = VideoFileSource::open(dir.join("expressions_greenscreen.mp4")).unwrap();
+    let mut results = Vec::new();
+    let mut sheet_rows = Vec::new();
+    let mut index = 0;
+    while let Some(frame) = video.next_frame().unwrap() {
+        index += 1;
+        // Four frames across the clip.
+        if index % 20 != 1 {
+            continue;
+        }
+        let (w, h) = (frame.width as usize, frame.height as usize);
+        let rgba: Vec<u8> = frame
+            .rgb
+            .chunks_exact(3)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect();
+        let p = PortraitImage::new(frame.width, frame.height, rgba).unwrap();
+        // The truth: not green (green well above red and blue).
+        let person: Vec<bool> = frame
+            .rgb
+            .chunks_exact(3)
+            .map(|c| {
+                let (r, g, b) = (c[0] as f32, c[1] as f32, c[2] as f32);
+                !(g > 90.0 && g > 1.3 * r && g > 1.3 * b)
+            })
+            .collect();
+        let r = rig(&tracker, &p);
+        let b = r
+            .landmarks
+            .iter()
+            .fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |b, q| {
+                [
+                    b[0].min(q[0]),
+                    b[1].min(q[1]),
+                    b[2].max(q[0]),
+                    b[3].max(q[1]),
+                ]
+            });
+        let (m, _) = segmenter.matte(&p, b).unwrap();
+        let matted: Vec<bool> = m.alpha.iter().map(|&a| a >= 128).collect();
+        let (truth_edge, matte_edge) = (outline(&person, w, h), outline(&matted, w, h));
+        let (to_truth, to_matte) = (
+            distance_to(&truth_edge, w, h),
+            distance_to(&matte_edge, w, h),
+        );
+        let mut d: Vec<f32> = (0..w * h)
+            .filter(|&k| matte_edge[k])
+            .map(|k| to_truth[k])
+            .chain((0..w * h).filter(|&k| truth_edge[k]).map(|k| to_matte[k]))
+            .collect();
+        d.sort_by(f32::total_cmp);
+        let mean = d.iter().sum::<f32>() / d.len() as f32;
+        let p90 = d[d.len() * 9 / 10];
+        let wrong =
+            person.iter().zip(&matted).filter(|(a, b)| a != b).count() as f32 / (w * h) as f32;
+        eprintln!(
+            "green screen frame {index}: outline distance mean {mean:.2} px, p90 {p90:.1} px, max {:.0} px; \
+             {:.2} % of pixels on the wrong side ({w}x{h})",
+            d[d.len() - 1],
+            100.0 * wrong
+        );
+        results.push((mean, p90));
+        let mut row = image::RgbImage::new(3 * 256, 256);
+        let truth_matte = Matte {
+            width: frame.width,
+            height: frame.height,
+            alpha: person.iter().map(|&t| if t { 255 } else { 0 }).collect(),
+        };
+        image::imageops::replace(&mut row, &tile(&p, &truth_matte, 1, 256), 0, 0);
+        image::imageops::replace(&mut row, &tile(&p, &m, 1, 256), 256, 0);
+        image::imageops::replace(&mut row, &tile(&p, &m, 2, 256), 512, 0);
+        sheet_rows.push(row);
+    }
+    let mut sheet = image::RgbImage::new(3 * 256, 256 * sheet_rows.len() as u32);
+    for (i, row) in sheet_rows.iter().enumerate() {
+        image::imageops::replace(&mut sheet, row, 0, 256 * i as i64);
+    }
+    sheet.save(out_dir().join("greenscreen.png")).unwrap();
+    assert!(results.len() >= 3);
+    for (mean, p90) in results {
+        // Measured: 0.51-0.57 px (0.72-0.78 px before the guided filter), p90 1 px.
+        assert!(
+            mean <= 1.5,
+            "the matte's outline is {mean:.2} px from the green screen's on average"
+        );
+        assert!(p90 <= 4.0, "p90 {p90:.1} px");
+    }
+}
+
+#[test]
+fn a_picture_without_a_person_gets_an_opaque_matte() {
+    let segmenter = segmenter();
+    // A landscape-like gradient, no one in it; the "face" is where a rig would put one.
+    let (w, h) = (256u32, 256u32);
+    let rgba: Vec<u8> = (0..w * h)
+        .flat_map(|k| {
+            let (x, y) = (k % w, k / w);
+            [(60 + y / 3) as u8, (120 + x / 4) as u8, 200, 255]
+        })
+        .collect();
+    let p = PortraitImage::new(w, h, rgba).unwrap();
+    let (m, report) = segmenter.matte(&p, [96.0, 80.0, 160.0, 150.0]).unwrap();
+    eprintln!("no person: {report:?}");
+    assert!(!report.person && report.face_alpha < 0.5);
+    assert!(m.alpha.iter().all(|&a| a == 255));
+}
+
+/// The head's texture: cut out where its matte says, through the warp; the matte saved beside the
+/// portrait, used again, and editable.
+#[test]
+fn a_cut_out_heads_texture_has_the_mattes_alpha_through_the_warp() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let folder = root.join("target/tmp/matting_assets");
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::copy(demo(), folder.join("astronaut.png")).unwrap();
+    let mut app = app_with(
+        folder.to_str().unwrap(),
+        TalkingHeadPlugin {
+            workers: 1,
+            ..default()
+        },
+    );
+    let portrait: Handle<Image> = app.world().resource::<AssetServer>().load("astronaut.png");
+    let head = app
+        .world_mut()
+        .spawn(
+            TalkingHead::new(portrait)
+                .with_output_size(UVec2::splat(256))
+                .with_cutout(true),
+        )
+        .id();
+    let wait = Duration::from_secs(60);
+    update_until(&mut app, wait, "the cut-out head rendered", |app| {
+        stats(app, head).frames_rendered > 0
+    });
+    let alpha =
+        |app: &App| -> Vec<u8> { pixels(app, head).chunks_exact(4).map(|p| p[3]).collect() };
+    let neutral = alpha(&app);
+    let at = |a: &[u8], x: usize, y: usize| a[y * 256 + x];
+    eprintln!(
+        "cut-out texture alpha: corners {} {} , face centre {}, {} of {} pixels opaque",
+        at(&neutral, 2, 2),
+        at(&neutral, 253, 2),
+        at(&neutral, 128, 90),
+        neutral.iter().filter(|&&a| a > 250).count(),
+        neutral.len()
+    );
+    assert!(
+        at(&neutral, 2, 2) < 3 && at(&neutral, 253, 2) < 3,
+        "the background shows"
+    );
+    assert!(at(&neutral, 128, 90) > 250, "the face is cut away");
+    let matte = matte_path(&folder.join("astronaut.png"));
+    assert!(matte.exists(), "{} was not saved", matte.display());
+    // A wide-open jaw and a turned head: the alpha moves with the face, no hole opens in it.
+    set_face(&mut app, head, |f| {
+        f.expressions
+            .set(bevy_talking_head::Expression::JawOpen, 1.0);
+        f.head.yaw = 0.3;
+    });
+    let before = stats(&app, head).frames_rendered;
+    update_until(&mut app, wait, "the moved face rendered", |app| {
+        stats(app, head).frames_rendered > before
+    });
+    let moved = alpha(&app);
+    let opaque = |a: &[u8]| a.iter().filter(|&&v| v > 250).count() as f32;
+    let change = (opaque(&moved) - opaque(&neutral)).abs() / opaque(&neutral);
+    eprintln!(
+        "opaque pixels neutral {} -> moved {} ({:.1} %)",
+        opaque(&neutral),
+        opaque(&moved),
+        100.0 * change
+    );
+    assert!(moved != neutral, "the alpha did not follow the warp");
+    assert!(change < 0.08, "{change}");
+    assert!(at(&moved, 128, 100) > 250 && at(&moved, 2, 2) < 3);
+
+    // The user paints the matte white (keep everything): a new head shows the whole picture.
+    Matte::opaque(512, 512).save(&matte).unwrap();
+    app.world_mut().entity_mut(head).despawn();
+    let portrait: Handle<Image> = app.world().resource::<AssetServer>().load("astronaut.png");
+    let again = app
+        .world_mut()
+        .spawn(
+            TalkingHead::new(portrait)
+                .with_output_size(UVec2::splat(256))
+                .with_cutout(true),
+        )
+        .id();
+    update_until(&mut app, wait, "the head with the edited matte", |app| {
+        stats(app, again).frames_rendered > 0
+    });
+    let edited: Vec<u8> = pixels(&app, again).chunks_exact(4).map(|p| p[3]).collect();
+    assert!(
+        edited.iter().all(|&a| a > 250),
+        "the edited matte was not used"
+    );
+    assert!(
+        app.world().resource::<SeenErrors>().texts().is_empty(),
+        "{:?}",
+        app.world().resource::<SeenErrors>().texts()
+    );
+}
