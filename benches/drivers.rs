@@ -245,6 +245,64 @@ fn lip_sync_analysis(c: &mut Criterion) {
     group.finish();
 }
 
+/// Streamer interop: reading one Live Link Face packet into a face, one VMC bundle (52 blendshapes, three
+/// bones) into a face, writing a VMC bundle (what `VmcSender` does per send); and the cut-out: the matte
+/// of the 512 px demo portrait (segmentation model + guided filter) and its application (colours carried
+/// under the soft pixels), once per portrait at rig time.
+fn streamer(c: &mut Criterion) {
+    use bevy_talking_head::drive::VmcFaceReader;
+    use bevy_talking_head::interop::{livelink, vmc};
+    let mut group = c.benchmark_group("streamer");
+    let mut face = FaceFrame::default().with_expression(Expression::JawOpen, 0.6);
+    face.head.yaw = 0.2;
+    let packet = livelink::encode(&livelink::LiveLinkPacket {
+        device_id: "00000000-0000-4000-8000-000000000001",
+        subject: "iPhone",
+        frame: 1,
+        sub_frame: 0.0,
+        rate: (60, 1),
+        values: Some(livelink::values_of(&face)),
+    });
+    group.bench_function("live_link packet to face", |b| {
+        b.iter(|| {
+            livelink::decode(std::hint::black_box(&packet))
+                .ok()?
+                .face(false, false)
+        })
+    });
+    let bundle = vmc::encode_face(&face, 1.0);
+    let mut reader = VmcFaceReader::default();
+    group.bench_function("vmc bundle to face", |b| {
+        b.iter(|| reader.feed(std::hint::black_box(&bundle)))
+    });
+    group.bench_function("vmc bundle from face", |b| {
+        b.iter(|| vmc::encode_face(std::hint::black_box(&face), 1.0))
+    });
+    let models = bevy_talking_head::tracking::default_face_models();
+    match bevy_talking_head::rig::Segmenter::load(&models, &Default::default()) {
+        Ok(segmenter) => {
+            let img = image::open(repo("assets/portraits/astronaut.png"))
+                .expect("the demo portrait (make setup)")
+                .to_rgba8();
+            let p = bevy_talking_head::render::PortraitImage::new(
+                img.width(),
+                img.height(),
+                img.into_raw(),
+            )
+            .unwrap();
+            let face_box = [180.0, 60.0, 320.0, 240.0];
+            group.sample_size(10);
+            group.bench_function("matte 512 px portrait", |b| {
+                b.iter(|| segmenter.matte(&p, face_box).unwrap())
+            });
+            let (matte, _) = segmenter.matte(&p, face_box).unwrap();
+            group.bench_function("apply matte 512 px", |b| b.iter(|| matte.apply(&p)));
+        }
+        Err(e) => eprintln!("streamer/matte: skipped ({e})"),
+    }
+    group.finish();
+}
+
 fn main() {
     latency();
     let mut c = Criterion::default()
@@ -253,5 +311,6 @@ fn main() {
         .configure_from_args();
     main_thread(&mut c);
     lip_sync_analysis(&mut c);
+    streamer(&mut c);
     c.final_summary();
 }

@@ -461,3 +461,37 @@ fn a_cut_out_heads_texture_has_the_mattes_alpha_through_the_warp() {
         app.world().resource::<SeenErrors>().texts()
     );
 }
+
+/// A head whose picture shows no person (a flat grey card with a rig given by hand): a warning that says
+/// so and what to do, and the whole picture shown.
+#[test]
+fn a_cut_out_head_without_a_person_warns_and_shows_the_whole_picture() {
+    let tracker = tracker();
+    let demo_rig = rig(&tracker, &common::warp::load(&demo()));
+    let mut app = app(1);
+    let portrait = flat_portrait(&mut app, 512, [128, 128, 128, 255]);
+    let head = app
+        .world_mut()
+        .spawn(
+            TalkingHead::new(portrait)
+                .with_rigs(vec![demo_rig])
+                .with_output_size(UVec2::splat(128))
+                .with_cutout(true),
+        )
+        .id();
+    update_until(
+        &mut app,
+        Duration::from_secs(60),
+        "the head rendered",
+        |app| stats(app, head).frames_rendered > 0,
+    );
+    let errors = app.world().resource::<SeenErrors>().texts();
+    eprintln!("{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("no person found to cut out") && e.contains("matte.png")),
+        "{errors:?}"
+    );
+    assert!(pixels(&app, head).chunks_exact(4).all(|p| p[3] == 255));
+}
