@@ -233,13 +233,58 @@ fn live_link_weights_and_angles_arrive_and_subjects_tell_heads_apart() {
 }
 
 #[test]
-fn lost_and_reordered_live_link_packets_never_show_an_older_face() {
+fn a_late_live_link_packet_never_replaces_a_newer_face() {
     let mut app = app(1);
     let port = free_port();
     let h = head(&mut app, LiveFace::live_link(port));
     let socket = sender();
-    // 300 frames at 60 Hz (5 s of the app's time, sent as fast as the frames update): every fifth lost,
-    // every seventh pair swapped, the frame number in the jaw so each shown face tells its frame.
+    let send = |frame: i32| {
+        socket
+            .send_to(
+                &live_link_bytes("iPhone", frame, &test_face((frame % 100) as f32 / 100.0)),
+                ("127.0.0.1", port),
+            )
+            .unwrap();
+    };
+    let shown = |app: &App| live(app, h).status().last.as_ref().map(|s| s.source_index);
+    // Twenty times: frame 2k+1 arrives and shows; then frame 2k arrives late, on its own (from 10 s on
+    // the sender's clock).
+    for k in 0..20 {
+        let (newer, older) = (600 + 2 * k + 1, 600 + 2 * k);
+        // (Sent again until it shows: the first goes out before the head listens.)
+        update_until(&mut app, WAIT, "the newer frame", |app| {
+            send(newer);
+            std::thread::sleep(Duration::from_millis(2));
+            shown(app) == Some(newer as u64)
+        });
+        send(older);
+        for _ in 0..5 {
+            std::thread::sleep(Duration::from_millis(4));
+            app.update();
+            assert_eq!(
+                shown(&app),
+                Some(newer as u64),
+                "frame {older} arrived late and was shown"
+            );
+        }
+    }
+    // A sender that starts over (its frame numbers jump back by more than a second): taken at once.
+    update_until(&mut app, WAIT, "the restarted stream", |app| {
+        send(5);
+        std::thread::sleep(Duration::from_millis(2));
+        shown(app) == Some(5)
+    });
+    assert!((face(&app, h).expressions.get(Expression::JawOpen) - 0.05).abs() < 1e-3);
+}
+
+#[test]
+fn a_lossy_live_link_stream_shows_rising_frames_and_ends_on_the_last() {
+    let mut app = app(1);
+    let port = free_port();
+    let h = head(&mut app, LiveFace::live_link(port));
+    let socket = sender();
+    // 300 frames, three per app update: every fifth lost, every seventh pair swapped; the frame number
+    // in the jaw, so each face shown tells its frame.
     let jaw = |frame: i32| frame as f32 / 300.0;
     let mut order: Vec<i32> = (0..300).filter(|f| f % 5 != 3).collect();
     for i in (0..order.len() - 1).step_by(7) {
@@ -267,28 +312,30 @@ fn lost_and_reordered_live_link_packets_never_show_an_older_face() {
             shown.push(s.source_index as i32);
         }
     }
-    // Let the last packets arrive.
+    // The last pair is swapped too: 299 arrives before 298, which must not show after it.
     update_until(&mut app, WAIT, "the last frame", |app| {
         std::thread::sleep(Duration::from_millis(2));
         live(app, h).status().last.as_ref().map(|s| s.source_index) == Some(299)
     });
+    for _ in 0..5 {
+        std::thread::sleep(Duration::from_millis(4));
+        app.update();
+    }
     let status = live(&app, h).status().clone();
-    let received = status.samples;
-    let reordered_dropped = status.dropped;
     eprintln!(
-        "Live Link over loopback: {sent} of 300 packets sent (1 in 5 lost), 1 pair in 7 swapped; \
-         {} faces reached the head, {} packets older than the newest dropped or replaced; shown \
+        "Live Link over loopback: {sent} of 300 packets sent (1 in 5 lost), 1 pair in 7 swapped, 3 per \
+         frame; {} faces reached the head, {} packets replaced by a newer one or dropped as older; shown \
          frames rise: {:?}...",
-        received,
-        reordered_dropped,
+        status.samples,
+        status.dropped,
         &shown[..shown.len().min(12)]
     );
     assert!(
         shown.windows(2).all(|w| w[1] > w[0]),
         "a face older than the one shown came back: {shown:?}"
     );
-    assert!(reordered_dropped >= 1, "no swapped packet was dropped");
-    assert!(received >= 20, "{received} faces");
+    assert!(status.samples >= 20, "{} faces", status.samples);
+    assert_eq!(status.last.as_ref().map(|s| s.source_index), Some(299));
     let f = face(&app, h);
     assert!((f.expressions.get(Expression::JawOpen) - jaw(299)).abs() < 1e-3);
 }
@@ -329,7 +376,8 @@ fn a_sender_that_stops_fades_to_idle_after_the_remote_face_hold() {
         gone.as_secs_f64() * 1e3
     );
     assert!(faded_from >= Duration::from_millis(240), "{faded_from:?}");
-    assert!(gone <= Duration::from_millis(1000), "{gone:?}");
+    // Held 250 ms, faded over 250 ms; a loaded machine's slow frames add a little.
+    assert!(gone <= Duration::from_millis(1500), "{gone:?}");
     // Idle life has the head: the streamed jaw is gone.
     app.update();
     assert!(face(&app, h).expressions.get(Expression::JawOpen) < 0.1);

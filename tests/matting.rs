@@ -460,6 +460,33 @@ fn a_cut_out_heads_texture_has_the_mattes_alpha_through_the_warp() {
         "{:?}",
         app.world().resource::<SeenErrors>().texts()
     );
+
+    // A matte that does not fit its portrait (the picture was replaced): a warning, and a new one.
+    Matte::opaque(100, 100).save(&matte).unwrap();
+    app.world_mut().entity_mut(again).despawn();
+    let portrait: Handle<Image> = app.world().resource::<AssetServer>().load("astronaut.png");
+    let third = app
+        .world_mut()
+        .spawn(
+            TalkingHead::new(portrait)
+                .with_output_size(UVec2::splat(256))
+                .with_cutout(true),
+        )
+        .id();
+    update_until(&mut app, wait, "the head with a new matte", |app| {
+        stats(app, third).frames_rendered > 0
+    });
+    let errors = app.world().resource::<SeenErrors>().texts();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("is 100x100 but the portrait 512x512")),
+        "{errors:?}"
+    );
+    let remade = Matte::load(&matte).unwrap().unwrap();
+    assert_eq!((remade.width, remade.height), (512, 512));
+    let cut: Vec<u8> = pixels(&app, third).chunks_exact(4).map(|p| p[3]).collect();
+    assert!(at(&cut, 2, 2) < 3 && at(&cut, 128, 90) > 250);
 }
 
 /// A head whose picture shows no person (a flat grey card with a rig given by hand): a warning that says

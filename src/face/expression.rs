@@ -106,16 +106,23 @@ impl fmt::Display for Expression {
 #[error("`{0}` is not an ARKit blendshape name (expected e.g. `jawOpen`, `eyeBlinkLeft`)")]
 pub struct UnknownExpression(pub String);
 
+impl Expression {
+    /// The expression named `name`, ARKit's camelCase or, ignoring case, Live Link Face's PascalCase;
+    /// `None` for any other name (without allocating, unlike `parse`'s error).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|e| e.name().eq_ignore_ascii_case(name))
+    }
+}
+
 impl FromStr for Expression {
     type Err = UnknownExpression;
 
     /// Accepts ARKit's camelCase (`jawOpen`) and, ignoring case, Live Link Face's PascalCase (`JawOpen`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|e| e.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| UnknownExpression(s.to_owned()))
+        Self::from_name(s).ok_or_else(|| UnknownExpression(s.to_owned()))
     }
 }
 

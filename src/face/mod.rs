@@ -113,23 +113,19 @@ impl FaceFrame {
 }
 
 fn bitwise_eq(a: &FaceFrame, b: &FaceFrame) -> bool {
-    let bits = |f: &FaceFrame| {
-        let mut v: Vec<u32> = f.expressions.0.iter().map(|x| x.to_bits()).collect();
+    // Every number's bits, without allocating (network decoders call `sanitize` on each packet).
+    let floats = |f: &FaceFrame| {
         let h = f.head;
-        v.extend([h.yaw, h.pitch, h.roll, h.scale].map(f32::to_bits));
-        v.extend(h.translation.map(f32::to_bits));
-        v.extend(
-            f.gaze
-                .left
-                .iter()
-                .chain(f.gaze.right.iter())
-                .map(|x| x.to_bits()),
-        );
-        v.push(f.time.to_bits() as u32);
-        v.push((f.time.to_bits() >> 32) as u32);
-        v
+        f.expressions
+            .0
+            .into_iter()
+            .chain([h.yaw, h.pitch, h.roll, h.scale])
+            .chain(h.translation)
+            .chain(f.gaze.left)
+            .chain(f.gaze.right)
+            .map(f32::to_bits)
     };
-    bits(a) == bits(b)
+    a.time.to_bits() == b.time.to_bits() && floats(a).eq(floats(b))
 }
 
 #[cfg(test)]

@@ -148,9 +148,13 @@ pub fn angles_of(rotation: [f32; 4]) -> Option<(f32, f32, f32)> {
 /// `LeftEye` and `RightEye` bones, all 52 ARKit blendshapes by their ARKit names (`eyeBlinkLeft`, ...)
 /// and `/VMC/Ext/Blend/Apply` (about 3 KB).
 ///
-/// Put it on a [`TalkingHead`](crate::TalkingHead) entity (it reads the head's [`FaceFrame`]). A send
-/// that fails (no route, the port refused) is reported once per distinct problem as a
-/// [`TalkingHeadError`](crate::TalkingHeadError) and tried again at the next send.
+/// Put it on a [`TalkingHead`](crate::TalkingHead) entity (it reads the head's [`FaceFrame`]). Sends that
+/// fail (no route, nobody listening on the port) are counted ([`failed`](Self::failed)) and reported as a
+/// [`TalkingHeadError`](crate::TalkingHeadError) when a problem first shows and then at most every 5 s
+/// while it lasts; sending goes on at the next turn.
+///
+/// The bones carry typical adult local positions (the head 10 cm above the neck, the eyes 3.2 cm either
+/// side, 6 cm up and 5.5 cm forward), for receivers that apply bone positions as well as rotations.
 ///
 /// ```no_run
 /// # use bevy::prelude::*;
@@ -176,6 +180,7 @@ pub struct VmcSender {
     socket: Option<UdpSocket>,
     sent: u64,
     failed: u64,
+    reported: Option<(String, std::time::Instant)>,
 }
 
 impl VmcSender {
@@ -199,6 +204,7 @@ impl VmcSender {
             socket: None,
             sent: 0,
             failed: 0,
+            reported: None,
         }
     }
 
@@ -236,9 +242,9 @@ fn message(addr: &str, args: Vec<OscType>) -> OscPacket {
     })
 }
 
-fn bone(name: &str, rotation: [f32; 4]) -> OscPacket {
+fn bone(name: &str, position: [f32; 3], rotation: [f32; 4]) -> OscPacket {
     let mut args = vec![OscType::String(name.to_owned())];
-    args.extend([0.0, 0.0, 0.0].map(OscType::Float));
+    args.extend(position.map(OscType::Float));
     args.extend(rotation.map(OscType::Float));
     message("/VMC/Ext/Bone/Pos", args)
 }
@@ -250,14 +256,18 @@ pub fn encode_face(face: &FaceFrame, time: f32) -> Vec<u8> {
         message("/VMC/Ext/T", vec![OscType::Float(time)]),
         bone(
             "Head",
+            [0.0, 0.1, 0.0],
             rotation_of(face.head.yaw, face.head.pitch, face.head.roll),
         ),
+        // The avatar faces +z, so its left is -x.
         bone(
             "LeftEye",
+            [-0.032, 0.06, 0.055],
             rotation_of(face.gaze.left[0], face.gaze.left[1], 0.0),
         ),
         bone(
             "RightEye",
+            [0.032, 0.06, 0.055],
             rotation_of(face.gaze.right[0], face.gaze.right[1], 0.0),
         ),
     ];
@@ -297,19 +307,28 @@ pub(crate) fn send_vmc(
         }
         let bytes = encode_face(face, now as f32);
         match sender.send(&bytes) {
-            Ok(()) => sender.sent += 1,
+            Ok(()) => {
+                sender.sent += 1;
+                sender.reported = None;
+            }
+            // A full send buffer: this packet is dropped, the next goes.
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => sender.failed += 1,
             Err(e) => {
                 sender.failed += 1;
-                // A socket that failed is made anew at the next send.
-                sender.socket = None;
-                errors.warn(
-                    entity,
-                    Error::Stream {
-                        stream: format!("VMC to {}", sender.target),
-                        problem: format!("cannot send: {e}"),
-                    },
-                );
+                let problem = format!("cannot send: {e}");
+                let due = sender.reported.as_ref().is_none_or(|(last, at)| {
+                    *last != problem || at.elapsed() >= std::time::Duration::from_secs(5)
+                });
+                if due {
+                    sender.reported = Some((problem.clone(), std::time::Instant::now()));
+                    errors.warn(
+                        entity,
+                        Error::Stream {
+                            stream: format!("VMC to {}", sender.target),
+                            problem,
+                        },
+                    );
+                }
             }
         }
     }

@@ -4,11 +4,15 @@
 //! [`Segmenter`] runs MediaPipe's selfie segmentation (256 x 256, converted by set-up and embedded in the
 //! crate) on the portrait, or on a square around the face when the face is small in the picture; the
 //! coarse mask is then refined at the portrait's resolution by a guided filter (He, Sun and Tang 2010)
-//! with the portrait's colours as the guide: where the person's outline has a colour edge the matte's
-//! edge snaps to it, where it has none (hair against a like background) the matte stays soft.
+//! with the portrait's luma as the guide: where the person's outline has an edge in the picture the
+//! matte's edge moves onto it, where it has none (hair against a like background) the matte stays soft.
+//! Only the part of the matte connected to the face is kept, and the person's colours are carried under
+//! the soft edge ([`Matte::apply`]).
 //!
-//! The matte is saved beside the portrait as an editable greyscale PNG (`face.png` ->
-//! `face.png.matte.png`, [`matte_path`]) and reused from there: paint it to fix a cut-out.
+//! The matte is made from the portrait file at its own resolution (at most 2048 px) and saved beside it
+//! as an editable greyscale PNG of the same size (`face.png` -> `face.png.matte.png`, [`matte_path`]);
+//! it is reused from there for every head size: paint it to fix a cut-out. A matte of another size than
+//! its portrait (the picture was replaced) or one that cannot be read is made anew.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -60,12 +64,22 @@ impl Matte {
         }
     }
 
+    /// Whether the fields agree (`width * height` alpha values, neither side 0). A matte that does not is
+    /// taken as opaque by [`resized`](Self::resized) and [`apply`](Self::apply).
+    pub fn is_valid(&self) -> bool {
+        self.width > 0
+            && self.height > 0
+            && self.alpha.len() == self.width as usize * self.height as usize
+    }
+
     /// The alpha at pixel `(x, y)`, `0..=1` (0 outside the matte).
     pub fn at(&self, x: u32, y: u32) -> f32 {
         if x >= self.width || y >= self.height {
             return 0.0;
         }
-        self.alpha[(y * self.width + x) as usize] as f32 / 255.0
+        self.alpha
+            .get(y as usize * self.width as usize + x as usize)
+            .map_or(0.0, |a| *a as f32 / 255.0)
     }
 
     /// Reads a greyscale (or any) PNG or JPEG as a matte (its luma); `Ok(None)` when there is no file.
@@ -109,7 +123,12 @@ impl Matte {
         )
         .map_err(|e| err(format!("cannot encode the matte: {e}")))?;
         let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".part");
+        // Its own temporary file per writer (two apps may write one portrait's matte at once).
+        tmp.push(format!(
+            ".{}.{:?}.part",
+            std::process::id(),
+            std::thread::current().id()
+        ));
         let tmp = PathBuf::from(tmp);
         std::fs::write(&tmp, &png)
             .and_then(|()| std::fs::rename(&tmp, path))
@@ -121,6 +140,9 @@ impl Matte {
 
     /// The matte resampled (bilinear) to `width x height`.
     pub fn resized(&self, width: u32, height: u32) -> Self {
+        if !self.is_valid() || width == 0 || height == 0 {
+            return Self::opaque(width, height);
+        }
         if (width, height) == (self.width, self.height) {
             return self.clone();
         }

@@ -293,7 +293,7 @@ impl PortraitRigger {
             })
     }
 
-    /// The rig of one portrait: given, else its sidecar, else tracked (and saved as the sidecar).
+    /// The segmentation model, loaded once from where the tracker's models are.
     fn segmenter(&self) -> std::result::Result<Arc<Segmenter>, String> {
         self.segmenter
             .get_or_init(|| {
@@ -308,9 +308,10 @@ impl PortraitRigger {
             .clone()
     }
 
-    /// `image` with its person's matte as its alpha: the matte beside the file if there is one, else made
-    /// by the segmentation model (and saved beside the file). Without a person, or without the model, the
-    /// image stays opaque and a warning says why.
+    /// `image` with its person's matte as its alpha: the matte beside the file if there is one that fits
+    /// it, else made by the segmentation model from the file at its own resolution (or from `image`,
+    /// without a file) and saved beside the file. Without a person, or without the model, the image
+    /// stays opaque and a warning says why.
     fn cut_out(
         &self,
         image: &PortraitImage,
@@ -319,12 +320,31 @@ impl PortraitRigger {
         warnings: &mut Vec<(String, String)>,
     ) -> PortraitImage {
         let label = file.map_or_else(|| "<portrait>".to_owned(), |f| f.display().to_string());
+        let file_size = file.and_then(|f| image_file_size(f).ok());
+        // Whether a matte file must be (re)written: none, or one that does not fit the picture.
+        let mut write = true;
         if let Some(file) = file {
-            match Matte::load(&matte_path(file)) {
-                Ok(Some(matte)) => return matte.apply(image),
+            let path = matte_path(file);
+            match Matte::load(&path) {
+                Ok(Some(matte)) if Some([matte.width, matte.height]) == file_size => {
+                    return matte.apply(image);
+                }
+                Ok(Some(matte)) => warnings.push((
+                    label.clone(),
+                    format!(
+                        "`{}` is {}x{} but the portrait {}; making a new matte",
+                        path.display(),
+                        matte.width,
+                        matte.height,
+                        file_size
+                            .map_or_else(|| "unreadable".to_owned(), |[w, h]| format!("{w}x{h}"))
+                    ),
+                )),
                 Ok(None) => {}
                 Err(e) => warnings.push((label.clone(), format!("{e}; making a new one"))),
             }
+        } else {
+            write = false;
         }
         let segmenter = match self.segmenter() {
             Ok(s) => s,
@@ -333,10 +353,23 @@ impl PortraitRigger {
                 return image.clone();
             }
         };
-        let rig = rig.scaled_to([image.width, image.height]);
+        // The picture at its own resolution (the matte is kept for every head size), at most 2048 px.
+        let full = file
+            .and_then(|f| std::fs::read(f).ok())
+            .and_then(|bytes| PortraitImage::decode(&bytes, &label).ok())
+            .map(|p| {
+                let k = (2048.0 / p.width.max(p.height) as f32).min(1.0);
+                if k < 1.0 {
+                    p.resized((p.width as f32 * k) as u32, (p.height as f32 * k) as u32)
+                } else {
+                    p
+                }
+            });
+        let source = full.as_ref().unwrap_or(image);
+        let rig = rig.scaled_to([source.width, source.height]);
         let face = crate::math::bounds(rig.landmarks.iter().map(|p| [p[0], p[1]]));
         let face = [face.0[0], face.0[1], face.1[0], face.1[1]];
-        let (matte, report) = match segmenter.matte(image, face) {
+        let (matte, report) = match segmenter.matte(source, face) {
             Ok(m) => m,
             Err(e) => {
                 warnings.push((label, format!("no cut-out (shown whole): {e}")));
@@ -350,25 +383,25 @@ impl PortraitRigger {
                     "no person found to cut out (the segmentation sees {:.0} % of the face); the portrait \
                      is shown whole. Paint a matte (white: keep) and save it as `{}`",
                     100.0 * report.face_alpha,
-                    file.map_or_else(|| "<file>.matte.png".to_owned(), |f| matte_path(f).display().to_string())
+                    file.map_or_else(
+                        || "<file>.matte.png".to_owned(),
+                        |f| matte_path(f).display().to_string()
+                    )
                 ),
             ));
             return image.clone();
         }
-        if self.write_sidecars
-            && let Some(file) = file
-            && let Ok([w, h]) = image_file_size(file)
+        if write
+            && self.write_sidecars
+            && let (Some(file), Some([w, h])) = (file, file_size)
+            && let Err(e) = matte.resized(w, h).save(&matte_path(file))
         {
-            let path = matte_path(file);
-            if !path.exists()
-                && let Err(e) = matte.resized(w, h).save(&path)
-            {
-                bevy::log::debug!("not keeping the matte: {e}");
-            }
+            bevy::log::debug!("not keeping the matte: {e}");
         }
         matte.apply(image)
     }
 
+    /// The rig of one portrait: given, else its sidecar, else tracked (and saved as the sidecar).
     fn rig_for(
         &self,
         image: &PortraitImage,

@@ -146,11 +146,7 @@ impl std::fmt::Debug for LiveFace {
 impl LiveFace {
     /// A driver for `source`.
     pub fn new(source: LiveSource) -> Self {
-        let face_timeout = if source.network().is_some() {
-            NETWORK_HOLD
-        } else {
-            Duration::from_millis(500)
-        };
+        let face_timeout = default_face_timeout(&source);
         Self {
             source,
             weight: 1.0,
@@ -206,7 +202,12 @@ impl LiveFace {
     }
 
     /// Switches to another source: the threads of the old one stop, new ones start on the next frame.
+    /// A [`face_timeout`](Self::face_timeout) left at the old kind of source's default takes the new
+    /// one's (a stream received over the network is held for less than a tracked camera).
     pub fn set_source(&mut self, source: LiveSource) {
+        if self.face_timeout == default_face_timeout(&self.source) {
+            self.face_timeout = default_face_timeout(&source);
+        }
         self.source = source;
         self.restart = true;
     }
@@ -291,7 +292,7 @@ impl LiveFace {
             self.smoothed = None;
             self.motion = None;
             self.warned = false;
-            self.runtime = Some(network::listen(protocol, port, subject, epoch));
+            self.runtime = Some(network::listen(protocol, port, subject, name, epoch));
             return;
         }
         let stop = Arc::new(Stop::default());
@@ -398,6 +399,16 @@ pub(crate) struct TrackerConfig {
 /// How long a face received over the network is held after its last packet before it fades (over a
 /// quarter of a second) to the layers below: as [`RemoteFace`](crate::net::RemoteFace)'s default hold.
 const NETWORK_HOLD: Duration = Duration::from_millis(250);
+
+/// How long a source's face is held after the last one: [`NETWORK_HOLD`] for a stream received over the
+/// network, half a second for a tracked source (tracking misses a frame now and then).
+fn default_face_timeout(source: &LiveSource) -> Duration {
+    if source.network().is_some() {
+        NETWORK_HOLD
+    } else {
+        Duration::from_millis(500)
+    }
+}
 
 /// The layer live tracking writes (and takes with it when it goes).
 const LIVE_LAYER: LayerId = LayerId::fixed(Priority::TRACKING, "live face");

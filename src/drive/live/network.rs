@@ -44,6 +44,8 @@ const BAD_PACKET_REPORT: Duration = Duration::from_secs(5);
 
 /// One head listening on a port.
 struct Subscriber {
+    /// The source's name for the head's status (with its subject).
+    name: String,
     subject: Option<String>,
     samples: Sender<LiveSample>,
     samples_back: Receiver<LiveSample>,
@@ -83,8 +85,9 @@ impl Subscriber {
         }
     }
 
-    /// Hands `face` (received at `at`) to the head, calibrated; `false` if the head is gone.
-    fn deliver(&mut self, mut face: FaceFrame, source_index: u64, at: Instant) -> bool {
+    /// Hands `face` (received at `at`) to the head, calibrated (a head that went away is noticed by its
+    /// stop flag).
+    fn deliver(&mut self, mut face: FaceFrame, source_index: u64, at: Instant) {
         while let Ok(Control::Calibrate) = self.control.try_recv() {
             self.calibrate = true;
         }
@@ -109,13 +112,8 @@ impl Subscriber {
             motion: None,
         };
         self.index += 1;
-        match send_newest(&self.samples, &self.samples_back, sample) {
-            Ok(Some(_)) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                true
-            }
-            Ok(None) => true,
-            Err(()) => false,
+        if let Ok(Some(_)) = send_newest(&self.samples, &self.samples_back, sample) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -137,6 +135,7 @@ pub(super) fn listen(
     protocol: Protocol,
     port: u16,
     subject: Option<String>,
+    name: String,
     epoch: Instant,
 ) -> Runtime {
     let stop = Arc::new(Stop::default());
@@ -145,6 +144,7 @@ pub(super) fn listen(
     let (status_tx, status_rx) = crossbeam_channel::unbounded();
     let (control_tx, control_rx) = crossbeam_channel::unbounded();
     let subscriber = Subscriber {
+        name,
         subject,
         samples: sample_tx,
         samples_back: sample_rx.clone(),
@@ -221,10 +221,35 @@ fn bind(port: u16) -> std::io::Result<UdpSocket> {
     Ok(socket)
 }
 
+/// Takes a port's listener out of [`LISTENERS`] when its thread ends, however it ends (a panic too: later
+/// heads must not join a dead listener).
+struct Deregister {
+    port: u16,
+    listener: Arc<Listener>,
+}
+
+impl Drop for Deregister {
+    fn drop(&mut self) {
+        let mut listeners = LISTENERS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(map) = listeners.as_mut()
+            && map
+                .get(&self.port)
+                .is_some_and(|l| Arc::ptr_eq(l, &self.listener))
+        {
+            map.remove(&self.port);
+        }
+    }
+}
+
 /// The listening thread of `port`.
 fn run(listener: Arc<Listener>, port: u16) {
     let protocol = listener.protocol;
-    let name = format!("{} on UDP port {port}", protocol.name());
+    // Declared before the socket, so dropped after it: the port is free before the listener leaves the
+    // map (a head joining then starts a new listener that can bind it).
+    let _deregister = Deregister {
+        port,
+        listener: listener.clone(),
+    };
     let mut subscribers: Vec<Subscriber> = Vec::new();
     let mut socket: Option<UdpSocket> = None;
     let mut next_bind = Instant::now();
@@ -237,7 +262,7 @@ fn run(listener: Arc<Listener>, port: u16) {
             let mut joining = listener.joining.lock().unwrap_or_else(|e| e.into_inner());
             for s in joining.drain(..) {
                 let _ = match (&socket, &bind_error) {
-                    (Some(_), _) => s.status.send(Status::Opened(name.clone())),
+                    (Some(_), _) => s.status.send(Status::Opened(s.name.clone())),
                     (None, Some(why)) => s.status.send(Status::Lost(why.clone())),
                     (None, None) => Ok(()),
                 };
@@ -246,14 +271,18 @@ fn run(listener: Arc<Listener>, port: u16) {
         }
         subscribers.retain(|s| !s.stop.is_set());
         if subscribers.is_empty() {
-            // The last head left: end, unless one joins while the port is being given up.
-            let mut listeners = LISTENERS.lock().unwrap_or_else(|e| e.into_inner());
+            // The last head left: give the port up first, then end, unless a head joined meanwhile
+            // (then the port is bound again on the next turn). Joining happens under the map's lock.
+            drop(socket.take());
+            let listeners = LISTENERS.lock().unwrap_or_else(|e| e.into_inner());
             if listener
                 .joining
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .is_empty()
             {
+                // Out of the map before the lock is released (the guard's removal finds nothing).
+                let mut listeners = listeners;
                 if let Some(map) = listeners.as_mut()
                     && map.get(&port).is_some_and(|l| Arc::ptr_eq(l, &listener))
                 {
@@ -261,6 +290,7 @@ fn run(listener: Arc<Listener>, port: u16) {
                 }
                 return;
             }
+            next_bind = Instant::now();
             continue;
         }
         let Some(sock) = &socket else {
@@ -271,7 +301,7 @@ fn run(listener: Arc<Listener>, port: u16) {
                         socket = Some(s);
                         bind_error = None;
                         for s in &subscribers {
-                            let _ = s.status.send(Status::Opened(name.clone()));
+                            let _ = s.status.send(Status::Opened(s.name.clone()));
                         }
                     }
                     Err(e) => {
@@ -318,7 +348,9 @@ fn run(listener: Arc<Listener>, port: u16) {
             Protocol::Vmc => match vmc.feed(packet) {
                 Ok(Some(face)) => {
                     let frames = vmc.frames();
-                    subscribers.retain_mut(|s| s.deliver(face, frames, at));
+                    for s in &mut subscribers {
+                        s.deliver(face, frames, at);
+                    }
                 }
                 Ok(None) => {}
                 Err(e) => {
@@ -332,7 +364,7 @@ fn run(listener: Arc<Listener>, port: u16) {
 }
 
 /// Hands a Live Link packet to the heads that listen for its subject.
-fn live_link(subscribers: &mut Vec<Subscriber>, packet: &[u8], at: Instant) {
+fn live_link(subscribers: &mut [Subscriber], packet: &[u8], at: Instant) {
     let p = match livelink::decode(packet) {
         Ok(p) => p,
         Err(e) => {
@@ -346,13 +378,13 @@ fn live_link(subscribers: &mut Vec<Subscriber>, packet: &[u8], at: Instant) {
         }
     };
     let time = p.seconds();
-    subscribers.retain_mut(|s| {
+    for s in subscribers.iter_mut() {
         if !s.wants(p.subject) {
-            return true;
+            continue;
         }
         let Some(face) = p.face(false, false) else {
             s.face_seen(false);
-            return true;
+            continue;
         };
         if let (Some(t), Some((newest, subject))) = (time, &s.newest)
             && subject == p.subject
@@ -361,13 +393,13 @@ fn live_link(subscribers: &mut Vec<Subscriber>, packet: &[u8], at: Instant) {
         {
             // Older than what the head shows: a reordered or repeated packet.
             s.dropped.fetch_add(1, Ordering::Relaxed);
-            return true;
+            continue;
         }
         match (time, &mut s.newest) {
             (Some(t), Some((newest, subject))) if subject == p.subject => *newest = t,
             (Some(t), _) => s.newest = Some((t, p.subject.to_owned())),
             (None, _) => {}
         }
-        s.deliver(face, p.frame as u64, at)
-    });
+        s.deliver(face, p.frame as u64, at);
+    }
 }

@@ -5,15 +5,26 @@ use crate::face::{Expression, ExpressionWeights, FaceFrame};
 use crate::interop::osc::{OscError, read_packet};
 use crate::interop::vmc::{VmcEvent, angles_of};
 
-/// The VRM blendshape presets a VMC sender may send instead of (or besides) ARKit names.
-const PRESETS: [&str; 8] = ["Blink", "Blink_L", "Blink_R", "A", "I", "U", "E", "O"];
+/// The VRM expression presets a VMC sender may send instead of (or besides) ARKit names, VRM 0.x's and
+/// VRM 1.0's names: blink, blink left, blink right, then the vowels A, I, U, E, O.
+const PRESETS: [&[&str]; 8] = [
+    &["Blink"],
+    &["Blink_L", "blinkLeft"],
+    &["Blink_R", "blinkRight"],
+    &["A", "aa"],
+    &["I", "ih"],
+    &["U", "ou"],
+    &["E", "ee"],
+    &["O", "oh"],
+];
 
 /// Assembles faces from a VMC stream (`/VMC/Ext/Blend/Val` values, the `Head`, `LeftEye` and `RightEye`
 /// bones), one at each `/VMC/Ext/Blend/Apply`, as a receiver does.
 ///
 /// Blendshapes are matched by their ARKit names in any case (`eyeBlinkLeft`, `EyeBlinkLeft`) and by the
-/// VRM presets `Blink`, `Blink_L`, `Blink_R` (the blinks) and `A`, `I`, `U`, `E`, `O` (the
-/// [`Vowel`] mouth shapes); other names are counted in [`ignored`](Self::ignored). A value stays until
+/// VRM presets `Blink`, `Blink_L`, `Blink_R` (VRM 1.0: `blinkLeft`, `blinkRight`) and `A`, `I`, `U`,
+/// `E`, `O` (VRM 1.0: `aa`, `ih`, `ou`, `ee`, `oh`; the [`Vowel`] mouth shapes); other names are
+/// counted in [`ignored`](Self::ignored). Nothing here allocates. A value stays until
 /// it is sent again, as in the protocol. [`LiveSource::Vmc`](super::LiveSource::Vmc) uses this; use it
 /// yourself to read VMC from your own socket.
 #[derive(Clone, Debug, Default)]
@@ -28,12 +39,22 @@ pub struct VmcFaceReader {
 }
 
 impl VmcFaceReader {
-    /// Reads one UDP packet: the face at its last `Apply`, or `None` if it has none. An error means
-    /// the packet is not OSC (what it held before the error was used).
+    /// Reads one UDP packet: the face as it was at the packet's last `Apply` (values after it wait for
+    /// the next), or `None` if it has none. A packet that turns out malformed after an `Apply` still
+    /// gives that face; an error means no face was applied before the packet stopped being OSC (what it
+    /// held up to there was taken).
     pub fn feed(&mut self, packet: &[u8]) -> Result<Option<FaceFrame>, OscError> {
-        let mut applied = false;
-        read_packet(packet, &mut |m, _| applied |= self.event(VmcEvent::of(&m)))?;
-        Ok(applied.then(|| self.face()))
+        let mut applied = None;
+        let read = read_packet(packet, &mut |m, _| {
+            if self.event(VmcEvent::of(&m)) {
+                applied = Some(self.face());
+            }
+        });
+        match (read, applied) {
+            (_, Some(face)) => Ok(Some(face)),
+            (Ok(()), None) => Ok(None),
+            (Err(e), None) => Err(e),
+        }
     }
 
     /// Takes one event; `true` at an `Apply` (a new face is ready: [`face`](Self::face)).
@@ -45,9 +66,12 @@ impl VmcFaceReader {
                 } else {
                     0.0
                 };
-                if let Ok(e) = name.parse::<Expression>() {
+                if let Some(e) = Expression::from_name(name) {
                     self.weights.set(e, value);
-                } else if let Some(i) = PRESETS.iter().position(|p| p.eq_ignore_ascii_case(name)) {
+                } else if let Some(i) = PRESETS
+                    .iter()
+                    .position(|names| names.iter().any(|p| p.eq_ignore_ascii_case(name)))
+                {
                     self.presets[i] = value;
                 } else {
                     self.ignored += 1;
@@ -134,6 +158,44 @@ mod tests {
     }
 
     #[test]
+    fn a_packet_gives_the_face_at_its_last_apply() {
+        use rosc::{OscBundle, OscMessage, OscPacket, OscTime, OscType};
+        let blend = |name: &str, v: f32| {
+            OscPacket::Message(OscMessage {
+                addr: "/VMC/Ext/Blend/Val".into(),
+                args: vec![OscType::String(name.into()), OscType::Float(v)],
+            })
+        };
+        let apply = OscPacket::Message(OscMessage {
+            addr: "/VMC/Ext/Blend/Apply".into(),
+            args: vec![],
+        });
+        let packet = rosc::encoder::encode(&OscPacket::Bundle(OscBundle {
+            timetag: OscTime {
+                seconds: 0,
+                fractional: 1,
+            },
+            content: vec![blend("jawOpen", 0.5), apply, blend("jawOpen", 0.9)],
+        }))
+        .unwrap();
+        let mut reader = VmcFaceReader::default();
+        let f = reader.feed(&packet).unwrap().unwrap();
+        assert_eq!(f.expressions.get(Expression::JawOpen), 0.5);
+        // The value after the Apply waits for the next one; a malformed tail keeps the applied face.
+        let mut cut = packet.clone();
+        cut.truncate(packet.len() - 8);
+        assert_eq!(
+            reader
+                .feed(&cut)
+                .unwrap()
+                .unwrap()
+                .expressions
+                .get(Expression::JawOpen),
+            0.5
+        );
+    }
+
+    #[test]
     fn vrm_presets_and_unknown_names() {
         let mut reader = VmcFaceReader::default();
         for (name, value) in [
@@ -141,13 +203,14 @@ mod tests {
             ("A", 0.5),
             ("Joy", 1.0),
             ("EYEWIDERIGHT", 0.4),
+            ("blinkRight", 0.5),
         ] {
             reader.event(VmcEvent::Blend { name, value });
         }
         assert!(reader.event(VmcEvent::Apply));
         let f = reader.face();
         assert_eq!(f.expressions.get(Expression::EyeBlinkLeft), 1.0);
-        assert_eq!(f.expressions.get(Expression::EyeBlinkRight), 0.0);
+        assert_eq!(f.expressions.get(Expression::EyeBlinkRight), 0.5);
         assert_eq!(f.expressions.get(Expression::JawOpen), 0.5);
         assert_eq!(f.expressions.get(Expression::EyeWideRight), 0.4);
         assert_eq!(reader.ignored(), 1);
