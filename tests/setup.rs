@@ -17,11 +17,11 @@ fn setup_run_again_downloads_nothing() {
         "set-up failed offline (something was missing):\n{stdout}\n{stderr}"
     );
     assert!(
-        stdout.contains(": 0 downloaded, 0 built, 6 already present"),
+        stdout.contains(": 0 downloaded, 0 built, 7 already present"),
         "{stdout}"
     );
     for step in [
-        "[1/7]", "[2/7]", "[3/7]", "[4/7]", "[5/7]", "[6/7]", "[7/7]",
+        "[1/8]", "[2/8]", "[3/8]", "[4/8]", "[5/8]", "[6/8]", "[7/8]", "[8/8]",
     ] {
         assert!(
             stdout.contains(step),

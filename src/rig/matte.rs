@@ -29,6 +29,9 @@ const SIZE: usize = 256;
 const SMALL_FACE: f32 = 0.2;
 /// Below this mean alpha over the face, no person was found.
 const NO_PERSON: f32 = 0.5;
+/// The person is what is connected to the face through pixels at least this sure: the model gives
+/// textured backgrounds (a painting's brushwork) 0.3-0.7, the person near 1.
+const SURE: f32 = 0.75;
 
 /// The matte of a portrait's main file: `face.png` -> `face.png.matte.png`.
 pub fn matte_path(portrait: &Path) -> PathBuf {
@@ -408,9 +411,9 @@ fn mean_in(values: &[f32], width: u32, b: [f32; 4]) -> f32 {
     if n == 0 { 0.0 } else { (sum / n as f64) as f32 }
 }
 
-/// Keeps the person: the part of the matte (alpha >= 0.5) connected to the face's box, and its soft edge
-/// within `margin` pixels; blobs elsewhere (a flag, a second figure, background the model half took for
-/// a person) go to 0.
+/// Keeps the person: the part of the matte at least [`SURE`] connected to the face's box, and its soft
+/// edge, fading to 0 over `margin` pixels beyond it; blobs elsewhere (a flag, a second figure, background
+/// the model half took for a person) go to 0.
 fn keep_connected_to(alpha: &mut [f32], w: usize, face: [f32; 4], margin: usize) {
     let h = alpha.len() / w.max(1);
     if w == 0 || h == 0 {
@@ -430,7 +433,7 @@ fn keep_connected_to(alpha: &mut [f32], w: usize, face: [f32; 4], margin: usize)
     for y in (fy0.max(0.0) as usize)..(fy1.max(0.0) as usize).min(h) {
         for x in (fx0.max(0.0) as usize)..(fx1.max(0.0) as usize).min(w) {
             let k = y * w + x;
-            if alpha[k] >= 0.5 && !kept[k] {
+            if alpha[k] >= SURE && !kept[k] {
                 kept[k] = true;
                 stack.push(k);
             }
@@ -443,7 +446,7 @@ fn keep_connected_to(alpha: &mut [f32], w: usize, face: [f32; 4], margin: usize)
     while let Some(k) = stack.pop() {
         let (x, y) = (k % w, k / w);
         let mut visit = |n: usize| {
-            if !kept[n] && alpha[n] >= 0.5 {
+            if !kept[n] && alpha[n] >= SURE {
                 kept[n] = true;
                 stack.push(n);
             }
@@ -461,8 +464,10 @@ fn keep_connected_to(alpha: &mut [f32], w: usize, face: [f32; 4], margin: usize)
             visit(k + w);
         }
     }
-    // The kept part grown by `margin` (a box dilation through the box mean): its soft edge stays.
-    let grown = box_mean(
+    // A smooth reach around the kept part (its box mean, times four: 1 inside, on its border and over
+    // the soft edge next to it, fading to 0 at `margin` beyond): what lies further fades out without a
+    // hard border.
+    let reach = box_mean(
         &kept
             .iter()
             .map(|&k| if k { 1.0 } else { 0.0 })
@@ -471,10 +476,8 @@ fn keep_connected_to(alpha: &mut [f32], w: usize, face: [f32; 4], margin: usize)
         h,
         margin,
     );
-    for (a, g) in alpha.iter_mut().zip(grown) {
-        if g <= 0.0 {
-            *a = 0.0;
-        }
+    for (a, r) in alpha.iter_mut().zip(reach) {
+        *a *= (4.0 * r).min(1.0);
     }
 }
 
