@@ -273,16 +273,7 @@ class Setup:
             if got != tflite_sha:
                 raise SystemExit(f"error: {src.relative_to(ROOT)}: sha256 {got}, expected {tflite_sha} "
                                  "(the repository's copy of Google's model is damaged; check it out again)")
-            dst = ASSET_MODELS / onnx_name
-            tmp = dst.with_suffix(".onnx.part")
-            subprocess.run([str(python), str(MODELS / "convert_tflite.py"), str(src), str(tmp), json.dumps(spec)],
-                           check=True)
-            got = _sha256(tmp)
-            if got != onnx_sha:
-                tmp.unlink()
-                raise SystemExit(f"error: converting {src.relative_to(ROOT)} gave {onnx_name} with sha256 {got}, "
-                                 f"expected {onnx_sha} (a changed converter or Python package?)")
-            tmp.replace(dst)
+            dst = _convert_checked(python, src, onnx_name, spec, onnx_sha, str(src.relative_to(ROOT)))
             self.note(f"converted {src.relative_to(ROOT)} -> {dst.relative_to(ROOT)} (sha256 checked)")
         self.built += 1
 
@@ -335,16 +326,7 @@ class Setup:
                                      f"(sha256 {hashlib.sha256(data).hexdigest()}, expected {tflite_sha})")
                 src = work / member
                 src.write_bytes(data)
-                dst = ASSET_MODELS / onnx_name
-                tmp = dst.with_suffix(".onnx.part")
-                subprocess.run([str(python), str(MODELS / "convert_tflite.py"), str(src), str(tmp), json.dumps(spec)],
-                               check=True)
-                got = _sha256(tmp)
-                if got != onnx_sha:
-                    tmp.unlink()
-                    raise SystemExit(f"error: converting {member} gave {onnx_name} with sha256 {got}, expected "
-                                     f"{onnx_sha} (a changed converter or Python package?)")
-                tmp.replace(dst)
+                dst = _convert_checked(python, src, onnx_name, spec, onnx_sha, member)
                 self.note(f"converted {member} ({SEGMENTATION_NPM[0]}@{SEGMENTATION_NPM[1]}) -> "
                           f"{dst.relative_to(ROOT)} (sha256 checked)")
         self.built += 1
@@ -391,6 +373,21 @@ class Setup:
         # of the conversion above gives, byte for byte.
         subprocess.run([str(python), str(MODELS / "pack_embedded.py"), str(ASSET_MODELS), str(MODELS / "embedded"),
                         "--check"], check=True)
+
+
+def _convert_checked(python: Path, src: Path, onnx_name: str, spec: dict, onnx_sha: str, what: str) -> Path:
+    """Converts `src` with models/convert_tflite.py into assets/models/`onnx_name`, which must have the
+    sha256 `onnx_sha` (the conversion is deterministic); nothing is left on failure."""
+    dst = ASSET_MODELS / onnx_name
+    tmp = dst.with_suffix(".onnx.part")
+    subprocess.run([str(python), str(MODELS / "convert_tflite.py"), str(src), str(tmp), json.dumps(spec)], check=True)
+    got = _sha256(tmp)
+    if got != onnx_sha:
+        tmp.unlink()
+        raise SystemExit(f"error: converting {what} gave {onnx_name} with sha256 {got}, expected {onnx_sha} "
+                         "(a changed converter or Python package?)")
+    tmp.replace(dst)
+    return dst
 
 
 def _sha256(path: Path) -> str:

@@ -30,6 +30,20 @@ fn out_dir() -> PathBuf {
     dir
 }
 
+/// The box `[x0, y0, x1, y1]` around a rig's landmarks.
+fn face_box(rig: &bevy_talking_head::rig::PortraitRig) -> [f32; 4] {
+    rig.landmarks
+        .iter()
+        .fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |b, q| {
+            [
+                b[0].min(q[0]),
+                b[1].min(q[1]),
+                b[2].max(q[0]),
+                b[3].max(q[1]),
+            ]
+        })
+}
+
 /// Whether `(x, y)` lies inside the polygon.
 fn inside(poly: &[[f32; 2]], x: f32, y: f32) -> bool {
     let mut inside = false;
@@ -137,16 +151,7 @@ fn every_portrait_keeps_its_face_and_loses_its_background() {
         let p = portrait(&path);
         let r = rig(&tracker, &p);
         let points: Vec<[f32; 2]> = r.landmarks.iter().map(|q| [q[0], q[1]]).collect();
-        let b = points
-            .iter()
-            .fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |b, q| {
-                [
-                    b[0].min(q[0]),
-                    b[1].min(q[1]),
-                    b[2].max(q[0]),
-                    b[3].max(q[1]),
-                ]
-            });
+        let b = face_box(&r);
         let (m, report) = segmenter.matte(&p, b).unwrap();
         let oval: Vec<[f32; 2]> = FACE_OVAL.iter().map(|&i| points[i]).collect();
         let (mut sum, mut n, mut kept) = (0.0, 0, 0);
@@ -284,17 +289,7 @@ fn the_mattes_outline_follows_a_green_screens() {
             })
             .collect();
         let r = rig(&tracker, &p);
-        let b = r
-            .landmarks
-            .iter()
-            .fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |b, q| {
-                [
-                    b[0].min(q[0]),
-                    b[1].min(q[1]),
-                    b[2].max(q[0]),
-                    b[3].max(q[1]),
-                ]
-            });
+        let b = face_box(&r);
         let (m, _) = segmenter.matte(&p, b).unwrap();
         let matted: Vec<bool> = m.alpha.iter().map(|&a| a >= 128).collect();
         let (truth_edge, matte_edge) = (outline(&person, w, h), outline(&matted, w, h));
@@ -364,6 +359,23 @@ fn a_picture_without_a_person_gets_an_opaque_matte() {
     assert!(m.alpha.iter().all(|&a| a == 255));
 }
 
+/// A cut-out head of the demo portrait in the app's asset folder, rendered once.
+fn spawn_cut_out(app: &mut App, what: &str) -> Entity {
+    let portrait: Handle<Image> = app.world().resource::<AssetServer>().load("astronaut.png");
+    let head = app
+        .world_mut()
+        .spawn(
+            TalkingHead::new(portrait)
+                .with_output_size(UVec2::splat(256))
+                .with_cutout(true),
+        )
+        .id();
+    update_until(app, Duration::from_secs(60), what, |app| {
+        stats(app, head).frames_rendered > 0
+    });
+    head
+}
+
 /// The head's texture: cut out where its matte says, through the warp; the matte saved beside the
 /// portrait, used again, and editable.
 #[test]
@@ -380,19 +392,8 @@ fn a_cut_out_heads_texture_has_the_mattes_alpha_through_the_warp() {
             ..default()
         },
     );
-    let portrait: Handle<Image> = app.world().resource::<AssetServer>().load("astronaut.png");
-    let head = app
-        .world_mut()
-        .spawn(
-            TalkingHead::new(portrait)
-                .with_output_size(UVec2::splat(256))
-                .with_cutout(true),
-        )
-        .id();
+    let head = spawn_cut_out(&mut app, "the cut-out head rendered");
     let wait = Duration::from_secs(60);
-    update_until(&mut app, wait, "the cut-out head rendered", |app| {
-        stats(app, head).frames_rendered > 0
-    });
     let alpha =
         |app: &App| -> Vec<u8> { pixels(app, head).chunks_exact(4).map(|p| p[3]).collect() };
     let neutral = alpha(&app);
@@ -438,18 +439,7 @@ fn a_cut_out_heads_texture_has_the_mattes_alpha_through_the_warp() {
     // The user paints the matte white (keep everything): a new head shows the whole picture.
     Matte::opaque(512, 512).save(&matte).unwrap();
     app.world_mut().entity_mut(head).despawn();
-    let portrait: Handle<Image> = app.world().resource::<AssetServer>().load("astronaut.png");
-    let again = app
-        .world_mut()
-        .spawn(
-            TalkingHead::new(portrait)
-                .with_output_size(UVec2::splat(256))
-                .with_cutout(true),
-        )
-        .id();
-    update_until(&mut app, wait, "the head with the edited matte", |app| {
-        stats(app, again).frames_rendered > 0
-    });
+    let again = spawn_cut_out(&mut app, "the head with the edited matte");
     let edited: Vec<u8> = pixels(&app, again).chunks_exact(4).map(|p| p[3]).collect();
     assert!(
         edited.iter().all(|&a| a > 250),
@@ -464,18 +454,7 @@ fn a_cut_out_heads_texture_has_the_mattes_alpha_through_the_warp() {
     // A matte that does not fit its portrait (the picture was replaced): a warning, and a new one.
     Matte::opaque(100, 100).save(&matte).unwrap();
     app.world_mut().entity_mut(again).despawn();
-    let portrait: Handle<Image> = app.world().resource::<AssetServer>().load("astronaut.png");
-    let third = app
-        .world_mut()
-        .spawn(
-            TalkingHead::new(portrait)
-                .with_output_size(UVec2::splat(256))
-                .with_cutout(true),
-        )
-        .id();
-    update_until(&mut app, wait, "the head with a new matte", |app| {
-        stats(app, third).frames_rendered > 0
-    });
+    let third = spawn_cut_out(&mut app, "the head with a new matte");
     let errors = app.world().resource::<SeenErrors>().texts();
     assert!(
         errors

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::math::box_mean;
 use crate::onnx::{OnnxModel, SessionOptions, TensorData};
 use crate::portrait::PortraitImage;
 use crate::tracking::{FaceModels, SEGMENTATION_MODEL_FILE};
@@ -479,32 +480,6 @@ fn keep_connected_to(alpha: &mut [f32], w: usize, face: [f32; 4], margin: usize)
     for (a, r) in alpha.iter_mut().zip(reach) {
         *a *= (4.0 * r).min(1.0);
     }
-}
-
-/// Box means of a `w x h` image over a `(2r + 1)` square window (clipped at the borders), by integral
-/// images.
-fn box_mean(v: &[f32], w: usize, h: usize, r: usize) -> Vec<f32> {
-    let mut integral = vec![0.0f64; (w + 1) * (h + 1)];
-    for y in 0..h {
-        let mut row = 0.0f64;
-        for x in 0..w {
-            row += v[y * w + x] as f64;
-            integral[(y + 1) * (w + 1) + x + 1] = integral[y * (w + 1) + x + 1] + row;
-        }
-    }
-    let mut out = vec![0.0f32; w * h];
-    for y in 0..h {
-        let (ya, yb) = (y.saturating_sub(r), (y + r + 1).min(h));
-        for x in 0..w {
-            let (xa, xb) = (x.saturating_sub(r), (x + r + 1).min(w));
-            let sum = integral[yb * (w + 1) + xb]
-                - integral[ya * (w + 1) + xb]
-                - integral[yb * (w + 1) + xa]
-                + integral[ya * (w + 1) + xa];
-            out[y * w + x] = (sum / ((yb - ya) * (xb - xa)) as f64) as f32;
-        }
-    }
-    out
 }
 
 /// The guided filter of `p` (the coarse matte) with the portrait's luma as the guide: `q = a I + b` with

@@ -33,6 +33,8 @@
 //! assert!(find_artefacts(&neutral, &neutral, w, h, [16, 16, 112, 112]).is_empty());
 //! ```
 
+use crate::math::box_mean;
+
 /// What kind of artefact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ArtefactKind {
@@ -622,30 +624,6 @@ fn dotted_chains(fragments: &[Component], size: f32) -> Vec<(usize, Component)> 
         })
         .collect();
     out.sort_by_key(|(_, c)| (c.bounds[1], c.bounds[0]));
-    out
-}
-
-/// The mean of `v` (`w` x `h`) over a `(2r+1)^2` box around each pixel (clipped at the edges).
-fn box_mean(v: &[f32], w: usize, h: usize, r: usize) -> Vec<f32> {
-    // Summed-area table.
-    let mut sat = vec![0f64; (w + 1) * (h + 1)];
-    for y in 0..h {
-        let mut row = 0f64;
-        for x in 0..w {
-            row += v[y * w + x] as f64;
-            sat[(y + 1) * (w + 1) + x + 1] = sat[y * (w + 1) + x + 1] + row;
-        }
-    }
-    let mut out = vec![0f32; w * h];
-    for y in 0..h {
-        let (ya, yb) = (y.saturating_sub(r), (y + r + 1).min(h));
-        for x in 0..w {
-            let (xa, xb) = (x.saturating_sub(r), (x + r + 1).min(w));
-            let s = sat[yb * (w + 1) + xb] - sat[ya * (w + 1) + xb] - sat[yb * (w + 1) + xa]
-                + sat[ya * (w + 1) + xa];
-            out[y * w + x] = (s / ((yb - ya) * (xb - xa)) as f64) as f32;
-        }
-    }
     out
 }
 
