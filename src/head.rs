@@ -112,7 +112,9 @@ pub struct TalkingHead {
     /// [`Matte`](crate::rig::Matte) carried by the warp (transparent around the head, soft at the hair),
     /// for overlays and dialogue boxes. The matte is read from `<file>.matte.png` beside the portrait, or
     /// made once by the segmentation model (and saved there, to edit). Off by default (the whole
-    /// picture). The mesh warp carries it; the neural renderer draws the whole picture.
+    /// picture). The mesh warp carries it; the neural renderer draws the whole picture. Until its rig is
+    /// ready a cut-out head shows nothing (not its picture's background); if rigging fails, its whole
+    /// still portrait.
     pub cutout: bool,
     output: Handle<Image>,
 }

@@ -501,3 +501,65 @@ fn a_cut_out_head_without_a_person_warns_and_shows_the_whole_picture() {
     );
     assert!(pixels(&app, head).chunks_exact(4).all(|p| p[3] == 255));
 }
+
+/// A cut-out head shows nothing until its matte is ready (no flash of the picture's background in an
+/// overlay), and its whole still portrait when it cannot be rigged.
+#[test]
+fn a_cut_out_head_waits_transparent_and_falls_back_to_its_still_when_rigging_fails() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let folder = root.join("target/tmp/matting_wait");
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::copy(demo(), folder.join("astronaut.png")).unwrap();
+    let mut app = app_with(
+        folder.to_str().unwrap(),
+        TalkingHeadPlugin {
+            workers: 1,
+            ..default()
+        },
+    );
+    let portrait: Handle<Image> = app.world().resource::<AssetServer>().load("astronaut.png");
+    let head = app
+        .world_mut()
+        .spawn(TalkingHead::new(portrait).with_cutout(true))
+        .id();
+    // The first texture (the portrait loaded, the rig not ready: it is tracked from scratch here).
+    update_until(
+        &mut app,
+        Duration::from_secs(30),
+        "the first texture",
+        |app| pixels(app, head).len() == 512 * 512 * 4,
+    );
+    assert_eq!(
+        stats(&app, head).frames_rendered,
+        0,
+        "rigged too soon to see the wait"
+    );
+    assert!(
+        pixels(&app, head).chunks_exact(4).all(|p| p[3] == 0),
+        "the portrait showed before its cut-out"
+    );
+    update_until(&mut app, Duration::from_secs(60), "the cut-out", |app| {
+        stats(app, head).frames_rendered > 0
+    });
+    let alpha: Vec<u8> = pixels(&app, head).chunks_exact(4).map(|p| p[3]).collect();
+    assert!(alpha[256 * 512 + 256] == 255 && alpha[2 * 512 + 2] == 0);
+
+    // No face to rig: the whole still portrait, and the rig's error.
+    let flat = flat_portrait(&mut app, 64, [90, 120, 150, 255]);
+    let faceless = app
+        .world_mut()
+        .spawn(TalkingHead::new(flat).with_cutout(true))
+        .id();
+    update_until(
+        &mut app,
+        Duration::from_secs(30),
+        "the fallback still",
+        |app| {
+            let p = pixels(app, faceless);
+            !p.is_empty() && p.chunks_exact(4).all(|p| p == [90, 120, 150, 255])
+        },
+    );
+    let errors = app.world().resource::<SeenErrors>().texts();
+    assert!(!errors.is_empty(), "no error for a portrait without a face");
+}

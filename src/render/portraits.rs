@@ -39,6 +39,19 @@ pub(crate) fn load_portraits(
     let modified = modified(&mut image_events);
     for (entity, head, mut state, mut rig) in &mut heads {
         let state = &mut *state;
+        // A cut-out head whose rig failed falls back to its whole still portrait; once rigged, the
+        // renderer draws it cut out.
+        if state.cutout_waiting && (rig.failed() || rig.rigged().is_some()) {
+            state.cutout_waiting = false;
+            if rig.failed()
+                && let Some(still) = state.portraits.first().map(|p| p.rgba.clone())
+            {
+                state.applied_seq = state.bump();
+                if let Some(old) = write_output(&mut images, &head, state.size, still) {
+                    state.spare = old;
+                }
+            }
+        }
         if head.is_changed() || head.portraits.iter().any(|p| modified.contains(&p.id())) {
             state.portraits.clear();
             state.portraits_failed = false;
@@ -76,9 +89,15 @@ pub(crate) fn load_portraits(
         let (ids, files): (Vec<_>, Vec<_>) =
             ready.iter().map(|(id, _, f)| (*id, f.clone())).unzip();
         state.portraits = ready.into_iter().map(|(_, p, _)| Arc::new(p)).collect();
-        // The still portrait shows at once, and outranks anything rendered before.
+        // The still portrait shows at once, and outranks anything rendered before. A cut-out head shows
+        // nothing until its matte is ready (no flash of the portrait's background in a stream overlay).
         state.applied_seq = state.bump();
-        let still = state.portraits[0].rgba.clone();
+        state.cutout_waiting = head.cutout && head.renderer.needs_rig();
+        let still = if state.cutout_waiting {
+            vec![0; state.portraits[0].rgba.len()]
+        } else {
+            state.portraits[0].rgba.clone()
+        };
         if let Some(old) = write_output(&mut images, &head, size, still) {
             state.spare = old;
         }

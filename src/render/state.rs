@@ -33,6 +33,9 @@ pub(crate) struct HeadState {
     /// The portraits or the renderer failed for the head's current settings: don't retry every frame.
     pub portraits_failed: bool,
     pub renderer_failed: bool,
+    /// A cut-out head shows nothing until its rig (and matte) is ready; if rigging fails, its whole still
+    /// portrait.
+    pub cutout_waiting: bool,
 }
 
 impl HeadState {
