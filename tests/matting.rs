@@ -359,6 +359,25 @@ fn a_picture_without_a_person_gets_an_opaque_matte() {
     assert!(m.alpha.iter().all(|&a| a == 255));
 }
 
+/// An app whose asset folder is a fresh `target/tmp/<name>` holding only a copy of the demo portrait (its
+/// matte and rig sidecars are this test's own), and that folder.
+fn app_with_demo_copy(name: &str) -> (App, PathBuf) {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/tmp")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::copy(demo(), folder.join("astronaut.png")).unwrap();
+    let app = app_with(
+        folder.to_str().unwrap(),
+        TalkingHeadPlugin {
+            workers: 1,
+            ..default()
+        },
+    );
+    (app, folder)
+}
+
 /// A cut-out head of the demo portrait in the app's asset folder, rendered once.
 fn spawn_cut_out(app: &mut App, what: &str) -> Entity {
     let portrait: Handle<Image> = app.world().resource::<AssetServer>().load("astronaut.png");
@@ -380,18 +399,7 @@ fn spawn_cut_out(app: &mut App, what: &str) -> Entity {
 /// portrait, used again, and editable.
 #[test]
 fn a_cut_out_heads_texture_has_the_mattes_alpha_through_the_warp() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let folder = root.join("target/tmp/matting_assets");
-    let _ = std::fs::remove_dir_all(&folder);
-    std::fs::create_dir_all(&folder).unwrap();
-    std::fs::copy(demo(), folder.join("astronaut.png")).unwrap();
-    let mut app = app_with(
-        folder.to_str().unwrap(),
-        TalkingHeadPlugin {
-            workers: 1,
-            ..default()
-        },
-    );
+    let (mut app, folder) = app_with_demo_copy("matting_assets");
     let head = spawn_cut_out(&mut app, "the cut-out head rendered");
     let wait = Duration::from_secs(60);
     let alpha =
@@ -506,18 +514,7 @@ fn a_cut_out_head_without_a_person_warns_and_shows_the_whole_picture() {
 /// overlay), and its whole still portrait when it cannot be rigged.
 #[test]
 fn a_cut_out_head_waits_transparent_and_falls_back_to_its_still_when_rigging_fails() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let folder = root.join("target/tmp/matting_wait");
-    let _ = std::fs::remove_dir_all(&folder);
-    std::fs::create_dir_all(&folder).unwrap();
-    std::fs::copy(demo(), folder.join("astronaut.png")).unwrap();
-    let mut app = app_with(
-        folder.to_str().unwrap(),
-        TalkingHeadPlugin {
-            workers: 1,
-            ..default()
-        },
-    );
+    let (mut app, _) = app_with_demo_copy("matting_wait");
     let portrait: Handle<Image> = app.world().resource::<AssetServer>().load("astronaut.png");
     let head = app
         .world_mut()
