@@ -371,3 +371,78 @@ fn the_jaw_opens_over_the_collar_without_a_hard_edge() {
     }
     assert!(failures.is_empty(), "{failures:?}");
 }
+
+/// The mouth takes the picture's colourfulness: a black-and-white photo's open mouth, teeth and tongue
+/// stay grey (Einstein's talk clip drew a red tongue between grey lips before). The demo portrait made
+/// grey, its mouth opened and its tongue out: no pixel of the frame has more colour (largest minus
+/// smallest channel) than 6 levels; and the colour photo's own tongue stays red (its stronger channel
+/// red), so the test is not passed by drawing every tongue grey.
+#[test]
+fn a_black_and_white_portrait_gets_a_grey_mouth_and_tongue() {
+    use bevy_talking_head::rig::{ExpressionRig, PortraitRig};
+    use bevy_talking_head::tracking::ImageView;
+    let tracker = common::tracker();
+    let colour = common::warp::load(&demo());
+    let k = 384.0 / colour.width.max(colour.height) as f32;
+    let colour = colour.resized(
+        (colour.width as f32 * k) as u32,
+        (colour.height as f32 * k) as u32,
+    );
+    let mut grey = colour.rgba.clone();
+    for px in grey.chunks_exact_mut(4) {
+        let l = (0.299 * px[0] as f32 + 0.587 * px[1] as f32 + 0.114 * px[2] as f32).round() as u8;
+        px[..3].fill(l);
+    }
+    let grey = PortraitImage::new(colour.width, colour.height, grey).unwrap();
+    use Expression as E;
+    let faces = [
+        FaceFrame::neutral().with_expression(E::JawOpen, 1.0),
+        FaceFrame::neutral()
+            .with_expression(E::JawOpen, 0.5)
+            .with_expression(E::TongueOut, 1.0),
+    ];
+    let mut frames = Vec::new();
+    let mut reds = Vec::new();
+    for (name, p) in [("grey", &grey), ("colour", &colour)] {
+        let view = ImageView::new(p.width, p.height, 4, &p.rgba, name).unwrap();
+        let rig = PortraitRig::build(&tracker, &view, name).unwrap();
+        let rest = rig.landmarks.clone();
+        let head = PreparedHead::new(
+            std::slice::from_ref(&std::sync::Arc::new(p.clone())),
+            &[rig],
+            &ExpressionRig::default(),
+        )
+        .unwrap();
+        for face in &faces {
+            let out = render(&head, p, face);
+            let (w, h) = (p.width, p.height);
+            let chroma = out
+                .chunks_exact(4)
+                .map(|c| c[0].max(c[1]).max(c[2]) - c[0].min(c[1]).min(c[2]))
+                .max()
+                .unwrap();
+            if name == "grey" {
+                assert!(
+                    chroma <= 6,
+                    "the grey portrait's frame has a pixel {chroma} levels from grey (the mouth \
+                     drawn in colours the picture does not have)"
+                );
+            } else {
+                // The tongue's middle, below the lower lip's inner edge: its red against its green.
+                let moved = head.retarget(face).points;
+                let (x, y) = (moved[14][0], moved[14][1] + 0.02 * (rest[152][1] - rest[10][1]));
+                let i = (y as usize * w as usize + x as usize) * 4;
+                reds.push((out[i] as i32 - out[i + 1] as i32, face.clone()));
+            }
+            frames.push(crop(&out, w, h, mouth_box(&rest, w, h), 192));
+        }
+    }
+    for d in out_dirs() {
+        contact_sheet_cols(&frames, 192, 192, 4, &d.join("grey_mouth.png"));
+    }
+    let (tongue_red, _) = reds.last().unwrap();
+    assert!(
+        *tongue_red > 20,
+        "the colour photo's tongue is red minus green {tongue_red} levels, not red"
+    );
+}

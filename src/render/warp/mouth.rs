@@ -292,6 +292,13 @@ fn lum3(c: [f32; 3]) -> f32 {
     0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
 }
 
+/// `c`'s grey scaled by `grey` plus its colour (what differs from its grey) scaled by `colour`, no
+/// channel below 0.
+fn chroma_scaled(c: [f32; 3], grey: f32, colour: f32) -> [f32; 3] {
+    let l = lum3(c);
+    c.map(|k| (l * grey + (k - l) * colour).max(0.0))
+}
+
 fn mix3(c: [f32; 3], o: [f32; 3], a: f32) -> [f32; 3] {
     [
         c[0] + (o[0] - c[0]) * a,
@@ -347,6 +354,8 @@ pub(crate) struct MouthLayer {
     /// The lips' own colour, a little shaded: where the lips barely part they still look closed.
     lip_line: [f32; 3],
     tongue: [f32; 3],
+    /// The lit colour of a tongue stuck out (`tongueOut`).
+    tongue_out: [f32; 3],
     teeth: [f32; 3],
     /// The colour of the upper and lower lip just outside their inner edges, at `s` = k / 16.
     lip_upper: [[f32; 3]; 17],
@@ -448,7 +457,10 @@ impl MouthLayer {
         } else {
             mix3(back, lip.map(|v| v * 0.5), 0.55)
         };
-        let tongue = [lip[0] * 0.82, lip[1] * 0.5, lip[2] * 0.55];
+        // The tongue: darker than the lips and their own hue made stronger, so it is as colourful as
+        // the picture is (a black-and-white photo gets a grey tongue, not a red one).
+        let tongue = chroma_scaled(lip, 0.65, 1.3);
+        let tongue_out = chroma_scaled(lip, 0.95, 1.8);
         // Teeth: the eyes' white towards the face's highlights, no brighter than the highlights; a
         // reference's own teeth (the brighter part of its opening) when it shows them.
         let mut teeth = mix3(sclera, light, 0.45);
@@ -530,6 +542,7 @@ impl MouthLayer {
             front,
             lip_line: lip.map(|v| v * 0.7),
             tongue,
+            tongue_out,
             teeth,
             lip_upper: std::array::from_fn(|k| edge(k, true)),
             lip_lower: std::array::from_fn(|k| edge(k, false)),
@@ -651,7 +664,7 @@ impl MouthLayer {
         }
     }
 
-    /// Draws the tongue for `tongueOut` = `weight`: a rounded, shaded pink-red tongue coming out of the
+    /// Draws the tongue for `tongueOut` = `weight`: a rounded, shaded tongue (the lips' hue, stronger) coming out of the
     /// middle of the mouth over the lower lip, longer with the weight; behind the upper lip (clipped at its
     /// inner edge), and only as far as the lips have parted (the rig's tongueOut shape parts them a
     /// little). Returns the pixels it covered.
@@ -690,11 +703,7 @@ impl MouthLayer {
         let xs = (x0.floor().max(0.0) as usize)..((x1.ceil() + 1.0).min(out_width as f32) as usize);
         let ys =
             (y0.floor().max(0.0) as usize)..((y1.ceil() + 1.0).min(out_height as f32) as usize);
-        let base = [
-            0.75 * 212.0 + 0.25 * self.lip_line[0] / 0.7,
-            0.75 * 84.0 + 0.25 * self.lip_line[1] / 0.7,
-            0.75 * 96.0 + 0.25 * self.lip_line[2] / 0.7,
-        ];
+        let base = self.tongue_out;
         let mut drawn = 0;
         for y in ys {
             for x in xs.clone() {
