@@ -651,3 +651,142 @@ fn every_expression_contact_sheet() {
     }
     contact_sheet_cols(&crops, 200, 200, 8, &out_dir().join("every_expression.png"));
 }
+
+/// A player who leans far moves the whole person, not just the head off its neck: beyond
+/// `rig::MAX_SHIFT` face widths the picture's body moves with the head (`HeadMotion::body_shift`), the
+/// picture's edge continuing. The demo portrait with random blocks painted over its shoulders (texture to
+/// follow), the head moved 0.8 face widths right and 0.5 down: the shoulders are found moved by the
+/// body's shift (within 2 px; before this they stayed put while the neck stretched), the face by the
+/// whole shift, no pixel left unwritten, and the strip the body leaves continues the picture's edge.
+#[test]
+fn a_large_lean_moves_the_shoulders_with_the_head() {
+    let tracker = common::tracker();
+    let full = common::warp::load(&demo());
+    let k = 384.0 / full.width.max(full.height) as f32;
+    let p = full.resized(
+        (full.width as f32 * k) as u32,
+        (full.height as f32 * k) as u32,
+    );
+    let (w, h) = (p.width as usize, p.height as usize);
+    let r0 = rig(&tracker, &p);
+    {
+        // The portrait as it is, leaning, for looking at (`lean.png`).
+        let p = std::sync::Arc::new(p.clone());
+        let head = PreparedHead::new(
+            std::slice::from_ref(&p),
+            std::slice::from_ref(&r0),
+            &ExpressionRig::default(),
+        )
+        .unwrap();
+        let mut frames = Vec::new();
+        for t in [[0.0, 0.0], [0.35, 0.0], [0.8, -0.5], [-0.8, 0.3]] {
+            let mut face = FaceFrame::neutral();
+            face.head.translation = [t[0], t[1], 0.0];
+            frames.push(render(&head, &p, &face));
+        }
+        contact_sheet_cols(&frames, p.width, p.height, 4, &out_dir().join("lean.png"));
+    }
+    let chin = r0.landmarks[152][1];
+    let face_h = chin - r0.landmarks[10][1];
+    // Texture from a third of a face below the chin down.
+    let mut rgba = p.rgba.clone();
+    let top = (chin + 0.35 * face_h) as usize;
+    for y in top.min(h)..h {
+        for x in 0..w {
+            // Random 3 px blocks: texture that matches in one place only.
+            let hsh = ((x / 3) as u32).wrapping_mul(73_856_093)
+                ^ ((y / 3) as u32).wrapping_mul(19_349_663);
+            let v = (hsh.wrapping_mul(2_654_435_761) >> 24) as u8;
+            rgba[(y * w + x) * 4..(y * w + x) * 4 + 3].copy_from_slice(&[v, v, 255 - v]);
+        }
+    }
+    let p = std::sync::Arc::new(PortraitImage::new(p.width, p.height, rgba).unwrap());
+    let r = rig(&tracker, &p);
+    let head = PreparedHead::new(
+        std::slice::from_ref(&p),
+        std::slice::from_ref(&r),
+        &ExpressionRig::default(),
+    )
+    .unwrap();
+    let mut face = FaceFrame::neutral();
+    face.head.translation = [0.8, -0.5, 0.0];
+    let target = head.retarget(&face);
+    let body = target.motion.body_shift();
+    let nose = [
+        target.points[1][0] - r.landmarks[1][0],
+        target.points[1][1] - r.landmarks[1][1],
+    ];
+    eprintln!("body shift {body:?} px, the nose moved {nose:?} px");
+    assert!(body[0] > 20.0 && body[1] > 10.0, "body shift {body:?}");
+    assert!(
+        nose[0] > body[0] + 10.0,
+        "the head moves further than the body"
+    );
+    let out = render(&head, &p, &face);
+    image::RgbaImage::from_raw(w as u32, h as u32, out.clone())
+        .unwrap()
+        .save(out_dir().join("lean_body.png"))
+        .unwrap();
+    // Where a 32 px patch of the shoulders went: the shift that matches it best.
+    let found = |cx: usize, cy: usize| -> [i32; 2] {
+        let mut best = (f64::MAX, [0, 0]);
+        for dy in -10..=40i32 {
+            for dx in -10..=70i32 {
+                let mut e = 0.0f64;
+                for y in cy - 16..cy + 16 {
+                    for x in cx - 16..cx + 16 {
+                        let (tx, ty) = (x as i32 + dx, y as i32 + dy);
+                        let i = (y * w + x) * 4;
+                        let j = (ty as usize * w + tx as usize) * 4;
+                        for c in 0..3 {
+                            e += (p.rgba[i + c] as f64 - out[j + c] as f64).powi(2);
+                        }
+                    }
+                }
+                if e < best.0 {
+                    best = (e, [dx, dy]);
+                }
+            }
+        }
+        best.1
+    };
+    // Low on the shoulders, more than a face from the face (where the neck's share of the shift has
+    // faded out) and clear of the border's strip.
+    let cy = ((chin + 1.2 * face_h) as usize).min(h - 80);
+    for cx in [w / 2 - 40, w / 2, w / 2 + 40] {
+        let d = found(cx, cy);
+        eprintln!("shoulder patch at ({cx}, {cy}) moved {d:?}");
+        assert!(
+            (d[0] as f32 - body[0]).abs() <= 2.0 && (d[1] as f32 - body[1]).abs() <= 2.0,
+            "the shoulders at ({cx}, {cy}) moved {d:?}, the body {body:?}"
+        );
+    }
+    // The strip the body leaves on the left continues the picture's left edge (the sampler repeats
+    // the edge there): each of its pixels within a few levels of an edge pixel near its row (the
+    // margin takes the body's shift down only in part).
+    let mut diff = 0.0f64;
+    let mut n = 0;
+    for y in h / 4..h * 3 / 4 {
+        for x in 0..(body[0] / 2.0) as usize {
+            let i = (y * w + x) * 4;
+            let lo = (y as f32 - body[1] - 2.0).max(0.0) as usize;
+            diff += (lo..=(y + 2).min(h - 1))
+                .map(|sy| {
+                    (0..3)
+                        .map(|c| (p.rgba[sy * w * 4 + c] as f64 - out[i + c] as f64).abs())
+                        .sum::<f64>()
+                        / 3.0
+                })
+                .fold(f64::MAX, f64::min);
+            n += 1;
+        }
+    }
+    let diff = diff / n as f64;
+    eprintln!(
+        "the strip left of the body: mean difference {diff:.2} levels from the picture's edge"
+    );
+    assert!(
+        diff < 8.0,
+        "the strip left of the body: mean difference {diff:.1} from the edge"
+    );
+}

@@ -35,8 +35,8 @@ pub use fit::{
 pub use matte::{Matte, MatteReport, Segmenter, matte_path};
 pub use portrait::{PortraitRig, RIG_VERSION, RigSource, sidecar_path};
 pub use retarget::{
-    HEAD_PIVOT, HeadMotion, LOOK_UP_LID, MAX_JAW_OPENING, RELATIVE_CHANNELS, RELATIVE_FLOOR,
-    RELATIVE_MAX, RetargetedFace, Retargeter,
+    HEAD_PIVOT, HeadMotion, LOOK_UP_LID, MAX_BODY_SHIFT, MAX_JAW_OPENING, MAX_SHIFT,
+    RELATIVE_CHANNELS, RELATIVE_FLOOR, RELATIVE_MAX, RetargetedFace, Retargeter,
 };
 pub use rigged::RiggedPortraits;
 pub use rigger::{PortraitRigger, RigRequest, TrackerSource};

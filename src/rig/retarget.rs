@@ -13,8 +13,14 @@ use crate::face::{Expression, FaceFrame, LandmarkMotion, RigidMotion};
 use crate::tracking::{PoseFit, canonical_face, fit_pose, rotation_from_angles};
 
 pub use crate::tracking::HEAD_PIVOT;
-/// The largest head translation rendered, in face widths ([`HeadPose::translation`](crate::HeadPose)).
-pub const MAX_SHIFT: f32 = 0.35;
+/// The most of a head translation the neck takes, in face widths ([`HeadPose::translation`](crate::HeadPose)):
+/// a small move is the head's over its shoulders; the rest of a larger one moves the whole person with
+/// the head (the neck's share is `MAX_SHIFT * tanh(shift / MAX_SHIFT)`), so a player who leans moves the
+/// picture's body too instead of tearing its neck and dragging its hair.
+pub const MAX_SHIFT: f32 = 0.2;
+/// The largest head translation rendered, in face widths: beyond the neck's share the whole picture
+/// moves with the head (its border stays: the strip along it stretches or squeezes).
+pub const MAX_BODY_SHIFT: f32 = 0.85;
 /// The largest head scale rendered (and its inverse the smallest).
 pub const MAX_SCALE: f32 = 1.2;
 
@@ -42,7 +48,19 @@ pub struct HeadMotion {
     rotation: [[f32; 3]; 3],
     scale: f32,
     shift: [f32; 3],
+    /// The part of `shift` beyond [`MAX_SHIFT`]: the whole picture moves by it.
+    body: [f32; 3],
     pivot: [f32; 3],
+}
+
+/// `shift` (canonical units) held to [`MAX_BODY_SHIFT`]: `(shift, body)`, `body` the part the neck
+/// does not take (see [`MAX_SHIFT`]).
+fn split_shift(shift: [f32; 2]) -> ([f32; 3], [f32; 3]) {
+    let neck = MAX_SHIFT * FACE_WIDTH;
+    let all = MAX_BODY_SHIFT * FACE_WIDTH;
+    let s = shift.map(|v| clamp_finite(v, all));
+    let b = s.map(|v| v - neck * (v / neck).tanh());
+    ([s[0], s[1], 0.0], [b[0], b[1], 0.0])
 }
 
 impl HeadMotion {
@@ -63,39 +81,48 @@ impl HeadMotion {
                     .sum()
             })
         });
-        let limit = MAX_SHIFT * FACE_WIDTH;
-        let shift: [f32; 3] = std::array::from_fn(|i| {
-            let v: f32 = (0..3).map(|k| r[k][i] * rigid.shift[k]).sum();
-            clamp_finite(v, limit)
-        });
+        let shift: [f32; 2] =
+            std::array::from_fn(|i| (0..3).map(|k| r[k][i] * rigid.shift[k]).sum());
+        let (shift, body) = split_shift(shift);
         Self {
             pose,
             rotation: conj,
             scale: rigid.scale.clamp(1.0 / MAX_SCALE, MAX_SCALE),
-            shift: [shift[0], shift[1], 0.0],
+            shift,
+            body,
             pivot: [0.0; 3],
         }
     }
 
     fn new(pose: PoseFit, face: &FaceFrame) -> Self {
         let h = face.head;
+        let (shift, body) = split_shift([
+            h.translation[0] * FACE_WIDTH,
+            -h.translation[1] * FACE_WIDTH,
+        ]);
         Self {
             pivot: HEAD_PIVOT,
             pose,
             rotation: rotation_from_angles(h.yaw, h.pitch, h.roll),
-            // A portrait's head moves within its picture: a little, or the neck and shoulders tear.
-            // Larger moves are for the sprite or node that shows the head.
+            // A portrait's head moves over its shoulders a little (or the neck tears), and further
+            // with the whole picture; larger moves are for the sprite or node that shows the head.
             scale: if h.scale.is_finite() && h.scale > 0.0 {
                 h.scale.clamp(1.0 / MAX_SCALE, MAX_SCALE)
             } else {
                 1.0
             },
-            shift: [
-                clamp_finite(h.translation[0], MAX_SHIFT) * FACE_WIDTH,
-                -clamp_finite(h.translation[1], MAX_SHIFT) * FACE_WIDTH,
-                0.0,
-            ],
+            shift,
+            body,
         }
+    }
+
+    /// How far the whole picture moves with the head (portrait pixels): the head's shift beyond
+    /// [`MAX_SHIFT`]. The renderer moves everything but the picture's border by it.
+    pub fn body_shift(&self) -> [f32; 2] {
+        let p = &self.pose;
+        std::array::from_fn(|k| {
+            p.scale * (0..3).map(|j| p.rotation[k][j] * self.body[j]).sum::<f32>()
+        })
     }
 
     /// A canonical point, moved by the head, in portrait pixels (`[x, y, depth]`).
@@ -826,7 +853,7 @@ mod tests {
             "{before:?} -> {after:?} (origin {origin:?})"
         );
         assert!(r.points[1][0] - rig.landmarks[1][0] > 5.0);
-        // A shift beyond the limit is held at it.
+        // A shift beyond the limits is held at them: the neck's share, then the whole picture's.
         m.rigid = Some(RigidMotion {
             rotation: rotation_from_angles(0.0, 0.0, 0.0),
             scale: 1.0,
@@ -834,8 +861,25 @@ mod tests {
         });
         let r = t.retarget_motion(&FaceFrame::neutral(), &m);
         let moved = r.points[1][0] - rig.landmarks[1][0];
-        let limit = MAX_SHIFT * FACE_WIDTH * t.pose.scale;
+        let limit = MAX_BODY_SHIFT * FACE_WIDTH * t.pose.scale;
         assert!((moved - limit).abs() < 0.02 * limit, "{moved} vs {limit}");
+        // The whole picture takes all but the neck's share.
+        let body = r.motion.body_shift();
+        let beyond = (MAX_BODY_SHIFT - MAX_SHIFT) * FACE_WIDTH * t.pose.scale;
+        assert!(
+            (body[0] - beyond).abs() < 0.03 * beyond,
+            "{body:?} vs {beyond}"
+        );
+        // A small move is nearly all the neck's.
+        m.rigid = Some(RigidMotion {
+            rotation: rotation_from_angles(0.0, 0.0, 0.0),
+            scale: 1.0,
+            shift: [0.05, 0.0, 0.0],
+        });
+        let r = t.retarget_motion(&FaceFrame::neutral(), &m);
+        let body = r.motion.body_shift();
+        let moved = r.points[1][0] - rig.landmarks[1][0];
+        assert!(body[0].abs() < 0.03 * moved, "{body:?} of {moved}");
     }
 
     #[test]

@@ -64,7 +64,8 @@ pub(crate) fn boundary_loop() -> &'static [usize] {
 #[derive(Clone, Debug)]
 pub(crate) struct WarpMesh {
     /// Source positions of every vertex: the 468 landmarks, then the anchors (a grid over the image
-    /// outside the face, its outer rows and columns on the image border). `[x, y]`.
+    /// outside the face, its outer rows and columns on the image border, then a ring around the image a
+    /// margin out). `[x, y]`.
     pub src: Vec<[f32; 2]>,
     /// Index of the first anchor (468).
     anchor_start: usize,
@@ -72,6 +73,8 @@ pub(crate) struct WarpMesh {
     /// image border), how much of the jaw's (the same next to the face, none past half a face below
     /// it), and the weights of the outline points in that motion (normalised).
     anchor_weights: Vec<(f32, f32, Vec<f32>)>,
+    /// How much of the body's shift each anchor takes: 1 over the picture, 0 on the ring around it.
+    body_follow: Vec<f32>,
     /// How much each outline point's motion reaches out, `[head motion, expression motion, jaw
     /// motion]`: the head and the face above the jaw reach far; the jaw's own motion (an opening jaw)
     /// only stretches the skin just below it.
@@ -79,6 +82,11 @@ pub(crate) struct WarpMesh {
     /// Triangles outside the face (between the face outline and the image border), drawn first.
     pub outer: Vec<[u32; 3]>,
 }
+
+/// How far out the ring of anchors around the picture lies, in face sizes (the outline's larger
+/// extent): more than the largest body shift ([`crate::rig::MAX_BODY_SHIFT`] face widths less the
+/// neck's share), so the strip between never turns over.
+const BODY_MARGIN: f32 = 1.5;
 
 fn point_segment_distance(p: [f32; 2], a: [f32; 2], b: [f32; 2]) -> f32 {
     let ab = [b[0] - a[0], b[1] - a[1]];
@@ -129,6 +137,28 @@ impl WarpMesh {
                 if on_border || d > 0.45 * step {
                     anchors.push(p);
                     to_face.push(d);
+                }
+            }
+        }
+        // A ring around the picture, a margin out: it stays while everything inside moves with a body
+        // that moves with the head (`targets`' `body`), and what the body leaves behind is the strip
+        // between (where the sampler repeats the picture's edge).
+        let margin = BODY_MARGIN * face;
+        let inside_anchors = anchors.len();
+        let (ew, eh) = (width + 2.0 * margin, height + 2.0 * margin);
+        let (rx, ry) = (
+            (ew / (2.0 * step)).ceil().max(1.0) as usize,
+            (eh / (2.0 * step)).ceil().max(1.0) as usize,
+        );
+        for j in 0..=ry {
+            for i in 0..=rx {
+                if i == 0 || j == 0 || i == rx || j == ry {
+                    let p = [
+                        ew * i as f32 / rx as f32 - margin,
+                        eh * j as f32 / ry as f32 - margin,
+                    ];
+                    anchors.push(p);
+                    to_face.push(distance_to_outline(p));
                 }
             }
         }
@@ -191,23 +221,30 @@ impl WarpMesh {
                 [1.0 - 0.5 * below, 1.0 - below, below]
             })
             .collect();
+        let body_follow = (0..anchors.len())
+            .map(|a| if a < inside_anchors { 1.0 } else { 0.0 })
+            .collect();
         let mut src: Vec<[f32; 2]> = points.iter().map(|p| [p[0], p[1]]).collect();
         src.extend(&anchors);
         Self {
             src,
             anchor_start,
             anchor_weights,
+            body_follow,
             outline_follow,
             outer,
         }
     }
 
-    /// Target positions of every vertex, given where the landmarks go and where the head alone (no
-    /// expression) takes each landmark (`head`, indexed like the landmarks; `None` for no head motion).
+    /// Target positions of every vertex, given where the landmarks go, where the head alone (no
+    /// expression) takes each landmark (`head`, indexed like the landmarks) and how far the whole
+    /// picture moves with the head (`body`, pixels: the part of the head's shift its neck does not
+    /// take; everything but the image border moves by it, the strip along the border stretching).
     pub fn targets(
         &self,
         landmarks: &[[f32; 3]],
         head: impl Fn(usize) -> [f32; 2],
+        body: [f32; 2],
         out: &mut Vec<[f32; 2]>,
     ) {
         out.clear();
@@ -224,6 +261,8 @@ impl WarpMesh {
                     landmarks[i][0] - self.src[i][0] - rigid[0],
                     landmarks[i][1] - self.src[i][1] - rigid[1],
                 ];
+                // The head's motion over its shoulders: what the body's shift does not explain.
+                let rigid = [rigid[0] - body[0], rigid[1] - body[1]];
                 [
                     f[0] * rigid[0] + f[1] * expression[0],
                     f[0] * rigid[1] + f[1] * expression[1],
@@ -232,8 +271,14 @@ impl WarpMesh {
                 ]
             })
             .collect();
+        // The body's shift: all of it over the picture, none on the ring around it.
+        let moves_body = body != [0.0, 0.0];
         for (a, (reach, jaw_reach, w)) in self.anchor_weights.iter().enumerate() {
-            let p = self.src[self.anchor_start + a];
+            let mut p = self.src[self.anchor_start + a];
+            if moves_body {
+                let f = self.body_follow[a];
+                p = [p[0] + f * body[0], p[1] + f * body[1]];
+            }
             if *reach <= 0.0 && *jaw_reach <= 0.0 {
                 out.push(p);
                 continue;

@@ -211,6 +211,7 @@ impl WarpHead {
                     [p[0], p[1]]
                 }
             },
+            motion.body_shift(),
             &mut dst,
         );
         dst
