@@ -211,14 +211,48 @@ impl EyeLayer {
                     // portrait's fold lies close over its lashes (a painting's lid often has no fold
                     // drawn) the stretch is limited, so the band comes from the skin above the fold
                     // too: a few rows stretched over the whole lid read as vertical streaks.
-                    let ratio = ((ls - lash - fs) / (lt - lash - ft)).max(MIN_LID_STRETCH);
-                    let vs = if v >= lt - lash {
-                        ls - (lt - v)
+                    let natural = (ls - lash - fs) / (lt - lash - ft);
+                    let ratio = natural.max(MIN_LID_STRETCH);
+                    let colour = if v >= lt - lash {
+                        let src = self.frame.world(u, ls - (lt - v));
+                        tex.sample(src[0], src[1])
                     } else {
-                        ls - lash - (lt - lash - v) * ratio
+                        let src = self.frame.world(u, ls - lash - (lt - lash - v) * ratio);
+                        let stretched = tex.sample(src[0], src[1]);
+                        // A lid stretched several times over (a thin band of skin above the
+                        // lashes) is drawn as smooth skin instead: from the skin at the fold, where
+                        // the face around continues it (no edge there), to the skin above the lashes,
+                        // each averaged along the lid (no streaks), with the stretched band's detail
+                        // kept faintly.
+                        let smooth = 1.0 - smoothstep(MIN_LID_STRETCH, SMOOTH_LID_STRETCH, natural);
+                        if smooth > 0.0 {
+                            let t = smoothstep(ft, lt - lash, v);
+                            let mean_at = |vv: f32| {
+                                let mut c = [0f32; 3];
+                                for k in -2..=2 {
+                                    let p = self.frame.world(u + 0.03 * k as f32, vv);
+                                    let px = tex.sample(p[0], p[1]);
+                                    for j in 0..3 {
+                                        c[j] += px[j] as f32 / 5.0;
+                                    }
+                                }
+                                c
+                            };
+                            let (top, bottom) = (mean_at(fs), mean_at(ls - lash - 0.5));
+                            let mut c = stretched;
+                            for j in 0..3 {
+                                let flat = top[j] + (bottom[j] - top[j]) * t;
+                                let detail = 0.35 * (stretched[j] as f32 - bottom[j]);
+                                let value = flat + detail;
+                                c[j] = (stretched[j] as f32 * (1.0 - smooth) + value * smooth)
+                                    .round()
+                                    .clamp(0.0, 255.0) as u8;
+                            }
+                            c
+                        } else {
+                            stretched
+                        }
                     };
-                    let src = self.frame.world(u, vs);
-                    let colour = tex.sample(src[0], src[1]);
                     out[i..i + 4].copy_from_slice(&colour);
                 }
                 // The lash line, where the lids (nearly) meet.
@@ -393,6 +427,9 @@ const LOWER_LASH_BAND: f32 = 0.06;
 /// The least of the lid skin's source band over the band it covers on a closing lid (1: the skin moves
 /// down unstretched).
 const MIN_LID_STRETCH: f32 = 0.3;
+/// Below this share of source band over covered band a closing lid's skin turns from the stretched band
+/// into smooth skin between the fold's colour and the lid's (fully at [`MIN_LID_STRETCH`]).
+const SMOOTH_LID_STRETCH: f32 = 1.0;
 /// Half the thickness of a closed eye's lash line, in eye widths (corner to corner). At 0.035 and a shade
 /// of 0.85 Face Mesh V2 read Mona Lisa's closed eyes as blinks at r 0.72/0.71 in tests/round_trip.rs (her
 /// painted lash line is faint); 0.045 and 0.5: 0.79/0.75; 0.045 and 0.3 (0.80/0.76) drew the demo's lash
