@@ -379,15 +379,10 @@ fn the_jaw_opens_over_the_collar_without_a_hard_edge() {
 /// red), so the test is not passed by drawing every tongue grey.
 #[test]
 fn a_black_and_white_portrait_gets_a_grey_mouth_and_tongue() {
-    use bevy_talking_head::rig::{ExpressionRig, PortraitRig};
+    use bevy_talking_head::rig::PortraitRig;
     use bevy_talking_head::tracking::ImageView;
     let tracker = common::tracker();
-    let colour = common::warp::load(&demo());
-    let k = 384.0 / colour.width.max(colour.height) as f32;
-    let colour = colour.resized(
-        (colour.width as f32 * k) as u32,
-        (colour.height as f32 * k) as u32,
-    );
+    let colour = common::warp::scaled(&demo(), 384);
     let mut grey = colour.rgba.clone();
     for px in grey.chunks_exact_mut(4) {
         let l = (0.299 * px[0] as f32 + 0.587 * px[1] as f32 + 0.114 * px[2] as f32).round() as u8;
@@ -407,12 +402,7 @@ fn a_black_and_white_portrait_gets_a_grey_mouth_and_tongue() {
         let view = ImageView::new(p.width, p.height, 4, &p.rgba, name).unwrap();
         let rig = PortraitRig::build(&tracker, &view, name).unwrap();
         let rest = rig.landmarks.clone();
-        let head = PreparedHead::new(
-            std::slice::from_ref(&std::sync::Arc::new(p.clone())),
-            &[rig],
-            &ExpressionRig::default(),
-        )
-        .unwrap();
+        let head = common::warp::head_of(&std::sync::Arc::new(p.clone()), &rig);
         for face in &faces {
             let out = render(&head, p, face);
             let (w, h) = (p.width, p.height);

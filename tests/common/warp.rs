@@ -25,6 +25,25 @@ pub fn rig(tracker: &FaceTracker, p: &PortraitImage) -> PortraitRig {
     PortraitRig::build(tracker, &view, "portrait").unwrap()
 }
 
+/// The portrait at `path` scaled so its longer side is `side` pixels.
+#[allow(dead_code)]
+pub fn scaled(path: &Path, side: u32) -> PortraitImage {
+    let p = load(path);
+    let k = side as f32 / p.width.max(p.height) as f32;
+    p.resized((p.width as f32 * k) as u32, (p.height as f32 * k) as u32)
+}
+
+/// A head of one portrait with its rig and the default expression rig.
+#[allow(dead_code)]
+pub fn head_of(p: &Arc<PortraitImage>, rig: &PortraitRig) -> PreparedHead {
+    PreparedHead::new(
+        std::slice::from_ref(p),
+        std::slice::from_ref(rig),
+        &ExpressionRig::default(),
+    )
+    .unwrap()
+}
+
 /// A portrait scaled so its longer side is at most `max`, rigged by the tracker.
 pub fn prepared(
     tracker: &FaceTracker,
