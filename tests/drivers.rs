@@ -1191,8 +1191,8 @@ fn demo_head() -> (
     bevy_talking_head::render::PreparedHead,
     bevy_talking_head::rig::PortraitRig,
 ) {
-    use bevy_talking_head::render::{PortraitImage, PreparedHead};
-    use bevy_talking_head::rig::{ExpressionRig, PortraitRig};
+    use bevy_talking_head::render::PortraitImage;
+    use bevy_talking_head::rig::PortraitRig;
     use bevy_talking_head::tracking::{FaceTracker, ImageView, default_models_dir};
     let path = repo("assets/portraits/astronaut.png");
     let img = image::open(&path).expect("run `make setup`").to_rgba8();
@@ -1202,8 +1202,7 @@ fn demo_head() -> (
     let view = ImageView::new(w, h, 4, img.as_raw(), "astronaut.png").unwrap();
     let rig = PortraitRig::build(&tracker, &view, "astronaut.png").unwrap();
     let p = std::sync::Arc::new(PortraitImage::new(w, h, img.into_raw()).unwrap());
-    let head =
-        PreparedHead::new(&[p], std::slice::from_ref(&rig), &ExpressionRig::default()).unwrap();
+    let head = common::warp::head_of(&p, &rig);
     (w, h, head, rig)
 }
 

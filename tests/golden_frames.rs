@@ -16,8 +16,8 @@ use bevy::asset::RenderAssetUsages;
 use bevy::prelude::*;
 use bevy::render::render_resource::{Extent3d, TextureDimension, TextureFormat};
 use bevy_talking_head::prelude::*;
-use bevy_talking_head::render::{PortraitImage, PreparedHead};
-use bevy_talking_head::rig::{ExpressionRig, PortraitRig};
+use bevy_talking_head::render::PortraitImage;
+use bevy_talking_head::rig::PortraitRig;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -78,12 +78,7 @@ fn golden_frames_match() {
             .unwrap();
     }
     let rig = PortraitRig::load(&rig_path).unwrap();
-    let head = PreparedHead::new(
-        std::slice::from_ref(&p),
-        std::slice::from_ref(&rig),
-        &ExpressionRig::default(),
-    )
-    .unwrap();
+    let head = common::warp::head_of(&p, &rig);
     // The face, 96 x 96 around the nose.
     let (cx, cy) = (rig.landmarks[1][0] as u32, rig.landmarks[1][1] as u32);
     let (x0, y0) = (
@@ -144,12 +139,7 @@ fn the_app_draws_the_golden_frames_bit_for_bit() {
     // Through the whole pipeline (compose, the rig stage on its task, dispatch to a worker, the mesh
     // warp, apply) a face gives exactly the frame the warp draws on its own.
     let (p, rig) = demo_256();
-    let direct = PreparedHead::new(
-        std::slice::from_ref(&p),
-        std::slice::from_ref(&rig),
-        &ExpressionRig::default(),
-    )
-    .unwrap();
+    let direct = common::warp::head_of(&p, &rig);
     let mut app = common::app(1);
     let image = Image::new(
         Extent3d {

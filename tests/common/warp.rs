@@ -26,7 +26,6 @@ pub fn rig(tracker: &FaceTracker, p: &PortraitImage) -> PortraitRig {
 }
 
 /// The portrait at `path` scaled so its longer side is `side` pixels.
-#[allow(dead_code)]
 pub fn scaled(path: &Path, side: u32) -> PortraitImage {
     let p = load(path);
     let k = side as f32 / p.width.max(p.height) as f32;
@@ -34,7 +33,6 @@ pub fn scaled(path: &Path, side: u32) -> PortraitImage {
 }
 
 /// A head of one portrait with its rig and the default expression rig.
-#[allow(dead_code)]
 pub fn head_of(p: &Arc<PortraitImage>, rig: &PortraitRig) -> PreparedHead {
     PreparedHead::new(
         std::slice::from_ref(p),
@@ -53,9 +51,7 @@ pub fn prepared(
     let p = load(path);
     let k = (max as f32 / p.width.max(p.height) as f32).min(1.0);
     let p = Arc::new(p.resized((p.width as f32 * k) as u32, (p.height as f32 * k) as u32));
-    let r = rig(tracker, &p);
-    let head =
-        PreparedHead::new(std::slice::from_ref(&p), &[r], &ExpressionRig::default()).unwrap();
+    let head = head_of(&p, &rig(tracker, &p));
     (p, head)
 }
 
