@@ -206,7 +206,7 @@ impl EyeLayer {
                 let (lt, ft) = (interp_y(&lid_t, u), interp_y(&fold_t, u));
                 let (ls, fs) = (interp_y(&self.lid, u), interp_y(&self.fold, u));
                 let i = (y * out_width + x) * 4;
-                if !(v < ft || v > lt || lt <= ls + 0.25 || lt - ft < 2.0 * lash) {
+                if !(v < ft || v > lt || lt <= ls + 0.25 || lt - ft < LID_MIN_BAND * lash) {
                     // The skin above the lashes, stretched from the fold down; where the
                     // portrait's fold lies close over its lashes (a painting's lid often has no fold
                     // drawn) the stretch is limited, so the band comes from the skin above the fold
@@ -253,7 +253,15 @@ impl EyeLayer {
                             stretched
                         }
                     };
-                    out[i..i + 4].copy_from_slice(&colour);
+                    // Faded in along the lid from where it starts to close and its band is wide
+                    // enough to redraw: cut off there, the redrawn lid ended in a vertical edge
+                    // beside the warped skin towards the corners.
+                    let a = smoothstep(0.25, LID_FADE_DROP, lt - ls)
+                        * smoothstep(LID_MIN_BAND * lash, 2.0 * LID_MIN_BAND * lash, lt - ft);
+                    for k in 0..3 {
+                        out[i + k] =
+                            (out[i + k] as f32 * (1.0 - a) + colour[k] as f32 * a).round() as u8;
+                    }
                 }
                 // The lash line, where the lids (nearly) meet.
                 let d = (v - lt).abs();
@@ -362,8 +370,26 @@ impl EyeLayer {
                     tex.sample(a[0], a[1])
                 } else {
                     let m = [a[0], 2.0 * self.iris[1] - a[1]];
-                    if inside(&self.opening, m) && self.lid_band(lids, m) == LidBand::Portrait {
+                    let visible = |b: [f32; 2]| {
+                        inside(&self.opening, b) && self.lid_band(lids, b) == LidBand::Portrait
+                    };
+                    if visible(m) {
                         tex.sample(m[0], m[1])
+                    } else if let Some(b) = IRIS_PULL
+                        .iter()
+                        .map(|t| {
+                            [
+                                self.iris[0] + (a[0] - self.iris[0]) * t,
+                                self.iris[1] + (a[1] - self.iris[1]) * t,
+                            ]
+                        })
+                        .find(|b| visible(*b))
+                    {
+                        // A part of the iris the portrait hides under its lids (a small or half-closed
+                        // eye looking down): the visible iris nearer its centre, along the same ray
+                        // (an iris's texture runs along its rays). A flat fill here read as a
+                        // hard-edged patch of paint.
+                        tex.sample(b[0], b[1])
                     } else {
                         let c = self.iris_colour;
                         [c[0] as u8, c[1] as u8, c[2] as u8, 255]
@@ -387,15 +413,32 @@ impl EyeLayer {
                     // sclera here came out as pale dots along the rim, apart from the eye.
                     tex.sample(q[0], q[1])
                 } else {
-                    // Sclera where the iris was, shaded under the upper lid.
+                    // Sclera where the iris was: its colour, shaded under the upper lid, with the fine
+                    // grain of the portrait's own white of the eye beside the iris mirrored into it (a
+                    // flat fill read as a disc of smooth paint). Only the grain: the white itself
+                    // mirrored brought its lashes and lid shadows along (the tracker then read the gaze
+                    // less), and its colour where brighter than the mean made the tracker read real
+                    // eyes' openings less faithfully in self-reenactment (eye r 0.92 -> 0.90).
                     let lid = interp_y(top, p[0]);
                     let depth = ((p[1] - lid) / (0.6 * self.radius).max(1.0)).clamp(0.0, 1.0);
                     let shade = 0.8 + 0.2 * depth;
+                    let grain = self.sclera_beside(q, lids).map_or([0.0; 3], |b| {
+                        let at = tex.sample(b[0], b[1]);
+                        let mut mean = [0f32; 3];
+                        for (dx, dy) in [(-1.5, 0.0), (1.5, 0.0), (0.0, -1.5), (0.0, 1.5)] {
+                            let n = tex.sample(b[0] + dx, b[1] + dy);
+                            for c in 0..3 {
+                                mean[c] += n[c] as f32 / 4.0;
+                            }
+                        }
+                        [0, 1, 2]
+                            .map(|c| (at[c] as f32 - mean[c]).clamp(-SCLERA_GRAIN, SCLERA_GRAIN))
+                    });
                     let s = self.sclera;
                     [
-                        (s[0] * shade) as u8,
-                        (s[1] * shade) as u8,
-                        (s[2] * shade) as u8,
+                        (s[0] * shade + grain[0]).clamp(0.0, 255.0) as u8,
+                        (s[1] * shade + grain[1]).clamp(0.0, 255.0) as u8,
+                        (s[2] * shade + grain[2]).clamp(0.0, 255.0) as u8,
                         255,
                     ]
                 }
@@ -403,6 +446,54 @@ impl EyeLayer {
             let i = (y * out_width + x) * 4;
             out[i..i + 4].copy_from_slice(&colour);
         }
+    }
+}
+
+/// A closing lid is redrawn where its band from the fold to the lid edge is at least this many lash
+/// bands ([`EyeLayer::draw_closing_lid`]), faded in up to twice that.
+const LID_MIN_BAND: f32 = 1.2;
+/// Over how far a closing lid's drop (pixels below the portrait's lid edge) its redrawn skin fades in.
+const LID_FADE_DROP: f32 = 3.0;
+
+/// How far towards its centre a hidden point of a moved iris looks for visible iris, as shares of its
+/// distance from the centre ([`EyeLayer::shade_span`]).
+const IRIS_PULL: [f32; 4] = [0.8, 0.6, 0.4, 0.2];
+
+/// The largest grain (levels) the sclera's fill takes from the portrait's white of the eye beside it.
+const SCLERA_GRAIN: f32 = 12.0;
+
+/// Where the sclera lent to a place the iris left is taken from: beyond this many iris radii from the
+/// iris's centre (past its soft rim and the dark ring around it).
+const SCLERA_FROM: f32 = 1.3;
+
+impl EyeLayer {
+    /// The portrait point whose sclera shows at `q`, a point of the portrait's iris disc the moved iris
+    /// has left: along the eye's row through `q`, as deep beyond the iris's rim (at [`SCLERA_FROM`]
+    /// radii) as `q` lies inside it, on the nearer side, else the other, on its own row or one nearer the
+    /// iris's middle; `None` where none of these is open eye in the portrait.
+    fn sclera_beside(&self, q: [f32; 2], lids: &[Vec<[f32; 2]>; 2]) -> Option<[f32; 2]> {
+        let width = self.frame.width.max(1.0);
+        let [u, v] = self.frame.local(q);
+        let [iu, iv] = self.frame.local(self.iris);
+        let dx = (u - iu) * width;
+        let dy = v - iv;
+        let rr = self.radius * 1.1;
+        let near = if dx < 0.0 { -1.0 } else { 1.0 };
+        // Its own row first; near the lids, where the opening beside the iris narrows to nothing, rows
+        // nearer the iris's middle.
+        [1.0, 0.6, 0.3].into_iter().find_map(|t| {
+            let dy = dy * t;
+            let chord = |r: f32| (r * r - dy * dy).max(0.0).sqrt();
+            let depth = (chord(rr) - dx.abs()).max(0.0);
+            let reach = chord(SCLERA_FROM * self.radius) + depth;
+            [near, -near].into_iter().find_map(|side| {
+                let b = self.frame.world(iu + side * reach / width, iv + dy);
+                let far =
+                    ((b[0] - self.iris[0]).powi(2) + (b[1] - self.iris[1]).powi(2)).sqrt() >= rr;
+                (far && inside(&self.opening, b) && self.lid_band(lids, b) == LidBand::Portrait)
+                    .then_some(b)
+            })
+        })
     }
 }
 

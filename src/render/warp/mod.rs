@@ -544,17 +544,75 @@ const LIP_SEAM_CLOSED: f32 = 0.02;
 /// See [`LIP_SEAM_CLOSED`].
 const LIP_SEAM_OPEN: f32 = 0.07;
 
-/// Rasterises a ring polygon as a fan around its centroid.
+/// Rasterises a ring polygon (an eye's opening, the inner lips) exactly: its own area, each pixel once
+/// ([`triangulate`]). A fan around the centroid also covered what lies between the centroid and a ring
+/// that bends inward: a closing upper lid sagging towards the lower one drew eyeball over the lid skin
+/// above it (flat patches of sclera and iris above the lash line on Mona Lisa's lowered lids).
 fn fan(poly: &[[f32; 2]], w: usize, h: usize, mut span: impl FnMut(usize, usize, usize)) {
-    let n = poly.len() as f32;
-    let c = poly
-        .iter()
-        .fold([0.0, 0.0], |a, p| [a[0] + p[0] / n, a[1] + p[1] / n]);
-    for k in 0..poly.len() {
-        rasterize([c, poly[k], poly[(k + 1) % poly.len()]], w, h, &mut span);
+    for t in triangulate(poly) {
+        rasterize(t, w, h, &mut span);
     }
 }
 
+/// Triangles of a ring polygon, by ear clipping, on its own vertices (so its edges are the skin
+/// triangles' edges and the rasteriser's exact shared edges leave no seam). Either winding. What is
+/// left where no ear can be cut (a ring that crosses itself, as lids pressed past each other) is fanned
+/// around its centroid, as before: it covers the ring at least, and a few pixels more.
+pub(crate) fn triangulate(poly: &[[f32; 2]]) -> Vec<[[f32; 2]; 3]> {
+    let n = poly.len();
+    let mut tris = Vec::with_capacity(n.saturating_sub(2));
+    if n < 3 || poly.iter().any(|p| !p[0].is_finite() || !p[1].is_finite()) {
+        return tris;
+    }
+    let area2: f64 = (0..n)
+        .map(|k| {
+            let (a, b) = (poly[k], poly[(k + 1) % n]);
+            a[0] as f64 * b[1] as f64 - b[0] as f64 * a[1] as f64
+        })
+        .sum();
+    let sign = if area2 < 0.0 { -1.0 } else { 1.0 };
+    let cross = |a: usize, b: usize, c: usize| {
+        let (a, b, c) = (poly[a], poly[b], poly[c]);
+        sign * ((b[0] - a[0]) as f64 * (c[1] - a[1]) as f64
+            - (b[1] - a[1]) as f64 * (c[0] - a[0]) as f64)
+    };
+    let mut ring: Vec<usize> = (0..n).collect();
+    while ring.len() > 3 {
+        let m = ring.len();
+        let ear = (0..m).find(|&k| {
+            let (a, b, c) = (ring[(k + m - 1) % m], ring[k], ring[(k + 1) % m]);
+            // Convex (a collinear or zero-length corner is an ear of no area: cut it too), and no other
+            // vertex of the ring inside or on the triangle.
+            cross(a, b, c) >= 0.0
+                && ring.iter().all(|&o| {
+                    o == a
+                        || o == b
+                        || o == c
+                        || poly[o] == poly[a]
+                        || poly[o] == poly[b]
+                        || poly[o] == poly[c]
+                        || !(cross(a, b, o) >= 0.0
+                            && cross(b, c, o) >= 0.0
+                            && cross(c, a, o) >= 0.0)
+                })
+        });
+        let Some(k) = ear else {
+            // No ear: a ring that crosses itself. Fan the rest around its centroid.
+            let c = m as f32;
+            let centre = ring.iter().fold([0.0f32; 2], |s, &i| {
+                [s[0] + poly[i][0] / c, s[1] + poly[i][1] / c]
+            });
+            for k in 0..m {
+                tris.push([centre, poly[ring[k]], poly[ring[(k + 1) % m]]]);
+            }
+            return tris;
+        };
+        tris.push([ring[(k + m - 1) % m], ring[k], ring[(k + 1) % m]].map(|i| poly[i]));
+        ring.remove(k);
+    }
+    tris.push([ring[0], ring[1], ring[2]].map(|i| poly[i]));
+    tris
+}
 /// The default renderer: a piecewise-affine warp of the portrait along the face mesh, with eye and mouth
 /// layers. It needs a rig: the rig stage rigs the head's portraits and retargets each face onto them; the
 /// warp's mesh and layers are made once per rigged portrait set and kept in it.
@@ -598,5 +656,77 @@ impl HeadRenderer for MeshWarpRenderer {
         let warp = rigged.prepared(0, |r| Ok(WarpHead::new(r)))?;
         warp.draw(rigged, face, target.rgba);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::math::inside;
+
+    /// Pixels `fan` draws, each counted as often as drawn.
+    fn drawn(poly: &[[f32; 2]]) -> Vec<u32> {
+        let mut n = vec![0u32; 64 * 64];
+        fan(poly, 64, 64, |y, x0, x1| {
+            for x in x0..=x1 {
+                n[y * 64 + x] += 1;
+            }
+        });
+        n
+    }
+
+    #[test]
+    fn a_ring_that_bends_inward_is_filled_exactly_once() {
+        // An eye whose upper lid sags into a U towards the lower one: its centroid lies above the U, and
+        // a fan around it drew the band between them (eyeball over the lid's skin).
+        let mut ring: Vec<[f32; 2]> = (0..=8)
+            .map(|k| {
+                let t = k as f32 / 8.0;
+                [
+                    8.0 + 48.0 * t,
+                    30.0 + 20.0 * (std::f32::consts::PI * t).sin(),
+                ]
+            })
+            .collect();
+        ring.extend((1..8).rev().map(|k| {
+            let t = k as f32 / 8.0;
+            [
+                8.0 + 48.0 * t,
+                30.0 + 14.0 * (std::f32::consts::PI * t).sin(),
+            ]
+        }));
+        let n = drawn(&ring);
+        let mut expected = 0;
+        for y in 0..64 {
+            for x in 0..64 {
+                let centre = [x as f32 + 0.5, y as f32 + 0.5];
+                let want = inside(&ring, centre) as u32;
+                expected += want;
+                assert_eq!(n[y * 64 + x], want, "pixel ({x}, {y})");
+            }
+        }
+        assert!(expected > 150, "{expected} pixels inside");
+    }
+
+    #[test]
+    fn a_ring_that_crosses_itself_is_still_covered() {
+        // Lids pressed past each other: no ear to cut; what is left is fanned, covering the ring.
+        let ring = [[10.0, 10.0], [50.0, 40.0], [50.0, 10.0], [10.0, 40.0]];
+        let n = drawn(&ring);
+        for y in 0..64 {
+            for x in 0..64 {
+                if inside(&ring, [x as f32 + 0.5, y as f32 + 0.5]) {
+                    assert!(n[y * 64 + x] > 0, "pixel ({x}, {y}) left out");
+                }
+            }
+        }
+        // Degenerate rings (a closed eye whose lids coincide, fewer than three points) draw nothing.
+        assert_eq!(
+            drawn(&[[5.0, 5.0], [20.0, 5.0], [5.0, 5.0], [20.0, 5.0]])
+                .iter()
+                .sum::<u32>(),
+            0
+        );
+        assert_eq!(drawn(&[[5.0, 5.0], [20.0, 5.0]]).iter().sum::<u32>(), 0);
     }
 }
