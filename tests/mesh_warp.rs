@@ -113,13 +113,7 @@ fn all_portraits() -> Vec<PathBuf> {
     let mut v = vec![demo()];
     for sub in ["paintings", "stylized"] {
         if let Some(dir) = common::testdata(sub) {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|e| e == "jpg" || e == "png"))
-                .collect();
-            files.sort();
-            v.extend(files);
+            v.extend(common::warp::images(&dir));
         }
     }
     v
@@ -248,11 +242,14 @@ fn blink_closes_the_eyes_in_the_rendered_frame() {
         // Only the demo's figure is asserted; on the others the older tracker may not find a face
         // with both eyes closed at all (Van Gogh's, seen whole: printed).
         let view = ImageView::new(p.width, p.height, 4, &out, "rendered").unwrap();
-        if path != demo() && tracker.detect_still(&view).unwrap().is_none() {
-            eprintln!("{}: no face found with both eyes closed", path.display());
-            continue;
-        }
-        let (closed, _) = measure(&tracker, &p, &out);
+        let closed = match tracker.detect_still(&view).unwrap() {
+            Some(face) => ExpressionFeatures::of(&face),
+            None if path != demo() => {
+                eprintln!("{}: no face found with both eyes closed", path.display());
+                continue;
+            }
+            None => panic!("no face in the demo's rendered frame with both eyes closed"),
+        };
         for side in 0..2 {
             let ratio = closed.eye_open[side] / open.eye_open[side];
             eprintln!(

@@ -31,7 +31,7 @@ use bevy_talking_head::rig::ExpressionRig;
 use bevy_talking_head::tracking::{
     FaceAnalyzer, FaceTracker, ImageView, TrackedFace, TrackerModels,
 };
-use common::warp::{contact_sheet_cols, demo, face_portrait_with, pearson};
+use common::warp::{contact_sheet_cols, demo, face_portrait_with, images, pearson};
 
 const VIDEOS: [&str; 3] = [
     "expressions_greenscreen.mp4",
@@ -192,13 +192,7 @@ fn driver_expressions_survive_the_round_trip() {
     let (paths, some_portraits) = match std::env::var("ROUND_TRIP_PORTRAITS") {
         Ok(_) => {
             let mut all = vec![demo()];
-            let mut others: Vec<_> = std::fs::read_dir(&paintings)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|e| e == "jpg" || e == "png"))
-                .collect();
-            others.sort();
-            all.extend(others);
+            all.extend(images(&paintings));
             filtered("ROUND_TRIP_PORTRAITS", all, stem)
         }
         Err(_) => (vec![demo(), paintings.join("mona_lisa.jpg")], false),

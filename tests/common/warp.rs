@@ -8,6 +8,17 @@ use bevy_talking_head::render::{PortraitImage, PreparedHead};
 use bevy_talking_head::rig::{ExpressionRig, PortraitRig};
 use bevy_talking_head::tracking::{FaceTracker, ImageView};
 
+/// The JPEG and PNG images of a directory (a shared test data folder), sorted by name.
+pub fn images(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jpg" || e == "png"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// The demo portrait.
 pub fn demo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/portraits/astronaut.png")

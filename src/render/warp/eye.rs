@@ -366,13 +366,11 @@ impl EyeLayer {
             } else if dm < rr {
                 // The iris, from where it is in the portrait; its hidden top mirrored from the bottom.
                 let a = [q[0] - gaze[0], q[1] - gaze[1]];
-                if inside(&self.opening, a) && self.lid_band(lids, a) == LidBand::Portrait {
+                let visible = |b: [f32; 2]| self.open_at(lids, b);
+                if visible(a) {
                     tex.sample(a[0], a[1])
                 } else {
                     let m = [a[0], 2.0 * self.iris[1] - a[1]];
-                    let visible = |b: [f32; 2]| {
-                        inside(&self.opening, b) && self.lid_band(lids, b) == LidBand::Portrait
-                    };
                     if visible(m) {
                         tex.sample(m[0], m[1])
                     } else if let Some(b) = IRIS_PULL
@@ -467,6 +465,12 @@ const SCLERA_GRAIN: f32 = 12.0;
 const SCLERA_FROM: f32 = 1.3;
 
 impl EyeLayer {
+    /// Whether the portrait shows its open eye at `b` as it is: inside its opening and not where a moved
+    /// lid's lash band or the eyeball it uncovered is drawn ([`EyeLayer::lid_band`]).
+    fn open_at(&self, lids: &[Vec<[f32; 2]>; 2], b: [f32; 2]) -> bool {
+        inside(&self.opening, b) && self.lid_band(lids, b) == LidBand::Portrait
+    }
+
     /// The portrait point whose sclera shows at `q`, a point of the portrait's iris disc the moved iris
     /// has left: along the eye's row through `q`, as deep beyond the iris's rim (at [`SCLERA_FROM`]
     /// radii) as `q` lies inside it, on the nearer side, else the other, on its own row or one nearer the
@@ -490,8 +494,7 @@ impl EyeLayer {
                 let b = self.frame.world(iu + side * reach / width, iv + dy);
                 let far =
                     ((b[0] - self.iris[0]).powi(2) + (b[1] - self.iris[1]).powi(2)).sqrt() >= rr;
-                (far && inside(&self.opening, b) && self.lid_band(lids, b) == LidBand::Portrait)
-                    .then_some(b)
+                (far && self.open_at(lids, b)).then_some(b)
             })
         })
     }

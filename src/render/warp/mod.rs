@@ -482,7 +482,7 @@ impl WarpHead {
                     top.push(poly[0]);
                     top.sort_by(|a, b| a[0].total_cmp(&b[0]));
                     let lids = eye.target_lids(&to_source[side], &target.points, side);
-                    fan(&poly, w, h, |y, x0, x1| {
+                    fill_ring(&poly, w, h, |y, x0, x1| {
                         eye.shade_span(
                             &tex,
                             &to_source[side],
@@ -504,7 +504,7 @@ impl WarpHead {
                         .iter()
                         .map(|&i| [target.points[i][0], target.points[i][1]])
                         .collect();
-                    fan(&poly, w, h, |y, x0, x1| {
+                    fill_ring(&poly, w, h, |y, x0, x1| {
                         self.mouth.shade_span(&mouth_frame, y, x0, x1, out, w);
                         self.lip_seam_span(&tex, &mouth_frame, y, x0, x1, out, w);
                         covered[y * w + x0..=y * w + x1].fill(true);
@@ -548,7 +548,7 @@ const LIP_SEAM_OPEN: f32 = 0.07;
 /// ([`triangulate`]). A fan around the centroid also covered what lies between the centroid and a ring
 /// that bends inward: a closing upper lid sagging towards the lower one drew eyeball over the lid skin
 /// above it (flat patches of sclera and iris above the lash line on Mona Lisa's lowered lids).
-fn fan(poly: &[[f32; 2]], w: usize, h: usize, mut span: impl FnMut(usize, usize, usize)) {
+fn fill_ring(poly: &[[f32; 2]], w: usize, h: usize, mut span: impl FnMut(usize, usize, usize)) {
     for t in triangulate(poly) {
         rasterize(t, w, h, &mut span);
     }
@@ -558,7 +558,7 @@ fn fan(poly: &[[f32; 2]], w: usize, h: usize, mut span: impl FnMut(usize, usize,
 /// triangles' edges and the rasteriser's exact shared edges leave no seam). Either winding. What is
 /// left where no ear can be cut (a ring that crosses itself, as lids pressed past each other) is fanned
 /// around its centroid, as before: it covers the ring at least, and a few pixels more.
-pub(crate) fn triangulate(poly: &[[f32; 2]]) -> Vec<[[f32; 2]; 3]> {
+fn triangulate(poly: &[[f32; 2]]) -> Vec<[[f32; 2]; 3]> {
     let n = poly.len();
     let mut tris = Vec::with_capacity(n.saturating_sub(2));
     if n < 3 || poly.iter().any(|p| !p[0].is_finite() || !p[1].is_finite()) {
@@ -585,12 +585,8 @@ pub(crate) fn triangulate(poly: &[[f32; 2]]) -> Vec<[[f32; 2]; 3]> {
             // vertex of the ring inside or on the triangle.
             cross(a, b, c) >= 0.0
                 && ring.iter().all(|&o| {
-                    o == a
-                        || o == b
-                        || o == c
-                        || poly[o] == poly[a]
-                        || poly[o] == poly[b]
-                        || poly[o] == poly[c]
+                    // (The ear's own corners, and any vertex at one of their places.)
+                    [a, b, c].iter().any(|&v| poly[o] == poly[v])
                         || !(cross(a, b, o) >= 0.0
                             && cross(b, c, o) >= 0.0
                             && cross(c, a, o) >= 0.0)
@@ -613,6 +609,7 @@ pub(crate) fn triangulate(poly: &[[f32; 2]]) -> Vec<[[f32; 2]; 3]> {
     tris.push([ring[0], ring[1], ring[2]].map(|i| poly[i]));
     tris
 }
+
 /// The default renderer: a piecewise-affine warp of the portrait along the face mesh, with eye and mouth
 /// layers. It needs a rig: the rig stage rigs the head's portraits and retargets each face onto them; the
 /// warp's mesh and layers are made once per rigged portrait set and kept in it.
@@ -664,10 +661,10 @@ mod tests {
     use super::*;
     use crate::math::inside;
 
-    /// Pixels `fan` draws, each counted as often as drawn.
+    /// Pixels `fill_ring` draws, each counted as often as drawn.
     fn drawn(poly: &[[f32; 2]]) -> Vec<u32> {
         let mut n = vec![0u32; 64 * 64];
-        fan(poly, 64, 64, |y, x0, x1| {
+        fill_ring(poly, 64, 64, |y, x0, x1| {
             for x in x0..=x1 {
                 n[y * 64 + x] += 1;
             }
