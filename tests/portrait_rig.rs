@@ -110,3 +110,70 @@ fn bad_sidecars_and_faceless_images_are_clear_errors() {
     let e = PortraitRig::load(&nan).unwrap_err().to_string();
     assert!(e.contains("nan.png.rig.json") && e.contains("EOF"), "{e}");
 }
+
+/// Brows a picture does not draw (Mona Lisa's) are told from drawn ones, however faint, light or
+/// stylised (every other portrait of the shared test data and the demo ones): only they raise further.
+#[test]
+fn only_brows_the_picture_does_not_draw_are_raised_further() {
+    use bevy_talking_head::render::PortraitImage;
+    use bevy_talking_head::rig::{
+        DRAWN_BROWS, ExpressionRig, FAINT_BROW_GAIN, FAINT_BROWS, brow_gain, brow_visibility,
+    };
+    let mut paths = vec![
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/portraits/astronaut.png"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/portraits/astronaut_painted.png"),
+    ];
+    for sub in ["faces", "paintings", "stylized"] {
+        let Some(dir) = common::testdata(sub) else {
+            return;
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                matches!(
+                    p.extension().and_then(|e| e.to_str()),
+                    Some("jpg" | "png" | "ppm")
+                )
+            })
+            .collect();
+        files.sort();
+        paths.extend(files);
+    }
+    let tracker = common::tracker();
+    let full = ExpressionRig::default().faint_brow_gain;
+    assert_eq!(full, FAINT_BROW_GAIN);
+    let mut faint = Vec::new();
+    let mut wrong = Vec::new();
+    for path in &paths {
+        let rgb = common::open_rgb(path);
+        let rgba = image::DynamicImage::ImageRgb8(rgb).to_rgba8();
+        let image = PortraitImage::new(rgba.width(), rgba.height(), rgba.into_raw()).unwrap();
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        // As given and at half its size: the measure scales with the face.
+        for image in [image.resized(image.width / 2, image.height / 2), image] {
+            let view =
+                ImageView::new(image.width, image.height, 4, &image.rgba, "portrait").unwrap();
+            let rig = PortraitRig::build(&tracker, &view, "portrait").unwrap();
+            let v = brow_visibility(&image, &rig)
+                .unwrap_or_else(|| panic!("{name}: brows not measured"));
+            let gain = brow_gain(&image, &rig, full);
+            let size = format!("{}x{}", image.width, image.height);
+            println!("{name:28} {size:>9}: brow visibility {v:.2}, gain {gain:.2}");
+            if name == "mona_lisa" {
+                if v > FAINT_BROWS || gain != FAINT_BROW_GAIN {
+                    wrong.push(format!("{name} {size}: no brows drawn, read {v:.2}"));
+                }
+            } else if v < DRAWN_BROWS || gain != 1.0 {
+                wrong.push(format!("{name} {size}: its brows are drawn, read {v:.2}"));
+            }
+            // Turned off by the expression rig.
+            assert_eq!(brow_gain(&image, &rig, 1.0), 1.0);
+        }
+        if name == "mona_lisa" {
+            faint.push(name);
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    assert_eq!(faint, ["mona_lisa"], "{} portraits", paths.len());
+}

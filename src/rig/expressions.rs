@@ -89,6 +89,11 @@ pub struct ExpressionRig {
     /// portrait's smile read back at r 0.93 on, 0.62 off.
     #[serde(default)]
     pub relative_to_portrait: bool,
+    /// How much further the raised-brow shapes (browInnerUp, browOuterUp*) move on a portrait whose
+    /// brows are not drawn ([`brow_gain`](super::brow_gain): Mona Lisa), the extra raise carried up the
+    /// forehead; 1 turns it off. Portraits with drawn brows are moved as the shapes say.
+    #[serde(default = "default_faint_brow_gain")]
+    pub faint_brow_gain: f32,
 }
 
 fn default_look_angle() -> f32 {
@@ -97,6 +102,10 @@ fn default_look_angle() -> f32 {
 
 fn default_look_angle_vertical() -> f32 {
     0.6
+}
+
+fn default_faint_brow_gain() -> f32 {
+    super::brows::FAINT_BROW_GAIN
 }
 
 impl Default for ExpressionRig {
@@ -189,6 +198,12 @@ impl ExpressionRig {
         }
         if !self.look_angle_vertical.is_finite() {
             return Err("look_angle_vertical is not a finite number".into());
+        }
+        if !(1.0..=3.0).contains(&self.faint_brow_gain) {
+            return Err(format!(
+                "faint_brow_gain {} is not a number in 1..=3",
+                self.faint_brow_gain
+            ));
         }
         for (name, shape) in &self.shapes {
             name.parse::<Expression>()
@@ -407,6 +422,7 @@ fn build_hand_made() -> ExpressionRig {
             shapes: BTreeMap::new(),
             look_angle: default_look_angle(),
             look_angle_vertical: default_look_angle_vertical(),
+            faint_brow_gain: default_faint_brow_gain(),
             relative_to_portrait: false,
         },
     };

@@ -13,6 +13,7 @@
 //!   the portraits of heads that ask ([`HeadRig`]) on threads of their own, and retarget each changed face
 //!   ([`RiggedFace`]). Renderers receive the rigged portraits and the retargeted face, and only draw.
 
+mod brows;
 pub mod editor;
 mod expressions;
 mod fit;
@@ -24,6 +25,7 @@ mod rigger;
 mod stage;
 pub mod topology;
 
+pub use brows::{DRAWN_BROWS, FAINT_BROW_GAIN, FAINT_BROWS, brow_gain, brow_visibility};
 pub use editor::{MAX_UNDO, RigEditor};
 pub use expressions::{
     BLINK_MEET, EXPRESSION_RIG_VERSION, ExpressionRig, PLAYER_PUCKER_GAIN, Shape,
@@ -35,7 +37,7 @@ pub use fit::{
 pub use matte::{Matte, MatteReport, Segmenter, matte_path};
 pub use portrait::{PortraitRig, RIG_VERSION, RigSource, sidecar_path};
 pub use retarget::{
-    HEAD_PIVOT, HeadMotion, LOOK_UP_LID, MAX_BODY_SHIFT, MAX_JAW_OPENING, MAX_SHIFT,
+    BROW_CARRY, HEAD_PIVOT, HeadMotion, LOOK_UP_LID, MAX_BODY_SHIFT, MAX_JAW_OPENING, MAX_SHIFT,
     RELATIVE_CHANNELS, RELATIVE_FLOOR, RELATIVE_MAX, RetargetedFace, Retargeter,
 };
 pub use rigged::RiggedPortraits;

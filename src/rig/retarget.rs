@@ -223,6 +223,10 @@ pub const RELATIVE_MAX: f32 = 0.8;
 /// A portrait's own score up to this is taken as its neutral (a neutral face reads 0-0.1).
 pub const RELATIVE_FLOOR: f32 = 0.1;
 
+/// How far above the brows (canonical units: the eye-corner distance) the forehead still takes some of
+/// a faint brow's extra raise ([`Retargeter::with_brow_gain`]).
+pub const BROW_CARRY: f32 = 0.5;
+
 /// Retargets faces onto one portrait; made once per portrait rig and expression rig.
 #[derive(Clone, Debug)]
 pub struct Retargeter {
@@ -239,6 +243,8 @@ pub struct Retargeter {
     /// Per channel, how much of the portrait's own expression a driver weight of 0 undoes
     /// ([`ExpressionRig::relative_to_portrait`]); 0 for most.
     rest: [f32; Expression::COUNT],
+    /// [`with_brow_gain`](Self::with_brow_gain)'s gain; 1 for most portraits.
+    brow_gain: f32,
 }
 
 impl Retargeter {
@@ -342,7 +348,75 @@ impl Retargeter {
             iris,
             eye_width,
             rest,
+            brow_gain: 1.0,
         }
+    }
+
+    /// The raised-brow shapes (browInnerUp, browOuterUp*) `gain` times stronger, for a portrait whose
+    /// brows are not drawn ([`brow_gain`](super::brow_gain)): the brows and everything below them move
+    /// `gain` times as far, and the forehead above them takes the extra raise of the brow under it,
+    /// fading out over [`BROW_CARRY`] above it, so the skin between brows and hair is not crowded into
+    /// the hair. `gain` is clamped to `1..=3` (1, or not a number, leaves the shapes as they are).
+    pub fn with_brow_gain(mut self, gain: f32) -> Self {
+        let gain = if gain.is_finite() {
+            gain.clamp(1.0, 3.0)
+        } else {
+            1.0
+        };
+        self.brow_gain = gain;
+        if gain == 1.0 {
+            return self;
+        }
+        let canon = &self.canon;
+        // The brows' upper contours: over a point of the forehead, the one nearest in x.
+        const UPPER: [usize; 10] = [70, 63, 105, 66, 107, 336, 296, 334, 293, 300];
+        let (x_min, x_max) = UPPER.iter().fold((f32::MAX, f32::MIN), |(a, b), &i| {
+            (a.min(canon[i][0]), b.max(canon[i][0]))
+        });
+        for e in [
+            Expression::BrowInnerUp,
+            Expression::BrowOuterUpLeft,
+            Expression::BrowOuterUpRight,
+        ] {
+            let shape = &mut self.shapes[e as usize];
+            let offset = |i: usize| {
+                shape
+                    .iter()
+                    .find(|(j, _)| *j as usize == i)
+                    .map_or([0.0; 3], |(_, d)| *d)
+            };
+            let mut moved = Vec::with_capacity(shape.len());
+            for (i, p) in canon.iter().enumerate().take(468) {
+                let own = offset(i);
+                let brow = UPPER
+                    .iter()
+                    .copied()
+                    .min_by(|&a, &b| {
+                        (canon[a][0] - p[0])
+                            .abs()
+                            .total_cmp(&(canon[b][0] - p[0]).abs())
+                    })
+                    .expect("ten brow points");
+                let height = canon[brow][1] - p[1];
+                let d = if height > 0.0 && (x_min - 0.1..=x_max + 0.1).contains(&p[0]) {
+                    let fade = (1.0 - height / BROW_CARRY).clamp(0.0, 1.0);
+                    let under = offset(brow);
+                    std::array::from_fn(|k| own[k] + (gain - 1.0) * under[k] * fade)
+                } else {
+                    own.map(|v| v * gain)
+                };
+                if d.iter().any(|v| *v != 0.0) {
+                    moved.push((i as u16, d));
+                }
+            }
+            *shape = moved;
+        }
+        self
+    }
+
+    /// The gain on this portrait's raised-brow shapes ([`with_brow_gain`](Self::with_brow_gain)).
+    pub fn brow_gain(&self) -> f32 {
+        self.brow_gain
     }
 
     /// Per channel (in [`Expression`]'s order), how much of the portrait's own expression a driver
@@ -900,5 +974,50 @@ mod tests {
         let r = t.retarget(&face);
         assert!(r.gaze_shift[0][0] > 1.0 && r.gaze_shift[1][0] > 1.0);
         assert!(r.iris.unwrap()[0][0] > rig.iris.unwrap()[0][0] + 1.0);
+    }
+
+    #[test]
+    fn a_brow_gain_raises_the_brows_further_and_carries_the_forehead_with_them() {
+        let rig = portrait();
+        let expressions = ExpressionRig::default();
+        let plain = Retargeter::new(&rig, &expressions);
+        let strong = Retargeter::new(&rig, &expressions).with_brow_gain(1.6);
+        assert_eq!((plain.brow_gain(), strong.brow_gain()), (1.0, 1.6));
+        let raised = FaceFrame::neutral().with_expression(Expression::BrowInnerUp, 1.0);
+        let rise =
+            |t: &Retargeter, i: usize| rig.landmarks[i][1] - t.retarget(&raised).points[i][1];
+        // The inner brows (107, 336) and the lid skin below them: 1.6 times as far.
+        for i in [107, 336, 55, 285] {
+            let (a, b) = (rise(&plain, i), rise(&strong, i));
+            assert!(a > 0.5, "landmark {i} rises {a} px at 1x");
+            assert!((b / a - 1.6).abs() < 0.02, "landmark {i}: {a} -> {b} px");
+        }
+        // The forehead above them takes part of the brows' extra raise: the skin between the brows and
+        // the forehead's top (10) is squeezed less than if the shape were only scaled.
+        let (a, b) = (rise(&plain, 151), rise(&strong, 151));
+        assert!(b > 1.6 * a + 0.5, "forehead (151): {a} -> {b} px");
+        let squeeze = |t: &Retargeter| rise(t, 107) - rise(t, 10);
+        assert!(
+            squeeze(&strong) < 1.6 * squeeze(&plain) - 1.0,
+            "brow to forehead top: {} -> {} px",
+            squeeze(&plain),
+            squeeze(&strong)
+        );
+        // Other shapes and a neutral face are untouched; nonsense gains leave the shapes as they are.
+        let smile = FaceFrame::neutral().with_expression(Expression::MouthSmileLeft, 1.0);
+        assert_eq!(
+            plain.retarget(&smile).points,
+            strong.retarget(&smile).points
+        );
+        let neutral = FaceFrame::neutral();
+        assert_eq!(
+            plain.retarget(&neutral).points,
+            strong.retarget(&neutral).points
+        );
+        for g in [f32::NAN, 0.5, -2.0] {
+            let t = Retargeter::new(&rig, &expressions).with_brow_gain(g);
+            assert_eq!(t.brow_gain(), 1.0);
+            assert_eq!(t.retarget(&raised).points, plain.retarget(&raised).points);
+        }
     }
 }

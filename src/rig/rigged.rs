@@ -4,6 +4,7 @@
 use std::any::{Any, TypeId};
 use std::sync::{Arc, Mutex};
 
+use super::brows::brow_gain;
 use super::expressions::ExpressionRig;
 use super::portrait::PortraitRig;
 use super::retarget::{RetargetedFace, Retargeter};
@@ -59,7 +60,12 @@ impl RiggedPortraits {
             problem,
         })?;
         open_eye_rings(&mut rig);
-        let retargeter = Retargeter::new(&rig, expressions);
+        // Brows the picture does not draw move further (a raise shows only in the skin around them).
+        let retargeter = Retargeter::new(&rig, expressions).with_brow_gain(brow_gain(
+            portrait,
+            &rig,
+            expressions.faint_brow_gain,
+        ));
         let shots = portraits
             .iter()
             .zip(rigs)

@@ -1,0 +1,124 @@
+//! Faint brows: a portrait whose brows are not drawn (Mona Lisa) shows a raise only in the skin around
+//! them, so its raised-brow shapes move further ([`brow_gain`]).
+
+use crate::math::inside;
+use crate::portrait::PortraitImage;
+
+use super::portrait::PortraitRig;
+
+/// Each brow's upper and lower contour (Face Mesh indices), outer end first: the image's left brow (the
+/// face's right) then the other.
+const BROWS: [([usize; 5], [usize; 5]); 2] = [
+    ([70, 63, 105, 66, 107], [46, 53, 52, 65, 55]),
+    ([300, 293, 334, 296, 336], [276, 283, 282, 295, 285]),
+];
+
+/// [`brow_visibility`] at or below which the brows count as not drawn: the full gain. Measured on the 17
+/// shared and demo portraits, each as given and at half its size (`tests/portrait_rig.rs`): Mona Lisa
+/// 0.38-0.39 (no brows drawn); every portrait with brows 0.60 or more (the faintest: a 225 px photo of
+/// light brows 0.60, astronaut_painted's flat paint 0.72, Girl with a Pearl Earring 0.75).
+pub const FAINT_BROWS: f32 = 0.45;
+
+/// [`brow_visibility`] from which the brows count as drawn: no gain. Between this and [`FAINT_BROWS`] the
+/// gain falls linearly.
+pub const DRAWN_BROWS: f32 = 0.55;
+
+/// How much further the raised-brow shapes (browInnerUp, browOuterUp*) move brows that are not drawn.
+/// Measured in `tests/round_trip.rs` on Mona Lisa: her raised inner brows read back at r 0.65 at 1x,
+/// 0.82 at 1.6x; on portraits with drawn brows the same gain pushed the forehead into a fringe of hair
+/// (specks in `tests/artefacts.rs`), hence only for faint ones.
+pub const FAINT_BROW_GAIN: f32 = 1.6;
+
+/// How visible a portrait's brows are: the fine detail (luma minus its local mean, at a 40th of the
+/// eye-corner distance) inside the brows against the skin just above and just below them, for the brow
+/// that shows more. About 1 or more where hairs or strokes are drawn (they add detail of their own);
+/// well under 1 where the picture has only smooth shading there. `None` where the brows lie outside the
+/// picture or cover too few pixels to measure.
+pub fn brow_visibility(image: &PortraitImage, rig: &PortraitRig) -> Option<f32> {
+    let lm = &rig.landmarks;
+    if lm.len() < 468 {
+        return None;
+    }
+    let (w, h) = (image.width as usize, image.height as usize);
+    let iod = ((lm[33][0] - lm[263][0]).powi(2) + (lm[33][1] - lm[263][1]).powi(2)).sqrt();
+    if !iod.is_finite() || iod < 8.0 {
+        return None;
+    }
+    let s = ((iod / 40.0).round() as usize).max(1);
+    let luma = |x: usize, y: usize| {
+        let o = (y * w + x) * 4;
+        let p = &image.rgba[o..o + 3];
+        0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
+    };
+    // Mean |luma - mean of the 3x3 samples s apart| over the pixels inside `poly`.
+    let detail = |poly: &[[f32; 2]]| -> Option<f32> {
+        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+        for q in poly {
+            (x0, y0, x1, y1) = (x0.min(q[0]), y0.min(q[1]), x1.max(q[0]), y1.max(q[1]));
+        }
+        let lo = s as f32;
+        let (xa, xb) = (
+            x0.max(lo) as usize,
+            x1.min((w - s - 1) as f32).max(0.0) as usize,
+        );
+        let (ya, yb) = (
+            y0.max(lo) as usize,
+            y1.min((h - s - 1) as f32).max(0.0) as usize,
+        );
+        let (mut n, mut sum) = (0usize, 0f32);
+        for y in ya..=yb.max(ya) {
+            for x in xa..=xb.max(xa) {
+                if x + s >= w || y + s >= h || !inside(poly, [x as f32 + 0.5, y as f32 + 0.5]) {
+                    continue;
+                }
+                let mut mean = 0.0;
+                for yy in [y - s, y, y + s] {
+                    for xx in [x - s, x, x + s] {
+                        mean += luma(xx, yy);
+                    }
+                }
+                sum += (luma(x, y) - mean / 9.0).abs();
+                n += 1;
+            }
+        }
+        (n >= 12).then(|| sum / n as f32)
+    };
+    let mut best: Option<f32> = None;
+    for (upper, lower) in BROWS {
+        let mut brow: Vec<[f32; 2]> = upper.iter().map(|&i| [lm[i][0], lm[i][1]]).collect();
+        brow.extend(lower.iter().rev().map(|&i| [lm[i][0], lm[i][1]]));
+        // The brow's thickness: its bands above and below are as thick, 0.3 of it away.
+        let thick = upper
+            .iter()
+            .zip(&lower)
+            .map(|(&a, &b)| (lm[b][1] - lm[a][1]).abs())
+            .sum::<f32>()
+            / 5.0;
+        let shifted =
+            |dy: f32| -> Vec<[f32; 2]> { brow.iter().map(|q| [q[0], q[1] + dy]).collect() };
+        let (Some(inner), Some(above), Some(below)) = (
+            detail(&brow),
+            detail(&shifted(-1.6 * thick)),
+            detail(&shifted(1.3 * thick)),
+        ) else {
+            continue;
+        };
+        let v = inner / above.max(below).max(0.5);
+        best = Some(best.map_or(v, |b: f32| b.max(v)));
+    }
+    best
+}
+
+/// How much further this portrait's raised-brow shapes move, for a `full` gain
+/// ([`ExpressionRig::faint_brow_gain`](super::ExpressionRig::faint_brow_gain), by default
+/// [`FAINT_BROW_GAIN`]): `full` where its brows are not drawn ([`brow_visibility`] at most
+/// [`FAINT_BROWS`]), 1 where they are (at least [`DRAWN_BROWS`]) or cannot be measured, linear between.
+pub fn brow_gain(image: &PortraitImage, rig: &PortraitRig, full: f32) -> f32 {
+    match brow_visibility(image, rig) {
+        Some(v) => {
+            let t = ((DRAWN_BROWS - v) / (DRAWN_BROWS - FAINT_BROWS)).clamp(0.0, 1.0);
+            1.0 + (full - 1.0) * t
+        }
+        None => 1.0,
+    }
+}
