@@ -44,28 +44,9 @@ fn open(path: &Path) -> image::RgbaImage {
     image::DynamicImage::ImageRgb8(common::open_rgb(path)).to_rgba8()
 }
 
-/// Every portrait: the two demo ones, then the shared test data's faces, paintings and stylized images.
+/// Every portrait ([`common::every_portrait`]), or those `ARTEFACT_ONLY` names.
 fn portraits() -> Vec<PathBuf> {
-    let mut v = vec![
-        root().join("assets/portraits/astronaut.png"),
-        root().join("assets/portraits/astronaut_painted.png"),
-    ];
-    for sub in ["faces", "paintings", "stylized"] {
-        if let Some(dir) = common::testdata(sub) {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| {
-                    matches!(
-                        p.extension().and_then(|e| e.to_str()),
-                        Some("jpg" | "png" | "ppm")
-                    )
-                })
-                .collect();
-            files.sort();
-            v.extend(files);
-        }
-    }
+    let mut v = common::every_portrait();
     // `ARTEFACT_ONLY=name` to look at one portrait.
     if let Ok(only) = std::env::var("ARTEFACT_ONLY") {
         v.retain(|p| name(p).contains(&only));

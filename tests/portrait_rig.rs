@@ -119,27 +119,10 @@ fn only_brows_the_picture_does_not_draw_are_raised_further() {
     use bevy_talking_head::rig::{
         DRAWN_BROWS, ExpressionRig, FAINT_BROW_GAIN, FAINT_BROWS, brow_gain, brow_visibility,
     };
-    let mut paths = vec![
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/portraits/astronaut.png"),
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/portraits/astronaut_painted.png"),
-    ];
-    for sub in ["faces", "paintings", "stylized"] {
-        let Some(dir) = common::testdata(sub) else {
-            return;
-        };
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| {
-                matches!(
-                    p.extension().and_then(|e| e.to_str()),
-                    Some("jpg" | "png" | "ppm")
-                )
-            })
-            .collect();
-        files.sort();
-        paths.extend(files);
+    if common::testdata("paintings").is_none() {
+        return;
     }
+    let paths = common::every_portrait();
     let tracker = common::tracker();
     let full = ExpressionRig::default().faint_brow_gain;
     assert_eq!(full, FAINT_BROW_GAIN);

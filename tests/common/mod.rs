@@ -100,6 +100,33 @@ pub fn spawn_filter_head(
 
 /// `../shared/testdata/<sub>`, or `None` (saying so) when it is absent; with `TALKING_HEAD_REQUIRE_TESTDATA`
 /// set (CI), absence is a failure.
+/// Every portrait the tests try: the two demo ones, then the shared test data's faces, paintings and
+/// stylized images (JPEG, PNG, binary PPM: open with [`open_rgb`]), each folder sorted by name.
+pub fn every_portrait() -> Vec<std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut v = vec![
+        root.join("assets/portraits/astronaut.png"),
+        root.join("assets/portraits/astronaut_painted.png"),
+    ];
+    for sub in ["faces", "paintings", "stylized"] {
+        if let Some(dir) = testdata(sub) {
+            let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| {
+                    matches!(
+                        p.extension().and_then(|e| e.to_str()),
+                        Some("jpg" | "png" | "ppm")
+                    )
+                })
+                .collect();
+            files.sort();
+            v.extend(files);
+        }
+    }
+    v
+}
+
 pub fn testdata(sub: &str) -> Option<std::path::PathBuf> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/testdata")
