@@ -250,19 +250,27 @@ impl PortraitRigger {
             let file = request.files.first().and_then(|f| f.as_deref());
             *image = Arc::new(self.cut_out(image, rig, file, &mut warnings));
         }
+        let label = request
+            .files
+            .first()
+            .cloned()
+            .flatten()
+            .map_or_else(|| "<portrait>".to_owned(), |f| f.display().to_string());
         let mut rigged =
             RiggedPortraits::new(&usable, &rigs, &self.expressions).map_err(|e| match e {
                 Error::Rig { problem, .. } => Error::Rig {
-                    path: request
-                        .files
-                        .first()
-                        .cloned()
-                        .flatten()
-                        .map_or_else(|| "<portrait>".to_owned(), |f| f.display().to_string()),
+                    path: label.clone(),
                     problem,
                 },
                 e => e,
             })?;
+        let gain = rigged.retargeter().brow_gain();
+        if gain > 1.0 {
+            bevy::log::info!(
+                "{label}: its brows are not drawn (or barely): raised brows move {gain:.2}x as far \
+                 (ExpressionRig::faint_brow_gain)"
+            );
+        }
         rigged.set_warnings(warnings);
         Ok(rigged)
     }
