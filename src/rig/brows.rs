@@ -30,10 +30,11 @@ pub const DRAWN_BROWS: f32 = 0.55;
 pub const FAINT_BROW_GAIN: f32 = 1.6;
 
 /// How visible a portrait's brows are: the fine detail (luma minus its local mean, at a 40th of the
-/// eye-corner distance) inside the brows against the skin just above and just below them, for the brow
-/// that shows more. About 1 or more where hairs or strokes are drawn (they add detail of their own);
-/// well under 1 where the picture has only smooth shading there. `None` where the brows lie outside the
-/// picture or cover too few pixels to measure.
+/// eye-corner distance) inside the brows against the more detailed of the bands just above and just
+/// below them (forehead; lid and lashes), for the brow that shows more. About 1 or more where hairs or
+/// strokes are drawn (they add detail of their own) or where the skin is as grained as around; well
+/// under 1 only where the brows hold clearly less detail than around them: smooth shading, no brows
+/// drawn. `None` where the brows lie outside the picture or cover too few pixels to measure.
 pub fn brow_visibility(image: &PortraitImage, rig: &PortraitRig) -> Option<f32> {
     let lm = &rig.landmarks;
     if lm.len() < 468 {
@@ -59,11 +60,11 @@ pub fn brow_visibility(image: &PortraitImage, rig: &PortraitRig) -> Option<f32> 
         let lo = s as f32;
         let (xa, xb) = (
             x0.max(lo) as usize,
-            x1.min((w - s - 1) as f32).max(0.0) as usize,
+            x1.min(w.saturating_sub(s + 1) as f32).max(0.0) as usize,
         );
         let (ya, yb) = (
             y0.max(lo) as usize,
-            y1.min((h - s - 1) as f32).max(0.0) as usize,
+            y1.min(h.saturating_sub(s + 1) as f32).max(0.0) as usize,
         );
         let (mut n, mut sum) = (0usize, 0f32);
         for y in ya..=yb.max(ya) {
@@ -120,5 +121,90 @@ pub fn brow_gain(image: &PortraitImage, rig: &PortraitRig, full: f32) -> f32 {
             1.0 + (full - 1.0) * t
         }
         None => 1.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(w: u32, h: u32, f: impl Fn(u32, u32) -> u8) -> PortraitImage {
+        let mut rgba = Vec::with_capacity((w * h * 4) as usize);
+        for y in 0..h {
+            for x in 0..w {
+                let l = f(x, y);
+                rgba.extend_from_slice(&[l, l, l, 255]);
+            }
+        }
+        PortraitImage::new(w, h, rgba).unwrap()
+    }
+
+    #[test]
+    fn strokes_in_the_brows_read_as_drawn_and_smooth_shading_as_not() {
+        let rig = PortraitRig::template([256, 256]);
+        let brow_band = |x: u32, y: u32| {
+            let p = [x as f32 + 0.5, y as f32 + 0.5];
+            BROWS.iter().any(|(upper, lower)| {
+                let mut poly: Vec<[f32; 2]> = upper
+                    .iter()
+                    .map(|&i| [rig.landmarks[i][0], rig.landmarks[i][1]])
+                    .collect();
+                poly.extend(
+                    lower
+                        .iter()
+                        .rev()
+                        .map(|&i| [rig.landmarks[i][0], rig.landmarks[i][1]]),
+                );
+                inside(&poly, p)
+            })
+        };
+        // Skin with a little grain everywhere; brows of dark strokes (every other column), or none.
+        let grain = |x: u32, y: u32| ((x * 7 + y * 13) % 5) as u8;
+        let drawn = image(256, 256, |x, y| {
+            if brow_band(x, y) {
+                if x % 2 == 0 { 60 } else { 110 }
+            } else {
+                180 + grain(x, y)
+            }
+        });
+        // No brows, as Mona Lisa's: a brow ridge's smooth shadow, a few brow thicknesses tall, smooth
+        // where brows would be, between grained skin (and lids) above and below. (With the same grain over the brows as around them
+        // it reads about 1: brows are taken as drawn unless they hold clearly less detail than around.)
+        let ridge = (rig.landmarks[105][1] + rig.landmarks[334][1]) / 2.0;
+        let shaded = image(256, 256, |x, y| {
+            let t = (y as f32 - ridge) / 12.0;
+            let smooth = (180.0 - 30.0 * (-t * t).exp()) as u8;
+            if brow_band(x, y) {
+                smooth
+            } else {
+                smooth - 6 + 3 * grain(x, y)
+            }
+        });
+        let (d, n) = (
+            brow_visibility(&drawn, &rig).unwrap(),
+            brow_visibility(&shaded, &rig).unwrap(),
+        );
+        assert!(
+            d >= DRAWN_BROWS && n <= FAINT_BROWS,
+            "drawn {d}, shaded {n}"
+        );
+        assert_eq!(brow_gain(&drawn, &rig, 1.6), 1.0);
+        assert_eq!(brow_gain(&shaded, &rig, 1.6), 1.6);
+        assert_eq!(brow_gain(&shaded, &rig, 1.0), 1.0);
+    }
+
+    #[test]
+    fn brows_outside_the_picture_or_too_small_are_not_measured() {
+        let plain = image(64, 64, |_, _| 128);
+        // A face far larger than the picture, and one of a few pixels.
+        for k in [40.0f32, 0.02] {
+            let mut rig = PortraitRig::template([64, 64]);
+            for p in &mut rig.landmarks {
+                p[0] *= k;
+                p[1] *= k;
+            }
+            assert_eq!(brow_visibility(&plain, &rig), None, "scale {k}");
+            assert_eq!(brow_gain(&plain, &rig, 1.6), 1.0);
+        }
     }
 }
