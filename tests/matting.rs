@@ -82,25 +82,7 @@ fn corners(m: &Matte) -> [f32; 4] {
 
 /// Every shared portrait (photos, paintings, stylised art) and the demo portraits.
 fn portraits() -> Vec<PathBuf> {
-    let mut out = vec![
-        demo(),
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/portraits/astronaut_painted.png"),
-    ];
-    for sub in ["faces", "paintings", "stylized"] {
-        if let Some(dir) = testdata(sub) {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| {
-                    p.extension()
-                        .is_some_and(|e| ["jpg", "png", "ppm"].contains(&e.to_str().unwrap()))
-                })
-                .collect();
-            files.sort();
-            out.extend(files);
-        }
-    }
-    out
+    common::every_portrait()
 }
 
 fn portrait(path: &Path) -> PortraitImage {

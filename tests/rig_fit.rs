@@ -16,16 +16,7 @@ fn rigs_on_their_faces_pass_the_check() {
         let Some(dir) = common::testdata(sub) else {
             return;
         };
-        let mut files: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| {
-                p.extension()
-                    .is_some_and(|e| ["jpg", "png"].contains(&e.to_str().unwrap()))
-            })
-            .collect();
-        files.sort();
-        paths.extend(files);
+        paths.extend(common::files_with(&dir, &["jpg", "png"]));
     }
     let mut bad = Vec::new();
     for path in &paths {

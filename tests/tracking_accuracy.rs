@@ -118,17 +118,7 @@ fn faces_are_found_in_paintings_and_stylised_art() {
     let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tracking");
     let mut missed = Vec::new();
     for folder in ["paintings", "stylized", "faces"] {
-        let mut files: Vec<_> = std::fs::read_dir(data.join(folder))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        for path in files.into_iter().filter(|p| {
-            matches!(
-                p.extension().and_then(|e| e.to_str()),
-                Some("jpg" | "png" | "ppm")
-            )
-        }) {
+        for path in common::files_with(&data.join(folder), &["jpg", "png", "ppm"]) {
             let (img, face) = track(&tracker, &path);
             let name = path.file_name().unwrap().to_string_lossy().to_string();
             match face {

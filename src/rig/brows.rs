@@ -4,14 +4,9 @@
 use crate::math::inside;
 use crate::portrait::PortraitImage;
 
+use super::fit::luma;
 use super::portrait::PortraitRig;
-
-/// Each brow's upper and lower contour (Face Mesh indices), outer end first: the image's left brow (the
-/// face's right) then the other.
-const BROWS: [([usize; 5], [usize; 5]); 2] = [
-    ([70, 63, 105, 66, 107], [46, 53, 52, 65, 55]),
-    ([300, 293, 334, 296, 336], [276, 283, 282, 295, 285]),
-];
+use super::topology::{LEFT_BROW, RIGHT_BROW};
 
 /// [`brow_visibility`] at or below which the brows count as not drawn: the full gain. Measured on the 17
 /// shared and demo portraits, each as given and at half its size (`tests/portrait_rig.rs`): Mona Lisa
@@ -46,11 +41,7 @@ pub fn brow_visibility(image: &PortraitImage, rig: &PortraitRig) -> Option<f32> 
         return None;
     }
     let s = ((iod / 40.0).round() as usize).max(1);
-    let luma = |x: usize, y: usize| {
-        let o = (y * w + x) * 4;
-        let p = &image.rgba[o..o + 3];
-        0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
-    };
+    let luma = |x: usize, y: usize| luma(image, x as f32, y as f32);
     // Mean |luma - mean of the 3x3 samples s apart| over the pixels inside `poly`.
     let detail = |poly: &[[f32; 2]]| -> Option<f32> {
         let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
@@ -85,14 +76,11 @@ pub fn brow_visibility(image: &PortraitImage, rig: &PortraitRig) -> Option<f32> 
         (n >= 12).then(|| sum / n as f32)
     };
     let mut best: Option<f32> = None;
-    for (upper, lower) in BROWS {
-        let mut brow: Vec<[f32; 2]> = upper.iter().map(|&i| [lm[i][0], lm[i][1]]).collect();
-        brow.extend(lower.iter().rev().map(|&i| [lm[i][0], lm[i][1]]));
-        // The brow's thickness: its bands above and below are as thick, 0.3 of it away.
-        let thick = upper
-            .iter()
-            .zip(&lower)
-            .map(|(&a, &b)| (lm[b][1] - lm[a][1]).abs())
+    for ring in [RIGHT_BROW, LEFT_BROW] {
+        let brow: Vec<[f32; 2]> = ring.iter().map(|&i| [lm[i][0], lm[i][1]]).collect();
+        // The brow's thickness; the bands above and below are as thick, 1.6 and 1.3 of it away.
+        let thick = (0..5)
+            .map(|k| (lm[ring[9 - k]][1] - lm[ring[k]][1]).abs())
             .sum::<f32>()
             / 5.0;
         let shifted =
@@ -144,17 +132,11 @@ mod tests {
         let rig = PortraitRig::template([256, 256]);
         let brow_band = |x: u32, y: u32| {
             let p = [x as f32 + 0.5, y as f32 + 0.5];
-            BROWS.iter().any(|(upper, lower)| {
-                let mut poly: Vec<[f32; 2]> = upper
+            [RIGHT_BROW, LEFT_BROW].iter().any(|ring| {
+                let poly: Vec<[f32; 2]> = ring
                     .iter()
                     .map(|&i| [rig.landmarks[i][0], rig.landmarks[i][1]])
                     .collect();
-                poly.extend(
-                    lower
-                        .iter()
-                        .rev()
-                        .map(|&i| [rig.landmarks[i][0], rig.landmarks[i][1]]),
-                );
                 inside(&poly, p)
             })
         };
@@ -168,8 +150,9 @@ mod tests {
             }
         });
         // No brows, as Mona Lisa's: a brow ridge's smooth shadow, a few brow thicknesses tall, smooth
-        // where brows would be, between grained skin (and lids) above and below. (With the same grain over the brows as around them
-        // it reads about 1: brows are taken as drawn unless they hold clearly less detail than around.)
+        // where brows would be, between grained skin (and lids) above and below. (With the same grain
+        // over the brows as around them it reads about 1: brows are taken as drawn unless they hold
+        // clearly less detail than around.)
         let ridge = (rig.landmarks[105][1] + rig.landmarks[334][1]) / 2.0;
         let shaded = image(256, 256, |x, y| {
             let t = (y as f32 - ridge) / 12.0;

@@ -42,8 +42,6 @@ pub enum Side {
     Left,
 }
 
-const RIGHT_BROW: [usize; 10] = [70, 63, 105, 66, 107, 55, 65, 52, 53, 46];
-const LEFT_BROW: [usize; 10] = [300, 293, 334, 296, 336, 285, 295, 282, 283, 276];
 const NOSE: [usize; 24] = [
     168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 98, 327, 129, 358, 49, 279, 48, 278, 64, 294, 102, 331,
     115, 344,
@@ -63,8 +61,8 @@ impl Region {
                 .chain(&topology::LEFT_EYE_FOLD)
                 .copied()
                 .collect(),
-            Region::RightBrow => RIGHT_BROW.to_vec(),
-            Region::LeftBrow => LEFT_BROW.to_vec(),
+            Region::RightBrow => topology::RIGHT_BROW.to_vec(),
+            Region::LeftBrow => topology::LEFT_BROW.to_vec(),
             Region::Mouth => topology::UPPER_OUTER_LIP
                 .iter()
                 .chain(&topology::LOWER_OUTER_LIP)
@@ -116,7 +114,7 @@ pub fn mirror_pairs() -> &'static [usize] {
         {
             link(*r, *l, &mut pair);
         }
-        for (r, l) in RIGHT_BROW.iter().zip(&LEFT_BROW) {
+        for (r, l) in topology::RIGHT_BROW.iter().zip(&topology::LEFT_BROW) {
             link(*r, *l, &mut pair);
         }
         for lip in [

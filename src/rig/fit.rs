@@ -64,7 +64,7 @@ impl FitReport {
 }
 
 /// Luma at a point, bilinear, edges repeated.
-fn luma(image: &PortraitImage, x: f32, y: f32) -> f32 {
+pub(super) fn luma(image: &PortraitImage, x: f32, y: f32) -> f32 {
     let (w, h) = (image.width as i64, image.height as i64);
     let at = |x: i64, y: i64| -> f32 {
         let (x, y) = (x.clamp(0, w - 1) as usize, y.clamp(0, h - 1) as usize);

@@ -8,7 +8,7 @@
 
 use super::expressions::{BLINK_MEET, ExpressionRig};
 use super::portrait::PortraitRig;
-use super::topology::{LEFT_EYE, RIGHT_EYE};
+use super::topology::{LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_EYE};
 use crate::face::{Expression, FaceFrame, LandmarkMotion, RigidMotion};
 use crate::tracking::{PoseFit, canonical_face, fit_pose, rotation_from_angles};
 
@@ -369,8 +369,12 @@ impl Retargeter {
         }
         let canon = &self.canon;
         // The brows' upper contours: over a point of the forehead, the one nearest in x.
-        const UPPER: [usize; 10] = [70, 63, 105, 66, 107, 336, 296, 334, 293, 300];
-        let (x_min, x_max) = UPPER.iter().fold((f32::MAX, f32::MIN), |(a, b), &i| {
+        let upper: Vec<usize> = RIGHT_BROW[..5]
+            .iter()
+            .chain(&LEFT_BROW[..5])
+            .copied()
+            .collect();
+        let (x_min, x_max) = upper.iter().fold((f32::MAX, f32::MIN), |(a, b), &i| {
             (a.min(canon[i][0]), b.max(canon[i][0]))
         });
         for e in [
@@ -379,16 +383,14 @@ impl Retargeter {
             Expression::BrowOuterUpRight,
         ] {
             let shape = &mut self.shapes[e as usize];
-            let offset = |i: usize| {
-                shape
-                    .iter()
-                    .find(|(j, _)| *j as usize == i)
-                    .map_or([0.0; 3], |(_, d)| *d)
-            };
+            let mut offset = [[0.0f32; 3]; 468];
+            for &(i, d) in shape.iter() {
+                offset[i as usize] = d;
+            }
             let mut moved = Vec::with_capacity(shape.len());
             for (i, p) in canon.iter().enumerate().take(468) {
-                let own = offset(i);
-                let brow = UPPER
+                let own = offset[i];
+                let brow = upper
                     .iter()
                     .copied()
                     .min_by(|&a, &b| {
@@ -400,7 +402,7 @@ impl Retargeter {
                 let height = canon[brow][1] - p[1];
                 let d = if height > 0.0 && (x_min - 0.1..=x_max + 0.1).contains(&p[0]) {
                     let fade = (1.0 - height / BROW_CARRY).clamp(0.0, 1.0);
-                    let under = offset(brow);
+                    let under = offset[brow];
                     std::array::from_fn(|k| own[k] + (gain - 1.0) * under[k] * fade)
                 } else {
                     own.map(|v| v * gain)

@@ -37,6 +37,12 @@ pub const RIGHT_EYE_FOLD: [usize; 7] = [113, 225, 224, 223, 222, 221, 189];
 /// The fold above the subject's left upper lid, outer to inner (MediaPipe's `leftEyeUpper2`).
 pub const LEFT_EYE_FOLD: [usize; 7] = [342, 445, 444, 443, 442, 441, 413];
 
+/// The subject's right brow as a ring: its upper contour outer to inner, then its lower contour inner to
+/// outer (`RIGHT_BROW[k]` lies above `RIGHT_BROW[9 - k]`).
+pub const RIGHT_BROW: [usize; 10] = [70, 63, 105, 66, 107, 55, 65, 52, 53, 46];
+/// The subject's left brow, likewise.
+pub const LEFT_BROW: [usize; 10] = [300, 293, 334, 296, 336, 285, 295, 282, 283, 276];
+
 /// The opening of one eye: side 0 is the subject's right ([`RIGHT_EYE`]), 1 the left ([`LEFT_EYE`]).
 pub fn eye_ring(side: usize) -> &'static [usize; 16] {
     if side == 0 { &RIGHT_EYE } else { &LEFT_EYE }

@@ -98,8 +98,6 @@ pub fn spawn_filter_head(
         .id()
 }
 
-/// `../shared/testdata/<sub>`, or `None` (saying so) when it is absent; with `TALKING_HEAD_REQUIRE_TESTDATA`
-/// set (CI), absence is a failure.
 /// Every portrait the tests try: the two demo ones, then the shared test data's faces, paintings and
 /// stylized images (JPEG, PNG, binary PPM: open with [`open_rgb`]), each folder sorted by name.
 pub fn every_portrait() -> Vec<std::path::PathBuf> {
@@ -110,23 +108,29 @@ pub fn every_portrait() -> Vec<std::path::PathBuf> {
     ];
     for sub in ["faces", "paintings", "stylized"] {
         if let Some(dir) = testdata(sub) {
-            let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| {
-                    matches!(
-                        p.extension().and_then(|e| e.to_str()),
-                        Some("jpg" | "png" | "ppm")
-                    )
-                })
-                .collect();
-            files.sort();
-            v.extend(files);
+            v.extend(files_with(&dir, &["jpg", "png", "ppm"]));
         }
     }
     v
 }
 
+/// The files of `dir` whose extension is one of `extensions`, sorted by name.
+pub fn files_with(dir: &std::path::Path, extensions: &[&str]) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| extensions.contains(&e))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// `../shared/testdata/<sub>`, or `None` (saying so) when it is absent; with `TALKING_HEAD_REQUIRE_TESTDATA`
+/// set (CI), absence is a failure.
 pub fn testdata(sub: &str) -> Option<std::path::PathBuf> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/testdata")

@@ -10,13 +10,7 @@ use bevy_talking_head::tracking::{FaceTracker, ImageView};
 
 /// The JPEG and PNG images of a directory (a shared test data folder), sorted by name.
 pub fn images(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jpg" || e == "png"))
-        .collect();
-    files.sort();
-    files
+    super::files_with(dir, &["jpg", "png"])
 }
 
 /// The demo portrait.
