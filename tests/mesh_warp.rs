@@ -261,10 +261,15 @@ fn blink_closes_the_eyes_in_the_rendered_frame() {
             );
             // The iris model reads the closed lids of the photo (the demo portrait) as closed; on the
             // paintings and the cartoon it still reports 30-90 % of the opening on closed lids (it was
-            // trained on photos): those are printed, and looked at in the contact sheets.
+            // trained on photos): those are printed, and looked at in the contact sheets. On the demo
+            // it puts both lids on the upper edge of the closed eye's lash line, a pixel or two apart:
+            // 0 % and 5 % with a smooth closed lid with hard edges, 0 % and 16 % since the lid fades in
+            // from its corners with the grain of the skin above its fold (2026-12-03; looked at: the
+            // same lash line, no gap). Half closed reads far more: eyeBlink 0.7 gives 35 % and 23 %,
+            // 0.9 gives 7 % and 18 %.
             if path == demo() {
                 assert!(
-                    ratio <= 0.10,
+                    ratio <= 0.2,
                     "{}: eye {side} still {:.0} % open",
                     path.display(),
                     ratio * 100.0
@@ -781,14 +786,17 @@ fn a_large_lean_moves_the_shoulders_with_the_head() {
 }
 
 /// A closing lid whose portrait has only a thin band of skin above the lashes (Mona Lisa: her lid fold
-/// lies on her lashes) is drawn as smooth skin from the fold's colour to the lid's, not as that band
-/// stretched several times over (vertical streaks and an edge at the fold: a pale sticker over the
-/// eye). Measured on her closed eyes: inside the lid (between the fold and the lash line, the middle
-/// of the eye), the mean difference between horizontal neighbours: the stretched band's vertical
-/// streaks made it 2.45 and 2.48 levels, smooth skin 1.78 and 1.08. Also writes `closed_lids.png` (each
-/// of her eyes open in the portrait and closed) for looking at.
+/// lies on her lashes) is drawn as skin from the fold's colour to the lid's with the grain of the skin
+/// above the fold, not as that band stretched several times over (vertical streaks and an edge at the
+/// fold: a pale sticker over the eye) nor as smooth paint (a patch on her cracked varnish). Measured on
+/// her closed eyes, inside the lid (between the fold and the lash line, the middle of the eye): the
+/// mean difference between horizontal and between vertical neighbours, against the same on the skin
+/// above the fold. Smooth skin (2026-12-02): |dx| 1.78 and 1.08, |dy| 1.57 and 0.52, a quarter of the
+/// skin's 10.3 and 7.1; with the grain (2026-12-03): |dx| 3.40 and 2.12, |dy| 3.55 and 3.24, 0.67 and
+/// 0.76 of it. Also writes `closed_lids.png` (each of her eyes open in the portrait and closed) for
+/// looking at.
 #[test]
-fn a_thin_lid_closes_as_smooth_skin_without_streaks() {
+fn a_thin_lid_closes_as_skin_with_its_grain_without_streaks() {
     use bevy_talking_head::rig::topology::{eye_fold, eye_ring};
     let tracker = common::tracker();
     let Some(dir) = common::testdata("paintings") else {
@@ -812,6 +820,7 @@ fn a_thin_lid_closes_as_smooth_skin_without_streaks() {
         let (a, b) = (t[ring[0]], t[ring[8]]);
         let (x0, x1) = (a[0].min(b[0]), a[0].max(b[0]));
         let (mut dx, mut dy, mut n) = (0.0f32, 0.0f32, 0);
+        let (mut sx, mut sy, mut sn) = (0.0f32, 0.0f32, 0);
         for x in (x0 + 0.3 * (x1 - x0)) as usize..(x0 + 0.7 * (x1 - x0)) as usize {
             // The fold and the lid edge above this column (nearest landmarks).
             let near = |idx: &[usize]| {
@@ -828,13 +837,29 @@ fn a_thin_lid_closes_as_smooth_skin_without_streaks() {
                 dy += (luma(x, y + 1) - luma(x, y)).abs();
                 n += 1;
             }
+            // The skin above the fold, as the portrait has it (the lid's neighbour).
+            let s = (0.25 * (x1 - x0)) as usize;
+            for y in (fold as usize).saturating_sub(2 * s)..(fold as usize).saturating_sub(s) {
+                sx += (luma(x + 1, y) - luma(x, y)).abs();
+                sy += (luma(x, y + 1) - luma(x, y)).abs();
+                sn += 1;
+            }
         }
+        let (sdx, sdy) = (sx / sn.max(1) as f32, sy / sn.max(1) as f32);
+        eprintln!("  skin above the fold: {sn} pixels, mean |dx| {sdx:.2}, |dy| {sdy:.2}");
         assert!(n > 30, "eye {side}: {n} lid pixels measured");
         let (mdx, mdy) = (dx / n as f32, dy / n as f32);
         eprintln!("Mona Lisa eye {side} closed: {n} lid pixels, mean |dx| {mdx:.2}, |dy| {mdy:.2}");
         assert!(
-            mdx < 2.0,
-            "eye {side}: the closed lid is streaked (mean difference between horizontal neighbours {mdx:.2} levels)"
+            mdx < 1.4 * mdy + 0.3,
+            "eye {side}: the closed lid is streaked (mean difference between horizontal neighbours \
+             {mdx:.2} levels, vertical {mdy:.2})"
+        );
+        let (lid, skin) = (mdx + mdy, sdx + sdy);
+        assert!(
+            lid > 0.45 * skin && lid < 1.5 * skin,
+            "eye {side}: the closed lid's grain ({lid:.2}) is not the skin's around it ({skin:.2}): \
+             a smooth patch on a textured face, or noise"
         );
         let c = 2.2 * (x1 - x0);
         let (cx, cy) = ((a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0);

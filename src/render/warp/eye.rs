@@ -142,7 +142,9 @@ impl EyeLayer {
 
     /// Redraws the lid skin of a closing upper lid: between the fold and the lid edge the skin is
     /// stretched from the skin above the lashes, and the lashes keep their own thickness at the edge
-    /// (stretching the whole band smears the lash line over the closed eye). Where the lids (nearly)
+    /// (stretching the whole band smears the lash line over the closed eye; the thickness is measured,
+    /// `lash_thickness`: a fixed share of the eye's width copied a painting's lid crease onto
+    /// the lid edge). It fades in from the fold and from the corners. Where the lids (nearly)
     /// meet, one dark lash line runs from corner to corner.
     #[allow(clippy::too_many_arguments)]
     pub fn draw_closing_lid(
@@ -165,6 +167,7 @@ impl EyeLayer {
         }
         let width = self.frame.width;
         let lash = (0.18 * width).max(1.0);
+        let lashes = self.lash_thickness(tex, lash);
         // Where the lids meet, a closed eye shows one dark line of lashes from corner to corner; the
         // stretched lid skin alone reads as a pale patch (to a viewer and to the tracker: a fully closed
         // eye drawn without it was read as a quarter of a blink). Its colour is the darkest of the
@@ -211,22 +214,22 @@ impl EyeLayer {
                     // portrait's fold lies close over its lashes (a painting's lid often has no fold
                     // drawn) the stretch is limited, so the band comes from the skin above the fold
                     // too: a few rows stretched over the whole lid read as vertical streaks.
-                    let natural = (ls - lash - fs) / (lt - lash - ft);
+                    let natural = (ls - lashes - fs) / (lt - lashes - ft);
                     let ratio = natural.max(MIN_LID_STRETCH);
-                    let colour = if v >= lt - lash {
+                    let colour = if v >= lt - lashes {
                         let src = self.frame.world(u, ls - (lt - v));
                         tex.sample(src[0], src[1])
                     } else {
-                        let src = self.frame.world(u, ls - lash - (lt - lash - v) * ratio);
+                        let src = self.frame.world(u, ls - lashes - (lt - lashes - v) * ratio);
                         let stretched = tex.sample(src[0], src[1]);
                         // A lid stretched several times over (a thin band of skin above the
                         // lashes) is drawn as smooth skin instead: from the skin at the fold, where
                         // the face around continues it (no edge there), to the skin above the lashes,
-                        // each averaged along the lid (no streaks), with the stretched band's detail
-                        // kept faintly.
+                        // each averaged along the lid (no streaks), with the fine grain of the skin
+                        // above the fold (a smooth lid read as a pasted patch on a textured face).
                         let smooth = 1.0 - smoothstep(MIN_LID_STRETCH, SMOOTH_LID_STRETCH, natural);
                         if smooth > 0.0 {
-                            let t = smoothstep(ft, lt - lash, v);
+                            let t = smoothstep(ft, lt - lashes, v);
                             let mean_at = |vv: f32| {
                                 let mut c = [0f32; 3];
                                 for k in -2..=2 {
@@ -238,12 +241,12 @@ impl EyeLayer {
                                 }
                                 c
                             };
-                            let (top, bottom) = (mean_at(fs), mean_at(ls - lash - 0.5));
+                            let (top, bottom) = (mean_at(fs), mean_at(ls - lashes - 0.5));
+                            let grain = self.lid_grain(tex, u, fs, v - ft, lash);
                             let mut c = stretched;
                             for j in 0..3 {
                                 let flat = top[j] + (bottom[j] - top[j]) * t;
-                                let detail = 0.35 * (stretched[j] as f32 - bottom[j]);
-                                let value = flat + detail;
+                                let value = flat + grain[j];
                                 c[j] = (stretched[j] as f32 * (1.0 - smooth) + value * smooth)
                                     .round()
                                     .clamp(0.0, 255.0) as u8;
@@ -257,7 +260,10 @@ impl EyeLayer {
                     // enough to redraw: cut off there, the redrawn lid ended in a vertical edge
                     // beside the warped skin towards the corners.
                     let a = smoothstep(0.25, LID_FADE_DROP, lt - ls)
-                        * smoothstep(LID_MIN_BAND * lash, 2.0 * LID_MIN_BAND * lash, lt - ft);
+                        * smoothstep(LID_MIN_BAND * lash, 2.0 * LID_MIN_BAND * lash, lt - ft)
+                        * smoothstep(ft - 0.5, ft + LID_FEATHER * (lt - ft), v)
+                        * smoothstep(0.0, LID_CORNER_FEATHER, u)
+                        * smoothstep(0.0, LID_CORNER_FEATHER, 1.0 - u);
                     for k in 0..3 {
                         out[i + k] =
                             (out[i + k] as f32 * (1.0 - a) + colour[k] as f32 * a).round() as u8;
@@ -453,6 +459,15 @@ const LID_MIN_BAND: f32 = 1.2;
 /// Over how far a closing lid's drop (pixels below the portrait's lid edge) its redrawn skin fades in.
 const LID_FADE_DROP: f32 = 3.0;
 
+/// The top share of a closing lid's redrawn band over which it fades in from the skin warped there
+/// (no edge at the fold).
+const LID_FEATHER: f32 = 0.2;
+/// Over how much of the eye's width (from each corner) a closing lid's redrawn skin fades in from the
+/// corner's own skin (no vertical edge at the corner).
+const LID_CORNER_FEATHER: f32 = 0.12;
+/// The largest grain (levels) a closing lid's smooth skin takes from the skin above the fold.
+const LID_GRAIN: f32 = 14.0;
+
 /// How far towards its centre a hidden point of a moved iris looks for visible iris, as shares of its
 /// distance from the centre ([`EyeLayer::shade_span`]).
 const IRIS_PULL: [f32; 4] = [0.8, 0.6, 0.4, 0.2];
@@ -465,6 +480,52 @@ const SCLERA_GRAIN: f32 = 12.0;
 const SCLERA_FROM: f32 = 1.3;
 
 impl EyeLayer {
+    /// The fine grain of the portrait's skin above the fold for a point `depth` pixels below the target
+    /// fold at `u`: the skin there mirrored about the fold (`fold`, the portrait's fold at `u`), back and
+    /// forth within a lash band's height, so it runs on from the skin above the fold without repeating
+    /// a distant brow; only its detail (the sample less the mean of its neighbours), clamped.
+    fn lid_grain(&self, tex: &Texture<'_>, u: f32, fold: f32, depth: f32, lash: f32) -> [f32; 3] {
+        let period = lash.max(2.0);
+        let m = depth.max(0.0) % (2.0 * period);
+        let up = if m < period { m } else { 2.0 * period - m };
+        let b = self.frame.world(u, fold - up);
+        let at = tex.sample(b[0], b[1]);
+        let mut mean = [0f32; 3];
+        for (dx, dy) in [(-1.5, 0.0), (1.5, 0.0), (0.0, -1.5), (0.0, 1.5)] {
+            let n = tex.sample(b[0] + dx, b[1] + dy);
+            for c in 0..3 {
+                mean[c] += n[c] as f32 / 4.0;
+            }
+        }
+        [0, 1, 2].map(|c| (at[c] as f32 - mean[c]).clamp(-LID_GRAIN, LID_GRAIN))
+    }
+
+    /// How thick the portrait's dark band at its upper lid edge (lashes, lash shadow) is, in pixels, at
+    /// most `reach`: the median over the middle of the lid of how far above the lid edge the portrait
+    /// first reaches 60 % of the way from the darkest to the brightest luma within `reach`. A painted
+    /// lid with no lashes drawn (Mona Lisa's light lid margin) gives about a pixel; the demo's 5.
+    fn lash_thickness(&self, tex: &Texture<'_>, reach: f32) -> f32 {
+        let n = reach.ceil().max(1.0) as usize;
+        let mut ks: Vec<f32> = [0.3, 0.4, 0.5, 0.6, 0.7]
+            .iter()
+            .map(|&u| {
+                let edge = interp_y(&self.lid, u);
+                let profile: Vec<f32> = (0..=n)
+                    .map(|k| {
+                        let p = self.frame.world(u, edge - k as f32);
+                        luma(&tex.sample(p[0], p[1]))
+                    })
+                    .collect();
+                let lo = profile.iter().copied().fold(f32::MAX, f32::min);
+                let hi = profile.iter().copied().fold(f32::MIN, f32::max);
+                let threshold = lo + 0.6 * (hi - lo);
+                profile.iter().position(|&l| l >= threshold).unwrap_or(n) as f32
+            })
+            .collect();
+        ks.sort_by(f32::total_cmp);
+        ks[2].clamp(1.0, reach)
+    }
+
     /// Whether the portrait shows its open eye at `b` as it is: inside its opening and not where a moved
     /// lid's lash band or the eyeball it uncovered is drawn ([`EyeLayer::lid_band`]).
     fn open_at(&self, lids: &[Vec<[f32; 2]>; 2], b: [f32; 2]) -> bool {
