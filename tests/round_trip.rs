@@ -79,10 +79,10 @@ const KEY: [&str; 8] = [
 /// 1.6x: her browInnerUp 0.653 -> 0.817, mean 0.704. Her closed lids as skin with the grain of the skin
 /// above the fold, the lashes kept at their measured thickness (a fixed share of the eye had copied her
 /// lid crease onto the closed lid as a dark band): blinks 0.87/0.84, eyeLookDown 0.54/0.57 ->
-/// 0.65/0.67 (the model reads a closed eye as looking down too), mean 0.714. The upper lip's rise 1.5x
-/// (`rig::UPPER_LIP_GAIN`): mouthUpperUp 0.83/0.77 -> 0.88/0.82 (demo), 0.68/0.66 -> 0.77/0.71 (Mona
-/// Lisa); means 0.812 and 0.724.
-const MEAN_FLOOR: (f32, f32) = (0.75, 0.67); // measured 0.812, 0.724
+/// 0.65/0.67 (the model reads a closed eye as looking down too), mean 0.714. The default rig's gains on
+/// the lips' smaller motions (`rig::SHAPE_GAINS`: mouthUpperUp 1.5x, mouthStretch and mouthShrug 2x,
+/// mouthLowerDown 1.4x): means 0.827 and 0.731.
+const MEAN_FLOOR: (f32, f32) = (0.75, 0.68); // measured 0.827, 0.731
 const KEY_FLOORS: [(&str, f32, f32); 8] = [
     ("jawOpen", 0.8, 0.8),         // 0.856, 0.877
     ("eyeBlinkLeft", 0.8, 0.8), // 0.893, 0.869 (Mona Lisa 0.72 before the lash line, 0.79 the fan)

@@ -406,22 +406,34 @@ fn build_default() -> ExpressionRig {
             .expect("a fitted name is an ARKit name")
             .offsets = offsets;
     }
-    for name in ["mouthUpperUpLeft", "mouthUpperUpRight"] {
-        if let Some(shape) = rig.shapes.get_mut(name) {
-            shape.gain *= UPPER_LIP_GAIN;
+    for (prefix, gain) in SHAPE_GAINS {
+        for (name, shape) in rig.shapes.iter_mut() {
+            if name.starts_with(prefix) {
+                shape.gain *= gain;
+            }
         }
     }
     rig
 }
 
-/// The default rig's gain on the mouthUpperUp shapes. The fitted shapes raise the upper lip less than the
-/// drivers did as the tracker reads it back (least squares shares the lip's rise with the smiles and the
-/// sneers that come with it): measured in `tests/round_trip.rs`, 1.5x took mouthUpperUp from r 0.83/0.77
-/// to 0.88/0.82 on the demo and 0.68/0.66 to 0.77/0.71 on Mona Lisa (the means 0.791 -> 0.812 and 0.716
-/// -> 0.724; the default rig's 0.709 -> 0.716 and 0.712 -> 0.721), with no artefact more in
-/// `tests/artefacts.rs`. The same on browOuterUp (1.4x: means +0.003) added six broken lines and a speck
-/// there, so those stay as fitted.
-pub const UPPER_LIP_GAIN: f32 = 1.5;
+/// The default rig's gains on its shapes, by name prefix (both sides; `mouthShrug`: upper and lower).
+/// These shapes move the lips less than the drivers did, as the tracker reads them back: the fitted rise
+/// of the upper lip (least squares shares it with the smile and the sneer that come with it), and the
+/// hand-made stretch, shrug and lower-lip shapes (a small motion beside them). Measured in
+/// `tests/round_trip.rs` (slope of the rendered score on the driver's, r): mouthUpperUp 1.5x, r
+/// 0.83/0.77 -> 0.88/0.82 on the demo and 0.68/0.66 -> 0.77/0.71 on Mona Lisa; mouthStretch 2x, slopes
+/// 0.10-0.14 -> 0.22-0.36, r 0.87/0.60 -> 0.93/0.78 and 0.74/0.66 -> 0.80/0.81; mouthShrug 2x, the demo's
+/// shrugLower 0.64 -> 0.77; mouthLowerDown 1.4x, 0.59/0.78 -> 0.65/0.82. The means 0.791 -> 0.827 (demo)
+/// and 0.714 -> 0.731 (Mona Lisa), with no artefact more in `tests/artefacts.rs` (one broken line fewer).
+/// Tried and left at 1: browOuterUp 1.4x (means +0.003; six broken lines and a speck more there),
+/// eyeSquint 1.6x (Mona Lisa's mean 0.716 -> 0.695), mouthPress 1.6x, mouthFrown 1.6x, mouthLeft/Right 2x
+/// and jawOpen 1.2x (each within 0.003, or lower).
+pub const SHAPE_GAINS: [(&str, f32); 4] = [
+    ("mouthUpperUp", 1.5),
+    ("mouthStretch", 2.0),
+    ("mouthShrug", 2.0),
+    ("mouthLowerDown", 1.4),
+];
 
 /// [`ExpressionRig::player_driven`]'s gain on the fitted mouthPucker shape.
 pub const PLAYER_PUCKER_GAIN: f32 = 1.5;

@@ -28,7 +28,7 @@ pub mod topology;
 pub use brows::{DRAWN_BROWS, FAINT_BROW_GAIN, FAINT_BROWS, brow_gain, brow_visibility};
 pub use editor::{MAX_UNDO, RigEditor};
 pub use expressions::{
-    BLINK_MEET, EXPRESSION_RIG_VERSION, ExpressionRig, PLAYER_PUCKER_GAIN, Shape, UPPER_LIP_GAIN,
+    BLINK_MEET, EXPRESSION_RIG_VERSION, ExpressionRig, PLAYER_PUCKER_GAIN, SHAPE_GAINS, Shape,
 };
 pub use fit::{
     EYE_ELSEWHERE, EYE_SEARCH, EYE_SNAP, FitReport, LIP_LINE_TOLERANCE, LIPS_HIGH, LIPS_LOW,
