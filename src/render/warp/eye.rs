@@ -426,18 +426,9 @@ impl EyeLayer {
                     let lid = interp_y(top, p[0]);
                     let depth = ((p[1] - lid) / (0.6 * self.radius).max(1.0)).clamp(0.0, 1.0);
                     let shade = 0.8 + 0.2 * depth;
-                    let grain = self.sclera_beside(q, lids).map_or([0.0; 3], |b| {
-                        let at = tex.sample(b[0], b[1]);
-                        let mut mean = [0f32; 3];
-                        for (dx, dy) in [(-1.5, 0.0), (1.5, 0.0), (0.0, -1.5), (0.0, 1.5)] {
-                            let n = tex.sample(b[0] + dx, b[1] + dy);
-                            for c in 0..3 {
-                                mean[c] += n[c] as f32 / 4.0;
-                            }
-                        }
-                        [0, 1, 2]
-                            .map(|c| (at[c] as f32 - mean[c]).clamp(-SCLERA_GRAIN, SCLERA_GRAIN))
-                    });
+                    let grain = self
+                        .sclera_beside(q, lids)
+                        .map_or([0.0; 3], |b| grain_at(tex, b, SCLERA_GRAIN));
                     let s = self.sclera;
                     [
                         (s[0] * shade + grain[0]).clamp(0.0, 255.0) as u8,
@@ -488,16 +479,7 @@ impl EyeLayer {
         let period = lash.max(2.0);
         let m = depth.max(0.0) % (2.0 * period);
         let up = if m < period { m } else { 2.0 * period - m };
-        let b = self.frame.world(u, fold - up);
-        let at = tex.sample(b[0], b[1]);
-        let mut mean = [0f32; 3];
-        for (dx, dy) in [(-1.5, 0.0), (1.5, 0.0), (0.0, -1.5), (0.0, 1.5)] {
-            let n = tex.sample(b[0] + dx, b[1] + dy);
-            for c in 0..3 {
-                mean[c] += n[c] as f32 / 4.0;
-            }
-        }
-        [0, 1, 2].map(|c| (at[c] as f32 - mean[c]).clamp(-LID_GRAIN, LID_GRAIN))
+        grain_at(tex, self.frame.world(u, fold - up), LID_GRAIN)
     }
 
     /// How thick the portrait's dark band at its upper lid edge (lashes, lash shadow) is, in pixels, at
@@ -559,6 +541,21 @@ impl EyeLayer {
             })
         })
     }
+}
+
+/// The fine grain of the portrait at `b`: its sample less the mean of its four neighbours 1.5 px away,
+/// each channel clamped to `limit` levels (what the sclera's and a closing lid's smooth fills take from
+/// the picture).
+fn grain_at(tex: &Texture<'_>, b: [f32; 2], limit: f32) -> [f32; 3] {
+    let at = tex.sample(b[0], b[1]);
+    let mut mean = [0f32; 3];
+    for (dx, dy) in [(-1.5, 0.0), (1.5, 0.0), (0.0, -1.5), (0.0, 1.5)] {
+        let n = tex.sample(b[0] + dx, b[1] + dy);
+        for c in 0..3 {
+            mean[c] += n[c] as f32 / 4.0;
+        }
+    }
+    [0, 1, 2].map(|c| (at[c] as f32 - mean[c]).clamp(-limit, limit))
 }
 
 /// What a point of the eye shows where the lids have opened wider than the portrait's
