@@ -816,7 +816,10 @@ fn a_video_through_the_live_driver_arrives_in_order_and_the_texture_follows() {
         assert!(start.elapsed() < WAIT, "the video did not end: {status:?}");
         std::thread::sleep(Duration::from_millis(4));
     }
-    let dropped = app.world().get::<LiveFace>(head).unwrap().status().dropped;
+    let (dropped, reached) = {
+        let status = app.world().get::<LiveFace>(head).unwrap().status();
+        (status.dropped, status.samples)
+    };
     latencies.sort_by(f64::total_cmp);
     tracking_times.sort_by(f64::total_cmp);
     let pct = |v: &[f64], p: f64| v[((v.len() - 1) as f64 * p) as usize];
@@ -827,8 +830,15 @@ fn a_video_through_the_live_driver_arrives_in_order_and_the_texture_follows() {
         pct(&latencies, 0.95),
         pct(&tracking_times, 0.5)
     );
-    // 3.1 s at 25 fps: 78 frames. Most reach the main thread.
-    assert!(samples >= 40, "{samples} samples");
+    // 3.1 s at 25 fps: 78 frames. How many the main thread sees depends on how fast its loop runs
+    // beside this binary's other tests on the machine's cores (newest wins: 40 and more on an idle
+    // 2-core machine, 20 with 56 dropped on a loaded one); every frame either reaches it or is counted
+    // as dropped.
+    assert!(samples >= 15, "{samples} samples");
+    assert!(
+        reached + dropped >= 70,
+        "{reached} samples reached the main thread and {dropped} were dropped, of 78 frames"
+    );
     assert!(textures >= 30, "{textures} textures from live samples");
     // The texture follows the face: the frames shown are not all the same.
     let distinct = shown.windows(2).filter(|w| w[0] != w[1]).count();
