@@ -210,6 +210,12 @@ pub struct RetargetedFace {
 /// 0.18 and 0.87 unlimited.)
 pub const MAX_JAW_OPENING: f32 = 0.19;
 
+/// How far an iris travels from where it rests at a full sideways look, in eye widths, for an iris that
+/// rests in the middle of its eye. One that rests aside travels half its offset further back across the
+/// eye and as much less on into its corner: on Mona Lisa, whose irises rest 0.12 and 0.19 eye widths
+/// to her left, looks to her right read back at r 0.78/0.81 -> 0.88/0.89 in tests/round_trip.rs.
+pub const IRIS_TRAVEL: f32 = 0.3;
+
 /// The channels on which retargeting starts from the portrait's own expression
 /// ([`ExpressionRig::relative_to_portrait`]).
 pub const RELATIVE_CHANNELS: [Expression; 4] = [
@@ -240,6 +246,8 @@ pub struct Retargeter {
     look_angle: [f32; 2],
     iris: Option<[[f32; 3]; 2]>,
     eye_width: [f32; 2],
+    /// How far each iris rests aside of its eye's middle, in eye widths (+ towards the head's left).
+    iris_rest: [f32; 2],
     /// Per channel, how much of the portrait's own expression a driver weight of 0 undoes
     /// ([`ExpressionRig::relative_to_portrait`]); 0 for most.
     rest: [f32; Expression::COUNT],
@@ -274,6 +282,20 @@ impl Retargeter {
             ]
         });
         let eye_width = [dist(33, 133), dist(362, 263)];
+        // How far each iris rests from its eye's middle, in eye widths (at most the travel: it still
+        // travels half of it on into its corner).
+        let iris_rest = match iris {
+            Some(i) => [(0, 33, 133), (1, 362, 263)].map(|(side, a, b)| {
+                let middle = (canon[a][0] + canon[b][0]) / 2.0;
+                let rest = (i[side][0] - middle) / eye_width[side];
+                if rest.is_finite() {
+                    rest.clamp(-IRIS_TRAVEL, IRIS_TRAVEL)
+                } else {
+                    0.0
+                }
+            }),
+            None => [0.0; 2],
+        };
         let mut shapes = expressions.dense();
         // Blinks close this portrait's own lids, whatever their opening: the shapes' offsets for the lid
         // pairs were made on the canonical face's opening, so they are replaced by this portrait's
@@ -347,6 +369,7 @@ impl Retargeter {
             look_angle: [expressions.look_angle, expressions.look_angle_vertical],
             iris,
             eye_width,
+            iris_rest,
             rest,
             brow_gain: 1.0,
         }
@@ -618,7 +641,17 @@ impl Retargeter {
         for side in 0..2 {
             let w = self.eye_width[side];
             // The iris rides on a ball about half an eye width across; it stays inside the opening.
-            let dx = (w * gaze[side][0].clamp(-1.2, 1.2).sin() / 2.0).clamp(-0.3 * w, 0.3 * w);
+            // Its travel is centred halfway between where it rests and the eye's middle: an iris painted
+            // looking aside travels further back across the eye than on into the corner it looks to.
+            let dx = w * gaze[side][0].clamp(-1.2, 1.2).sin() / 2.0;
+            let rest = self.iris_rest[side];
+            let reach = if dx * rest < 0.0 {
+                IRIS_TRAVEL + rest.abs() / 2.0
+            } else {
+                IRIS_TRAVEL - rest.abs() / 2.0
+            };
+            let gain = reach / IRIS_TRAVEL;
+            let dx = (dx * gain).clamp(-reach * w, reach * w);
             let dy = (-w * gaze[side][1].clamp(-1.2, 1.2).sin() / 2.0).clamp(-0.16 * w, 0.16 * w);
             let r = &self.pose.rotation;
             let s = self.pose.scale;
@@ -976,6 +1009,40 @@ mod tests {
         let r = t.retarget(&face);
         assert!(r.gaze_shift[0][0] > 1.0 && r.gaze_shift[1][0] > 1.0);
         assert!(r.iris.unwrap()[0][0] > rig.iris.unwrap()[0][0] + 1.0);
+    }
+
+    #[test]
+    fn an_iris_resting_aside_travels_further_back_across_its_eye_than_into_its_corner() {
+        let mut centred = portrait();
+        let [a, b] = [centred.landmarks[33], centred.landmarks[133]];
+        let mut iris = centred.iris.unwrap();
+        iris[0] = [(a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0];
+        centred.iris = Some(iris);
+        let eye_width = |rig: &PortraitRig| rig.landmarks[133][0] - rig.landmarks[33][0];
+        // The same portrait with its right iris painted a fifth of an eye width to the image right.
+        let mut aside = centred.clone();
+        let mut iris = aside.iris.unwrap();
+        iris[0][0] += 0.2 * eye_width(&aside).abs();
+        aside.iris = Some(iris);
+        let travel = |rig: &PortraitRig, look: f32| {
+            let t = Retargeter::new(rig, &ExpressionRig::default());
+            let mut face = FaceFrame::neutral();
+            face.gaze.right = [look, 0.0];
+            t.retarget(&face).iris.unwrap()[0][0]
+                - t.retarget(&FaceFrame::neutral()).iris.unwrap()[0][0]
+        };
+        let (right, left) = (travel(&centred, 0.9), travel(&centred, -0.9));
+        assert!(
+            right > 1.0 && (right + left).abs() < 0.05 * right,
+            "{right} {left}"
+        );
+        // It rests where it was painted, travels less on to the image right, further back to the left.
+        let (on, back) = (travel(&aside, 0.9), travel(&aside, -0.9));
+        assert!(
+            on > 0.5 * right && on < 0.9 * right,
+            "on {on} against {right}"
+        );
+        assert!(-back > 1.1 * right, "back {back} against {right}");
     }
 
     #[test]
