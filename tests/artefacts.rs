@@ -783,10 +783,11 @@ const TODAY: &[(&str, [usize; 3])] = &[
     // talk-clip lip wrinkle is no longer found; the one left is in surprise.
     ("einstein", [0, 1, 0]),
     ("takeo", [0, 1, 0]),
-    // 3 -> 1 on 2026-12-02: pixels of a widened eye that map past the portrait's opening where no lid
-    // moved (by her far eye's inner corner) show the portrait's lid there, not painted sclera. The one
-    // left: a pale pixel at the rim beside the iris as the lid starts to rise (surprise 0.2 s).
-    ("girl_with_a_pearl_earring", [1, 0, 0]),
+    // Girl with a Pearl Earring: 3 -> 1 on 2026-12-02 (pixels of a widened eye that map past the
+    // portrait's opening where no lid moved show the portrait's lid there, not painted sclera), 1 -> 0 on
+    // 2026-12-03 (eyeball a rising lid uncovers beside the iris, over the portrait's iris disc, shows the
+    // portrait's white beside the iris at that height, not the pale fill: a pale pixel at the rim in
+    // surprise 0.2 s).
     ("concept_art_scifi", [0, 2, 0]),
 ];
 

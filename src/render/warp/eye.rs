@@ -411,6 +411,14 @@ impl EyeLayer {
                     && beside(b)
                 {
                     tex.sample(b[0], b[1])
+                } else if let LidBand::Eyeball(b) = band
+                    && dm >= rr
+                    && let Some(c) = self.sclera_beside(b, lids)
+                {
+                    // Eyeball a risen lid uncovers beside the iris, under the portrait's iris disc:
+                    // the portrait's white beside its iris at that height (a pale fill there, under a
+                    // lid's shadow, read as a speck).
+                    tex.sample(c[0], c[1])
                 } else if band == LidBand::Portrait && !inside(&self.opening, q) {
                     // Beyond the portrait's opening where no lid moved (past a corner of a widened
                     // eye, a pixel's sliver at its rim): the portrait's lid and corner there. Painted
