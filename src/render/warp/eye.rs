@@ -37,6 +37,9 @@ pub(crate) struct EyeLayer {
     pub radius: f32,
     pub sclera: [f32; 3],
     pub iris_colour: [f32; 3],
+    /// How thick the portrait's dark band at the upper lid edge is, in pixels
+    /// ([`EyeLayer::lash_thickness`]): a closing lid keeps its lashes this thick.
+    pub lashes: f32,
 }
 
 impl EyeLayer {
@@ -126,7 +129,7 @@ impl EyeLayer {
         let frame = SegmentFrame::eye(corners, side);
         let (lid, fold) = lid_lines(&frame, points, side, |p| p);
         let lower = lower_line(&frame, points, side, |p| p);
-        Self {
+        let mut layer = Self {
             frame,
             lid,
             fold,
@@ -137,7 +140,16 @@ impl EyeLayer {
             radius,
             sclera,
             iris_colour,
-        }
+            lashes: 1.0,
+        };
+        let tex = Texture {
+            width: w,
+            height: h,
+            rgba: &image.rgba,
+            px: &[],
+        };
+        layer.lashes = layer.lash_thickness(&tex, lash_reach(layer.frame.width));
+        layer
     }
 
     /// Redraws the lid skin of a closing upper lid: between the fold and the lid edge the skin is
@@ -166,8 +178,8 @@ impl EyeLayer {
             return;
         }
         let width = self.frame.width;
-        let lash = (0.18 * width).max(1.0);
-        let lashes = self.lash_thickness(tex, lash);
+        let lash = lash_reach(width);
+        let lashes = self.lashes;
         // Where the lids meet, a closed eye shows one dark line of lashes from corner to corner; the
         // stretched lid skin alone reads as a pale patch (to a viewer and to the tracker: a fully closed
         // eye drawn without it was read as a quarter of a blink). Its colour is the darkest of the
@@ -412,10 +424,9 @@ impl EyeLayer {
                 {
                     tex.sample(b[0], b[1])
                 } else if let LidBand::Eyeball(b) = band
-                    && dm >= rr
                     && let Some(c) = self.sclera_beside(b, lids)
                 {
-                    // Eyeball a risen lid uncovers beside the iris, under the portrait's iris disc:
+                    // Eyeball a risen lid uncovers beside the moved iris, over the portrait's iris disc:
                     // the portrait's white beside its iris at that height (a pale fill there, under a
                     // lid's shadow, read as a speck).
                     tex.sample(c[0], c[1])
@@ -450,6 +461,12 @@ impl EyeLayer {
             out[i..i + 4].copy_from_slice(&colour);
         }
     }
+}
+
+/// The most a closing lid's lash band can be, in pixels, for an eye `width` pixels wide: 0.18 of it
+/// (the measured band, [`EyeLayer::lash_thickness`], is usually thinner).
+fn lash_reach(width: f32) -> f32 {
+    (0.18 * width).max(1.0)
 }
 
 /// A closing lid is redrawn where its band from the fold to the lid edge is at least this many lash
