@@ -337,7 +337,18 @@ impl EyeLayer {
                 return LidBand::Lash(self.frame.world(u, upper + (v - risen)));
             }
             if v < upper + band {
-                return LidBand::Eyeball(self.frame.world(u, upper + band + 0.5));
+                // The white below, run slowly up from the uncovered band's lower edge (one row copied
+                // up every column read as vertical streaks), in the risen lid's shadow near the lashes.
+                let edge = upper + band;
+                let depth = v - (risen + band);
+                let shade = EYEBALL_SHADOW
+                    + (1.0 - EYEBALL_SHADOW)
+                        * smoothstep(0.0, EYEBALL_SHADOW_DEPTH * raised, depth);
+                return LidBand::Eyeball(
+                    self.frame
+                        .world(u, edge + 0.5 + EYEBALL_MIRROR * (edge - v)),
+                    shade,
+                );
             }
         }
         let lower = interp_y(&self.lower, u);
@@ -349,7 +360,12 @@ impl EyeLayer {
                 return LidBand::Lash(self.frame.world(u, lower - (dropped - v)));
             }
             if v > lower - band {
-                return LidBand::Eyeball(self.frame.world(u, lower - band - 0.5));
+                let edge = lower - band;
+                return LidBand::Eyeball(
+                    self.frame
+                        .world(u, edge - 0.5 - EYEBALL_MIRROR * (v - edge)),
+                    1.0,
+                );
             }
         }
         LidBand::Portrait
@@ -419,17 +435,17 @@ impl EyeLayer {
                 };
                 if d0 >= rr && inside(&self.opening, q) && band == LidBand::Portrait {
                     tex.sample(q[0], q[1])
-                } else if let LidBand::Eyeball(b) = band
+                } else if let LidBand::Eyeball(b, shade) = band
                     && beside(b)
                 {
-                    tex.sample(b[0], b[1])
-                } else if let LidBand::Eyeball(b) = band
+                    shaded(tex.sample(b[0], b[1]), shade)
+                } else if let LidBand::Eyeball(b, shade) = band
                     && let Some(c) = self.sclera_beside(b, lids)
                 {
                     // Eyeball a risen lid uncovers beside the moved iris, over the portrait's iris disc:
                     // the portrait's white beside its iris at that height (a pale fill there, under a
                     // lid's shadow, read as a speck).
-                    tex.sample(c[0], c[1])
+                    shaded(tex.sample(c[0], c[1]), shade)
                 } else if band == LidBand::Portrait && !inside(&self.opening, q) {
                     // Beyond the portrait's opening where no lid moved (past a corner of a widened
                     // eye, a pixel's sliver at its rim): the portrait's lid and corner there. Painted
@@ -568,6 +584,16 @@ impl EyeLayer {
     }
 }
 
+/// `c` with its colour times `shade`.
+fn shaded(c: [u8; 4], shade: f32) -> [u8; 4] {
+    [
+        (c[0] as f32 * shade).round() as u8,
+        (c[1] as f32 * shade).round() as u8,
+        (c[2] as f32 * shade).round() as u8,
+        c[3],
+    ]
+}
+
 /// The fine grain of the portrait at `b`: its sample less the mean of its four neighbours 1.5 px away,
 /// each channel clamped to `limit` levels (what the sclera's and a closing lid's smooth fills take from
 /// the picture).
@@ -591,9 +617,9 @@ enum LidBand {
     Portrait,
     /// The lash band, moved with its lid: the portrait at this point.
     Lash([f32; 2]),
-    /// Uncovered eyeball (iris or sclera); the sclera as at this point of the portrait, next to the
-    /// lash band.
-    Eyeball([f32; 2]),
+    /// Uncovered eyeball (iris or sclera); the sclera as at this point of the portrait, times the
+    /// shade (the risen lid's shadow).
+    Eyeball([f32; 2], f32),
 }
 
 /// How far below the portrait's upper lid edge its lash line and lid shadow reach into the opening, in
@@ -601,6 +627,15 @@ enum LidBand {
 const UPPER_LASH_BAND: f32 = 0.1;
 /// Likewise above the lower lid edge.
 const LOWER_LASH_BAND: f32 = 0.06;
+/// The shade of the eyeball a risen upper lid uncovers, just under its lashes ([`EyeLayer::lid_band`]):
+/// the lid's shadow. Unshaded, the white copied there read as a bright box under the lashes.
+const EYEBALL_SHADOW: f32 = 0.75;
+/// Over how much of the lid's rise (from the lashes down) that shadow lightens to none.
+const EYEBALL_SHADOW_DEPTH: f32 = 0.6;
+/// How fast the white below the uncovered eyeball runs up into it, mirrored about its lower edge, as a
+/// share of the rise: 0 copied one row up each column (vertical streaks); 0.25 and more reached past a
+/// cel-shaded iris's rim and broke it (the artefact counter's broken line on `cartoon_boy`'s surprise).
+const EYEBALL_MIRROR: f32 = 0.15;
 /// The least of the lid skin's source band over the band it covers on a closing lid (1: the skin moves
 /// down unstretched).
 const MIN_LID_STRETCH: f32 = 0.3;
