@@ -785,6 +785,27 @@ fn a_large_lean_moves_the_shoulders_with_the_head() {
     );
 }
 
+/// The luma of pixel (`x`, `y`) of an RGBA frame `w` pixels wide.
+fn luma_at(rgba: &[u8], w: usize, x: usize, y: usize) -> f32 {
+    let i = (y * w + x) * 4;
+    0.299 * rgba[i] as f32 + 0.587 * rgba[i + 1] as f32 + 0.114 * rgba[i + 2] as f32
+}
+
+/// A square crop of `rgba` (a frame of `p`'s size) around the eye whose corners are `corners`, `size`
+/// times the corners' horizontal distance across, enlarged to 192 x 192 for a contact sheet.
+fn eye_crop(rgba: &[u8], p: &PortraitImage, corners: [[f32; 3]; 2], size: f32) -> Vec<u8> {
+    let [a, b] = corners;
+    let c = size * (a[0] - b[0]).abs();
+    let (cx, cy) = ((a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0);
+    let (l, tp) = (
+        (cx - c / 2.0).max(0.0) as u32,
+        (cy - c / 2.0).max(0.0) as u32,
+    );
+    let img = image::RgbaImage::from_raw(p.width, p.height, rgba.to_vec()).unwrap();
+    let crop = image::imageops::crop_imm(&img, l, tp, c as u32, c as u32).to_image();
+    image::imageops::resize(&crop, 192, 192, image::imageops::FilterType::Nearest).into_raw()
+}
+
 /// A closing lid whose portrait has only a thin band of skin above the lashes (Mona Lisa: her lid fold
 /// lies on her lashes) is drawn as skin from the fold's colour to the lid's with the grain of the skin
 /// above the fold, not as that band stretched several times over (vertical streaks and an edge at the
@@ -804,16 +825,13 @@ fn a_thin_lid_closes_as_skin_with_its_grain_without_streaks() {
         return;
     };
     let (p, head) = face_portrait(&tracker, &dir.join("mona_lisa.jpg"), 512);
-    let (w, h) = (p.width as usize, p.height as usize);
+    let w = p.width as usize;
     let face = FaceFrame::neutral()
         .with_expression(Expression::EyeBlinkLeft, 1.0)
         .with_expression(Expression::EyeBlinkRight, 1.0);
     let out = render(&head, &p, &face);
     let t = head.retarget(&face).points;
-    let luma = |x: usize, y: usize| {
-        let i = (y * w + x) * 4;
-        0.299 * out[i] as f32 + 0.587 * out[i + 1] as f32 + 0.114 * out[i + 2] as f32
-    };
+    let luma = |x: usize, y: usize| luma_at(&out, w, x, y);
     let mut crops = Vec::new();
     for side in 0..2 {
         let ring = eye_ring(side);
@@ -861,20 +879,9 @@ fn a_thin_lid_closes_as_skin_with_its_grain_without_streaks() {
             "eye {side}: the closed lid's grain ({lid:.2}) is not the skin's around it ({skin:.2}): \
              a smooth patch on a textured face, or noise"
         );
-        let c = 2.2 * (x1 - x0);
-        let (cx, cy) = ((a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0);
-        let (l, tp) = (
-            (cx - c / 2.0).max(0.0) as u32,
-            (cy - c / 2.0).max(0.0) as u32,
-        );
         // The portrait's open eye beside the closed one.
         for rgba in [&p.rgba, &out] {
-            let img = image::RgbaImage::from_raw(w as u32, h as u32, rgba.clone()).unwrap();
-            let crop = image::imageops::crop_imm(&img, l, tp, c as u32, c as u32).to_image();
-            crops.push(
-                image::imageops::resize(&crop, 192, 192, image::imageops::FilterType::Nearest)
-                    .into_raw(),
-            );
+            crops.push(eye_crop(rgba, &p, [a, b], 2.2));
         }
     }
     contact_sheet_cols(&crops, 192, 192, 4, &out_dir().join("closed_lids.png"));
@@ -893,7 +900,7 @@ fn a_raised_lid_uncovers_eyeball_without_streaks() {
     use bevy_talking_head::rig::topology::eye_ring;
     let tracker = common::tracker();
     let (p, head) = face_portrait(&tracker, &demo(), 512);
-    let (w, h) = (p.width as usize, p.height as usize);
+    let w = p.width as usize;
     let up = FaceFrame::neutral()
         .with_expression(Expression::EyeLookUpLeft, 1.0)
         .with_expression(Expression::EyeLookUpRight, 1.0);
@@ -904,10 +911,7 @@ fn a_raised_lid_uncovers_eyeball_without_streaks() {
     );
     let rig = head.rig().clone();
     let (iris, radius) = (rig.iris.unwrap(), rig.iris_radius.unwrap());
-    let luma = |x: usize, y: usize| {
-        let i = (y * w + x) * 4;
-        0.299 * out[i] as f32 + 0.587 * out[i + 1] as f32 + 0.114 * out[i + 2] as f32
-    };
+    let luma = |x: usize, y: usize| luma_at(&out, w, x, y);
     let mut crops = Vec::new();
     for side in 0..2 {
         let ring = eye_ring(side);
@@ -957,19 +961,8 @@ fn a_raised_lid_uncovers_eyeball_without_streaks() {
             dy / n as f32,
             dx / n as f32
         );
-        let c = 1.6 * width;
-        let (cx, cy) = ((a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0);
-        let (l, tp) = (
-            (cx - c / 2.0).max(0.0) as u32,
-            (cy - c / 2.0).max(0.0) as u32,
-        );
         for rgba in [&p.rgba, &out] {
-            let img = image::RgbaImage::from_raw(w as u32, h as u32, rgba.clone()).unwrap();
-            let crop = image::imageops::crop_imm(&img, l, tp, c as u32, c as u32).to_image();
-            crops.push(
-                image::imageops::resize(&crop, 192, 192, image::imageops::FilterType::Nearest)
-                    .into_raw(),
-            );
+            crops.push(eye_crop(rgba, &p, [a, b], 1.6));
         }
     }
     contact_sheet_cols(&crops, 192, 192, 4, &out_dir().join("raised_lids.png"));
