@@ -34,7 +34,7 @@ fn clamp_finite(v: f32, limit: f32) -> f32 {
 
 /// How far the upper lid rises for a full `eyeLookUp*`, in this portrait's eye openings. 0.15 until the
 /// eyeball a risen lid uncovers took the lid's shadow (before, more rise drew a bright box under the
-/// lashes); at 0.5 the round trip reads eyeLookUp at r 0.77/0.62 on the demo and 0.71/0.45 on Mona Lisa
+/// lashes); at 0.5 the round trip reads eyeLookUp at r 0.77/0.63 on the demo and 0.70/0.45 on Mona Lisa
 /// (0.75/0.59 and 0.67/0.44 at 0.15); at 0.8 the demo's raised eye drew as a box with dark lash corners.
 pub const LOOK_UP_LID: f32 = 0.5;
 

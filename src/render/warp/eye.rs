@@ -337,18 +337,13 @@ impl EyeLayer {
                 return LidBand::Lash(self.frame.world(u, upper + (v - risen)));
             }
             if v < upper + band {
-                // The white below, run slowly up from the uncovered band's lower edge (one row copied
-                // up every column read as vertical streaks), in the risen lid's shadow near the lashes.
-                let edge = upper + band;
+                // The portrait's white just below where the lash band was, in the risen lid's shadow
+                // near the lashes: unshaded, it read as a bright box under the lashes.
                 let depth = v - (risen + band);
                 let shade = EYEBALL_SHADOW
                     + (1.0 - EYEBALL_SHADOW)
                         * smoothstep(0.0, EYEBALL_SHADOW_DEPTH * raised, depth);
-                return LidBand::Eyeball(
-                    self.frame
-                        .world(u, edge + 0.5 + EYEBALL_MIRROR * (edge - v)),
-                    shade,
-                );
+                return LidBand::Eyeball(self.frame.world(u, upper + band + 0.5), shade);
             }
         }
         let lower = interp_y(&self.lower, u);
@@ -360,12 +355,7 @@ impl EyeLayer {
                 return LidBand::Lash(self.frame.world(u, lower - (dropped - v)));
             }
             if v > lower - band {
-                let edge = lower - band;
-                return LidBand::Eyeball(
-                    self.frame
-                        .world(u, edge - 0.5 - EYEBALL_MIRROR * (v - edge)),
-                    1.0,
-                );
+                return LidBand::Eyeball(self.frame.world(u, lower - band - 0.5), 1.0);
             }
         }
         LidBand::Portrait
@@ -399,9 +389,14 @@ impl EyeLayer {
                 tex.sample(src[0], src[1])
             } else if dm < rr {
                 // The iris, from where it is in the portrait; its hidden top mirrored from the bottom.
+                // Under a risen lid it is in the lid's shadow, like the white beside it.
+                let shade = match band {
+                    LidBand::Eyeball(_, shade) => shade,
+                    _ => 1.0,
+                };
                 let a = [q[0] - gaze[0], q[1] - gaze[1]];
                 let visible = |b: [f32; 2]| self.open_at(lids, b);
-                if visible(a) {
+                let iris = if visible(a) {
                     tex.sample(a[0], a[1])
                 } else {
                     let m = [a[0], 2.0 * self.iris[1] - a[1]];
@@ -426,7 +421,8 @@ impl EyeLayer {
                         let c = self.iris_colour;
                         [c[0] as u8, c[1] as u8, c[2] as u8, 255]
                     }
-                }
+                };
+                shaded(iris, shade)
             } else {
                 let d0 = ((q[0] - self.iris[0]).powi(2) + (q[1] - self.iris[1]).powi(2)).sqrt();
                 let beside = |b: [f32; 2]| {
@@ -442,9 +438,10 @@ impl EyeLayer {
                 } else if let LidBand::Eyeball(b, shade) = band
                     && let Some(c) = self.sclera_beside(b, lids)
                 {
-                    // Eyeball a risen lid uncovers beside the moved iris, over the portrait's iris disc:
-                    // the portrait's white beside its iris at that height (a pale fill there, under a
-                    // lid's shadow, read as a speck).
+                    // Eyeball a risen lid uncovers where the white below it is not the portrait's open
+                    // eye beside the iris (over the portrait's iris disc, or past a corner where the
+                    // opening thins): the portrait's white beside its iris at that height (a pale fill
+                    // there, under a lid's shadow, read as a speck).
                     shaded(tex.sample(c[0], c[1]), shade)
                 } else if band == LidBand::Portrait && !inside(&self.opening, q) {
                     // Beyond the portrait's opening where no lid moved (past a corner of a widened
@@ -632,10 +629,6 @@ const LOWER_LASH_BAND: f32 = 0.06;
 const EYEBALL_SHADOW: f32 = 0.75;
 /// Over how much of the lid's rise (from the lashes down) that shadow lightens to none.
 const EYEBALL_SHADOW_DEPTH: f32 = 0.6;
-/// How fast the white below the uncovered eyeball runs up into it, mirrored about its lower edge, as a
-/// share of the rise: 0 copied one row up each column (vertical streaks); 0.25 and more reached past a
-/// cel-shaded iris's rim and broke it (the artefact counter's broken line on `cartoon_boy`'s surprise).
-const EYEBALL_MIRROR: f32 = 0.15;
 /// The least of the lid skin's source band over the band it covers on a closing lid (1: the skin moves
 /// down unstretched).
 const MIN_LID_STRETCH: f32 = 0.3;
