@@ -414,10 +414,7 @@ fn few_shots_lend_the_most_open_mouth() {
         let mut values = Vec::new();
         for y in lo[1] as usize..(lo[1] + (hi[1] - lo[1]) / 3.0) as usize {
             for x in lo[0] as usize..hi[0] as usize {
-                let i = (y * mona.width as usize + x) * 4;
-                values.push(
-                    0.299 * out[i] as f32 + 0.587 * out[i + 1] as f32 + 0.114 * out[i + 2] as f32,
-                );
+                values.push(luma_at(&out, mona.width as usize, x, y));
             }
         }
         values.iter().sum::<f32>() / values.len().max(1) as f32
@@ -916,14 +913,19 @@ fn a_raised_lid_uncovers_eyeball_in_its_shadow() {
         let (a, b) = (t0[ring[0]], t0[ring[8]]);
         let (x0, x1) = (a[0].min(b[0]), a[0].max(b[0]));
         let width = x1 - x0;
-        // The upper lid edge (corners included) at `x`, linearly between its landmarks.
-        let lid_at = |pts: &[[f32; 3]], x: f32| {
+        // The upper lid edge (corners included), sorted by x, and its y at `x`, linearly between
+        // its landmarks.
+        let lid_line = |pts: &[[f32; 3]]| {
             let mut line: Vec<[f32; 2]> = [ring[0], ring[8]]
                 .iter()
                 .chain(&ring[9..])
                 .map(|&i| [pts[i][0], pts[i][1]])
                 .collect();
             line.sort_by(|p, q| p[0].total_cmp(&q[0]));
+            line
+        };
+        let (risen_line, lid_line) = (lid_line(&t), lid_line(&t0));
+        let lid_at = |line: &[[f32; 2]], x: f32| {
             let k = line
                 .iter()
                 .position(|p| p[0] > x)
@@ -939,7 +941,7 @@ fn a_raised_lid_uncovers_eyeball_in_its_shadow() {
             if (cx - iris[side][0]).abs() < 1.2 * radius[side] {
                 continue;
             }
-            let (risen, lid) = (lid_at(&t, cx), lid_at(&t0, cx));
+            let (risen, lid) = (lid_at(&risen_line, cx), lid_at(&lid_line, cx));
             if lid - risen < 4.0 {
                 continue;
             }
@@ -994,10 +996,7 @@ fn an_iris_looking_aside_leaves_the_white_of_the_eye_with_its_grain() {
             .with_expression(Expression::EyeLookInRight, 0.8);
         let moved = head.retarget(&face).iris.unwrap();
         let out = render(&head, &p, &face);
-        let luma = |img: &[u8], x: usize, y: usize| {
-            let i = (y * w + x) * 4;
-            0.299 * img[i] as f32 + 0.587 * img[i + 1] as f32 + 0.114 * img[i + 2] as f32
-        };
+        let luma = |img: &[u8], x: usize, y: usize| luma_at(img, w, x, y);
         for side in 0..2 {
             let (c, m, r) = (iris[side], moved[side], radius[side]);
             let d = |a: [f32; 2], x: usize, y: usize| {

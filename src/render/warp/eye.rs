@@ -581,8 +581,11 @@ impl EyeLayer {
     }
 }
 
-/// `c` with its colour times `shade`.
+/// `c` with its colour times `shade` (1: `c` as it is, the common case: no lid risen over it).
 fn shaded(c: [u8; 4], shade: f32) -> [u8; 4] {
+    if shade >= 1.0 {
+        return c;
+    }
     [
         (c[0] as f32 * shade).round() as u8,
         (c[1] as f32 * shade).round() as u8,
