@@ -1085,3 +1085,83 @@ fn an_iris_looking_aside_leaves_the_white_of_the_eye_with_its_grain() {
     }
     contact_sheet_cols(&crops, 192, 192, 4, &out_dir().join("iris_aside.png"));
 }
+
+/// A look down leaves the upper lid's lash line whole over the place the iris left. That place, inside
+/// the tracked opening, was a disc of the eye's mean white: on the demo, whose tracked opening reaches
+/// into the lash line and takes in skin below the eye, a grey-pink disc that broke the lash line where
+/// the iris had been. Now it shows the portrait beside the iris at the same place between the lids.
+/// Measured on the demo looking down, in the band under the portrait's upper lid landmarks (a tenth of
+/// the eye's width, where its lashes are), the mean luma over the iris's middle columns against the
+/// columns beside the iris (2026-12-04): the mean white's disc 140 against 122, now 103 and 99 against
+/// 122 and 119 (the portrait at rest: 57 and 61, its lashes over the iris). Also writes
+/// `looking_down.png` (each eye in the portrait and looking down).
+#[test]
+fn a_look_down_keeps_the_lash_line_over_where_the_iris_was() {
+    use bevy_talking_head::rig::topology::eye_ring;
+    let tracker = common::tracker();
+    let (p, head) = face_portrait(&tracker, &demo(), 512);
+    let w = p.width as usize;
+    let down = FaceFrame::neutral()
+        .with_expression(Expression::EyeLookDownLeft, 1.0)
+        .with_expression(Expression::EyeLookDownRight, 1.0);
+    let out = render(&head, &p, &down);
+    let t0 = head.retarget(&FaceFrame::neutral()).points;
+    let rig = head.rig().clone();
+    let (iris, radius) = (rig.iris.unwrap(), rig.iris_radius.unwrap());
+    let mut crops = Vec::new();
+    for side in 0..2 {
+        let ring = eye_ring(side);
+        let (a, b) = (t0[ring[0]], t0[ring[8]]);
+        let width = (a[0] - b[0]).abs();
+        let mut lid: Vec<[f32; 2]> = [ring[0], ring[8]]
+            .iter()
+            .chain(&ring[9..])
+            .map(|&i| [t0[i][0], t0[i][1]])
+            .collect();
+        lid.sort_by(|p, q| p[0].total_cmp(&q[0]));
+        let lid_at = |x: f32| {
+            let k = lid
+                .iter()
+                .position(|p| p[0] > x)
+                .unwrap_or(lid.len() - 1)
+                .max(1);
+            let (p, q) = (lid[k - 1], lid[k]);
+            p[1] + (q[1] - p[1]) * ((x - p[0]) / (q[0] - p[0]).max(1e-3)).clamp(0.0, 1.0)
+        };
+        let (c, r) = (iris[side], radius[side]);
+        // Mean luma of `img` in the lash band under the lid, over columns at `lo..hi` iris radii from the
+        // iris's centre.
+        let band = |img: &[u8], lo: f32, hi: f32| {
+            let (mut sum, mut n) = (0.0f32, 0usize);
+            for x in (c[0] - hi * r) as usize..=(c[0] + hi * r) as usize {
+                let dx = (x as f32 + 0.5 - c[0]).abs() / r;
+                if dx < lo || dx >= hi {
+                    continue;
+                }
+                let top = lid_at(x as f32 + 0.5);
+                for y in top.ceil() as usize..(top + 0.1 * width).ceil() as usize {
+                    sum += luma_at(img, w, x, y);
+                    n += 1;
+                }
+            }
+            assert!(n >= 10, "eye {side}: {n} pixels in the lash band");
+            sum / n as f32
+        };
+        let (over, beside) = (band(&out, 0.0, 0.5), band(&out, 1.4, 2.0));
+        eprintln!(
+            "demo eye {side} looking down: the lash band over the iris's columns {over:.0}, beside \
+             them {beside:.0} (portrait: {:.0} and {:.0})",
+            band(&p.rgba, 0.0, 0.5),
+            band(&p.rgba, 1.4, 2.0)
+        );
+        assert!(
+            over <= beside,
+            "eye {side}: the lash line is broken over where the iris was (luma {over:.0} against \
+             {beside:.0} beside it)"
+        );
+        for rgba in [&p.rgba, &out] {
+            crops.push(eye_crop(rgba, &p, [a, b], 1.6));
+        }
+    }
+    contact_sheet_cols(&crops, 192, 192, 4, &out_dir().join("looking_down.png"));
+}

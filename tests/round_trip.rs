@@ -81,8 +81,11 @@ const KEY: [&str; 8] = [
 /// lid crease onto the closed lid as a dark band): blinks 0.87/0.84, eyeLookDown 0.54/0.57 ->
 /// 0.65/0.67 (the model reads a closed eye as looking down too), mean 0.714. The default rig's gains on
 /// the lips' smaller motions (`rig::SHAPE_GAINS`: mouthUpperUp 1.5x, mouthStretch and mouthShrug 2x,
-/// mouthLowerDown 1.4x): means 0.827 and 0.731.
-const MEAN_FLOOR: (f32, f32) = (0.75, 0.68); // measured 0.827, 0.731
+/// mouthLowerDown 1.4x): means 0.827 and 0.731. 2026-12-03, looking up raises the lid by half the
+/// opening over eyeball in its shadow: 0.833 and 0.741. 2026-12-04, the place an iris leaves shows the
+/// eye beside it, not a disc of the mean white: 0.837 and 0.728 (Mona Lisa's sideways looks and look up
+/// read weaker from her own dim white than from the pale disc).
+const MEAN_FLOOR: (f32, f32) = (0.75, 0.68); // measured 0.837, 0.728
 const KEY_FLOORS: [(&str, f32, f32); 8] = [
     ("jawOpen", 0.8, 0.8),         // 0.856, 0.877
     ("eyeBlinkLeft", 0.8, 0.8), // 0.893, 0.869 (Mona Lisa 0.72 before the lash line, 0.79 the fan)

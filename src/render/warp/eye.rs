@@ -370,7 +370,6 @@ impl EyeLayer {
         tex: &Texture<'_>,
         to_source: &Similarity,
         gaze: [f32; 2],
-        top: &[[f32; 2]],
         lids: &[Vec<[f32; 2]>; 2],
         y: usize,
         x0: usize,
@@ -449,25 +448,13 @@ impl EyeLayer {
                     // sclera here came out as pale dots along the rim, apart from the eye.
                     tex.sample(q[0], q[1])
                 } else {
-                    // Sclera where the iris was: its colour, shaded under the upper lid, with the fine
-                    // grain of the portrait's own white of the eye beside the iris mirrored into it (a
-                    // flat fill read as a disc of smooth paint). Only the grain: the white itself
-                    // mirrored brought its lashes and lid shadows along (the tracker then read the gaze
-                    // less), and its colour where brighter than the mean made the tracker read real
-                    // eyes' openings less faithfully in self-reenactment (eye r 0.92 -> 0.90).
-                    let lid = interp_y(top, p[0]);
-                    let depth = ((p[1] - lid) / (0.6 * self.radius).max(1.0)).clamp(0.0, 1.0);
-                    let shade = 0.8 + 0.2 * depth;
-                    let grain = self
-                        .sclera_beside(q, lids)
-                        .map_or([0.0; 3], |b| grain_at(tex, b, SCLERA_GRAIN));
-                    let s = self.sclera;
-                    [
-                        (s[0] * shade + grain[0]).clamp(0.0, 255.0) as u8,
-                        (s[1] * shade + grain[1]).clamp(0.0, 255.0) as u8,
-                        (s[2] * shade + grain[2]).clamp(0.0, 255.0) as u8,
-                        255,
-                    ]
+                    // Where the iris was: the portrait's own rows beside its disc carried across it
+                    // (`EyeLayer::across`): the white, and the lash line and lid shadow at the lids.
+                    // A fill of the eye's mean white read as a disc of paint with a hard rim (grey-pink
+                    // on the painted demo, whose opening takes in skin; pale on Mona Lisa), and over
+                    // the lash line where the tracked opening reaches into it (a look down broke the
+                    // lid line).
+                    self.across(tex, q)
                 }
             };
             let i = (y * out_width + x) * 4;
@@ -501,10 +488,17 @@ const LID_GRAIN: f32 = 14.0;
 /// distance from the centre ([`EyeLayer::shade_span`]).
 const IRIS_PULL: [f32; 4] = [0.8, 0.6, 0.4, 0.2];
 
-/// The largest grain (levels) the sclera's fill takes from the portrait's white of the eye beside it.
-const SCLERA_GRAIN: f32 = 12.0;
+/// The largest grain (levels) a place the iris left takes from the portrait beside it
+/// ([`EyeLayer::across`]): a fifth to a third of the picture's grain there. Grain from the middle of
+/// the white (mirrored, as the mean fill before took it) made the tracker read the eyes' openings less
+/// faithfully in self-reenactment (eye r on the green-screen video 0.87 -> 0.83-0.85, at 4 to 12
+/// levels); from the same place between the lids, 6 or 10 levels made no difference (0.869, 0.868).
+const ACROSS_GRAIN: f32 = 6.0;
+/// How far outwards, in shares of its distance from the iris's centre, the grain of a place the iris
+/// left is taken from beside it (a fixed scatter per pixel).
+const ACROSS_SCATTER: f32 = 0.3;
 
-/// Where the sclera lent to a place the iris left is taken from: beyond this many iris radii from the
+/// Where the eye lent to a place the iris left is taken from: beyond this many iris radii from the
 /// iris's centre (past its soft rim and the dark ring around it).
 const SCLERA_FROM: f32 = 1.3;
 
@@ -544,6 +538,56 @@ impl EyeLayer {
             .collect();
         ks.sort_by(f32::total_cmp);
         ks[2].clamp(1.0, reach)
+    }
+
+    /// What shows at `q`, a point of the portrait's iris disc that the moved iris has left: the portrait
+    /// beside the disc on both sides (at [`SCLERA_FROM`] radii from its centre), at the same place
+    /// between the lids (white, lash line or lid shadow, whatever is there), blended by where `q` lies
+    /// between the two; a side that falls into a corner lends less. With the fine grain of the
+    /// portrait there.
+    fn across(&self, tex: &Texture<'_>, q: [f32; 2]) -> [u8; 4] {
+        let width = self.frame.width.max(1.0);
+        let [u, v] = self.frame.local(q);
+        let [iu, iv] = self.frame.local(self.iris);
+        let dy = v - iv;
+        let from = SCLERA_FROM * self.radius;
+        let half = (from * from - dy * dy).max(0.25 * from * from).sqrt();
+        let (up, lo) = (interp_y(&self.lid, u), interp_y(&self.lower, u));
+        let s = ((v - up) / (lo - up).max(1.0)).clamp(0.0, 1.0);
+        // The same place between the lids beside the disc at `uu`: as far below the upper lid near the
+        // top, as far above the lower one near the bottom (the lash lines keep their thickness), with
+        // the grain of the portrait `jj` further out (a blend of two samples is smoother than the
+        // picture; whole samples scattered there put lashes into the white as dark dots).
+        let at = |uu: f32, jj: f32| {
+            let (us, ls) = (interp_y(&self.lid, uu), interp_y(&self.lower, uu));
+            let (va, vb) = (us + (v - up), ls - (lo - v));
+            let (a, b) = (self.frame.world(uu, va), self.frame.world(uu, vb));
+            let (ca, cb) = (tex.sample(a[0], a[1]), tex.sample(b[0], b[1]));
+            let ga = grain_at(tex, self.frame.world(uu + jj, va), ACROSS_GRAIN);
+            let gb = grain_at(tex, self.frame.world(uu + jj, vb), ACROSS_GRAIN);
+            [0, 1, 2].map(|k| (ca[k] as f32 + ga[k]) * (1.0 - s) + (cb[k] as f32 + gb[k]) * s)
+        };
+        let (ul, ur) = (iu - half / width, iu + half / width);
+        // The grain's scatter, fixed to the picture's pixels.
+        let j = ACROSS_SCATTER * half / width
+            * super::mouth::hash(q[0].floor() as i32, q[1].floor() as i32).abs();
+        let (l, r) = (at(ul, -j), at(ur, j));
+        let t = (((u - iu) * width + half) / (2.0 * half)).clamp(0.0, 1.0);
+        // A side that falls into a corner (an iris resting aside) lends less: its corner is not white.
+        let inner = |uu: f32| smoothstep(0.04, 0.14, uu) * smoothstep(0.04, 0.14, 1.0 - uu);
+        let (wl, wr) = ((1.0 - t) * inner(ul), t * inner(ur));
+        let (wl, wr) = if wl + wr < 1e-3 {
+            (1.0 - t, t)
+        } else {
+            (wl, wr)
+        };
+        let mut c = [0, 0, 0, 255];
+        for k in 0..3 {
+            c[k] = ((l[k] * wl + r[k] * wr) / (wl + wr))
+                .round()
+                .clamp(0.0, 255.0) as u8;
+        }
+        c
     }
 
     /// Whether the portrait shows its open eye at `b` as it is: inside its opening and not where a moved

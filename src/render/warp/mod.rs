@@ -478,16 +478,12 @@ impl WarpHead {
                         .map(|&i| [target.points[i][0], target.points[i][1]])
                         .collect();
                     let eye = &self.eyes[side];
-                    let mut top: Vec<[f32; 2]> = poly[8..].to_vec();
-                    top.push(poly[0]);
-                    top.sort_by(|a, b| a[0].total_cmp(&b[0]));
                     let lids = eye.target_lids(&to_source[side], &target.points, side);
                     fill_ring(&poly, w, h, |y, x0, x1| {
                         eye.shade_span(
                             &tex,
                             &to_source[side],
                             target.gaze_shift[side],
-                            &top,
                             &lids,
                             y,
                             x0,

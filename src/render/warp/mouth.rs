@@ -308,7 +308,7 @@ fn mix3(c: [f32; 3], o: [f32; 3], a: f32) -> [f32; 3] {
 }
 
 /// A hash of integer coordinates, uniform in -1..1.
-fn hash(x: i32, y: i32) -> f32 {
+pub(super) fn hash(x: i32, y: i32) -> f32 {
     let mut h = (x as u32).wrapping_mul(0x8da6_b343) ^ (y as u32).wrapping_mul(0xd816_3841);
     h ^= h >> 13;
     h = h.wrapping_mul(0x5bd1_e995);
