@@ -1090,11 +1090,12 @@ fn an_iris_looking_aside_leaves_the_white_of_the_eye_with_its_grain() {
 /// the tracked opening, was a disc of the eye's mean white: on the demo, whose tracked opening reaches
 /// into the lash line and takes in skin below the eye, a grey-pink disc that broke the lash line where
 /// the iris had been. Now it shows the portrait beside the iris at the same place between the lids.
-/// Measured on the demo looking down, in the band under the portrait's upper lid landmarks (a tenth of
-/// the eye's width, where its lashes are), the mean luma over the iris's middle columns against the
-/// columns beside the iris (2026-12-04): the mean white's disc 140 against 122, now 103 and 99 against
-/// 122 and 119 (the portrait at rest: 57 and 61, its lashes over the iris). Also writes
-/// `looking_down.png` (each eye in the portrait and looking down).
+/// Measured on the demo looking down, on each row of the band under the portrait's upper lid landmarks
+/// (a tenth of the eye's width, where its lashes are), the mean luma over the iris's middle columns
+/// against the columns beside the iris (2026-12-04): the mean white's disc 142 against 127 (rows 131-152
+/// against 102-154 beside); now 111 and 101 against 127 and 125, the rows alike (dark lashes at the top,
+/// the white below) as beside (the portrait at rest: 54 and 59, its lashes over the iris). Also writes `looking_down.png` (each eye
+/// in the portrait and looking down).
 #[test]
 fn a_look_down_keeps_the_lash_line_over_where_the_iris_was() {
     use bevy_talking_head::rig::topology::eye_ring;
@@ -1129,35 +1130,61 @@ fn a_look_down_keeps_the_lash_line_over_where_the_iris_was() {
             p[1] + (q[1] - p[1]) * ((x - p[0]) / (q[0] - p[0]).max(1e-3)).clamp(0.0, 1.0)
         };
         let (c, r) = (iris[side], radius[side]);
-        // Mean luma of `img` in the lash band under the lid, over columns at `lo..hi` iris radii from the
-        // iris's centre.
+        // The mean luma of `img` on each row of the lash band under the lid (rows counted from the lid),
+        // over the columns `lo..hi` iris radii from the iris's centre.
+        let rows = (0.1 * width).ceil() as usize;
         let band = |img: &[u8], lo: f32, hi: f32| {
-            let (mut sum, mut n) = (0.0f32, 0usize);
+            let (mut sum, mut n) = (vec![0.0f32; rows], 0usize);
             for x in (c[0] - hi * r) as usize..=(c[0] + hi * r) as usize {
                 let dx = (x as f32 + 0.5 - c[0]).abs() / r;
                 if dx < lo || dx >= hi {
                     continue;
                 }
-                let top = lid_at(x as f32 + 0.5);
-                for y in top.ceil() as usize..(top + 0.1 * width).ceil() as usize {
-                    sum += luma_at(img, w, x, y);
-                    n += 1;
+                let top = lid_at(x as f32 + 0.5).ceil() as usize;
+                for (k, s) in sum.iter_mut().enumerate() {
+                    *s += luma_at(img, w, x, top + k);
                 }
+                n += 1;
             }
-            assert!(n >= 10, "eye {side}: {n} pixels in the lash band");
-            sum / n as f32
+            assert!(n >= 3, "eye {side}: {n} columns");
+            sum.iter().map(|s| s / n as f32).collect::<Vec<f32>>()
         };
-        let (over, beside) = (band(&out, 0.0, 0.5), band(&out, 1.4, 2.0));
-        eprintln!(
-            "demo eye {side} looking down: the lash band over the iris's columns {over:.0}, beside \
-             them {beside:.0} (portrait: {:.0} and {:.0})",
+        let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+        let (over, beside, rest) = (
+            band(&out, 0.0, 0.5),
+            band(&out, 1.4, 2.0),
             band(&p.rgba, 0.0, 0.5),
-            band(&p.rgba, 1.4, 2.0)
+        );
+        // How alike the band's rows are over the iris's columns and beside them: dark lashes at the
+        // top, the white below.
+        let alike = pearson(&over, &beside);
+        eprintln!(
+            "demo eye {side} looking down, the lash band's rows over the iris's columns {over:.0?}, \
+             beside them {beside:.0?}, the portrait over the iris {rest:.0?}: means {:.0}, {:.0}, \
+             {:.0}, rows alike at r {alike:.2}",
+            mean(&over),
+            mean(&beside),
+            mean(&rest)
         );
         assert!(
-            over <= beside,
-            "eye {side}: the lash line is broken over where the iris was (luma {over:.0} against \
-             {beside:.0} beside it)"
+            mean(&over) <= mean(&beside),
+            "eye {side}: the lash line is broken over where the iris was (luma {:.0} against {:.0} \
+             beside it)",
+            mean(&over),
+            mean(&beside)
+        );
+        // The iris has left (not a dark hole nor the iris drawn on), and the band is the lash line over
+        // white there as beside the iris, row by row.
+        assert!(
+            mean(&over) >= mean(&rest) + 20.0,
+            "eye {side}: the iris is still there or a dark hole ({:.0} against the portrait's {:.0})",
+            mean(&over),
+            mean(&rest)
+        );
+        assert!(
+            alike >= 0.8,
+            "eye {side}: the band over where the iris was is unlike the lash line beside it (r \
+             {alike:.2}: {over:.0?} against {beside:.0?})"
         );
         for rgba in [&p.rgba, &out] {
             crops.push(eye_crop(rgba, &p, [a, b], 1.6));

@@ -1,7 +1,7 @@
 //! The eye layer: what shows through the eye holes of the face mesh (sclera and iris, behind the lids),
 //! and the redrawn skin of a closing upper lid.
 
-use super::geometry::{SegmentFrame, Similarity, luma};
+use super::geometry::{SegmentFrame, Similarity, hash, luma, mix3};
 use super::raster::Texture;
 use crate::math::{inside, polyline_y as interp_y, smoothstep};
 use crate::render::PortraitImage;
@@ -423,11 +423,8 @@ impl EyeLayer {
                 };
                 shaded(iris, shade)
             } else {
-                let d0 = ((q[0] - self.iris[0]).powi(2) + (q[1] - self.iris[1]).powi(2)).sqrt();
-                let beside = |b: [f32; 2]| {
-                    ((b[0] - self.iris[0]).powi(2) + (b[1] - self.iris[1]).powi(2)).sqrt() >= rr
-                        && inside(&self.opening, b)
-                };
+                let d0 = self.iris_distance(q);
+                let beside = |b: [f32; 2]| self.iris_distance(b) >= rr && inside(&self.opening, b);
                 if d0 >= rr && inside(&self.opening, q) && band == LidBand::Portrait {
                     tex.sample(q[0], q[1])
                 } else if let LidBand::Eyeball(b, shade) = band
@@ -447,6 +444,10 @@ impl EyeLayer {
                     // eye, a pixel's sliver at its rim): the portrait's lid and corner there. Painted
                     // sclera here came out as pale dots along the rim, apart from the eye.
                     tex.sample(q[0], q[1])
+                } else if let LidBand::Eyeball(b, shade) = band {
+                    // Eyeball a risen lid uncovers with no white beside the iris at that height: the
+                    // eye beside the iris's disc carried across it, as below, in the lid's shadow.
+                    shaded(self.across(tex, b), shade)
                 } else {
                     // Where the iris was: the portrait's own rows beside its disc carried across it
                     // (`EyeLayer::across`): the white, and the lash line and lid shadow at the lids.
@@ -497,6 +498,9 @@ const ACROSS_GRAIN: f32 = 6.0;
 /// How far outwards, in shares of its distance from the iris's centre, the grain of a place the iris
 /// left is taken from beside it (a fixed scatter per pixel).
 const ACROSS_SCATTER: f32 = 0.3;
+/// Over which shares of the eye's width from a corner a side lends fully to a place the iris left
+/// ([`EyeLayer::across`]): none at the corner (not white), all past the second.
+const ACROSS_CORNER: [f32; 2] = [0.04, 0.14];
 
 /// Where the eye lent to a place the iris left is taken from: beyond this many iris radii from the
 /// iris's centre (past its soft rim and the dark ring around it).
@@ -541,53 +545,58 @@ impl EyeLayer {
     }
 
     /// What shows at `q`, a point of the portrait's iris disc that the moved iris has left: the portrait
-    /// beside the disc on both sides (at [`SCLERA_FROM`] radii from its centre), at the same place
-    /// between the lids (white, lash line or lid shadow, whatever is there), blended by where `q` lies
-    /// between the two; a side that falls into a corner lends less. With the fine grain of the
+    /// beside the disc on both sides (at [`SCLERA_FROM`] radii from its centre on `q`'s row), at the
+    /// same place between the lids (white, lash line or lid shadow, whatever is there), blended by where
+    /// `q` lies between the two; a side that falls into a corner lends less. With the fine grain of the
     /// portrait there.
     fn across(&self, tex: &Texture<'_>, q: [f32; 2]) -> [u8; 4] {
         let width = self.frame.width.max(1.0);
         let [u, v] = self.frame.local(q);
         let [iu, iv] = self.frame.local(self.iris);
-        let dy = v - iv;
-        let from = SCLERA_FROM * self.radius;
-        let half = (from * from - dy * dy).max(0.25 * from * from).sqrt();
+        let from = (SCLERA_FROM * self.radius).max(1.0);
+        let half = chord(from, v - iv).max(0.5 * from);
         let (up, lo) = (interp_y(&self.lid, u), interp_y(&self.lower, u));
         let s = ((v - up) / (lo - up).max(1.0)).clamp(0.0, 1.0);
         // The same place between the lids beside the disc at `uu`: as far below the upper lid near the
-        // top, as far above the lower one near the bottom (the lash lines keep their thickness), with
-        // the grain of the portrait `jj` further out (a blend of two samples is smoother than the
-        // picture; whole samples scattered there put lashes into the white as dark dots).
-        let at = |uu: f32, jj: f32| {
+        // top, as far above the lower one near the bottom (the lash lines keep their thickness).
+        let rows = |uu: f32| {
             let (us, ls) = (interp_y(&self.lid, uu), interp_y(&self.lower, uu));
-            let (va, vb) = (us + (v - up), ls - (lo - v));
-            let (a, b) = (self.frame.world(uu, va), self.frame.world(uu, vb));
-            let (ca, cb) = (tex.sample(a[0], a[1]), tex.sample(b[0], b[1]));
-            let ga = grain_at(tex, self.frame.world(uu + jj, va), ACROSS_GRAIN);
-            let gb = grain_at(tex, self.frame.world(uu + jj, vb), ACROSS_GRAIN);
-            [0, 1, 2].map(|k| (ca[k] as f32 + ga[k]) * (1.0 - s) + (cb[k] as f32 + gb[k]) * s)
+            (us + (v - up), ls - (lo - v))
         };
+        // The portrait at `(uu, vv)` with the fine grain of the portrait `jj` further out (a blend of
+        // two samples is smoother than the picture; whole samples scattered there put lashes into the
+        // white as dark dots).
+        let px = |uu: f32, vv: f32, jj: f32| {
+            let a = self.frame.world(uu, vv);
+            let c = tex.sample(a[0], a[1]);
+            let g = grain_at(tex, self.frame.world(uu + jj, vv), ACROSS_GRAIN);
+            [0, 1, 2].map(|k| c[k] as f32 + g[k])
+        };
+        let at = |uu: f32, jj: f32| {
+            let (va, vb) = rows(uu);
+            mix3(px(uu, va, jj), px(uu, vb, jj), s)
+        };
+        // Each side at `SCLERA_FROM` radii on `q`'s row; on the rows it takes (the lids' curve moves them
+        // nearer the iris's middle) about 1.15-1.3 radii. Further out on those rows (at 1.3 radii there)
+        // a corner's dark lid line reached Girl with a Pearl Earring's far eye, foreshortened, and drew
+        // a broken line there on a look aside.
         let (ul, ur) = (iu - half / width, iu + half / width);
         // The grain's scatter, fixed to the picture's pixels.
-        let j = ACROSS_SCATTER * half / width
-            * super::mouth::hash(q[0].floor() as i32, q[1].floor() as i32).abs();
+        let j =
+            ACROSS_SCATTER * half / width * hash(q[0].floor() as i32, q[1].floor() as i32).abs();
         let (l, r) = (at(ul, -j), at(ur, j));
         let t = (((u - iu) * width + half) / (2.0 * half)).clamp(0.0, 1.0);
         // A side that falls into a corner (an iris resting aside) lends less: its corner is not white.
-        let inner = |uu: f32| smoothstep(0.04, 0.14, uu) * smoothstep(0.04, 0.14, 1.0 - uu);
+        let [c0, c1] = ACROSS_CORNER;
+        let inner = |uu: f32| smoothstep(c0, c1, uu) * smoothstep(c0, c1, 1.0 - uu) + 1e-3;
         let (wl, wr) = ((1.0 - t) * inner(ul), t * inner(ur));
-        let (wl, wr) = if wl + wr < 1e-3 {
-            (1.0 - t, t)
-        } else {
-            (wl, wr)
-        };
-        let mut c = [0, 0, 0, 255];
-        for k in 0..3 {
-            c[k] = ((l[k] * wl + r[k] * wr) / (wl + wr))
-                .round()
-                .clamp(0.0, 255.0) as u8;
-        }
-        c
+        let c = mix3(l, r, wr / (wl + wr));
+        [0, 1, 2, 3].map(|k| c.get(k).map_or(255, |v| v.round().clamp(0.0, 255.0) as u8))
+    }
+
+    /// How far the portrait point `p` lies from the portrait's iris's centre, in pixels.
+    fn iris_distance(&self, p: [f32; 2]) -> f32 {
+        ((p[0] - self.iris[0]).powi(2) + (p[1] - self.iris[1]).powi(2)).sqrt()
     }
 
     /// Whether the portrait shows its open eye at `b` as it is: inside its opening and not where a moved
@@ -596,8 +605,8 @@ impl EyeLayer {
         inside(&self.opening, b) && self.lid_band(lids, b) == LidBand::Portrait
     }
 
-    /// The portrait point whose sclera shows at `q`, a point of the portrait's iris disc the moved iris
-    /// has left: along the eye's row through `q`, as deep beyond the iris's rim (at [`SCLERA_FROM`]
+    /// The portrait point whose white shows at `q`, a point of the portrait's iris disc (where a risen
+    /// lid's eyeball is taken from, over the iris): along the eye's row through `q`, as deep beyond the iris's rim (at [`SCLERA_FROM`]
     /// radii) as `q` lies inside it, on the nearer side, else the other, on its own row or one nearer the
     /// iris's middle; `None` where none of these is open eye in the portrait.
     fn sclera_beside(&self, q: [f32; 2], lids: &[Vec<[f32; 2]>; 2]) -> Option<[f32; 2]> {
@@ -612,17 +621,20 @@ impl EyeLayer {
         // nearer the iris's middle.
         [1.0, 0.6, 0.3].into_iter().find_map(|t| {
             let dy = dy * t;
-            let chord = |r: f32| (r * r - dy * dy).max(0.0).sqrt();
-            let depth = (chord(rr) - dx.abs()).max(0.0);
-            let reach = chord(SCLERA_FROM * self.radius) + depth;
+            let depth = (chord(rr, dy) - dx.abs()).max(0.0);
+            let reach = chord(SCLERA_FROM * self.radius, dy) + depth;
             [near, -near].into_iter().find_map(|side| {
                 let b = self.frame.world(iu + side * reach / width, iv + dy);
-                let far =
-                    ((b[0] - self.iris[0]).powi(2) + (b[1] - self.iris[1]).powi(2)).sqrt() >= rr;
+                let far = self.iris_distance(b) >= rr;
                 (far && self.open_at(lids, b)).then_some(b)
             })
         })
     }
+}
+
+/// Half the chord at distance `d` from the centre of a circle of radius `r` (0 past it).
+fn chord(r: f32, d: f32) -> f32 {
+    (r * r - d * d).max(0.0).sqrt()
 }
 
 /// `c` with its colour times `shade` (1: `c` as it is, the common case: no lid risen over it).
@@ -639,8 +651,8 @@ fn shaded(c: [u8; 4], shade: f32) -> [u8; 4] {
 }
 
 /// The fine grain of the portrait at `b`: its sample less the mean of its four neighbours 1.5 px away,
-/// each channel clamped to `limit` levels (what the sclera's and a closing lid's smooth fills take from
-/// the picture).
+/// each channel clamped to `limit` levels (what the place an iris left and a closing lid's smooth skin
+/// take from the picture).
 fn grain_at(tex: &Texture<'_>, b: [f32; 2], limit: f32) -> [f32; 3] {
     let at = tex.sample(b[0], b[1]);
     let mut mean = [0f32; 3];

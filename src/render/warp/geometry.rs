@@ -5,6 +5,24 @@ pub(super) fn luma(p: &[u8]) -> f32 {
     0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
 }
 
+/// `c` moved towards `o` by `a` (0: `c`, 1: `o`), per channel.
+pub(super) fn mix3(c: [f32; 3], o: [f32; 3], a: f32) -> [f32; 3] {
+    [
+        c[0] + (o[0] - c[0]) * a,
+        c[1] + (o[1] - c[1]) * a,
+        c[2] + (o[2] - c[2]) * a,
+    ]
+}
+
+/// A hash of integer coordinates, uniform in -1..1 (the eye and mouth layers' fixed grain).
+pub(super) fn hash(x: i32, y: i32) -> f32 {
+    let mut h = (x as u32).wrapping_mul(0x8da6_b343) ^ (y as u32).wrapping_mul(0xd816_3841);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0x5bd1_e995);
+    h ^= h >> 15;
+    (h & 0xffff) as f32 / 32767.5 - 1.0
+}
+
 /// Maps points by the similarity taking segment `from` onto segment `to`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Similarity {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::geometry::{SegmentFrame, luma};
+use super::geometry::{SegmentFrame, hash, luma, mix3};
 use super::raster::Texture;
 use crate::math::{polyline_y as interp_y, smoothstep};
 use crate::render::PortraitImage;
@@ -297,23 +297,6 @@ fn lum3(c: [f32; 3]) -> f32 {
 fn chroma_scaled(c: [f32; 3], grey: f32, colour: f32) -> [f32; 3] {
     let l = lum3(c);
     c.map(|k| (l * grey + (k - l) * colour).max(0.0))
-}
-
-fn mix3(c: [f32; 3], o: [f32; 3], a: f32) -> [f32; 3] {
-    [
-        c[0] + (o[0] - c[0]) * a,
-        c[1] + (o[1] - c[1]) * a,
-        c[2] + (o[2] - c[2]) * a,
-    ]
-}
-
-/// A hash of integer coordinates, uniform in -1..1.
-pub(super) fn hash(x: i32, y: i32) -> f32 {
-    let mut h = (x as u32).wrapping_mul(0x8da6_b343) ^ (y as u32).wrapping_mul(0xd816_3841);
-    h ^= h >> 13;
-    h = h.wrapping_mul(0x5bd1_e995);
-    h ^= h >> 15;
-    (h & 0xffff) as f32 / 32767.5 - 1.0
 }
 
 /// Where the teeth of a row divide in a front view, from the midline to the corner (`x`: 0..1 across
