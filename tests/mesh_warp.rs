@@ -788,6 +788,29 @@ fn luma_at(rgba: &[u8], w: usize, x: usize, y: usize) -> f32 {
     0.299 * rgba[i] as f32 + 0.587 * rgba[i + 1] as f32 + 0.114 * rgba[i + 2] as f32
 }
 
+/// The upper lid edge of eye `side` of `points` (corners included), sorted by x.
+fn upper_lid(points: &[[f32; 3]], side: usize) -> Vec<[f32; 2]> {
+    let ring = bevy_talking_head::rig::topology::eye_ring(side);
+    let mut line: Vec<[f32; 2]> = [ring[0], ring[8]]
+        .iter()
+        .chain(&ring[9..])
+        .map(|&i| [points[i][0], points[i][1]])
+        .collect();
+    line.sort_by(|p, q| p[0].total_cmp(&q[0]));
+    line
+}
+
+/// The y of `line` (sorted by x) at `x`, linearly between its points.
+fn lid_at(line: &[[f32; 2]], x: f32) -> f32 {
+    let k = line
+        .iter()
+        .position(|p| p[0] > x)
+        .unwrap_or(line.len() - 1)
+        .max(1);
+    let (p, q) = (line[k - 1], line[k]);
+    p[1] + (q[1] - p[1]) * ((x - p[0]) / (q[0] - p[0]).max(1e-3)).clamp(0.0, 1.0)
+}
+
 /// A square crop of `rgba` (a frame of `p`'s size) around the eye whose corners are `corners`, `size`
 /// times the corners' horizontal distance across, enlarged to 192 x 192 for a contact sheet.
 fn eye_crop(rgba: &[u8], p: &PortraitImage, corners: [[f32; 3]; 2], size: f32) -> Vec<u8> {
@@ -913,27 +936,7 @@ fn a_raised_lid_uncovers_eyeball_in_its_shadow() {
         let (a, b) = (t0[ring[0]], t0[ring[8]]);
         let (x0, x1) = (a[0].min(b[0]), a[0].max(b[0]));
         let width = x1 - x0;
-        // The upper lid edge (corners included), sorted by x, and its y at `x`, linearly between
-        // its landmarks.
-        let lid_line = |pts: &[[f32; 3]]| {
-            let mut line: Vec<[f32; 2]> = [ring[0], ring[8]]
-                .iter()
-                .chain(&ring[9..])
-                .map(|&i| [pts[i][0], pts[i][1]])
-                .collect();
-            line.sort_by(|p, q| p[0].total_cmp(&q[0]));
-            line
-        };
-        let (risen_line, lid_line) = (lid_line(&t), lid_line(&t0));
-        let lid_at = |line: &[[f32; 2]], x: f32| {
-            let k = line
-                .iter()
-                .position(|p| p[0] > x)
-                .unwrap_or(line.len() - 1)
-                .max(1);
-            let (p, q) = (line[k - 1], line[k]);
-            p[1] + (q[1] - p[1]) * ((x - p[0]) / (q[0] - p[0]).max(1e-3)).clamp(0.0, 1.0)
-        };
+        let (risen_line, lid_line) = (upper_lid(&t, side), upper_lid(&t0, side));
         let band = 0.1 * width;
         let (mut under, mut white, mut columns) = (0.0f32, 0.0f32, 0);
         for x in (x0 + 0.1 * width) as usize..(x0 + 0.9 * width) as usize {
@@ -1094,8 +1097,8 @@ fn an_iris_looking_aside_leaves_the_white_of_the_eye_with_its_grain() {
 /// (a tenth of the eye's width, where its lashes are), the mean luma over the iris's middle columns
 /// against the columns beside the iris (2026-12-04): the mean white's disc 142 against 127 (rows 131-152
 /// against 102-154 beside); now 111 and 101 against 127 and 125, the rows alike (dark lashes at the top,
-/// the white below) as beside (the portrait at rest: 54 and 59, its lashes over the iris). Also writes `looking_down.png` (each eye
-/// in the portrait and looking down).
+/// the white below) as beside (the portrait at rest: 54 and 59, its lashes over the iris). Also writes
+/// `looking_down.png` (each eye in the portrait and looking down).
 #[test]
 fn a_look_down_keeps_the_lash_line_over_where_the_iris_was() {
     use bevy_talking_head::rig::topology::eye_ring;
@@ -1114,21 +1117,7 @@ fn a_look_down_keeps_the_lash_line_over_where_the_iris_was() {
         let ring = eye_ring(side);
         let (a, b) = (t0[ring[0]], t0[ring[8]]);
         let width = (a[0] - b[0]).abs();
-        let mut lid: Vec<[f32; 2]> = [ring[0], ring[8]]
-            .iter()
-            .chain(&ring[9..])
-            .map(|&i| [t0[i][0], t0[i][1]])
-            .collect();
-        lid.sort_by(|p, q| p[0].total_cmp(&q[0]));
-        let lid_at = |x: f32| {
-            let k = lid
-                .iter()
-                .position(|p| p[0] > x)
-                .unwrap_or(lid.len() - 1)
-                .max(1);
-            let (p, q) = (lid[k - 1], lid[k]);
-            p[1] + (q[1] - p[1]) * ((x - p[0]) / (q[0] - p[0]).max(1e-3)).clamp(0.0, 1.0)
-        };
+        let lid = upper_lid(&t0, side);
         let (c, r) = (iris[side], radius[side]);
         // The mean luma of `img` on each row of the lash band under the lid (rows counted from the lid),
         // over the columns `lo..hi` iris radii from the iris's centre.
@@ -1140,7 +1129,7 @@ fn a_look_down_keeps_the_lash_line_over_where_the_iris_was() {
                 if dx < lo || dx >= hi {
                     continue;
                 }
-                let top = lid_at(x as f32 + 0.5).ceil() as usize;
+                let top = lid_at(&lid, x as f32 + 0.5).ceil() as usize;
                 for (k, s) in sum.iter_mut().enumerate() {
                     *s += luma_at(img, w, x, top + k);
                 }
