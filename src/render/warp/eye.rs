@@ -590,8 +590,8 @@ impl EyeLayer {
         let [c0, c1] = ACROSS_CORNER;
         let inner = |uu: f32| smoothstep(c0, c1, uu) * smoothstep(c0, c1, 1.0 - uu) + 1e-3;
         let (wl, wr) = ((1.0 - t) * inner(ul), t * inner(ur));
-        let c = mix3(l, r, wr / (wl + wr));
-        [0, 1, 2, 3].map(|k| c.get(k).map_or(255, |v| v.round().clamp(0.0, 255.0) as u8))
+        let [r, g, b] = mix3(l, r, wr / (wl + wr)).map(|v| v.round().clamp(0.0, 255.0) as u8);
+        [r, g, b, 255]
     }
 
     /// How far the portrait point `p` lies from the portrait's iris's centre, in pixels.
@@ -606,9 +606,10 @@ impl EyeLayer {
     }
 
     /// The portrait point whose white shows at `q`, a point of the portrait's iris disc (where a risen
-    /// lid's eyeball is taken from, over the iris): along the eye's row through `q`, as deep beyond the iris's rim (at [`SCLERA_FROM`]
-    /// radii) as `q` lies inside it, on the nearer side, else the other, on its own row or one nearer the
-    /// iris's middle; `None` where none of these is open eye in the portrait.
+    /// lid's eyeball is taken from, over the iris): along the eye's row through `q`, as deep beyond the
+    /// iris's rim (at [`SCLERA_FROM`] radii) as `q` lies inside it, on the nearer side, else the other,
+    /// on its own row or one nearer the iris's middle; `None` where none of these is open eye in the
+    /// portrait.
     fn sclera_beside(&self, q: [f32; 2], lids: &[Vec<[f32; 2]>; 2]) -> Option<[f32; 2]> {
         let width = self.frame.width.max(1.0);
         let [u, v] = self.frame.local(q);
