@@ -4,31 +4,61 @@
 //! sharing an edge never both draw, nor both skip, a pixel on it: a mesh without holes draws every pixel
 //! once.
 
-/// An RGBA8 image to sample from: its bytes, and optionally the same pixels as little-endian `u32`s (for
-/// the fast path of [`Texture::sample_span`]; empty to do without).
+/// An RGBA8 image to sample from: its bytes, and optionally the same pixels as [`texels`] (for the fast
+/// path of [`Texture::sample_span`]; empty to do without).
 #[derive(Clone, Copy)]
 pub(crate) struct Texture<'a> {
     pub width: usize,
     pub height: usize,
     pub rgba: &'a [u8],
-    pub px: &'a [u32],
+    pub px: &'a [u64],
 }
 
-/// RGBA8 bytes as little-endian `u32` pixels (R in the low byte).
-pub(crate) fn texels(rgba: &[u8]) -> Vec<u32> {
-    rgba.chunks_exact(4)
-        .map(|p| u32::from_le_bytes([p[0], p[1], p[2], p[3]]))
-        .collect()
+/// An RGBA8 image (`width` pixels a row) as `u64` pixels with a channel in the low byte of each 16-bit
+/// lane (R, B, G, A from the low lane up: a lane has room for a channel times 256, so one multiply
+/// blends all four channels), with its last column and row repeated once more (`width + 1` a row), so
+/// a bilinear sample's right and lower neighbours need no clamping.
+pub(crate) fn texels(rgba: &[u8], width: usize) -> Vec<u64> {
+    let height = rgba.len() / 4 / width.max(1);
+    let stride = width + 1;
+    let mut px = Vec::with_capacity(stride * (height + 1));
+    for row in rgba.chunks_exact(width * 4).take(height) {
+        px.extend(
+            row.chunks_exact(4)
+                .map(|p| spread(u32::from_le_bytes([p[0], p[1], p[2], p[3]]))),
+        );
+        px.push(px[px.len() - 1]);
+    }
+    if height > 0 {
+        px.extend_from_within(px.len() - stride..);
+    }
+    px
 }
 
-/// `a + (b - a) * t / 256` on the four bytes of two pixels at once (t in `0..=256`), rounded.
+/// Whether `px` holds [`texels`] of a `width` x `height` image.
+fn padded(px: &[u64], width: usize, height: usize) -> bool {
+    width > 0 && height > 0 && px.len() == (width + 1) * (height + 1)
+}
+
+const LANES: u64 = 0x00FF_00FF_00FF_00FF;
+
+/// A little-endian RGBA pixel spread to the lanes of [`texels`].
 #[inline(always)]
-fn lerp_px(a: u32, b: u32, t: u32) -> u32 {
-    let u = 256 - t;
-    let rb = (((a & 0x00FF_00FF) * u + (b & 0x00FF_00FF) * t + 0x0080_0080) >> 8) & 0x00FF_00FF;
-    let ga = ((((a >> 8) & 0x00FF_00FF) * u + ((b >> 8) & 0x00FF_00FF) * t + 0x0080_0080) >> 8)
-        & 0x00FF_00FF;
-    rb | (ga << 8)
+fn spread(p: u32) -> u64 {
+    let p = p as u64;
+    (p | (p << 24)) & LANES
+}
+
+/// The RGBA bytes of a pixel spread by [`spread`].
+#[inline(always)]
+fn gather(p: u64) -> [u8; 4] {
+    (((p & 0x00FF_00FF) | ((p >> 24) & 0xFF00_FF00)) as u32).to_le_bytes()
+}
+
+/// `a + (b - a) * t / 256` on the four channels of two spread pixels at once (t in `0..=256`), rounded.
+#[inline(always)]
+fn lerp_px(a: u64, b: u64, t: u64) -> u64 {
+    ((a * (256 - t) + b * t + 0x0080_0080_0080_0080) >> 8) & LANES
 }
 
 const SUB: f32 = 256.0;
@@ -151,6 +181,35 @@ pub(crate) fn affine(from: [[f32; 2]; 3], to: [[f32; 2]; 3]) -> Option<[[f32; 3]
     Some(out)
 }
 
+/// An affine map from output pixels to texture coordinates (`[[a, b, c], [d, e, f]]`: x' = a x + b y + c),
+/// with what [`Texture::sample_span`] needs of it worked out once (per triangle, not per row).
+pub(crate) struct SpanMap {
+    m: [[f32; 3]; 2],
+    /// The map moves nothing: spans are copied.
+    identity: bool,
+    /// One pixel's step along a row in the texture, 16.16 fixed point.
+    dx: i64,
+    dy: i64,
+}
+
+impl SpanMap {
+    pub fn new(m: [[f32; 3]; 2]) -> Self {
+        let eps = 1e-5;
+        let identity = (m[0][0] - 1.0).abs() < eps
+            && m[0][1].abs() < eps
+            && m[0][2].abs() < eps * 100.0
+            && m[1][0].abs() < eps
+            && (m[1][1] - 1.0).abs() < eps
+            && m[1][2].abs() < eps * 100.0;
+        Self {
+            m,
+            identity,
+            dx: (m[0][0] as f64 * 65536.0) as i64,
+            dy: (m[1][0] as f64 * 65536.0) as i64,
+        }
+    }
+}
+
 impl Texture<'_> {
     /// Bilinear sample at `(x, y)` in pixel coordinates (centres at +0.5), clamped to the edges.
     #[inline]
@@ -188,27 +247,20 @@ impl Texture<'_> {
     }
 
     /// Writes pixels `x0..=x1` of row `y` of `out` (same width as `out_width`) with samples at the affine map
-    /// `m` of each pixel centre.
+    /// `map` of each pixel centre.
     #[inline]
     pub fn sample_span(
         &self,
-        m: &[[f32; 3]; 2],
+        map: &SpanMap,
         y: usize,
         x0: usize,
         x1: usize,
         out: &mut [u8],
         out_width: usize,
     ) {
+        let m = &map.m;
         // Parts of the picture that do not move (the background, most of the time) are copied.
-        let eps = 1e-5;
-        if (m[0][0] - 1.0).abs() < eps
-            && m[0][1].abs() < eps
-            && m[0][2].abs() < eps * 100.0
-            && m[1][0].abs() < eps
-            && (m[1][1] - 1.0).abs() < eps
-            && m[1][2].abs() < eps * 100.0
-            && out_width == self.width
-        {
+        if map.identity && out_width == self.width {
             let a = (y * out_width + x0) * 4;
             let b = (y * out_width + x1 + 1) * 4;
             out[a..b].copy_from_slice(&self.rgba[a..b]);
@@ -227,25 +279,24 @@ impl Texture<'_> {
             // The span stays inside the texture (it is a straight line): no clamping per pixel.
             let mut fx = (sx as f64 * 65536.0) as i64;
             let mut fy = (sy as f64 * 65536.0) as i64;
-            let dx = (m[0][0] as f64 * 65536.0) as i64;
-            let dy = (m[1][0] as f64 * 65536.0) as i64;
+            let (dx, dy) = (map.dx, map.dy);
             let (limx, limy) = ((maxx * 65536.0) as i64, (maxy * 65536.0) as i64);
-            if self.px.len() == self.width * self.height {
-                let (w, last_x, last_y) = (self.width, self.width - 1, self.height - 1);
+            if padded(self.px, self.width, self.height) {
+                let stride = self.width + 1;
                 // Both ends are inside and the steps are truncated towards zero, so every sample between
-                // is inside too: no clamping per pixel (indexing still checks).
+                // is inside too: no clamping per pixel (the padding holds the right and lower
+                // neighbours of the last column and row; indexing still checks).
                 let (mut fx, mut fy) = (fx.clamp(0, limx) as i32, fy.clamp(0, limy) as i32);
                 let (dx, dy) = (dx as i32, dy as i32);
                 for out_px in row.chunks_exact_mut(4) {
                     let gx = (fx + 128) as u32;
                     let gy = (fy + 128) as u32;
-                    let (x0, y0) = ((gx >> 16) as usize, (gy >> 16) as usize);
-                    let (ax, ay) = ((gx >> 8) & 255, (gy >> 8) & 255);
-                    let x1 = (x0 + 1).min(last_x);
-                    let (r0, r1) = (y0 * w, (y0 + 1).min(last_y) * w);
-                    let top = lerp_px(self.px[r0 + x0], self.px[r0 + x1], ax);
-                    let bottom = lerp_px(self.px[r1 + x0], self.px[r1 + x1], ax);
-                    out_px.copy_from_slice(&lerp_px(top, bottom, ay).to_le_bytes());
+                    let at = (gy >> 16) as usize * stride + (gx >> 16) as usize;
+                    let (ax, ay) = (((gx >> 8) & 255) as u64, ((gy >> 8) & 255) as u64);
+                    let (upper, lower) = (&self.px[at..at + 2], &self.px[at + stride..at + stride + 2]);
+                    let top = lerp_px(upper[0], upper[1], ax);
+                    let bottom = lerp_px(lower[0], lower[1], ax);
+                    out_px.copy_from_slice(&gather(lerp_px(top, bottom, ay)));
                     fx += dx;
                     fy += dy;
                 }
@@ -310,7 +361,7 @@ mod tests {
             assert!((x - q[0]).abs() < 1e-3 && (y - q[1]).abs() < 1e-3);
         }
         let rgba: Vec<u8> = (0..16 * 16 * 4).map(|i| (i * 37 % 251) as u8).collect();
-        let px = texels(&rgba);
+        let px = texels(&rgba, 16);
         let tex = Texture {
             width: 16,
             height: 16,
@@ -320,11 +371,11 @@ mod tests {
         let id = affine(a, a).unwrap();
         let mut out = vec![0u8; 16 * 16 * 4];
         for y in 0..16 {
-            tex.sample_span(&id, y, 0, 15, &mut out, 16);
+            tex.sample_span(&SpanMap::new(id), y, 0, 15, &mut out, 16);
         }
         assert_eq!(out, rgba);
         // The u32 fast path and the byte path agree on a real warp (to one level of rounding).
-        let m = affine(a, b).unwrap();
+        let m = SpanMap::new(affine(a, b).unwrap());
         let slow = Texture { px: &[], ..tex };
         let (mut fast_out, mut slow_out) = (vec![0u8; 16 * 16 * 4], vec![0u8; 16 * 16 * 4]);
         for y in 2..10 {
@@ -338,5 +389,32 @@ mod tests {
                 .all(|(a, b)| a.abs_diff(*b) <= 1)
         );
         assert!(fast_out.iter().any(|&v| v != 0));
+        // Samples on the last column and row (the padding of `texels` as their neighbours) agree too,
+        // exactly: a shift by one texel, the last pixel of the span on the last texel.
+        let shift = SpanMap::new([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]);
+        let (mut fast_out, mut slow_out) = (vec![0u8; 16 * 16 * 4], vec![0u8; 16 * 16 * 4]);
+        for y in 0..15 {
+            tex.sample_span(&shift, y, 0, 14, &mut fast_out, 16);
+            slow.sample_span(&shift, y, 0, 14, &mut slow_out, 16);
+        }
+        assert_eq!(fast_out, slow_out);
+        assert_eq!(fast_out[(14 * 16 + 14) * 4..][..4], rgba[(15 * 16 + 15) * 4..][..4]);
+    }
+
+    #[test]
+    fn spread_pixels_round_trip_and_blend_each_channel_as_bytes_do() {
+        let pixels = [0x0000_0000u32, 0xFFFF_FFFF, 0x8040_C0FF, 0x01FE_7F80, 0x12345678];
+        for &a in &pixels {
+            assert_eq!(gather(spread(a)), a.to_le_bytes());
+            for &b in &pixels {
+                for t in [0u64, 1, 77, 128, 255, 256] {
+                    let (ab, bb) = (a.to_le_bytes(), b.to_le_bytes());
+                    let want: [u8; 4] = std::array::from_fn(|c| {
+                        ((ab[c] as u64 * (256 - t) + bb[c] as u64 * t + 128) >> 8) as u8
+                    });
+                    assert_eq!(gather(lerp_px(spread(a), spread(b), t)), want, "{a:x} {b:x} {t}");
+                }
+            }
+        }
     }
 }
