@@ -104,16 +104,22 @@ pub(crate) fn rasterize(
     let y0 = div_ceil(min_y - sub / 2, sub).max(0);
     let y1 = div_floor(max_y - sub / 2, sub).min(height as i64 - 1);
     // Per edge, 1 / (a * 256) to estimate each row's bound in floating point; the estimate is then
-    // corrected with the exact integer test, so shared edges stay exact.
-    let inv: [f64; 3] = edges.map(|(a, ..)| if a != 0 { 1.0 / (a * sub) as f64 } else { 0.0 });
+    // corrected with the exact integer test, so shared edges stay exact. An edge's k (below) moves by
+    // b * 256 from one row to the next.
+    let mut rows = edges.map(|(a, b, c, bias)| Row {
+        a: a * sub,
+        k: b * (y0 * sub + sub / 2) + c + bias + a * (sub / 2),
+        step: b * sub,
+        inv: if a != 0 { 1.0 / (a * sub) as f64 } else { 0.0 },
+    });
     for y in y0..=y1 {
-        let py = y * sub + sub / 2;
         let mut lo = 0i64;
         let mut hi = width as i64 - 1;
-        for (&(a, b, c, bias), inv) in edges.iter().zip(inv) {
-            // Inside when a * (x*256 + 128) + k >= 0, k = b*py + c + bias.
-            let k = b * py + c + bias + a * (sub / 2);
-            let holds = |x: i64| a * sub * x + k >= 0;
+        for row in &mut rows {
+            // Inside when a * (x*256 + 128) + k >= 0, k = b*py + c + bias for the row's centre py.
+            let Row { a, k, inv, .. } = *row;
+            row.k += row.step;
+            let holds = |x: i64| a * x + k >= 0;
             if a > 0 {
                 // The smallest x that holds.
                 let mut x = (-k as f64 * inv) as i64;
@@ -142,6 +148,16 @@ pub(crate) fn rasterize(
             span(y as usize, lo as usize, hi as usize);
         }
     }
+}
+
+/// One edge of a triangle being rasterized, per row: `a * x + k >= 0` holds inside (x in pixels, `a`
+/// already times the sub-pixel scale), `k` for the current row, `step` added to it per row.
+#[derive(Clone, Copy)]
+struct Row {
+    a: i64,
+    k: i64,
+    step: i64,
+    inv: f64,
 }
 
 fn div_floor(a: i64, b: i64) -> i64 {
@@ -293,7 +309,8 @@ impl Texture<'_> {
                     let gy = (fy + 128) as u32;
                     let at = (gy >> 16) as usize * stride + (gx >> 16) as usize;
                     let (ax, ay) = (((gx >> 8) & 255) as u64, ((gy >> 8) & 255) as u64);
-                    let (upper, lower) = (&self.px[at..at + 2], &self.px[at + stride..at + stride + 2]);
+                    let (upper, lower) =
+                        (&self.px[at..at + 2], &self.px[at + stride..at + stride + 2]);
                     let top = lerp_px(upper[0], upper[1], ax);
                     let bottom = lerp_px(lower[0], lower[1], ax);
                     out_px.copy_from_slice(&gather(lerp_px(top, bottom, ay)));
@@ -398,12 +415,21 @@ mod tests {
             slow.sample_span(&shift, y, 0, 14, &mut slow_out, 16);
         }
         assert_eq!(fast_out, slow_out);
-        assert_eq!(fast_out[(14 * 16 + 14) * 4..][..4], rgba[(15 * 16 + 15) * 4..][..4]);
+        assert_eq!(
+            fast_out[(14 * 16 + 14) * 4..][..4],
+            rgba[(15 * 16 + 15) * 4..][..4]
+        );
     }
 
     #[test]
     fn spread_pixels_round_trip_and_blend_each_channel_as_bytes_do() {
-        let pixels = [0x0000_0000u32, 0xFFFF_FFFF, 0x8040_C0FF, 0x01FE_7F80, 0x12345678];
+        let pixels = [
+            0x0000_0000u32,
+            0xFFFF_FFFF,
+            0x8040_C0FF,
+            0x01FE_7F80,
+            0x12345678,
+        ];
         for &a in &pixels {
             assert_eq!(gather(spread(a)), a.to_le_bytes());
             for &b in &pixels {
@@ -412,7 +438,11 @@ mod tests {
                     let want: [u8; 4] = std::array::from_fn(|c| {
                         ((ab[c] as u64 * (256 - t) + bb[c] as u64 * t + 128) >> 8) as u8
                     });
-                    assert_eq!(gather(lerp_px(spread(a), spread(b), t)), want, "{a:x} {b:x} {t}");
+                    assert_eq!(
+                        gather(lerp_px(spread(a), spread(b), t)),
+                        want,
+                        "{a:x} {b:x} {t}"
+                    );
                 }
             }
         }
