@@ -1105,9 +1105,13 @@ fn a_look_down_keeps_the_lash_line_over_where_the_iris_was() {
     let tracker = common::tracker();
     let (p, head) = face_portrait(&tracker, &demo(), 512);
     let w = p.width as usize;
-    let down = FaceFrame::neutral()
-        .with_expression(Expression::EyeLookDownLeft, 1.0)
-        .with_expression(Expression::EyeLookDownRight, 1.0);
+    // The irises turned down by the gaze angles alone: `eyeLookDown*` weights also lower the upper lid
+    // (`rig::LOOK_DOWN_LID`), over most of the place the iris leaves.
+    let mut down = FaceFrame::neutral();
+    down.gaze = Gaze {
+        left: [0.0, -0.6],
+        right: [0.0, -0.6],
+    };
     let out = render(&head, &p, &down);
     let t0 = head.retarget(&FaceFrame::neutral()).points;
     let rig = head.rig().clone();

@@ -84,8 +84,10 @@ const KEY: [&str; 8] = [
 /// mouthLowerDown 1.4x): means 0.827 and 0.731. 2026-12-03, looking up raises the lid by half the
 /// opening over eyeball in its shadow: 0.833 and 0.741. 2026-12-04, the place an iris leaves shows the
 /// eye beside it, not a disc of the mean white: 0.837 and 0.728 (Mona Lisa's sideways looks and look up
-/// read weaker from her own dim white than from the pale disc).
-const MEAN_FLOOR: (f32, f32) = (0.75, 0.68); // measured 0.837, 0.728
+/// read weaker from her own dim white than from the pale disc). 2026-12-05, the upper lid lowers with a
+/// look down (`rig::LOOK_DOWN_LID`): 0.836 and 0.746 (her eyeLookDown 0.63/0.64 -> 0.85/0.84); her floor
+/// raised to 0.72.
+const MEAN_FLOOR: (f32, f32) = (0.75, 0.72); // measured 0.836, 0.746
 const KEY_FLOORS: [(&str, f32, f32); 8] = [
     ("jawOpen", 0.8, 0.8),         // 0.856, 0.877
     ("eyeBlinkLeft", 0.8, 0.8), // 0.893, 0.869 (Mona Lisa 0.72 before the lash line, 0.79 the fan)

@@ -37,8 +37,9 @@ pub use fit::{
 pub use matte::{Matte, MatteReport, Segmenter, matte_path};
 pub use portrait::{PortraitRig, RIG_VERSION, RigSource, sidecar_path};
 pub use retarget::{
-    BROW_CARRY, HEAD_PIVOT, HeadMotion, IRIS_TRAVEL, LOOK_UP_LID, MAX_BODY_SHIFT, MAX_JAW_OPENING,
-    MAX_SHIFT, RELATIVE_CHANNELS, RELATIVE_FLOOR, RELATIVE_MAX, RetargetedFace, Retargeter,
+    BROW_CARRY, HEAD_PIVOT, HeadMotion, IRIS_TRAVEL, LOOK_DOWN_LID, LOOK_UP_LID, MAX_BODY_SHIFT,
+    MAX_JAW_OPENING, MAX_SHIFT, RELATIVE_CHANNELS, RELATIVE_FLOOR, RELATIVE_MAX, RetargetedFace,
+    Retargeter,
 };
 pub use rigged::RiggedPortraits;
 pub use rigger::{PortraitRigger, RigRequest, TrackerSource};

@@ -38,6 +38,15 @@ fn clamp_finite(v: f32, limit: f32) -> f32 {
 /// (0.75/0.59 and 0.67/0.44 at 0.15); at 0.8 the demo's raised eye drew as a box with dark lash corners.
 pub const LOOK_UP_LID: f32 = 0.5;
 
+/// How far the upper lid lowers for a full `eyeLookDown*`, in this portrait's eye openings. Until
+/// 2026-12-05 it did not (lowering measured once left out: the tracker then read the lowered lids as
+/// neither a look down nor a blink; the eye layer has changed since). In tests/round_trip.rs, against
+/// none: 0.2 read eyeLookDown back at r 0.93/0.92 on the demo and 0.75/0.75 on Mona Lisa (0.88/0.87 and
+/// 0.63/0.64 without), means 0.838 / 0.739 (0.837 / 0.728); 0.4: 0.94/0.94 and 0.85/0.84, means
+/// 0.836 / 0.746; 0.55 and 0.7 gained nothing more on Mona Lisa and lost on the demo (0.833, 0.829),
+/// and the demo's browDown read back weaker the more the lid lowers (0.82/0.88 none, 0.74/0.76 at 0.4).
+pub const LOOK_DOWN_LID: f32 = 0.4;
+
 /// Depth beyond which points turn with the head as if they were at this depth.
 const DEPTH_CAP: f32 = 0.05;
 /// Face width in canonical units (cheek to cheek), the unit of [`HeadPose::translation`](crate::HeadPose).
@@ -321,17 +330,24 @@ impl Retargeter {
                 }
             }
         }
-        // The upper lid follows the eye up: looking up raises it by a fraction of this portrait's own
-        // opening, so a raised gaze shows more of the eye as a real one does. (Lowering the lid with a
-        // downward gaze was measured too and left out: on Mona Lisa the tracker then read the lowered lids
-        // as neither a look down nor a blink.)
-        for (ring, up) in [
-            (&RIGHT_EYE, Expression::EyeLookUpRight),
-            (&LEFT_EYE, Expression::EyeLookUpLeft),
+        // The upper lid follows the eye, as a real one does: looking up raises it by a fraction of this
+        // portrait's own opening (more of the eye shows), looking down lowers it.
+        for (ring, up, down) in [
+            (
+                &RIGHT_EYE,
+                Expression::EyeLookUpRight,
+                Expression::EyeLookDownRight,
+            ),
+            (
+                &LEFT_EYE,
+                Expression::EyeLookUpLeft,
+                Expression::EyeLookDownLeft,
+            ),
         ] {
             for (_, upper, gap) in lid_pairs(ring, &canon) {
-                let dy = -LOOK_UP_LID * gap / vertical;
-                shapes[up as usize].push((upper as u16, [0.0, dy, 0.0]));
+                let dy = gap / vertical;
+                shapes[up as usize].push((upper as u16, [0.0, -LOOK_UP_LID * dy, 0.0]));
+                shapes[down as usize].push((upper as u16, [0.0, LOOK_DOWN_LID * dy, 0.0]));
             }
         }
         // A full jawOpen opens the lips by at most `MAX_JAW_OPENING` of this face's height (forehead to
@@ -735,27 +751,31 @@ mod tests {
     }
 
     #[test]
-    fn looking_up_raises_the_upper_lid_only() {
+    fn looking_up_raises_and_looking_down_lowers_the_upper_lid_only() {
         let rig = portrait();
         let t = Retargeter::new(&rig, &ExpressionRig::default());
-        let face = FaceFrame::neutral().with_expression(Expression::EyeLookUpLeft, 1.0);
-        let r = t.retarget(&face);
-        for k in 1..8 {
-            let (lower, upper) = (LEFT_EYE[k], LEFT_EYE[16 - k]);
-            let opening = rig.landmarks[lower][1] - rig.landmarks[upper][1];
-            let rise = rig.landmarks[upper][1] - r.points[upper][1];
-            assert!(
-                (rise - LOOK_UP_LID * opening).abs() < 0.05 * opening.abs().max(1.0),
-                "pair {k}: the upper lid rose {rise} px of a {opening} px opening"
-            );
-            assert!((r.points[lower][1] - rig.landmarks[lower][1]).abs() < 1e-3);
-        }
-        // The other eye stays.
-        for &i in &RIGHT_EYE {
-            assert!(
-                (r.points[i][1] - rig.landmarks[i][1]).abs() < 1e-3,
-                "landmark {i}"
-            );
+        for (look, rises) in [
+            (Expression::EyeLookUpLeft, LOOK_UP_LID),
+            (Expression::EyeLookDownLeft, -LOOK_DOWN_LID),
+        ] {
+            let r = t.retarget(&FaceFrame::neutral().with_expression(look, 1.0));
+            for k in 1..8 {
+                let (lower, upper) = (LEFT_EYE[k], LEFT_EYE[16 - k]);
+                let opening = rig.landmarks[lower][1] - rig.landmarks[upper][1];
+                let rise = rig.landmarks[upper][1] - r.points[upper][1];
+                assert!(
+                    (rise - rises * opening).abs() < 0.05 * opening.abs().max(1.0),
+                    "{look:?}, pair {k}: the upper lid rose {rise} px of a {opening} px opening"
+                );
+                assert!((r.points[lower][1] - rig.landmarks[lower][1]).abs() < 1e-3);
+            }
+            // The other eye stays.
+            for &i in &RIGHT_EYE {
+                assert!(
+                    (r.points[i][1] - rig.landmarks[i][1]).abs() < 1e-3,
+                    "{look:?}, landmark {i}"
+                );
+            }
         }
     }
 
