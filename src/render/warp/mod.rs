@@ -36,7 +36,8 @@ pub struct WarpHead {
     mouth: MouthLayer,
     /// The portrait's own mouth (its lips where they meet: what a sliver between barely parted lips shows).
     mouth_rest: MouthFrame,
-    /// The portrait's pixels as `u32`s, for the fast sampler.
+    /// The portrait's pixels spread one channel per 16-bit lane and padded (`raster::texels`), for the fast
+    /// sampler.
     texels: Vec<u64>,
     /// The face as a 3D proxy: back faces and the mirrored fill.
     proxy: Proxy,

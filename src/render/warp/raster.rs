@@ -314,15 +314,17 @@ impl Texture<'_> {
                     let top = lerp_px(upper[0], upper[1], ax);
                     let bottom = lerp_px(lower[0], lower[1], ax);
                     out_px.copy_from_slice(&gather(lerp_px(top, bottom, ay)));
-                    fx += dx;
-                    fy += dy;
+                    // Wrapping: after a span's last pixel the step may leave the range (a one-pixel
+                    // span of a near-degenerate triangle), and that value is never read.
+                    fx = fx.wrapping_add(dx);
+                    fy = fy.wrapping_add(dy);
                 }
             } else {
                 for px in row.chunks_exact_mut(4) {
                     let s = self.sample_fixed(fx.clamp(0, limx) as i32, fy.clamp(0, limy) as i32);
                     px.copy_from_slice(&s);
-                    fx += dx;
-                    fy += dy;
+                    fx = fx.wrapping_add(dx);
+                    fy = fy.wrapping_add(dy);
                 }
             }
         } else {
@@ -368,6 +370,30 @@ mod tests {
     }
 
     #[test]
+    fn a_one_pixel_span_of_a_near_degenerate_triangle_samples_without_overflow() {
+        let rgba: Vec<u8> = (0..16 * 16 * 4).map(|i| (i * 37 % 251) as u8).collect();
+        let px = texels(&rgba, 16);
+        let fast = Texture {
+            width: 16,
+            height: 16,
+            rgba: &rgba,
+            px: &px,
+        };
+        let slow = Texture { px: &[], ..fast };
+        // One output pixel maps to texel (7, 7); the step to the next is nearly 32768 texels, as much
+        // as 16.16 fixed point holds in an i32.
+        let k = 32767.9f32;
+        let m = SpanMap::new([[k, 0.0, 7.5 - k * 3.5], [k, 0.0, 7.5 - k * 3.5]]);
+        for tex in [&fast, &slow] {
+            let mut out = vec![0u8; 16 * 16 * 4];
+            tex.sample_span(&m, 4, 3, 3, &mut out, 16);
+            let at = (4 * 16 + 3) * 4;
+            let want = (7 * 16 + 7) * 4;
+            assert_eq!(out[at..at + 4], rgba[want..want + 4]);
+        }
+    }
+
+    #[test]
     fn affine_maps_vertices_and_identity_sampling_is_exact() {
         let a = [[1.0, 2.0], [30.0, 5.0], [7.0, 40.0]];
         let b = [[3.0, 1.0], [20.0, 9.0], [2.0, 33.0]];
@@ -391,7 +417,7 @@ mod tests {
             tex.sample_span(&SpanMap::new(id), y, 0, 15, &mut out, 16);
         }
         assert_eq!(out, rgba);
-        // The u32 fast path and the byte path agree on a real warp (to one level of rounding).
+        // The fast path (spread texels) and the byte path agree on a real warp (to one level of rounding).
         let m = SpanMap::new(affine(a, b).unwrap());
         let slow = Texture { px: &[], ..tex };
         let (mut fast_out, mut slow_out) = (vec![0u8; 16 * 16 * 4], vec![0u8; 16 * 16 * 4]);
