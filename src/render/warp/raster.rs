@@ -369,10 +369,16 @@ mod tests {
         assert!(count.iter().all(|&c| c == 1), "{count:?}");
     }
 
-    #[test]
-    fn a_one_pixel_span_of_a_near_degenerate_triangle_samples_without_overflow() {
+    /// A 16 x 16 test pattern: its RGBA bytes and its texels.
+    fn pattern() -> (Vec<u8>, Vec<u64>) {
         let rgba: Vec<u8> = (0..16 * 16 * 4).map(|i| (i * 37 % 251) as u8).collect();
         let px = texels(&rgba, 16);
+        (rgba, px)
+    }
+
+    #[test]
+    fn a_one_pixel_span_of_a_near_degenerate_triangle_samples_without_overflow() {
+        let (rgba, px) = pattern();
         let fast = Texture {
             width: 16,
             height: 16,
@@ -403,8 +409,7 @@ mod tests {
             let y = m[1][0] * p[0] + m[1][1] * p[1] + m[1][2];
             assert!((x - q[0]).abs() < 1e-3 && (y - q[1]).abs() < 1e-3);
         }
-        let rgba: Vec<u8> = (0..16 * 16 * 4).map(|i| (i * 37 % 251) as u8).collect();
-        let px = texels(&rgba, 16);
+        let (rgba, px) = pattern();
         let tex = Texture {
             width: 16,
             height: 16,
