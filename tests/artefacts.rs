@@ -778,7 +778,10 @@ const TODAY: &[(&str, [usize; 3])] = &[
     // a raised brow (aflw2000_00050), lower-lip wrinkles (einstein), lower teeth at the lip's edge
     // (takeo) and freckled skin (concept art), none a line a viewer sees broken.
     ("astronaut_painted", [0, 0, 1]),
-    ("aflw2000_00050", [0, 1, 0]),
+    // 1 -> 2 on 2026-12-05: the iris's top a risen lid uncovers is taken from the iris nearer its
+    // centre, not mirrored from its lit bottom (a pale arc under the lashes on the demo's raised brows
+    // and wide eyes); the counter then finds a short line at her eye's outer corner in surprise 1.2 s.
+    ("aflw2000_00050", [0, 2, 0]),
     // 2 -> 1 on 2026-12-03: with the stronger stretch and lower-lip shapes (`rig::SHAPE_GAINS`) his
     // talk-clip lip wrinkle is no longer found; the one left is in surprise.
     ("einstein", [0, 1, 0]),

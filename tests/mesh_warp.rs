@@ -1185,3 +1185,63 @@ fn a_look_down_keeps_the_lash_line_over_where_the_iris_was() {
     }
     contact_sheet_cols(&crops, 192, 192, 4, &out_dir().join("looking_down.png"));
 }
+
+/// A lid raised a pixel or two over the iris (`browInnerUp`, `eyeWide*`) keeps its lashes on the iris:
+/// that strip showed the white beside the iris (or the iris's rim mirrored onto the white below it), a
+/// thin pale arc over the iris, one pixel brighter than the lashes above and the iris below (2026-12-05:
+/// up to 78 levels over both neighbours on the demo). Measured on the demo's irises' middle columns,
+/// from above the portrait's lid down to half a radius above the iris's centre: no pixel brighter than both its neighbours
+/// in the column by more than 20 levels.
+#[test]
+fn a_slightly_raised_lid_draws_no_pale_arc_over_the_iris() {
+    let tracker = common::tracker();
+    let (p, head) = face_portrait(&tracker, &demo(), 512);
+    let w = p.width as usize;
+    let rig = head.rig().clone();
+    let (iris, radius) = (rig.iris.unwrap(), rig.iris_radius.unwrap());
+    for (name, face) in [
+        (
+            "browInnerUp",
+            FaceFrame::neutral().with_expression(Expression::BrowInnerUp, 1.0),
+        ),
+        (
+            "eyeWide",
+            FaceFrame::neutral()
+                .with_expression(Expression::EyeWideLeft, 1.0)
+                .with_expression(Expression::EyeWideRight, 1.0),
+        ),
+    ] {
+        let out = render(&head, &p, &face);
+        for side in 0..2 {
+            let (c, r) = (iris[side], radius[side]);
+            let mut worst = (0.0f32, 0usize, 0usize);
+            for x in (c[0] - 0.5 * r) as usize..=(c[0] + 0.5 * r) as usize {
+                let top = (c[1] - 1.6 * r) as usize;
+                for y in top + 1..(c[1] - 0.5 * r) as usize {
+                    let (up, here, down) = (
+                        luma_at(&out, w, x, y - 1),
+                        luma_at(&out, w, x, y),
+                        luma_at(&out, w, x, y + 1),
+                    );
+                    let peak = here - up.max(down);
+                    if peak > worst.0 {
+                        worst = (peak, x, y);
+                    }
+                }
+            }
+            eprintln!(
+                "{name}, eye {side}: the brightest pixel over its column neighbours above the iris: \
+                 {:.0} levels at ({}, {})",
+                worst.0, worst.1, worst.2
+            );
+            assert!(
+                worst.0 <= 30.0,
+                "{name}, eye {side}: a pale arc over the iris ({:.0} levels over both neighbours at \
+                 ({}, {}))",
+                worst.0,
+                worst.1,
+                worst.2
+            );
+        }
+    }
+}

@@ -398,23 +398,34 @@ impl EyeLayer {
                 let iris = if visible(a) {
                     tex.sample(a[0], a[1])
                 } else {
+                    // Mirrored from the bottom, only from inside the portrait's iris (the rim's
+                    // mirror, between the radius and the 1.1 radii drawn, is the white below it); or
+                    // the visible iris nearer its centre along the same ray (an iris's texture runs
+                    // along its rays; a small or half-closed eye looking down). Under a risen lid the
+                    // ray comes first: the iris's top it uncovers is dark like the iris just below,
+                    // where the mirrored bottom (lit, lighter) drew a pale arc under the lashes.
                     let m = [a[0], 2.0 * self.iris[1] - a[1]];
-                    if visible(m) {
-                        tex.sample(m[0], m[1])
-                    } else if let Some(b) = IRIS_PULL
-                        .iter()
-                        .map(|t| {
-                            [
-                                self.iris[0] + (a[0] - self.iris[0]) * t,
-                                self.iris[1] + (a[1] - self.iris[1]) * t,
-                            ]
-                        })
-                        .find(|b| visible(*b))
-                    {
-                        // A part of the iris the portrait hides under its lids (a small or half-closed
-                        // eye looking down): the visible iris nearer its centre, along the same ray
-                        // (an iris's texture runs along its rays). A flat fill here read as a
-                        // hard-edged patch of paint.
+                    let mirror = ((m[0] - self.iris[0]).hypot(m[1] - self.iris[1]) < self.radius
+                        && visible(m))
+                    .then_some(m);
+                    let pulled = || {
+                        IRIS_PULL
+                            .iter()
+                            .map(|t| {
+                                [
+                                    self.iris[0] + (a[0] - self.iris[0]) * t,
+                                    self.iris[1] + (a[1] - self.iris[1]) * t,
+                                ]
+                            })
+                            .find(|b| visible(*b))
+                    };
+                    let from = if matches!(band, LidBand::Eyeball(..)) {
+                        pulled().or(mirror)
+                    } else {
+                        mirror.or_else(pulled)
+                    };
+                    if let Some(b) = from {
+                        // A flat fill here read as a hard-edged patch of paint.
                         tex.sample(b[0], b[1])
                     } else {
                         let c = self.iris_colour;
