@@ -266,6 +266,28 @@ impl Builder {
     }
 }
 
+/// Which points belong to the upper lip: its outer and inner edges (the corners too) and the points of
+/// the lips above the line between them.
+fn upper_lip_membership(c: &[[f32; 3]]) -> Vec<bool> {
+    let outer = polygon(
+        c,
+        UPPER_OUTER.iter().chain(LOWER_OUTER.iter().rev()).copied(),
+    );
+    let mid: Vec<[f32; 2]> = UPPER_INNER
+        .iter()
+        .zip(LOWER_INNER)
+        .map(|(&u, l)| [(c[u][0] + c[l][0]) / 2.0, (c[u][1] + c[l][1]) / 2.0])
+        .collect();
+    (0..c.len())
+        .map(|i| {
+            UPPER_OUTER.contains(&i)
+                || UPPER_INNER.contains(&i)
+                || (super::topology::inside(&outer, [c[i][0] as f64, c[i][1] as f64])
+                    && c[i][1] <= interp(&mid, c[i][0]))
+        })
+        .collect()
+}
+
 /// How much each point belongs to the lower jaw: 1 for the lower lip and chin, 0 for the upper lip and
 /// above, smooth in between.
 fn jaw_membership(c: &[[f32; 3]]) -> Vec<f32> {
@@ -398,9 +420,29 @@ fn build_default() -> ExpressionRig {
         }
         let mut offsets = fitted.shapes[name].clone();
         if name == "jawOpen" {
-            // The fit drags the upper lip down a little with the jaw (MediaPipe's mesh does); the upper
-            // lip and the face above it stay, as they do in the hand-made shape.
-            offsets.retain(|&i, _| jaw[i as usize] > 0.0);
+            // The fit drags the whole upper lip down a little with the jaw (MediaPipe's mesh does: its
+            // middle, 13 and 0, by 0.035-0.04); that drag is taken away and the face above the lips
+            // stays, as in the hand-made shape. The upper lip keeps what it drops beyond the drag,
+            // which grows towards the corners: its inner edge curves down into the corners, which drop
+            // the fit's 0.17 less the drag. With the whole upper lip held still (before 2026-12-05) the
+            // corners fell 0.17 below their upper-lip neighbours: an open mouth with vertical side
+            // walls and a step at each corner (Takeo, Einstein). Round trip: demo 0.842 -> 0.854, Mona
+            // Lisa 0.738 -> 0.742. (Keeping the whole drag read 0.860 / 0.742 but moved the upper lip's
+            // middle and, with a smaller lip gap, opened the jaw further over the collar.)
+            let drop = |i: u16| offsets.get(&i).map_or(0.0, |d| d[1]);
+            let drag = drop(13).min(drop(0)).max(0.0);
+            let upper = upper_lip_membership(canonical_face());
+            offsets = offsets
+                .into_iter()
+                .filter_map(|(i, d)| {
+                    if upper[i as usize] {
+                        let dy = d[1] - drag;
+                        (dy > 0.0).then_some((i, [d[0], dy, d[2]]))
+                    } else {
+                        (jaw[i as usize] > 0.0).then_some((i, d))
+                    }
+                })
+                .collect();
         }
         rig.shapes
             .get_mut(name)
@@ -804,9 +846,28 @@ mod tests {
             let dy = d(&rig, "jawOpen", i)[1];
             assert!(dy > 0.2 && dy < d(&rig, "jawOpen", 14)[1], "{i}: {dy}");
         }
-        // The upper lip and the face above it hardly move.
-        for i in [13u16, 0, 1, 33, 263] {
+        // The upper lip's middle and the face above it hardly move.
+        for i in [13u16, 0, 1, 2, 164, 33, 263] {
             assert!(d(&rig, "jawOpen", i)[1].abs() < 0.05, "{i}");
+        }
+        // The nose and the skin between it and the lip stay still.
+        for i in [1u16, 2, 94, 164, 167, 393] {
+            assert_eq!(d(&rig, "jawOpen", i)[1], 0.0, "{i}");
+        }
+        // The upper lip's inner edge curves down into the dropping corners: each point drops at least as
+        // much as the one nearer the middle, and the corners' neighbours (191, 415) at least half as much
+        // as the corners. (Holding the upper lip still while the corners dropped 0.17 drew an open
+        // mouth with vertical side walls and a step at each corner.)
+        for half in [[13u16, 82, 81, 80, 191, 78], [13, 312, 311, 310, 415, 308]] {
+            let drops: Vec<f32> = half.iter().map(|&i| d(&rig, "jawOpen", i)[1]).collect();
+            assert!(
+                drops.windows(2).all(|w| w[1] >= w[0]),
+                "{half:?}: {drops:?}"
+            );
+            assert!(
+                drops[5] > 0.1 && drops[4] >= 0.5 * drops[5],
+                "{half:?}: {drops:?}"
+            );
         }
     }
 
