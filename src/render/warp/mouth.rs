@@ -435,11 +435,12 @@ impl MouthLayer {
         // The cavity: its lit front the seam's colour (no darker than the lips in shade), its back the
         // picture's own darks, warmed by the lips.
         let back = mix3(dark.map(|v| v * 0.8), lip.map(|v| v * 0.22), 0.4);
-        let front = if lum3(seam) < lum3(lip) {
-            mix3(seam, back, 0.25)
-        } else {
-            mix3(back, lip.map(|v| v * 0.5), 0.55)
-        };
+        // A seam hardly darker than the lips is not the mouth's shadow (a moustache over the lips,
+        // Einstein's: 0.87 of the lips' luma; a painter's light stroke, van Gogh's: 0.85): the front
+        // then comes from the back and the lips in shade, as where no seam shows at all.
+        let shaded = mix3(back, lip.map(|v| v * 0.5), 0.55);
+        let no_seam = smoothstep(0.6, 0.85, lum3(seam) / lum3(lip).max(1.0));
+        let front = mix3(mix3(seam, back, 0.25), shaded, no_seam);
         // The tongue: darker than the lips and their own hue made stronger, so it is as colourful as
         // the picture is (a black-and-white photo gets a grey tongue, not a red one).
         let tongue = chroma_scaled(lip, 0.65, 1.3);
@@ -814,5 +815,61 @@ impl MouthLayer {
             c = c.map(|k| k + n);
         }
         c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::math::inside;
+    use crate::rig::PortraitRig;
+
+    /// A grey face (180) with grey lips (165) and a line where they meet of `seam`.
+    fn portrait(seam: u8) -> (PortraitImage, Vec<[f32; 3]>) {
+        let (w, h) = (256u32, 256u32);
+        let points = PortraitRig::template([w, h]).landmarks;
+        let lips: Vec<[f32; 2]> = UPPER_OUTER_LIP
+            .iter()
+            .chain(LOWER_OUTER_LIP.iter().rev())
+            .map(|&i| [points[i][0], points[i][1]])
+            .collect();
+        let frame = MouthFrame::new(&points);
+        let mut rgba = Vec::with_capacity((w * h * 4) as usize);
+        for y in 0..h {
+            for x in 0..w {
+                let p = [x as f32 + 0.5, y as f32 + 0.5];
+                let [s, v] = frame.local(p);
+                let (u, l) = frame.edges(s.clamp(0.0, 1.0));
+                let l = if (0.0..=1.0).contains(&s) && (v - (u + l) / 2.0).abs() < 1.0 {
+                    seam
+                } else if inside(&lips, p) {
+                    165
+                } else {
+                    180
+                };
+                rgba.extend_from_slice(&[l, l, l, 255]);
+            }
+        }
+        (PortraitImage::new(w, h, rgba).unwrap(), points)
+    }
+
+    #[test]
+    fn the_cavity_is_dark_even_where_the_lips_meet_in_a_light_line() {
+        // A seam hardly darker than the lips (a moustache over them, Einstein's at 0.87 of the lips'
+        // luma) is not the mouth's shadow: the open mouth's lit front stays well under the lips (it
+        // took 0.75 of the seam's colour: a pale grey box of a mouth). A dark seam still gives it.
+        let lip = 165.0;
+        for (seam, most) in [(144u8, 0.6 * lip), (60, 0.5 * lip)] {
+            let (image, points) = portrait(seam);
+            let layer = MouthLayer::new(&image, &points, [230.0; 3], None);
+            let front = lum3(layer.front);
+            assert!(front < most, "seam {seam}: front {front}, at most {most}");
+            if seam == 60 {
+                assert!(
+                    front < 0.8 * 60.0 + 0.2 * lum3(layer.back) + 1.0,
+                    "seam {seam}: front {front}"
+                );
+            }
+        }
     }
 }
