@@ -266,9 +266,9 @@ impl Builder {
     }
 }
 
-/// Which points belong to the upper lip: its outer and inner edges (the corners too) and the points of
-/// the lips above the line between them.
-fn upper_lip_membership(c: &[[f32; 3]]) -> Vec<bool> {
+/// For each point, whether it lies on the lips (inside their outer contour, or on it) and whether above
+/// the line halfway between their inner edges (the upper lip's side).
+fn lip_sides(c: &[[f32; 3]]) -> Vec<(bool, bool)> {
     let outer = polygon(
         c,
         UPPER_OUTER.iter().chain(LOWER_OUTER.iter().rev()).copied(),
@@ -278,12 +278,25 @@ fn upper_lip_membership(c: &[[f32; 3]]) -> Vec<bool> {
         .zip(LOWER_INNER)
         .map(|(&u, l)| [(c[u][0] + c[l][0]) / 2.0, (c[u][1] + c[l][1]) / 2.0])
         .collect();
-    (0..c.len())
-        .map(|i| {
-            UPPER_OUTER.contains(&i)
-                || UPPER_INNER.contains(&i)
-                || (super::topology::inside(&outer, [c[i][0] as f64, c[i][1] as f64])
-                    && c[i][1] <= interp(&mid, c[i][0]))
+    c.iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let on_lips = super::topology::inside(&outer, [p[0] as f64, p[1] as f64])
+                || UPPER_OUTER.contains(&i)
+                || LOWER_OUTER.contains(&i);
+            (on_lips, p[1] <= interp(&mid, p[0]))
+        })
+        .collect()
+}
+
+/// Which points belong to the upper lip: its outer and inner edges (the corners too) and the points of
+/// the lips above the line halfway between their inner edges.
+fn upper_lip_membership(c: &[[f32; 3]]) -> Vec<bool> {
+    lip_sides(c)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (on_lips, above))| {
+            UPPER_OUTER.contains(&i) || UPPER_INNER.contains(&i) || (on_lips && above)
         })
         .collect()
 }
@@ -291,15 +304,7 @@ fn upper_lip_membership(c: &[[f32; 3]]) -> Vec<bool> {
 /// How much each point belongs to the lower jaw: 1 for the lower lip and chin, 0 for the upper lip and
 /// above, smooth in between.
 fn jaw_membership(c: &[[f32; 3]]) -> Vec<f32> {
-    let outer = polygon(
-        c,
-        UPPER_OUTER.iter().chain(LOWER_OUTER.iter().rev()).copied(),
-    );
-    let mid: Vec<[f32; 2]> = UPPER_INNER
-        .iter()
-        .zip(LOWER_INNER)
-        .map(|(&u, l)| [(c[u][0] + c[l][0]) / 2.0, (c[u][1] + c[l][1]) / 2.0])
-        .collect();
+    let sides = lip_sides(c);
     let corner_y = (c[61][1] + c[291][1]) / 2.0;
     let centre_x = (c[61][0] + c[291][0]) / 2.0;
     let half_width = (c[291][0] - c[61][0]) / 2.0;
@@ -309,9 +314,9 @@ fn jaw_membership(c: &[[f32; 3]]) -> Vec<f32> {
             if [61, 291, 78, 308].contains(&i) {
                 return 0.45;
             }
-            let in_lips = super::topology::inside(&outer, [p[0] as f64, p[1] as f64]);
-            if in_lips || UPPER_OUTER.contains(&i) || LOWER_OUTER.contains(&i) {
-                if p[1] <= interp(&mid, p[0]) {
+            let (on_lips, above) = sides[i];
+            if on_lips {
+                if above {
                     return 0.0;
                 }
                 // The lower lip hangs from the corners: it drops most in the middle, so the mouth opens

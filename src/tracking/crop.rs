@@ -296,6 +296,23 @@ impl Crop {
         out
     }
 
+    /// The crop's affine map in double precision, as OpenCV inverts and applies it: crop pixel `(u, v)`
+    /// reads image point `(cx + ax du + bx dv, cy + ay du + by dv)`, `du = u - size / 2`, `dv = v - size /
+    /// 2`; returned as `[ax, ay, bx, by, cx, cy]`.
+    fn opencv_map(&self) -> [f64; 6] {
+        let scale = self.side as f64 / self.size as f64;
+        let (s, c) = (self.angle as f64).sin_cos();
+        let flip = if self.mirror { -1.0 } else { 1.0 };
+        [
+            c * scale * flip,
+            s * scale * flip,
+            -s * scale * self.aspect as f64,
+            c * scale * self.aspect as f64,
+            self.centre[0] as f64,
+            self.centre[1] as f64,
+        ]
+    }
+
     /// [`Sampling::MediaPipe`]'s read into three planes of `size` x `size`, each value passed through
     /// `to`, for images of `C` bytes a pixel.
     fn sample_opencv<const C: usize>(
@@ -306,19 +323,9 @@ impl Crop {
         to: impl Fn(f32) -> f32,
     ) {
         let n = self.size as usize;
-        // The crop's affine map in double precision, as OpenCV inverts and applies it: image point
-        // `(cx + ax du + bx dv, cy + ay du + by dv)` for crop pixel `(u, v)`, `du = u - n / 2`; the column
-        // terms worked out once (the same sums in the same order).
-        let scale = self.side as f64 / n as f64;
-        let (s, c) = (self.angle as f64).sin_cos();
-        let flip = if self.mirror { -1.0 } else { 1.0 };
-        let (ax, ay) = (c * scale * flip, s * scale * flip);
-        let (bx, by) = (
-            -s * scale * self.aspect as f64,
-            c * scale * self.aspect as f64,
-        );
+        // The column terms worked out once (the same sums in the same order as `opencv_map`'s).
+        let [ax, ay, bx, by, cx, cy] = self.opencv_map();
         let half = n as f64 / 2.0;
-        let (cx, cy) = (self.centre[0] as f64, self.centre[1] as f64);
         let columns: Vec<[f64; 2]> = (0..n)
             .map(|u| {
                 let du = u as f64 - half;
@@ -482,16 +489,8 @@ mod tests {
                 for zero_outside in [false, true] {
                     let t = crop.sample_chw_with(&img, 1.0, 0.0, zero_outside, Sampling::MediaPipe);
                     let n = crop.size as usize;
-                    let scale = crop.side as f64 / n as f64;
-                    let (s, c) = (crop.angle as f64).sin_cos();
-                    let flip = if crop.mirror { -1.0 } else { 1.0 };
-                    let (ax, ay) = (c * scale * flip, s * scale * flip);
-                    let (bx, by) = (
-                        -s * scale * crop.aspect as f64,
-                        c * scale * crop.aspect as f64,
-                    );
+                    let [ax, ay, bx, by, cx, cy] = crop.opencv_map();
                     let half = n as f64 / 2.0;
-                    let (cx, cy) = (crop.centre[0] as f64, crop.centre[1] as f64);
                     for v in 0..n {
                         for u in 0..n {
                             let (du, dv) = (u as f64 - half, v as f64 - half);
