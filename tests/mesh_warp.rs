@@ -1245,3 +1245,82 @@ fn a_slightly_raised_lid_draws_no_pale_arc_over_the_iris() {
         }
     }
 }
+
+#[test]
+fn a_lid_lifted_at_the_corner_draws_no_white_pixel_there() {
+    // Raised outer brows lift the upper lid a pixel at the eye's inner corner (the corner itself moves
+    // a little); the eyeball it uncovers there took the portrait's white from beside the iris: one
+    // white pixel (luma about 220) in the pink corner (about 140) on each eye of the demo. Within a
+    // tenth of the eye's width of each corner, no pixel stands out from all 8 neighbours by more
+    // than 15 levels brighter unless the neutral frame has one there too.
+    let tracker = common::tracker();
+    let (p, head) = face_portrait(&tracker, &demo(), 512);
+    let w = p.width as usize;
+    let rig = head.rig().clone();
+    let neutral = render(&head, &p, &FaceFrame::neutral());
+    let speck = |img: &[u8], x: usize, y: usize| {
+        let here = luma_at(img, w, x, y);
+        let mut brightest = f32::MIN;
+        for (dx, dy) in [
+            (-1i32, -1i32),
+            (0, -1),
+            (1, -1),
+            (-1, 0),
+            (1, 0),
+            (-1, 1),
+            (0, 1),
+            (1, 1),
+        ] {
+            let v = luma_at(img, w, (x as i32 + dx) as usize, (y as i32 + dy) as usize);
+            brightest = brightest.max(v);
+        }
+        here - brightest
+    };
+    for (name, face) in [
+        (
+            "browOuterUp",
+            FaceFrame::neutral()
+                .with_expression(Expression::BrowOuterUpLeft, 1.0)
+                .with_expression(Expression::BrowOuterUpRight, 1.0),
+        ),
+        (
+            "brows up",
+            FaceFrame::neutral()
+                .with_expression(Expression::BrowInnerUp, 1.0)
+                .with_expression(Expression::BrowOuterUpLeft, 1.0)
+                .with_expression(Expression::BrowOuterUpRight, 1.0),
+        ),
+    ] {
+        let out = render(&head, &p, &face);
+        for (outer, inner) in [(33usize, 133usize), (263, 362)] {
+            let (a, b) = (rig.landmarks[outer], rig.landmarks[inner]);
+            let reach = 0.1 * ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
+            for corner in [a, b] {
+                let mut worst = (f32::MIN, 0usize, 0usize);
+                let (x0, x1) = ((corner[0] - reach) as usize, (corner[0] + reach) as usize);
+                let (y0, y1) = ((corner[1] - reach) as usize, (corner[1] + reach) as usize);
+                for y in y0..=y1 {
+                    for x in x0..=x1 {
+                        let s = speck(&out, x, y);
+                        if s > worst.0 && speck(&neutral, x, y) <= 15.0 {
+                            worst = (s, x, y);
+                        }
+                    }
+                }
+                eprintln!(
+                    "{name}, corner at ({:.0}, {:.0}): the brightest pixel over all its neighbours \
+                     {:.0} levels at ({}, {})",
+                    corner[0], corner[1], worst.0, worst.1, worst.2
+                );
+                assert!(
+                    worst.0 <= 15.0,
+                    "{name}: a white pixel at the eye's corner ({:.0} levels over all neighbours at \
+                     ({}, {}))",
+                    worst.0,
+                    worst.1,
+                    worst.2
+                );
+            }
+        }
+    }
+}

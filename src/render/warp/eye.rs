@@ -448,8 +448,13 @@ impl EyeLayer {
                     // Eyeball a risen lid uncovers where the white below it is not the portrait's open
                     // eye beside the iris (over the portrait's iris disc, or past a corner where the
                     // opening thins): the portrait's white beside its iris at that height (a pale fill
-                    // there, under a lid's shadow, read as a speck).
-                    shaded(tex.sample(c[0], c[1]), shade)
+                    // there, under a lid's shadow, read as a speck). Within `LID_CORNER_FEATHER` of a
+                    // corner it fades to the portrait as it is there: a lid lifted a pixel at the
+                    // corner (raised outer brows) drew a white pixel in the pink corner.
+                    let white = shaded(tex.sample(c[0], c[1]), shade);
+                    let u = self.frame.local(q)[0];
+                    let away = smoothstep(0.0, LID_CORNER_FEATHER, u.min(1.0 - u));
+                    mix_px(tex.sample(q[0], q[1]), white, away)
                 } else if band == LidBand::Portrait && !inside(&self.opening, q) {
                     // Beyond the portrait's opening where no lid moved (past a corner of a widened
                     // eye, a pixel's sliver at its rim): the portrait's lid and corner there. Painted
@@ -650,6 +655,11 @@ fn chord(r: f32, d: f32) -> f32 {
 }
 
 /// `c` with its colour times `shade` (1: `c` as it is, the common case: no lid risen over it).
+/// `a` towards `b` by `t` (0..=1), per channel.
+fn mix_px(a: [u8; 4], b: [u8; 4], t: f32) -> [u8; 4] {
+    std::array::from_fn(|k| (a[k] as f32 + (b[k] as f32 - a[k] as f32) * t).round() as u8)
+}
+
 fn shaded(c: [u8; 4], shade: f32) -> [u8; 4] {
     if shade >= 1.0 {
         return c;
