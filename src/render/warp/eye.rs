@@ -274,8 +274,7 @@ impl EyeLayer {
                     let a = smoothstep(0.25, LID_FADE_DROP, lt - ls)
                         * smoothstep(LID_MIN_BAND * lash, 2.0 * LID_MIN_BAND * lash, lt - ft)
                         * smoothstep(ft - 0.5, ft + LID_FEATHER * (lt - ft), v)
-                        * smoothstep(0.0, LID_CORNER_FEATHER, u)
-                        * smoothstep(0.0, LID_CORNER_FEATHER, 1.0 - u);
+                        * away_from_corners(u);
                     for k in 0..3 {
                         out[i + k] =
                             (out[i + k] as f32 * (1.0 - a) + colour[k] as f32 * a).round() as u8;
@@ -452,8 +451,7 @@ impl EyeLayer {
                     // corner it fades to the portrait as it is there: a lid lifted a pixel at the
                     // corner (raised outer brows) drew a white pixel in the pink corner.
                     let white = shaded(tex.sample(c[0], c[1]), shade);
-                    let u = self.frame.local(q)[0];
-                    let away = smoothstep(0.0, LID_CORNER_FEATHER, u.min(1.0 - u));
+                    let away = away_from_corners(self.frame.local(q)[0]);
                     mix_px(tex.sample(q[0], q[1]), white, away)
                 } else if band == LidBand::Portrait && !inside(&self.opening, q) {
                     // Beyond the portrait's opening where no lid moved (past a corner of a widened
@@ -654,12 +652,18 @@ fn chord(r: f32, d: f32) -> f32 {
     (r * r - d * d).max(0.0).sqrt()
 }
 
-/// `c` with its colour times `shade` (1: `c` as it is, the common case: no lid risen over it).
 /// `a` towards `b` by `t` (0..=1), per channel.
 fn mix_px(a: [u8; 4], b: [u8; 4], t: f32) -> [u8; 4] {
     std::array::from_fn(|k| (a[k] as f32 + (b[k] as f32 - a[k] as f32) * t).round() as u8)
 }
 
+/// How far a point at `u` along the eye (0 and 1: its corners) is from both corners: 0 at a corner,
+/// rising to 1 over [`LID_CORNER_FEATHER`] of the eye's width.
+fn away_from_corners(u: f32) -> f32 {
+    smoothstep(0.0, LID_CORNER_FEATHER, u) * smoothstep(0.0, LID_CORNER_FEATHER, 1.0 - u)
+}
+
+/// `c` with its colour times `shade` (1: `c` as it is, the common case: no lid risen over it).
 fn shaded(c: [u8; 4], shade: f32) -> [u8; 4] {
     if shade >= 1.0 {
         return c;
