@@ -782,9 +782,9 @@ const TODAY: &[(&str, [usize; 3])] = &[
     // centre, not mirrored from its lit bottom (a pale arc under the lashes on the demo's raised brows
     // and wide eyes); the counter then finds a short line at her eye's outer corner in surprise 1.2 s.
     ("aflw2000_00050", [0, 2, 0]),
-    // 2 -> 1 on 2026-12-03: with the stronger stretch and lower-lip shapes (`rig::SHAPE_GAINS`) his
-    // talk-clip lip wrinkle is no longer found; the one left is in surprise.
-    ("einstein", [0, 1, 0]),
+    // Einstein: 2 -> 1 on 2026-12-03 (with the stronger stretch and lower-lip shapes his talk-clip lip
+    // wrinkle is no longer found), 1 -> 0 on 2026-12-05 (his mouth, open at rest, parting by a sliver
+    // in surprise stretches its own opening instead of drawing a one-pixel line of cavity under it).
     ("takeo", [0, 1, 0]),
     // Girl with a Pearl Earring: 3 -> 1 on 2026-12-02 (pixels of a widened eye that map past the
     // portrait's opening where no lid moved show the portrait's lid there, not painted sclera), 1 -> 0 on

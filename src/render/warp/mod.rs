@@ -541,10 +541,11 @@ impl WarpHead {
 }
 
 /// Below this opening between the lips (in mouth widths) the sliver between them is the portrait's own
-/// lip line ([`WarpHead::lip_seam_span`]); above [`LIP_SEAM_OPEN`] it is the mouth interior.
-const LIP_SEAM_CLOSED: f32 = 0.02;
+/// lip line ([`WarpHead::lip_seam_span`]); above [`LIP_SEAM_OPEN`] it is the mouth interior. The same
+/// sliver beyond a reference mouth's own opening stretches the reference (`MouthLayer::shade_span`).
+pub(super) const LIP_SEAM_CLOSED: f32 = 0.02;
 /// See [`LIP_SEAM_CLOSED`].
-const LIP_SEAM_OPEN: f32 = 0.07;
+pub(super) const LIP_SEAM_OPEN: f32 = 0.07;
 
 /// Rasterises a ring polygon (an eye's opening, the inner lips) exactly: its own area, each pixel once
 /// ([`triangulate`]). A fan around the centroid also covered what lies between the centroid and a ring

@@ -577,8 +577,16 @@ impl MouthLayer {
                 // painted interior.
                 let (ru, rl) = r.frame.edges(s);
                 let hh = h.max(1e-3);
-                let k = (r.frame.width / w).max((rl - ru) / hh);
-                fresh = smoothstep(0.5, 3.0, h - (rl - ru) * r.frame.width / w);
+                // How much wider than the reference's own opening (at this mouth's scale) the lips
+                // part. A sliver more is the reference's own opening stretched, with the line where
+                // its lips meet (Einstein's mouth, open at rest under the moustache, parting a little:
+                // before 2026-12-05 a hard one-pixel line of painted cavity under the reference),
+                // the painted interior fading in as for a mouth without a reference
+                // (`LIP_SEAM_CLOSED`..`LIP_SEAM_OPEN`).
+                let extra = h - (rl - ru) * r.frame.width / w;
+                fresh = smoothstep(super::LIP_SEAM_CLOSED * w, super::LIP_SEAM_OPEN * w, extra);
+                let fill = (rl - ru) / hh;
+                let k = fill + ((r.frame.width / w).max(fill) - fill) * fresh;
                 let margin = 0.5 * fresh * soft;
                 let split = ru + r.bite * (rl - ru);
                 let (rv, alpha) = if d_up <= r.bite * hh {
@@ -589,15 +597,10 @@ impl MouthLayer {
                     let rv = rl - d_lo * k;
                     (rv, smoothstep(-soft, soft, rv - (split - 0.25)))
                 };
-                let alpha = if fresh <= 0.0 {
-                    if rv >= ru - 0.25 && rv <= rl + 0.25 {
-                        1.0
-                    } else {
-                        0.0
-                    }
-                } else {
-                    alpha
-                };
+                // At its own opening the reference maps onto itself, whole; the painted interior
+                // takes over its edges as the mouth opens wider.
+                let whole = 1.0 - smoothstep(0.25, 1.5, (ru - rv).max(rv - rl));
+                let alpha = whole + (alpha - whole) * fresh;
                 if alpha > 0.0 && rl - ru > 1.0 {
                     let q = r.frame.world(s, rv);
                     let tex = Texture {
