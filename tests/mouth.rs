@@ -465,9 +465,14 @@ fn a_mouth_open_at_rest_parts_by_a_sliver_without_a_hard_line() {
         let frame = render(&head, &p, face);
         let points = head.retarget(face).points;
         let ring = line_of(&points, &INNER_LIPS);
-        let (c0, c1) = ring.iter().fold(([f32::MAX; 2], [f32::MIN; 2]), |(lo, hi), q| {
-            ([lo[0].min(q[0]), lo[1].min(q[1])], [hi[0].max(q[0]), hi[1].max(q[1])])
-        });
+        let (c0, c1) = ring
+            .iter()
+            .fold(([f32::MAX; 2], [f32::MIN; 2]), |(lo, hi), q| {
+                (
+                    [lo[0].min(q[0]), lo[1].min(q[1])],
+                    [hi[0].max(q[0]), hi[1].max(q[1])],
+                )
+            });
         let l = luma_of(&frame);
         let mut inside = Vec::new();
         for y in (c0[1] as usize).saturating_sub(1)..((c1[1] + 2.0) as usize).min(h) {
@@ -494,12 +499,20 @@ fn a_mouth_open_at_rest_parts_by_a_sliver_without_a_hard_line() {
         let (d, frame) = darkest(&FaceFrame::neutral().with_expression(Expression::JawOpen, jaw));
         eprintln!("einstein jawOpen {jaw}: darkest {d:.0} (neutral {neutral:.0})");
         if d < neutral - 10.0 {
-            failures.push(format!("jawOpen {jaw}: {d:.0} against {neutral:.0} at rest"));
+            failures.push(format!(
+                "jawOpen {jaw}: {d:.0} against {neutral:.0} at rest"
+            ));
         }
         frames.push(frame);
     }
     for dir in out_dirs() {
-        contact_sheet_cols(&frames, p.width, p.height, 3, &dir.join("sliver_einstein.png"));
+        contact_sheet_cols(
+            &frames,
+            p.width,
+            p.height,
+            3,
+            &dir.join("sliver_einstein.png"),
+        );
     }
     assert!(failures.is_empty(), "a hard dark line: {failures:?}");
 }
