@@ -1324,3 +1324,93 @@ fn a_lid_lifted_at_the_corner_draws_no_white_pixel_there() {
         }
     }
 }
+
+/// A portrait that squints at rest, driven by a neutral player (`ExpressionRig::player_driven`: its own
+/// squint undone by lowering the lower lids): the eye opens as the picture's own eye stretched, with no
+/// line or dot of its own. Before 2026-12-05 the eyeball a lowered lower lid uncovered was drawn in place
+/// of the lid's old band: the iris's bottom as a dark sliver under it, a pale arc at its rim (Mona
+/// Lisa), dark dots where the lower lashes were (the demo). Within each eye (its ring's box, grown by a
+/// tenth of its width), no pixel stands out from both its neighbours above and below by more than 25
+/// levels the same way, unless the portrait has such a pixel within a pixel of there.
+#[test]
+fn an_eye_opened_from_the_portrait_squint_draws_no_line_or_dot() {
+    use bevy_talking_head::rig::topology::{LEFT_EYE, RIGHT_EYE};
+    let tracker = common::tracker();
+    let mut paths = vec![demo()];
+    if let Some(dir) = common::testdata("paintings") {
+        paths.push(dir.join("mona_lisa.jpg"));
+    }
+    let player = ExpressionRig::player_driven();
+    let mut failures = Vec::new();
+    for path in paths {
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let (p, head) = common::warp::face_portrait_with(&tracker, &path, 512, &player);
+        let own = head.rig().expressions.as_ref().map_or(0.0, |e| {
+            e.get(Expression::EyeSquintLeft)
+                .max(e.get(Expression::EyeSquintRight))
+        });
+        assert!(
+            own > 0.25,
+            "{name} squints at rest ({own:.2}): the case this test is about"
+        );
+        let w = p.width as usize;
+        let out = render(&head, &p, &FaceFrame::neutral());
+        let target = head.retarget(&FaceFrame::neutral());
+        // How far `img`'s pixel stands out from both its neighbours above and below, the same way.
+        let line = |img: &[u8], x: usize, y: usize| {
+            let here = luma_at(img, w, x, y);
+            let (a, b) = (luma_at(img, w, x, y - 1), luma_at(img, w, x, y + 1));
+            (here - a.max(b)).max(a.min(b) - here)
+        };
+        for ring in [&RIGHT_EYE, &LEFT_EYE] {
+            let lowered = ring[1..8]
+                .iter()
+                .map(|&i| target.points[i][1] - head.rig().landmarks[i][1])
+                .fold(0.0, f32::max);
+            let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
+            for &i in ring.iter() {
+                let q = target.points[i];
+                lo = [lo[0].min(q[0]), lo[1].min(q[1])];
+                hi = [hi[0].max(q[0]), hi[1].max(q[1])];
+            }
+            let m = 0.1 * (hi[0] - lo[0]);
+            let mut worst = (f32::MIN, 0usize, 0usize);
+            for y in (lo[1] - m) as usize..=(hi[1] + m) as usize {
+                for x in (lo[0] - m) as usize..=(hi[0] + m) as usize {
+                    let s = line(&out, x, y);
+                    let own = (-1i32..=1)
+                        .flat_map(|dy| (-1i32..=1).map(move |dx| (dx, dy)))
+                        .map(|(dx, dy)| {
+                            line(&p.rgba, (x as i32 + dx) as usize, (y as i32 + dy) as usize)
+                        })
+                        .fold(f32::MIN, f32::max);
+                    if s > worst.0 && own <= 25.0 {
+                        worst = (s, x, y);
+                    }
+                }
+            }
+            eprintln!(
+                "{name}, eye at ({:.0}, {:.0}): lower lid lowered {lowered:.1} px; the pixel standing out \
+                 most: {:.0} levels at ({}, {})",
+                lo[0], lo[1], worst.0, worst.1, worst.2
+            );
+            if worst.0 > 25.0 {
+                failures.push(format!(
+                    "{name}: {:.0} levels at ({}, {})",
+                    worst.0, worst.1, worst.2
+                ));
+            }
+        }
+        contact_sheet_cols(
+            &[p.rgba.to_vec(), out],
+            p.width,
+            p.height,
+            2,
+            &out_dir().join(format!("unsquint_{name}.png")),
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "a line or dot in an opened eye: {failures:?}"
+    );
+}

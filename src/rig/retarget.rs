@@ -228,12 +228,20 @@ pub const MAX_JAW_OPENING: f32 = 0.19;
 pub const IRIS_TRAVEL: f32 = 0.3;
 
 /// The channels on which retargeting starts from the portrait's own expression
-/// ([`ExpressionRig::relative_to_portrait`]).
-pub const RELATIVE_CHANNELS: [Expression; 4] = [
+/// ([`ExpressionRig::relative_to_portrait`]). A squint is undone by its lower lid alone (the lower lid
+/// ring and the cheek below the eye's corners): the upper lid and the corners stay where the portrait
+/// has them. Measured in `tests/round_trip.rs` (2026-12-05), with the eyeSquints added: Mona Lisa, who
+/// squints at rest (0.53/0.36), 0.742 -> 0.762 (her looks down 0.73 -> 0.85/0.83, looks up 0.69/0.46 ->
+/// 0.77/0.56, brows down 0.66/0.73 -> 0.71/0.78: her lids and gaze read better from a more open eye);
+/// the demo (0.44/0.28) 0.853 -> 0.848. The eye layer draws the lowered lids by stretching the eye's
+/// lower half (`EyeLayer::lower_lid_stretch`).
+pub const RELATIVE_CHANNELS: [Expression; 6] = [
     Expression::MouthSmileLeft,
     Expression::MouthSmileRight,
     Expression::MouthUpperUpLeft,
     Expression::MouthUpperUpRight,
+    Expression::EyeSquintLeft,
+    Expression::EyeSquintRight,
 ];
 /// The most of a shape's negative a driver weight of 0 applies to undo the portrait's own expression.
 pub const RELATIVE_MAX: f32 = 0.8;
@@ -542,12 +550,27 @@ impl Retargeter {
     /// Adds the expression shapes at `weights` (one per [`Expression`], in its order, `-1..=1`: a
     /// negative one moves the face the shape's other way) to `canon`.
     fn add_weights(&self, weights: &[f32], canon: &mut [[f32; 3]]) {
-        for (shape, &w) in self.shapes.iter().zip(weights) {
+        for (k, (shape, &w)) in self.shapes.iter().zip(weights).enumerate() {
             if !(w.is_finite() && w != 0.0) {
                 continue;
             }
             let w = w.clamp(-1.0, 1.0);
+            // A squint undone (the portrait's own, `RELATIVE_CHANNELS`) lowers the lower lid only.
+            let undone = if w >= 0.0 {
+                None
+            } else if k == Expression::EyeSquintRight as usize {
+                Some(&RIGHT_EYE)
+            } else if k == Expression::EyeSquintLeft as usize {
+                Some(&LEFT_EYE)
+            } else {
+                None
+            };
             for &(i, d) in shape {
+                if let Some(ring) = undone
+                    && !self.below_the_eye(ring, i as usize)
+                {
+                    continue;
+                }
                 let c = &mut canon[i as usize];
                 c[0] += w * d[0];
                 c[1] += w * d[1] * self.vertical;
@@ -564,6 +587,14 @@ impl Retargeter {
                 }
             }
         }
+    }
+
+    /// Whether landmark `i` is the lower lid of the eye `ring` or lies below both its corners (the
+    /// cheek), in the portrait's canonical face.
+    fn below_the_eye(&self, ring: &[usize; 16], i: usize) -> bool {
+        ring[1..8].contains(&i)
+            || (!ring.contains(&i)
+                && self.canon[i][1] > self.canon[ring[0]][1].max(self.canon[ring[8]][1]))
     }
 
     /// Adds the driver's motion, times `w`, to `canon` (see [`retarget_motion`](Self::retarget_motion)).
@@ -827,6 +858,37 @@ mod tests {
     }
 
     #[test]
+    fn a_squinting_portrait_opens_its_lower_lid_to_a_neutral_player() {
+        let mut rig = portrait();
+        rig.expressions =
+            Some(crate::face::ExpressionWeights::default().with(Expression::EyeSquintLeft, 0.6));
+        let t = Retargeter::new(&rig, &ExpressionRig::player_driven());
+        let rest = t.portrait_rest()[Expression::EyeSquintLeft as usize];
+        assert!((rest - (0.6 - RELATIVE_FLOOR)).abs() < 1e-6, "{rest}");
+        let neutral = t.retarget(&FaceFrame::neutral());
+        let moved = |i: usize| neutral.points[i][1] - rig.landmarks[i][1];
+        // The left eye's lower lid comes down (image y grows downwards), by at least a tenth of a pixel
+        // in the middle of the lid...
+        let lowest = LEFT_EYE[1..8].iter().map(|&i| moved(i)).fold(0.0, f32::max);
+        assert!(lowest > 0.1, "lower lid lowered by {lowest} px");
+        assert!(LEFT_EYE[1..8].iter().all(|&i| moved(i) > -1e-3));
+        // ...its upper lid and corners stay, and so does the other eye.
+        for &i in LEFT_EYE[8..].iter().chain([&LEFT_EYE[0]]).chain(&RIGHT_EYE) {
+            assert!(moved(i).abs() < 1e-3, "landmark {i} moved {}", moved(i));
+        }
+        // A player squinting as much as the portrait does gives the portrait's own eye back.
+        let same = t.retarget(
+            &FaceFrame::neutral().with_expression(Expression::EyeSquintLeft, 0.6 - RELATIVE_FLOOR),
+        );
+        for &i in &LEFT_EYE {
+            assert!(
+                (same.points[i][1] - rig.landmarks[i][1]).abs() < 1e-3,
+                "landmark {i}"
+            );
+        }
+    }
+
+    #[test]
     fn a_smiling_portrait_is_driven_from_its_own_smile() {
         let mut rig = portrait();
         let plain = Retargeter::new(&rig, &ExpressionRig::default());
@@ -834,7 +896,7 @@ mod tests {
             crate::face::ExpressionWeights::default()
                 .with(Expression::MouthSmileLeft, 0.9)
                 .with(Expression::MouthSmileRight, 0.9)
-                .with(Expression::EyeSquintLeft, 0.9),
+                .with(Expression::BrowInnerUp, 0.9),
         );
         assert!(ExpressionRig::player_driven().relative_to_portrait);
         // Off by default: a neutral face draws the portrait as it is.
@@ -850,7 +912,7 @@ mod tests {
         let rest = RELATIVE_MAX.min(0.9 - RELATIVE_FLOOR);
         assert_eq!(t.portrait_rest()[Expression::MouthSmileLeft as usize], rest);
         // Only the listed channels.
-        assert_eq!(t.portrait_rest()[Expression::EyeSquintLeft as usize], 0.0);
+        assert_eq!(t.portrait_rest()[Expression::BrowInnerUp as usize], 0.0);
         let corner = |r: &RetargetedFace| r.points[291];
         let own = rig.landmarks[291];
         let smile =

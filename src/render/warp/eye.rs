@@ -317,10 +317,10 @@ impl EyeLayer {
     /// What the portrait point `q` shows where the target's lids (`lids`, from
     /// [`EyeLayer::target_lids`]) have opened past the portrait's own. Just inside the portrait's
     /// opening lie its lash lines and lid shadows: drawn in place inside the widened eye they read as a
-    /// second, grey and broken lid line above the iris (or dark dots above a lowered lower lid), and the
-    /// risen lid, without them, as a pale arc. So the lash band moves with its lid, at its own thickness,
-    /// and what it uncovers is eyeball. Where the lids have not moved nothing changes: a neutral face
-    /// draws the portrait as it is.
+    /// second, grey and broken lid line above the iris, and the risen lid, without them, as a pale arc.
+    /// So the lash band moves with its lid, at its own thickness, and what it uncovers is eyeball. Where
+    /// the lids have not moved nothing changes: a neutral face draws the portrait as it is. (A lowered
+    /// lower lid stretches the eye's lower half instead: [`EyeLayer::lower_lid_stretch`].)
     fn lid_band(&self, lids: &[Vec<[f32; 2]>; 2], q: [f32; 2]) -> LidBand {
         let [u, v] = self.frame.local(q);
         if !(0.0..=1.0).contains(&u) {
@@ -345,19 +345,31 @@ impl EyeLayer {
                 return LidBand::Eyeball(self.frame.world(u, upper + band + 0.5), shade);
             }
         }
+        LidBand::Portrait
+    }
+
+    /// Where the portrait point `q` of an eye whose lower lid the target lowered (`lids`, from
+    /// [`EyeLayer::target_lids`]) shows the portrait: the eye's lower half, from the middle between the
+    /// portrait's lids down to its lower lid, stretched down to the lowered lid (its lash line, the
+    /// iris's lower part and the white beside it, all moved as the skin is). An un-squinting eye
+    /// (`eyeSquint` below the portrait's own, [`ExpressionRig::relative_to_portrait`]) opens by a pixel
+    /// or two: uncovering eyeball in place of the lid's old band drew the iris's bottom as a dark sliver
+    /// under it, a pale arc at its rim and dark dots where the lower lashes were. Elsewhere `q` itself.
+    ///
+    /// [`ExpressionRig::relative_to_portrait`]: crate::rig::ExpressionRig::relative_to_portrait
+    fn lower_lid_stretch(&self, lids: &[Vec<[f32; 2]>; 2], q: [f32; 2]) -> [f32; 2] {
+        let [u, v] = self.frame.local(q);
+        if !(0.0..=1.0).contains(&u) {
+            return q;
+        }
         let lower = interp_y(&self.lower, u);
         let dropped = interp_y(&lids[1], u);
-        let lowered = dropped - lower;
-        if lowered > 0.25 {
-            let band = LOWER_LASH_BAND * width * smoothstep(0.25, 1.5, lowered);
-            if v > dropped - band {
-                return LidBand::Lash(self.frame.world(u, lower - (dropped - v)));
-            }
-            if v > lower - band {
-                return LidBand::Eyeball(self.frame.world(u, lower - band - 0.5), 1.0);
-            }
+        let mid = (interp_y(&self.lid, u) + lower) / 2.0;
+        if dropped <= lower || v <= mid || lower <= mid {
+            return q;
         }
-        LidBand::Portrait
+        self.frame
+            .world(u, mid + (v - mid) * (lower - mid) / (dropped - mid))
     }
 
     /// Shades the target pixels of `span` (row `y`, `x0..=x1`) of an eye whose corners moved to
@@ -380,7 +392,7 @@ impl EyeLayer {
         let moved = [self.iris[0] + gaze[0], self.iris[1] + gaze[1]];
         for x in x0..=x1 {
             let p = [x as f32 + 0.5, y as f32 + 0.5];
-            let q = to_source.apply(p);
+            let q = self.lower_lid_stretch(lids, to_source.apply(p));
             let dm = ((q[0] - moved[0]).powi(2) + (q[1] - moved[1]).powi(2)).sqrt();
             let band = self.lid_band(lids, q);
             let colour: [u8; 4] = if let LidBand::Lash(src) = band {
@@ -707,8 +719,6 @@ enum LidBand {
 /// How far below the portrait's upper lid edge its lash line and lid shadow reach into the opening, in
 /// eye widths: they move with a risen lid, and eyeball shows where they were ([`EyeLayer::lid_band`]).
 const UPPER_LASH_BAND: f32 = 0.1;
-/// Likewise above the lower lid edge.
-const LOWER_LASH_BAND: f32 = 0.06;
 /// The shade of the eyeball a risen upper lid uncovers, just under its lashes ([`EyeLayer::lid_band`]):
 /// the lid's shadow. Unshaded, the white copied there read as a bright box under the lashes.
 const EYEBALL_SHADOW: f32 = 0.75;
