@@ -1414,3 +1414,78 @@ fn an_eye_opened_from_the_portrait_squint_draws_no_line_or_dot() {
         "a line or dot in an opened eye: {failures:?}"
     );
 }
+
+/// Surprise (raised brows, wide eyes, open jaw) on the demo: the lids rise off the irises' tops, and
+/// the sliver of eyeball left between the lash band and an iris's edge, a pixel or two deep, was drawn
+/// as the white: a dotted pale arc along the iris's top (before 2026-12-05: 74 and 54 levels over its
+/// neighbours above and below). Along the top half of each iris's edge (0.8 to 1.4 radii from its
+/// centre), no pixel is brighter than both its neighbours above and below by more than 25 levels.
+#[test]
+fn surprise_draws_no_dotted_arc_along_the_iris_top() {
+    let tracker = common::tracker();
+    let (p, head) = face_portrait(&tracker, &demo(), 512);
+    let w = p.width as usize;
+    let face = FaceFrame::neutral()
+        .with_expression(Expression::BrowInnerUp, 1.0)
+        .with_expression(Expression::BrowOuterUpLeft, 1.0)
+        .with_expression(Expression::BrowOuterUpRight, 1.0)
+        .with_expression(Expression::EyeWideLeft, 1.0)
+        .with_expression(Expression::EyeWideRight, 1.0)
+        .with_expression(Expression::JawOpen, 0.5);
+    let out = render(&head, &p, &face);
+    let target = head.retarget(&face);
+    let (irises, radii) = (target.iris.unwrap(), head.rig().iris_radius.unwrap());
+    let mut failures = Vec::new();
+    for (side, c) in irises.iter().enumerate() {
+        let radius = radii[side];
+        let mut worst = (f32::MIN, 0usize, 0usize);
+        for y in (c[1] - 1.4 * radius) as usize..=c[1] as usize {
+            for x in (c[0] - 1.4 * radius) as usize..=(c[0] + 1.4 * radius) as usize {
+                let d = (x as f32 + 0.5 - c[0]).hypot(y as f32 + 0.5 - c[1]) / radius;
+                if !(0.8..=1.4).contains(&d) {
+                    continue;
+                }
+                let here = luma_at(&out, w, x, y);
+                let over = here - luma_at(&out, w, x, y - 1).max(luma_at(&out, w, x, y + 1));
+                if over > worst.0 {
+                    worst = (over, x, y);
+                }
+            }
+        }
+        eprintln!(
+            "eye {side}: the brightest pixel over its neighbours above and below along the iris's top: \
+             {:.0} levels at ({}, {})",
+            worst.0, worst.1, worst.2
+        );
+        if worst.0 > 25.0 {
+            failures.push(format!(
+                "eye {side}: {:.0} at ({}, {})",
+                worst.0, worst.1, worst.2
+            ));
+        }
+    }
+    let crops: Vec<Vec<u8>> = irises
+        .iter()
+        .zip(radii)
+        .map(|(c, radius)| {
+            let img = image::RgbaImage::from_raw(p.width, p.height, out.clone()).unwrap();
+            let r = (2.5 * radius) as u32;
+            let tile =
+                image::imageops::crop_imm(&img, c[0] as u32 - r, c[1] as u32 - r, 2 * r, 2 * r)
+                    .to_image();
+            image::imageops::resize(&tile, 192, 192, image::imageops::FilterType::Nearest)
+                .into_raw()
+        })
+        .collect();
+    contact_sheet_cols(
+        &crops,
+        192,
+        192,
+        2,
+        &out_dir().join("surprise_iris_top.png"),
+    );
+    assert!(
+        failures.is_empty(),
+        "a dotted arc over the iris: {failures:?}"
+    );
+}

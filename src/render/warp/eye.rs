@@ -326,12 +326,8 @@ impl EyeLayer {
         if !(0.0..=1.0).contains(&u) {
             return LidBand::Portrait;
         }
-        let width = self.frame.width;
-        let upper = interp_y(&self.lid, u);
-        let risen = interp_y(&lids[0], u);
-        let raised = upper - risen;
-        if raised > 0.25 {
-            let band = UPPER_LASH_BAND * width * smoothstep(0.25, 1.5, raised);
+        if let Some((upper, risen, band)) = self.risen_lid(lids, u) {
+            let raised = upper - risen;
             if v < risen + band {
                 return LidBand::Lash(self.frame.world(u, upper + (v - risen)));
             }
@@ -484,9 +480,80 @@ impl EyeLayer {
                     self.across(tex, q)
                 }
             };
+            // A sliver of eyeball between a risen lid's lash band and the iris's top continues the
+            // lash band down to the iris.
+            let sliver = if dm < rr {
+                0.0
+            } else {
+                self.sliver_over_iris(lids, q, band, moved)
+            };
+            let colour = if sliver > 0.0 {
+                mix_px(colour, self.lash_band_bottom(tex, lids, q), sliver)
+            } else {
+                colour
+            };
             let i = (y * out_width + x) * 4;
             out[i..i + 4].copy_from_slice(&colour);
         }
+    }
+
+    /// Where the target's upper lid has risen above the portrait's at `u` (along the eye, 0..1), in
+    /// the eye's frame: `(the portrait's lid, the risen lid, the lash band's thickness)`; `None` where
+    /// it has not (by a quarter pixel).
+    fn risen_lid(&self, lids: &[Vec<[f32; 2]>; 2], u: f32) -> Option<(f32, f32, f32)> {
+        let upper = interp_y(&self.lid, u);
+        let risen = interp_y(&lids[0], u);
+        let raised = upper - risen;
+        (raised > 0.25).then(|| {
+            let band = UPPER_LASH_BAND * self.frame.width * smoothstep(0.25, 1.5, raised);
+            (upper, risen, band)
+        })
+    }
+
+    /// How much of the portrait point `q` (the iris moved to `centre`) is a sliver of eyeball a risen
+    /// lid uncovered between its lash band and the iris's top (1 for a run of eyeball down that column
+    /// of at most half of [`SLIVER`] pixels, fading to 0 at [`SLIVER`]). Drawn as the white, such a
+    /// sliver, a pixel or two deep, read as a dotted pale arc along the iris's top (the demo in
+    /// surprise); it continues the lash band instead ([`EyeLayer::lash_band_bottom`]). A deeper band of
+    /// white above the iris (a lid risen well past it) is the white it is.
+    fn sliver_over_iris(
+        &self,
+        lids: &[Vec<[f32; 2]>; 2],
+        q: [f32; 2],
+        band: LidBand,
+        centre: [f32; 2],
+    ) -> f32 {
+        if !matches!(band, LidBand::Eyeball(..)) {
+            return 0.0;
+        }
+        let [u, v] = self.frame.local(q);
+        let [cu, cv] = self.frame.local(centre);
+        // The iris's top edge in this column of the eye.
+        let dx = (u - cu) * self.frame.width;
+        let rr = self.radius * 1.1;
+        let top = cv - chord(rr, dx);
+        if dx.abs() >= rr || v >= top {
+            return 0.0;
+        }
+        self.risen_lid(lids, u).map_or(0.0, |(_, risen, band)| {
+            1.0 - smoothstep(0.5 * SLIVER, SLIVER, top - (risen + band))
+        })
+    }
+
+    /// The bottom row of the portrait's upper lash band at `q`'s place along the eye (what a risen
+    /// lid's lash band ends in, [`EyeLayer::lid_band`]).
+    fn lash_band_bottom(
+        &self,
+        tex: &Texture<'_>,
+        lids: &[Vec<[f32; 2]>; 2],
+        q: [f32; 2],
+    ) -> [u8; 4] {
+        let [u, _] = self.frame.local(q);
+        let (upper, _, band) =
+            self.risen_lid(lids, u)
+                .unwrap_or((interp_y(&self.lid, u), 0.0, 0.0));
+        let b = self.frame.world(u, upper + band - 0.5);
+        tex.sample(b[0], b[1])
     }
 }
 
@@ -510,6 +577,11 @@ const LID_FEATHER: f32 = 0.2;
 const LID_CORNER_FEATHER: f32 = 0.12;
 /// The largest grain (levels) a closing lid's smooth skin takes from the skin above the fold.
 const LID_GRAIN: f32 = 14.0;
+
+/// The deepest run of eyeball (pixels, down a column of the eye) between a risen lid's lash band and
+/// the iris's top that is drawn as the lash band's end, not as white (fully up to half of it:
+/// [`EyeLayer::sliver_over_iris`]).
+const SLIVER: f32 = 2.5;
 
 /// How far towards its centre a hidden point of a moved iris looks for visible iris, as shares of its
 /// distance from the centre ([`EyeLayer::shade_span`]).
