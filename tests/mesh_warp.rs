@@ -1419,7 +1419,8 @@ fn an_eye_opened_from_the_portrait_squint_draws_no_line_or_dot() {
 /// the sliver of eyeball left between the lash band and an iris's edge, a pixel or two deep, was drawn
 /// as the white: a dotted pale arc along the iris's top (before 2026-12-05: 74 and 54 levels over its
 /// neighbours above and below). Along the top half of each iris's edge (0.8 to 1.4 radii from its
-/// centre), no pixel is brighter than both its neighbours above and below by more than 25 levels.
+/// centre), no pixel is brighter than both its neighbours above and below by more than 35 levels (22 on
+/// both eyes now: the irises' own texture).
 #[test]
 fn surprise_draws_no_dotted_arc_along_the_iris_top() {
     let tracker = common::tracker();
@@ -1457,7 +1458,7 @@ fn surprise_draws_no_dotted_arc_along_the_iris_top() {
              {:.0} levels at ({}, {})",
             worst.0, worst.1, worst.2
         );
-        if worst.0 > 25.0 {
+        if worst.0 > 35.0 {
             failures.push(format!(
                 "eye {side}: {:.0} at ({}, {})",
                 worst.0, worst.1, worst.2
