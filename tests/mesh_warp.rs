@@ -1330,8 +1330,9 @@ fn a_lid_lifted_at_the_corner_draws_no_white_pixel_there() {
 /// line or dot of its own. Before 2026-12-05 the eyeball a lowered lower lid uncovered was drawn in place
 /// of the lid's old band: the iris's bottom as a dark sliver under it, a pale arc at its rim (Mona
 /// Lisa), dark dots where the lower lashes were (the demo). Within each eye (its ring's box, grown by a
-/// tenth of its width), no pixel stands out from both its neighbours above and below by more than 25
-/// levels the same way, unless the portrait has such a pixel within a pixel of there.
+/// tenth of its width), no pixel stands out from both its neighbours above and below by more than 30
+/// levels the same way (13-19 now; 28, 38 and 65 with the old layer), unless the portrait has one of
+/// more than 25 within a pixel of there.
 #[test]
 fn an_eye_opened_from_the_portrait_squint_draws_no_line_or_dot() {
     use bevy_talking_head::rig::topology::{LEFT_EYE, RIGHT_EYE};
@@ -1394,7 +1395,7 @@ fn an_eye_opened_from_the_portrait_squint_draws_no_line_or_dot() {
                  most: {:.0} levels at ({}, {})",
                 lo[0], lo[1], worst.0, worst.1, worst.2
             );
-            if worst.0 > 25.0 {
+            if worst.0 > 30.0 {
                 failures.push(format!(
                     "{name}: {:.0} levels at ({}, {})",
                     worst.0, worst.1, worst.2
