@@ -252,6 +252,13 @@ pub const RELATIVE_FLOOR: f32 = 0.1;
 /// a faint brow's extra raise ([`Retargeter::with_brow_gain`]).
 pub const BROW_CARRY: f32 = 0.5;
 
+/// Whether landmark `i` is the lower lid of the eye `ring` or lies below both its corners (the cheek)
+/// in the face `canon`.
+fn below_the_eye(canon: &[[f32; 3]], ring: &[usize; 16], i: usize) -> bool {
+    ring[1..8].contains(&i)
+        || (!ring.contains(&i) && canon[i][1] > canon[ring[0]][1].max(canon[ring[8]][1]))
+}
+
 /// Retargets faces onto one portrait; made once per portrait rig and expression rig.
 #[derive(Clone, Debug)]
 pub struct Retargeter {
@@ -270,6 +277,9 @@ pub struct Retargeter {
     /// Per channel, how much of the portrait's own expression a driver weight of 0 undoes
     /// ([`ExpressionRig::relative_to_portrait`]); 0 for most.
     rest: [f32; Expression::COUNT],
+    /// The eyeSquint shapes (subject's right, left) as a negative weight applies them, undoing the
+    /// portrait's own squint: their lower lid and the cheek below the eye's corners alone.
+    undo_squint: [Vec<(u16, [f32; 3])>; 2],
     /// [`with_brow_gain`](Self::with_brow_gain)'s gain; 1 for most portraits.
     brow_gain: f32,
 }
@@ -386,12 +396,24 @@ impl Retargeter {
                 }
             }
         }
+        let undo_squint = [
+            (&RIGHT_EYE, Expression::EyeSquintRight),
+            (&LEFT_EYE, Expression::EyeSquintLeft),
+        ]
+        .map(|(ring, squint)| {
+            shapes[squint as usize]
+                .iter()
+                .copied()
+                .filter(|&(i, _)| below_the_eye(&canon, ring, i as usize))
+                .collect()
+        });
         Self {
             pose,
             canon,
             vertical,
             jaw_scale,
             shapes,
+            undo_squint,
             look_angle: [expressions.look_angle, expressions.look_angle_vertical],
             iris,
             eye_width,
@@ -556,21 +578,13 @@ impl Retargeter {
             }
             let w = w.clamp(-1.0, 1.0);
             // A squint undone (the portrait's own, `RELATIVE_CHANNELS`) lowers the lower lid only.
-            let undone = if w >= 0.0 {
-                None
-            } else if k == Expression::EyeSquintRight as usize {
-                Some(&RIGHT_EYE)
-            } else if k == Expression::EyeSquintLeft as usize {
-                Some(&LEFT_EYE)
-            } else {
-                None
+            let shape = match k {
+                _ if w > 0.0 => shape,
+                k if k == Expression::EyeSquintRight as usize => &self.undo_squint[0],
+                k if k == Expression::EyeSquintLeft as usize => &self.undo_squint[1],
+                _ => shape,
             };
             for &(i, d) in shape {
-                if let Some(ring) = undone
-                    && !self.below_the_eye(ring, i as usize)
-                {
-                    continue;
-                }
                 let c = &mut canon[i as usize];
                 c[0] += w * d[0];
                 c[1] += w * d[1] * self.vertical;
@@ -587,14 +601,6 @@ impl Retargeter {
                 }
             }
         }
-    }
-
-    /// Whether landmark `i` is the lower lid of the eye `ring` or lies below both its corners (the
-    /// cheek), in the portrait's canonical face.
-    fn below_the_eye(&self, ring: &[usize; 16], i: usize) -> bool {
-        ring[1..8].contains(&i)
-            || (!ring.contains(&i)
-                && self.canon[i][1] > self.canon[ring[0]][1].max(self.canon[ring[8]][1]))
     }
 
     /// Adds the driver's motion, times `w`, to `canon` (see [`retarget_motion`](Self::retarget_motion)).

@@ -483,14 +483,13 @@ impl EyeLayer {
             // A sliver of eyeball between a risen lid's lash band and the iris's top continues the
             // lash band down to the iris.
             let sliver = if dm < rr {
-                0.0
+                None
             } else {
                 self.sliver_over_iris(lids, q, band, moved)
             };
-            let colour = if sliver > 0.0 {
-                mix_px(colour, self.lash_band_bottom(tex, lids, q), sliver)
-            } else {
-                colour
+            let colour = match sliver {
+                Some((k, b)) => mix_px(colour, tex.sample(b[0], b[1]), k),
+                None => colour,
             };
             let i = (y * out_width + x) * 4;
             out[i..i + 4].copy_from_slice(&colour);
@@ -512,19 +511,20 @@ impl EyeLayer {
 
     /// How much of the portrait point `q` (the iris moved to `centre`) is a sliver of eyeball a risen
     /// lid uncovered between its lash band and the iris's top (1 for a run of eyeball down that column
-    /// of at most half of [`SLIVER`] pixels, fading to 0 at [`SLIVER`]). Drawn as the white, such a
-    /// sliver, a pixel or two deep, read as a dotted pale arc along the iris's top (the demo in
-    /// surprise); it continues the lash band instead ([`EyeLayer::lash_band_bottom`]). A deeper band of
-    /// white above the iris (a lid risen well past it) is the white it is.
+    /// of at most half of [`SLIVER`] pixels, fading to 0 at [`SLIVER`]), with the bottom row of the
+    /// portrait's lash band there (what the risen lid's band ends in, [`EyeLayer::lid_band`]). Drawn as
+    /// the white, such a sliver, a pixel or two deep, read as a dotted pale arc along the iris's top
+    /// (the demo in surprise); it continues the lash band instead. A deeper band of white above the
+    /// iris (a lid risen well past it) is the white it is. `None` elsewhere.
     fn sliver_over_iris(
         &self,
         lids: &[Vec<[f32; 2]>; 2],
         q: [f32; 2],
         band: LidBand,
         centre: [f32; 2],
-    ) -> f32 {
+    ) -> Option<(f32, [f32; 2])> {
         if !matches!(band, LidBand::Eyeball(..)) {
-            return 0.0;
+            return None;
         }
         let [u, v] = self.frame.local(q);
         let [cu, cv] = self.frame.local(centre);
@@ -533,27 +533,11 @@ impl EyeLayer {
         let rr = self.radius * 1.1;
         let top = cv - chord(rr, dx);
         if dx.abs() >= rr || v >= top {
-            return 0.0;
+            return None;
         }
-        self.risen_lid(lids, u).map_or(0.0, |(_, risen, band)| {
-            1.0 - smoothstep(0.5 * SLIVER, SLIVER, top - (risen + band))
-        })
-    }
-
-    /// The bottom row of the portrait's upper lash band at `q`'s place along the eye (what a risen
-    /// lid's lash band ends in, [`EyeLayer::lid_band`]).
-    fn lash_band_bottom(
-        &self,
-        tex: &Texture<'_>,
-        lids: &[Vec<[f32; 2]>; 2],
-        q: [f32; 2],
-    ) -> [u8; 4] {
-        let [u, _] = self.frame.local(q);
-        let (upper, _, band) =
-            self.risen_lid(lids, u)
-                .unwrap_or((interp_y(&self.lid, u), 0.0, 0.0));
-        let b = self.frame.world(u, upper + band - 0.5);
-        tex.sample(b[0], b[1])
+        let (upper, risen, band) = self.risen_lid(lids, u)?;
+        let k = 1.0 - smoothstep(0.5 * SLIVER, SLIVER, top - (risen + band));
+        (k > 0.0).then(|| (k, self.frame.world(u, upper + band - 0.5)))
     }
 }
 
