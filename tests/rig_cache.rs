@@ -19,7 +19,8 @@ const SIZE: u32 = 512;
 
 /// Counts the bytes the process holds on Rust's heap, so a leak is measured exactly: resident memory also
 /// moves with the allocator's arenas, which grow by tens of MB at a round that depends on thread timing
-/// (CI once saw 84 MB after the 5th round and 104 MB after the 6th to the 10th, with nothing leaked).
+/// (CI once saw 84 MB after the 5th round and 104 MB after the 6th to the 10th, with nothing leaked;
+/// `resident_bytes` now trims the arenas first: 66.7 -> 68.9 MB over 100 heads, peak 133 MB).
 struct Live;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
@@ -51,8 +52,21 @@ fn live_bytes() -> i64 {
     LIVE.load(Ordering::Relaxed) as i64
 }
 
-/// The process's resident memory in bytes (Linux).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+unsafe extern "C" {
+    /// glibc: hands the free pages of every arena back to the system.
+    fn malloc_trim(pad: usize) -> i32;
+}
+
+/// The process's resident memory in bytes (Linux), after glibc has handed its arenas' free pages back:
+/// what is left is what the process holds, not what the allocator keeps for later (which once read 64 MB
+/// over 100 heads on a loaded CI machine with the live heap unchanged).
 fn resident_bytes() -> u64 {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory; it takes the arenas' own locks.
+    unsafe {
+        malloc_trim(0);
+    }
     let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux /proc");
     let pages: u64 = statm
         .split_whitespace()
