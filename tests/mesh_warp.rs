@@ -1491,3 +1491,140 @@ fn surprise_draws_no_dotted_arc_along_the_iris_top() {
         "a dotted arc over the iris: {failures:?}"
     );
 }
+
+/// A risen lid uncovers the top of the iris, which the portrait hides: it is drawn from the iris below
+/// it, and never from a catchlight there (copied up, the lit spot under the lid drew a second,
+/// streaked highlight above the first on photos in surprise: 7 pixels above the catchlight in each of
+/// aflw2000_00050's eyes, 0 now). Above the neutral frame's catchlight (the pixels of the iris's upper
+/// part 60 levels over its median, joined to the brightest) the surprised iris shows at most 3 such
+/// pixels.
+#[test]
+fn surprise_does_not_stretch_the_catchlight_up_the_iris() {
+    let tracker = common::tracker();
+    let mut paths = vec![demo()];
+    if let Some(dir) = common::testdata("faces") {
+        paths.push(dir.join("aflw2000_00050.jpg"));
+        paths.push(dir.join("aflw2000_00081.jpg"));
+    }
+    let surprise = FaceFrame::neutral()
+        .with_expression(Expression::BrowInnerUp, 1.0)
+        .with_expression(Expression::BrowOuterUpLeft, 1.0)
+        .with_expression(Expression::BrowOuterUpRight, 1.0)
+        .with_expression(Expression::EyeWideLeft, 1.0)
+        .with_expression(Expression::EyeWideRight, 1.0);
+    let mut failures = Vec::new();
+    let mut crops = Vec::new();
+    for path in paths {
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let (p, head) = face_portrait(&tracker, &path, 512);
+        let w = p.width as usize;
+        let radii = head.rig().iris_radius.unwrap();
+        let mut frames = Vec::new();
+        for face in [FaceFrame::neutral(), surprise.clone()] {
+            let out = render(&head, &p, &face);
+            let irises = head.retarget(&face).iris.unwrap();
+            frames.push((out, irises));
+        }
+        for side in 0..2 {
+            let r = radii[side];
+            let c = frames[1].1[side];
+            let (neutral, _) = upper_iris_light(&frames[0].0, w, c, r, 0.0);
+            let (_, above) = upper_iris_light(&frames[1].0, w, c, r, neutral as f32 - 1.0);
+            eprintln!(
+                "{name} eye {side}: pixels lit above the catchlight's top (row {neutral}) in surprise: {above}"
+            );
+            if above > 3 {
+                failures.push(format!("{name} eye {side}: {above}"));
+            }
+            for (out, _) in &frames {
+                let img = image::RgbaImage::from_raw(p.width, p.height, out.clone()).unwrap();
+                let half = (2.5 * r) as u32;
+                let tile = image::imageops::crop_imm(
+                    &img,
+                    c[0] as u32 - half,
+                    c[1] as u32 - half,
+                    2 * half,
+                    2 * half,
+                )
+                .to_image();
+                crops.push(
+                    image::imageops::resize(&tile, 160, 160, image::imageops::FilterType::Nearest)
+                        .into_raw(),
+                );
+            }
+        }
+    }
+    contact_sheet_cols(
+        &crops,
+        160,
+        160,
+        4,
+        &out_dir().join("surprise_catchlight.png"),
+    );
+    assert!(
+        failures.is_empty(),
+        "the catchlight stretched up the iris: {failures:?}"
+    );
+}
+
+/// Of the iris's upper part in `rgba` (`w` pixels wide; inside 0.9 of its radius `r` around `c`, above
+/// 0.2 radii below its centre), the pixels 60 levels over that part's median luma are lit: the top row
+/// of the lit pixels joined (4-connected) to the brightest (the catchlight), and how many lit pixels lie
+/// above row `above`.
+fn upper_iris_light(rgba: &[u8], w: usize, c: [f32; 2], r: f32, above: f32) -> (usize, usize) {
+    let in_part = |x: usize, y: usize| {
+        (x as f32 + 0.5 - c[0]).hypot(y as f32 + 0.5 - c[1]) < 0.9 * r
+            && (y as f32 + 0.5) < c[1] + 0.2 * r
+    };
+    let (x0, y0) = ((c[0] - r) as usize, (c[1] - r) as usize);
+    let n = (2.0 * r) as usize + 2;
+    let at = |i: usize| (x0 + i % n, y0 + i / n);
+    let mut lumas: Vec<f32> = (0..n * n)
+        .map(at)
+        .filter(|&(x, y)| in_part(x, y))
+        .map(|(x, y)| luma_at(rgba, w, x, y))
+        .collect();
+    lumas.sort_by(f32::total_cmp);
+    let bright = lumas[lumas.len() / 2] + 60.0;
+    let lit = |i: usize| {
+        let (x, y) = at(i);
+        in_part(x, y) && luma_at(rgba, w, x, y) > bright
+    };
+    let count = (0..n * n)
+        .filter(|&i| lit(i) && ((at(i).1) as f32) < above)
+        .count();
+    let Some(start) = (0..n * n).filter(|&i| lit(i)).max_by(|&a, &b| {
+        let (l, m) = (at(a), at(b));
+        luma_at(rgba, w, l.0, l.1).total_cmp(&luma_at(rgba, w, m.0, m.1))
+    }) else {
+        return (y0 + n, count);
+    };
+    let mut seen = vec![false; n * n];
+    let mut stack = vec![start];
+    seen[start] = true;
+    let mut top = usize::MAX;
+    while let Some(i) = stack.pop() {
+        let (x, y) = (i % n, i / n);
+        top = top.min(y);
+        let mut next = Vec::new();
+        if x > 0 {
+            next.push(i - 1);
+        }
+        if x + 1 < n {
+            next.push(i + 1);
+        }
+        if y > 0 {
+            next.push(i - n);
+        }
+        if y + 1 < n {
+            next.push(i + n);
+        }
+        for j in next {
+            if !seen[j] && lit(j) {
+                seen[j] = true;
+                stack.push(j);
+            }
+        }
+    }
+    (y0 + top, count)
+}

@@ -40,6 +40,10 @@ pub(crate) struct EyeLayer {
     /// How thick the portrait's dark band at the upper lid edge is, in pixels
     /// ([`EyeLayer::lash_thickness`]): a closing lid keeps its lashes this thick.
     pub lashes: f32,
+    /// Luma above which a pixel of the iris is a highlight (a catchlight, or its bright rim), not its
+    /// texture ([`HIGHLIGHT_SHARE`] of the way from the iris's mean to the white). The hidden top of an
+    /// iris is never drawn from one.
+    pub highlight: f32,
 }
 
 impl EyeLayer {
@@ -126,6 +130,10 @@ impl EyeLayer {
         } else {
             [70.0, 50.0, 40.0]
         };
+        let highlight = {
+            let (i, s) = (luma3(iris_colour), luma3(sclera));
+            (i + HIGHLIGHT_SHARE * (s - i)).max(i + HIGHLIGHT_MIN)
+        };
         let frame = SegmentFrame::eye(corners, side);
         let (lid, fold) = lid_lines(&frame, points, side, |p| p);
         let lower = lower_line(&frame, points, side, |p| p);
@@ -141,6 +149,7 @@ impl EyeLayer {
             sclera,
             iris_colour,
             lashes: 1.0,
+            highlight,
         };
         let tex = Texture {
             width: w,
@@ -411,9 +420,14 @@ impl EyeLayer {
                     // along its rays; a small or half-closed eye looking down). Under a risen lid the
                     // ray comes first: the iris's top it uncovers is dark like the iris just below,
                     // where the mirrored bottom (lit, lighter) drew a pale arc under the lashes.
+                    // Never from a catchlight: the lit spot just under a risen lid, copied up, drew
+                    // a second highlight stretched above the first (photos in surprise).
+                    let texture = |b: &[f32; 2]| {
+                        visible(*b) && luma(&tex.sample(b[0], b[1])) <= self.highlight
+                    };
                     let m = [a[0], 2.0 * self.iris[1] - a[1]];
                     let mirror = ((m[0] - self.iris[0]).hypot(m[1] - self.iris[1]) < self.radius
-                        && visible(m))
+                        && texture(&m))
                     .then_some(m);
                     let pulled = || {
                         IRIS_PULL
@@ -424,16 +438,39 @@ impl EyeLayer {
                                     self.iris[1] + (a[1] - self.iris[1]) * t,
                                 ]
                             })
-                            .find(|b| visible(*b))
+                            .find(texture)
                     };
                     let from = if matches!(band, LidBand::Eyeball(..)) {
                         pulled().or(mirror)
                     } else {
                         mirror.or_else(pulled)
                     };
+                    // Where all the iris in reach is lit (a pale iris, a large reflection), the
+                    // nearest, dimmed to the highlight's start.
+                    let dimmed = || {
+                        let b = IRIS_PULL
+                            .iter()
+                            .map(|t| {
+                                [
+                                    self.iris[0] + (a[0] - self.iris[0]) * t,
+                                    self.iris[1] + (a[1] - self.iris[1]) * t,
+                                ]
+                            })
+                            .find(|b| visible(*b))?;
+                        let c = tex.sample(b[0], b[1]);
+                        let k = (self.highlight / luma(&c).max(1.0)).min(1.0);
+                        Some([
+                            (c[0] as f32 * k) as u8,
+                            (c[1] as f32 * k) as u8,
+                            (c[2] as f32 * k) as u8,
+                            c[3],
+                        ])
+                    };
                     if let Some(b) = from {
                         // A flat fill here read as a hard-edged patch of paint.
                         tex.sample(b[0], b[1])
+                    } else if let Some(c) = dimmed() {
+                        c
                     } else {
                         let c = self.iris_colour;
                         [c[0] as u8, c[1] as u8, c[2] as u8, 255]
@@ -570,6 +607,17 @@ const SLIVER: f32 = 2.5;
 /// How far towards its centre a hidden point of a moved iris looks for visible iris, as shares of its
 /// distance from the centre ([`EyeLayer::shade_span`]).
 const IRIS_PULL: [f32; 4] = [0.8, 0.6, 0.4, 0.2];
+
+/// Where a highlight in the iris starts, as a share of the way from the iris's mean luma to the white's
+/// ([`EyeLayer::highlight`]).
+const HIGHLIGHT_SHARE: f32 = 0.12;
+/// The least a highlight in the iris is brighter than the iris's mean, in luma levels
+/// ([`EyeLayer::highlight`]; where the white is hardly lighter than the iris, a painting's grey eye).
+const HIGHLIGHT_MIN: f32 = 15.0;
+
+fn luma3(c: [f32; 3]) -> f32 {
+    0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
+}
 
 /// The largest grain (levels) a place the iris left takes from the portrait beside it
 /// ([`EyeLayer::across`]): a fifth to a third of the picture's grain there. Grain from the middle of
