@@ -1520,13 +1520,12 @@ fn surprise_does_not_stretch_the_catchlight_up_the_iris() {
         let w = p.width as usize;
         let radii = head.rig().iris_radius.unwrap();
         let mut frames = Vec::new();
-        for face in [FaceFrame::neutral(), surprise.clone()] {
+        for face in [FaceFrame::neutral(), surprise] {
             let out = render(&head, &p, &face);
             let irises = head.retarget(&face).iris.unwrap();
             frames.push((out, irises));
         }
-        for side in 0..2 {
-            let r = radii[side];
+        for (side, &r) in radii.iter().enumerate() {
             let c = frames[1].1[side];
             let (neutral, _) = upper_iris_light(&frames[0].0, w, c, r, 0.0);
             let (_, above) = upper_iris_light(&frames[1].0, w, c, r, neutral as f32 - 1.0);
