@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use bevy_talking_head::prelude::*;
 use bevy_talking_head::render::{PortraitImage, PreparedHead};
 use bevy_talking_head::rig::{ExpressionRig, PortraitRig};
+use bevy_talking_head::testing::artefacts::regions;
 use bevy_talking_head::tracking::{
     ExpressionFeatures, FaceTracker, ImageView, TrackedFace, TrackerModels,
 };
@@ -1568,7 +1569,7 @@ fn surprise_does_not_stretch_the_catchlight_up_the_iris() {
 
 /// Of the iris's upper part in `rgba` (`w` pixels wide; inside 0.9 of its radius `r` around `c`, above
 /// 0.2 radii below its centre), the pixels 60 levels over that part's median luma are lit: the top row
-/// of the lit pixels joined (4-connected) to the brightest (the catchlight), and how many lit pixels lie
+/// of the lit pixels joined (8-connected) to the brightest (the catchlight), and how many lit pixels lie
 /// above row `above`.
 fn upper_iris_light(rgba: &[u8], w: usize, c: [f32; 2], r: f32, above: f32) -> (usize, usize) {
     let in_part = |x: usize, y: usize| {
@@ -1592,38 +1593,16 @@ fn upper_iris_light(rgba: &[u8], w: usize, c: [f32; 2], r: f32, above: f32) -> (
     let count = (0..n * n)
         .filter(|&i| lit(i) && ((at(i).1) as f32) < above)
         .count();
-    let Some(start) = (0..n * n).filter(|&i| lit(i)).max_by(|&a, &b| {
+    let Some(brightest) = (0..n * n).filter(|&i| lit(i)).max_by(|&a, &b| {
         let (l, m) = (at(a), at(b));
         luma_at(rgba, w, l.0, l.1).total_cmp(&luma_at(rgba, w, m.0, m.1))
     }) else {
         return (y0 + n, count);
     };
-    let mut seen = vec![false; n * n];
-    let mut stack = vec![start];
-    seen[start] = true;
-    let mut top = usize::MAX;
-    while let Some(i) = stack.pop() {
-        let (x, y) = (i % n, i / n);
-        top = top.min(y);
-        let mut next = Vec::new();
-        if x > 0 {
-            next.push(i - 1);
-        }
-        if x + 1 < n {
-            next.push(i + 1);
-        }
-        if y > 0 {
-            next.push(i - n);
-        }
-        if y + 1 < n {
-            next.push(i + n);
-        }
-        for j in next {
-            if !seen[j] && lit(j) {
-                seen[j] = true;
-                stack.push(j);
-            }
-        }
-    }
-    (y0 + top, count)
+    let mask: Vec<bool> = (0..n * n).map(lit).collect();
+    let catchlight = regions(&mask, n, n)
+        .into_iter()
+        .find(|r| r.members.contains(&brightest))
+        .expect("the brightest lit pixel is in a region");
+    (y0 + catchlight.bounds[1], count)
 }

@@ -315,7 +315,7 @@ pub fn find_artefacts_moved(
         2 * matched >= pixels.len()
     };
     for (mask, dark) in [(&novel_dark, true), (&novel_bright, false)] {
-        for c in components(mask, rw, rh) {
+        for c in regions(mask, rw, rh) {
             if moved(&c.members, dark) {
                 continue;
             }
@@ -482,16 +482,19 @@ fn in_polygon(poly: &[[f32; 2]], p: [f32; 2]) -> bool {
     inside
 }
 
-/// A connected region of a mask.
-struct Component {
-    bounds: [usize; 4],
-    pixels: usize,
-    /// Its pixels' indices.
-    members: Vec<usize>,
+/// A connected region of a mask ([`regions`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Region {
+    /// Its bounding box in mask pixels, `[x0, y0, x1, y1]` (inclusive).
+    pub bounds: [usize; 4],
+    /// How many pixels it covers.
+    pub pixels: usize,
+    /// Its pixels' indices in the mask (`y * w + x`).
+    pub members: Vec<usize>,
 }
 
-/// The 8-connected regions of `mask` (`w` x `h`).
-fn components(mask: &[bool], w: usize, h: usize) -> Vec<Component> {
+/// The 8-connected regions of `mask` (`w` x `h`, row by row), in the order of their first pixel.
+pub fn regions(mask: &[bool], w: usize, h: usize) -> Vec<Region> {
     let mut seen = vec![false; mask.len()];
     let mut out = Vec::new();
     let mut stack = Vec::new();
@@ -501,7 +504,7 @@ fn components(mask: &[bool], w: usize, h: usize) -> Vec<Component> {
         }
         seen[start] = true;
         stack.push(start);
-        let mut c = Component {
+        let mut c = Region {
             bounds: [usize::MAX, usize::MAX, 0, 0],
             pixels: 0,
             members: Vec::new(),
@@ -543,7 +546,7 @@ fn fragments(
     h: usize,
     size: f32,
     inside: &impl Fn(usize) -> bool,
-) -> Vec<Component> {
+) -> Vec<Region> {
     // A fragment is a dark piece whose darkness does not go on at `LINE_FAINT` of the contrast: a thin
     // line that resampling left a little lighter in places (still a line to the eye) is one piece,
     // while the dashes of a dotted arc, with skin between them, stay apart.
@@ -555,7 +558,7 @@ fn fragments(
         .collect();
     let fragment_area = ((0.04 * size).powi(2)).max(8.0) as usize;
     let fragment_extent = (0.05 * size).max(5.0) as usize;
-    components(&faint, w, h)
+    regions(&faint, w, h)
         .into_iter()
         .filter(|c| {
             c.pixels <= fragment_area
@@ -567,7 +570,7 @@ fn fragments(
 
 /// Chains of three or more `fragments` (each within a small gap of the next) that together span a
 /// line's length: a dotted arc. With how many fragments each has.
-fn dotted_chains(fragments: &[Component], size: f32) -> Vec<(usize, Component)> {
+fn dotted_chains(fragments: &[Region], size: f32) -> Vec<(usize, Region)> {
     let gap = (0.025 * size).max(2.0) as usize;
     let span = (0.06 * size).max(8.0) as usize;
     // Single-link clusters of fragments whose boxes are within `gap`.
@@ -580,7 +583,7 @@ fn dotted_chains(fragments: &[Component], size: f32) -> Vec<(usize, Component)> 
         }
         i
     }
-    let close = |a: &Component, b: &Component| {
+    let close = |a: &Region, b: &Region| {
         a.bounds[0] <= b.bounds[2] + gap
             && b.bounds[0] <= a.bounds[2] + gap
             && a.bounds[1] <= b.bounds[3] + gap
@@ -594,12 +597,12 @@ fn dotted_chains(fragments: &[Component], size: f32) -> Vec<(usize, Component)> 
             }
         }
     }
-    let mut clusters: std::collections::HashMap<usize, (usize, Component)> = Default::default();
+    let mut clusters: std::collections::HashMap<usize, (usize, Region)> = Default::default();
     for (i, f) in fragments.iter().enumerate() {
         let r = root(&mut parent, i);
         let e = clusters.entry(r).or_insert((
             0,
-            Component {
+            Region {
                 bounds: f.bounds,
                 pixels: 0,
                 members: Vec::new(),
@@ -614,7 +617,7 @@ fn dotted_chains(fragments: &[Component], size: f32) -> Vec<(usize, Component)> 
             e.1.bounds[3].max(f.bounds[3]),
         ];
     }
-    let mut out: Vec<(usize, Component)> = clusters
+    let mut out: Vec<(usize, Region)> = clusters
         .into_values()
         .filter(|(count, c)| {
             let long = (c.bounds[2] - c.bounds[0]).max(c.bounds[3] - c.bounds[1]) + 1;

@@ -1,7 +1,7 @@
 //! The eye layer: what shows through the eye holes of the face mesh (sclera and iris, behind the lids),
 //! and the redrawn skin of a closing upper lid.
 
-use super::geometry::{SegmentFrame, Similarity, hash, luma, mix3};
+use super::geometry::{SegmentFrame, Similarity, hash, luma, luma3, mix3};
 use super::raster::Texture;
 use crate::math::{inside, polyline_y as interp_y, smoothstep};
 use crate::render::PortraitImage;
@@ -422,24 +422,27 @@ impl EyeLayer {
                     // where the mirrored bottom (lit, lighter) drew a pale arc under the lashes.
                     // Never from a catchlight: the lit spot just under a risen lid, copied up, drew
                     // a second highlight stretched above the first (photos in surprise).
-                    let texture = |b: &[f32; 2]| {
-                        visible(*b) && luma(&tex.sample(b[0], b[1])) <= self.highlight
+                    // The iris's own texture at `b`: visible and no highlight.
+                    let texture = |b: [f32; 2]| {
+                        visible(b)
+                            .then(|| tex.sample(b[0], b[1]))
+                            .filter(|c| luma(c) <= self.highlight)
                     };
                     let m = [a[0], 2.0 * self.iris[1] - a[1]];
-                    let mirror = ((m[0] - self.iris[0]).hypot(m[1] - self.iris[1]) < self.radius
-                        && texture(&m))
-                    .then_some(m);
-                    let pulled = || {
-                        IRIS_PULL
-                            .iter()
-                            .map(|t| {
-                                [
-                                    self.iris[0] + (a[0] - self.iris[0]) * t,
-                                    self.iris[1] + (a[1] - self.iris[1]) * t,
-                                ]
-                            })
-                            .find(texture)
+                    let mirror = ((m[0] - self.iris[0]).hypot(m[1] - self.iris[1]) < self.radius)
+                        .then(|| texture(m))
+                        .flatten();
+                    // The points nearer the iris's centre on `a`'s ray, outermost first.
+                    let along_ray = || {
+                        IRIS_PULL.iter().map(|t| {
+                            [
+                                self.iris[0] + (a[0] - self.iris[0]) * t,
+                                self.iris[1] + (a[1] - self.iris[1]) * t,
+                            ]
+                        })
                     };
+                    let pulled = || along_ray().find_map(texture);
+                    // A flat fill here read as a hard-edged patch of paint.
                     let from = if matches!(band, LidBand::Eyeball(..)) {
                         pulled().or(mirror)
                     } else {
@@ -448,15 +451,7 @@ impl EyeLayer {
                     // Where all the iris in reach is lit (a pale iris, a large reflection), the
                     // nearest, dimmed to the highlight's start.
                     let dimmed = || {
-                        let b = IRIS_PULL
-                            .iter()
-                            .map(|t| {
-                                [
-                                    self.iris[0] + (a[0] - self.iris[0]) * t,
-                                    self.iris[1] + (a[1] - self.iris[1]) * t,
-                                ]
-                            })
-                            .find(|b| visible(*b))?;
+                        let b = along_ray().find(|b| visible(*b))?;
                         let c = tex.sample(b[0], b[1]);
                         let k = (self.highlight / luma(&c).max(1.0)).min(1.0);
                         Some([
@@ -466,9 +461,8 @@ impl EyeLayer {
                             c[3],
                         ])
                     };
-                    if let Some(b) = from {
-                        // A flat fill here read as a hard-edged patch of paint.
-                        tex.sample(b[0], b[1])
+                    if let Some(c) = from {
+                        c
                     } else if let Some(c) = dimmed() {
                         c
                     } else {
@@ -614,10 +608,6 @@ const HIGHLIGHT_SHARE: f32 = 0.12;
 /// The least a highlight in the iris is brighter than the iris's mean, in luma levels
 /// ([`EyeLayer::highlight`]; where the white is hardly lighter than the iris, a painting's grey eye).
 const HIGHLIGHT_MIN: f32 = 15.0;
-
-fn luma3(c: [f32; 3]) -> f32 {
-    0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
-}
 
 /// The largest grain (levels) a place the iris left takes from the portrait beside it
 /// ([`EyeLayer::across`]): a fifth to a third of the picture's grain there. Grain from the middle of

@@ -2,7 +2,12 @@
 //! between two segments ([`Similarity`]) and the luma of a pixel.
 
 pub(super) fn luma(p: &[u8]) -> f32 {
-    0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
+    luma3([p[0] as f32, p[1] as f32, p[2] as f32])
+}
+
+/// The luma of a colour in levels (BT.601 weights, as [`luma`]).
+pub(super) fn luma3(c: [f32; 3]) -> f32 {
+    0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
 }
 
 /// `c` moved towards `o` by `a` (0: `c`, 1: `o`), per channel.

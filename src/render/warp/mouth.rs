@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::geometry::{SegmentFrame, hash, luma, mix3};
+use super::geometry::{SegmentFrame, hash, luma, luma3, mix3};
 use super::raster::Texture;
 use crate::math::{polyline_y as interp_y, smoothstep};
 use crate::render::PortraitImage;
@@ -288,14 +288,10 @@ fn mean_by_luma(mut pixels: Vec<[u8; 4]>, from: f32, to: f32) -> Option<[f32; 3]
     Some(c)
 }
 
-fn lum3(c: [f32; 3]) -> f32 {
-    0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]
-}
-
 /// `c`'s grey scaled by `grey` plus its colour (what differs from its grey) scaled by `colour`, no
 /// channel below 0.
 fn chroma_scaled(c: [f32; 3], grey: f32, colour: f32) -> [f32; 3] {
-    let l = lum3(c);
+    let l = luma3(c);
     c.map(|k| (l * grey + (k - l) * colour).max(0.0))
 }
 
@@ -439,7 +435,7 @@ impl MouthLayer {
         // Einstein's: 0.87 of the lips' luma; a painter's light stroke, van Gogh's: 0.85): the front
         // then comes from the back and the lips in shade, as where no seam shows at all.
         let shaded = mix3(back, lip.map(|v| v * 0.5), 0.55);
-        let no_seam = smoothstep(0.6, 0.85, lum3(seam) / lum3(lip).max(1.0));
+        let no_seam = smoothstep(0.6, 0.85, luma3(seam) / luma3(lip).max(1.0));
         let front = mix3(mix3(seam, back, 0.25), shaded, no_seam);
         // The tongue: darker than the lips and their own hue made stronger, so it is as colourful as
         // the picture is (a black-and-white photo gets a grey tongue, not a red one).
@@ -448,7 +444,7 @@ impl MouthLayer {
         // Teeth: the eyes' white towards the face's highlights, no brighter than the highlights; a
         // reference's own teeth (the brighter part of its opening) when it shows them.
         let mut teeth = mix3(sclera, light, 0.45);
-        teeth = mix3(teeth, [lum3(teeth); 3], 0.25);
+        teeth = mix3(teeth, [luma3(teeth); 3], 0.25);
         let mut reference_teeth = false;
         if let Some(r) = &reference {
             let rtex = Texture {
@@ -470,7 +466,7 @@ impl MouthLayer {
             }
             if inside.len() >= 8
                 && let Some(t) = mean_by_luma(inside, 0.7, 1.0)
-                && lum3(t) > 1.15 * lum3(lip)
+                && luma3(t) > 1.15 * luma3(lip)
                 && r.frame.openness() > 0.04
             {
                 teeth = t;
@@ -492,12 +488,12 @@ impl MouthLayer {
         // Teeth: as bright as the lips or brighter, and much greyer.
         let chroma = |c: [f32; 3]| c[0].max(c[1]).max(c[2]) - c[0].min(c[1]).min(c[2]);
         let own = mean_by_luma(own_teeth, 0.25, 1.0).unwrap_or([0.0; 3]);
-        if !reference_teeth && lum3(own) > 0.95 * lum3(lip) && chroma(own) < 0.5 * chroma(lip) {
+        if !reference_teeth && luma3(own) > 0.95 * luma3(lip) && chroma(own) < 0.5 * chroma(lip) {
             reference_teeth = true;
         }
-        let cap = 0.97 * lum3(light).max(lum3(lip));
-        if lum3(teeth) > cap {
-            teeth = teeth.map(|v| v * cap / lum3(teeth));
+        let cap = 0.97 * luma3(light).max(luma3(lip));
+        if luma3(teeth) > cap {
+            teeth = teeth.map(|v| v * cap / luma3(teeth));
         }
         // The colour the warped lips carry at their inner edges: the picture's own line where the lips
         // meet (the interior fades in from it, so no lighter or darker rim shows between).
@@ -865,11 +861,11 @@ mod tests {
         for (seam, most) in [(144u8, 0.6 * lip), (60, 0.5 * lip)] {
             let (image, points) = portrait(seam);
             let layer = MouthLayer::new(&image, &points, [230.0; 3], None);
-            let front = lum3(layer.front);
+            let front = luma3(layer.front);
             assert!(front < most, "seam {seam}: front {front}, at most {most}");
             if seam == 60 {
                 assert!(
-                    front < 0.8 * 60.0 + 0.2 * lum3(layer.back) + 1.0,
+                    front < 0.8 * 60.0 + 0.2 * luma3(layer.back) + 1.0,
                     "seam {seam}: front {front}"
                 );
             }
