@@ -44,6 +44,14 @@ pub(crate) struct EyeLayer {
     /// texture ([`HIGHLIGHT_SHARE`] of the way from the iris's mean to the white). The hidden top of an
     /// iris is never drawn from one.
     pub highlight: f32,
+    /// The skin a closing lid is drawn with where it covers more than its portrait shows: at
+    /// [`LID_SKIN_STEPS`] + 1 places along the lid (corner to corner), the colour at the fold and the
+    /// lit lid's ([`EyeLayer::lid_skin`]).
+    pub lid_skin: Vec<[[f32; 3]; 2]>,
+    /// The fine grain (levels, the strongest channel) above which a sample of the skin above the fold
+    /// is an edge (a brow hair, a crease), not the skin's grain: a closing lid takes no grain from it
+    /// ([`EyeLayer::grain_edge`]).
+    pub grain_edge: f32,
 }
 
 impl EyeLayer {
@@ -150,6 +158,8 @@ impl EyeLayer {
             iris_colour,
             lashes: 1.0,
             highlight,
+            lid_skin: Vec::new(),
+            grain_edge: LID_GRAIN,
         };
         let tex = Texture {
             width: w,
@@ -158,6 +168,8 @@ impl EyeLayer {
             px: &[],
         };
         layer.lashes = layer.lash_thickness(&tex, lash_reach(layer.frame.width));
+        layer.lid_skin = layer.lid_skin(&tex);
+        layer.grain_edge = layer.grain_edge(&tex);
         layer
     }
 
@@ -251,18 +263,7 @@ impl EyeLayer {
                         let smooth = 1.0 - smoothstep(MIN_LID_STRETCH, SMOOTH_LID_STRETCH, natural);
                         if smooth > 0.0 {
                             let t = smoothstep(ft, lt - lashes, v);
-                            let mean_at = |vv: f32| {
-                                let mut c = [0f32; 3];
-                                for k in -2..=2 {
-                                    let p = self.frame.world(u + 0.03 * k as f32, vv);
-                                    let px = tex.sample(p[0], p[1]);
-                                    for j in 0..3 {
-                                        c[j] += px[j] as f32 / 5.0;
-                                    }
-                                }
-                                c
-                            };
-                            let (top, bottom) = (mean_at(fs), mean_at(ls - lashes - 0.5));
+                            let [top, bottom] = self.lid_skin_at(u);
                             let grain = self.lid_grain(tex, u, fs, v - ft, lash);
                             let mut c = stretched;
                             for j in 0..3 {
@@ -592,6 +593,11 @@ const LID_FEATHER: f32 = 0.2;
 const LID_CORNER_FEATHER: f32 = 0.12;
 /// The largest grain (levels) a closing lid's smooth skin takes from the skin above the fold.
 const LID_GRAIN: f32 = 14.0;
+/// How many times the skin's median grain a sample's grain must exceed to be an edge
+/// ([`EyeLayer::grain_edge`]).
+const GRAIN_EDGE_TIMES: f32 = 3.0;
+/// How many steps along the lid [`EyeLayer::lid_skin`] is measured at.
+const LID_SKIN_STEPS: usize = 16;
 
 /// The deepest run of eyeball (pixels, down a column of the eye) between a risen lid's lash band and
 /// the iris's top that is drawn as the lash band's end, not as white (fully up to half of it:
@@ -635,7 +641,88 @@ impl EyeLayer {
         let period = lash.max(2.0);
         let m = depth.max(0.0) % (2.0 * period);
         let up = if m < period { m } else { 2.0 * period - m };
-        grain_at(tex, self.frame.world(u, fold - up), LID_GRAIN)
+        let g = grain_at(tex, self.frame.world(u, fold - up), 255.0);
+        if g.iter().any(|c| c.abs() > self.grain_edge) {
+            [0.0; 3]
+        } else {
+            g.map(|c| c.clamp(-LID_GRAIN, LID_GRAIN))
+        }
+    }
+
+    /// The mean colour of the portrait across 5 places along the lid around `u` (0.03 of the eye's
+    /// width apart), `v` pixels from the corners' line.
+    fn mean_along(&self, tex: &Texture<'_>, u: f32, v: f32) -> [f32; 3] {
+        let mut c = [0f32; 3];
+        for k in -2..=2 {
+            let p = self.frame.world(u + 0.03 * k as f32, v);
+            let px = tex.sample(p[0], p[1]);
+            for j in 0..3 {
+                c[j] += px[j] as f32 / 5.0;
+            }
+        }
+        c
+    }
+
+    /// The skin a closing lid is drawn with where it covers more than the portrait shows
+    /// ([`EyeLayer::lid_skin`]): at each place along the lid, the colour at the fold (where the face
+    /// around continues it) and the lit lid's, the lightest row between the lashes and the fold. The
+    /// lid closed over the eyeball catches the light like the lid the portrait shows; the row just above
+    /// the lashes was a painted crease or the lash line itself on a cartoon's thick lashes (the closed
+    /// lid a brown patch).
+    fn lid_skin(&self, tex: &Texture<'_>) -> Vec<[[f32; 3]; 2]> {
+        (0..=LID_SKIN_STEPS)
+            .map(|k| {
+                let u = k as f32 / LID_SKIN_STEPS as f32;
+                let (ls, fs) = (interp_y(&self.lid, u), interp_y(&self.fold, u));
+                let mut v = ls - self.lashes - 0.5;
+                let mut lit = self.mean_along(tex, u, v);
+                while v - 1.0 > fs {
+                    v -= 1.0;
+                    let c = self.mean_along(tex, u, v);
+                    if luma3(c) > luma3(lit) {
+                        lit = c;
+                    }
+                }
+                [self.mean_along(tex, u, fs), lit]
+            })
+            .collect()
+    }
+
+    /// [`EyeLayer::lid_skin`] at `u`, interpolated between its places.
+    fn lid_skin_at(&self, u: f32) -> [[f32; 3]; 2] {
+        let n = self.lid_skin.len().saturating_sub(1);
+        if n == 0 {
+            return [self.sclera; 2];
+        }
+        let x = u.clamp(0.0, 1.0) * n as f32;
+        let i = (x as usize).min(n - 1);
+        let (a, b) = (self.lid_skin[i], self.lid_skin[i + 1]);
+        let t = x - i as f32;
+        [mix3(a[0], b[0], t), mix3(a[1], b[1], t)]
+    }
+
+    /// The grain above which a sample of the skin above the fold is an edge ([`EyeLayer::grain_edge`]):
+    /// [`GRAIN_EDGE_TIMES`] the median grain (the strongest channel) of the skin above the fold and of
+    /// the cheek under the eye as many pixels deep, within 3 and [`LID_GRAIN`] levels. A cartoon's
+    /// smooth skin under a hairy brow gave the closed lid the brow's strands (the skin above the fold
+    /// alone, mostly brow there, set the edge above them).
+    fn grain_edge(&self, tex: &Texture<'_>) -> f32 {
+        let period = lash_reach(self.frame.width).max(2.0);
+        let mut g: Vec<f32> = Vec::new();
+        for k in 3..=17 {
+            let u = k as f32 / 20.0;
+            let (fs, lo) = (interp_y(&self.fold, u), interp_y(&self.lower, u));
+            let mut d = 0.0;
+            while d <= period {
+                for v in [fs - d, lo + period + d] {
+                    let c = grain_at(tex, self.frame.world(u, v), 255.0);
+                    g.push(c.iter().fold(0f32, |m, v| m.max(v.abs())));
+                }
+                d += 1.0;
+            }
+        }
+        g.sort_by(f32::total_cmp);
+        (GRAIN_EDGE_TIMES * g[g.len() / 2]).clamp(3.0, LID_GRAIN)
     }
 
     /// How thick the portrait's dark band at its upper lid edge (lashes, lash shadow) is, in pixels, at
