@@ -414,6 +414,23 @@ pub fn leave_out_mouth_content(found: &mut Vec<Artefact>, opening: &[[f32; 2]], 
     });
 }
 
+/// Leaves out of `found` the seams that are a closed eye's lash line: `eye` is the contour of an eye
+/// whose lids meet (frame pixels; a thin polygon along the lid line). A closed eye shows one dark line
+/// of lashes from corner to corner, drawn on purpose (a closed eye drawn without it reads as open, to a
+/// viewer and to a tracker); it is not in the neutral frame, thin and dark, which is what a seam looks
+/// like. A seam counts as that line when its centre lies inside `eye` or within `slack` pixels of its
+/// edge (the line's half-thickness and a pixel). Specks and broken lines there still count, and so does
+/// a seam anywhere else.
+pub fn leave_out_closed_lash_line(found: &mut Vec<Artefact>, eye: &[[f32; 2]], slack: f32) {
+    if eye.len() < 3 {
+        return;
+    }
+    found.retain(|a| {
+        let c = a.centre();
+        a.kind != ArtefactKind::Seam || !(in_polygon(eye, c) || distance_to_polygon(eye, c) <= slack)
+    });
+}
+
 /// The distance from `p` to the nearest edge of the closed polygon `poly`.
 fn distance_to_polygon(poly: &[[f32; 2]], p: [f32; 2]) -> f32 {
     let n = poly.len();
