@@ -975,7 +975,10 @@ fn a_closing_lid_takes_no_streaks_from_the_brow_above_it() {
                 m.cheek[2],
                 lid / cheek
             );
-            assert!(m.lid[2] > 100.0 && m.cheek[2] > 100.0, "{name} eye {side}: too few pixels");
+            assert!(
+                m.lid[2] > 100.0 && m.cheek[2] > 100.0,
+                "{name} eye {side}: too few pixels"
+            );
             if lid > 2.1 * cheek {
                 failures.push(format!("{name} eye {side}: {:.1}x", lid / cheek));
             }
@@ -985,7 +988,13 @@ fn a_closing_lid_takes_no_streaks_from_the_brow_above_it() {
             }
         }
     }
-    contact_sheet_cols(&crops, 192, 192, 4, &out_dir().join("cartoon_closed_lids.png"));
+    contact_sheet_cols(
+        &crops,
+        192,
+        192,
+        4,
+        &out_dir().join("cartoon_closed_lids.png"),
+    );
     assert!(
         failures.is_empty(),
         "closed lids streaked well beyond the skin's own grain: {failures:?}"

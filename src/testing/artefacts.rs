@@ -427,7 +427,8 @@ pub fn leave_out_closed_lash_line(found: &mut Vec<Artefact>, eye: &[[f32; 2]], s
     }
     found.retain(|a| {
         let c = a.centre();
-        a.kind != ArtefactKind::Seam || !(in_polygon(eye, c) || distance_to_polygon(eye, c) <= slack)
+        a.kind != ArtefactKind::Seam
+            || !(in_polygon(eye, c) || distance_to_polygon(eye, c) <= slack)
     });
 }
 
