@@ -404,14 +404,7 @@ pub fn find_artefacts_moved(
 /// still count (a dark seam between the lips of a smile is an artefact), and so does a broken line
 /// anywhere else.
 pub fn leave_out_mouth_content(found: &mut Vec<Artefact>, opening: &[[f32; 2]], slack: f32) {
-    if opening.len() < 3 {
-        return;
-    }
-    found.retain(|a| {
-        let c = a.centre();
-        a.kind != ArtefactKind::BrokenLine
-            || !(in_polygon(opening, c) || distance_to_polygon(opening, c) <= slack)
-    });
+    leave_out_near(found, ArtefactKind::BrokenLine, opening, slack);
 }
 
 /// Leaves out of `found` the seams that are a closed eye's lash line: `eye` is the contour of an eye
@@ -422,13 +415,18 @@ pub fn leave_out_mouth_content(found: &mut Vec<Artefact>, opening: &[[f32; 2]], 
 /// edge (the line's half-thickness and a pixel). Specks and broken lines there still count, and so does
 /// a seam anywhere else.
 pub fn leave_out_closed_lash_line(found: &mut Vec<Artefact>, eye: &[[f32; 2]], slack: f32) {
-    if eye.len() < 3 {
+    leave_out_near(found, ArtefactKind::Seam, eye, slack);
+}
+
+/// Leaves out of `found` the artefacts of `kind` centred inside `poly` or within `slack` pixels of its
+/// edge (nothing when `poly` has fewer than 3 points).
+fn leave_out_near(found: &mut Vec<Artefact>, kind: ArtefactKind, poly: &[[f32; 2]], slack: f32) {
+    if poly.len() < 3 {
         return;
     }
     found.retain(|a| {
         let c = a.centre();
-        a.kind != ArtefactKind::Seam
-            || !(in_polygon(eye, c) || distance_to_polygon(eye, c) <= slack)
+        a.kind != kind || !(in_polygon(poly, c) || distance_to_polygon(poly, c) <= slack)
     });
 }
 
