@@ -140,9 +140,7 @@ fn in_hull(hull: &[[f32; 2]], q: [f32; 2]) -> bool {
 /// mouth's width: its interior is the mouth layer's, judged on its own); empty when they (nearly) meet,
 /// so that a seam or speck between closed lips counts.
 fn open_mouth(points: &[[f32; 3]]) -> Vec<[f32; 2]> {
-    let d = |a: usize, b: usize| {
-        ((points[a][0] - points[b][0]).powi(2) + (points[a][1] - points[b][1]).powi(2)).sqrt()
-    };
+    let d = |a: usize, b: usize| apart(points, a, b);
     if d(13, 14) > 0.05 * d(78, 308) {
         INNER_LIPS
             .iter()
@@ -156,9 +154,7 @@ fn open_mouth(points: &[[f32; 3]]) -> Vec<[f32; 2]> {
 /// The mouth opening of a retargeted face whose lips are apart at all (more than a pixel and 1 % of the
 /// mouth's width: the mouth layer's interior, its teeth, shows between them); empty when they meet.
 fn parted_lips(points: &[[f32; 3]]) -> Vec<[f32; 2]> {
-    let d = |a: usize, b: usize| {
-        ((points[a][0] - points[b][0]).powi(2) + (points[a][1] - points[b][1]).powi(2)).sqrt()
-    };
+    let d = |a: usize, b: usize| apart(points, a, b);
     if d(13, 14) > (0.01 * d(78, 308)).max(1.0) {
         INNER_LIPS
             .iter()
@@ -173,9 +169,7 @@ fn parted_lips(points: &[[f32; 3]]) -> Vec<[f32; 2]> {
 /// of the eye's width apart at the middle), each with the slack around it that its lash line takes (the
 /// eye layer draws it 9 % of the eye's width thick, `LASH_LINE_HALF_WIDTH`, and a pixel).
 fn closed_eyes(points: &[[f32; 3]]) -> Vec<(Vec<[f32; 2]>, f32)> {
-    let d = |a: usize, b: usize| {
-        ((points[a][0] - points[b][0]).powi(2) + (points[a][1] - points[b][1]).powi(2)).sqrt()
-    };
+    let d = |a: usize, b: usize| apart(points, a, b);
     (0..2)
         .filter_map(|side| {
             let ring = eye_ring(side);
@@ -186,6 +180,11 @@ fn closed_eyes(points: &[[f32; 3]]) -> Vec<(Vec<[f32; 2]>, f32)> {
             })
         })
         .collect()
+}
+
+/// How far apart points `a` and `b` of `points` are, in frame pixels.
+fn apart(points: &[[f32; 3]], a: usize, b: usize) -> f32 {
+    (points[a][0] - points[b][0]).hypot(points[a][1] - points[b][1])
 }
 
 /// The face region of a rig: the landmarks' box grown by a tenth of its size on each side.
@@ -514,15 +513,20 @@ fn teeth_gaps_in_parted_lips_are_the_mouths_content_not_a_broken_line() {
     assert_eq!(count_by_kind(&closed)[1], 1);
 }
 
+/// The planted seam's pixels: a thin dark line, 1 px, slightly curved, 20 px long, on the cheek.
+fn seam_line(face: [u32; 4]) -> Vec<(i32, i32)> {
+    let (cx, cy) = at(face, 0.2, 0.66);
+    (0..20)
+        .map(|k| (cx + k, cy + (((k - 10) * (k - 10)) as f32 / 30.0) as i32))
+        .collect()
+}
+
 #[test]
 fn the_counter_finds_a_planted_seam() {
     let (neutral, w, h, face) = clean_demo();
     let mut frame = neutral.clone();
-    // A thin dark line, 1 px, slightly curved, 20 px long, on the cheek.
-    let (cx, cy) = at(face, 0.2, 0.66);
-    for k in 0..20 {
-        let y = cy + (((k - 10) * (k - 10)) as f32 / 30.0) as i32;
-        put(&mut frame, w, cx + k, y, [30, 15, 15]);
+    for (x, y) in seam_line(face) {
+        put(&mut frame, w, x, y, [30, 15, 15]);
     }
     let found = find_artefacts(&frame, &neutral, w, h, face);
     show(&frame, w, h, face, &found, "planted_seam");
@@ -532,26 +536,19 @@ fn the_counter_finds_a_planted_seam() {
 #[test]
 fn a_closed_eyes_lash_line_is_the_eyes_not_a_seam() {
     let (neutral, w, h, face) = clean_demo();
-    // A thin dark line, 1 px, slightly curved, 20 px long, on the cheek: a seam...
-    let (cx, cy) = at(face, 0.2, 0.66);
+    // The planted seam...
+    let line = seam_line(face);
     let mut frame = neutral.clone();
-    let line = |k: i32| (cx + k, cy + (((k - 10) * (k - 10)) as f32 / 30.0) as i32);
-    for k in 0..20 {
-        let (x, y) = line(k);
+    for &(x, y) in &line {
         put(&mut frame, w, x, y, [30, 15, 15]);
     }
     let found = find_artefacts(&frame, &neutral, w, h, face);
     assert_eq!(count_by_kind(&found), [0, 0, 1], "{found:?}");
     // ... unless it runs along a closed eye: a thin contour along the line, lids 1 px apart.
-    let eye: Vec<[f32; 2]> = (0..=20)
-        .map(|k| {
-            let (x, y) = line(k);
-            [x as f32, y as f32 - 0.5]
-        })
-        .chain((0..=20).rev().map(|k| {
-            let (x, y) = line(k);
-            [x as f32, y as f32 + 0.5]
-        }))
+    let eye: Vec<[f32; 2]> = line
+        .iter()
+        .map(|&(x, y)| [x as f32, y as f32 - 0.5])
+        .chain(line.iter().rev().map(|&(x, y)| [x as f32, y as f32 + 0.5]))
         .collect();
     let mut along = found.clone();
     leave_out_closed_lash_line(&mut along, &eye, 2.0);
@@ -562,7 +559,7 @@ fn a_closed_eyes_lash_line_is_the_eyes_not_a_seam() {
     leave_out_closed_lash_line(&mut elsewhere, &shifted, 2.0);
     assert_eq!(count_by_kind(&elsewhere), [0, 0, 1], "{elsewhere:?}");
     let mut speck = neutral.clone();
-    let (x, y) = line(10);
+    let (x, y) = line[10];
     for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
         put(&mut speck, w, x + dx, y + dy, [0, 0, 0]);
     }
