@@ -1,11 +1,14 @@
 //! The eye layer: what shows through the eye holes of the face mesh (sclera and iris, behind the lids),
-//! and the redrawn skin of a closing upper lid.
+//! and the redrawn skin of a closing upper lid ([`lid`]).
+
+mod lid;
 
 use super::geometry::{SegmentFrame, Similarity, hash, luma, luma3, mix3};
 use super::raster::Texture;
 use crate::math::{inside, polyline_y as interp_y, smoothstep};
 use crate::render::PortraitImage;
 use crate::rig::topology::{eye_fold, eye_ring};
+use lid::LID_GRAIN;
 
 fn bbox(poly: &[[f32; 2]], w: usize, h: usize) -> (usize, usize, usize, usize) {
     let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
@@ -45,7 +48,7 @@ pub(crate) struct EyeLayer {
     /// iris is never drawn from one.
     pub highlight: f32,
     /// The skin a closing lid is drawn with where it covers more than its portrait shows: at
-    /// [`LID_SKIN_STEPS`] + 1 places along the lid (corner to corner), the colour at the fold and the
+    /// [`lid::LID_SKIN_STEPS`] + 1 places along the lid (corner to corner), the colour at the fold and the
     /// lit lid's ([`EyeLayer::lid_skin`]).
     pub lid_skin: Vec<[[f32; 3]; 2]>,
     /// The fine grain (levels, the strongest channel) above which a sample of the skin above the fold
@@ -171,144 +174,6 @@ impl EyeLayer {
         layer.lid_skin = layer.lid_skin(&tex);
         layer.grain_edge = layer.grain_edge(&tex);
         layer
-    }
-
-    /// Redraws the lid skin of a closing upper lid: between the fold and the lid edge the skin is
-    /// stretched from the skin above the lashes, and the lashes keep their own thickness at the edge
-    /// (stretching the whole band smears the lash line over the closed eye; the thickness is measured,
-    /// `lash_thickness`: a fixed share of the eye's width copied a painting's lid crease onto
-    /// the lid edge). It fades in from the fold and from the corners. Where the lids (nearly)
-    /// meet, one dark lash line runs from corner to corner.
-    #[allow(clippy::too_many_arguments)]
-    pub fn draw_closing_lid(
-        &self,
-        tex: &Texture<'_>,
-        to_source: &Similarity,
-        target: &[[f32; 3]],
-        side: usize,
-        out: &mut [u8],
-        out_width: usize,
-        out_height: usize,
-    ) {
-        let (lid_t, fold_t) = lid_lines(&self.frame, target, side, |p| to_source.apply(p));
-        let closing = (1..10).any(|k| {
-            let u = k as f32 / 10.0;
-            interp_y(&lid_t, u) > interp_y(&self.lid, u) + 0.5
-        });
-        if !closing {
-            return;
-        }
-        let width = self.frame.width;
-        let lash = lash_reach(width);
-        let lashes = self.lashes;
-        // Where the lids meet, a closed eye shows one dark line of lashes from corner to corner; the
-        // stretched lid skin alone reads as a pale patch (to a viewer and to the tracker: a fully closed
-        // eye drawn without it was read as a quarter of a blink). Its colour is the darkest of the
-        // portrait's own upper lash line; it fades in as the lids meet.
-        let low_t = lower_line(&self.frame, target, side, |p| to_source.apply(p));
-        let half = (LASH_LINE_HALF_WIDTH * width).max(0.8);
-        let line_colour = {
-            let mut samples: Vec<[u8; 4]> = (1..10)
-                .map(|k| {
-                    let u = k as f32 / 10.0;
-                    let src = self.frame.world(u, interp_y(&self.lid, u) - 1.0);
-                    tex.sample(src[0], src[1])
-                })
-                .collect();
-            samples.sort_by(|a, b| luma(a).total_cmp(&luma(b)));
-            let mut c = [0f32; 3];
-            for p in &samples[..3] {
-                for k in 0..3 {
-                    c[k] += p[k] as f32 / 3.0 * LASH_LINE_SHADE;
-                }
-            }
-            c
-        };
-        // Target pixels to visit: around the target lid and fold.
-        // The lid skin between the fold and the lid edge is what covers the eye.
-        let pts: Vec<[f32; 2]> = eye_ring(side)
-            .iter()
-            .chain(eye_fold(side))
-            .map(|&i| [target[i][0], target[i][1]])
-            .collect();
-        let (x0, y0, x1, y1) = bbox(&pts, out_width, out_height);
-        for y in y0..=y1 {
-            for x in x0..=x1 {
-                let q = to_source.apply([x as f32 + 0.5, y as f32 + 0.5]);
-                let [u, v] = self.frame.local(q);
-                if !(0.0..=1.0).contains(&u) {
-                    continue;
-                }
-                let (lt, ft) = (interp_y(&lid_t, u), interp_y(&fold_t, u));
-                let (ls, fs) = (interp_y(&self.lid, u), interp_y(&self.fold, u));
-                let i = (y * out_width + x) * 4;
-                if !(v < ft || v > lt || lt <= ls + 0.25 || lt - ft < LID_MIN_BAND * lash) {
-                    // The skin above the lashes, stretched from the fold down; where the
-                    // portrait's fold lies close over its lashes (a painting's lid often has no fold
-                    // drawn) the stretch is limited, so the band comes from the skin above the fold
-                    // too: a few rows stretched over the whole lid read as vertical streaks.
-                    let natural = (ls - lashes - fs) / (lt - lashes - ft);
-                    let ratio = natural.max(MIN_LID_STRETCH);
-                    let colour = if v >= lt - lashes {
-                        let src = self.frame.world(u, ls - (lt - v));
-                        tex.sample(src[0], src[1])
-                    } else {
-                        let src = self.frame.world(u, ls - lashes - (lt - lashes - v) * ratio);
-                        let stretched = tex.sample(src[0], src[1]);
-                        // A lid stretched several times over (a thin band of skin above the
-                        // lashes) is drawn as smooth skin instead: from the skin at the fold, where
-                        // the face around continues it (no edge there), to the skin above the lashes,
-                        // each averaged along the lid (no streaks), with the fine grain of the skin
-                        // above the fold (a smooth lid read as a pasted patch on a textured face).
-                        let smooth = 1.0 - smoothstep(MIN_LID_STRETCH, SMOOTH_LID_STRETCH, natural);
-                        if smooth > 0.0 {
-                            let t = smoothstep(ft, lt - lashes, v);
-                            let [top, bottom] = self.lid_skin_at(u);
-                            let grain = self.lid_grain(tex, u, fs, v - ft, lash);
-                            let mut c = stretched;
-                            for j in 0..3 {
-                                let flat = top[j] + (bottom[j] - top[j]) * t;
-                                let value = flat + grain[j];
-                                c[j] = (stretched[j] as f32 * (1.0 - smooth) + value * smooth)
-                                    .round()
-                                    .clamp(0.0, 255.0) as u8;
-                            }
-                            c
-                        } else {
-                            stretched
-                        }
-                    };
-                    // Faded in along the lid from where it starts to close and its band is wide
-                    // enough to redraw: cut off there, the redrawn lid ended in a vertical edge
-                    // beside the warped skin towards the corners.
-                    let a = smoothstep(0.25, LID_FADE_DROP, lt - ls)
-                        * smoothstep(LID_MIN_BAND * lash, 2.0 * LID_MIN_BAND * lash, lt - ft)
-                        * smoothstep(ft - 0.5, ft + LID_FEATHER * (lt - ft), v)
-                        * away_from_corners(u);
-                    for k in 0..3 {
-                        out[i + k] =
-                            (out[i + k] as f32 * (1.0 - a) + colour[k] as f32 * a).round() as u8;
-                    }
-                }
-                // The lash line, where the lids (nearly) meet.
-                let d = (v - lt).abs();
-                if d >= half + 1.0 {
-                    continue;
-                }
-                let lo = interp_y(&low_t, u);
-                let closed = ((lt - ls) / (lo - ls).max(1.0)).clamp(0.0, 1.0);
-                if closed > 0.5 {
-                    let fade = smoothstep(0.5, 0.9, closed);
-                    let taper = smoothstep(0.0, 0.12, u) * smoothstep(0.0, 0.12, 1.0 - u);
-                    let cover = (half + 0.5 - d).clamp(0.0, 1.0);
-                    let a = fade * taper * cover;
-                    for k in 0..3 {
-                        out[i + k] =
-                            (out[i + k] as f32 * (1.0 - a) + line_colour[k] * a).round() as u8;
-                    }
-                }
-            }
-        }
     }
 
     /// Where the target's lids are, mapped back into the portrait by `to_source`, in the eye's frame:
@@ -579,25 +444,9 @@ fn lash_reach(width: f32) -> f32 {
     (0.18 * width).max(1.0)
 }
 
-/// A closing lid is redrawn where its band from the fold to the lid edge is at least this many lash
-/// bands ([`EyeLayer::draw_closing_lid`]), faded in up to twice that.
-const LID_MIN_BAND: f32 = 1.2;
-/// Over how far a closing lid's drop (pixels below the portrait's lid edge) its redrawn skin fades in.
-const LID_FADE_DROP: f32 = 3.0;
-
-/// The top share of a closing lid's redrawn band over which it fades in from the skin warped there
-/// (no edge at the fold).
-const LID_FEATHER: f32 = 0.2;
 /// Over how much of the eye's width (from each corner) a closing lid's redrawn skin fades in from the
 /// corner's own skin (no vertical edge at the corner).
 const LID_CORNER_FEATHER: f32 = 0.12;
-/// The largest grain (levels) a closing lid's smooth skin takes from the skin above the fold.
-const LID_GRAIN: f32 = 14.0;
-/// How many times the skin's median grain a sample's grain must exceed to be an edge
-/// ([`EyeLayer::grain_edge`]).
-const GRAIN_EDGE_TIMES: f32 = 3.0;
-/// How many steps along the lid [`EyeLayer::lid_skin`] is measured at.
-const LID_SKIN_STEPS: usize = 16;
 
 /// The deepest run of eyeball (pixels, down a column of the eye) between a risen lid's lash band and
 /// the iris's top that is drawn as the lash band's end, not as white (fully up to half of it:
@@ -633,124 +482,6 @@ const ACROSS_CORNER: [f32; 2] = [0.04, 0.14];
 const SCLERA_FROM: f32 = 1.3;
 
 impl EyeLayer {
-    /// The fine grain of the portrait's skin above the fold for a point `depth` pixels below the target
-    /// fold at `u`: the skin there mirrored about the fold (`fold`, the portrait's fold at `u`), back and
-    /// forth within a lash band's height, so it runs on from the skin above the fold without repeating
-    /// a distant brow; only its detail (the sample less the mean of its neighbours), clamped.
-    fn lid_grain(&self, tex: &Texture<'_>, u: f32, fold: f32, depth: f32, lash: f32) -> [f32; 3] {
-        let period = lash.max(2.0);
-        let m = depth.max(0.0) % (2.0 * period);
-        let up = if m < period { m } else { 2.0 * period - m };
-        let g = grain_at(tex, self.frame.world(u, fold - up), 255.0);
-        if g.iter().any(|c| c.abs() > self.grain_edge) {
-            [0.0; 3]
-        } else {
-            g.map(|c| c.clamp(-LID_GRAIN, LID_GRAIN))
-        }
-    }
-
-    /// The mean colour of the portrait across 5 places along the lid around `u` (0.03 of the eye's
-    /// width apart), `v` pixels from the corners' line.
-    fn mean_along(&self, tex: &Texture<'_>, u: f32, v: f32) -> [f32; 3] {
-        let mut c = [0f32; 3];
-        for k in -2..=2 {
-            let p = self.frame.world(u + 0.03 * k as f32, v);
-            let px = tex.sample(p[0], p[1]);
-            for j in 0..3 {
-                c[j] += px[j] as f32 / 5.0;
-            }
-        }
-        c
-    }
-
-    /// The skin a closing lid is drawn with where it covers more than the portrait shows
-    /// ([`EyeLayer::lid_skin`]): at each place along the lid, the colour at the fold (where the face
-    /// around continues it) and the lit lid's, the lightest row between the lashes and the fold. The
-    /// lid closed over the eyeball catches the light like the lid the portrait shows; the row just above
-    /// the lashes was a painted crease or the lash line itself on a cartoon's thick lashes (the closed
-    /// lid a brown patch).
-    fn lid_skin(&self, tex: &Texture<'_>) -> Vec<[[f32; 3]; 2]> {
-        (0..=LID_SKIN_STEPS)
-            .map(|k| {
-                let u = k as f32 / LID_SKIN_STEPS as f32;
-                let (ls, fs) = (interp_y(&self.lid, u), interp_y(&self.fold, u));
-                let mut v = ls - self.lashes - 0.5;
-                let mut lit = self.mean_along(tex, u, v);
-                while v - 1.0 > fs {
-                    v -= 1.0;
-                    let c = self.mean_along(tex, u, v);
-                    if luma3(c) > luma3(lit) {
-                        lit = c;
-                    }
-                }
-                [self.mean_along(tex, u, fs), lit]
-            })
-            .collect()
-    }
-
-    /// [`EyeLayer::lid_skin`] at `u`, interpolated between its places.
-    fn lid_skin_at(&self, u: f32) -> [[f32; 3]; 2] {
-        let n = self.lid_skin.len().saturating_sub(1);
-        if n == 0 {
-            return [self.sclera; 2];
-        }
-        let x = u.clamp(0.0, 1.0) * n as f32;
-        let i = (x as usize).min(n - 1);
-        let (a, b) = (self.lid_skin[i], self.lid_skin[i + 1]);
-        let t = x - i as f32;
-        [mix3(a[0], b[0], t), mix3(a[1], b[1], t)]
-    }
-
-    /// The grain above which a sample of the skin above the fold is an edge ([`EyeLayer::grain_edge`]):
-    /// [`GRAIN_EDGE_TIMES`] the median grain (the strongest channel) of the skin above the fold and of
-    /// the cheek under the eye as many pixels deep, within 3 and [`LID_GRAIN`] levels. A cartoon's
-    /// smooth skin under a hairy brow gave the closed lid the brow's strands (the skin above the fold
-    /// alone, mostly brow there, set the edge above them).
-    fn grain_edge(&self, tex: &Texture<'_>) -> f32 {
-        let period = lash_reach(self.frame.width).max(2.0);
-        let mut g: Vec<f32> = Vec::new();
-        for k in 3..=17 {
-            let u = k as f32 / 20.0;
-            let (fs, lo) = (interp_y(&self.fold, u), interp_y(&self.lower, u));
-            let mut d = 0.0;
-            while d <= period {
-                for v in [fs - d, lo + period + d] {
-                    let c = grain_at(tex, self.frame.world(u, v), 255.0);
-                    g.push(c.iter().fold(0f32, |m, v| m.max(v.abs())));
-                }
-                d += 1.0;
-            }
-        }
-        g.sort_by(f32::total_cmp);
-        (GRAIN_EDGE_TIMES * g[g.len() / 2]).clamp(3.0, LID_GRAIN)
-    }
-
-    /// How thick the portrait's dark band at its upper lid edge (lashes, lash shadow) is, in pixels, at
-    /// most `reach`: the median over the middle of the lid of how far above the lid edge the portrait
-    /// first reaches 60 % of the way from the darkest to the brightest luma within `reach`. A painted
-    /// lid with no lashes drawn (Mona Lisa's light lid margin) gives about a pixel; the demo's 5.
-    fn lash_thickness(&self, tex: &Texture<'_>, reach: f32) -> f32 {
-        let n = reach.ceil().max(1.0) as usize;
-        let mut ks: Vec<f32> = [0.3, 0.4, 0.5, 0.6, 0.7]
-            .iter()
-            .map(|&u| {
-                let edge = interp_y(&self.lid, u);
-                let profile: Vec<f32> = (0..=n)
-                    .map(|k| {
-                        let p = self.frame.world(u, edge - k as f32);
-                        luma(&tex.sample(p[0], p[1]))
-                    })
-                    .collect();
-                let lo = profile.iter().copied().fold(f32::MAX, f32::min);
-                let hi = profile.iter().copied().fold(f32::MIN, f32::max);
-                let threshold = lo + 0.6 * (hi - lo);
-                profile.iter().position(|&l| l >= threshold).unwrap_or(n) as f32
-            })
-            .collect();
-        ks.sort_by(f32::total_cmp);
-        ks[2].clamp(1.0, reach)
-    }
-
     /// What shows at `q`, a point of the portrait's iris disc that the moved iris has left: the portrait
     /// beside the disc on both sides (at [`SCLERA_FROM`] radii from its centre on `q`'s row), at the
     /// same place between the lids (white, lash line or lid shadow, whatever is there), blended by where
@@ -905,19 +636,6 @@ const UPPER_LASH_BAND: f32 = 0.1;
 const EYEBALL_SHADOW: f32 = 0.75;
 /// Over how much of the lid's rise (from the lashes down) that shadow lightens to none.
 const EYEBALL_SHADOW_DEPTH: f32 = 0.6;
-/// The least of the lid skin's source band over the band it covers on a closing lid (1: the skin moves
-/// down unstretched).
-const MIN_LID_STRETCH: f32 = 0.3;
-/// Below this share of source band over covered band a closing lid's skin turns from the stretched band
-/// into smooth skin between the fold's colour and the lid's (fully at [`MIN_LID_STRETCH`]).
-const SMOOTH_LID_STRETCH: f32 = 1.0;
-/// Half the thickness of a closed eye's lash line, in eye widths (corner to corner). At 0.035 and a shade
-/// of 0.85 Face Mesh V2 read Mona Lisa's closed eyes as blinks at r 0.72/0.71 in tests/round_trip.rs (her
-/// painted lash line is faint); 0.045 and 0.5: 0.79/0.75; 0.045 and 0.3 (0.80/0.76) drew the demo's lash
-/// line as black eyeliner.
-const LASH_LINE_HALF_WIDTH: f32 = 0.045;
-/// The lash line's colour: the darkest of the portrait's upper lash line, times this.
-const LASH_LINE_SHADE: f32 = 0.5;
 
 /// The lower lid edge (corners included) of one eye of `points`, mapped by `map`, in `frame`'s
 /// coordinates, sorted by u.
