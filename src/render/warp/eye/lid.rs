@@ -68,6 +68,11 @@ impl EyeLayer {
             .map(|&i| [target[i][0], target[i][1]])
             .collect();
         let (x0, y0, x1, y1) = bbox(&pts, out_width, out_height);
+        let bw = x1 + 1 - x0;
+        // What each pixel of the box gets: the redrawn lid (its colour, how much of it, and whether it
+        // is skin rather than the lash band) and the lash line; drawn once the lid's ends are matched
+        // to the skin beside them.
+        let mut px = vec![LidPixel::default(); bw * (y1 + 1 - y0)];
         for y in y0..=y1 {
             for x in x0..=x1 {
                 let q = to_source.apply([x as f32 + 0.5, y as f32 + 0.5]);
@@ -77,7 +82,7 @@ impl EyeLayer {
                 }
                 let (lt, ft) = (interp_y(&lid_t, u), interp_y(&fold_t, u));
                 let (ls, fs) = (interp_y(&self.lid, u), interp_y(&self.fold, u));
-                let i = (y * out_width + x) * 4;
+                let p = &mut px[(y - y0) * bw + x - x0];
                 if !(v < ft || v > lt || lt <= ls + 0.25 || lt - ft < LID_MIN_BAND * lash) {
                     // The skin above the lashes, stretched from the fold down; where the
                     // portrait's fold lies close over its lashes (a painting's lid often has no fold
@@ -85,7 +90,8 @@ impl EyeLayer {
                     // too: a few rows stretched over the whole lid read as vertical streaks.
                     let natural = (ls - lashes - fs) / (lt - lashes - ft);
                     let ratio = natural.max(MIN_LID_STRETCH);
-                    let colour = if v >= lt - lashes {
+                    p.skin = v < lt - lashes;
+                    let c = if !p.skin {
                         let src = self.frame.world(u, ls - (lt - v));
                         tex.sample(src[0], src[1])
                     } else {
@@ -114,17 +120,14 @@ impl EyeLayer {
                             stretched
                         }
                     };
+                    p.colour = [c[0], c[1], c[2]].map(f32::from);
                     // Faded in along the lid from where it starts to close and its band is wide
                     // enough to redraw: cut off there, the redrawn lid ended in a vertical edge
                     // beside the warped skin towards the corners.
-                    let a = smoothstep(0.25, LID_FADE_DROP, lt - ls)
+                    p.alpha = smoothstep(0.25, LID_FADE_DROP, lt - ls)
                         * smoothstep(LID_MIN_BAND * lash, 2.0 * LID_MIN_BAND * lash, lt - ft)
                         * smoothstep(ft - 0.5, ft + LID_FEATHER * (lt - ft), v)
                         * away_from_corners(u);
-                    for k in 0..3 {
-                        out[i + k] =
-                            (out[i + k] as f32 * (1.0 - a) + colour[k] as f32 * a).round() as u8;
-                    }
                 }
                 // The lash line, where the lids (nearly) meet.
                 let d = (v - lt).abs();
@@ -137,10 +140,33 @@ impl EyeLayer {
                     let fade = smoothstep(0.5, 0.9, closed);
                     let taper = smoothstep(0.0, 0.12, u) * smoothstep(0.0, 0.12, 1.0 - u);
                     let cover = (half + 0.5 - d).clamp(0.0, 1.0);
-                    let a = fade * taper * cover;
+                    p.line = fade * taper * cover;
+                }
+            }
+        }
+        let ends = matched_ends(&px, bw, |x, y| {
+            let i = ((y0 + y) * out_width + x0 + x) * 4;
+            [out[i], out[i + 1], out[i + 2]].map(f32::from)
+        });
+        for (r, row) in px.chunks(bw).enumerate() {
+            let run = ends[r];
+            for (c, p) in row.iter().enumerate() {
+                let i = ((y0 + r) * out_width + x0 + c) * 4;
+                if p.alpha > 0.0 {
+                    let offset = match run {
+                        Some(e) if p.skin => e.offset(c),
+                        _ => [0.0; 3],
+                    };
                     for k in 0..3 {
+                        let colour = (p.colour[k] + offset[k]).clamp(0.0, 255.0);
                         out[i + k] =
-                            (out[i + k] as f32 * (1.0 - a) + line_colour[k] * a).round() as u8;
+                            (out[i + k] as f32 * (1.0 - p.alpha) + colour * p.alpha).round() as u8;
+                    }
+                }
+                if p.line > 0.0 {
+                    for k in 0..3 {
+                        out[i + k] = (out[i + k] as f32 * (1.0 - p.line) + line_colour[k] * p.line)
+                            .round() as u8;
                     }
                 }
             }
@@ -297,3 +323,105 @@ const SMOOTH_LID_STRETCH: f32 = 1.0;
 const LASH_LINE_HALF_WIDTH: f32 = 0.045;
 /// The lash line's colour: the darkest of the portrait's upper lash line, times this.
 const LASH_LINE_SHADE: f32 = 0.5;
+
+/// What [`EyeLayer::draw_closing_lid`] draws at one pixel: the redrawn lid's colour and how much of it
+/// (0: none), whether that is the lid's skin (not its lash band), and how much of the lash line.
+#[derive(Clone, Copy, Debug, Default)]
+struct LidPixel {
+    colour: [f32; 3],
+    alpha: f32,
+    skin: bool,
+    line: f32,
+}
+
+/// Where one row of a closing lid's redrawn skin begins and ends (box columns), and what its colour
+/// there must gain to match the skin it fades into ([`matched_ends`]).
+#[derive(Clone, Copy, Debug)]
+struct RowEnds {
+    from: usize,
+    to: usize,
+    left: [f32; 3],
+    right: [f32; 3],
+}
+
+impl RowEnds {
+    /// The offset at column `c`: each end's, fading out towards the middle over [`END_MATCH_REACH`] of
+    /// the row (the middle keeps the lit lid's colour).
+    fn offset(&self, c: usize) -> [f32; 3] {
+        let len = (self.to - self.from).max(1) as f32;
+        let t = ((c as f32 - self.from as f32) / len).clamp(0.0, 1.0);
+        let (wl, wr) = (
+            1.0 - smoothstep(0.0, END_MATCH_REACH, t),
+            1.0 - smoothstep(0.0, END_MATCH_REACH, 1.0 - t),
+        );
+        std::array::from_fn(|k| self.left[k] * wl + self.right[k] * wr)
+    }
+}
+
+/// Per row of the box (`px`, `bw` columns), where the redrawn lid skin begins and ends, and how far its
+/// colour at each end is from what lies under it (`under`: the warped face, box coordinates): one
+/// offset per end of the eye, the median over its rows (each channel), so that an end row lying on a
+/// lash, a crease or a drawn corner white does not streak the lid. A closing lid drawn in its lit
+/// colour met the skin beside it, darker in the shadow of the socket on a photo, in a light vertical
+/// mark at each end; its ends now take that skin's colour and its middle keeps its own (a
+/// boundary-matched blend along the rows).
+fn matched_ends(
+    px: &[LidPixel],
+    bw: usize,
+    under: impl Fn(usize, usize) -> [f32; 3],
+) -> Vec<Option<RowEnds>> {
+    let runs: Vec<Option<(usize, usize)>> = px
+        .chunks(bw)
+        .map(|row| {
+            let mut cols = (0..bw).filter(|&c| row[c].skin && row[c].alpha > END_ALPHA);
+            let from = cols.next()?;
+            let to = cols.last()?;
+            (to + 1 >= from + 2 * END_SAMPLES).then_some((from, to))
+        })
+        .collect();
+    let mut gaps: [[Vec<f32>; 3]; 2] = Default::default();
+    for (r, run) in runs.iter().enumerate() {
+        let Some((from, to)) = *run else { continue };
+        for (end, cols) in [from..from + END_SAMPLES, to + 1 - END_SAMPLES..to + 1]
+            .into_iter()
+            .enumerate()
+        {
+            for c in cols {
+                let (below, p) = (under(c, r), px[r * bw + c]);
+                for k in 0..3 {
+                    gaps[end][k].push(below[k] - p.colour[k]);
+                }
+            }
+        }
+    }
+    let median = |v: &mut Vec<f32>| {
+        if v.is_empty() {
+            return 0.0;
+        }
+        v.sort_by(f32::total_cmp);
+        v[v.len() / 2].clamp(-END_MATCH_MAX, END_MATCH_MAX)
+    };
+    let [mut l, mut r] = gaps;
+    let left = [0, 1, 2].map(|k| median(&mut l[k]));
+    let right = [0, 1, 2].map(|k| median(&mut r[k]));
+    runs.iter()
+        .map(|run| {
+            run.map(|(from, to)| RowEnds {
+                from,
+                to,
+                left,
+                right,
+            })
+        })
+        .collect()
+}
+
+/// A pixel of a closing lid's redrawn skin counts towards its row's ends where it is drawn at least this
+/// much ([`matched_ends`]).
+const END_ALPHA: f32 = 0.05;
+/// How many pixels at each end of a row give its end's colour.
+const END_SAMPLES: usize = 2;
+/// Over which share of a row, from each end, the end's colour match fades out.
+const END_MATCH_REACH: f32 = 0.6;
+/// The most (levels) a closing lid's colour is moved at its ends.
+const END_MATCH_MAX: f32 = 48.0;
