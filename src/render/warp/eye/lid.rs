@@ -375,7 +375,7 @@ fn matched_ends(
         .map(|row| {
             let mut cols = (0..bw).filter(|&c| row[c].skin && row[c].alpha > END_ALPHA);
             let from = cols.next()?;
-            let to = cols.last()?;
+            let to = cols.next_back()?;
             (to + 1 >= from + 2 * END_SAMPLES).then_some((from, to))
         })
         .collect();
