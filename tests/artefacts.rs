@@ -844,7 +844,10 @@ const TODAY: &[(&str, [usize; 3])] = &[
     // 1 -> 2 on 2026-12-05: the iris's top a risen lid uncovers is taken from the iris nearer its
     // centre, not mirrored from its lit bottom (a pale arc under the lashes on the demo's raised brows
     // and wide eyes); the counter then finds a short line at her eye's outer corner in surprise 1.2 s.
-    ("aflw2000_00050", [0, 2, 0]),
+    // 2 -> 1 on 2026-12-06: a lid risen by a pixel moves its whole lash band (it moved a share of it,
+    // growing with the rise, and the eyeball under it was taken from inside the rest of the band: two
+    // dark dashes over the iris in surprise 1.6 s).
+    ("aflw2000_00050", [0, 1, 0]),
     // Einstein: 2 -> 1 on 2026-12-03 (with the stronger stretch and lower-lip shapes his talk-clip lip
     // wrinkle is no longer found), 1 -> 0 on 2026-12-05 (his mouth, open at rest, parting by a sliver
     // in surprise stretches its own opening instead of drawing a one-pixel line of cavity under it).

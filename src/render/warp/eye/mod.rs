@@ -400,10 +400,7 @@ impl EyeLayer {
         let upper = interp_y(&self.lid, u);
         let risen = interp_y(&lids[0], u);
         let raised = upper - risen;
-        (raised > 0.25).then(|| {
-            let band = UPPER_LASH_BAND * self.frame.width * smoothstep(0.25, 1.5, raised);
-            (upper, risen, band)
-        })
+        (raised > 0.25).then_some((upper, risen, UPPER_LASH_BAND * self.frame.width))
     }
 
     /// How much of the portrait point `q` (the iris moved to `centre`) is a sliver of eyeball a risen
