@@ -236,9 +236,7 @@ fn blink_closes_the_eyes_in_the_rendered_frame() {
     for path in all_portraits() {
         let (p, head) = face_portrait(&tracker, &path, 512);
         let (open, _) = measure(&tracker, &p, &p.rgba);
-        let face = FaceFrame::neutral()
-            .with_expression(Expression::EyeBlinkLeft, 1.0)
-            .with_expression(Expression::EyeBlinkRight, 1.0);
+        let face = eyes_closed();
         let out = render(&head, &p, &face);
         // Only the demo's figure is asserted; on the others the older tracker may not find a face
         // with both eyes closed at all (Van Gogh's, seen whole: printed).
@@ -846,6 +844,13 @@ impl ClosedLid {
     }
 }
 
+/// Both eyes closed (eyeBlinkLeft and eyeBlinkRight at 1).
+fn eyes_closed() -> FaceFrame {
+    FaceFrame::neutral()
+        .with_expression(Expression::EyeBlinkLeft, 1.0)
+        .with_expression(Expression::EyeBlinkRight, 1.0)
+}
+
 fn closed_lid_texture(out: &[u8], w: usize, t: &[[f32; 3]], side: usize) -> ClosedLid {
     use bevy_talking_head::rig::topology::{eye_fold, eye_ring};
     let luma = |x: usize, y: usize| luma_at(out, w, x, y);
@@ -906,9 +911,7 @@ fn a_thin_lid_closes_as_skin_with_its_grain_without_streaks() {
     };
     let (p, head) = face_portrait(&tracker, &dir.join("mona_lisa.jpg"), 512);
     let w = p.width as usize;
-    let face = FaceFrame::neutral()
-        .with_expression(Expression::EyeBlinkLeft, 1.0)
-        .with_expression(Expression::EyeBlinkRight, 1.0);
+    let face = eyes_closed();
     let out = render(&head, &p, &face);
     let t = head.retarget(&face).points;
     let mut crops = Vec::new();
@@ -957,9 +960,7 @@ fn a_closing_lid_takes_no_streaks_from_the_brow_above_it() {
         eprintln!("no shared test data: skipped");
         return;
     };
-    let face = FaceFrame::neutral()
-        .with_expression(Expression::EyeBlinkLeft, 1.0)
-        .with_expression(Expression::EyeBlinkRight, 1.0);
+    let face = eyes_closed();
     let mut crops = Vec::new();
     let mut failures = Vec::new();
     for name in ["stylized/cartoon_boy.jpg", "faces/aflw2000_00050.jpg"] {
@@ -1050,9 +1051,7 @@ fn a_closed_lid_takes_the_skin_colour_at_its_ends() {
     use bevy_talking_head::rig::topology::eye_ring;
     let tracker = common::tracker();
     let (p, head) = face_portrait(&tracker, &demo(), 512);
-    let face = FaceFrame::neutral()
-        .with_expression(Expression::EyeBlinkLeft, 1.0)
-        .with_expression(Expression::EyeBlinkRight, 1.0);
+    let face = eyes_closed();
     let out = render(&head, &p, &face);
     let t = head.retarget(&face).points;
     let mut crops = Vec::new();
