@@ -297,6 +297,10 @@ fn chroma_scaled(c: [f32; 3], grey: f32, colour: f32) -> [f32; 3] {
 
 /// Where the teeth of a row divide in a front view, from the midline to the corner (`x`: 0..1 across
 /// half the mouth): incisors, canine, premolars, narrower as the arch turns away.
+/// The lightest the back of an open mouth is, as a share of the lips' luma ([`MouthLayer::new`]; the
+/// painted portraits' own darks give 0.28-0.30).
+const BACK_OF_LIPS: f32 = 0.3;
+
 const UPPER_TEETH: [f32; 7] = [0.0, 0.32, 0.57, 0.78, 0.93, 1.05, 1.15];
 const LOWER_TEETH: [f32; 7] = [0.0, 0.2, 0.39, 0.58, 0.74, 0.88, 1.0];
 
@@ -431,6 +435,18 @@ impl MouthLayer {
         // The cavity: its lit front the seam's colour (no darker than the lips in shade), its back the
         // picture's own darks, warmed by the lips.
         let back = mix3(dark.map(|v| v * 0.8), lip.map(|v| v * 0.22), 0.4);
+        // However light the picture's darks (a high-key photo, Einstein's: 0.44 of the lips' luma), the
+        // back of a mouth is no lighter than `BACK_OF_LIPS` of the lips: it gets little light. Lighter, the
+        // cavity read as a flat grey box, its back hardly darker than its lit front.
+        let back = {
+            let cap = BACK_OF_LIPS * luma3(lip);
+            let l = luma3(back);
+            if l > cap {
+                back.map(|v| v * cap / l)
+            } else {
+                back
+            }
+        };
         // A seam hardly darker than the lips is not the mouth's shadow (a moustache over the lips,
         // Einstein's: 0.87 of the lips' luma; a painter's light stroke, van Gogh's: 0.85): the front
         // then comes from the back and the lips in shade, as where no seam shows at all.
