@@ -1,11 +1,10 @@
 //! The redrawn skin of a closing upper lid, and the closed eye's lash line: what the portrait's lid
 //! looks like where it covers more of the eye than the portrait shows.
 
-use super::super::geometry::{luma, luma3, mix3};
+use super::super::geometry::{Similarity, luma, luma3, mix3};
 use super::super::raster::Texture;
 use super::{EyeLayer, away_from_corners, bbox, grain_at, lash_reach, lid_lines, lower_line};
 use crate::math::{polyline_y as interp_y, smoothstep};
-use crate::render::warp::geometry::Similarity;
 use crate::rig::topology::{eye_fold, eye_ring};
 
 impl EyeLayer {
@@ -149,14 +148,10 @@ impl EyeLayer {
             [out[i], out[i + 1], out[i + 2]].map(f32::from)
         });
         for (r, row) in px.chunks(bw).enumerate() {
-            let run = ends[r];
             for (c, p) in row.iter().enumerate() {
                 let i = ((y0 + r) * out_width + x0 + c) * 4;
                 if p.alpha > 0.0 {
-                    let offset = match run {
-                        Some(e) if p.skin => e.offset(c),
-                        _ => [0.0; 3],
-                    };
+                    let offset = if p.skin { ends.offset(r, c) } else { [0.0; 3] };
                     for k in 0..3 {
                         let colour = (p.colour[k] + offset[k]).clamp(0.0, 255.0);
                         out[i + k] =
@@ -334,22 +329,23 @@ struct LidPixel {
     line: f32,
 }
 
-/// Where one row of a closing lid's redrawn skin begins and ends (box columns), and what its colour
-/// there must gain to match the skin it fades into ([`matched_ends`]).
-#[derive(Clone, Copy, Debug)]
-struct RowEnds {
-    from: usize,
-    to: usize,
+/// Where each row of a closing lid's redrawn skin begins and ends (box columns), and what its colour
+/// must gain at the eye's left and right end to match the skin it fades into ([`matched_ends`]).
+struct EndMatch {
+    runs: Vec<Option<(usize, usize)>>,
     left: [f32; 3],
     right: [f32; 3],
 }
 
-impl RowEnds {
-    /// The offset at column `c`: each end's, fading out towards the middle over [`END_MATCH_REACH`] of
-    /// the row (the middle keeps the lit lid's colour).
-    fn offset(&self, c: usize) -> [f32; 3] {
-        let len = (self.to - self.from).max(1) as f32;
-        let t = ((c as f32 - self.from as f32) / len).clamp(0.0, 1.0);
+impl EndMatch {
+    /// The offset at row `r`, column `c`: each end's, fading out towards the row's middle over
+    /// [`END_MATCH_REACH`] of it (the middle keeps the lit lid's colour); none on a row without a run.
+    fn offset(&self, r: usize, c: usize) -> [f32; 3] {
+        let Some((from, to)) = self.runs.get(r).copied().flatten() else {
+            return [0.0; 3];
+        };
+        let len = (to - from).max(1) as f32;
+        let t = ((c as f32 - from as f32) / len).clamp(0.0, 1.0);
         let (wl, wr) = (
             1.0 - smoothstep(0.0, END_MATCH_REACH, t),
             1.0 - smoothstep(0.0, END_MATCH_REACH, 1.0 - t),
@@ -365,11 +361,7 @@ impl RowEnds {
 /// colour met the skin beside it, darker in the shadow of the socket on a photo, in a light vertical
 /// mark at each end; its ends now take that skin's colour and its middle keeps its own (a
 /// boundary-matched blend along the rows).
-fn matched_ends(
-    px: &[LidPixel],
-    bw: usize,
-    under: impl Fn(usize, usize) -> [f32; 3],
-) -> Vec<Option<RowEnds>> {
+fn matched_ends(px: &[LidPixel], bw: usize, under: impl Fn(usize, usize) -> [f32; 3]) -> EndMatch {
     let runs: Vec<Option<(usize, usize)>> = px
         .chunks(bw)
         .map(|row| {
@@ -402,18 +394,11 @@ fn matched_ends(
         v[v.len() / 2].clamp(-END_MATCH_MAX, END_MATCH_MAX)
     };
     let [mut l, mut r] = gaps;
-    let left = [0, 1, 2].map(|k| median(&mut l[k]));
-    let right = [0, 1, 2].map(|k| median(&mut r[k]));
-    runs.iter()
-        .map(|run| {
-            run.map(|(from, to)| RowEnds {
-                from,
-                to,
-                left,
-                right,
-            })
-        })
-        .collect()
+    EndMatch {
+        left: [0, 1, 2].map(|k| median(&mut l[k])),
+        right: [0, 1, 2].map(|k| median(&mut r[k])),
+        runs,
+    }
 }
 
 /// A pixel of a closing lid's redrawn skin counts towards its row's ends where it is drawn at least this
