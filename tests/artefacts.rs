@@ -19,7 +19,9 @@ use std::sync::Arc;
 
 use bevy_talking_head::prelude::*;
 use bevy_talking_head::render::{PortraitImage, PreparedHead};
-use bevy_talking_head::rig::topology::{INNER_LIPS, eye_ring, triangles};
+use bevy_talking_head::rig::topology::{
+    INNER_LIPS, LOWER_OUTER_LIP, UPPER_OUTER_LIP, eye_ring, triangles,
+};
 use bevy_talking_head::rig::{ExpressionRig, PortraitRig};
 use bevy_talking_head::testing::artefacts::{
     Artefact, ArtefactKind, MotionField, circle_artefacts, count_by_kind, find_artefacts,
@@ -151,13 +153,21 @@ fn open_mouth(points: &[[f32; 3]]) -> Vec<[f32; 2]> {
     }
 }
 
-/// The mouth opening of a retargeted face whose lips are apart at all (more than a pixel and 1 % of the
-/// mouth's width: the mouth layer's interior, its teeth, shows between them); empty when they meet.
+/// The lips' outer contour of a retargeted face whose lips are apart at all (more than a pixel and 1 %
+/// of the mouth's width: the mouth layer's interior, its teeth, shows between them, and a photo's own
+/// teeth at the lower lip's edge travel with it); empty when they meet.
 fn parted_lips(points: &[[f32; 3]]) -> Vec<[f32; 2]> {
     let d = |a: usize, b: usize| apart(points, a, b);
     if d(13, 14) > (0.01 * d(78, 308)).max(1.0) {
-        INNER_LIPS
+        UPPER_OUTER_LIP
             .iter()
+            .chain(
+                LOWER_OUTER_LIP
+                    .iter()
+                    .rev()
+                    .skip(1)
+                    .take(LOWER_OUTER_LIP.len() - 2),
+            )
             .map(|&i| [points[i][0], points[i][1]])
             .collect()
     } else {
@@ -445,6 +455,70 @@ fn a_line_resampled_lighter_in_places_is_whole_but_one_with_gaps_is_broken() {
     assert_eq!(count_by_kind(&dotted)[1], 1, "{dotted:?}");
 }
 
+/// A grey-150 frame with a face region 200 px wide and `dots` (top-left corners) painted into it, each
+/// `size` (width, height) at luma `v`.
+fn dotted(dots: &[(usize, usize)], size: (usize, usize), v: u8) -> Vec<u8> {
+    let (w, h) = (256usize, 256usize);
+    let mut f: Vec<u8> = (0..w * h).flat_map(|_| [150, 150, 150, 255]).collect();
+    paint_dots(&mut f, dots, size, v);
+    f
+}
+
+fn paint_dots(f: &mut [u8], dots: &[(usize, usize)], size: (usize, usize), v: u8) {
+    for &(x, y) in dots {
+        for yy in y..y + size.1 {
+            for xx in x..x + size.0 {
+                f[(yy * 256 + xx) * 4..][..3].copy_from_slice(&[v, v, v]);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_freckled_patch_with_a_few_more_freckles_is_not_a_broken_line_but_a_dotted_arc_across_it_is() {
+    // Nine 2 px freckles in a row, 6 px apart (a chain of fragments, as freckled skin under an eye or
+    // on a nose is), in the neutral frame; in the frame four more show between them (freckles a
+    // resampling takes over the line contrast: concept art's anger, 2026-12-06). The neutral's count
+    // allows for that by chance (twice its square root); a dotted arc of ten dashes across the same
+    // patch is still a broken line.
+    let face = [28, 28, 228, 228];
+    let freckles: Vec<(usize, usize)> = (0..9).map(|i| (80 + 6 * i, 121 + 4 * (i % 3))).collect();
+    let more: Vec<(usize, usize)> = (0..4).map(|i| (83 + 6 * i, 127)).collect();
+    let neutral = dotted(&freckles, (2, 2), 100);
+    let mut frame = neutral.clone();
+    paint_dots(&mut frame, &more, (2, 2), 100);
+    let found = find_artefacts(&frame, &neutral, 256, 256, face);
+    assert_eq!(count_by_kind(&found), [0, 0, 0], "{found:?}");
+    let dashes: Vec<(usize, usize)> = (0..10).map(|i| (80 + 6 * i, 134)).collect();
+    paint_dots(&mut frame, &dashes, (3, 1), 90);
+    let found = find_artefacts(&frame, &neutral, 256, 256, face);
+    assert_eq!(count_by_kind(&found)[1], 1, "{found:?}");
+}
+
+#[test]
+fn a_row_of_thick_blobs_is_texture_but_a_row_of_thin_dashes_is_a_broken_line() {
+    // A dark band at luma 90 in the neutral frame, whole: 6 px thick (a brow) or 2 px (a lid line). In
+    // the frame every 8 px of it has 3 px a little lighter (130, not dark enough to join the pieces):
+    // the thick band is a row of 5 x 6 px blobs, a brow's hair resampled (aflw2000_00050 raising its
+    // brows, 2026-12-06), still a brow to the eye; the thin line is a row of dashes, a lid line
+    // fallen apart.
+    let face = [28, 28, 228, 228];
+    let band = |thick: usize, gaps: bool| {
+        let mut f = dotted(&[], (0, 0), 0);
+        for y in 120..120 + thick {
+            for x in 80..140usize {
+                let v = if gaps && (x - 80) % 8 >= 5 { 130 } else { 90 };
+                f[(y * 256 + x) * 4..][..3].copy_from_slice(&[v, v, v]);
+            }
+        }
+        f
+    };
+    let thick = find_artefacts(&band(6, true), &band(6, false), 256, 256, face);
+    assert_eq!(count_by_kind(&thick)[1], 0, "{thick:?}");
+    let thin = find_artefacts(&band(2, true), &band(2, false), 256, 256, face);
+    assert_eq!(count_by_kind(&thin)[1], 1, "{thin:?}");
+}
+
 #[test]
 fn teeth_gaps_in_parted_lips_are_the_mouths_content_not_a_broken_line() {
     let (neutral, w, h, face) = clean_demo();
@@ -595,7 +669,6 @@ fn the_counter_is_quiet_on_clean_frames() {
 /// total counts and a line per portrait.
 /// What the survey found on one portrait.
 struct Found {
-    portrait: String,
     /// `[specks, broken lines, seams]` over every face.
     counts: [usize; 3],
     /// Likewise on the smiles only (the expression sheet's and the smile clip's frames).
@@ -662,7 +735,8 @@ fn survey(faces: &[(String, FaceFrame)], max: u32) -> Vec<Found> {
                     .into_iter()
                     .filter(|a| in_hull(&hull, a.centre()))
                     .collect();
-            // The gaps between the teeth of barely parted lips are the mouth's content.
+            // The gaps between the teeth of parted lips (the mouth layer's, or the photo's own at the
+            // lower lip's edge) are the mouth's content.
             leave_out_mouth_content(&mut found, &parted_lips(&target.points), 2.0);
             // A closed eye's lash line is the eye's.
             for (eye, slack) in closed_eyes(&target.points) {
@@ -759,7 +833,6 @@ fn survey(faces: &[(String, FaceFrame)], max: u32) -> Vec<Found> {
         );
         eprintln!("{line}");
         results.push(Found {
-            portrait: name(&path),
             counts,
             smile,
             line,
@@ -827,41 +900,19 @@ fn dump_artefact(
     .unwrap();
 }
 
-/// The most artefacts each portrait may show today (`[specks, broken lines, seams]`, at the test's
-/// sampling, the debug build): a ratchet on the way to the target of none. Lower a line when a fix
-/// lowers its counts; never raise one to let a change through. Portraits not listed must show none.
-/// One more of a kind than listed passes (the tracker's rig differs a little between machines).
-const TODAY: &[(&str, [usize; 3])] = &[
-    // Measured 2026-12-01 with the counter following the expression's own motion (`MotionField`: detail
-    // an opening jaw carried 15-35 px is the picture's; specks 19 -> 3) and joining a line's pieces at
-    // 80 % of the line contrast (`LINE_FAINT`: a thin line resampled lighter in places is whole; broken
-    // lines 37 -> 6). Looked at: Girl's specks are real (pale dots of her far eye's sclera at the rim of
-    // a wide-open eye); the painted demo's seam is the closed eye's drawn lash line; the broken lines are
-    // a raised brow (aflw2000_00050), lower-lip wrinkles (einstein), lower teeth at the lip's edge
-    // (takeo) and freckled skin (concept art), none a line a viewer sees broken. The painted demo's seam
-    // (0 0 1) is no longer counted from 2026-12-06: a closed eye's lash line is the eye's
-    // (`leave_out_closed_lash_line`).
-    // 1 -> 2 on 2026-12-05: the iris's top a risen lid uncovers is taken from the iris nearer its
-    // centre, not mirrored from its lit bottom (a pale arc under the lashes on the demo's raised brows
-    // and wide eyes); the counter then finds a short line at her eye's outer corner in surprise 1.2 s.
-    // 2 -> 1 on 2026-12-06: a lid risen by a pixel moves its whole lash band (it moved a share of it,
-    // growing with the rise, and the eyeball under it was taken from inside the rest of the band: two
-    // dark dashes over the iris in surprise 1.6 s).
-    ("aflw2000_00050", [0, 1, 0]),
-    // Einstein: 2 -> 1 on 2026-12-03 (with the stronger stretch and lower-lip shapes his talk-clip lip
-    // wrinkle is no longer found), 1 -> 0 on 2026-12-05 (his mouth, open at rest, parting by a sliver
-    // in surprise stretches its own opening instead of drawing a one-pixel line of cavity under it).
-    ("takeo", [0, 1, 0]),
-    // Girl with a Pearl Earring: 3 -> 1 on 2026-12-02 (pixels of a widened eye that map past the
-    // portrait's opening where no lid moved show the portrait's lid there, not painted sclera), 1 -> 0 on
-    // 2026-12-03 (eyeball a rising lid uncovers beside the iris, over the portrait's iris disc, shows the
-    // portrait's white beside the iris at that height, not the pale fill: a pale pixel at the rim in
-    // surprise 0.2 s).
-    ("concept_art_scifi", [0, 2, 0]),
-];
-
+/// Issue 18's target: no specks, broken lines or seams on any portrait through the expression sheet and
+/// the six clips (every 0.2 s, the debug build of CI), and none on a smile at any sampling. Reached on
+/// 2026-12-06 (session 28) from 0 / 4 / 0, the last four of them the counter's own misreadings, looked
+/// at on enlarged crops: a raised brow's hair resampled into blobs (aflw2000_00050 surprise 0.8 s;
+/// a line's pieces are now thin), a photo's own lower teeth carried down with the lip by the opening
+/// jaw (takeo; the gaps of teeth inside a parted mouth's outer lip contour are the mouth's), and a few
+/// more freckles crossing the line contrast under the eye and on the nose (concept art anger 2.0 s; the
+/// neutral's own freckle count allows for chance). The history of the ratchet that led there (80
+/// broken lines, 64 specks and 3 seams on 2026-12-01) is in BENCHMARKS.md. At every 0.1 s
+/// (`ARTEFACT_STEP=0.1`) two finds are left, reported, not asserted: the cartoon boy's lower lid line
+/// in dashes at anger 1.7 s, and a short chain along aflw2000_01038's nose wing at smile 1.7 s.
 #[test]
-fn no_more_artefacts_than_today_and_none_on_smiles() {
+fn no_artefacts_on_any_portrait_and_none_on_smiles() {
     // Every 6th frame at 30 fps (0.2 s) in the debug build of CI; `ARTEFACT_STEP=0.1` for every 3rd.
     let step = std::env::var("ARTEFACT_STEP")
         .ok()
@@ -883,12 +934,6 @@ fn no_more_artefacts_than_today_and_none_on_smiles() {
         total[1],
         total[2]
     );
-    eprintln!("today's counts, as the TODAY table:");
-    for r in &results {
-        if r.counts != [0, 0, 0] {
-            eprintln!("    (\"{}\", {:?}),", r.portrait, r.counts);
-        }
-    }
     let sheets = sheets_dir();
     // The smile's dark seam between the lips and black specks at the mouth corners are gone everywhere.
     let smiles: Vec<&Found> = results
@@ -908,22 +953,12 @@ fn no_more_artefacts_than_today_and_none_on_smiles() {
     if step != 0.2 {
         return;
     }
-    let worse: Vec<&Found> = results
-        .iter()
-        .filter(|r| {
-            let limit = TODAY
-                .iter()
-                .find(|(n, _)| *n == r.portrait)
-                .map_or([0; 3], |t| t.1);
-            (0..3).any(|k| r.counts[k] > limit[k] + 1)
-        })
-        .collect();
+    let any: Vec<&Found> = results.iter().filter(|r| r.counts != [0; 3]).collect();
     assert!(
-        worse.is_empty(),
-        "more artefacts than today's (sheets in {}):\n{}",
+        any.is_empty(),
+        "artefacts (sheets in {}; ARTEFACT_DEBUG=1 ARTEFACT_ONLY=<portrait> shows each):\n{}",
         sheets.display(),
-        worse
-            .iter()
+        any.iter()
             .map(|r| r.line.as_str())
             .collect::<Vec<_>>()
             .join("\n")

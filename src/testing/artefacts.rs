@@ -6,9 +6,10 @@
 //!   neutral frame (allowing for the motion of what the neutral frame shows nearby) and from their own
 //!   surroundings, like black dots at a smiling mouth's corners;
 //! - **broken lines** ([`ArtefactKind::BrokenLine`]): a drawn line (lid, lash line) that falls apart into
-//!   a dotted arc of fragments where the neutral frame has no such fragments (pieces still joined by
-//!   pixels at 80 % of the line contrast are one piece: a thin line resampled lighter in places is
-//!   whole to the eye);
+//!   a dotted arc of thin fragments where the neutral frame has no such fragments (pieces still joined
+//!   by pixels at 80 % of the line contrast are one piece: a thin line resampled lighter in places is
+//!   whole to the eye; a row of thick blobs is texture, not a line; a textured patch, whose freckles
+//!   cross the contrast or not with each resampling, may show a few more than the neutral by chance);
 //! - **seams** ([`ArtefactKind::Seam`]): thin dark lines that the neutral frame does not have nearby,
 //!   like a dark seam between the lips of a smile or a grey arc left above an iris.
 //!
@@ -340,8 +341,9 @@ pub fn find_artefacts_moved(
         }
     }
 
-    // Broken lines: chains of small dark fragments (darker than their surroundings) where the neutral
-    // frame has far fewer fragments (a line that was whole, or no line at all).
+    // Broken lines: chains of small thin dark fragments (darker than their surroundings) where the
+    // neutral frame has far fewer fragments (a line that was whole, or no line at all) than chance
+    // allows for its texture.
     let fragments_f = fragments(&lf, &mean_f, rw, rh, size, &inside);
     let fragments_n = fragments(&ln, &mean_n, rw, rh, size, &inside);
     let near = |b: [usize; 4]| {
@@ -373,7 +375,7 @@ pub fn find_artefacts_moved(
             shift(c.bounds[3], cy, sy, rh),
         ];
         let before = near(c.bounds).max(near(moved_box));
-        if count >= before + 3 {
+        if count >= before + 3 + noise(before) {
             let b = to_frame(c.bounds);
             // The fragments of a broken line (and those at its ends that did not pass for line) are not
             // specks or seams of their own.
@@ -395,16 +397,17 @@ pub fn find_artefacts_moved(
     found
 }
 
-/// Leaves out of `found` the broken lines that lie in a mouth's opening: `opening` is the inner lips'
-/// polygon (frame pixels) of lips that are apart, however little. What shows between parted lips is the
-/// mouth layer's interior, and the dark gaps between its teeth are a row of small dark fragments, which
-/// is what a broken line looks like; they are the mouth's content, not a lid or lash line fallen apart.
-/// A broken line counts as in the opening when its centre lies inside the polygon or within `slack`
-/// pixels of its edge (the lips of a barely parted mouth are a few pixels apart). Specks and seams there
-/// still count (a dark seam between the lips of a smile is an artefact), and so does a broken line
-/// anywhere else.
-pub fn leave_out_mouth_content(found: &mut Vec<Artefact>, opening: &[[f32; 2]], slack: f32) {
-    leave_out_near(found, ArtefactKind::BrokenLine, opening, slack);
+/// Leaves out of `found` the broken lines that lie in a parted mouth: `mouth` is the polygon (frame
+/// pixels) of lips that are apart, however little: their outer contour (or, narrower, the opening
+/// between them). What shows between parted lips is the mouth layer's interior, and the dark gaps
+/// between its teeth are a row of small dark fragments, which is what a broken line looks like; so are
+/// the gaps of a portrait's own teeth that show at its lower lip's edge and travel down with the lip as
+/// the jaw opens (the photo's teeth lie under the rig's inner lip line). They are the mouth's content,
+/// not a lid or lash line fallen apart. A broken line counts as in the mouth when its centre lies
+/// inside the polygon or within `slack` pixels of its edge. Specks and seams there still count (a dark
+/// seam between the lips of a smile is an artefact), and so does a broken line anywhere else.
+pub fn leave_out_mouth_content(found: &mut Vec<Artefact>, mouth: &[[f32; 2]], slack: f32) {
+    leave_out_near(found, ArtefactKind::BrokenLine, mouth, slack);
 }
 
 /// Leaves out of `found` the seams that are a closed eye's lash line: `eye` is the contour of an eye
@@ -584,8 +587,16 @@ fn fragments(
         .collect()
 }
 
-/// Chains of three or more `fragments` (each within a small gap of the next) that together span a
-/// line's length: a dotted arc. With how many fragments each has.
+/// How many more fragments than the neutral frame's a textured patch may show by chance: twice the
+/// square root of the neutral's count (which of a patch's freckles or pores cross the line contrast
+/// changes with every resampling, by about the square root of how many there are). None where the
+/// neutral frame has none.
+fn noise(before: usize) -> usize {
+    (2.0 * (before as f32).sqrt()) as usize
+}
+
+/// Chains of three or more thin `fragments` (each within a small gap of the next) that together span
+/// a line's length: a dotted arc. With how many fragments each has.
 fn dotted_chains(fragments: &[Region], size: f32) -> Vec<(usize, Region)> {
     let gap = (0.025 * size).max(2.0) as usize;
     let span = (0.06 * size).max(8.0) as usize;
@@ -613,7 +624,8 @@ fn dotted_chains(fragments: &[Region], size: f32) -> Vec<(usize, Region)> {
             }
         }
     }
-    let mut clusters: std::collections::HashMap<usize, (usize, Region)> = Default::default();
+    // Per cluster: its fragments, their union, and the sum of their lengths.
+    let mut clusters: std::collections::HashMap<usize, (usize, Region, usize)> = Default::default();
     for (i, f) in fragments.iter().enumerate() {
         let r = root(&mut parent, i);
         let e = clusters.entry(r).or_insert((
@@ -623,9 +635,12 @@ fn dotted_chains(fragments: &[Region], size: f32) -> Vec<(usize, Region)> {
                 pixels: 0,
                 members: Vec::new(),
             },
+            0,
         ));
         e.0 += 1;
         e.1.pixels += f.pixels;
+        // The piece's length: the longer side of its box.
+        e.2 += (f.bounds[2] - f.bounds[0]).max(f.bounds[3] - f.bounds[1]) + 1;
         e.1.bounds = [
             e.1.bounds[0].min(f.bounds[0]),
             e.1.bounds[1].min(f.bounds[1]),
@@ -633,14 +648,21 @@ fn dotted_chains(fragments: &[Region], size: f32) -> Vec<(usize, Region)> {
             e.1.bounds[3].max(f.bounds[3]),
         ];
     }
+    let thin = (0.012 * size).max(3.0);
     let mut out: Vec<(usize, Region)> = clusters
         .into_values()
-        .filter(|(count, c)| {
+        .filter(|(count, c, lengths)| {
             let long = (c.bounds[2] - c.bounds[0]).max(c.bounds[3] - c.bounds[1]) + 1;
             let across = (c.bounds[2] - c.bounds[0]).min(c.bounds[3] - c.bounds[1]) + 1;
-            // A line: long, and much longer than it is wide.
-            *count >= 3 && long >= span && long >= 2 * across
+            // A line: long, and much longer than it is wide; and its pieces thin (on average at most
+            // ~3 pixels, or 1.2 % of the face, across, as a seam is): a row of blobs is texture (a
+            // brow's hair, a patch of freckles), not a drawn line fallen apart.
+            *count >= 3
+                && long >= span
+                && long >= 2 * across
+                && c.pixels as f32 <= thin * *lengths as f32
         })
+        .map(|(count, c, _)| (count, c))
         .collect();
     out.sort_by_key(|(_, c)| (c.bounds[1], c.bounds[0]));
     out
