@@ -407,7 +407,7 @@ impl Retargeter {
                 .filter(|&(i, _)| below_the_eye(&canon, ring, i as usize))
                 .collect()
         });
-        Self {
+        let mut this = Self {
             pose,
             canon,
             vertical,
@@ -420,7 +420,9 @@ impl Retargeter {
             iris_rest,
             rest,
             brow_gain: 1.0,
-        }
+        };
+        this.raise_brows(1.0);
+        this
     }
 
     /// The raised-brow shapes (browInnerUp, browOuterUp*) `gain` times stronger, for a portrait whose
@@ -435,9 +437,20 @@ impl Retargeter {
             1.0
         };
         self.brow_gain = gain;
-        if gain == 1.0 {
-            return self;
+        if gain != 1.0 {
+            self.raise_brows(gain);
         }
+        self
+    }
+
+    /// Carries a brow's raise up the forehead in the raised-brow shapes, and moves brows not drawn
+    /// `gain` times as far ([`with_brow_gain`](Self::with_brow_gain)). At `gain` 1 (every portrait, from
+    /// [`new`](Self::new)) a point of the forehead above a brow rises at least as far as the brow under
+    /// it, less a share fading to nothing over [`BROW_CARRY`] above it: the shapes' own falloff above the
+    /// brows is steeper than the forehead's spacing where it slopes away from the camera (Einstein's,
+    /// Girl with a Pearl Earring's, a face turned away), and the points between the brows passed those
+    /// above them: a fold, a hard cut across the forehead's wrinkles. Above 1, as described there.
+    fn raise_brows(&mut self, gain: f32) {
         let canon = &self.canon;
         // The brows' upper contours: over a point of the forehead, the one nearest in x.
         let upper: Vec<usize> = RIGHT_BROW[..5]
@@ -474,7 +487,15 @@ impl Retargeter {
                 let d = if height > 0.0 && (x_min - 0.1..=x_max + 0.1).contains(&p[0]) {
                     let fade = (1.0 - height / BROW_CARRY).clamp(0.0, 1.0);
                     let under = offset[brow];
-                    std::array::from_fn(|k| own[k] + (gain - 1.0) * under[k] * fade)
+                    // At gain 1 the carry (up is -y), above it the extra raise on top.
+                    let carried = under.map(|v| v * fade);
+                    if gain == 1.0 {
+                        if carried[1] < own[1] { carried } else { own }
+                    } else {
+                        std::array::from_fn(|k| own[k] + (gain - 1.0) * carried[k])
+                    }
+                } else if gain == 1.0 {
+                    own
                 } else {
                     own.map(|v| v * gain)
                 };
@@ -484,7 +505,6 @@ impl Retargeter {
             }
             *shape = moved;
         }
-        self
     }
 
     /// The gain on this portrait's raised-brow shapes ([`with_brow_gain`](Self::with_brow_gain)).
@@ -1199,17 +1219,12 @@ mod tests {
             assert!(a > 0.5, "landmark {i} rises {a} px at 1x");
             assert!((b / a - 1.6).abs() < 0.02, "landmark {i}: {a} -> {b} px");
         }
-        // The forehead above them takes part of the brows' extra raise: the skin between the brows and
-        // the forehead's top (10) is squeezed less than if the shape were only scaled.
+        // The forehead above them rises with them, at both gains (at 1x too: the shape's own falloff
+        // above the brows folded the forehead of a face whose forehead slopes away, Einstein's): the
+        // point above the inner brows (151) by most of their rise, and by 1.6 times as far at 1.6x.
         let (a, b) = (rise(&plain, 151), rise(&strong, 151));
-        assert!(b > 1.6 * a + 0.5, "forehead (151): {a} -> {b} px");
-        let squeeze = |t: &Retargeter| rise(t, 107) - rise(t, 10);
-        assert!(
-            squeeze(&strong) < 1.6 * squeeze(&plain) - 1.0,
-            "brow to forehead top: {} -> {} px",
-            squeeze(&plain),
-            squeeze(&strong)
-        );
+        assert!(a > 0.6 * rise(&plain, 107), "forehead (151) at 1x: {a} px");
+        assert!((b / a - 1.6).abs() < 0.05, "forehead (151): {a} -> {b} px");
         // Other shapes and a neutral face are untouched; nonsense gains leave the shapes as they are.
         let smile = FaceFrame::neutral().with_expression(Expression::MouthSmileLeft, 1.0);
         assert_eq!(
