@@ -1770,3 +1770,55 @@ fn upper_iris_light(rgba: &[u8], w: usize, c: [f32; 2], r: f32, above: f32) -> (
         .expect("the brightest lit pixel is in a region");
     (y0 + catchlight.bounds[1], count)
 }
+
+/// The edge of a half-closed eye is smooth, not a staircase of whole pixels: the cartoon boy (crisp
+/// drawn eyes, 640 px) half blinking, along each eye (0.15-0.85 of its width). Where the target's lid
+/// line crosses a pixel row near its middle (the eye covering 30-70 % of that pixel), the pixel should
+/// show lid and eyeball in part: its luma between its neighbours' above (lash band) and below (eyeball),
+/// 20-80 % of the way. The eye opening is rasterised whole-pixel and the skin around it by the mesh:
+/// drawn so, such a pixel is the one or the other and the edge jumps a row at a time (before
+/// 2026-12-06, none of them in between); the pixels the edge crosses now take the eye by
+/// the share of them it covers (`EyeLayer::smooth_opening_edges`).
+#[test]
+fn a_half_closed_eyes_edge_is_smooth_not_a_staircase() {
+    let Some(boy) = common::testdata("stylized").map(|d| d.join("cartoon_boy.jpg")) else {
+        eprintln!("no ../shared/testdata: skipped");
+        return;
+    };
+    let tracker = common::tracker();
+    let (p, head) = face_portrait(&tracker, &boy, 640);
+    let w = p.width as usize;
+    let face = FaceFrame::neutral()
+        .with_expression(Expression::EyeBlinkLeft, 0.5)
+        .with_expression(Expression::EyeBlinkRight, 0.5);
+    let out = render(&head, &p, &face);
+    let t = head.retarget(&face).points;
+    let luma = |x: usize, y: usize| luma_at(&out, w, x, y);
+    for side in 0..2 {
+        let line = upper_lid(&t, side);
+        let (x0, x1) = (line[0][0], line[line.len() - 1][0]);
+        let (mut crossed, mut between) = (0, 0);
+        for x in (x0 + 0.15 * (x1 - x0)) as usize..(x0 + 0.85 * (x1 - x0)) as usize {
+            let lid = lid_at(&line, x as f32 + 0.5);
+            let y = lid.floor() as usize;
+            let eye = y as f32 + 1.0 - lid;
+            let (above, here, below) = (luma(x, y - 1), luma(x, y), luma(x, y + 1));
+            if !(0.3..=0.7).contains(&eye) || (below - above).abs() < 30.0 {
+                continue;
+            }
+            crossed += 1;
+            let share = (here - above) / (below - above);
+            if (0.2..=0.8).contains(&share) {
+                between += 1;
+            }
+        }
+        eprintln!(
+            "eye {side}: {between} of {crossed} pixels the lid line crosses show lid and eyeball in part"
+        );
+        assert!(crossed >= 8, "eye {side}: only {crossed} pixels measured");
+        assert!(
+            2 * between >= crossed,
+            "eye {side}: {between} of {crossed} pixels the lid line crosses in between"
+        );
+    }
+}

@@ -53,6 +53,11 @@ impl Similarity {
         }
     }
 
+    /// How many `to` units one `from` unit spans (the map's scale).
+    pub fn scale(&self) -> f32 {
+        self.z[0].hypot(self.z[1])
+    }
+
     #[inline]
     pub fn apply(&self, p: [f32; 2]) -> [f32; 2] {
         let d = [p[0] - self.origin[0], p[1] - self.origin[1]];

@@ -519,6 +519,7 @@ impl WarpHead {
         // Closing lids: lid skin over the eye, not a smear of lashes.
         for (side, eye) in self.eyes.iter().enumerate() {
             eye.draw_closing_lid(&tex, &to_source[side], &target.points, side, out, w, h);
+            eye.smooth_opening_edges(&to_source[side], &target.points, side, out, w, h);
         }
         stats.skin_pixels = drawn.get();
         stats.mirrored_pixels = mirrored.get();

@@ -1,6 +1,7 @@
 //! The eye layer: what shows through the eye holes of the face mesh (sclera and iris, behind the lids),
 //! and the redrawn skin of a closing upper lid ([`lid`]).
 
+mod edge;
 mod lid;
 
 use super::geometry::{SegmentFrame, Similarity, hash, luma, luma3, mix3};
