@@ -44,7 +44,8 @@ impl EyeLayer {
         for x in (x0.ceil().max(0.0) as usize)..(x1.floor().max(0.0) as usize).min(out_width) {
             let xc = x as f32 + 0.5;
             let (yu, yl) = (interp_y(&upper, xc), interp_y(&lower, xc));
-            if yl - yu < 2.0 {
+            // A landmark that is not a number draws nothing here.
+            if !(yu.is_finite() && yl.is_finite()) || yl - yu < 2.0 {
                 continue;
             }
             for (y_edge, eye_below, moved) in [
@@ -64,7 +65,11 @@ impl EyeLayer {
                     (&lower, 1.0)
                 };
                 let slope = (interp_y(line, xc + dy) - interp_y(line, xc - dy)) / 2.0;
-                if weight <= 0.0 || slope.abs() > 1.0 || y_edge < 1.0 {
+                if !(weight.is_finite() && slope.is_finite())
+                    || weight <= 0.0
+                    || slope.abs() > 1.0
+                    || y_edge < 1.0
+                {
                     continue;
                 }
                 let yc = y_edge.floor() as usize;
