@@ -20,7 +20,7 @@ use std::sync::Arc;
 use bevy_talking_head::prelude::*;
 use bevy_talking_head::render::{PortraitImage, PreparedHead};
 use bevy_talking_head::rig::topology::{
-    INNER_LIPS, LOWER_OUTER_LIP, UPPER_OUTER_LIP, eye_ring, triangles,
+    INNER_LIPS, LEFT_BROW, LOWER_OUTER_LIP, RIGHT_BROW, UPPER_OUTER_LIP, eye_ring, triangles,
 };
 use bevy_talking_head::rig::{ExpressionRig, PortraitRig};
 use bevy_talking_head::testing::artefacts::{
@@ -1224,8 +1224,10 @@ fn a_turn_towards_the_hidden_side_is_filled_from_the_mirrored_face() {
 fn raised_brows_turn_no_forehead_triangle_over() {
     let tracker = common::tracker();
     let canon = bevy_talking_head::tracking::canonical_face();
-    let brow_top = [70usize, 63, 105, 66, 107, 300, 293, 334, 296, 336]
+    // The brows' upper contours (each ring's first five points).
+    let brow_top = RIGHT_BROW[..5]
         .iter()
+        .chain(&LEFT_BROW[..5])
         .map(|&i| canon[i][1])
         .fold(f32::MIN, f32::max);
     let forehead: Vec<&[u16; 3]> = triangles()

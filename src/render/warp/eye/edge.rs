@@ -59,12 +59,8 @@ impl EyeLayer {
                 }),
             ] {
                 let weight = smoothstep(1.0, 1.5, moved.abs() / pixel);
-                let (line, dy) = if eye_below {
-                    (&upper, 1.0)
-                } else {
-                    (&lower, 1.0)
-                };
-                let slope = (interp_y(line, xc + dy) - interp_y(line, xc - dy)) / 2.0;
+                let line = if eye_below { &upper } else { &lower };
+                let slope = (interp_y(line, xc + 1.0) - interp_y(line, xc - 1.0)) / 2.0;
                 if !(weight.is_finite() && slope.is_finite())
                     || weight <= 0.0
                     || slope.abs() > 1.0
