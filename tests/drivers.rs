@@ -820,6 +820,10 @@ fn a_video_through_the_live_driver_arrives_in_order_and_the_texture_follows() {
         let status = app.world().get::<LiveFace>(head).unwrap().status();
         (status.dropped, status.samples)
     };
+    assert!(
+        !latencies.is_empty() && !tracking_times.is_empty(),
+        "no tracked frame reached the texture ({samples} samples, {textures} textures): are the face models set up (`make setup`)?"
+    );
     latencies.sort_by(f64::total_cmp);
     tracking_times.sort_by(f64::total_cmp);
     let pct = |v: &[f64], p: f64| v[((v.len() - 1) as f64 * p) as usize];
@@ -1472,9 +1476,29 @@ fn threads_named(prefix: &str) -> usize {
     common::sched::threads_named(&[prefix])
 }
 
+/// Takes [`THREAD_COUNTING`] and waits (up to 5 s) until no lip-sync thread of an earlier test is
+/// left: a head's threads end soon after it goes, not at once, so the test before this one may still
+/// have one finishing. A thread that outlives that is a leak and fails here.
+fn count_lip_sync_threads_alone() -> std::sync::MutexGuard<'static, ()> {
+    let guard = THREAD_COUNTING.lock().unwrap_or_else(|e| e.into_inner());
+    let names = ["lip sync analys", "lip sync microp"];
+    let start = Instant::now();
+    while names.iter().any(|n| threads_named(n) > 0) && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for n in names {
+        assert_eq!(
+            threads_named(n),
+            0,
+            "a \"{n}\" thread of an earlier test is still running"
+        );
+    }
+    guard
+}
+
 #[test]
 fn a_pcm_stream_is_analysed_off_the_main_thread_and_its_thread_ends_with_the_head() {
-    let _one_at_a_time = THREAD_COUNTING.lock().unwrap_or_else(|e| e.into_inner());
+    let _one_at_a_time = count_lip_sync_threads_alone();
     let mut app = app(1);
     let (lip, pcm) = LipSync::stream(16_000, bevy_talking_head::drive::LipSyncSettings::default());
     let head = app.world_mut().spawn((FaceFrame::default(), lip)).id();
@@ -1529,7 +1553,7 @@ fn mic_status(app: &App, head: Entity) -> bevy_talking_head::drive::MicStatus {
 #[cfg(feature = "mic")]
 #[test]
 fn without_a_microphone_lip_sync_warns_once_retries_and_the_layers_below_show() {
-    let _one_at_a_time = THREAD_COUNTING.lock().unwrap_or_else(|e| e.into_inner());
+    let _one_at_a_time = count_lip_sync_threads_alone();
     use bevy_talking_head::drive::{MicRequest, MicState, microphones};
     println!("microphones on this machine: {:?}", microphones());
     let mut app = app(1);
@@ -1591,7 +1615,7 @@ fn without_a_microphone_lip_sync_warns_once_retries_and_the_layers_below_show() 
 #[test]
 fn a_listed_microphone_opens_by_name_and_silence_keeps_the_mouth_shut() {
     use bevy_talking_head::drive::{MicRequest, MicState, microphones};
-    let _one_at_a_time = THREAD_COUNTING.lock().unwrap_or_else(|e| e.into_inner());
+    let _one_at_a_time = count_lip_sync_threads_alone();
     let devices = microphones();
     if devices.is_empty() {
         // Debian's ALSA always lists its "null" device; a machine without ALSA lists nothing.
