@@ -1292,3 +1292,134 @@ fn raised_brows_turn_no_forehead_triangle_over() {
 /// turned far from the camera, on the far brow (the profile aflw2000_00475's inner brow, aflw2000_00251's
 /// brow band in browOuterUpLeft). A ratchet: lower a line when a fix lowers it.
 const RAISED_BROW_FOLDS_TODAY: &[(&str, usize)] = &[("aflw2000_00251", 2), ("aflw2000_00475", 1)];
+
+/// A lowered brow (browDown, anger's and concentration's frown) bunches the skin above the lid without
+/// folding it: no triangle of the face turns over, for each brow, both, and both with squinted or widened
+/// eyes (the band between brow and lid is squeezed from both sides). Before the brow's descent was
+/// limited to 40 % of its height over the lid and the band kept in order, 12 of the 17 portraits folded
+/// 142 triangles here in all, Mona Lisa's (whose brows sit 7 px above the lids at 384) 40 of them.
+/// And the brows still come down: at full browDown each brow's lower contour descends by at least a
+/// sixth of its rest height over the lid.
+#[test]
+fn lowered_brows_fold_no_triangle_between_brow_and_lid() {
+    let tracker = common::tracker();
+    let canon = bevy_talking_head::tracking::canonical_face();
+    let area = |q: &[[f32; 3]], t: &[u16; 3]| {
+        let (a, b, c) = (q[t[0] as usize], q[t[1] as usize], q[t[2] as usize]);
+        (b[0] - a[0]) * (c[1] - a[1]) - (c[0] - a[0]) * (b[1] - a[1])
+    };
+    use Expression::*;
+    let frowns = [
+        vec![BrowDownLeft],
+        vec![BrowDownRight],
+        vec![BrowDownLeft, BrowDownRight],
+        vec![BrowDownLeft, BrowDownRight, EyeSquintLeft, EyeSquintRight],
+        vec![BrowDownLeft, BrowDownRight, EyeWideLeft, EyeWideRight],
+    ];
+    let mut worse = Vec::new();
+    let dir = sheets_dir();
+    for path in portraits() {
+        let Some((p, head)) = prepare(&tracker, &path, 384) else {
+            continue;
+        };
+        let n = name(&path);
+        let rest = head.retarget(&FaceFrame::neutral()).points;
+        // A sheet to look at: the brows and eyes at rest and frowning (both brows; with a squint; with
+        // the eyes wide).
+        let region: Vec<usize> = RIGHT_BROW
+            .iter()
+            .chain(&LEFT_BROW)
+            .chain(eye_ring(0))
+            .chain(eye_ring(1))
+            .copied()
+            .collect();
+        let (lo, hi) = region
+            .iter()
+            .fold(([f32::MAX; 2], [f32::MIN; 2]), |(lo, hi), &i| {
+                (
+                    [lo[0].min(rest[i][0]), lo[1].min(rest[i][1])],
+                    [hi[0].max(rest[i][0]), hi[1].max(rest[i][1])],
+                )
+            });
+        let m = 0.15 * (hi[0] - lo[0]);
+        let b = [
+            (lo[0] - m).max(0.0) as u32,
+            (lo[1] - m).max(0.0) as u32,
+            ((hi[0] + m) as u32).min(p.width),
+            ((hi[1] + m) as u32).min(p.height),
+        ];
+        let mut tiles = Vec::new();
+        for frown in [&[][..], &frowns[2], &frowns[3], &frowns[4]] {
+            let mut face = FaceFrame::neutral();
+            for &e in frown {
+                face = face.with_expression(e, 1.0);
+            }
+            let mut out = vec![0u8; p.rgba.len()];
+            head.render(&face, &mut out);
+            tiles.push(crop(&out, p.width, p.height, b));
+        }
+        save_sheet(&tiles, 4, &dir.join(format!("brows_down_{n}.png")));
+        let iod = apart(&rest, 33, 263);
+        let frontal: Vec<[f32; 3]> = canon
+            .iter()
+            .map(|p| [p[0] * iod, p[1] * iod, 0.0])
+            .collect();
+        let mut folds = 0;
+        let mut line = String::new();
+        for frown in &frowns {
+            let mut face = FaceFrame::neutral();
+            for &e in frown {
+                face = face.with_expression(e, 1.0);
+            }
+            let moved = head.retarget(&face).points;
+            for t in triangles().iter() {
+                if t.iter().any(|&v| v as usize >= 468) {
+                    continue;
+                }
+                if area(&rest, t) > 0.3 * area(&frontal, t).abs() && area(&moved, t) <= 0.0 {
+                    folds += 1;
+                    line += &format!(" {t:?} in {frown:?};");
+                }
+            }
+        }
+        // Each brow's middle (its lower contour's middle point) over the lid's top.
+        let both = FaceFrame::neutral()
+            .with_expression(BrowDownLeft, 1.0)
+            .with_expression(BrowDownRight, 1.0);
+        let down = head.retarget(&both).points;
+        for (brow, lid) in [(RIGHT_BROW[7], 159), (LEFT_BROW[7], 386)] {
+            let gap = rest[lid][1] - rest[brow][1];
+            let descent = down[brow][1] - rest[brow][1];
+            eprintln!("{n:32} brow {brow}: {descent:5.2} px of {gap:5.2} over the lid");
+            assert!(
+                descent >= gap / 6.0,
+                "{n}: brow {brow} came down {descent:.2} px of the {gap:.2} px over its lid"
+            );
+        }
+        eprintln!("{n:32} folds {folds}{line}");
+        let today = LOWERED_BROW_FOLDS_TODAY
+            .iter()
+            .find(|t| t.0 == n)
+            .map_or(0, |t| t.1);
+        if folds > today {
+            worse.push(format!("{n}: {folds} (today {today}):{line}"));
+        }
+    }
+    assert!(
+        worse.is_empty(),
+        "folds under lowered brows:\n{}",
+        worse.join("\n")
+    );
+}
+
+/// Folds under lowered brows today (`lowered_brows_fold_no_triangle_between_brow_and_lid`): 23, nearly
+/// all with the eyes squinted or widened as well, thin triangles at the inner end of the band (56, 221, 222)
+/// where the brow comes down more than the lid moves, and the far eye of the turned aflw2000_00251. A
+/// ratchet: lower a line when a fix lowers it.
+const LOWERED_BROW_FOLDS_TODAY: &[(&str, usize)] = &[
+    ("aflw2000_00251", 4),
+    ("aflw2000_00475", 3),
+    ("girl_with_a_pearl_earring", 8),
+    ("mona_lisa", 6),
+    ("van_gogh_self_portrait", 2),
+];

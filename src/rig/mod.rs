@@ -17,6 +17,7 @@ mod brows;
 pub mod editor;
 mod expressions;
 mod fit;
+mod lid_band;
 mod matte;
 mod portrait;
 mod retarget;
@@ -34,6 +35,7 @@ pub use fit::{
     EYE_ELSEWHERE, EYE_SEARCH, EYE_SNAP, FitReport, LIP_LINE_TOLERANCE, LIPS_HIGH, LIPS_LOW,
     MIN_CHECKED_EYE, MIN_CHECKED_MOUTH, check_fit, refine_fit,
 };
+pub use lid_band::MAX_BROW_DESCENT;
 pub use matte::{Matte, MatteReport, Segmenter, matte_path};
 pub use portrait::{PortraitRig, RIG_VERSION, RigSource, sidecar_path};
 pub use retarget::{

@@ -7,6 +7,7 @@
 //! portrait's landmarks exactly.
 
 use super::expressions::{BLINK_MEET, ExpressionRig};
+use super::lid_band::{LidBand, limit_brow_descent};
 use super::portrait::PortraitRig;
 use super::topology::{LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_EYE};
 use crate::face::{Expression, FaceFrame, LandmarkMotion, RigidMotion};
@@ -282,6 +283,8 @@ pub struct Retargeter {
     undo_squint: [Vec<(u16, [f32; 3])>; 2],
     /// [`with_brow_gain`](Self::with_brow_gain)'s gain; 1 for most portraits.
     brow_gain: f32,
+    /// The skin between the brows and the upper lids, kept in order after the shapes.
+    lid_band: LidBand,
 }
 
 impl Retargeter {
@@ -407,6 +410,8 @@ impl Retargeter {
                 .filter(|&(i, _)| below_the_eye(&canon, ring, i as usize))
                 .collect()
         });
+        limit_brow_descent(&canon, &mut shapes, vertical);
+        let lid_band = LidBand::new(&canon);
         let mut this = Self {
             pose,
             canon,
@@ -418,6 +423,7 @@ impl Retargeter {
             iris,
             eye_width,
             iris_rest,
+            lid_band,
             rest,
             brow_gain: 1.0,
         };
@@ -621,6 +627,8 @@ impl Retargeter {
                 }
             }
         }
+        // Nor does the skin above them fold between brow and lid.
+        self.lid_band.apply(canon);
     }
 
     /// Adds the driver's motion, times `w`, to `canon` (see [`retarget_motion`](Self::retarget_motion)).
