@@ -5,8 +5,10 @@
 //! (a lowered brow over a widened eye, anger's glare; a brow lowered on a portrait whose brows sit close
 //! above the lids, Mona Lisa's and the Girl with a Pearl Earring's), a point near the brow, pushed down
 //! by the brow's shape, passed one near the lid: a triangle turned over, a dark or light crease cut
-//! across the upper lid. [`LidBand`] places every band point at its rest share of the way from the brow
-//! to the lid, as the two now lie, so the band keeps its order whatever the shapes do.
+//! across the upper lid. Two guards: `limit_brow_descent` scales each browDown shape so that a full
+//! frown closes at most `MAX_BROW_DESCENT` of a brow's height over its lid, and `LidBand` places every
+//! band point at its rest share of the way from the brow to the lid, as the two now lie, wherever they
+//! have come closer, so the band keeps its order whatever the shapes do.
 
 use super::topology::{LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_EYE};
 use crate::face::Expression;
