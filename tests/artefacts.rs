@@ -1234,10 +1234,6 @@ fn raised_brows_turn_no_forehead_triangle_over() {
         .iter()
         .filter(|t| t.iter().all(|&v| canon[v as usize][1] <= brow_top + 0.01))
         .collect();
-    let area = |q: &[[f32; 3]], t: &[u16; 3]| {
-        let (a, b, c) = (q[t[0] as usize], q[t[1] as usize], q[t[2] as usize]);
-        (b[0] - a[0]) * (c[1] - a[1]) - (c[0] - a[0]) * (b[1] - a[1])
-    };
     let raises = [
         vec![Expression::BrowInnerUp],
         vec![Expression::BrowOuterUpLeft],
@@ -1254,38 +1250,59 @@ fn raised_brows_turn_no_forehead_triangle_over() {
             continue;
         };
         let rest = head.retarget(&FaceFrame::neutral()).points;
-        let iod = apart(&rest, 33, 263);
-        let frontal: Vec<[f32; 3]> = canon
-            .iter()
-            .map(|p| [p[0] * iod, p[1] * iod, 0.0])
-            .collect();
         let mut folds = 0;
         let mut line = String::new();
         for raise in &raises {
-            let mut face = FaceFrame::neutral();
-            for &e in raise {
-                face = face.with_expression(e, 1.0);
-            }
-            let raised = head.retarget(&face).points;
-            for t in &forehead {
-                let before = area(&rest, t);
-                if before > 0.3 * area(&frontal, t).abs() && area(&raised, t) <= 0.0 {
-                    folds += 1;
-                    line += &format!(" {:?} in {:?};", t, raise);
-                }
+            let raised = head.retarget(&at_full(raise)).points;
+            for t in turned_over(&rest, &raised, forehead.iter().copied()) {
+                folds += 1;
+                line += &format!(" {:?} in {:?};", t, raise);
             }
         }
         let n = name(&path);
         eprintln!("{n:32} forehead folds {folds}{line}");
-        let today = RAISED_BROW_FOLDS_TODAY
-            .iter()
-            .find(|t| t.0 == n)
-            .map_or(0, |t| t.1);
+        let today = folds_today(RAISED_BROW_FOLDS_TODAY, &n);
         if folds > today {
             worse.push(format!("{n}: {folds} (today {today}):{line}"));
         }
     }
     assert!(worse.is_empty(), "forehead folds:\n{}", worse.join("\n"));
+}
+
+/// A face with each of `expressions` at full weight.
+fn at_full(expressions: &[Expression]) -> FaceFrame {
+    expressions
+        .iter()
+        .fold(FaceFrame::neutral(), |f, &e| f.with_expression(e, 1.0))
+}
+
+/// The triangles of `among` that `moved` turns over: their area on `rest` (a portrait's retargeted
+/// neutral face) is more than 0.3 of the canonical face's at the same eye distance (not a sliver already
+/// turned edge-on), and on `moved` it is 0 or less.
+fn turned_over<'a>(
+    rest: &[[f32; 3]],
+    moved: &[[f32; 3]],
+    among: impl IntoIterator<Item = &'a [u16; 3]>,
+) -> Vec<[u16; 3]> {
+    let area = |q: &[[f32; 3]], t: &[u16; 3]| {
+        let (a, b, c) = (q[t[0] as usize], q[t[1] as usize], q[t[2] as usize]);
+        (b[0] - a[0]) * (c[1] - a[1]) - (c[0] - a[0]) * (b[1] - a[1])
+    };
+    let iod = apart(rest, 33, 263);
+    let frontal: Vec<[f32; 3]> = bevy_talking_head::tracking::canonical_face()
+        .iter()
+        .map(|p| [p[0] * iod, p[1] * iod, 0.0])
+        .collect();
+    among
+        .into_iter()
+        .filter(|t| area(rest, t) > 0.3 * area(&frontal, t).abs() && area(moved, t) <= 0.0)
+        .copied()
+        .collect()
+}
+
+/// A ratchet's line for portrait `name` (0 when it has none).
+fn folds_today(table: &[(&str, usize)], name: &str) -> usize {
+    table.iter().find(|t| t.0 == name).map_or(0, |t| t.1)
 }
 
 /// Forehead folds of raised brows today (`raised_brows_turn_no_forehead_triangle_over`): two photos
@@ -1303,11 +1320,6 @@ const RAISED_BROW_FOLDS_TODAY: &[(&str, usize)] = &[("aflw2000_00251", 2), ("afl
 #[test]
 fn lowered_brows_fold_no_triangle_between_brow_and_lid() {
     let tracker = common::tracker();
-    let canon = bevy_talking_head::tracking::canonical_face();
-    let area = |q: &[[f32; 3]], t: &[u16; 3]| {
-        let (a, b, c) = (q[t[0] as usize], q[t[1] as usize], q[t[2] as usize]);
-        (b[0] - a[0]) * (c[1] - a[1]) - (c[0] - a[0]) * (b[1] - a[1])
-    };
     use Expression::*;
     let frowns = [
         vec![BrowDownLeft],
@@ -1316,6 +1328,10 @@ fn lowered_brows_fold_no_triangle_between_brow_and_lid() {
         vec![BrowDownLeft, BrowDownRight, EyeSquintLeft, EyeSquintRight],
         vec![BrowDownLeft, BrowDownRight, EyeWideLeft, EyeWideRight],
     ];
+    let face_triangles: Vec<&[u16; 3]> = triangles()
+        .iter()
+        .filter(|t| t.iter().all(|&v| (v as usize) < 468))
+        .collect();
     let mut worse = Vec::new();
     let dir = sheets_dir();
     for path in portraits() {
@@ -1350,43 +1366,22 @@ fn lowered_brows_fold_no_triangle_between_brow_and_lid() {
         ];
         let mut tiles = Vec::new();
         for frown in [&[][..], &frowns[2], &frowns[3], &frowns[4]] {
-            let mut face = FaceFrame::neutral();
-            for &e in frown {
-                face = face.with_expression(e, 1.0);
-            }
             let mut out = vec![0u8; p.rgba.len()];
-            head.render(&face, &mut out);
+            head.render(&at_full(frown), &mut out);
             tiles.push(crop(&out, p.width, p.height, b));
         }
         save_sheet(&tiles, 4, &dir.join(format!("brows_down_{n}.png")));
-        let iod = apart(&rest, 33, 263);
-        let frontal: Vec<[f32; 3]> = canon
-            .iter()
-            .map(|p| [p[0] * iod, p[1] * iod, 0.0])
-            .collect();
         let mut folds = 0;
         let mut line = String::new();
         for frown in &frowns {
-            let mut face = FaceFrame::neutral();
-            for &e in frown {
-                face = face.with_expression(e, 1.0);
-            }
-            let moved = head.retarget(&face).points;
-            for t in triangles().iter() {
-                if t.iter().any(|&v| v as usize >= 468) {
-                    continue;
-                }
-                if area(&rest, t) > 0.3 * area(&frontal, t).abs() && area(&moved, t) <= 0.0 {
-                    folds += 1;
-                    line += &format!(" {t:?} in {frown:?};");
-                }
+            let moved = head.retarget(&at_full(frown)).points;
+            for t in turned_over(&rest, &moved, face_triangles.iter().copied()) {
+                folds += 1;
+                line += &format!(" {t:?} in {frown:?};");
             }
         }
         // Each brow's middle (its lower contour's middle point) over the lid's top.
-        let both = FaceFrame::neutral()
-            .with_expression(BrowDownLeft, 1.0)
-            .with_expression(BrowDownRight, 1.0);
-        let down = head.retarget(&both).points;
+        let down = head.retarget(&at_full(&frowns[2])).points;
         for (brow, lid) in [(RIGHT_BROW[7], 159), (LEFT_BROW[7], 386)] {
             let gap = rest[lid][1] - rest[brow][1];
             let descent = down[brow][1] - rest[brow][1];
@@ -1397,10 +1392,7 @@ fn lowered_brows_fold_no_triangle_between_brow_and_lid() {
             );
         }
         eprintln!("{n:32} folds {folds}{line}");
-        let today = LOWERED_BROW_FOLDS_TODAY
-            .iter()
-            .find(|t| t.0 == n)
-            .map_or(0, |t| t.1);
+        let today = folds_today(LOWERED_BROW_FOLDS_TODAY, &n);
         if folds > today {
             worse.push(format!("{n}: {folds} (today {today}):{line}"));
         }

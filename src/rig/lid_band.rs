@@ -42,6 +42,14 @@ fn by_x(canon: &[[f32; 3]], contour: impl IntoIterator<Item = usize>) -> Vec<usi
     v
 }
 
+/// An eye's upper lid from corner to corner, sorted by `x` (the ring runs along the lower lid first).
+fn upper_lid(canon: &[[f32; 3]], eye: &[usize; 16]) -> Vec<usize> {
+    by_x(
+        canon,
+        [eye[0], eye[8]].into_iter().chain(eye[9..].iter().copied()),
+    )
+}
+
 /// The segment of `contour` (sorted by x) over `x` and the share of its second end, if `x` is inside.
 fn over(canon: &[[f32; 3]], contour: &[usize], x: f32) -> Option<(u16, u16, f32)> {
     contour.windows(2).find_map(|w| {
@@ -62,18 +70,16 @@ pub const MAX_BROW_DESCENT: f32 = 0.4;
 
 /// Scales each browDown shape of `shapes` (one per [`Expression`], vertical offsets applied times
 /// `vertical`) so that at full weight no point of the brow's lower contour comes closer to the lid under
-/// it than `1 - MAX_BROW_DESCENT` of its rest height over it in `canon`. Returns the two scales (subject's
-/// right, left; 1 where the shape stays as it was).
+/// it than `1 - MAX_BROW_DESCENT` of its rest height over it in `canon`.
 pub(crate) fn limit_brow_descent(
     canon: &[[f32; 3]],
     shapes: &mut [Vec<(u16, [f32; 3])>],
     vertical: f32,
-) -> [f32; 2] {
-    [
+) {
+    for (eye, brow, down) in [
         (&RIGHT_EYE, &RIGHT_BROW, Expression::BrowDownRight),
         (&LEFT_EYE, &LEFT_BROW, Expression::BrowDownLeft),
-    ]
-    .map(|(eye, brow, down)| {
+    ] {
         let shape = &mut shapes[down as usize];
         let dy = |i: u16| {
             shape
@@ -81,10 +87,7 @@ pub(crate) fn limit_brow_descent(
                 .find(|(j, _)| *j == i)
                 .map_or(0.0, |(_, d)| d[1] * vertical)
         };
-        let lid = by_x(
-            canon,
-            [eye[0], eye[8]].into_iter().chain(eye[9..].iter().copied()),
-        );
+        let lid = upper_lid(canon, eye);
         let mut worst = 0.0f32;
         for &b in &brow[5..] {
             let Some(l) = over(canon, &lid, canon[b][0]) else {
@@ -96,18 +99,13 @@ pub(crate) fn limit_brow_descent(
                 worst = worst.max(closing / gap);
             }
         }
-        let scale = if worst > MAX_BROW_DESCENT {
-            MAX_BROW_DESCENT / worst
-        } else {
-            1.0
-        };
-        if scale < 1.0 {
+        if worst > MAX_BROW_DESCENT {
+            let scale = MAX_BROW_DESCENT / worst;
             for (_, d) in shape.iter_mut() {
                 *d = d.map(|v| v * scale);
             }
         }
-        scale
-    })
+    }
 }
 
 impl LidBand {
@@ -117,11 +115,7 @@ impl LidBand {
     pub(crate) fn new(canon: &[[f32; 3]]) -> Self {
         let mut points = Vec::new();
         for (eye, brow) in [(&RIGHT_EYE, &RIGHT_BROW), (&LEFT_EYE, &LEFT_BROW)] {
-            // The upper lid from corner to corner (the ring runs along the lower lid first).
-            let lid = by_x(
-                canon,
-                [eye[0], eye[8]].into_iter().chain(eye[9..].iter().copied()),
-            );
+            let lid = upper_lid(canon, eye);
             let lower_brow = by_x(canon, brow[5..].iter().copied());
             for (i, p) in canon.iter().enumerate().take(468) {
                 if eye.contains(&i) || brow.contains(&i) || !p.iter().all(|v| v.is_finite()) {
