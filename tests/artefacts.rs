@@ -1415,3 +1415,100 @@ const LOWERED_BROW_FOLDS_TODAY: &[(&str, usize)] = &[
     ("mona_lisa", 6),
     ("van_gogh_self_portrait", 2),
 ];
+
+/// A closing eye folds no triangle at its corners: full blinks (both eyes; with a squint; with a look
+/// down) turn over none of the face's triangles. Before this test, 14 of the 17 portraits folded 65
+/// triangles here, nearly all
+/// [246, 33, 247] and [263, 466, 467]: the upper lid's point next to the corner came down past the line
+/// from the corner through the skin point above it. Now the upper lid closes onto the lower lid under
+/// it (not to its partner's height) and the skin point above the corner turns about it
+/// (`rig::lid_band::open_outer_corners`): 31 left, on 6 portraits ([`CLOSED_EYE_FOLDS_TODAY`]).
+#[test]
+fn closed_eyes_fold_no_triangle_at_the_corners() {
+    let tracker = common::tracker();
+    use Expression::*;
+    let blinks = [
+        vec![EyeBlinkLeft, EyeBlinkRight],
+        vec![EyeBlinkLeft, EyeBlinkRight, EyeSquintLeft, EyeSquintRight],
+        vec![
+            EyeBlinkLeft,
+            EyeBlinkRight,
+            EyeLookDownLeft,
+            EyeLookDownRight,
+        ],
+    ];
+    let face_triangles: Vec<&[u16; 3]> = triangles()
+        .iter()
+        .filter(|t| t.iter().all(|&v| (v as usize) < 468))
+        .collect();
+    let mut worse = Vec::new();
+    let mut all = 0;
+    for path in portraits() {
+        let Some((p, head)) = prepare(&tracker, &path, 384) else {
+            continue;
+        };
+        let n = name(&path);
+        let rest = head.retarget(&FaceFrame::neutral()).points;
+        // A sheet to look at: the eyes open and closed (and closed with a squint, with a look down).
+        let (lo, hi) = eye_ring(0).iter().chain(eye_ring(1)).fold(
+            ([f32::MAX; 2], [f32::MIN; 2]),
+            |(lo, hi), &i| {
+                (
+                    [lo[0].min(rest[i][0]), lo[1].min(rest[i][1])],
+                    [hi[0].max(rest[i][0]), hi[1].max(rest[i][1])],
+                )
+            },
+        );
+        let m = 0.15 * (hi[0] - lo[0]);
+        let b = [
+            (lo[0] - m).max(0.0) as u32,
+            (lo[1] - m).max(0.0) as u32,
+            ((hi[0] + m) as u32).min(p.width),
+            ((hi[1] + m) as u32).min(p.height),
+        ];
+        let tiles: Vec<_> = std::iter::once(&[][..])
+            .chain(blinks.iter().map(|b| &b[..]))
+            .map(|blink| {
+                let mut out = vec![0u8; p.rgba.len()];
+                head.render(&at_full(blink), &mut out);
+                crop(&out, p.width, p.height, b)
+            })
+            .collect();
+        save_sheet(&tiles, 1, &sheets_dir().join(format!("blinks_{n}.png")));
+        let mut folds = 0;
+        let mut line = String::new();
+        for blink in &blinks {
+            let moved = head.retarget(&at_full(blink)).points;
+            for t in turned_over(&rest, &moved, face_triangles.iter().copied()) {
+                folds += 1;
+                line += &format!(" {t:?} in {blink:?};");
+            }
+        }
+        all += folds;
+        eprintln!("{n:32} folds {folds}{line}");
+        let today = folds_today(CLOSED_EYE_FOLDS_TODAY, &n);
+        if folds > today {
+            worse.push(format!("{n}: {folds} (today {today}):{line}"));
+        }
+    }
+    eprintln!("{all} folds in all");
+    assert!(
+        worse.is_empty(),
+        "folds at closed eyes:\n{}",
+        worse.join("\n")
+    );
+}
+
+/// Folds at closed eyes today (`closed_eyes_fold_no_triangle_at_the_corners`): 31, on 6 portraits. On
+/// three (aflw2000_00081, the Girl with a Pearl Earring, Mona Lisa) the right eye's closed lid comes
+/// down so steeply beside the corner that no place of the skin point above it keeps both of its
+/// triangles ([246, 33, 247] and [30, 246, 247]); the others are the inner corners and the squinted
+/// blinks of the two photos turned far from the camera. A ratchet: lower a line when a fix lowers it.
+const CLOSED_EYE_FOLDS_TODAY: &[(&str, usize)] = &[
+    ("aflw2000_00081", 4),
+    ("aflw2000_00251", 7),
+    ("aflw2000_00475", 8),
+    ("aflw2000_00516", 1),
+    ("girl_with_a_pearl_earring", 7),
+    ("mona_lisa", 4),
+];

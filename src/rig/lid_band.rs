@@ -9,6 +9,10 @@
 //! frown closes at most `MAX_BROW_DESCENT` of a brow's height over its lid, and `LidBand` places every
 //! band point at its rest share of the way from the brow to the lid, as the two now lie, wherever they
 //! have come closer, so the band keeps its order whatever the shapes do.
+//!
+//! At the outer eye corners a closing lid folds the skin too: `open_outer_corners` turns the skin point
+//! above each corner about the corner until the two triangles between it, the corner and the lid keep a
+//! quarter of their rest area.
 
 use super::topology::{LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_EYE};
 use crate::face::Expression;
@@ -172,10 +176,139 @@ impl LidBand {
 /// places the points between them wholly by their rest shares.
 const SQUEEZE: f32 = 0.1;
 
+/// The skin point above each outer eye corner and the two triangles it closes with the corner and the
+/// upper lid: `(skin point, corner, upper lid point next to the corner, skin point over that)`, the
+/// triangles `[lid, corner, skin]` and `[over, lid, skin]`; the subject's right eye, then the left.
+const CORNER_FANS: [[usize; 4]; 2] = [[247, 33, 246, 30], [467, 263, 466, 260]];
+
+/// How much of its rest area each corner triangle keeps at least.
+const CORNER_KEEP: f32 = 0.25;
+
+/// How far the skin point above an outer eye corner turns about the corner at most, degrees.
+const MAX_CORNER_TURN: i32 = 30;
+
+/// Twice the signed areas of each outer corner's two triangles ([`CORNER_FANS`]) in `points`' x and y.
+pub(crate) fn corner_areas(points: &[[f32; 3]]) -> [[f32; 2]; 2] {
+    let cross = |[a, b, c]: [usize; 3]| {
+        let p = points;
+        (p[b][0] - p[a][0]) * (p[c][1] - p[a][1]) - (p[b][1] - p[a][1]) * (p[c][0] - p[a][0])
+    };
+    CORNER_FANS
+        .map(|[skin, corner, lid, over]| [cross([lid, corner, skin]), cross([over, lid, skin])])
+}
+
+/// Keeps the two triangles of skin between each outer eye corner and the upper lid from turning over as
+/// drawn (`points`: a retargeted face in the portrait's pixels; `rest`: the portrait's own
+/// [`corner_areas`]). The lower lid falls away from the corner about along the line from the skin
+/// point above the corner through the corner, so an upper lid closed onto it left the triangle at the
+/// corner edge-on or turned over on 14 of the 17 test portraits (a kink in the lash line): the skin
+/// point turns about the corner, by the least angle that leaves both triangles [`CORNER_KEEP`] of their
+/// rest area (or, where no angle within [`MAX_CORNER_TURN`] does, by the one that leaves the smaller
+/// share largest).
+pub(crate) fn open_outer_corners(rest: [[f32; 2]; 2], points: &mut [[f32; 3]]) {
+    for (k, (fan, at_rest)) in CORNER_FANS.into_iter().zip(rest).enumerate() {
+        let share = |points: &[[f32; 3]]| {
+            let now = corner_areas(points)[k];
+            (0..2)
+                .map(|t| now[t] / at_rest[t])
+                .fold(f32::INFINITY, f32::min)
+        };
+        let here = share(points);
+        if here >= CORNER_KEEP || here.is_nan() || at_rest.iter().any(|a| a.abs() < 1e-6) {
+            continue;
+        }
+        let [skin, corner, ..] = fan;
+        let (centre, start) = (points[corner], points[skin]);
+        let turned = |degrees: i32| {
+            let (s, c) = (degrees as f32).to_radians().sin_cos();
+            let d = [start[0] - centre[0], start[1] - centre[1]];
+            [
+                centre[0] + c * d[0] - s * d[1],
+                centre[1] + s * d[0] + c * d[1],
+                start[2],
+            ]
+        };
+        let (mut best, mut best_share) = (0, here);
+        for step in 1..=MAX_CORNER_TURN {
+            for degrees in [step, -step] {
+                points[skin] = turned(degrees);
+                let s = share(points);
+                if s > best_share {
+                    (best, best_share) = (degrees, s);
+                }
+            }
+            if best_share >= CORNER_KEEP {
+                break;
+            }
+        }
+        points[skin] = turned(best);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::tracking::canonical_face;
+
+    #[test]
+    fn a_lid_closed_steeply_beside_the_outer_corner_leaves_the_corner_triangles_unturned() {
+        // The canonical face at 100 px an eye distance; each upper lid point next to an outer corner
+        // comes down below the corner, onto the line from the skin point above through the corner (as
+        // a lid closed onto a lower lid that falls away steeply from the corner does).
+        let rest: Vec<[f32; 3]> = canonical_face()
+            .iter()
+            .map(|p| [100.0 * p[0], 100.0 * p[1], 100.0 * p[2]])
+            .collect();
+        let areas = corner_areas(&rest);
+        let mut closed = rest.clone();
+        for (lid, corner, skin) in [(246, 33, 247), (466, 263, 467)] {
+            let down = [
+                closed[corner][0] - closed[skin][0],
+                closed[corner][1] - closed[skin][1],
+            ];
+            closed[lid] = [
+                closed[corner][0] + 0.6 * down[0],
+                closed[corner][1] + 0.6 * down[1],
+                closed[lid][2],
+            ];
+        }
+        let turned = |p: &[[f32; 3]]| {
+            let now = corner_areas(p);
+            (0..2)
+                .flat_map(|k| (0..2).map(move |t| (k, t)))
+                .filter(|&(k, t)| now[k][t] * areas[k][t] <= 0.0)
+                .count()
+        };
+        assert!(
+            turned(&closed) > 0,
+            "the test lid does not turn a triangle over"
+        );
+        let mut kept = closed.clone();
+        open_outer_corners(areas, &mut kept);
+        let now = corner_areas(&kept);
+        for k in 0..2 {
+            for t in 0..2 {
+                let share = now[k][t] / areas[k][t];
+                assert!(
+                    share >= CORNER_KEEP - 1e-3,
+                    "eye {k}, triangle {t}: {share} of its area"
+                );
+            }
+        }
+        // Only the skin points above the corners moved, and not far (within a turn of 30 degrees).
+        for (i, (a, b)) in closed.iter().zip(&kept).enumerate() {
+            let moved = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
+            if i == 247 || i == 467 {
+                assert!(moved > 0.0 && moved < 3.0, "{i} moved {moved} px");
+            } else {
+                assert_eq!(moved, 0.0, "{i} moved");
+            }
+        }
+        // A face whose corners are fine is left as it is.
+        let mut open = rest.clone();
+        open_outer_corners(areas, &mut open);
+        assert_eq!(open, rest);
+    }
 
     #[test]
     fn the_band_holds_the_creases_and_folds_above_both_eyes_and_leaves_a_still_face_still() {

@@ -7,7 +7,7 @@
 //! portrait's landmarks exactly.
 
 use super::expressions::{BLINK_MEET, ExpressionRig};
-use super::lid_band::{LidBand, limit_brow_descent};
+use super::lid_band::{self, LidBand, limit_brow_descent};
 use super::portrait::PortraitRig;
 use super::topology::{LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_EYE};
 use crate::face::{Expression, FaceFrame, LandmarkMotion, RigidMotion};
@@ -285,6 +285,9 @@ pub struct Retargeter {
     brow_gain: f32,
     /// The skin between the brows and the upper lids, kept in order after the shapes.
     lid_band: LidBand,
+    /// The portrait's own outer eye-corner triangles ([`lid_band::corner_areas`]), kept from turning
+    /// over as the lids close.
+    corners: [[f32; 2]; 2],
 }
 
 impl Retargeter {
@@ -424,6 +427,7 @@ impl Retargeter {
             eye_width,
             iris_rest,
             lid_band,
+            corners: lid_band::corner_areas(&portrait.landmarks),
             rest,
             brow_gain: 1.0,
         };
@@ -696,10 +700,11 @@ impl Retargeter {
         canon: Vec<[f32; 3]>,
         motion: HeadMotion,
     ) -> RetargetedFace {
-        let points = canon
+        let mut points: Vec<[f32; 3]> = canon
             .iter()
             .map(|c| motion.canonical_to_image(*c))
             .collect();
+        lid_band::open_outer_corners(self.corners, &mut points);
 
         let e = crate::face::ExpressionWeights(*weights);
         let look = |gaze: [f32; 2], outward: f32, inward: f32, up: f32, down: f32, side: f32| {
