@@ -7,7 +7,7 @@
 //! portrait's landmarks exactly.
 
 use super::expressions::{BLINK_MEET, ExpressionRig};
-use super::lid_band::{self, LidBand, limit_brow_descent};
+use super::lid_band::{LidBand, OuterCorners, limit_brow_descent};
 use super::portrait::PortraitRig;
 use super::topology::{LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_EYE};
 use crate::face::{Expression, FaceFrame, LandmarkMotion, RigidMotion};
@@ -285,9 +285,8 @@ pub struct Retargeter {
     brow_gain: f32,
     /// The skin between the brows and the upper lids, kept in order after the shapes.
     lid_band: LidBand,
-    /// The portrait's own outer eye-corner triangles ([`lid_band::corner_areas`]), kept from turning
-    /// over as the lids close.
-    corners: [[f32; 2]; 2],
+    /// The skin at the outer eye corners, kept from turning over as the lids close.
+    corners: OuterCorners,
 }
 
 impl Retargeter {
@@ -427,7 +426,7 @@ impl Retargeter {
             eye_width,
             iris_rest,
             lid_band,
-            corners: lid_band::corner_areas(&portrait.landmarks),
+            corners: OuterCorners::new(&portrait.landmarks),
             rest,
             brow_gain: 1.0,
         };
@@ -704,7 +703,7 @@ impl Retargeter {
             .iter()
             .map(|c| motion.canonical_to_image(*c))
             .collect();
-        lid_band::open_outer_corners(self.corners, &mut points);
+        self.corners.apply(&mut points);
 
         let e = crate::face::ExpressionWeights(*weights);
         let look = |gaze: [f32; 2], outward: f32, inward: f32, up: f32, down: f32, side: f32| {
