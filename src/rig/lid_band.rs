@@ -193,7 +193,7 @@ const MAX_CORNER_TURN: i32 = 30;
 const CORNER_TURN_STEP: i32 = 2;
 
 /// The skin at one outer eye corner: the face's triangles that hold either skin point of its
-/// [`CORNER_FANS`] line, with twice their signed rest area.
+/// [`CORNER_FANS`] line.
 #[derive(Clone, Debug, Default)]
 struct CornerSkin {
     fan: [usize; 4],
@@ -255,8 +255,7 @@ impl OuterCorners {
     /// triangle turned over does the skin point above the lid's next point turn too, about that lid
     /// point, by the least angles in all that do: it lies on the lid's fold, and on the demo portrait
     /// at 512 px turning it as well drew a light mark at the closed lid's end (`mesh_warp`'s lid end
-    /// mark 6.3 -> 10.1 levels).
-    /// A face whose corners keep that much is left as it is.
+    /// mark 6.3 -> 10.1 levels). A face whose corners keep that much is left as it is.
     pub fn apply(&self, points: &mut [[f32; 3]]) {
         for eye in &self.eyes {
             // The least of the triangles' areas over what each keeps at least: 1 or more is enough.
