@@ -1250,15 +1250,7 @@ fn raised_brows_turn_no_forehead_triangle_over() {
             continue;
         };
         let rest = head.retarget(&FaceFrame::neutral()).points;
-        let mut folds = 0;
-        let mut line = String::new();
-        for raise in &raises {
-            let raised = head.retarget(&at_full(raise)).points;
-            for t in turned_over(&rest, &raised, forehead.iter().copied()) {
-                folds += 1;
-                line += &format!(" {:?} in {:?};", t, raise);
-            }
-        }
+        let (folds, line) = folds_under(&head, &rest, &raises, &forehead);
         let n = name(&path);
         eprintln!("{n:32} forehead folds {folds}{line}");
         let today = folds_today(RAISED_BROW_FOLDS_TODAY, &n);
@@ -1300,6 +1292,57 @@ fn turned_over<'a>(
         .collect()
 }
 
+/// The triangles of `among` that each of `sets` (its expressions at full weight) turns over on `head`,
+/// against its neutral face `rest` (see [`turned_over`]): how many in all, and a line naming each with
+/// its set.
+fn folds_under(
+    head: &PreparedHead,
+    rest: &[[f32; 3]],
+    sets: &[Vec<Expression>],
+    among: &[&[u16; 3]],
+) -> (usize, String) {
+    let mut folds = 0;
+    let mut line = String::new();
+    for set in sets {
+        let moved = head.retarget(&at_full(set)).points;
+        for t in turned_over(rest, &moved, among.iter().copied()) {
+            folds += 1;
+            line += &format!(" {t:?} in {set:?};");
+        }
+    }
+    (folds, line)
+}
+
+/// The face mesh's triangles among its 468 points (no anchors around the face).
+fn face_triangles() -> Vec<&'static [u16; 3]> {
+    triangles()
+        .iter()
+        .filter(|t| t.iter().all(|&v| (v as usize) < 468))
+        .collect()
+}
+
+/// The box (`[x0, y0, x1, y1]` in `p`'s pixels) around `points`' landmarks on `rest`, widened on each
+/// side by 0.15 of its width, for a sheet.
+fn box_around<'a>(
+    rest: &[[f32; 3]],
+    points: impl Iterator<Item = &'a usize>,
+    p: &PortraitImage,
+) -> [u32; 4] {
+    let (lo, hi) = points.fold(([f32::MAX; 2], [f32::MIN; 2]), |(lo, hi), &i| {
+        (
+            [lo[0].min(rest[i][0]), lo[1].min(rest[i][1])],
+            [hi[0].max(rest[i][0]), hi[1].max(rest[i][1])],
+        )
+    });
+    let m = 0.15 * (hi[0] - lo[0]);
+    [
+        (lo[0] - m).max(0.0) as u32,
+        (lo[1] - m).max(0.0) as u32,
+        ((hi[0] + m) as u32).min(p.width),
+        ((hi[1] + m) as u32).min(p.height),
+    ]
+}
+
 /// A ratchet's line for portrait `name` (0 when it has none).
 fn folds_today(table: &[(&str, usize)], name: &str) -> usize {
     table.iter().find(|t| t.0 == name).map_or(0, |t| t.1)
@@ -1328,10 +1371,7 @@ fn lowered_brows_fold_no_triangle_between_brow_and_lid() {
         vec![BrowDownLeft, BrowDownRight, EyeSquintLeft, EyeSquintRight],
         vec![BrowDownLeft, BrowDownRight, EyeWideLeft, EyeWideRight],
     ];
-    let face_triangles: Vec<&[u16; 3]> = triangles()
-        .iter()
-        .filter(|t| t.iter().all(|&v| (v as usize) < 468))
-        .collect();
+    let face_triangles = face_triangles();
     let mut worse = Vec::new();
     let dir = sheets_dir();
     for path in portraits() {
@@ -1342,28 +1382,12 @@ fn lowered_brows_fold_no_triangle_between_brow_and_lid() {
         let rest = head.retarget(&FaceFrame::neutral()).points;
         // A sheet to look at: the brows and eyes at rest and frowning (both brows; with a squint; with
         // the eyes wide).
-        let region: Vec<usize> = RIGHT_BROW
+        let region = RIGHT_BROW
             .iter()
             .chain(&LEFT_BROW)
             .chain(eye_ring(0))
-            .chain(eye_ring(1))
-            .copied()
-            .collect();
-        let (lo, hi) = region
-            .iter()
-            .fold(([f32::MAX; 2], [f32::MIN; 2]), |(lo, hi), &i| {
-                (
-                    [lo[0].min(rest[i][0]), lo[1].min(rest[i][1])],
-                    [hi[0].max(rest[i][0]), hi[1].max(rest[i][1])],
-                )
-            });
-        let m = 0.15 * (hi[0] - lo[0]);
-        let b = [
-            (lo[0] - m).max(0.0) as u32,
-            (lo[1] - m).max(0.0) as u32,
-            ((hi[0] + m) as u32).min(p.width),
-            ((hi[1] + m) as u32).min(p.height),
-        ];
+            .chain(eye_ring(1));
+        let b = box_around(&rest, region, &p);
         let mut tiles = Vec::new();
         for frown in [&[][..], &frowns[2], &frowns[3], &frowns[4]] {
             let mut out = vec![0u8; p.rgba.len()];
@@ -1371,15 +1395,7 @@ fn lowered_brows_fold_no_triangle_between_brow_and_lid() {
             tiles.push(crop(&out, p.width, p.height, b));
         }
         save_sheet(&tiles, 4, &dir.join(format!("brows_down_{n}.png")));
-        let mut folds = 0;
-        let mut line = String::new();
-        for frown in &frowns {
-            let moved = head.retarget(&at_full(frown)).points;
-            for t in turned_over(&rest, &moved, face_triangles.iter().copied()) {
-                folds += 1;
-                line += &format!(" {t:?} in {frown:?};");
-            }
-        }
+        let (folds, line) = folds_under(&head, &rest, &frowns, &face_triangles);
         // Each brow's middle (its lower contour's middle point) over the lid's top.
         let down = head.retarget(&at_full(&frowns[2])).points;
         for (brow, lid) in [(RIGHT_BROW[7], 159), (LEFT_BROW[7], 386)] {
@@ -1437,10 +1453,7 @@ fn closed_eyes_fold_no_triangle_at_the_corners() {
             EyeLookDownRight,
         ],
     ];
-    let face_triangles: Vec<&[u16; 3]> = triangles()
-        .iter()
-        .filter(|t| t.iter().all(|&v| (v as usize) < 468))
-        .collect();
+    let face_triangles = face_triangles();
     let mut worse = Vec::new();
     let mut all = 0;
     for path in portraits() {
@@ -1450,22 +1463,7 @@ fn closed_eyes_fold_no_triangle_at_the_corners() {
         let n = name(&path);
         let rest = head.retarget(&FaceFrame::neutral()).points;
         // A sheet to look at: the eyes open and closed (and closed with a squint, with a look down).
-        let (lo, hi) = eye_ring(0).iter().chain(eye_ring(1)).fold(
-            ([f32::MAX; 2], [f32::MIN; 2]),
-            |(lo, hi), &i| {
-                (
-                    [lo[0].min(rest[i][0]), lo[1].min(rest[i][1])],
-                    [hi[0].max(rest[i][0]), hi[1].max(rest[i][1])],
-                )
-            },
-        );
-        let m = 0.15 * (hi[0] - lo[0]);
-        let b = [
-            (lo[0] - m).max(0.0) as u32,
-            (lo[1] - m).max(0.0) as u32,
-            ((hi[0] + m) as u32).min(p.width),
-            ((hi[1] + m) as u32).min(p.height),
-        ];
+        let b = box_around(&rest, eye_ring(0).iter().chain(eye_ring(1)), &p);
         let tiles: Vec<_> = std::iter::once(&[][..])
             .chain(blinks.iter().map(|b| &b[..]))
             .map(|blink| {
@@ -1475,15 +1473,7 @@ fn closed_eyes_fold_no_triangle_at_the_corners() {
             })
             .collect();
         save_sheet(&tiles, 1, &sheets_dir().join(format!("blinks_{n}.png")));
-        let mut folds = 0;
-        let mut line = String::new();
-        for blink in &blinks {
-            let moved = head.retarget(&at_full(blink)).points;
-            for t in turned_over(&rest, &moved, face_triangles.iter().copied()) {
-                folds += 1;
-                line += &format!(" {t:?} in {blink:?};");
-            }
-        }
+        let (folds, line) = folds_under(&head, &rest, &blinks, &face_triangles);
         all += folds;
         eprintln!("{n:32} folds {folds}{line}");
         let today = folds_today(CLOSED_EYE_FOLDS_TODAY, &n);

@@ -286,18 +286,15 @@ impl OuterCorners {
             let steps = MAX_CORNER_TURN / CORNER_TURN_STEP;
             let alone = (1..=MAX_CORNER_TURN).flat_map(|a| [(a, 0), (-a, 0)]);
             let both = (1..=2 * steps).flat_map(move |total| {
-                (-total.min(steps)..=total.min(steps)).flat_map(move |a| {
-                    let b = total - a.abs();
-                    let turns = if b == 0 {
-                        vec![(a, 0)]
-                    } else {
-                        vec![(a, b), (a, -b)]
-                    };
-                    turns
-                        .into_iter()
-                        .filter(move |_| b <= steps)
-                        .map(|(a, b)| (a * CORNER_TURN_STEP, b * CORNER_TURN_STEP))
-                })
+                (-total.min(steps)..=total.min(steps))
+                    .map(move |a| (a, total - a.abs()))
+                    .filter(move |&(_, b)| b <= steps)
+                    .flat_map(|(a, b)| {
+                        [(a, b), (a, -b)]
+                            .into_iter()
+                            .take(if b == 0 { 1 } else { 2 })
+                    })
+                    .map(|(a, b)| (a * CORNER_TURN_STEP, b * CORNER_TURN_STEP))
             });
             // The second point turns only where the first alone leaves a triangle turned over: it
             // lies on the lid's fold, which shows where it moves.
