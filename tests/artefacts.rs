@@ -22,7 +22,7 @@ use bevy_talking_head::render::{PortraitImage, PreparedHead};
 use bevy_talking_head::rig::topology::{
     INNER_LIPS, LEFT_BROW, LOWER_OUTER_LIP, RIGHT_BROW, UPPER_OUTER_LIP, eye_ring, triangles,
 };
-use bevy_talking_head::rig::{ExpressionRig, PortraitRig};
+use bevy_talking_head::rig::{ExpressionRig, PortraitRig, refine_fit};
 use bevy_talking_head::testing::artefacts::{
     Artefact, ArtefactKind, MotionField, circle_artefacts, count_by_kind, find_artefacts,
     find_artefacts_moved, leave_out_closed_lash_line, leave_out_mouth_content,
@@ -72,7 +72,11 @@ fn prepare(
     let rig_of = |p: &PortraitImage| {
         let view = ImageView::new(p.width, p.height, 4, &p.rgba, "portrait").unwrap();
         match PortraitRig::build(tracker, &view, "portrait") {
-            Ok(r) => Some(r),
+            // As the product rigs: moved onto the drawn face where the tracker missed it.
+            Ok(mut r) => {
+                refine_fit(p, &mut r);
+                Some(r)
+            }
             Err(e) => {
                 eprintln!("{}: not rigged ({e})", path.display());
                 None

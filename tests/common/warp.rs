@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bevy_talking_head::render::{PortraitImage, PreparedHead};
-use bevy_talking_head::rig::{ExpressionRig, PortraitRig};
+use bevy_talking_head::rig::{ExpressionRig, PortraitRig, refine_fit};
 use bevy_talking_head::tracking::{FaceTracker, ImageView};
 
 /// The JPEG and PNG images of a directory (a shared test data folder), sorted by name.
@@ -25,9 +25,18 @@ pub fn load(path: &Path) -> Arc<PortraitImage> {
     Arc::new(PortraitImage::new(img.width(), img.height(), img.into_raw()).unwrap())
 }
 
+/// The tracker's rig of `p`, as tracked.
 pub fn rig(tracker: &FaceTracker, p: &PortraitImage) -> PortraitRig {
     let view = ImageView::new(p.width, p.height, 4, &p.rgba, "portrait").unwrap();
     PortraitRig::build(tracker, &view, "portrait").unwrap()
+}
+
+/// The rig of `p` as the product makes it: tracked, then moved onto the drawn face where the tracker
+/// missed it ([`refine_fit`]).
+pub fn refined_rig(tracker: &FaceTracker, p: &PortraitImage) -> PortraitRig {
+    let mut r = rig(tracker, p);
+    refine_fit(p, &mut r);
+    r
 }
 
 /// The portrait at `path` scaled so its longer side is `side` pixels.
@@ -56,7 +65,7 @@ pub fn prepared(
     let p = load(path);
     let k = (max as f32 / p.width.max(p.height) as f32).min(1.0);
     let p = Arc::new(p.resized((p.width as f32 * k) as u32, (p.height as f32 * k) as u32));
-    let head = head_of(&p, &rig(tracker, &p));
+    let head = head_of(&p, &refined_rig(tracker, &p));
     (p, head)
 }
 
@@ -99,7 +108,8 @@ pub fn face_portrait_with(
         );
         return prepared(tracker, path, side);
     };
-    let r = PortraitRig::from_tracked(&face, [p.width, p.height]);
+    let mut r = PortraitRig::from_tracked(&face, [p.width, p.height]);
+    refine_fit(&p, &mut r);
     let head = PreparedHead::new(std::slice::from_ref(&p), &[r], expressions).unwrap();
     (p, head)
 }
