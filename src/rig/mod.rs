@@ -33,7 +33,7 @@ pub use expressions::{
 };
 pub use fit::{
     EYE_ELSEWHERE, EYE_SEARCH, EYE_SNAP, FitReport, LIP_LINE_TOLERANCE, LIPS_HIGH, LIPS_LOW,
-    MIN_CHECKED_EYE, MIN_CHECKED_MOUTH, check_fit, refine_fit,
+    MIN_CHECKED_EYE, MIN_CHECKED_MOUTH, RIM_MIN_MOVE, RIM_SEARCH, check_fit, refine_fit,
 };
 pub use lid_band::MAX_BROW_DESCENT;
 pub use matte::{Matte, MatteReport, Segmenter, matte_path};

@@ -9,7 +9,7 @@
 use super::expressions::{BLINK_MEET, ExpressionRig};
 use super::lid_band::{LidBand, OuterCorners, limit_brow_descent};
 use super::portrait::PortraitRig;
-use super::topology::{LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_EYE};
+use super::topology::{LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_EYE, SKULL_OUTLINE, TEMPLES};
 use crate::face::{Expression, FaceFrame, LandmarkMotion, RigidMotion};
 use crate::tracking::{PoseFit, canonical_face, fit_pose, rotation_from_angles};
 
@@ -289,6 +289,29 @@ pub struct Retargeter {
     corners: OuterCorners,
 }
 
+/// The skull's outline stays where it is: the shapes fitted from driving videos move the temples out
+/// (a frown by 2 to 3 px at 384 px), which on a portrait turned from the camera, whose far temple is the
+/// face's outline against the background, stretched the picture's soft edge there into a light sliver.
+/// Each [`SKULL_OUTLINE`] point keeps only its move up or down (across the face, `x`, and towards the
+/// camera, `z`, which a turned portrait shows across, are dropped): the forehead still rises with
+/// raised brows. The skin just inside it at the temples ([`TEMPLES`]) keeps half of its move across, so
+/// that it does not pass the outline.
+fn hold_skull_outline(shapes: &mut [Vec<(u16, [f32; 3])>]) {
+    for shape in shapes {
+        for (i, d) in shape.iter_mut() {
+            let keep = if SKULL_OUTLINE.contains(&(*i as usize)) {
+                0.0
+            } else if TEMPLES.contains(&(*i as usize)) {
+                0.5
+            } else {
+                continue;
+            };
+            d[0] *= keep;
+            d[2] *= keep;
+        }
+    }
+}
+
 impl Retargeter {
     /// Prepares retargeting onto `portrait` with the shapes of `expressions`.
     pub fn new(portrait: &PortraitRig, expressions: &ExpressionRig) -> Self {
@@ -413,6 +436,7 @@ impl Retargeter {
                 .collect()
         });
         limit_brow_descent(&canon, &mut shapes, vertical);
+        hold_skull_outline(&mut shapes);
         let lid_band = LidBand::new(&canon);
         let mut this = Self {
             pose,

@@ -11,6 +11,13 @@ pub const FACE_OVAL: [usize; 36] = [
     10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
     148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
 ];
+/// The face's outline above the eyes, from the subject's right temple over the forehead to the left one:
+/// the skull, whose outline no expression moves across (`Retargeter` keeps only these points' moves
+/// along it).
+pub const SKULL_OUTLINE: [usize; 13] =
+    [162, 21, 54, 103, 67, 109, 10, 338, 297, 332, 284, 251, 389];
+/// The skin just inside [`SKULL_OUTLINE`] at each temple, beside the brow's tail (right, then left).
+pub const TEMPLES: [usize; 6] = [71, 139, 68, 301, 368, 298];
 /// The opening of the subject's right eye (image left), from the outer corner along the lower lid.
 pub const RIGHT_EYE: [usize; 16] = [
     33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246,
