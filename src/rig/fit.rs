@@ -291,7 +291,8 @@ fn rim_distance(image: &PortraitImage, q: [f32; 2], n: [f32; 2], w: f32) -> Opti
 /// distance, none beyond 0.5 eye widths. The irises stay. Returns the longest move (pixels).
 fn snap_rim(image: &PortraitImage, p: &mut [[f32; 3]], ring: &[usize; 16]) -> f32 {
     let (c, dir, w) = eye_frame(p, ring);
-    if w < MIN_CHECKED_EYE {
+    // (A point that is not a number makes the width one: nothing is read then.)
+    if w.is_nan() || w < MIN_CHECKED_EYE {
         return 0.0;
     }
     let outwards = |q: [f32; 3], n: [f32; 2]| {
@@ -620,5 +621,9 @@ mod tests {
         assert_eq!(grey, ring_on(40.0, 15.0));
         let mut fitting = ring_on(49.5, 21.5);
         assert_eq!(snap_rim(&image, &mut fitting, &RIGHT_EYE), 0.0);
+        // A ring point that is not a number reads nothing.
+        let mut broken = ring_on(40.0, 15.0);
+        broken[RIGHT_EYE[0]][0] = f32::NAN;
+        assert_eq!(snap_rim(&image, &mut broken, &RIGHT_EYE), 0.0);
     }
 }
