@@ -25,8 +25,9 @@ use std::sync::Arc;
 
 use bevy::prelude::*;
 use bevy_talking_head::prelude::*;
+use bevy_talking_head::render::PortraitImage;
 use bevy_talking_head::rig::editor::{Grab, Region, Side};
-use bevy_talking_head::rig::{PortraitRig, RigEditor};
+use bevy_talking_head::rig::{PortraitRig, RigEditor, refine_fit};
 use bevy_talking_head::tracking::{FaceTracker, ImageView};
 use common::{HeadlessCapturePlugin, ScriptClock};
 
@@ -219,11 +220,18 @@ fn open_editor(
     if editor.rig().source == bevy_talking_head::rig::RigSource::Template
         && let Some(data) = image.data.as_ref()
     {
-        // No sidecar: ask the tracker first.
+        // No sidecar: start from the rig the head would make, the tracker's, moved onto the drawn face
+        // where it missed it (what it found is the first thing to check here).
         let models = bevy_talking_head::tracking::default_models_dir();
         let tracked = FaceTracker::from_dir(&models, &Default::default()).and_then(|t| {
             let view = ImageView::new(size.x, size.y, 4, data, &portrait.asset)?;
-            PortraitRig::build(&t, &view, &portrait.asset)
+            let mut rig = PortraitRig::build(&t, &view, &portrait.asset)?;
+            let picture = PortraitImage::new(size.x, size.y, data.clone())?;
+            let fit = refine_fit(&picture, &mut rig);
+            if !fit.is_good() {
+                warn!("{}: {}", portrait.asset, fit.problems.join("; "));
+            }
+            Ok(rig)
         });
         match tracked {
             Ok(rig) => editor = RigEditor::new(rig),
