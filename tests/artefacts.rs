@@ -1257,10 +1257,7 @@ fn raised_brows_turn_no_forehead_triangle_over() {
         let (folds, line) = folds_under(&head, &rest, &raises, &forehead);
         let n = name(&path);
         eprintln!("{n:32} forehead folds {folds}{line}");
-        let today = folds_today(RAISED_BROW_FOLDS_TODAY, &n);
-        if folds > today {
-            worse.push(format!("{n}: {folds} (today {today}):{line}"));
-        }
+        ratchet(RAISED_BROW_FOLDS_TODAY, &n, folds, &line, &mut worse);
     }
     assert!(worse.is_empty(), "forehead folds:\n{}", worse.join("\n"));
 }
@@ -1347,9 +1344,19 @@ fn box_around<'a>(
     ]
 }
 
-/// A ratchet's line for portrait `name` (0 when it has none).
-fn folds_today(table: &[(&str, usize)], name: &str) -> usize {
-    table.iter().find(|t| t.0 == name).map_or(0, |t| t.1)
+/// Checks portrait `name`'s `count` against its line in the ratchet `table` (0 when it has none): a count
+/// over it goes into `worse`, with `detail`.
+fn ratchet(
+    table: &[(&str, usize)],
+    name: &str,
+    count: usize,
+    detail: &str,
+    worse: &mut Vec<String>,
+) {
+    let today = table.iter().find(|t| t.0 == name).map_or(0, |t| t.1);
+    if count > today {
+        worse.push(format!("{name}: {count} (today {today}):{detail}"));
+    }
 }
 
 /// Forehead folds of raised brows today (`raised_brows_turn_no_forehead_triangle_over`): two photos
@@ -1412,10 +1419,7 @@ fn lowered_brows_fold_no_triangle_between_brow_and_lid() {
             );
         }
         eprintln!("{n:32} folds {folds}{line}");
-        let today = folds_today(LOWERED_BROW_FOLDS_TODAY, &n);
-        if folds > today {
-            worse.push(format!("{n}: {folds} (today {today}):{line}"));
-        }
+        ratchet(LOWERED_BROW_FOLDS_TODAY, &n, folds, &line, &mut worse);
     }
     assert!(
         worse.is_empty(),
@@ -1480,10 +1484,7 @@ fn closed_eyes_fold_no_triangle_at_the_corners() {
         let (folds, line) = folds_under(&head, &rest, &blinks, &face_triangles);
         all += folds;
         eprintln!("{n:32} folds {folds}{line}");
-        let today = folds_today(CLOSED_EYE_FOLDS_TODAY, &n);
-        if folds > today {
-            worse.push(format!("{n}: {folds} (today {today}):{line}"));
-        }
+        ratchet(CLOSED_EYE_FOLDS_TODAY, &n, folds, &line, &mut worse);
     }
     eprintln!("{all} folds in all");
     assert!(
@@ -1596,10 +1597,13 @@ fn a_moving_brow_leaves_the_temples_outline_where_it_was() {
         let sum: usize = changed.iter().sum();
         eprintln!("{n:32} temple pixels changed {changed:?} of {}", band.len());
         total += sum;
-        let today = folds_today(TEMPLE_CHANGES_TODAY, &n);
-        if sum > today {
-            worse.push(format!("{n}: {sum} (today {today}): {changed:?}"));
-        }
+        ratchet(
+            TEMPLE_CHANGES_TODAY,
+            &n,
+            sum,
+            &format!(" {changed:?}"),
+            &mut worse,
+        );
     }
     eprintln!("{total} temple pixels changed in all");
     assert!(

@@ -8,16 +8,22 @@ use bevy_talking_head::rig::topology::eye_ring;
 use bevy_talking_head::rig::{EYE_ELSEWHERE, LIP_LINE_TOLERANCE, check_fit, refine_fit};
 use common::warp::{demo, load, rig};
 
+/// The demo's two portraits and the shared faces, paintings and stylised art (JPEG and PNG); `None`
+/// without the shared test data.
+fn portraits() -> Option<Vec<std::path::PathBuf>> {
+    let mut paths = vec![demo(), demo().with_file_name("astronaut_painted.png")];
+    for sub in ["faces", "paintings", "stylized"] {
+        paths.extend(common::files_with(&common::testdata(sub)?, &["jpg", "png"]));
+    }
+    Some(paths)
+}
+
 #[test]
 fn rigs_on_their_faces_pass_the_check() {
     let tracker = common::tracker();
-    let mut paths = vec![demo(), demo().with_file_name("astronaut_painted.png")];
-    for sub in ["faces", "paintings", "stylized"] {
-        let Some(dir) = common::testdata(sub) else {
-            return;
-        };
-        paths.extend(common::files_with(&dir, &["jpg", "png"]));
-    }
+    let Some(paths) = portraits() else {
+        return;
+    };
     let mut bad = Vec::new();
     let mut rims_moved = Vec::new();
     for path in &paths {
@@ -73,13 +79,9 @@ fn rigs_on_their_faces_pass_the_check() {
 #[test]
 fn rigs_at_any_size_stay_on_their_faces() {
     let tracker = common::tracker();
-    let mut paths = vec![demo(), demo().with_file_name("astronaut_painted.png")];
-    for sub in ["faces", "paintings", "stylized"] {
-        let Some(dir) = common::testdata(sub) else {
-            return;
-        };
-        paths.extend(common::files_with(&dir, &["jpg", "png"]));
-    }
+    let Some(paths) = portraits() else {
+        return;
+    };
     let mut moved = Vec::new();
     for path in &paths {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();

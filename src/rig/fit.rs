@@ -76,29 +76,9 @@ pub(super) fn luma(image: &PortraitImage, x: f32, y: f32) -> f32 {
     luma_of(rgb(image, x, y))
 }
 
-/// Colour at a point, bilinear, edges repeated.
+/// Colour at a point, bilinear, edges repeated (pixel `i`'s centre at `i`).
 fn rgb(image: &PortraitImage, x: f32, y: f32) -> [f32; 3] {
-    let (w, h) = (image.width as i64, image.height as i64);
-    let (xf, yf) = (x.floor(), y.floor());
-    let (fx, fy) = (x - xf, y - yf);
-    let (xi, yi) = (xf as i64, yf as i64);
-    let mut c = [0.0f32; 3];
-    for (dx, dy, k) in [
-        (0, 0, (1.0 - fx) * (1.0 - fy)),
-        (1, 0, fx * (1.0 - fy)),
-        (0, 1, (1.0 - fx) * fy),
-        (1, 1, fx * fy),
-    ] {
-        let (x, y) = (
-            (xi + dx).clamp(0, w - 1) as usize,
-            (yi + dy).clamp(0, h - 1) as usize,
-        );
-        let p = &image.rgba[(y * w as usize + x) * 4..][..3];
-        for (c, &v) in c.iter_mut().zip(p) {
-            *c += k * f32::from(v);
-        }
-    }
-    c
+    crate::tracking::bilinear(&image.rgba, image.width, image.height, 4, x + 0.5, y + 0.5)
 }
 
 fn luma_of(c: [f32; 3]) -> f32 {
