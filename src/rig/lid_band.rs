@@ -30,6 +30,11 @@ struct BandPoint {
     share: f32,
     /// The brow's and the lid's rest heights over and under it.
     rest: [f32; 2],
+    /// Where a raised brow stretches the band, how much further towards the brow (negative) or the
+    /// lid than an even stretch this point goes, per unit of stretch: the band's stretch goes into
+    /// its lighter skin rather than into the shadow under the brow ([`LidBand::shade`]). 0 until
+    /// measured.
+    lift: f32,
 }
 
 /// The points between the brows and the upper lids of one portrait (see the module).
@@ -137,6 +142,7 @@ impl LidBand {
                         lid: l,
                         share,
                         rest: [top, bottom],
+                        lift: 0.0,
                     });
                 }
             }
@@ -167,6 +173,71 @@ impl LidBand {
             if bottom > top && placed.is_finite() {
                 *y = placed;
             }
+            // A stretched band (a raised brow) stretches its light skin more than its shadow; a lid
+            // closing below its rest does not stretch it.
+            let grown = (bottom - top) - (p.rest[1] - p.rest[0]);
+            let lifted = canon[p.index as usize][1] + grown.max(0.0) * p.lift;
+            if grown > 0.0 && lifted.is_finite() {
+                canon[p.index as usize][1] = lifted;
+            }
+        }
+    }
+}
+
+/// How much more a stretched band's lighter skin stretches than its darker: the stretch density along a
+/// column goes as `(luma / brightest) ^ SHADE_POWER`.
+const SHADE_POWER: f32 = 4.0;
+
+/// The least stretch density, against the brightest skin's 1: a black band still stretches a little.
+const SHADE_FLOOR: f32 = 0.05;
+
+/// Samples along a column of the band from brow to lid.
+const SHADE_SAMPLES: usize = 24;
+
+impl LidBand {
+    /// Measures, in `image` (whose landmarks in pixels are `landmarks`), where each column of the band
+    /// is light and where it is in shadow, so that a raised brow stretches the light skin and carries
+    /// the shadow under the brow up with it, instead of stretching that shadow into a dark arch (Mona
+    /// Lisa: the shading between her lid crease and brow ridge, stretched 4 times at a full raise, drew
+    /// heavy brows she does not have). Along each point's column (from the brow's lower contour to
+    /// the upper lid, at the point's place along both) the stretch density is
+    /// `(luma / brightest) ^ SHADE_POWER`; the point moves by the band's growth times how much of that
+    /// density lies between the brow and it, less its even share. A column of even luma keeps the
+    /// shapes' own motion.
+    pub(crate) fn shade(&mut self, image: &crate::portrait::PortraitImage, landmarks: &[[f32; 3]]) {
+        let pos = |(a, b, t): (u16, u16, f32)| -> [f32; 2] {
+            let (p, q) = (landmarks[a as usize], landmarks[b as usize]);
+            [p[0] + (q[0] - p[0]) * t, p[1] + (q[1] - p[1]) * t]
+        };
+        for p in &mut self.points {
+            p.lift = 0.0;
+            let (top, bottom) = (pos(p.brow), pos(p.lid));
+            let mut luma = [0.0f32; SHADE_SAMPLES];
+            for (j, l) in luma.iter_mut().enumerate() {
+                let s = (j as f32 + 0.5) / SHADE_SAMPLES as f32;
+                let (x, y) = (
+                    top[0] + (bottom[0] - top[0]) * s,
+                    top[1] + (bottom[1] - top[1]) * s,
+                );
+                *l = (-1..=1)
+                    .map(|dx| super::fit::luma(image, x + dx as f32, y))
+                    .sum::<f32>()
+                    / 3.0;
+            }
+            let brightest = luma.iter().copied().fold(0.0f32, f32::max);
+            if luma.iter().any(|v| !v.is_finite()) || brightest <= 1.0 {
+                continue;
+            }
+            let density = luma.map(|l| (l / brightest).powf(SHADE_POWER).max(SHADE_FLOOR));
+            let total: f32 = density.iter().sum();
+            // The density's share from the brow to the point's rest share (piecewise constant).
+            let at = p.share.clamp(0.0, 1.0) * SHADE_SAMPLES as f32;
+            let whole = (at as usize).min(SHADE_SAMPLES);
+            let mut below: f32 = density[..whole].iter().sum();
+            if whole < SHADE_SAMPLES {
+                below += density[whole] * (at - whole as f32);
+            }
+            p.lift = below / total - p.share;
         }
     }
 }
@@ -323,6 +394,102 @@ impl OuterCorners {
 mod tests {
     use super::*;
     use crate::tracking::canonical_face;
+
+    /// The canonical face at 100 px an eye distance, moved into a 400 px picture, and that picture with
+    /// each pixel's luma from `f(y as a share of the way from the right brow's lower contour to the
+    /// right upper lid)`.
+    fn shaded_face(f: impl Fn(f32) -> u8) -> (Vec<[f32; 3]>, crate::portrait::PortraitImage) {
+        let face: Vec<[f32; 3]> = canonical_face()
+            .iter()
+            .map(|p| [200.0 + 100.0 * p[0], 200.0 + 100.0 * p[1], 100.0 * p[2]])
+            .collect();
+        let (brow, lid) = (face[52][1], face[159][1]);
+        let mut rgba = Vec::with_capacity(400 * 400 * 4);
+        for y in 0..400 {
+            let l = f((y as f32 + 0.5 - brow) / (lid - brow));
+            for _ in 0..400 {
+                rgba.extend_from_slice(&[l, l, l, 255]);
+            }
+        }
+        let image = crate::portrait::PortraitImage::new(400, 400, rgba).unwrap();
+        (face, image)
+    }
+
+    /// The band's points with the brows raised by `rise` (canonical units) and `band` applied.
+    fn raised(band: &LidBand, canon: &[[f32; 3]], rise: f32) -> Vec<[f32; 3]> {
+        let mut c = canon.to_vec();
+        for &i in RIGHT_BROW.iter().chain(&LEFT_BROW) {
+            c[i][1] -= rise;
+        }
+        // The shapes' own motion of the band: half the brow's.
+        for p in &band.points {
+            c[p.index as usize][1] -= rise / 2.0;
+        }
+        band.apply(&mut c);
+        c
+    }
+
+    #[test]
+    fn a_raised_brow_stretches_the_light_skin_of_the_band_and_carries_its_shadow_up() {
+        let canon = canonical_face().to_vec();
+        let plain = LidBand::new(&canon);
+        assert!(plain.len() > 10, "{} band points", plain.len());
+        // Even skin: the shapes' own motion, exactly.
+        let (face, even) = shaded_face(|_| 180);
+        let mut band = plain.clone();
+        band.shade(&even, &face);
+        assert!(band.points.iter().all(|p| p.lift.abs() < 1e-4));
+        let most = |a: &[[f32; 3]], b: &[[f32; 3]]| {
+            a.iter()
+                .zip(b)
+                .flat_map(|(p, q)| (0..3).map(move |k| (p[k] - q[k]).abs()))
+                .fold(0.0f32, f32::max)
+        };
+        assert!(most(&raised(&band, &canon, 0.2), &raised(&plain, &canon, 0.2)) < 1e-6);
+        // A shadow under the brow, light skin above the lid: the band's points between them rise
+        // further, so the light skin takes the stretch; none passes the brow; a blink moves nothing.
+        let (face, shadowed) = shaded_face(|s| if s < 0.6 { 70 } else { 200 });
+        let mut band = plain.clone();
+        band.shade(&shadowed, &face);
+        let right: Vec<&BandPoint> = band
+            .points
+            .iter()
+            .filter(|p| {
+                RIGHT_BROW[5..].contains(&(p.brow.0 as usize)) && p.share > 0.1 && p.share < 0.5
+            })
+            .collect();
+        assert!(!right.is_empty());
+        assert!(
+            right.iter().all(|p| p.lift < -0.1),
+            "lifts {:?}",
+            right.iter().map(|p| p.lift).collect::<Vec<_>>()
+        );
+        let (up, even) = (raised(&band, &canon, 0.2), raised(&plain, &canon, 0.2));
+        for p in &right {
+            let i = p.index as usize;
+            assert!(
+                up[i][1] < even[i][1] - 0.01,
+                "point {i}: {} against {}",
+                up[i][1],
+                even[i][1]
+            );
+            assert!(up[i][1] > at(&up, p.brow), "point {i} passed the brow");
+        }
+        let mut blink = canon.clone();
+        for &i in &RIGHT_EYE[9..] {
+            blink[i][1] += 0.05;
+        }
+        let mut shaded_blink = blink.clone();
+        plain.apply(&mut blink);
+        band.apply(&mut shaded_blink);
+        let d = most(&blink, &shaded_blink);
+        assert!(d < 1e-6, "a blink moved the band by {d}");
+        // Landmarks that are not numbers read nothing: the shapes' own motion.
+        let lost: Vec<[f32; 3]> = face.iter().map(|p| [f32::NAN, p[1], p[2]]).collect();
+        let mut band = plain.clone();
+        band.shade(&shadowed, &lost);
+        assert!(band.points.iter().all(|p| p.lift == 0.0));
+    }
 
     #[test]
     fn a_lid_closed_steeply_beside_the_outer_corner_leaves_the_corner_triangles_unturned() {

@@ -11,6 +11,7 @@ use super::lid_band::{LidBand, OuterCorners, limit_brow_descent};
 use super::portrait::PortraitRig;
 use super::topology::{LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_EYE, SKULL_OUTLINE, TEMPLES};
 use crate::face::{Expression, FaceFrame, LandmarkMotion, RigidMotion};
+use crate::portrait::PortraitImage;
 use crate::tracking::{PoseFit, canonical_face, fit_pose, rotation_from_angles};
 
 pub use crate::tracking::HEAD_PIVOT;
@@ -538,6 +539,16 @@ impl Retargeter {
             }
             *shape = moved;
         }
+    }
+
+    /// Lets a raised brow stretch the light skin between it and the lid rather than the shadow under it,
+    /// as measured in `image`, the portrait whose rig this retargeter was made from (`landmarks`, its
+    /// points in pixels): see `LidBand::shade`.
+    pub fn with_shaded_lids(mut self, image: &PortraitImage, landmarks: &[[f32; 3]]) -> Self {
+        if landmarks.len() >= 468 {
+            self.lid_band.shade(image, landmarks);
+        }
+        self
     }
 
     /// The gain on this portrait's raised-brow shapes ([`with_brow_gain`](Self::with_brow_gain)).

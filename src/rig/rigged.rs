@@ -61,11 +61,9 @@ impl RiggedPortraits {
         })?;
         open_eye_rings(&mut rig);
         // Brows the picture does not draw move further (a raise shows only in the skin around them).
-        let retargeter = Retargeter::new(&rig, expressions).with_brow_gain(brow_gain(
-            portrait,
-            &rig,
-            expressions.faint_brow_gain,
-        ));
+        let retargeter = Retargeter::new(&rig, expressions)
+            .with_brow_gain(brow_gain(portrait, &rig, expressions.faint_brow_gain))
+            .with_shaded_lids(portrait, &rig.landmarks);
         let shots = portraits
             .iter()
             .zip(rigs)
