@@ -19,7 +19,15 @@ pub(crate) struct MouthFrame {
     lower: Vec<[f32; 2]>,
     /// The lower lip's outer edge (where it meets the chin skin).
     lower_outer: Vec<[f32; 2]>,
+    /// Where the lips' midline lies along the mouth (`s`), kept within [`MIDLINE_RANGE`].
+    mid: f32,
 }
+
+/// The range the lips' midline is taken in along the mouth (`s`, 0..1 between the inner corners): a face
+/// turned a little has its midline off the middle of the opening (the Girl with a Pearl Earring's at
+/// 0.24, van Gogh's at 0.32); a profile's lies beyond the far corner, whose interior the picture does
+/// not show.
+const MIDLINE_RANGE: (f32, f32) = (0.25, 0.75);
 
 impl MouthFrame {
     pub fn new(points: &[[f32; 3]]) -> Self {
@@ -30,7 +38,14 @@ impl MouthFrame {
             l.sort_by(|p, q| p[0].total_cmp(&q[0]));
             l
         };
+        let mid = (frame.local(at(13))[0] + frame.local(at(14))[0]) / 2.0;
+        let mid = if mid.is_finite() {
+            mid.clamp(MIDLINE_RANGE.0, MIDLINE_RANGE.1)
+        } else {
+            0.5
+        };
         Self {
+            mid,
             width: frame.width,
             upper: line(&UPPER_INNER_LIP),
             lower: line(&LOWER_INNER_LIP),
@@ -46,6 +61,27 @@ impl MouthFrame {
 
     pub fn world(&self, s: f32, v: f32) -> [f32; 2] {
         self.frame.world(s, v)
+    }
+
+    /// Where `s` lies across the mouth's arch: -1 at the subject's right inner corner, 0 at the lips'
+    /// midline, 1 at the left corner; and how many times wider that side is in the picture than on a
+    /// frontal face's (where the midline lies in the middle). On a turned face the far side's teeth are
+    /// narrower.
+    pub fn arch(&self, s: f32) -> [f32; 2] {
+        if s < self.mid {
+            [(s - self.mid) / self.mid, 2.0 * self.mid]
+        } else {
+            [(s - self.mid) / (1.0 - self.mid), 2.0 * (1.0 - self.mid)]
+        }
+    }
+
+    /// Where `x` across the arch (-1..1, [`arch`](Self::arch)) lies along the mouth (`s`).
+    pub fn along(&self, x: f32) -> f32 {
+        if x < 0.0 {
+            self.mid * (1.0 + x)
+        } else {
+            self.mid + x * (1.0 - self.mid)
+        }
     }
 
     /// Upper and lower inner-lip edges at `s`.
@@ -627,8 +663,12 @@ impl MouthLayer {
             }
             let mut c = match colour {
                 Some((c, a)) if a >= 1.0 => c,
-                Some((c, a)) => mix3(self.synthetic(s, d_up, d_lo, w, rows, v, feather), c, a),
-                None => self.synthetic(s, d_up, d_lo, w, rows, v, feather),
+                Some((c, a)) => mix3(
+                    self.synthetic(s, target.arch(s), [d_up, d_lo], w, rows, v, feather),
+                    c,
+                    a,
+                ),
+                None => self.synthetic(s, target.arch(s), [d_up, d_lo], w, rows, v, feather),
             };
             if fresh > 0.0 {
                 // Soft lip edges over the interior: the lips' own colour fading in over the picture's
@@ -682,18 +722,21 @@ impl MouthLayer {
             return 0;
         }
         let half = w * (0.2 + 0.06 * t);
-        let (_, lip_edge) = frame.edges(0.5);
-        let lip = (frame.lower_outer(0.5) - lip_edge).max(0.05 * w);
+        // Out of the lips' midline, as wide across the arch as on a frontal face: `u` -1..1 across it.
+        let across = |u: f32| frame.along(u * 2.0 * half / w);
+        let mid = across(0.0);
+        let (_, lip_edge) = frame.edges(mid);
+        let lip = (frame.lower_outer(mid) - lip_edge).max(0.05 * w);
         // The tip: from behind the lower lip's inner edge to past its outer edge at full weight.
         let tip = lip_edge + t * (0.9 * lip + 0.1 * w);
-        let cap = half.min((tip - frame.edges(0.5).0).max(1.0));
+        let cap = half.min((tip - frame.edges(mid).0).max(1.0));
         let top = (0..=8)
-            .map(|k| frame.edges(0.5 + (k as f32 / 4.0 - 1.0) * half / w).0)
+            .map(|k| frame.edges(across(k as f32 / 4.0 - 1.0)).0)
             .fold(f32::MAX, f32::min);
         // Bounding box in the picture.
         let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-        for (s, v) in [(-1.0, top), (1.0, top), (-1.0, tip), (1.0, tip)] {
-            let p = frame.world(0.5 + s * half / w, v);
+        for (u, v) in [(-1.0, top), (1.0, top), (-1.0, tip), (1.0, tip)] {
+            let p = frame.world(across(u), v);
             x0 = x0.min(p[0]);
             y0 = y0.min(p[1]);
             x1 = x1.max(p[0]);
@@ -707,7 +750,7 @@ impl MouthLayer {
         for y in ys {
             for x in xs.clone() {
                 let [s, v] = frame.local([x as f32 + 0.5, y as f32 + 0.5]);
-                let u = (s - 0.5) * w / half;
+                let u = frame.arch(s)[0] * w / (2.0 * half);
                 if u.abs() >= 1.0 {
                     continue;
                 }
@@ -743,8 +786,9 @@ impl MouthLayer {
         drawn
     }
 
-    /// A painted interior at `s` (0..1 across the mouth), `d_up`/`d_lo` pixels below the upper lip and
-    /// above the lower one, for a mouth `w` pixels wide (`v`: the row in the mouth's frame, for the
+    /// A painted interior at `s` (0..1 across the mouth; `x` and `side` where it lies across the arch,
+    /// [`MouthFrame::arch`]), `d_up`/`d_lo` pixels below the upper lip and above the lower one, for a
+    /// mouth `w` pixels wide (`v`: the row in the mouth's frame, for the
     /// grain; `feather`: the width of the lips' soft edges): a cavity lit at the front and dark at the back and in the corners, the tongue low behind
     /// the lower teeth, the lower row, the upper row hanging from the upper lip; each tooth rounded,
     /// with gaps, shaded towards the corners and under the lip.
@@ -752,8 +796,8 @@ impl MouthLayer {
     fn synthetic(
         &self,
         s: f32,
-        d_up: f32,
-        d_lo: f32,
+        [x, side]: [f32; 2],
+        [d_up, d_lo]: [f32; 2],
         w: f32,
         rows: Rows,
         v: f32,
@@ -761,7 +805,6 @@ impl MouthLayer {
     ) -> [f32; 3] {
         let ss = smoothstep;
         let h = d_up + d_lo;
-        let x = 2.0 * s - 1.0;
         let ax = x.abs();
         let soft = self.style.blur.max(0.6);
         let flat = self.style.flat;
@@ -793,7 +836,7 @@ impl MouthLayer {
         // Gaps between teeth only where the teeth are several pixels wide (else they would alias).
         let gap_depth = 0.25 * smoothstep(20.0, 60.0, w);
         if rows.lower && ax < 0.8 {
-            let (gap, t) = tooth(x, w, &LOWER_TEETH);
+            let (gap, t) = tooth(x, w * side, &LOWER_TEETH);
             let round = (std::f32::consts::PI * t).sin();
             let height = lower_h * (1.0 - 0.5 * x * x) - 0.012 * w * (1.0 - round).powi(2);
             // Behind the lower lip and the upper teeth until the mouth opens well.
@@ -809,7 +852,7 @@ impl MouthLayer {
             }
         }
         if rows.upper && ax < 0.85 {
-            let (gap, t) = tooth(x, w, &UPPER_TEETH);
+            let (gap, t) = tooth(x, w * side, &UPPER_TEETH);
             let round = (std::f32::consts::PI * t).sin();
             let height = upper_h * (1.0 - 0.4 * x * x) - 0.03 * w * (1.0 - round).powi(3);
             let a = ss(-soft, soft, height - d_up) * (1.0 - ss(0.65, 0.85, ax));
@@ -866,6 +909,57 @@ mod tests {
             }
         }
         (PortraitImage::new(w, h, rgba).unwrap(), points)
+    }
+
+    #[test]
+    fn a_turned_mouths_front_teeth_part_at_the_lips_midline_and_its_far_side_is_narrower() {
+        let (image, mut points) = portrait(60);
+        let frontal = MouthFrame::new(&points);
+        for s in [0.0, 0.2, 0.5, 0.8, 1.0] {
+            let [x, side] = frontal.arch(s);
+            assert!(
+                (x - (2.0 * s - 1.0)).abs() < 0.02 && (side - 1.0).abs() < 0.02,
+                "{s}: {x} {side}"
+            );
+        }
+        // The lips' midline a fifth of the way in from the subject's right corner (a face turned to
+        // its right): the front teeth part there, the right side's teeth are narrower.
+        let (a, b) = (points[78], points[308]);
+        let along = |s: f32| a[0] + (b[0] - a[0]) * s;
+        let layer = MouthLayer::new(&image, &points, [230.0; 3], None);
+        for (midline, taken) in [(0.3, 0.3), (-0.2, MIDLINE_RANGE.0), (1.3, MIDLINE_RANGE.1)] {
+            for i in [13, 14] {
+                points[i][0] = along(midline);
+            }
+            let frame = MouthFrame::new(&points);
+            assert!((frame.arch(taken)[0]).abs() < 0.02, "midline {midline}");
+            assert_eq!(frame.arch(0.0)[0], -1.0);
+            assert_eq!(frame.arch(1.0)[0], 1.0);
+            for k in 0..=10 {
+                let s = k as f32 / 10.0;
+                assert!((frame.along(frame.arch(s)[0]) - s).abs() < 1e-5);
+            }
+            assert!((frame.arch(0.0)[1] - 2.0 * taken).abs() < 0.03);
+            // Across the upper teeth just under the lip, the darkest column near the middle is the
+            // gap between the front teeth.
+            let rows = Rows {
+                upper: true,
+                lower: true,
+            };
+            let gap = (0..=60)
+                .map(|k| taken - 0.06 + 0.12 * k as f32 / 60.0)
+                .map(|s| {
+                    let c = layer.synthetic(s, frame.arch(s), [3.0, 30.0], 80.0, rows, 0.0, 1.0);
+                    (s, luma3(c))
+                })
+                .fold((0.0, f32::MAX), |a, b| if b.1 < a.1 { b } else { a });
+            assert!(
+                (gap.0 - taken).abs() < 0.011,
+                "midline at {midline}: the front teeth part at {} (luma {})",
+                gap.0,
+                gap.1
+            );
+        }
     }
 
     #[test]
