@@ -1,310 +1,17 @@
 //! The mouth layer: what shows through the mouth hole of the face mesh (cavity, teeth, tongue, or a
 //! reference portrait's open mouth), in the mouth's own frame.
 
-use std::sync::Arc;
-
-use super::geometry::{SegmentFrame, hash, luma, luma3, mix3};
+use super::geometry::{hash, luma, luma3, mix3};
 use super::raster::Texture;
-use crate::math::{polyline_y as interp_y, smoothstep};
+use crate::math::smoothstep;
 use crate::render::PortraitImage;
-use crate::rig::topology::{LOWER_INNER_LIP, LOWER_OUTER_LIP, UPPER_INNER_LIP, UPPER_OUTER_LIP};
+use crate::rig::topology::{LOWER_OUTER_LIP, UPPER_OUTER_LIP};
 
-/// A mouth in its own frame: `s` along the inner corners (0..1), `v` across (pixels, towards the chin),
-/// with its inner lip edges.
-#[derive(Clone, Debug)]
-pub(crate) struct MouthFrame {
-    frame: SegmentFrame,
-    pub width: f32,
-    upper: Vec<[f32; 2]>,
-    lower: Vec<[f32; 2]>,
-    /// The lower lip's outer edge (where it meets the chin skin).
-    lower_outer: Vec<[f32; 2]>,
-    /// Where the lips' midline lies along the mouth (`s`), kept within [`MIDLINE_RANGE`].
-    mid: f32,
-}
+mod frame;
+mod style;
 
-/// The range the lips' midline is taken in along the mouth (`s`, 0..1 between the inner corners): a face
-/// turned a little has its midline off the middle of the opening (the Girl with a Pearl Earring's at
-/// 0.24, van Gogh's at 0.32); a profile's lies beyond the far corner, whose interior the picture does
-/// not show.
-const MIDLINE_RANGE: (f32, f32) = (0.25, 0.75);
-
-impl MouthFrame {
-    pub fn new(points: &[[f32; 3]]) -> Self {
-        let at = |i: usize| [points[i][0], points[i][1]];
-        let frame = SegmentFrame::new(at(78), at(308), 1.0);
-        let line = |idx: &[usize; 11]| {
-            let mut l: Vec<[f32; 2]> = idx.iter().map(|&i| frame.local(at(i))).collect();
-            l.sort_by(|p, q| p[0].total_cmp(&q[0]));
-            l
-        };
-        let mid = (frame.local(at(13))[0] + frame.local(at(14))[0]) / 2.0;
-        let mid = if mid.is_finite() {
-            mid.clamp(MIDLINE_RANGE.0, MIDLINE_RANGE.1)
-        } else {
-            0.5
-        };
-        Self {
-            mid,
-            width: frame.width,
-            upper: line(&UPPER_INNER_LIP),
-            lower: line(&LOWER_INNER_LIP),
-            lower_outer: line(&LOWER_OUTER_LIP),
-            frame,
-        }
-    }
-
-    #[inline]
-    pub fn local(&self, p: [f32; 2]) -> [f32; 2] {
-        self.frame.local(p)
-    }
-
-    pub fn world(&self, s: f32, v: f32) -> [f32; 2] {
-        self.frame.world(s, v)
-    }
-
-    /// Where `s` lies across the mouth's arch: -1 at the subject's right inner corner, 0 at the lips'
-    /// midline, 1 at the left corner; and how many times wider that side is in the picture than on a
-    /// frontal face's (where the midline lies in the middle). On a turned face the far side's teeth are
-    /// narrower.
-    pub fn arch(&self, s: f32) -> [f32; 2] {
-        if s < self.mid {
-            [(s - self.mid) / self.mid, 2.0 * self.mid]
-        } else {
-            [(s - self.mid) / (1.0 - self.mid), 2.0 * (1.0 - self.mid)]
-        }
-    }
-
-    /// Where `x` across the arch (-1..1, [`arch`](Self::arch)) lies along the mouth (`s`).
-    pub fn along(&self, x: f32) -> f32 {
-        if x < 0.0 {
-            self.mid * (1.0 + x)
-        } else {
-            self.mid + x * (1.0 - self.mid)
-        }
-    }
-
-    /// Upper and lower inner-lip edges at `s`.
-    pub fn edges(&self, s: f32) -> (f32, f32) {
-        (interp_y(&self.upper, s), interp_y(&self.lower, s))
-    }
-
-    /// The lower lip's outer edge at `s`.
-    pub fn lower_outer(&self, s: f32) -> f32 {
-        interp_y(&self.lower_outer, s)
-    }
-
-    /// The widest gap between the lips over the mouth width.
-    pub fn openness(&self) -> f32 {
-        (1..20)
-            .map(|k| {
-                let (u, l) = self.edges(k as f32 / 20.0);
-                (l - u).max(0.0)
-            })
-            .fold(0.0, f32::max)
-            / self.width
-    }
-}
-
-/// A portrait whose open mouth lends its interior.
-#[derive(Clone, Debug)]
-pub(crate) struct MouthReference {
-    /// Which of the head's portraits it is.
-    pub index: usize,
-    pub image: Arc<PortraitImage>,
-    pub frame: MouthFrame,
-    /// Where the upper teeth meet the lower ones (or the darkest row between), as a fraction of the
-    /// opening from the upper lip: above it the interior hangs from the upper lip, below it sits on the
-    /// lower lip.
-    pub bite: f32,
-}
-
-impl MouthReference {
-    pub fn new(index: usize, image: Arc<PortraitImage>, frame: MouthFrame) -> Self {
-        let tex = Texture {
-            width: image.width as usize,
-            height: image.height as usize,
-            rgba: &image.rgba,
-            px: &[],
-        };
-        // The luminance across the opening (middle of the mouth): the bite is a dark row between bright
-        // teeth. Without one (the teeth fill the opening, or it is all dark), everything hangs from the
-        // upper lip.
-        let mut profile = Vec::new();
-        for k in 0..=32 {
-            let f = 0.05 + 0.9 * k as f32 / 32.0;
-            let mut sum = 0.0;
-            for j in 0..9 {
-                let s = 0.3 + 0.4 * j as f32 / 8.0;
-                let (u, l) = frame.edges(s);
-                if l - u < 3.0 {
-                    return Self {
-                        index,
-                        image: image.clone(),
-                        frame,
-                        bite: 1.0,
-                    };
-                }
-                let p = frame.world(s, u + f * (l - u));
-                sum += luma(&tex.sample(p[0], p[1])) / 9.0;
-            }
-            profile.push((f, sum));
-        }
-        let brightest = profile.iter().map(|p| p.1).fold(0.0, f32::max);
-        let darkest = profile
-            .iter()
-            .filter(|p| (0.45..=0.92).contains(&p.0))
-            .fold((1.0, f32::MAX), |a, p| if p.1 < a.1 { *p } else { a });
-        let best = if darkest.1 < 0.75 * brightest {
-            (darkest.1, darkest.0)
-        } else {
-            (0.0, 1.0)
-        };
-        Self {
-            index,
-            bite: best.1,
-            image,
-            frame,
-        }
-    }
-}
-
-/// How a portrait is drawn, estimated from its face, so that a painted interior is drawn the same way:
-/// as soft, as grainy and as flat.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct Style {
-    /// How soft the picture's edges are: the Gaussian blur (pixels) of a step edge with the face's
-    /// strongest edges' profile (about 0.8 for a pixel-sharp picture).
-    pub blur: f32,
-    /// Grain: the standard deviation (luma, 0..255) of the fine detail on the face's flat areas.
-    pub grain: f32,
-    /// 0 for continuous shading (photos, paintings, renders), 1 for flat colour areas (cel shading,
-    /// posterised art).
-    pub flat: f32,
-}
-
-impl Style {
-    /// Estimates the style from the face of `tex` inside `lo..hi` (grain, flatness) and its lips
-    /// inside `mouth_lo..mouth_hi` (blur: how soft the picture draws the lips' edges).
-    fn estimate(
-        tex: &Texture,
-        (lo, hi): ([f32; 2], [f32; 2]),
-        (mouth_lo, mouth_hi): ([f32; 2], [f32; 2]),
-    ) -> Self {
-        let mut style = Self {
-            blur: 0.8,
-            grain: 0.0,
-            flat: 0.0,
-        };
-        if let Some((l, w, h)) = luma_box(tex, lo, hi) {
-            let b = binomial(&l, w, h);
-            let (mut still, mut n, mut res) = (0usize, 0usize, Vec::new());
-            for y in 2..h - 2 {
-                for x in 2..w - 2 {
-                    let i = y * w + x;
-                    let (mut min, mut max) = (f32::MAX, f32::MIN);
-                    for j in [
-                        i - w - 1,
-                        i - w,
-                        i - w + 1,
-                        i - 1,
-                        i,
-                        i + 1,
-                        i + w - 1,
-                        i + w,
-                        i + w + 1,
-                    ] {
-                        min = min.min(l[j]);
-                        max = max.max(l[j]);
-                    }
-                    // Flat: nothing changes around the pixel (cel shading, posterised areas, even
-                    // when scaled up).
-                    if max - min <= 1.0 {
-                        still += 1;
-                    }
-                    n += 1;
-                    res.push((max - min, l[i] - b[i]));
-                }
-            }
-            if n >= 64 {
-                // Grain: what the blur takes off the flatter half (the residual of white noise keeps
-                // 0.8 of its deviation).
-                res.sort_by(|a, b| a.0.total_cmp(&b.0));
-                let half = &res[..res.len() / 2];
-                let var = half.iter().map(|p| p.1 * p.1).sum::<f32>() / half.len() as f32;
-                style.grain = (var.sqrt() / 0.8).min(24.0);
-                style.flat = smoothstep(0.2, 0.5, still as f32 / n as f32);
-            }
-        }
-        if let Some((l, w, h)) = luma_box(tex, mouth_lo, mouth_hi) {
-            // Edge softness at the lips, above the grain: how much more blur lowers their strongest
-            // edges (a step edge of blur sigma has its peak gradient in 1 / sqrt(sigma^2 + blur^2)).
-            let b1 = binomial(&l, w, h);
-            let mut b4 = binomial(&b1, w, h);
-            for _ in 0..2 {
-                b4 = binomial(&b4, w, h);
-            }
-            let grad = |img: &[f32], i: usize| {
-                let gx = (img[i + 1] - img[i - 1]) / 2.0;
-                let gy = (img[i + w] - img[i - w]) / 2.0;
-                (gx * gx + gy * gy).sqrt()
-            };
-            let mut g: Vec<(f32, f32)> = Vec::new();
-            for y in 4..h - 4 {
-                for x in 4..w - 4 {
-                    let i = y * w + x;
-                    g.push((grad(&b1, i), grad(&b4, i)));
-                }
-            }
-            if g.len() >= 64 {
-                g.sort_by(|a, b| b.0.total_cmp(&a.0));
-                let top = &g[..g.len() / 10];
-                let e1: f32 = top.iter().map(|p| p.0).sum();
-                let e4: f32 = top.iter().map(|p| p.1).sum();
-                let r = (e4 / e1.max(1e-3)).clamp(0.5, 0.98);
-                style.blur = ((2.0 * r * r - 0.5) / (1.0 - r * r))
-                    .max(0.0)
-                    .sqrt()
-                    .clamp(0.6, 6.0);
-            }
-        }
-        style
-    }
-}
-
-/// The luma of `tex` inside `lo..hi`, with its width and height (`None` when under 12 pixels a side).
-fn luma_box(tex: &Texture, lo: [f32; 2], hi: [f32; 2]) -> Option<(Vec<f32>, usize, usize)> {
-    let x0 = lo[0].max(0.0) as usize;
-    let y0 = lo[1].max(0.0) as usize;
-    let x1 = (hi[0].max(0.0) as usize).min(tex.width);
-    let y1 = (hi[1].max(0.0) as usize).min(tex.height);
-    if x1 < x0 + 12 || y1 < y0 + 12 {
-        return None;
-    }
-    let l = (y0..y1)
-        .flat_map(|y| (x0..x1).map(move |x| (x, y)))
-        .map(|(x, y)| luma(&tex.rgba[(y * tex.width + x) * 4..][..4]))
-        .collect();
-    Some((l, x1 - x0, y1 - y0))
-}
-
-/// A 3x3 binomial blur (a Gaussian of variance 0.5 a side); the border is kept.
-fn binomial(l: &[f32], w: usize, h: usize) -> Vec<f32> {
-    let mut b = l.to_vec();
-    for y in 1..h - 1 {
-        for x in 1..w - 1 {
-            let i = y * w + x;
-            b[i] = (4.0 * l[i]
-                + 2.0 * (l[i - 1] + l[i + 1] + l[i - w] + l[i + w])
-                + l[i - w - 1]
-                + l[i - w + 1]
-                + l[i + w - 1]
-                + l[i + w + 1])
-                / 16.0;
-        }
-    }
-    b
-}
+pub(crate) use frame::{MouthFrame, MouthReference};
+use style::Style;
 
 /// The mean colour of `pixels` (RGBA) whose luma lies in the `from..to` share of their luma order.
 fn mean_by_luma(mut pixels: Vec<[u8; 4]>, from: f32, to: f32) -> Option<[f32; 3]> {
@@ -331,12 +38,12 @@ fn chroma_scaled(c: [f32; 3], grey: f32, colour: f32) -> [f32; 3] {
     c.map(|k| (l * grey + (k - l) * colour).max(0.0))
 }
 
-/// Where the teeth of a row divide in a front view, from the midline to the corner (`x`: 0..1 across
-/// half the mouth): incisors, canine, premolars, narrower as the arch turns away.
 /// The lightest the back of an open mouth is, as a share of the lips' luma ([`MouthLayer::new`]; the
 /// painted portraits' own darks give 0.28-0.30).
 const BACK_OF_LIPS: f32 = 0.3;
 
+/// Where the teeth of a row divide in a front view, from the midline to the corner (`x`: 0..1 across
+/// half the mouth): incisors, canine, premolars, narrower as the arch turns away.
 const UPPER_TEETH: [f32; 7] = [0.0, 0.32, 0.57, 0.78, 0.93, 1.05, 1.15];
 const LOWER_TEETH: [f32; 7] = [0.0, 0.2, 0.39, 0.58, 0.74, 0.88, 1.0];
 
@@ -878,6 +585,7 @@ impl MouthLayer {
 
 #[cfg(test)]
 mod tests {
+    use super::frame::MIDLINE_RANGE;
     use super::*;
     use crate::math::inside;
     use crate::rig::PortraitRig;
