@@ -17,6 +17,7 @@ mod brows;
 pub mod editor;
 mod expressions;
 mod fit;
+mod head_motion;
 mod lid_band;
 mod matte;
 mod portrait;
@@ -35,13 +36,13 @@ pub use fit::{
     EYE_ELSEWHERE, EYE_SEARCH, EYE_SNAP, FitReport, LIP_LINE_TOLERANCE, LIPS_HIGH, LIPS_LOW,
     MIN_CHECKED_EYE, MIN_CHECKED_MOUTH, RIM_MIN_MOVE, RIM_SEARCH, check_fit, refine_fit,
 };
+pub use head_motion::{HEAD_PIVOT, HeadMotion, MAX_BODY_SHIFT, MAX_SHIFT};
 pub use lid_band::MAX_BROW_DESCENT;
 pub use matte::{Matte, MatteReport, Segmenter, matte_path};
 pub use portrait::{PortraitRig, RIG_VERSION, RigSource, sidecar_path};
 pub use retarget::{
-    BROW_CARRY, HEAD_PIVOT, HeadMotion, IRIS_TRAVEL, LOOK_DOWN_LID, LOOK_UP_LID, MAX_BODY_SHIFT,
-    MAX_JAW_OPENING, MAX_SHIFT, RELATIVE_CHANNELS, RELATIVE_FLOOR, RELATIVE_MAX, RetargetedFace,
-    Retargeter,
+    BROW_CARRY, IRIS_TRAVEL, LOOK_DOWN_LID, LOOK_UP_LID, MAX_JAW_OPENING, RELATIVE_CHANNELS,
+    RELATIVE_FLOOR, RELATIVE_MAX, RetargetedFace, Retargeter,
 };
 pub use rigged::RiggedPortraits;
 pub use rigger::{PortraitRigger, RigRequest, TrackerSource};
