@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Fit expression shapes (landmark offsets per ARKit name) from MediaPipe's own landmarks and blendshape
-scores, for src/rig/expressions.rs. Numpy only.
+scores, for src/rig/expressions/mod.rs. Numpy only.
 
     # once, with Google's MediaPipe (developers only; see models/reference/README.md):
     python3 models/setup.py --reference
@@ -31,7 +31,7 @@ landmarks in pixels (x, y, z * width) and its 52 blendshape scores. For every fr
    the held-out frames where that channel's weight is >= 0.25, the RMS landmark error (canonical units,
    over the landmarks that channel moves) with the fitted shape, with the hand-made shape of the crate
    (--hand: the default rig saved as JSON by the crate, `ExpressionRig::default().save(..)`), and with no
-   shape for it. The lower wins; src/rig/expressions.rs lists which channels take the fitted shape.
+   shape for it. The lower wins; src/rig/expressions/mod.rs lists which channels take the fitted shape.
 
 Writes src/rig/fitted_shapes.json (or --out): a header (how it was made, residuals, the per-channel table)
 and, per channel, the landmarks whose offset is >= --min-offset canonical units, 4 decimals.
