@@ -75,13 +75,9 @@ impl MouthFrame {
         }
     }
 
-    /// Where `x` across the arch (-1..1, [`arch`](Self::arch)) lies along the mouth (`s`).
-    pub fn along(&self, x: f32) -> f32 {
-        if x < 0.0 {
-            self.mid * (1.0 + x)
-        } else {
-            self.mid + x * (1.0 - self.mid)
-        }
+    /// Where the lips' midline lies along the mouth (`s`, within [`MIDLINE_RANGE`]).
+    pub fn midline(&self) -> f32 {
+        self.mid
     }
 
     /// Upper and lower inner-lip edges at `s`.

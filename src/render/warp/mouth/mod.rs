@@ -429,8 +429,9 @@ impl MouthLayer {
             return 0;
         }
         let half = w * (0.2 + 0.06 * t);
-        // Out of the lips' midline, as wide across the arch as on a frontal face: `u` -1..1 across it.
-        let across = |u: f32| frame.along(u * 2.0 * half / w);
+        // Out of the lips' midline, `u` -1..1 across it: as wide on either side (a tongue pushed out in
+        // front of the teeth is not foreshortened as the arch of the teeth behind it is).
+        let across = |u: f32| frame.midline() + u * half / w;
         let mid = across(0.0);
         let (_, lip_edge) = frame.edges(mid);
         let lip = (frame.lower_outer(mid) - lip_edge).max(0.05 * w);
@@ -457,7 +458,7 @@ impl MouthLayer {
         for y in ys {
             for x in xs.clone() {
                 let [s, v] = frame.local([x as f32 + 0.5, y as f32 + 0.5]);
-                let u = frame.arch(s)[0] * w / (2.0 * half);
+                let u = (s - frame.midline()) * w / half;
                 if u.abs() >= 1.0 {
                     continue;
                 }
@@ -643,10 +644,11 @@ mod tests {
             assert!((frame.arch(taken)[0]).abs() < 0.02, "midline {midline}");
             assert_eq!(frame.arch(0.0)[0], -1.0);
             assert_eq!(frame.arch(1.0)[0], 1.0);
-            for k in 0..=10 {
-                let s = k as f32 / 10.0;
-                assert!((frame.along(frame.arch(s)[0]) - s).abs() < 1e-5);
-            }
+            assert!(
+                (frame.midline() - taken).abs() < 0.01,
+                "midline {}",
+                frame.midline()
+            );
             assert!((frame.arch(0.0)[1] - 2.0 * taken).abs() < 0.03);
             // Across the upper teeth just under the lip, the darkest column near the middle is the
             // gap between the front teeth.
