@@ -118,14 +118,25 @@ impl HeadMotion {
     pub fn canonical_to_image(&self, c: [f32; 3]) -> [f32; 3] {
         // The outline of the face (ears, jaw corners) turns as if it were as near as the cheeks: a 2D warp
         // cannot show the far side of the head, and letting the outline lag behind the face folds the mesh.
-        let z = c[2].min(DEPTH_CAP);
+        self.turned_as_at(c, c[2].min(DEPTH_CAP))
+    }
+
+    /// A point of the portrait (pixels, with depth on the landmarks' scale), moved by the head as a
+    /// point at canonical depth `depth` beside it would be (the motion's displacement at that depth,
+    /// not capped): the renderer moves the hair and ears around the face as if they lay behind it.
+    pub fn move_point_as_at(&self, p: [f32; 3], depth: f32) -> [f32; 3] {
+        self.turned_as_at(self.pose.to_canonical(p), depth)
+    }
+
+    /// Canonical point `c` moved by the displacement its twin at depth `z` takes, in portrait pixels.
+    fn turned_as_at(&self, c: [f32; 3], z: f32) -> [f32; 3] {
         let d = [
             c[0] - self.pivot[0],
             c[1] - self.pivot[1],
             z - self.pivot[2],
         ];
         let r = &self.rotation;
-        // The point moves as its capped-depth twin does.
+        // The point moves as its twin at depth `z` does.
         let moved: [f32; 3] = std::array::from_fn(|k| {
             c[k] + self.scale * (r[k][0] * d[0] + r[k][1] * d[1] + r[k][2] * d[2]) - d[k]
                 + self.shift[k]

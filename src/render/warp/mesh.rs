@@ -73,12 +73,20 @@ pub(crate) struct WarpMesh {
     /// image border), how much of the jaw's (the same next to the face, none past half a face below
     /// it), and the weights of the outline points in that motion (normalised).
     anchor_weights: Vec<(f32, f32, Vec<f32>)>,
+    /// For each anchor, how much of the outline's motion it takes as if it lay at [`HAIR_DEPTH`]
+    /// (none next to the face, its whole `reach` from [`HAIR_RAMP`] face sizes out).
+    /// With it, the anchor's distance to the outline and the unit vector from the outline out to it:
+    /// the hair's motion towards the face is held to [`HAIR_SQUEEZE`] of that distance.
+    deep_reach: Vec<(f32, f32, [f32; 2])>,
+    /// [`HAIR_REACH`] in pixels.
+    hair_reach: f32,
     /// How much of the body's shift each anchor takes: 1 over the picture, 0 on the ring around it.
     body_follow: Vec<f32>,
     /// How much each outline point's motion reaches out, `[head motion, expression motion, jaw
-    /// motion]`: the head and the face above the jaw reach far; the jaw's own motion (an opening jaw)
-    /// only stretches the skin just below it.
-    outline_follow: Vec<[f32; 3]>,
+    /// motion, head motion at depth]`: the head and the face above the jaw reach far; the jaw's own
+    /// motion (an opening jaw) only stretches the skin just below it; the hair and ears beside and
+    /// above the face turn as if they lay behind it.
+    outline_follow: Vec<[f32; 4]>,
     /// Triangles outside the face (between the face outline and the image border), drawn first.
     pub outer: Vec<[u32; 3]>,
 }
@@ -88,12 +96,34 @@ pub(crate) struct WarpMesh {
 /// neck's share), so the strip between never turns over.
 const BODY_MARGIN: f32 = 1.5;
 
-fn point_segment_distance(p: [f32; 2], a: [f32; 2], b: [f32; 2]) -> f32 {
+/// The canonical depth the hair and ears beside and above the face turn as if they lay at (the face's
+/// outline at the cheeks lies at about 0.6, the eyes at 0, the nose tip at -0.48): a turning head's
+/// hair moves against its face as far as the outline's own depth says, where the outline itself turns
+/// as if it were as near as the cheeks (`HeadMotion::canonical_to_image`).
+pub(crate) const HAIR_DEPTH: f32 = 1.2;
+
+/// How far out from the face (in face sizes) the hair's motion goes from the face's own to the hair's
+/// ([`HAIR_DEPTH`]).
+const HAIR_RAMP: f32 = 0.2;
+
+/// How far (in face sizes) the hair moves against the face at most (softly: `tanh`): a 2D warp shows
+/// the side of the head a turn uncovers only as the hair beside the face stretched, which past this
+/// reads as hair blown sideways.
+const HAIR_REACH: f32 = 0.15;
+
+/// The shares of its distance to the face outline that the hair's motion brings an anchor closer to the
+/// face as it is, and at most: between them the motion is squeezed smoothly, so the hair is pressed
+/// against the face, never pushed over it.
+const HAIR_SQUEEZE: [f32; 2] = [0.5, 0.8];
+
+/// The distance from `p` to the segment `a`-`b` and the vector from its nearest point to `p`.
+fn point_segment_distance(p: [f32; 2], a: [f32; 2], b: [f32; 2]) -> (f32, [f32; 2]) {
     let ab = [b[0] - a[0], b[1] - a[1]];
     let ap = [p[0] - a[0], p[1] - a[1]];
     let t = ((ap[0] * ab[0] + ap[1] * ab[1]) / (ab[0] * ab[0] + ab[1] * ab[1]).max(1e-9))
         .clamp(0.0, 1.0);
-    ((ap[0] - t * ab[0]).powi(2) + (ap[1] - t * ab[1]).powi(2)).sqrt()
+    let v = [ap[0] - t * ab[0], ap[1] - t * ab[1]];
+    (v[0].hypot(v[1]), v)
 }
 
 impl WarpMesh {
@@ -107,11 +137,14 @@ impl WarpMesh {
             .map(|&i| [points[i][0], points[i][1]])
             .collect();
         let outline64: Vec<[f64; 2]> = outline.iter().map(|p| [p[0] as f64, p[1] as f64]).collect();
-        let distance_to_outline = |p: [f32; 2]| {
-            (0..k)
+        // The distance to the outline and the unit vector from the outline's nearest point out to `p`.
+        let nearest_outline = |p: [f32; 2]| {
+            let (d, v) = (0..k)
                 .map(|a| point_segment_distance(p, outline[a], outline[(a + 1) % k]))
-                .fold(f32::MAX, f32::min)
+                .fold((f32::MAX, [0.0; 2]), |m, c| if c.0 < m.0 { c } else { m });
+            (d, [v[0] / d.max(1e-6), v[1] / d.max(1e-6)])
         };
+        let distance_to_outline = |p: [f32; 2]| nearest_outline(p).0;
         // Face size: the outline's extent.
         let (lo, hi) = bounds(outline.iter().copied());
         let face = (hi[0] - lo[0]).max(hi[1] - lo[1]).max(1.0);
@@ -193,10 +226,10 @@ impl WarpMesh {
 
         // How each anchor moves: the outline's motion, by inverse squared distance, fading to nothing at
         // the image border.
-        let anchor_weights = anchors
+        let anchor_weights: Vec<(f32, f32, Vec<f32>)> = anchors
             .iter()
-            .zip(to_face)
-            .map(|(p, to_face)| {
+            .zip(&to_face)
+            .map(|(p, &to_face)| {
                 let to_border = p[0].min(width - p[0]).min(p[1]).min(height - p[1]).max(0.0);
                 let fade = smoothstep(0.0, 1.0, to_border / (to_border + to_face).max(1e-3));
                 let reach = fade * (1.0 - smoothstep(0.4 * face, 1.1 * face, to_face));
@@ -218,7 +251,15 @@ impl WarpMesh {
             .iter()
             .map(|&i| {
                 let below = smoothstep(0.3, 0.8, canonical_y[i]);
-                [1.0 - 0.5 * below, 1.0 - below, below]
+                [1.0 - 0.5 * below, 1.0 - below, below, 1.0 - below]
+            })
+            .collect();
+        let deep_reach = anchor_weights
+            .iter()
+            .zip(&anchors)
+            .map(|((reach, _, _), &p)| {
+                let (d, out) = nearest_outline(p);
+                (reach * smoothstep(0.0, HAIR_RAMP * face, d), d, out)
             })
             .collect();
         let body_follow = (0..anchors.len())
@@ -230,6 +271,8 @@ impl WarpMesh {
             src,
             anchor_start,
             anchor_weights,
+            deep_reach,
+            hair_reach: HAIR_REACH * face,
             body_follow,
             outline_follow,
             outer,
@@ -237,13 +280,14 @@ impl WarpMesh {
     }
 
     /// Target positions of every vertex, given where the landmarks go, where the head alone (no
-    /// expression) takes each landmark (`head`, indexed like the landmarks) and how far the whole
+    /// expression) takes each landmark (`head`, indexed like the landmarks: as the face's own point,
+    /// and as a point at [`HAIR_DEPTH`] beside it) and how far the whole
     /// picture moves with the head (`body`, pixels: the part of the head's shift its neck does not
     /// take; everything but the image border moves by it, the strip along the border stretching).
     pub fn targets(
         &self,
         landmarks: &[[f32; 3]],
-        head: impl Fn(usize) -> [f32; 2],
+        head: impl Fn(usize) -> [[f32; 2]; 2],
         body: [f32; 2],
         out: &mut Vec<[f32; 2]>,
     ) {
@@ -251,11 +295,21 @@ impl WarpMesh {
         out.extend(landmarks.iter().map(|p| [p[0], p[1]]));
         let boundary = boundary_loop();
         // Each outline point's far-reaching motion and its jaw motion.
-        let moved: Vec<[f32; 4]> = boundary
+        let moved: Vec<[f32; 6]> = boundary
             .iter()
             .zip(&self.outline_follow)
             .map(|(&i, f)| {
-                let rigid = head(i);
+                let [rigid, deep] = head(i);
+                // What the turn does to a point behind the face beyond what it does to the face's own.
+                let behind = [deep[0] - rigid[0], deep[1] - rigid[1]];
+                // A 2D warp can only stretch the hair the turn uncovers: held softly to a little.
+                let length = behind[0].hypot(behind[1]);
+                let held = self.hair_reach * (length / self.hair_reach).tanh();
+                let behind = if length > 1e-6 {
+                    [behind[0] * held / length, behind[1] * held / length]
+                } else {
+                    [0.0; 2]
+                };
                 let rigid = [rigid[0] - self.src[i][0], rigid[1] - self.src[i][1]];
                 let expression = [
                     landmarks[i][0] - self.src[i][0] - rigid[0],
@@ -268,6 +322,8 @@ impl WarpMesh {
                     f[0] * rigid[1] + f[1] * expression[1],
                     f[2] * expression[0],
                     f[2] * expression[1],
+                    f[3] * behind[0],
+                    f[3] * behind[1],
                 ]
             })
             .collect();
@@ -283,15 +339,25 @@ impl WarpMesh {
                 out.push(p);
                 continue;
             }
-            let mut d = [0.0f32; 4];
+            let mut d = [0.0f32; 6];
             for (m, wk) in moved.iter().zip(w) {
-                for k in 0..4 {
+                for k in 0..6 {
                     d[k] += wk * m[k];
                 }
             }
+            let (deep, to_face, outward) = self.deep_reach[a];
+            let mut behind = [deep * d[4], deep * d[5]];
+            // Towards the face the hair is squeezed against it, never pushed over it.
+            let inward = -(behind[0] * outward[0] + behind[1] * outward[1]);
+            let (room, most) = (HAIR_SQUEEZE[0] * to_face, HAIR_SQUEEZE[1] * to_face);
+            if inward > room {
+                let held = room + (most - room) * (1.0 - (-(inward - room) / (most - room)).exp());
+                let cut = inward - held;
+                behind = [behind[0] + cut * outward[0], behind[1] + cut * outward[1]];
+            }
             out.push([
-                p[0] + reach * d[0] + jaw_reach * d[2],
-                p[1] + reach * d[1] + jaw_reach * d[3],
+                p[0] + reach * d[0] + jaw_reach * d[2] + behind[0],
+                p[1] + reach * d[1] + jaw_reach * d[3] + behind[1],
             ]);
         }
     }

@@ -206,10 +206,11 @@ impl WarpHead {
             &target.points,
             |i| {
                 if motion.is_identity() {
-                    [src_points[i][0], src_points[i][1]]
+                    [[src_points[i][0], src_points[i][1]]; 2]
                 } else {
                     let p = motion.move_point(src_points[i]);
-                    [p[0], p[1]]
+                    let deep = motion.move_point_as_at(src_points[i], mesh::HAIR_DEPTH);
+                    [[p[0], p[1]], [deep[0], deep[1]]]
                 }
             },
             motion.body_shift(),
