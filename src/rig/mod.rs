@@ -26,6 +26,7 @@ mod rigged;
 mod rigger;
 mod stage;
 pub mod topology;
+mod untangle;
 
 pub use brows::{DRAWN_BROWS, FAINT_BROW_GAIN, FAINT_BROWS, brow_gain, brow_visibility};
 pub use editor::{MAX_UNDO, RigEditor};

@@ -11,6 +11,7 @@ use super::head_motion::HeadMotion;
 use super::lid_band::{LidBand, OuterCorners, limit_brow_descent};
 use super::portrait::PortraitRig;
 use super::topology::{LEFT_BROW, LEFT_EYE, RIGHT_BROW, RIGHT_EYE, SKULL_OUTLINE, TEMPLES};
+use super::untangle::Untangle;
 use crate::face::{Expression, FaceFrame, LandmarkMotion};
 use crate::portrait::PortraitImage;
 use crate::tracking::{PoseFit, canonical_face, fit_pose};
@@ -140,6 +141,8 @@ pub struct Retargeter {
     lid_band: LidBand,
     /// The skin at the outer eye corners, kept from turning over as the lids close.
     corners: OuterCorners,
+    /// Every face triangle kept from turning over, last.
+    untangle: Untangle,
 }
 
 /// The skull's outline stays where it is: the shapes fitted from driving videos move the temples out
@@ -304,6 +307,7 @@ impl Retargeter {
             iris_rest,
             lid_band,
             corners: OuterCorners::new(&portrait.landmarks),
+            untangle: Untangle::new(),
             rest,
             brow_gain: 1.0,
         };
@@ -591,6 +595,14 @@ impl Retargeter {
             .map(|c| motion.canonical_to_image(*c))
             .collect();
         self.corners.apply(&mut points);
+        // Whatever still turns a face triangle over, against the face at rest under the same motion.
+        let rest: Vec<[f32; 3]> = self
+            .canon
+            .iter()
+            .take(468)
+            .map(|c| motion.canonical_to_image(*c))
+            .collect();
+        self.untangle.apply(&mut points, &rest);
 
         let e = crate::face::ExpressionWeights(*weights);
         let look = |gaze: [f32; 2], outward: f32, inward: f32, up: f32, down: f32, side: f32| {
