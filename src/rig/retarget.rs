@@ -307,7 +307,7 @@ impl Retargeter {
             iris_rest,
             lid_band,
             corners: OuterCorners::new(&portrait.landmarks),
-            untangle: Untangle::new(),
+            untangle: Untangle::new(&portrait.landmarks),
             rest,
             brow_gain: 1.0,
         };

@@ -8,7 +8,8 @@
 //! portrait's pixels: each face triangle keeps at least [`KEEP`] of its area at rest under the same head
 //! motion, by moving its skin points (never the lids, lips or the face's outline, whose places are the
 //! expression; a brow a little) the least way that restores it. A triangle the head's turn itself turns away
-//! (its rest area under the motion turned over or gone) is the 3D proxy's to hide and is left alone.
+//! (its rest area under the motion turned over, or under [`GONE`] of its area in the portrait) is the 3D
+//! proxy's to hide and is left alone.
 //! Every step moves points by a continuous amount (no gate switches on or off), so a face moving
 //! smoothly stays smooth.
 
@@ -30,6 +31,12 @@ const STEP_SHARE: f32 = 0.05;
 
 /// Passes over the triangles at most (a pass that moves nothing ends it).
 const PASSES: usize = 32;
+
+/// A triangle whose rest area under the head motion is less than this share of its area in the
+/// portrait (same sign) has been turned edge-on or over by the turn: it is the 3D proxy's to hide and is
+/// left alone. Such slivers (a side of the nose at a small turn) are a pixel or less, and two of them
+/// sharing an edge can ask for opposite moves forever.
+const GONE: f32 = 0.1;
 
 /// Twice the signed area of triangle `t` in `points`' x and y.
 fn cross(points: &[[f32; 3]], [a, b, c]: [usize; 3]) -> f32 {
@@ -68,25 +75,32 @@ fn is_feature(i: usize) -> bool {
 #[derive(Clone, Debug)]
 pub(crate) struct Untangle {
     triangles: Vec<([usize; 3], [f32; 3])>,
-}
-
-impl Default for Untangle {
-    fn default() -> Self {
-        Self::new()
-    }
+    /// Twice each triangle's signed area in the portrait (its landmarks as tracked).
+    own: Vec<f32>,
 }
 
 impl Untangle {
-    /// The face mesh's triangles among its 468 points.
-    pub fn new() -> Self {
-        let triangles = triangles()
+    /// The face mesh's triangles among its 468 points, for the portrait whose tracked landmarks are
+    /// `portrait` (pixels).
+    pub fn new(portrait: &[[f32; 3]]) -> Self {
+        let triangles: Vec<_> = triangles()
             .iter()
             .map(|t| t.map(usize::from))
             .filter(|t| t.iter().all(|&v| v < 468))
             .map(|t| (t, t.map(give)))
             .filter(|(_, free)| free.iter().any(|&f| f > 0.0))
             .collect();
-        Self { triangles }
+        let own = triangles
+            .iter()
+            .map(|&(t, _)| {
+                if portrait.len() < 468 {
+                    f32::NAN
+                } else {
+                    cross(portrait, t)
+                }
+            })
+            .collect();
+        Self { triangles, own }
     }
 
     /// Moves the skin points of `points` (a retargeted face, portrait pixels) until every face
@@ -99,9 +113,11 @@ impl Untangle {
         let mut first = 0;
         for pass in 0..PASSES {
             let mut moved = 0;
-            for &(t, free) in &self.triangles {
+            for (&(t, free), &own) in self.triangles.iter().zip(&self.own) {
                 let r = cross(rest, t);
-                if r.is_nan() || r.abs() <= 1e-3 {
+                // Turned edge-on or over by the turn, or gone in the portrait (NaN fails too).
+                let kept = r / own;
+                if kept.is_nan() || kept <= GONE || own.abs() <= 1e-3 {
                     continue;
                 }
                 let want = KEEP * r;
@@ -168,7 +184,7 @@ mod tests {
     }
 
     fn turned_over(rest: &[[f32; 3]], points: &[[f32; 3]]) -> usize {
-        Untangle::new()
+        Untangle::new(rest)
             .triangles
             .iter()
             .filter(|(t, _)| cross(rest, *t) * cross(points, *t) < 0.0)
@@ -179,7 +195,7 @@ mod tests {
     fn a_face_at_rest_is_left_as_it_is() {
         let rest = face();
         let mut points = rest.clone();
-        assert_eq!(Untangle::new().apply(&mut points, &rest), 0);
+        assert_eq!(Untangle::new(&rest).apply(&mut points, &rest), 0);
         assert_eq!(points, rest);
     }
 
@@ -194,7 +210,7 @@ mod tests {
         let before = turned_over(&rest, &points);
         assert!(before > 0, "the test's push folds nothing");
         let fixed: Vec<usize> = (0..468).filter(|&i| give(i) == 0.0).collect();
-        let n = Untangle::new().apply(&mut points, &rest);
+        let n = Untangle::new(&rest).apply(&mut points, &rest);
         assert!(n > 0);
         assert_eq!(turned_over(&rest, &points), 0, "{before} folds left");
         let start = {
@@ -210,7 +226,8 @@ mod tests {
 
     #[test]
     fn a_turn_that_turns_a_triangle_away_is_left_to_the_proxy() {
-        // The rest under the motion has a triangle turned over already: the points keep it.
+        // The turn leaves the face's right half no area at rest: its triangles are left alone.
+        let portrait = face();
         let mut rest = face();
         for p in rest.iter_mut() {
             // Squash x to nothing on the face's right half: its triangles have no area at rest.
@@ -220,7 +237,7 @@ mod tests {
         }
         let mut points = rest.clone();
         points[190][1] += 12.0;
-        Untangle::new().apply(&mut points, &rest);
+        Untangle::new(&portrait).apply(&mut points, &rest);
         assert_eq!(points[190][1], rest[190][1] + 12.0);
     }
 
@@ -229,7 +246,7 @@ mod tests {
         let rest = face();
         let mut points = rest.clone();
         points[190] = [f32::NAN; 3];
-        Untangle::new().apply(&mut points, &rest);
+        Untangle::new(&rest).apply(&mut points, &rest);
         assert!(points[190][0].is_nan());
         assert_eq!(points[191], rest[191]);
     }
