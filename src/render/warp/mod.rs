@@ -519,7 +519,16 @@ impl WarpHead {
         }
         // Closing lids: lid skin over the eye, not a smear of lashes.
         for (side, eye) in self.eyes.iter().enumerate() {
-            eye.draw_closing_lid(&tex, &to_source[side], &target.points, side, out, w, h);
+            eye.draw_closing_lid(
+                &tex,
+                &to_source[side],
+                &target.points,
+                side,
+                eye::shown(&target.points, side),
+                out,
+                w,
+                h,
+            );
             eye.smooth_opening_edges(&to_source[side], &target.points, side, out, w, h);
         }
         stats.skin_pixels = drawn.get();

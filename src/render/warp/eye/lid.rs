@@ -13,7 +13,8 @@ impl EyeLayer {
     /// (stretching the whole band smears the lash line over the closed eye; the thickness is measured,
     /// `lash_thickness`: a fixed share of the eye's width copied a painting's lid crease onto
     /// the lid edge). It fades in from the fold and from the corners. Where the lids (nearly)
-    /// meet, one dark lash line runs from corner to corner.
+    /// meet, one dark lash line runs from corner to corner. All of it is drawn `shown` strong (an
+    /// eye turned away from the viewer draws none, [`super::shown`]).
     #[allow(clippy::too_many_arguments)]
     pub fn draw_closing_lid(
         &self,
@@ -21,6 +22,7 @@ impl EyeLayer {
         to_source: &Similarity,
         target: &[[f32; 3]],
         side: usize,
+        shown: f32,
         out: &mut [u8],
         out_width: usize,
         out_height: usize,
@@ -30,7 +32,7 @@ impl EyeLayer {
             let u = k as f32 / 10.0;
             interp_y(&lid_t, u) > interp_y(&self.lid, u) + 0.5
         });
-        if !closing {
+        if !closing || shown.is_nan() || shown <= 0.0 {
             return;
         }
         let width = self.frame.width;
@@ -150,17 +152,18 @@ impl EyeLayer {
         for (r, row) in px.chunks(bw).enumerate() {
             for (c, p) in row.iter().enumerate() {
                 let i = ((y0 + r) * out_width + x0 + c) * 4;
-                if p.alpha > 0.0 {
+                let (alpha, line) = (p.alpha * shown, p.line * shown);
+                if alpha > 0.0 {
                     let offset = if p.skin { ends.offset(r, c) } else { [0.0; 3] };
                     for k in 0..3 {
                         let colour = (p.colour[k] + offset[k]).clamp(0.0, 255.0);
                         out[i + k] =
-                            (out[i + k] as f32 * (1.0 - p.alpha) + colour * p.alpha).round() as u8;
+                            (out[i + k] as f32 * (1.0 - alpha) + colour * alpha).round() as u8;
                     }
                 }
-                if p.line > 0.0 {
+                if line > 0.0 {
                     for k in 0..3 {
-                        out[i + k] = (out[i + k] as f32 * (1.0 - p.line) + line_colour[k] * p.line)
+                        out[i + k] = (out[i + k] as f32 * (1.0 - line) + line_colour[k] * line)
                             .round() as u8;
                     }
                 }

@@ -2,6 +2,7 @@
 //! and the redrawn skin of a closing upper lid ([`lid`]).
 
 mod edge;
+mod facing;
 mod lid;
 
 use super::geometry::{SegmentFrame, Similarity, hash, luma, luma3, mix3};
@@ -9,6 +10,7 @@ use super::raster::Texture;
 use crate::math::{inside, polyline_y as interp_y, smoothstep};
 use crate::render::PortraitImage;
 use crate::rig::topology::{eye_fold, eye_ring};
+pub(crate) use facing::shown;
 use lid::LID_GRAIN;
 
 fn bbox(poly: &[[f32; 2]], w: usize, h: usize) -> (usize, usize, usize, usize) {
