@@ -1448,17 +1448,7 @@ const LOWERED_BROW_FOLDS_TODAY: &[(&str, usize)] = &[("mona_lisa", 1)];
 #[test]
 fn closed_eyes_fold_no_triangle_at_the_corners() {
     let tracker = common::tracker();
-    use Expression::*;
-    let blinks = [
-        vec![EyeBlinkLeft, EyeBlinkRight],
-        vec![EyeBlinkLeft, EyeBlinkRight, EyeSquintLeft, EyeSquintRight],
-        vec![
-            EyeBlinkLeft,
-            EyeBlinkRight,
-            EyeLookDownLeft,
-            EyeLookDownRight,
-        ],
-    ];
+    let blinks = blink_sets();
     let face_triangles = face_triangles();
     let mut worse = Vec::new();
     let mut all = 0;
@@ -1492,6 +1482,21 @@ fn closed_eyes_fold_no_triangle_at_the_corners() {
     );
 }
 
+/// The three blinks the closed-eye tests render: both eyes; with a squint; with a look down.
+fn blink_sets() -> [Vec<Expression>; 3] {
+    use Expression::*;
+    [
+        vec![EyeBlinkLeft, EyeBlinkRight],
+        vec![EyeBlinkLeft, EyeBlinkRight, EyeSquintLeft, EyeSquintRight],
+        vec![
+            EyeBlinkLeft,
+            EyeBlinkRight,
+            EyeLookDownLeft,
+            EyeLookDownRight,
+        ],
+    ]
+}
+
 /// Folds at closed eyes today (`closed_eyes_fold_no_triangle_at_the_corners`): 5, on the two photos
 /// turned far from the camera: aflw2000_00251's squinted blink at the inner corner ([157, 56, 190]) and
 /// the profile aflw2000_00475's far inner corner ([286, 384, 414], [398, 362, 414]), where the skin
@@ -1511,17 +1516,7 @@ const CLOSED_EYE_FOLDS_TODAY: &[(&str, usize)] = &[("aflw2000_00251", 1), ("aflw
 #[test]
 fn a_far_eye_turned_away_draws_no_lash_line_when_it_closes() {
     let tracker = common::tracker();
-    use Expression::*;
-    let blinks = [
-        vec![EyeBlinkLeft, EyeBlinkRight],
-        vec![EyeBlinkLeft, EyeBlinkRight, EyeSquintLeft, EyeSquintRight],
-        vec![
-            EyeBlinkLeft,
-            EyeBlinkRight,
-            EyeLookDownLeft,
-            EyeLookDownRight,
-        ],
-    ];
+    let blinks = blink_sets();
     let turned: Vec<_> = portraits()
         .into_iter()
         .filter(|p| ["aflw2000_00475", "aflw2000_00251"].contains(&name(p).as_str()))
