@@ -226,19 +226,29 @@ mod tests {
 
     #[test]
     fn a_turn_that_turns_a_triangle_away_is_left_to_the_proxy() {
-        // The turn leaves the face's right half no area at rest: its triangles are left alone.
+        // The turn squeezes the face's right half (x < 200) to a share of its width: at nothing or a
+        // twentieth (under `GONE`) its triangles are the proxy's and left alone; at a fifth they are
+        // kept from folding as any other.
         let portrait = face();
-        let mut rest = face();
-        for p in rest.iter_mut() {
-            // Squash x to nothing on the face's right half: its triangles have no area at rest.
-            if p[0] < 200.0 {
-                p[0] = 200.0;
+        for (share, left_alone) in [(0.0, true), (0.05, true), (0.2, false)] {
+            let mut rest = face();
+            for p in rest.iter_mut() {
+                if p[0] < 200.0 {
+                    p[0] = 200.0 - (200.0 - p[0]) * share;
+                }
             }
+            // The skin point above the right eye's inner corner pushed down through the lid.
+            let mut points = rest.clone();
+            points[190][1] += 12.0;
+            Untangle::new(&portrait).apply(&mut points, &rest);
+            assert_eq!(
+                points[190][1] == rest[190][1] + 12.0,
+                left_alone,
+                "share {share}: moved to {:?} from {:?}",
+                points[190],
+                rest[190]
+            );
         }
-        let mut points = rest.clone();
-        points[190][1] += 12.0;
-        Untangle::new(&portrait).apply(&mut points, &rest);
-        assert_eq!(points[190][1], rest[190][1] + 12.0);
     }
 
     #[test]
