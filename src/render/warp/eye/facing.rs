@@ -27,8 +27,9 @@ pub(crate) fn shown(target: &[[f32; 3]], side: usize) -> f32 {
     }
 }
 
-/// How squarely `points` show eye `side` (the skin between its corners and its fold): its signed area in the frame over its area in 3D,
-/// positive when it faces the viewer as the face's outline does (which a turn never turns away).
+/// How squarely `points` show eye `side` (the skin between its corners and its fold): its signed area
+/// in the frame over its area in 3D, positive when it faces the viewer as the face's outline does
+/// (which a turn never turns away).
 fn facing(points: &[[f32; 3]], side: usize) -> f32 {
     // Twice the vector area of a closed ring.
     let area = |ring: &[usize], p: &dyn Fn(usize) -> [f32; 3]| {
