@@ -4,7 +4,7 @@
 //! fade out with it (a dash across the bridge of the nose where no eye can be seen).
 
 use crate::math::smoothstep;
-use crate::rig::topology::{FACE_OVAL, eye_fold, eye_ring};
+use crate::rig::topology::{eye_fold, eye_ring};
 use crate::tracking::canonical_face;
 
 /// How squarely the frame shows an eye (the skin between its corners and its fold: its area in the
@@ -28,44 +28,43 @@ pub(crate) fn shown(target: &[[f32; 3]], side: usize) -> f32 {
 }
 
 /// How squarely `points` show eye `side` (the skin between its corners and its fold): its signed area
-/// in the frame over its area in 3D, positive when it faces the viewer as the face's outline does
-/// (which a turn never turns away).
+/// in the frame over its area in 3D, positive when it is drawn the way round the face seen from the
+/// front draws it (the canonical face, whose axes the frame shares, as the 3D proxy's back faces
+/// assume: `proxy::facing` is the same measure for one triangle).
 fn facing(points: &[[f32; 3]], side: usize) -> f32 {
-    // Twice the vector area of a closed ring.
-    let area = |ring: &[usize], p: &dyn Fn(usize) -> [f32; 3]| {
+    if points.len() < 468 {
+        return f32::NAN;
+    }
+    // The skin between the eye's corners and the fold above it: the opening itself closes in a blink
+    // (no area to tell), this does not.
+    let (eye, fold) = (eye_ring(side), eye_fold(side));
+    let mut band = [eye[0]; 9];
+    band[1] = eye[8];
+    for (b, &f) in band[2..].iter_mut().zip(fold.iter().rev()) {
+        *b = f;
+    }
+    // Twice the band's vector area in `p`.
+    let area = |p: &[[f32; 3]]| {
         let mut n = [0.0f32; 3];
-        for (k, &i) in ring.iter().enumerate() {
-            let (a, b) = (p(i), p(ring[(k + 1) % ring.len()]));
+        for (k, &i) in band.iter().enumerate() {
+            let (a, b) = (p[i], p[band[(k + 1) % band.len()]]);
             n[0] += a[1] * b[2] - a[2] * b[1];
             n[1] += a[2] * b[0] - a[0] * b[2];
             n[2] += a[0] * b[1] - a[1] * b[0];
         }
         n
     };
-    if points.len() < 468 {
-        return f32::NAN;
-    }
-    let canon = canonical_face();
-    let (c, t) = (|i: usize| canon[i], |i: usize| points[i]);
-    // The skin between the eye's corners and the fold above it: the opening itself closes in a blink
-    // (no area to tell), this does not.
-    let (eye, fold) = (eye_ring(side), eye_fold(side));
-    let ring: Vec<usize> = [eye[0], eye[8]]
-        .into_iter()
-        .chain(fold.iter().rev().copied())
-        .collect();
-    // Its winding against the outline's, on the canonical face (the topology's, fixed).
-    let same = area(&ring, &c)[2].signum() * area(&FACE_OVAL, &c)[2].signum();
-    let n = area(&ring, &t);
-    let outline = area(&FACE_OVAL, &t)[2].signum();
-    same * outline * n[2] / (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt()
+    let front = area(canonical_face())[2].signum();
+    let n = area(points);
+    front * n[2] / (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The canonical face in pixels (y down), turned by `yaw` radians about the vertical axis.
+    /// The canonical face in pixels (its axes are the frame's: y down, nearer is smaller), turned by
+    /// `yaw` radians about the vertical axis.
     fn face(yaw: f32) -> Vec<[f32; 3]> {
         canonical_face()
             .iter()
@@ -74,7 +73,7 @@ mod tests {
                     p[0] * yaw.cos() + p[2] * yaw.sin(),
                     -p[0] * yaw.sin() + p[2] * yaw.cos(),
                 );
-                [200.0 + 100.0 * x, 200.0 - 100.0 * p[1], -100.0 * z]
+                [200.0 + 100.0 * x, 200.0 + 100.0 * p[1], 100.0 * z]
             })
             .collect()
     }
