@@ -14,7 +14,11 @@
 //! - **PSNR** (dB) and **SSIM** (Gaussian window, sigma 1.5, on luma) on the face crop, a square of 1.2
 //!   times the real face's landmark extent, resampled to [`ReenactmentOptions::crop`] pixels;
 //! - **mouth r** and **eye r**: Pearson's r over the frames between the rendered and the real inner-lip
-//!   gap, and the mean lid gap of both eyes.
+//!   gap, and the mean lid gap of both eyes;
+//! - **person PSNR** ([`ReenactmentOptions::split_background`]): the PSNR with the real frame's
+//!   background (outside its selfie-segmentation matte) taken as drawn perfectly, so only the person's
+//!   pixels (face, hair, ears, neck, clothes) count. No handling of the background can score above it:
+//!   it says how much of a video's PSNR is the person's rendering and how much the background's.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -26,8 +30,8 @@ use crate::face::FaceFrame;
 use crate::onnx::SessionOptions;
 use crate::portrait::PortraitImage;
 use crate::render::PreparedHead;
-use crate::rig::{ExpressionRig, PortraitRig};
-use crate::tracking::{FaceAnalyzer, FaceTracker, ImageView, TrackedFace};
+use crate::rig::{ExpressionRig, PortraitRig, Segmenter};
+use crate::tracking::{FaceAnalyzer, FaceModels, FaceTracker, ImageView, TrackedFace};
 
 /// How [`self_reenactment`] runs.
 #[derive(Clone, Debug)]
@@ -42,6 +46,9 @@ pub struct ReenactmentOptions {
     pub sheet_every: usize,
     /// The expression shapes for the weights path.
     pub expressions: ExpressionRig,
+    /// Also score [`ReenactmentScores::person_psnr`]: the selfie segmentation runs on every scored real
+    /// frame (about twice the benchmark's time).
+    pub split_background: bool,
 }
 
 impl Default for ReenactmentOptions {
@@ -52,6 +59,7 @@ impl Default for ReenactmentOptions {
             drivings: vec![LiveDriving::Expressions, LiveDriving::Landmarks],
             sheet_every: 0,
             expressions: ExpressionRig::default(),
+            split_background: false,
         }
     }
 }
@@ -75,6 +83,10 @@ pub struct ReenactmentScores {
     pub mouth_r: f64,
     /// Pearson's r of the mean lid gap, rendered against real.
     pub eye_r: f64,
+    /// Mean PSNR on the face crop with the real frame's background counted as drawn perfectly (the
+    /// rendered pixels weighted by the real frame's person matte, the real ones by the rest), dB; `None`
+    /// without [`ReenactmentOptions::split_background`].
+    pub person_psnr: Option<f64>,
 }
 
 /// A video's self-reenactment.
@@ -151,6 +163,14 @@ pub fn self_reenactment(
         &[rig],
         &options.expressions,
     )?;
+    let segmenter = if options.split_background {
+        Some(Segmenter::load(
+            &FaceModels::Dir(models_dir.to_path_buf()),
+            &SessionOptions::default(),
+        )?)
+    } else {
+        None
+    };
     let mut analyzer = FaceAnalyzer::default();
     analyzer.calibrate(source_face);
 
@@ -174,6 +194,16 @@ pub fn self_reenactment(
         let iod = dist(t[33], t[263]).max(1.0);
         let crop = FaceBox::around(t);
         let real_crop = crop.sample(&real, frame.width, frame.height, side);
+        // The real frame's person on the crop (its matte as grey RGBA), to split the error.
+        let person = match &segmenter {
+            Some(segmenter) => {
+                let image = PortraitImage::new(frame.width, frame.height, real.clone())?;
+                let (matte, _) = segmenter.matte(&image, landmark_box(t))?;
+                let grey: Vec<u8> = matte.alpha.iter().flat_map(|&a| [a, a, a, 255]).collect();
+                Some(crop.sample(&grey, frame.width, frame.height, side))
+            }
+            None => None,
+        };
         let mut row = vec![resize(&real_crop, side, thumb)];
         for (m, driving) in options.drivings.iter().enumerate() {
             let target = match driving {
@@ -189,6 +219,12 @@ pub fn self_reenactment(
             let s = &mut series[m];
             s.psnr.push(psnr(&real_crop, &crop_out));
             s.ssim.push(ssim(&real_crop, &crop_out, side, side));
+            if let Some(person) = &person {
+                s.person_psnr.push(psnr(
+                    &real_crop,
+                    &over_background(&crop_out, &real_crop, person),
+                ));
+            }
             let view = ImageView::new(portrait.width, portrait.height, 4, &out, "rendered")?;
             match judges[m].track(&view)? {
                 Some(seen) => {
@@ -236,6 +272,7 @@ struct Series {
     akd: Vec<f64>,
     mouth: Vec<(f32, f32)>,
     eyes: Vec<(f32, f32)>,
+    person_psnr: Vec<f64>,
     lost: usize,
 }
 
@@ -251,8 +288,37 @@ impl Series {
             ssim: mean(&self.ssim),
             mouth_r: pearson(&self.mouth),
             eye_r: pearson(&self.eyes),
+            person_psnr: (!self.person_psnr.is_empty()).then(|| mean(&self.person_psnr)),
         }
     }
+}
+
+/// `rendered` (RGBA) where `person` (a matte as grey RGBA) is, `real` elsewhere, blended by the matte.
+fn over_background(rendered: &[u8], real: &[u8], person: &[u8]) -> Vec<u8> {
+    rendered
+        .chunks_exact(4)
+        .zip(real.chunks_exact(4))
+        .zip(person.chunks_exact(4))
+        .flat_map(|((o, r), m)| {
+            let a = f32::from(m[0]) / 255.0;
+            let mix = |c: usize| (a * f32::from(o[c]) + (1.0 - a) * f32::from(r[c])).round() as u8;
+            [mix(0), mix(1), mix(2), 255]
+        })
+        .collect()
+}
+
+/// The box `[x0, y0, x1, y1]` around the face mesh's 468 points.
+fn landmark_box(points: &[[f32; 3]]) -> [f32; 4] {
+    let (lo, hi) = points
+        .iter()
+        .take(468)
+        .fold(([f32::MAX; 2], [f32::MIN; 2]), |(lo, hi), p| {
+            (
+                [lo[0].min(p[0]), lo[1].min(p[1])],
+                [hi[0].max(p[0]), hi[1].max(p[1])],
+            )
+        });
+    [lo[0], lo[1], hi[0], hi[1]]
 }
 
 fn dist(a: [f32; 3], b: [f32; 3]) -> f32 {
