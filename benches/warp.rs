@@ -6,6 +6,8 @@
 //!   2 cores = 2 / time).
 //! - `warp/retarget`: the FaceFrame -> target landmarks step alone.
 //! - `warp/prepare/512`: the one-off set-up of a head from its portrait and rig (mesh, anchors, layers).
+//! - `warp/still_background/512`: `render/512` over a still background (the warped person drawn over
+//!   the background with the person taken out, `RiggedPortraits::with_still_background`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,8 +15,8 @@ use std::time::Duration;
 
 use bevy_talking_head::prelude::*;
 use bevy_talking_head::render::{PortraitImage, PreparedHead};
-use bevy_talking_head::rig::{ExpressionRig, PortraitRig};
-use bevy_talking_head::tracking::{FaceTracker, ImageView};
+use bevy_talking_head::rig::{ExpressionRig, PortraitRig, RiggedPortraits, Segmenter};
+use bevy_talking_head::tracking::{FaceModels, FaceTracker, ImageView};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 fn portrait(size: u32) -> (Arc<PortraitImage>, PortraitRig) {
@@ -80,6 +82,33 @@ fn warp(c: &mut Criterion) {
         });
         if size == 512 {
             group.bench_function("retarget", |b| b.iter(|| heads[0].retarget(&face)));
+            let models =
+                FaceModels::Dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models"));
+            let segmenter = Segmenter::load(&models, &Default::default()).unwrap();
+            let face_box =
+                rig.landmarks
+                    .iter()
+                    .fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |b, q| {
+                        [
+                            b[0].min(q[0]),
+                            b[1].min(q[1]),
+                            b[2].max(q[0]),
+                            b[3].max(q[1]),
+                        ]
+                    });
+            let (matte, _) = segmenter.matte(&p, face_box).unwrap();
+            let still = PreparedHead::from_rigged(
+                RiggedPortraits::new(
+                    std::slice::from_ref(&p),
+                    std::slice::from_ref(&rig),
+                    &ExpressionRig::default(),
+                )
+                .unwrap()
+                .with_still_background(&matte),
+            );
+            group.bench_with_input(BenchmarkId::new("still_background", size), &size, |b, _| {
+                b.iter(|| still.render(&face, &mut outs[0]))
+            });
             group.bench_function(BenchmarkId::new("prepare", size), |b| {
                 b.iter(|| {
                     PreparedHead::new(

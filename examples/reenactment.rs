@@ -1,7 +1,7 @@
 //! The self-reenactment benchmark: each driving video's calmest frame becomes the portrait, every other
 //! frame drives it, and the rendered head is compared with the real frame on the face crop (AKD, PSNR,
 //! SSIM, mouth and eye opening r, and the PSNR of the person alone: the real background counted as
-//! drawn perfectly). Prints the table for each way of driving (the 52 weights through the
+//! drawn perfectly), with the portrait's background kept still behind the moving head. Prints the table for each way of driving (the 52 weights through the
 //! expression shapes, and the driver's own landmark motion) and writes a contact sheet per video
 //! (rows: real | weights | landmarks). No window.
 //!
@@ -69,6 +69,7 @@ fn run(args: &Args) -> Result<(), String> {
         stride: args.stride,
         sheet_every: 6,
         split_background: true,
+        still_background: true,
         ..ReenactmentOptions::default()
     };
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;

@@ -30,7 +30,7 @@ use crate::face::FaceFrame;
 use crate::onnx::SessionOptions;
 use crate::portrait::PortraitImage;
 use crate::render::PreparedHead;
-use crate::rig::{ExpressionRig, PortraitRig, Segmenter};
+use crate::rig::{ExpressionRig, PortraitRig, RiggedPortraits, Segmenter};
 use crate::tracking::{FaceAnalyzer, FaceModels, FaceTracker, ImageView, TrackedFace};
 
 /// How [`self_reenactment`] runs.
@@ -49,6 +49,10 @@ pub struct ReenactmentOptions {
     /// Also score [`ReenactmentScores::person_psnr`]: the selfie segmentation runs on every scored real
     /// frame (a few per cent more time: 27.3 -> 28.9 s for the three shared videos in the debug test).
     pub split_background: bool,
+    /// Keep the portrait's background still behind the moving head
+    /// ([`RiggedPortraits::with_still_background`], by the source frame's matte), as
+    /// [`TalkingHead::with_still_background`](crate::TalkingHead::with_still_background) does.
+    pub still_background: bool,
 }
 
 impl Default for ReenactmentOptions {
@@ -60,6 +64,7 @@ impl Default for ReenactmentOptions {
             sheet_every: 0,
             expressions: ExpressionRig::default(),
             split_background: false,
+            still_background: false,
         }
     }
 }
@@ -158,12 +163,7 @@ pub fn self_reenactment(
         .detect_still(&view)?
         .ok_or_else(|| problem("no face in the source frame"))?;
     let rig = PortraitRig::from_tracked(&rigged, [portrait.width, portrait.height]);
-    let head = PreparedHead::new(
-        std::slice::from_ref(&portrait),
-        &[rig],
-        &options.expressions,
-    )?;
-    let segmenter = if options.split_background {
+    let segmenter = if options.split_background || options.still_background {
         Some(Segmenter::load(
             &FaceModels::Dir(models_dir.to_path_buf()),
             &SessionOptions::default(),
@@ -171,6 +171,23 @@ pub fn self_reenactment(
     } else {
         None
     };
+    let mut portraits = RiggedPortraits::new(
+        std::slice::from_ref(&portrait),
+        &[rig],
+        &options.expressions,
+    )?;
+    if let (true, Some(segmenter)) = (options.still_background, &segmenter) {
+        let (matte, report) =
+            segmenter.matte(&portrait, landmark_box(&portraits.rig().landmarks))?;
+        if !report.person {
+            return Err(problem(
+                "no person found in the source frame for its still background",
+            ));
+        }
+        portraits = portraits.with_still_background(&matte);
+    }
+    let head = PreparedHead::from_rigged(portraits);
+    let segmenter = segmenter.filter(|_| options.split_background);
     let mut analyzer = FaceAnalyzer::default();
     analyzer.calibrate(source_face);
 

@@ -116,6 +116,15 @@ pub struct TalkingHead {
     /// ready a cut-out head shows nothing (not its picture's background); if rigging fails, its whole
     /// still portrait.
     pub cutout: bool,
+    /// Keep the portrait's background still behind the moving head: the mesh warp draws the person
+    /// (by the same [`Matte`](crate::rig::Matte) as [`cutout`](Self::cutout), read from or saved to
+    /// `<file>.matte.png`) over the background with the person taken out
+    /// ([`RiggedPortraits::with_still_background`](crate::rig::RiggedPortraits::with_still_background)).
+    /// A nodding or leaning head then no longer drags a painted landscape or a room with it; where it
+    /// moves away, the background's colours nearby fill in. Off by default; a cut-out head has no
+    /// background, so [`cutout`](Self::cutout) wins. Without a person in the picture, or without the
+    /// segmentation model, the background moves as before and a warning says why.
+    pub still_background: bool,
     output: Handle<Image>,
 }
 
@@ -134,6 +143,7 @@ impl TalkingHead {
             output_size: None,
             rigs: Vec::new(),
             cutout: false,
+            still_background: false,
             output: Handle::default(),
         }
     }
@@ -141,6 +151,13 @@ impl TalkingHead {
     /// Builder: draw the person cut out of the background ([`cutout`](Self::cutout)).
     pub fn with_cutout(mut self, cutout: bool) -> Self {
         self.cutout = cutout;
+        self
+    }
+
+    /// Builder: keep the portrait's background still behind the moving head
+    /// ([`still_background`](Self::still_background)).
+    pub fn with_still_background(mut self, still: bool) -> Self {
+        self.still_background = still;
         self
     }
 

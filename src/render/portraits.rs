@@ -108,6 +108,7 @@ pub(crate) fn load_portraits(
             given: head.rigs.clone(),
             files,
             cutout: head.cutout,
+            still_background: head.still_background,
         }));
     }
 }

@@ -187,7 +187,6 @@ impl Matte {
     /// 1/4 of the picture's smaller side, then all of it).
     pub fn apply(&self, portrait: &PortraitImage) -> PortraitImage {
         let matte = self.resized(portrait.width, portrait.height);
-        let (w, h) = (portrait.width as usize, portrait.height as usize);
         let alpha: Vec<f32> = matte
             .alpha
             .iter()
@@ -199,35 +198,16 @@ impl Matte {
             .iter()
             .map(|a| ((a - 0.9) / 0.1).clamp(0.0, 1.0))
             .collect();
-        let base = (w.min(h) / 64).max(2);
-        // (weight, [r, g, b] x weight) box means at three radii.
-        let levels: Vec<(Vec<f32>, [Vec<f32>; 3])> = [base, 4 * base, 16 * base, w.max(h)]
-            .into_iter()
-            .map(|r| {
-                let den = box_mean(&weight, w, h, r);
-                let num = [0, 1, 2].map(|c| {
-                    let v: Vec<f32> = portrait
-                        .rgba
-                        .chunks_exact(4)
-                        .zip(&weight)
-                        .map(|(px, wt)| px[c] as f32 * wt)
-                        .collect();
-                    box_mean(&v, w, h, r)
-                });
-                (den, num)
-            })
-            .collect();
         let mut rgba = portrait.rgba.clone();
+        let lent = nearest_mean(portrait, &weight);
         for (k, px) in rgba.chunks_exact_mut(4).enumerate() {
             let a = alpha[k];
             px[3] = (a * 255.0).round() as u8;
             if a >= 0.98 {
                 continue;
             }
-            if let Some((den, num)) = levels.iter().find(|(den, _)| den[k] > 1e-4) {
-                for c in 0..3 {
-                    px[c] = (num[c][k] / den[k]).round().clamp(0.0, 255.0) as u8;
-                }
+            if let Some(c) = lent(k) {
+                px[..3].copy_from_slice(&c);
             }
         }
         PortraitImage {
@@ -235,6 +215,121 @@ impl Matte {
             height: portrait.height,
             rgba,
         }
+    }
+
+    /// The portrait's background with the person taken out: every pixel that is not surely background
+    /// (alpha above 0.1) takes the mean colour of the sure background nearby. Opaque RGBA at the
+    /// portrait's size.
+    fn background_plate(&self, portrait: &PortraitImage) -> Vec<u8> {
+        let matte = self.resized(portrait.width, portrait.height);
+        let weight: Vec<f32> = matte
+            .alpha
+            .iter()
+            .map(|&a| ((0.1 - a as f32 / 255.0) / 0.1).clamp(0.0, 1.0))
+            .collect();
+        let mut rgba = portrait.rgba.clone();
+        let lent = nearest_mean(portrait, &weight);
+        for (k, px) in rgba.chunks_exact_mut(4).enumerate() {
+            px[3] = 255;
+            if weight[k] >= 1.0 {
+                continue;
+            }
+            if let Some(c) = lent(k) {
+                let w = weight[k];
+                for i in 0..3 {
+                    px[i] = (w * px[i] as f32 + (1.0 - w) * c[i] as f32).round() as u8;
+                }
+            }
+        }
+        rgba
+    }
+}
+
+impl Matte {
+    /// The portrait split into the person and the background behind it, for a still background: the
+    /// person (alpha: this matte) and an opaque plate (the background with the person taken out: where
+    /// the matte is not surely clear, the mean colour of the sure background nearby, as
+    /// [`apply`](Self::apply) carries the person's colours out). Under a soft edge the two share the
+    /// picture's colour (`I = a F + (1 - a) B`): the person takes what the plate does not explain, the
+    /// plate what the person cannot (where a share would leave 0..255), so the person drawn over the
+    /// plate where it has not moved gives the picture back, to rounding. Both at the portrait's size.
+    pub fn split(&self, portrait: &PortraitImage) -> (PortraitImage, Vec<u8>) {
+        let mut plate = self.background_plate(portrait);
+        let carried = self.apply(portrait);
+        let mut rgba = carried.rgba.clone();
+        for ((px, own), bg) in rgba
+            .chunks_exact_mut(4)
+            .zip(portrait.rgba.chunks_exact(4))
+            .zip(plate.chunks_exact_mut(4))
+        {
+            let a = px[3] as f32 / 255.0;
+            if a >= 1.0 {
+                px[..3].copy_from_slice(&own[..3]);
+                continue;
+            }
+            // Near clear, the person's share would magnify noise: its colour leans to the carried one.
+            let sure = ((a - 0.05) / 0.25).clamp(0.0, 1.0);
+            for c in 0..3 {
+                let (i, b) = (own[c] as f32, bg[c] as f32);
+                let f = if a > 0.0 {
+                    ((i - (1.0 - a) * b) / a).clamp(0.0, 255.0)
+                } else {
+                    px[c] as f32
+                };
+                let mut f = sure * f + (1.0 - sure) * px[c] as f32;
+                let mut b = b;
+                // What is left over goes to whichever of the two has the larger share.
+                let rest = i - a * f - (1.0 - a) * b;
+                if 1.0 - a >= a {
+                    b = (b + rest / (1.0 - a)).clamp(0.0, 255.0);
+                } else {
+                    f = (f + rest / a).clamp(0.0, 255.0);
+                }
+                px[c] = f.round() as u8;
+                bg[c] = b.round() as u8;
+            }
+        }
+        (
+            PortraitImage {
+                width: portrait.width,
+                height: portrait.height,
+                rgba,
+            },
+            plate,
+        )
+    }
+}
+
+/// For each pixel of `portrait`, the mean colour of the pixels weighted by `weight` in the nearest
+/// window around it that holds some (1/64, 1/16, 1/4 of the picture's smaller side, then all of it);
+/// `None` where no pixel has weight.
+fn nearest_mean(portrait: &PortraitImage, weight: &[f32]) -> impl Fn(usize) -> Option<[u8; 3]> {
+    let (w, h) = (portrait.width as usize, portrait.height as usize);
+    let base = (w.min(h) / 64).max(2);
+    // (weight, [r, g, b] x weight) box means at each radius.
+    let levels: Vec<(Vec<f32>, [Vec<f32>; 3])> = [base, 4 * base, 16 * base, w.max(h)]
+        .into_iter()
+        .map(|r| {
+            let den = box_mean(weight, w, h, r);
+            let num = [0, 1, 2].map(|c| {
+                let v: Vec<f32> = portrait
+                    .rgba
+                    .chunks_exact(4)
+                    .zip(weight)
+                    .map(|(px, wt)| px[c] as f32 * wt)
+                    .collect();
+                box_mean(&v, w, h, r)
+            });
+            (den, num)
+        })
+        .collect();
+    move |k| {
+        levels
+            .iter()
+            .find(|(den, _)| den[k] > 1e-4)
+            .map(|(den, num)| {
+                [0, 1, 2].map(|c| (num[c][k] / den[k]).round().clamp(0.0, 255.0) as u8)
+            })
     }
 }
 
@@ -619,5 +714,76 @@ mod tests {
         );
         // Flat areas stay as they were.
         assert!(refined[(128 * w + 128) as usize] > 0.99 && refined[(2 * w + 2) as usize] < 0.01);
+    }
+
+    #[test]
+    fn a_split_portrait_gives_the_picture_back_and_its_plate_holds_no_person() {
+        // Red on the left, blue on the right; a grey disc (the person) in the middle with a soft edge 6 px
+        // wide, the picture mixed by it (I = a F + (1 - a) B).
+        let (w, h) = (128u32, 96u32);
+        let alpha = |x: u32, y: u32| {
+            let d = ((x as f32 - 64.0).powi(2) + (y as f32 - 48.0).powi(2)).sqrt();
+            ((30.0 - d) / 6.0).clamp(0.0, 1.0)
+        };
+        let bg = |x: u32| {
+            if x < 64 {
+                [200.0, 40.0, 30.0]
+            } else {
+                [30.0, 50.0, 210.0]
+            }
+        };
+        let mut rgba = Vec::new();
+        let mut matte = Vec::new();
+        for y in 0..h {
+            for x in 0..w {
+                let a = alpha(x, y);
+                let b = bg(x);
+                rgba.extend(b.map(|c| (a * 128.0 + (1.0 - a) * c).round() as u8));
+                rgba.push(255);
+                matte.push((a * 255.0).round() as u8);
+            }
+        }
+        let p = PortraitImage::new(w, h, rgba).unwrap();
+        let m = Matte {
+            width: w,
+            height: h,
+            alpha: matte,
+        };
+        let (person, plate) = m.split(&p);
+        // Over the plate, the person gives the picture back.
+        let mut out = person.rgba.clone();
+        for (o, b) in out.chunks_exact_mut(4).zip(plate.chunks_exact(4)) {
+            let a = o[3] as f32 / 255.0;
+            for c in 0..3 {
+                o[c] = (a * o[c] as f32 + (1.0 - a) * b[c] as f32).round() as u8;
+            }
+        }
+        let worst = out
+            .chunks_exact(4)
+            .zip(p.rgba.chunks_exact(4))
+            .flat_map(|(a, b)| (0..3).map(move |c| a[c].abs_diff(b[c])))
+            .max()
+            .unwrap();
+        assert!(worst <= 2, "composited back, {worst} levels off");
+        // The plate: the sure background as it was; under the person the colours of the background
+        // beside it (reddish on the left, bluish on the right), no grey.
+        let at = |img: &[u8], x: u32, y: u32| {
+            let k = ((y * w + x) * 4) as usize;
+            [img[k], img[k + 1], img[k + 2]]
+        };
+        assert_eq!(at(&plate, 5, 5), at(&p.rgba, 5, 5));
+        assert_eq!(at(&plate, 120, 90), at(&p.rgba, 120, 90));
+        let (left, right) = (at(&plate, 44, 48), at(&plate, 84, 48));
+        assert!(
+            left[0] > 150 && left[2] < 80,
+            "left under the person {left:?}"
+        );
+        assert!(
+            right[2] > 150 && right[0] < 80,
+            "right under the person {right:?}"
+        );
+        // The person is opaque grey where the matte is whole.
+        assert_eq!(at(&person.rgba, 64, 48), [128, 128, 128]);
+        assert!(plate.chunks_exact(4).all(|px| px[3] == 255));
     }
 }

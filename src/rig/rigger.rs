@@ -45,6 +45,10 @@ pub struct RigRequest {
     /// Cut the main portrait's person out of its background: its [`Matte`] becomes its alpha
     /// ([`TalkingHead::with_cutout`](crate::head::TalkingHead::with_cutout)).
     pub cutout: bool,
+    /// Draw the main portrait's background still behind the moving head (with its [`Matte`];
+    /// [`TalkingHead::with_still_background`](crate::head::TalkingHead::with_still_background)). A
+    /// cut-out head has no background to keep: `cutout` wins.
+    pub still_background: bool,
 }
 
 impl RigRequest {
@@ -59,6 +63,7 @@ impl RigRequest {
             portraits,
             given,
             cutout: false,
+            still_background: false,
         }
     }
 
@@ -70,6 +75,7 @@ impl RigRequest {
         let invalid = AssetId::<Image>::invalid();
         self.size() == Some(entry.size)
             && self.cutout == entry.cutout
+            && self.still_background == entry.still_background
             && self.ids == entry.ids
             // Portraits made in code have no asset: they are told apart by their pixels' identity.
             && self
@@ -91,6 +97,7 @@ impl RigRequest {
 
 struct CacheEntry {
     cutout: bool,
+    still_background: bool,
     ids: Vec<AssetId<Image>>,
     size: [u32; 2],
     images: Vec<Weak<PortraitImage>>,
@@ -213,6 +220,7 @@ impl PortraitRigger {
         cache.retain(|e| e.rigged.strong_count() > 0);
         cache.push(CacheEntry {
             cutout: request.cutout,
+            still_background: request.still_background,
             ids: request.ids.clone(),
             size: request.size().unwrap_or_default(),
             images: request.portraits.iter().map(Arc::downgrade).collect(),
@@ -244,11 +252,23 @@ impl PortraitRigger {
                 Err(e) => bevy::log::warn!("few-shot reference {i} left out: {e}"),
             }
         }
-        if request.cutout
-            && let (Some(image), Some(rig)) = (usable.first_mut(), rigs.first())
-        {
-            let file = request.files.first().and_then(|f| f.as_deref());
-            *image = Arc::new(self.cut_out(image, rig, file, &mut warnings));
+        let file = request.files.first().and_then(|f| f.as_deref());
+        let mut still = None;
+        if let (Some(image), Some(rig)) = (usable.first_mut(), rigs.first()) {
+            if request.cutout {
+                let matte = self.matte(image, rig, file, "no cut-out (shown whole)", &mut warnings);
+                if let Some(matte) = matte {
+                    *image = Arc::new(matte.apply(image));
+                }
+            } else if request.still_background {
+                still = self.matte(
+                    image,
+                    rig,
+                    file,
+                    "no still background (it moves with the head)",
+                    &mut warnings,
+                );
+            }
         }
         let label = request
             .files
@@ -264,6 +284,9 @@ impl PortraitRigger {
                 },
                 e => e,
             })?;
+        if let Some(matte) = still {
+            rigged = rigged.with_still_background(&matte);
+        }
         let gain = rigged.retargeter().brow_gain();
         if gain > 1.0 {
             bevy::log::info!(
@@ -316,17 +339,18 @@ impl PortraitRigger {
             .clone()
     }
 
-    /// `image` with its person's matte as its alpha: the matte beside the file if there is one that fits
-    /// it, else made by the segmentation model from the file at its own resolution (or from `image`,
-    /// without a file) and saved beside the file. Without a person, or without the model, the image
-    /// stays opaque and a warning says why.
-    fn cut_out(
+    /// The person's matte of `image`: the matte beside the file if there is one that fits it, else made
+    /// by the segmentation model from the file at its own resolution (or from `image`, without a file)
+    /// and saved beside the file. Without a person, or without the model, `None`, and a warning that
+    /// starts with `without` (what the head does instead) says why.
+    fn matte(
         &self,
         image: &PortraitImage,
         rig: &PortraitRig,
         file: Option<&Path>,
+        without: &str,
         warnings: &mut Vec<(String, String)>,
-    ) -> PortraitImage {
+    ) -> Option<Matte> {
         let label = file.map_or_else(|| "<portrait>".to_owned(), |f| f.display().to_string());
         let file_size = file.and_then(|f| image_file_size(f).ok());
         // Whether a matte file must be (re)written: none, or one that does not fit the picture.
@@ -335,7 +359,7 @@ impl PortraitRigger {
             let path = matte_path(file);
             match Matte::load(&path) {
                 Ok(Some(matte)) if Some([matte.width, matte.height]) == file_size => {
-                    return matte.apply(image);
+                    return Some(matte);
                 }
                 Ok(Some(matte)) => warnings.push((
                     label.clone(),
@@ -357,8 +381,8 @@ impl PortraitRigger {
         let segmenter = match self.segmenter() {
             Ok(s) => s,
             Err(e) => {
-                warnings.push((label, format!("no cut-out (shown whole): {e}")));
-                return image.clone();
+                warnings.push((label, format!("{without}: {e}")));
+                return None;
             }
         };
         // The picture at its own resolution (the matte is kept for every head size), at most 2048 px.
@@ -380,16 +404,16 @@ impl PortraitRigger {
         let (matte, report) = match segmenter.matte(source, face) {
             Ok(m) => m,
             Err(e) => {
-                warnings.push((label, format!("no cut-out (shown whole): {e}")));
-                return image.clone();
+                warnings.push((label, format!("{without}: {e}")));
+                return None;
             }
         };
         if !report.person {
             warnings.push((
                 label.clone(),
                 format!(
-                    "no person found to cut out (the segmentation sees {:.0} % of the face); the portrait \
-                     is shown whole. Paint a matte (white: keep) and save it as `{}`",
+                    "{without}: no person found (the segmentation sees {:.0} % of the face). Paint a \
+                     matte (white: the person) and save it as `{}`",
                     100.0 * report.face_alpha,
                     file.map_or_else(
                         || "<file>.matte.png".to_owned(),
@@ -397,7 +421,7 @@ impl PortraitRigger {
                     )
                 ),
             ));
-            return image.clone();
+            return None;
         }
         if write
             && self.write_sidecars
@@ -406,7 +430,7 @@ impl PortraitRigger {
         {
             bevy::log::debug!("not keeping the matte: {e}");
         }
-        matte.apply(image)
+        Some(matte)
     }
 
     /// The rig of one portrait: given, else its sidecar, else tracked (and saved as the sidecar).

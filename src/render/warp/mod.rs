@@ -97,9 +97,21 @@ impl PreparedHead {
         rigs: &[PortraitRig],
         expressions: &ExpressionRig,
     ) -> Result<Self> {
-        let rigged = Arc::new(RiggedPortraits::new(portraits, rigs, expressions)?);
+        Ok(Self::from_rigged(RiggedPortraits::new(
+            portraits,
+            rigs,
+            expressions,
+        )?))
+    }
+
+    /// The head of portraits rigged already (for example with a still background,
+    /// [`RiggedPortraits::with_still_background`]).
+    pub fn from_rigged(rigged: RiggedPortraits) -> Self {
         let warp = Arc::new(WarpHead::new(&rigged));
-        Ok(Self { rigged, warp })
+        Self {
+            rigged: Arc::new(rigged),
+            warp,
+        }
     }
 
     /// The rigged portraits.
@@ -547,7 +559,25 @@ impl WarpHead {
                 }
             }
         }
+        // A still background: the warped person over it, by the person's matte (the portrait's alpha).
+        if let Some(plate) = rigged.background_plate() {
+            over_plate(out, plate);
+        }
         stats
+    }
+}
+
+/// `out` (RGBA) over the opaque `plate` of the same size, by `out`'s alpha; `out` comes out opaque.
+fn over_plate(out: &mut [u8], plate: &[u8]) {
+    for (o, p) in out.chunks_exact_mut(4).zip(plate.chunks_exact(4)) {
+        let a = u32::from(o[3]);
+        if a == 255 {
+            continue;
+        }
+        for c in 0..3 {
+            o[c] = ((u32::from(o[c]) * a + u32::from(p[c]) * (255 - a) + 127) / 255) as u8;
+        }
+        o[3] = 255;
     }
 }
 
