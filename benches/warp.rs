@@ -85,18 +85,7 @@ fn warp(c: &mut Criterion) {
             let models =
                 FaceModels::Dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/models"));
             let segmenter = Segmenter::load(&models, &Default::default()).unwrap();
-            let face_box =
-                rig.landmarks
-                    .iter()
-                    .fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |b, q| {
-                        [
-                            b[0].min(q[0]),
-                            b[1].min(q[1]),
-                            b[2].max(q[0]),
-                            b[3].max(q[1]),
-                        ]
-                    });
-            let (matte, _) = segmenter.matte(&p, face_box).unwrap();
+            let (matte, _) = segmenter.matte(&p, rig.face_box()).unwrap();
             let still = PreparedHead::from_rigged(
                 RiggedPortraits::new(
                     std::slice::from_ref(&p),

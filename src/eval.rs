@@ -177,8 +177,7 @@ pub fn self_reenactment(
         &options.expressions,
     )?;
     if let (true, Some(segmenter)) = (options.still_background, &segmenter) {
-        let (matte, report) =
-            segmenter.matte(&portrait, landmark_box(&portraits.rig().landmarks))?;
+        let (matte, report) = segmenter.matte(&portrait, portraits.rig().face_box())?;
         if !report.person {
             return Err(problem(
                 "no person found in the source frame for its still background",

@@ -33,20 +33,6 @@ fn out_dir() -> PathBuf {
     dir
 }
 
-/// The box `[x0, y0, x1, y1]` around a rig's landmarks.
-fn face_box(rig: &bevy_talking_head::rig::PortraitRig) -> [f32; 4] {
-    rig.landmarks
-        .iter()
-        .fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |b, q| {
-            [
-                b[0].min(q[0]),
-                b[1].min(q[1]),
-                b[2].max(q[0]),
-                b[3].max(q[1]),
-            ]
-        })
-}
-
 /// Whether `(x, y)` lies inside the polygon.
 fn inside(poly: &[[f32; 2]], x: f32, y: f32) -> bool {
     let mut inside = false;
@@ -136,7 +122,7 @@ fn every_portrait_keeps_its_face_and_loses_its_background() {
         let p = portrait(&path);
         let r = rig(&tracker, &p);
         let points: Vec<[f32; 2]> = r.landmarks.iter().map(|q| [q[0], q[1]]).collect();
-        let b = face_box(&r);
+        let b = r.face_box();
         let (m, report) = segmenter.matte(&p, b).unwrap();
         let oval: Vec<[f32; 2]> = FACE_OVAL.iter().map(|&i| points[i]).collect();
         let (mut sum, mut n, mut kept) = (0.0, 0, 0);
@@ -274,7 +260,7 @@ fn the_mattes_outline_follows_a_green_screens() {
             })
             .collect();
         let r = rig(&tracker, &p);
-        let b = face_box(&r);
+        let b = r.face_box();
         let (m, _) = segmenter.matte(&p, b).unwrap();
         let matted: Vec<bool> = m.alpha.iter().map(|&a| a >= 128).collect();
         let (truth_edge, matte_edge) = (outline(&person, w, h), outline(&matted, w, h));
@@ -365,14 +351,22 @@ fn app_with_demo_copy(name: &str) -> (App, PathBuf) {
 
 /// A cut-out head of the demo portrait in the app's asset folder, rendered once.
 fn spawn_cut_out(app: &mut App, what: &str) -> Entity {
+    spawn_demo(app, what, |h| h.with_cutout(true))
+}
+
+/// A head of the demo portrait in the app's asset folder at 256 px, as `configure` makes it, rendered
+/// once.
+fn spawn_demo(
+    app: &mut App,
+    what: &str,
+    configure: impl FnOnce(TalkingHead) -> TalkingHead,
+) -> Entity {
     let portrait: Handle<Image> = app.world().resource::<AssetServer>().load("astronaut.png");
     let head = app
         .world_mut()
-        .spawn(
-            TalkingHead::new(portrait)
-                .with_output_size(UVec2::splat(256))
-                .with_cutout(true),
-        )
+        .spawn(configure(
+            TalkingHead::new(portrait).with_output_size(UVec2::splat(256)),
+        ))
         .id();
     update_until(app, Duration::from_secs(60), what, |app| {
         stats(app, head).frames_rendered > 0
@@ -565,7 +559,7 @@ fn a_still_background_stays_put_while_the_head_moves() {
         bevy_talking_head::tracking::ImageView::new(p.width, p.height, 4, &p.rgba, "mona_lisa")
             .unwrap();
     let rig = PortraitRig::build(&tracker(), &view, "mona_lisa").unwrap();
-    let (matte, report) = segmenter().matte(&p, face_box(&rig)).unwrap();
+    let (matte, report) = segmenter().matte(&p, rig.face_box()).unwrap();
     assert!(report.person, "{report:?}");
     let expressions = ExpressionRig::default();
     let plain = PreparedHead::new(
@@ -678,19 +672,10 @@ fn a_still_background_stays_put_while_the_head_moves() {
 #[test]
 fn a_head_with_a_still_background_keeps_its_corners_as_it_turns() {
     let (mut app, folder) = app_with_demo_copy("still_background_assets");
-    let portrait: Handle<Image> = app.world().resource::<AssetServer>().load("astronaut.png");
-    let head = app
-        .world_mut()
-        .spawn(
-            TalkingHead::new(portrait)
-                .with_output_size(UVec2::splat(256))
-                .with_still_background(true),
-        )
-        .id();
-    let wait = Duration::from_secs(60);
-    update_until(&mut app, wait, "the head rendered", |app| {
-        stats(app, head).frames_rendered > 0
+    let head = spawn_demo(&mut app, "the head rendered", |h| {
+        h.with_still_background(true)
     });
+    let wait = Duration::from_secs(60);
     let rest = pixels(&app, head);
     set_face(&mut app, head, |f| {
         f.head.yaw = 0.35;

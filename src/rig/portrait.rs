@@ -174,6 +174,13 @@ impl PortraitRig {
         Ok(Some(rig))
     }
 
+    /// The box `[x0, y0, x1, y1]` around its landmarks, in pixels (the face's box a
+    /// [`Segmenter`](super::Segmenter) mattes around).
+    pub fn face_box(&self) -> [f32; 4] {
+        let (lo, hi) = crate::math::bounds(self.landmarks.iter().map(|p| [p[0], p[1]]));
+        [lo[0], lo[1], hi[0], hi[1]]
+    }
+
     /// The rig scaled to an image of `size` (the portrait scaled to another size). Depth scales with x.
     pub fn scaled_to(&self, size: [u32; 2]) -> Self {
         if size == self.image_size {

@@ -399,9 +399,7 @@ impl PortraitRigger {
             });
         let source = full.as_ref().unwrap_or(image);
         let rig = rig.scaled_to([source.width, source.height]);
-        let face = crate::math::bounds(rig.landmarks.iter().map(|p| [p[0], p[1]]));
-        let face = [face.0[0], face.0[1], face.1[0], face.1[1]];
-        let (matte, report) = match segmenter.matte(source, face) {
+        let (matte, report) = match segmenter.matte(source, rig.face_box()) {
             Ok(m) => m,
             Err(e) => {
                 warnings.push((label, format!("{without}: {e}")));
