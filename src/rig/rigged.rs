@@ -29,8 +29,9 @@ pub struct RiggedPortraits {
     shots: Vec<(Arc<PortraitImage>, PortraitRig)>,
     prepared: Mutex<Vec<(TypeId, u64, Prepared)>>,
     warnings: Vec<(String, String)>,
-    /// The background drawn still behind the head ([`with_still_background`](Self::with_still_background)).
-    plate: Option<Arc<Vec<u8>>>,
+    /// The person and the background drawn still behind it
+    /// ([`with_still_background`](Self::with_still_background)).
+    still: Option<(Arc<PortraitImage>, Arc<Vec<u8>>)>,
 }
 
 impl std::fmt::Debug for RiggedPortraits {
@@ -82,35 +83,30 @@ impl RiggedPortraits {
             shots,
             prepared: Mutex::new(Vec::new()),
             warnings: Vec::new(),
-            plate: None,
+            still: None,
         })
     }
 
     /// Keeps the main portrait's background still behind the moving head, by `matte` (the person in
     /// the main portrait, any size: it is scaled). The portrait is split ([`Matte::split`]) into the
-    /// person, which becomes the main portrait (its alpha the matte), and a plate, the background with
-    /// the person taken out. The mesh warp then draws the warped person over the still plate: where the
-    /// head moves away from, the plate's fill shows, and the background is never dragged with it. Where
-    /// nothing moves, the frame is as before, to rounding. Frames stay opaque. Other renderers draw the
-    /// person's colours as the portrait.
+    /// person (its alpha the matte) and a plate, the background with the person taken out. The mesh warp
+    /// then draws the warped person over the still plate: where the head moves away from, the plate's
+    /// fill shows, and the background is never dragged with it. Where nothing moves, the frame is as
+    /// before, to rounding. Frames stay opaque. [`portrait`](Self::portrait) stays the whole picture,
+    /// which other renderers draw as they did.
     pub fn with_still_background(mut self, matte: &Matte) -> Self {
         let (person, plate) = matte.split(&self.portrait);
-        let person = Arc::new(person);
-        if let Some(first) = self.shots.first_mut()
-            && Arc::ptr_eq(&first.0, &self.portrait)
-        {
-            first.0 = person.clone();
-        }
-        self.portrait = person;
+        // Anything a renderer made from these portraits before was made without it.
         self.prepared = Mutex::new(Vec::new());
-        self.plate = Some(Arc::new(plate));
+        self.still = Some((Arc::new(person), Arc::new(plate)));
         self
     }
 
-    /// The still background of [`with_still_background`](Self::with_still_background): opaque RGBA at
-    /// the main portrait's size.
-    pub fn background_plate(&self) -> Option<&[u8]> {
-        self.plate.as_deref().map(Vec::as_slice)
+    /// With a still background ([`with_still_background`](Self::with_still_background)): the person
+    /// (RGBA, its alpha the matte) and the plate behind it (opaque RGBA), both at the main portrait's
+    /// size.
+    pub fn still_background(&self) -> Option<(&PortraitImage, &[u8])> {
+        self.still.as_ref().map(|(p, b)| (p.as_ref(), b.as_slice()))
     }
 
     /// What rigging found doubtful (a tracked rig that misses the drawn face, [`check_fit`](super::check_fit)):

@@ -199,7 +199,8 @@ impl WarpHead {
             eyes,
             mouth,
             mouth_rest: MouthFrame::new(&rig.landmarks),
-            texels: texels(&portrait.rgba, portrait.width as usize),
+            // With a still background the warp moves the person alone (its alpha the matte).
+            texels: texels(&texture(rigged).rgba, portrait.width as usize),
             proxy: Proxy::new(&rig.landmarks, triangles()),
         }
     }
@@ -356,7 +357,7 @@ impl WarpHead {
         target: &RetargetedFace,
         out: &mut [u8],
     ) -> WarpStats {
-        let portrait = rigged.portrait();
+        let portrait = texture(rigged);
         let (w, h) = (portrait.width as usize, portrait.height as usize);
         let tex = Texture {
             width: w,
@@ -559,12 +560,19 @@ impl WarpHead {
                 }
             }
         }
-        // A still background: the warped person over it, by the person's matte (the portrait's alpha).
-        if let Some(plate) = rigged.background_plate() {
+        // A still background: the warped person over it, by the person's matte (its alpha).
+        if let Some((_, plate)) = rigged.still_background() {
             over_plate(out, plate);
         }
         stats
     }
+}
+
+/// What the warp moves: the main portrait, or with a still background the person alone.
+fn texture(rigged: &RiggedPortraits) -> &PortraitImage {
+    rigged
+        .still_background()
+        .map_or(rigged.portrait().as_ref(), |(person, _)| person)
 }
 
 /// `out` (RGBA) over the opaque `plate` of the same size, by `out`'s alpha; `out` comes out opaque.
