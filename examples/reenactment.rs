@@ -1,8 +1,9 @@
 //! The self-reenactment benchmark: each driving video's calmest frame becomes the portrait, every other
 //! frame drives it, and the rendered head is compared with the real frame on the face crop (AKD, PSNR,
 //! SSIM, mouth and eye opening r, and the PSNR of the person alone: the real background counted as
-//! drawn perfectly), with the portrait's background kept still behind the moving head. Prints the table for each way of driving (the 52 weights through the
-//! expression shapes, and the driver's own landmark motion) and writes a contact sheet per video
+//! drawn perfectly), with the portrait's background kept still behind the moving head. Prints the
+//! table for each way of driving (the 52 weights through the expression shapes, and the driver's own
+//! landmark motion) and writes a contact sheet per video
 //! (rows: real | weights | landmarks). No window.
 //!
 //! ```sh
@@ -68,7 +69,7 @@ fn run(args: &Args) -> Result<(), String> {
     let options = ReenactmentOptions {
         stride: args.stride,
         sheet_every: 6,
-        split_background: true,
+        score_person: true,
         still_background: true,
         ..ReenactmentOptions::default()
     };

@@ -15,10 +15,11 @@
 //!   times the real face's landmark extent, resampled to [`ReenactmentOptions::crop`] pixels;
 //! - **mouth r** and **eye r**: Pearson's r over the frames between the rendered and the real inner-lip
 //!   gap, and the mean lid gap of both eyes;
-//! - **person PSNR** ([`ReenactmentOptions::split_background`]): the PSNR with the real frame's
+//! - **person PSNR** ([`ReenactmentOptions::score_person`]): the PSNR with the real frame's
 //!   background (outside its selfie-segmentation matte) taken as drawn perfectly, so only the person's
-//!   pixels (face, hair, ears, neck, clothes) count. No handling of the background can score above it:
-//!   it says how much of a video's PSNR is the person's rendering and how much the background's.
+//!   pixels (face, hair, ears, neck, clothes) count. With the person drawn as it is, no handling of the
+//!   background scores above it (as far as the real frame's segmentation is right): it says how much of
+//!   a video's PSNR is the person's rendering and how much the background's.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -48,10 +49,12 @@ pub struct ReenactmentOptions {
     pub expressions: ExpressionRig,
     /// Also score [`ReenactmentScores::person_psnr`]: the selfie segmentation runs on every scored real
     /// frame (a few per cent more time: 27.3 -> 28.9 s for the three shared videos in the debug test).
-    pub split_background: bool,
+    pub score_person: bool,
     /// Keep the portrait's background still behind the moving head
     /// ([`RiggedPortraits::with_still_background`], by the source frame's matte), as
-    /// [`TalkingHead::with_still_background`](crate::TalkingHead::with_still_background) does.
+    /// [`TalkingHead::with_still_background`](crate::TalkingHead::with_still_background) does. A source
+    /// frame in which the segmentation finds no person is an error here (a head warns and moves its
+    /// background instead).
     pub still_background: bool,
 }
 
@@ -63,7 +66,7 @@ impl Default for ReenactmentOptions {
             drivings: vec![LiveDriving::Expressions, LiveDriving::Landmarks],
             sheet_every: 0,
             expressions: ExpressionRig::default(),
-            split_background: false,
+            score_person: false,
             still_background: false,
         }
     }
@@ -90,7 +93,7 @@ pub struct ReenactmentScores {
     pub eye_r: f64,
     /// Mean PSNR on the face crop with the real frame's background counted as drawn perfectly (the
     /// rendered pixels weighted by the real frame's person matte, the real ones by the rest), dB; `None`
-    /// without [`ReenactmentOptions::split_background`].
+    /// without [`ReenactmentOptions::score_person`].
     pub person_psnr: Option<f64>,
 }
 
@@ -163,7 +166,7 @@ pub fn self_reenactment(
         .detect_still(&view)?
         .ok_or_else(|| problem("no face in the source frame"))?;
     let rig = PortraitRig::from_tracked(&rigged, [portrait.width, portrait.height]);
-    let segmenter = if options.split_background || options.still_background {
+    let segmenter = if options.score_person || options.still_background {
         Some(Segmenter::load(
             &FaceModels::Dir(models_dir.to_path_buf()),
             &SessionOptions::default(),
@@ -186,7 +189,7 @@ pub fn self_reenactment(
         portraits = portraits.with_still_background(&matte);
     }
     let head = PreparedHead::from_rigged(portraits);
-    let segmenter = segmenter.filter(|_| options.split_background);
+    let segmenter = segmenter.filter(|_| options.score_person);
     let mut analyzer = FaceAnalyzer::default();
     analyzer.calibrate(source_face);
 

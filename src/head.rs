@@ -121,9 +121,13 @@ pub struct TalkingHead {
     /// `<file>.matte.png`) over the background with the person taken out
     /// ([`RiggedPortraits::with_still_background`](crate::rig::RiggedPortraits::with_still_background)).
     /// A nodding or leaning head then no longer drags a painted landscape or a room with it; where it
-    /// moves away, the background's colours nearby fill in. Off by default; a cut-out head has no
-    /// background, so [`cutout`](Self::cutout) wins. Without a person in the picture, or without the
-    /// segmentation model, the background moves as before and a warning says why.
+    /// moves away, the background's colours nearby fill in. Off by default. The mesh warp draws it (and
+    /// your own renderer can, through
+    /// [`RiggedPortraits::still_layers`](crate::rig::RiggedPortraits::still_layers)); other renderers
+    /// ignore it, and no matte is made for them. A cut-out head has no background, so
+    /// [`cutout`](Self::cutout) wins. Without a person in the picture, without the segmentation model,
+    /// or for a picture that is transparent in places already, the background moves as before and a
+    /// warning says why.
     pub still_background: bool,
     output: Handle<Image>,
 }

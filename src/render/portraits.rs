@@ -108,7 +108,14 @@ pub(crate) fn load_portraits(
             given: head.rigs.clone(),
             files,
             cutout: head.cutout,
-            still_background: head.still_background,
+            // Only the mesh warp (or your own renderer, through `RiggedPortraits::still_layers`) draws
+            // it, and a cut-out has no background: no matte is made for nothing.
+            still_background: head.still_background
+                && !head.cutout
+                && matches!(
+                    head.renderer,
+                    crate::HeadRendererKind::MeshWarp | crate::HeadRendererKind::Custom(_)
+                ),
         }));
     }
 }

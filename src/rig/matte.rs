@@ -252,8 +252,9 @@ impl Matte {
     /// [`apply`](Self::apply) carries the person's colours out). Under a soft edge the two share the
     /// picture's colour (`I = a F + (1 - a) B`): the person takes what the plate does not explain, the
     /// plate what the person cannot (where a share would leave 0..255), so the person drawn over the
-    /// plate where it has not moved gives the picture back, to rounding. Both at the portrait's size.
-    pub fn split(&self, portrait: &PortraitImage) -> (PortraitImage, Vec<u8>) {
+    /// plate where it has not moved gives the picture back, to within a few levels (where neither share
+    /// fits in 0..255). Both at the portrait's size.
+    pub fn split(&self, portrait: &PortraitImage) -> (PortraitImage, PortraitImage) {
         let mut plate = self.background_plate(portrait);
         let carried = self.apply(portrait);
         let mut rgba = carried.rgba.clone();
@@ -289,14 +290,12 @@ impl Matte {
                 bg[c] = b.round() as u8;
             }
         }
-        (
-            PortraitImage {
-                width: portrait.width,
-                height: portrait.height,
-                rgba,
-            },
-            plate,
-        )
+        let image = |rgba| PortraitImage {
+            width: portrait.width,
+            height: portrait.height,
+            rgba,
+        };
+        (image(rgba), image(plate))
     }
 }
 
@@ -750,6 +749,7 @@ mod tests {
             alpha: matte,
         };
         let (person, plate) = m.split(&p);
+        let plate = plate.rgba;
         // Over the plate, the person gives the picture back.
         let mut out = person.rgba.clone();
         for (o, b) in out.chunks_exact_mut(4).zip(plate.chunks_exact(4)) {

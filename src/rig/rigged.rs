@@ -31,7 +31,7 @@ pub struct RiggedPortraits {
     warnings: Vec<(String, String)>,
     /// The person and the background drawn still behind it
     /// ([`with_still_background`](Self::with_still_background)).
-    still: Option<(Arc<PortraitImage>, Arc<Vec<u8>>)>,
+    still: Option<(Arc<PortraitImage>, Arc<PortraitImage>)>,
 }
 
 impl std::fmt::Debug for RiggedPortraits {
@@ -92,8 +92,9 @@ impl RiggedPortraits {
     /// person (its alpha the matte) and a plate, the background with the person taken out. The mesh warp
     /// then draws the warped person over the still plate: where the head moves away from, the plate's
     /// fill shows, and the background is never dragged with it. Where nothing moves, the frame is as
-    /// before, to rounding. Frames stay opaque. [`portrait`](Self::portrait) stays the whole picture,
-    /// which other renderers draw as they did.
+    /// before, to within a few levels at the matte's soft edge. Frames stay opaque.
+    /// [`portrait`](Self::portrait) stays the whole picture, which other renderers draw as they did
+    /// (only the mesh warp keeps the background still).
     pub fn with_still_background(mut self, matte: &Matte) -> Self {
         let (person, plate) = matte.split(&self.portrait);
         // Anything a renderer made from these portraits before was made without it.
@@ -103,10 +104,9 @@ impl RiggedPortraits {
     }
 
     /// With a still background ([`with_still_background`](Self::with_still_background)): the person
-    /// (RGBA, its alpha the matte) and the plate behind it (opaque RGBA), both at the main portrait's
-    /// size.
-    pub fn still_background(&self) -> Option<(&PortraitImage, &[u8])> {
-        self.still.as_ref().map(|(p, b)| (p.as_ref(), b.as_slice()))
+    /// (its alpha the matte) and the plate behind it (opaque), both at the main portrait's size.
+    pub fn still_layers(&self) -> Option<(&PortraitImage, &PortraitImage)> {
+        self.still.as_ref().map(|(p, b)| (p.as_ref(), b.as_ref()))
     }
 
     /// What rigging found doubtful (a tracked rig that misses the drawn face, [`check_fit`](super::check_fit)):

@@ -261,13 +261,16 @@ impl PortraitRigger {
                     *image = Arc::new(matte.apply(image));
                 }
             } else if request.still_background {
-                still = self.matte(
-                    image,
-                    rig,
-                    file,
-                    "no still background (it moves with the head)",
-                    &mut warnings,
-                );
+                let without = "no still background (it moves with the head)";
+                if image.rgba.chunks_exact(4).any(|px| px[3] < 255) {
+                    // A picture with its own transparency keeps it: a plate would show its hidden colours.
+                    warnings.push((
+                        file.map_or_else(|| "<portrait>".to_owned(), |f| f.display().to_string()),
+                        format!("{without}: the picture is transparent in places already"),
+                    ));
+                } else {
+                    still = self.matte(image, rig, file, without, &mut warnings);
+                }
             }
         }
         let label = request

@@ -561,8 +561,8 @@ impl WarpHead {
             }
         }
         // A still background: the warped person over it, by the person's matte (its alpha).
-        if let Some((_, plate)) = rigged.still_background() {
-            over_plate(out, plate);
+        if let Some((_, plate)) = rigged.still_layers() {
+            over_plate(out, &plate.rgba);
         }
         stats
     }
@@ -571,7 +571,7 @@ impl WarpHead {
 /// What the warp moves: the main portrait, or with a still background the person alone.
 fn texture(rigged: &RiggedPortraits) -> &PortraitImage {
     rigged
-        .still_background()
+        .still_layers()
         .map_or(rigged.portrait().as_ref(), |(person, _)| person)
 }
 
