@@ -758,3 +758,35 @@ fn a_head_with_a_still_background_keeps_its_backdrop_as_it_turns() {
         app.world().resource::<SeenErrors>().texts()
     );
 }
+
+/// A picture that is transparent in places already keeps its transparency with a still background
+/// asked for: a warning names the file, and no plate shows the colours hidden under it.
+#[test]
+fn a_transparent_picture_keeps_its_transparency_and_warns() {
+    let (mut app, folder) = app_with_demo_copy("still_background_transparent");
+    let file = folder.join("astronaut.png");
+    let mut img = image::open(&file).unwrap().to_rgba8();
+    for y in 0..32 {
+        for x in 0..32 {
+            img.put_pixel(x, y, image::Rgba([0, 0, 0, 0]));
+        }
+    }
+    img.save(&file).unwrap();
+    let head = spawn_demo(&mut app, "the head rendered", |h| {
+        h.with_still_background(true)
+    });
+    let errors = app.world().resource::<SeenErrors>().texts();
+    eprintln!("{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.contains("no still background")
+            && e.contains("transparent in places already")
+            && e.contains("astronaut.png")),
+        "{errors:?}"
+    );
+    assert_eq!(
+        pixels(&app, head)[3],
+        0,
+        "the transparent corner became opaque"
+    );
+    assert!(!matte_path(&file).exists(), "a matte was made for nothing");
+}
