@@ -577,15 +577,32 @@ fn texture(rigged: &RiggedPortraits) -> &PortraitImage {
 
 /// `out` (RGBA) over the opaque `plate` of the same size, by `out`'s alpha; `out` comes out opaque.
 fn over_plate(out: &mut [u8], plate: &[u8]) {
-    for (o, p) in out.chunks_exact_mut(4).zip(plate.chunks_exact(4)) {
-        let a = u32::from(o[3]);
-        if a == 255 {
-            continue;
+    let n = out.len().min(plate.len()) / 4;
+    let mut i = 0;
+    while i < n {
+        let a = out[i * 4 + 3];
+        // A run of the same alpha: the person (255) is left, the sure background (0) is the plate's
+        // run copied whole, soft edges are blended pixel by pixel.
+        let mut j = i + 1;
+        while j < n && out[j * 4 + 3] == a {
+            j += 1;
         }
-        for c in 0..3 {
-            o[c] = ((u32::from(o[c]) * a + u32::from(p[c]) * (255 - a) + 127) / 255) as u8;
+        match a {
+            255 => {}
+            0 => out[i * 4..j * 4].copy_from_slice(&plate[i * 4..j * 4]),
+            a => {
+                let a = u32::from(a);
+                for k in i..j {
+                    for c in k * 4..k * 4 + 3 {
+                        // (o a + p (255 - a)) / 255, rounded, without a division.
+                        let x = u32::from(out[c]) * a + u32::from(plate[c]) * (255 - a) + 128;
+                        out[c] = ((x + (x >> 8)) >> 8) as u8;
+                    }
+                    out[k * 4 + 3] = 255;
+                }
+            }
         }
-        o[3] = 255;
+        i = j;
     }
 }
 
