@@ -328,15 +328,7 @@ fn over_background(rendered: &[u8], real: &[u8], person: &[u8]) -> Vec<u8> {
 
 /// The box `[x0, y0, x1, y1]` around the face mesh's 468 points.
 fn landmark_box(points: &[[f32; 3]]) -> [f32; 4] {
-    let (lo, hi) = points
-        .iter()
-        .take(468)
-        .fold(([f32::MAX; 2], [f32::MIN; 2]), |(lo, hi), p| {
-            (
-                [lo[0].min(p[0]), lo[1].min(p[1])],
-                [hi[0].max(p[0]), hi[1].max(p[1])],
-            )
-        });
+    let (lo, hi) = crate::math::bounds(points.iter().take(468).map(|p| [p[0], p[1]]));
     [lo[0], lo[1], hi[0], hi[1]]
 }
 

@@ -243,9 +243,7 @@ impl Matte {
         }
         rgba
     }
-}
 
-impl Matte {
     /// The portrait split into the person and the background behind it, for a still background: the
     /// person (alpha: this matte) and an opaque plate (the background with the person taken out: where
     /// the matte is not surely clear, the mean colour of the sure background nearby, as
